@@ -1,0 +1,1 @@
+"""The domain and application: the Image aggregate, events, commands, projections."""

@@ -1,0 +1,22 @@
+"""What every command handler works with, wired once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.commands.repository import ImageRepository
+from catalog.ports import Clock, DataStores
+
+
+@dataclass(frozen=True)
+class Limits:
+    image_size_cap: int = 1 << 40
+    """The largest image accepted, in bytes (Glance's `image_size_cap`, 1 TiB)."""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    images: ImageRepository
+    stores: DataStores
+    clock: Clock
+    limits: Limits = Limits()

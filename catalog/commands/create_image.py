@@ -1,0 +1,58 @@
+"""Create an image record (no data yet): POST /v2/images."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+
+from catalog import policy
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.errors import ConcurrencyConflict, Conflict
+from catalog.events import EventMetadata, ImageCreated
+from catalog.image import Image
+
+
+class CreateImage(Command):
+    image_id: uuid.UUID | None = None
+    name: str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    min_ram: int = 0
+    min_disk: int = 0
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+async def create_image(
+    command: CreateImage, context: CommandContext, metadata: EventMetadata
+) -> uuid.UUID:
+    actor = metadata.actor
+    owner = command.owner if command.owner is not None else actor.project_id
+    policy.enforce_add_image(actor, owner, command.visibility)
+    image_id = command.image_id or uuid.uuid4()
+    created = ImageCreated(
+        name=command.name,
+        disk_format=command.disk_format,
+        container_format=command.container_format,
+        visibility=command.visibility,
+        protected=command.protected,
+        os_hidden=command.os_hidden,
+        min_ram=command.min_ram,
+        min_disk=command.min_disk,
+        owner=owner,
+        tags=tuple(dict.fromkeys(command.tags)),
+        properties=command.properties,
+    )
+    image = Image.create(image_id, created, context.clock.now())
+    try:
+        # Expected version 0: an id that ever existed, deleted or not, is never reused.
+        await context.images.save(image, metadata)
+    except ConcurrencyConflict as e:
+        raise Conflict(f"Image ID {image_id} already exists!") from e
+    return image_id

@@ -1,0 +1,34 @@
+"""The handler registry and the small bus that dispatches a command to its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.commands.create_image import CreateImage, create_image
+from catalog.commands.delete_image import DeleteImage, delete_image
+from catalog.commands.set_image_location import SetImageLocation, set_image_location
+from catalog.commands.upload_image_data import UploadImageData, upload_image_data
+from catalog.events import EventMetadata
+
+Handler = Callable[[Any, CommandContext, EventMetadata], Awaitable[Any]]
+
+HANDLERS: dict[type[Command], Handler] = {
+    CreateImage: create_image,
+    UploadImageData: upload_image_data,
+    SetImageLocation: set_image_location,
+    DeleteImage: delete_image,
+}
+
+
+class CommandBus:
+    """Runs each command through its one handler."""
+
+    def __init__(self, context: CommandContext) -> None:
+        self.context = context
+
+    async def dispatch(self, command: Command, metadata: EventMetadata) -> Any:
+        handler = HANDLERS[type(command)]
+        return await handler(command, self.context, metadata)

@@ -1,0 +1,71 @@
+"""Loading an image from its events and saving what it decided: the load–decide–append loop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from catalog.errors import ConcurrencyConflict, Conflict
+from catalog.events import EventMetadata, NewEvent, RecordedEvent, decode
+from catalog.image import Image
+from catalog.ports import EventLog
+
+T = TypeVar("T")
+
+CONFLICT_RETRIES = 5
+
+
+def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
+    """The aggregate as its recorded events left it."""
+    return Image.from_history(
+        image_id,
+        (
+            NewEvent(
+                event=decode(r.event_type, r.schema_version, r.data),
+                occurred_at=r.occurred_at,
+                event_id=r.event_id,
+            )
+            for r in history
+        ),
+    )
+
+
+class ImageRepository:
+    """Images, as far as commands need them: loaded from the log, saved by appending."""
+
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+
+    async def load(self, image_id: uuid.UUID) -> Image:
+        return rebuild(image_id, await self._log.load_stream(image_id))
+
+    async def save(self, image: Image, metadata: EventMetadata) -> list[RecordedEvent]:
+        """Append what the image decided since it was loaded (optimistically)."""
+        if not image.pending:
+            return []
+        expected = image.version - len(image.pending)
+        recorded = await self._log.append(image.id, expected, image.pending, metadata)
+        image.pending = []
+        return recorded
+
+    async def change(
+        self,
+        image_id: uuid.UUID,
+        metadata: EventMetadata,
+        decide: Callable[[Image], T],
+    ) -> T:
+        """Load the image, let `decide` act on it, append; on a concurrent write, do it again.
+
+        `decide` must be free of side effects other than on the image, since it may run more
+        than once. When the retries run out the caller gets a 409.
+        """
+        for _ in range(CONFLICT_RETRIES):
+            image = await self.load(image_id)
+            outcome = decide(image)
+            try:
+                await self.save(image, metadata)
+            except ConcurrencyConflict:
+                continue
+            return outcome
+        raise Conflict(f"Image {image_id} is being changed by another request; try again.")

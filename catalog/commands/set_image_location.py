@@ -1,0 +1,89 @@
+"""Attach data that already sits in a configured store: POST /v2/images/{id}/locations.
+
+The data is read once to record its size and hashes before the image becomes active, so an
+active image always has a known size, checksum and os_hash_value. Given `validation_data`, the
+computed hash must match it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+
+from catalog import policy
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.errors import BadRequest, Conflict, NotFound
+from catalog.events import EventMetadata, ImageLocationAdded
+from catalog.image import Image, ImageStatus
+
+HASH_ALGORITHMS = ("sha1", "sha256", "sha512", "md5")
+
+
+class ValidationData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    os_hash_algo: str
+    os_hash_value: str
+
+
+class SetImageLocation(Command):
+    image_id: uuid.UUID
+    url: str
+    validation_data: ValidationData | None = None
+
+
+async def set_image_location(
+    command: SetImageLocation, context: CommandContext, metadata: EventMetadata
+) -> None:
+    actor = metadata.actor
+    wanted = command.validation_data
+    if wanted is not None:
+        if wanted.os_hash_algo not in HASH_ALGORITHMS:
+            raise BadRequest(f"Invalid os_hash_algo: {wanted.os_hash_algo}")
+        if len(wanted.os_hash_value) != hashlib.new(wanted.os_hash_algo).digest_size * 2:
+            raise BadRequest("os_hash_value has an unexpected length for os_hash_algo.")
+    store_name, store = context.stores.for_location(command.url)
+
+    image = await context.images.load(command.image_id)
+    if (
+        not image.exists
+        or image.status is ImageStatus.DELETED
+        or not policy.can_see(actor, owner=image.owner, visibility=image.visibility)
+    ):
+        raise NotFound(f"No image found with ID {command.image_id}")
+    if not (actor.has_role("service") or actor.is_admin):
+        policy.enforce_owner_action(actor, image.owner, "add_image_location")
+    if image.status is not ImageStatus.QUEUED:
+        raise Conflict(f"Image status is {image.status}; a location can be added only when queued.")
+
+    md5, digest = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+    check = hashlib.new(wanted.os_hash_algo) if wanted else None
+    size = 0
+    async for chunk in store.get(command.url):
+        size += len(chunk)
+        md5.update(chunk)
+        digest.update(chunk)
+        if check is not None:
+            check.update(chunk)
+    if (
+        check is not None
+        and wanted is not None
+        and check.hexdigest() != wanted.os_hash_value.lower()
+    ):
+        raise BadRequest("The data at the location does not match validation_data.")
+    added = ImageLocationAdded(
+        store=store_name,
+        location=command.url,
+        size=size,
+        checksum=md5.hexdigest(),
+        os_hash_algo="sha512",
+        os_hash_value=digest.hexdigest(),
+    )
+
+    def attach(current: Image) -> None:
+        current.add_location(added, context.clock.now())
+
+    await context.images.change(command.image_id, metadata, attach)

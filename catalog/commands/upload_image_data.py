@@ -1,0 +1,116 @@
+"""Stream an image's bytes into a store: PUT /v2/images/{id}/file.
+
+queued → saving (location recorded first) → bytes streamed and hashed → active. Any failure
+removes the partial bytes and returns the image to `queued`, so no image is left half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterable
+
+from pydantic import ConfigDict
+
+from catalog import policy
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.errors import BadRequest, CatalogError, NotFound, TooLarge
+from catalog.events import EventMetadata, ImageUploaded
+from catalog.image import Image, ImageStatus
+from catalog.ports import DataStore, StoredData
+
+
+class UploadImageData(Command):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    image_id: uuid.UUID
+    chunks: AsyncIterable[bytes]
+    store: str | None = None
+    expected_size: int | None = None
+
+
+async def upload_image_data(
+    command: UploadImageData, context: CommandContext, metadata: EventMetadata
+) -> None:
+    actor = metadata.actor
+    store_name = command.store or context.stores.default_name
+    store = context.stores.named(store_name)
+    location = store.location_for(str(command.image_id))
+    cap = context.limits.image_size_cap
+    if command.expected_size is not None and command.expected_size > cap:
+        raise TooLarge("The incoming image is too large: The provided image is too large.")
+
+    def start(image: Image) -> None:
+        if (
+            not image.exists
+            or image.status is ImageStatus.DELETED
+            or not policy.can_see(actor, owner=image.owner, visibility=image.visibility)
+        ):
+            raise NotFound(f"No image found with ID {command.image_id}")
+        policy.enforce_owner_action(actor, image.owner, "upload_image")
+        image.start_upload(
+            store=store_name,
+            location=location,
+            expected_size=command.expected_size,
+            now=context.clock.now(),
+        )
+
+    await context.images.change(command.image_id, metadata, start)
+    try:
+        stored = await store.add(str(command.image_id), command.chunks, max_size=cap)
+        if command.expected_size is not None and stored.size != command.expected_size:
+            await store.delete(stored.location)
+            raise BadRequest(
+                f"Image size {stored.size} does not match the expected size "
+                f"{command.expected_size}."
+            )
+    except BaseException as e:
+        # Shielded: a client that went away must still leave the image queued, not saving.
+        await asyncio.shield(_abandon(context, command.image_id, metadata, store, location, e))
+        raise
+    await _activate(context, command.image_id, metadata, store_name, store, stored)
+
+
+async def _activate(
+    context: CommandContext,
+    image_id: uuid.UUID,
+    metadata: EventMetadata,
+    store_name: str,
+    store: DataStore,
+    stored: StoredData,
+) -> None:
+    uploaded = ImageUploaded(
+        store=store_name,
+        location=stored.location,
+        size=stored.size,
+        checksum=stored.checksum,
+        os_hash_algo=stored.os_hash_algo,
+        os_hash_value=stored.os_hash_value,
+    )
+    try:
+        await context.images.change(
+            image_id, metadata, lambda image: image.complete_upload(uploaded, context.clock.now())
+        )
+    except CatalogError:
+        # Deleted (410) or reset while the bytes streamed in: they belong to no image, so they go.
+        await store.delete(stored.location)
+        raise
+
+
+async def _abandon(
+    context: CommandContext,
+    image_id: uuid.UUID,
+    metadata: EventMetadata,
+    store: DataStore,
+    location: str,
+    cause: BaseException,
+) -> None:
+    await store.delete(location)
+    reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
+
+    def fail(image: Image) -> None:
+        if image.status is ImageStatus.SAVING:
+            image.fail_upload(reason, context.clock.now())
+
+    await context.images.change(image_id, metadata, fail)

@@ -1,0 +1,72 @@
+"""Errors of the catalog domain and application.
+
+Every error a client can cause derives from `CatalogError` and carries the HTTP status that
+Glance answers for it; the HTTP layer maps them in one place.
+"""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    """Root of every error the catalog raises on purpose."""
+
+    status = 500
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        # Glance shows some errors as a general message followed by a specific detail.
+        self.detail = detail
+
+
+class BadRequest(CatalogError):
+    status = 400
+
+
+class Forbidden(CatalogError):
+    status = 403
+
+
+class NotFound(CatalogError):
+    status = 404
+
+
+class Conflict(CatalogError):
+    status = 409
+
+
+class Gone(CatalogError):
+    status = 410
+
+
+class TooLarge(CatalogError):
+    status = 413
+
+
+class UnsupportedMediaType(CatalogError):
+    status = 415
+
+
+class ServiceUnavailable(CatalogError):
+    status = 503
+
+
+class InvalidStatusTransition(Conflict):
+    """The image's status does not allow what was asked."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"Image status transition from {current} to {target} is not allowed")
+        self.current = current
+        self.target = target
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the stream first (expected version was stale).
+
+    Not a `CatalogError`: handlers retry it; only when retries run out does it become a 409.
+    """
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version

@@ -1,0 +1,28 @@
+"""Domain events, their stored envelope, the type registry and upcasters."""
+
+from catalog.events.base import DomainEvent
+from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent
+from catalog.events.image import (
+    ImageCreated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+)
+from catalog.events.registry import decode, encode
+
+__all__ = [
+    "DomainEvent",
+    "EventMetadata",
+    "ImageCreated",
+    "ImageDeleted",
+    "ImageLocationAdded",
+    "ImageUploadFailed",
+    "ImageUploadStarted",
+    "ImageUploaded",
+    "NewEvent",
+    "RecordedEvent",
+    "decode",
+    "encode",
+]

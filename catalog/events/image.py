@@ -1,0 +1,84 @@
+"""The events of an image's life."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from catalog.events.base import DomainEvent
+
+
+class ImageCreated(DomainEvent):
+    """A new image record exists, without data (status `queued`)."""
+
+    event_type = "image.created"
+
+    name: str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    min_ram: int = 0
+    min_disk: int = 0
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class ImageUploadStarted(DomainEvent):
+    """Bytes started streaming into a store (status `saving`).
+
+    The location is recorded before the first byte is written, so recovery can always find and
+    remove the data of an upload that never finished.
+    """
+
+    event_type = "image.upload_started"
+
+    store: str
+    location: str
+    expected_size: int | None = None
+
+
+class ImageUploadFailed(DomainEvent):
+    """An upload ended without data; its partial bytes are gone (back to `queued`)."""
+
+    event_type = "image.upload_failed"
+
+    reason: str
+    location: str
+
+
+class ImageUploaded(DomainEvent):
+    """The image's bytes are durable in a store and hashed (status `active`)."""
+
+    event_type = "image.uploaded"
+
+    store: str
+    location: str
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+    virtual_size: int | None = None
+
+
+class ImageLocationAdded(DomainEvent):
+    """Data already in a store was attached to the image and hashed (status `active`)."""
+
+    event_type = "image.location_added"
+
+    store: str
+    location: str
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class ImageDeleted(DomainEvent):
+    """The image is gone for users; the listed locations' data is to be removed."""
+
+    event_type = "image.deleted"
+
+    locations: tuple[str, ...] = ()

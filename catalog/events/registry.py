@@ -1,0 +1,43 @@
+"""The event type registry: stable type strings to event classes, and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.events.base import DomainEvent
+from catalog.events.image import (
+    ImageCreated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+)
+from catalog.events.upcasters import upcast
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.event_type: cls
+    for cls in (
+        ImageCreated,
+        ImageUploadStarted,
+        ImageUploadFailed,
+        ImageUploaded,
+        ImageLocationAdded,
+        ImageDeleted,
+    )
+}
+
+
+def encode(event: DomainEvent) -> dict[str, Any]:
+    """The JSON-ready data of an event, as stored in the log."""
+    return event.model_dump(mode="json")
+
+
+def decode(event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
+    """Rebuild a domain event from the log, upcasting older schema versions first."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise LookupError(f"unknown event type {event_type!r}")
+    if schema_version != cls.schema_version:
+        data = upcast(event_type, schema_version, data, cls.schema_version)
+    return cls.model_validate(data)

@@ -1,0 +1,168 @@
+"""The Image aggregate: decides what may happen to an image and records it as events.
+
+Pure: no I/O, no clock. Command methods check the rules and record events; state changes only in
+`apply`, so replaying the log rebuilds exactly the state the decisions were made on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from catalog.errors import BadRequest, Forbidden, Gone, InvalidStatusTransition, NotFound
+from catalog.events import (
+    DomainEvent,
+    ImageCreated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+    NewEvent,
+)
+
+
+class ImageStatus(StrEnum):
+    QUEUED = "queued"
+    SAVING = "saving"
+    ACTIVE = "active"
+    KILLED = "killed"
+    DELETED = "deleted"
+    PENDING_DELETE = "pending_delete"
+    DEACTIVATED = "deactivated"
+    UPLOADING = "uploading"
+    IMPORTING = "importing"
+
+
+FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
+
+
+class Image:
+    """One image's decision state, rebuilt from its events."""
+
+    def __init__(self, image_id: uuid.UUID) -> None:
+        self.id = image_id
+        self.version = 0
+        self.status: ImageStatus | None = None
+        self.owner: str | None = None
+        self.visibility = "shared"
+        self.protected = False
+        self.disk_format: str | None = None
+        self.container_format: str | None = None
+        self.locations: list[str] = []
+        self.upload_location: str | None = None
+        self.created_at: datetime | None = None
+        self.updated_at: datetime | None = None
+        self.pending: list[NewEvent] = []
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_history(cls, image_id: uuid.UUID, history: Iterable[NewEvent]) -> Image:
+        image = cls(image_id)
+        for new in history:
+            image.apply(new.event, new.occurred_at)
+            image.version += 1
+        return image
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    # -- commands ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, image_id: uuid.UUID, attributes: ImageCreated, now: datetime) -> Image:
+        image = cls(image_id)
+        image._record(attributes, now)
+        return image
+
+    def start_upload(
+        self, *, store: str, location: str, expected_size: int | None, now: datetime
+    ) -> None:
+        self._require_live()
+        if self.status is not ImageStatus.QUEUED:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.SAVING)
+        self._require_formats()
+        self._record(
+            ImageUploadStarted(store=store, location=location, expected_size=expected_size), now
+        )
+
+    def complete_upload(self, stored: ImageUploaded, now: datetime) -> None:
+        self._require_upload_in_progress()
+        self._record(stored, now)
+
+    def fail_upload(self, reason: str, now: datetime) -> None:
+        self._require_upload_in_progress()
+        assert self.upload_location is not None
+        self._record(ImageUploadFailed(reason=reason, location=self.upload_location), now)
+
+    def add_location(self, added: ImageLocationAdded, now: datetime) -> None:
+        self._require_live()
+        if self.status is not ImageStatus.QUEUED:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
+        self._require_formats()
+        self._record(added, now)
+
+    def delete(self, now: datetime) -> None:
+        if not self.exists or self.status is ImageStatus.DELETED:
+            raise NotFound(f"Failed to find image {self.id} to delete")
+        if self.protected:
+            raise Forbidden(f"Image {self.id} is protected and cannot be deleted.")
+        # An upload still streaming loses its image: its bytes go with the rest.
+        doomed = [*self.locations, *([self.upload_location] if self.upload_location else [])]
+        self._record(ImageDeleted(locations=tuple(doomed)), now)
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    def _require_live(self) -> None:
+        if not self.exists or self.status is ImageStatus.DELETED:
+            raise NotFound(f"No image found with ID {self.id}")
+
+    def _require_formats(self) -> None:
+        if self.disk_format is None or self.container_format is None:
+            raise BadRequest(FORMATS_REQUIRED)
+
+    def _require_upload_in_progress(self) -> None:
+        if self.status is ImageStatus.DELETED:
+            raise Gone(f"Image {self.id} was deleted while its data was being uploaded.")
+        if self.status is not ImageStatus.SAVING:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def _record(self, event: DomainEvent, now: datetime) -> None:
+        self.apply(event, now)
+        self.version += 1
+        self.pending.append(NewEvent(event=event, occurred_at=now))
+
+    def apply(self, event: DomainEvent, at: datetime) -> None:
+        """Change state by one event. Never raises for an event that is in the log."""
+        match event:
+            case ImageCreated():
+                self.status = ImageStatus.QUEUED
+                self.owner = event.owner
+                self.visibility = event.visibility
+                self.protected = event.protected
+                self.disk_format = event.disk_format
+                self.container_format = event.container_format
+                self.created_at = at
+            case ImageUploadStarted():
+                self.status = ImageStatus.SAVING
+                self.upload_location = event.location
+            case ImageUploadFailed():
+                self.status = ImageStatus.QUEUED
+                self.upload_location = None
+            case ImageUploaded() | ImageLocationAdded():
+                self.status = ImageStatus.ACTIVE
+                self.upload_location = None
+                self.locations.append(event.location)
+            case ImageDeleted():
+                self.status = ImageStatus.DELETED
+                self.locations = []
+                self.upload_location = None
+            case _:
+                raise LookupError(f"Image cannot apply {type(event).__name__}")
+        self.updated_at = at

@@ -1,0 +1,74 @@
+"""Who may do what: Glance's default policy rules, in one place.
+
+An image the caller may not see is reported as missing (404), never as forbidden; rules about
+what a caller may do with an image it can see answer 403.
+"""
+
+from __future__ import annotations
+
+from catalog.errors import Forbidden
+from catalog.identity import Actor
+
+PUBLIC_VISIBILITIES = frozenset({"public", "community"})
+
+
+def not_authorized(action: str) -> Forbidden:
+    return Forbidden(f"You are not authorized to complete {action} action.")
+
+
+def is_owner(actor: Actor, owner: str | None) -> bool:
+    return actor.project_id is not None and actor.project_id == owner
+
+
+def can_see(actor: Actor, *, owner: str | None, visibility: str, is_member: bool = False) -> bool:
+    """Whether the image exists for this caller at all (get_image)."""
+    if actor.is_admin or owner is None or visibility in PUBLIC_VISIBILITIES:
+        return True
+    if is_owner(actor, owner):
+        return True
+    return visibility == "shared" and is_member
+
+
+def enforce_add_image(actor: Actor, owner: str | None, visibility: str) -> None:
+    """add_image: admin, or a member creating an image owned by their own project."""
+    if not actor.is_admin:
+        if not actor.has_role("member") or actor.project_id is None:
+            raise not_authorized("add_image")
+        if owner is not None and owner != actor.project_id:
+            raise Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+    enforce_visibility(actor, owner, visibility)
+
+
+def enforce_visibility(actor: Actor, owner: str | None, visibility: str) -> None:
+    if visibility == "public" and not actor.is_admin:
+        raise not_authorized("publicize_image")
+    if visibility == "community" and not (
+        actor.is_admin or (actor.has_role("member") and is_owner(actor, owner))
+    ):
+        raise not_authorized("communitize_image")
+
+
+def enforce_owner_action(actor: Actor, owner: str | None, action: str) -> None:
+    """modify_image, upload_image, delete_image, ...: admin, or a member of the owning project."""
+    if actor.is_admin:
+        return
+    if not (actor.has_role("member") and is_owner(actor, owner)):
+        raise not_authorized(action)
+
+
+def enforce_download(actor: Actor, owner: str | None, visibility: str, is_member: bool) -> None:
+    """download_image: admin, or a member who can see the image."""
+    if actor.is_admin:
+        return
+    if not actor.has_role("member") or not can_see(
+        actor, owner=owner, visibility=visibility, is_member=is_member
+    ):
+        raise not_authorized("download_image")
+
+
+def enforce_reader(actor: Actor, action: str) -> None:
+    """get_images / get_image: admin, or any role of a project (reader is the least)."""
+    if actor.is_admin:
+        return
+    if actor.project_id is None or not (actor.has_role("reader") or actor.has_role("member")):
+        raise not_authorized(action)

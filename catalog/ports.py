@@ -1,0 +1,109 @@
+"""Ports: what the application needs from the outside world, as Protocols.
+
+Adapters in `infra/` implement them; the domain and the command handlers only see these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from catalog.events import EventMetadata, NewEvent, RecordedEvent
+
+
+@dataclass(frozen=True, order=True)
+class LogCursor:
+    """A reader's place in the log.
+
+    Readers follow the order in which appends committed, `(commit_order, position)`, not the bare
+    position: positions come from a sequence and can commit out of order, so a reader that only
+    remembered a position could skip an event that commits later with a smaller one.
+    """
+
+    commit_order: int = 0
+    position: int = 0
+
+
+LOG_START = LogCursor()
+
+
+class EventLog(Protocol):
+    """The append-only log of every image's events: the only source of truth."""
+
+    async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
+        """Every event of one stream, in version order (empty if the stream does not exist)."""
+        ...
+
+    async def append(
+        self,
+        stream_id: uuid.UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> list[RecordedEvent]:
+        """Append events as versions expected_version+1.. in one transaction.
+
+        The inline projections are updated in the same transaction. Raises
+        `ConcurrencyConflict` if the stream is no longer at `expected_version`.
+        """
+        ...
+
+    async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
+        """Events after `after`, in commit order, up to the point where every earlier append has
+        committed: a reader that advances its cursor over what this returns never skips one."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class StoredData(Protocol):
+    """What a store reports once an image's bytes are durable."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def checksum(self) -> str: ...
+    @property
+    def os_hash_algo(self) -> str: ...
+    @property
+    def os_hash_value(self) -> str: ...
+
+
+class DataStore(Protocol):
+    """One place where image bytes live. Errors arrive already as `CatalogError`s."""
+
+    def location_for(self, key: str) -> str: ...
+
+    async def add(
+        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+    ) -> StoredData: ...
+
+    def get(
+        self, location: str, *, offset: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]: ...
+
+    async def delete(self, location: str) -> None: ...
+
+    async def size(self, location: str) -> int: ...
+
+
+class DataStores(Protocol):
+    """The configured stores, by name."""
+
+    @property
+    def default_name(self) -> str: ...
+
+    def named(self, name: str) -> DataStore:
+        """The store called `name`; `BadRequest` if there is none."""
+        ...
+
+    def for_location(self, location: str) -> tuple[str, DataStore]:
+        """The store holding `location` and its name; `BadRequest` if none does."""
+        ...

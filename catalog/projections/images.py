@@ -1,0 +1,141 @@
+"""The images view: one row per live image, with its tags and members, answering show and list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from catalog.events import (
+    DomainEvent,
+    ImageCreated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+    RecordedEvent,
+)
+from catalog.projections.schema import JsonDocument, UtcDateTime, metadata
+
+image = sa.Table(
+    "image",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.String(255)),
+    sa.Column("status", sa.String(30), nullable=False),
+    sa.Column("visibility", sa.String(30), nullable=False),
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("os_hidden", sa.Boolean, nullable=False),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("disk_format", sa.String(30)),
+    sa.Column("container_format", sa.String(30)),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("virtual_size", sa.BigInteger),
+    sa.Column("checksum", sa.String(32)),
+    sa.Column("os_hash_algo", sa.String(64)),
+    sa.Column("os_hash_value", sa.String(128)),
+    sa.Column("min_ram", sa.Integer, nullable=False),
+    sa.Column("min_disk", sa.Integer, nullable=False),
+    sa.Column("properties", JsonDocument, nullable=False),
+    sa.Column("locations", JsonDocument, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "created_at", "id"),
+    sa.Index(None, "owner"),
+)
+
+image_tag = sa.Table(
+    "image_tag",
+    metadata,
+    sa.Column("image_id", sa.Uuid, primary_key=True),
+    sa.Column("tag", sa.String(255), primary_key=True),
+)
+
+image_member = sa.Table(
+    "image_member",
+    metadata,
+    sa.Column("image_id", sa.Uuid, primary_key=True),
+    sa.Column("member", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "member", "status"),
+)
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+class ImagesProjection:
+    name: str = "images"
+    tables: tuple[sa.Table, ...] = (image, image_tag, image_member)
+
+    async def apply(
+        self, conn: AsyncConnection, recorded: RecordedEvent, event: DomainEvent
+    ) -> None:
+        image_id, at = recorded.stream_id, recorded.occurred_at
+        match event:
+            case ImageCreated():
+                await self._create(conn, recorded, event)
+                return
+            case ImageDeleted():
+                for table, column in (
+                    (image_tag, image_tag.c.image_id),
+                    (image_member, image_member.c.image_id),
+                    (image, image.c.id),
+                ):
+                    await conn.execute(sa.delete(table).where(column == image_id))
+                return
+            case ImageUploadStarted():
+                changes: dict[str, Any] = {"status": "saving"}
+            case ImageUploadFailed():
+                changes = {"status": "queued", "size": None, "virtual_size": None}
+            case ImageUploaded() | ImageLocationAdded():
+                current = (
+                    await conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
+                ).scalar_one_or_none()
+                if current is None:
+                    return
+                changes = {
+                    "status": "active",
+                    "size": event.size,
+                    "checksum": event.checksum,
+                    "os_hash_algo": event.os_hash_algo,
+                    "os_hash_value": event.os_hash_value,
+                    "virtual_size": getattr(event, "virtual_size", None),
+                    "locations": [*current, {"url": event.location, "store": event.store}],
+                }
+            case _:
+                return
+        await conn.execute(
+            sa.update(image)
+            .where(image.c.id == image_id, image.c.version < recorded.version)
+            .values(**changes, updated_at=at, version=recorded.version)
+        )
+
+    async def _create(
+        self, conn: AsyncConnection, recorded: RecordedEvent, event: ImageCreated
+    ) -> None:
+        row = event.model_dump(exclude={"tags"})
+        await conn.execute(
+            _insert_ignoring_duplicates(conn, image).values(
+                id=recorded.stream_id,
+                status="queued",
+                locations=[],
+                created_at=recorded.occurred_at,
+                updated_at=recorded.occurred_at,
+                version=recorded.version,
+                **row,
+            )
+        )
+        if event.tags:
+            await conn.execute(
+                _insert_ignoring_duplicates(conn, image_tag),
+                [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags],
+            )

@@ -1,0 +1,16 @@
+"""The projections that exist, in the order they are applied."""
+
+from __future__ import annotations
+
+from catalog.projections.base import Projection
+from catalog.projections.images import ImagesProjection
+
+INLINE_PROJECTIONS: tuple[Projection, ...] = (ImagesProjection(),)
+"""Updated in the same transaction as every append, so reads see a write as soon as it returns."""
+
+
+def by_name(name: str) -> Projection:
+    for projection in INLINE_PROJECTIONS:
+        if projection.name == name:
+            return projection
+    raise LookupError(f"no projection named {name!r}")

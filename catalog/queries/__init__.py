@@ -1,0 +1,1 @@
+"""Reads: queries that answer from the projection tables only (never the log)."""

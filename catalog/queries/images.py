@@ -1,0 +1,144 @@
+"""Show and list images from the images view, with visibility decided in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from catalog.identity import Actor
+from catalog.projections.images import image, image_member, image_tag
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """An image as readers see it."""
+
+    id: uuid.UUID
+    name: str | None
+    status: str
+    visibility: str
+    protected: bool
+    os_hidden: bool
+    owner: str | None
+    disk_format: str | None
+    container_format: str | None
+    size: int | None
+    virtual_size: int | None
+    checksum: str | None
+    os_hash_algo: str | None
+    os_hash_value: str | None
+    min_ram: int
+    min_disk: int
+    created_at: datetime
+    updated_at: datetime
+    properties: dict[str, str] = field(default_factory=dict)
+    locations: tuple[dict[str, Any], ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = 25
+    marker: uuid.UUID | None = None
+    name: str | None = None
+    status: str | None = None
+
+
+_COLUMNS = [c for c in image.c if c.name != "version"]
+
+
+def _visible_to(actor: Actor) -> sa.ColumnElement[bool]:
+    """Glance's default list rule: own, public, unowned, or shared with the caller and accepted."""
+    if actor.is_admin:
+        return sa.or_(image.c.visibility != "community", image.c.owner == actor.project_id)
+    accepted = sa.exists().where(
+        image_member.c.image_id == image.c.id,
+        image_member.c.member == actor.project_id,
+        image_member.c.status == "accepted",
+    )
+    return sa.or_(
+        image.c.owner == actor.project_id,
+        image.c.owner.is_(None),
+        image.c.visibility == "public",
+        sa.and_(image.c.visibility == "shared", accepted),
+    )
+
+
+async def _tags_of(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    tags: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = await conn.execute(
+            sa.select(image_tag.c.image_id, image_tag.c.tag).where(image_tag.c.image_id.in_(ids))
+        )
+        for image_id, tag in rows:
+            tags[image_id].append(tag)
+    return tags
+
+
+def _view(row: sa.Row[Any], tags: list[str]) -> ImageView:
+    values = dict(row._mapping)
+    values["locations"] = tuple(values["locations"])
+    return ImageView(**values, tags=tuple(sorted(tags)))
+
+
+async def get_image(conn: AsyncConnection, image_id: uuid.UUID) -> ImageView | None:
+    """The image with this id, whoever may see it (callers apply the visibility rule)."""
+    row = (await conn.execute(sa.select(*_COLUMNS).where(image.c.id == image_id))).first()
+    if row is None:
+        return None
+    return _view(row, (await _tags_of(conn, [image_id]))[image_id])
+
+
+async def is_member(conn: AsyncConnection, image_id: uuid.UUID, project_id: str | None) -> bool:
+    if project_id is None:
+        return False
+    found = await conn.execute(
+        sa.select(image_member.c.member).where(
+            image_member.c.image_id == image_id, image_member.c.member == project_id
+        )
+    )
+    return found.first() is not None
+
+
+class MarkerNotFound(LookupError):
+    pass
+
+
+async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[ImageView]:
+    """One page, newest first (created_at, then id, descending), after the marker if any."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        _visible_to(actor),
+        image.c.os_hidden.is_(False),
+        image.c.status != "killed",
+    ]
+    if query.name is not None:
+        conditions.append(image.c.name == query.name)
+    if query.status is not None:
+        conditions.append(image.c.status == query.status)
+    if query.marker is not None:
+        marker = (
+            await conn.execute(
+                sa.select(image.c.created_at, image.c.id).where(
+                    image.c.id == query.marker, _visible_to(actor)
+                )
+            )
+        ).first()
+        if marker is None:
+            raise MarkerNotFound(str(query.marker))
+        conditions.append(sa.tuple_(image.c.created_at, image.c.id) < sa.tuple_(*marker))
+    rows = (
+        await conn.execute(
+            sa.select(*_COLUMNS)
+            .where(*conditions)
+            .order_by(image.c.created_at.desc(), image.c.id.desc())
+            .limit(query.limit)
+        )
+    ).all()
+    tags = await _tags_of(conn, [r.id for r in rows])
+    return [_view(r, tags[r.id]) for r in rows]

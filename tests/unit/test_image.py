@@ -1,0 +1,152 @@
+"""The Image aggregate: its status machine and rules, without any I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from catalog.errors import BadRequest, Forbidden, Gone, InvalidStatusTransition, NotFound
+from catalog.events import (
+    ImageCreated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+)
+from catalog.image import Image, ImageStatus
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+LOCATION = "file:///data/images/x"
+
+
+def uploaded(location: str = LOCATION) -> ImageUploaded:
+    return ImageUploaded(
+        store="file",
+        location=location,
+        size=3,
+        checksum="c" * 32,
+        os_hash_algo="sha512",
+        os_hash_value="h" * 128,
+    )
+
+
+def new_image(**attributes: object) -> Image:
+    defaults: dict[str, object] = {"disk_format": "raw", "container_format": "bare", "owner": "p"}
+    image = Image.create(uuid.uuid4(), ImageCreated(**{**defaults, **attributes}), T0)
+    image.pending = []
+    return image
+
+
+def saving_image() -> Image:
+    image = new_image()
+    image.start_upload(store="file", location=LOCATION, expected_size=3, now=T0)
+    image.pending = []
+    return image
+
+
+def test_a_new_image_is_queued_and_records_its_creation() -> None:
+    image = Image.create(uuid.uuid4(), ImageCreated(name="n", owner="p"), T0)
+    assert image.status is ImageStatus.QUEUED
+    assert image.version == 1
+    assert [type(e.event) for e in image.pending] == [ImageCreated]
+
+
+def test_upload_goes_queued_saving_active() -> None:
+    image = new_image()
+    image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
+    assert image.status is ImageStatus.SAVING
+    image.complete_upload(uploaded(), T0 + timedelta(seconds=1))
+    assert image.status is ImageStatus.ACTIVE
+    assert image.locations == [LOCATION]
+    assert [type(e.event) for e in image.pending] == [ImageUploadStarted, ImageUploaded]
+    assert image.updated_at == T0 + timedelta(seconds=1)
+
+
+def test_a_failed_upload_returns_the_image_to_queued() -> None:
+    image = saving_image()
+    image.fail_upload("client went away", T0)
+    assert image.status is ImageStatus.QUEUED
+    assert image.upload_location is None
+    failed = image.pending[-1].event
+    assert isinstance(failed, ImageUploadFailed)
+    assert failed.location == LOCATION
+
+
+def test_upload_needs_both_formats() -> None:
+    image = new_image(disk_format=None)
+    with pytest.raises(BadRequest, match="disk_format, container_format must be set"):
+        image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
+    assert image.pending == []
+
+
+@pytest.mark.parametrize("setup", ["active", "saving"])
+def test_upload_only_from_queued(setup: str) -> None:
+    image = saving_image()
+    if setup == "active":
+        image.complete_upload(uploaded(), T0)
+    with pytest.raises(InvalidStatusTransition, match=f"from {setup} to saving"):
+        image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
+
+
+def test_completing_an_upload_of_a_deleted_image_is_gone() -> None:
+    image = saving_image()
+    image.delete(T0)
+    with pytest.raises(Gone):
+        image.complete_upload(uploaded(), T0)
+
+
+def test_delete_lists_every_location_including_an_upload_in_flight() -> None:
+    image = saving_image()
+    image.delete(T0)
+    deleted = image.pending[-1].event
+    assert isinstance(deleted, ImageDeleted)
+    assert deleted.locations == (LOCATION,)
+    assert image.status is ImageStatus.DELETED
+
+
+def test_a_protected_image_cannot_be_deleted() -> None:
+    image = new_image(protected=True)
+    with pytest.raises(Forbidden, match="is protected and cannot be deleted"):
+        image.delete(T0)
+    assert image.pending == []
+
+
+def test_a_deleted_image_cannot_be_deleted_again() -> None:
+    image = new_image()
+    image.delete(T0)
+    with pytest.raises(NotFound):
+        image.delete(T0)
+
+
+def test_add_location_activates_a_queued_image() -> None:
+    image = new_image()
+    image.add_location(
+        ImageLocationAdded(
+            store="s3",
+            location="s3://b/k",
+            size=1,
+            checksum="c" * 32,
+            os_hash_algo="sha512",
+            os_hash_value="h" * 128,
+        ),
+        T0,
+    )
+    assert image.status is ImageStatus.ACTIVE
+    assert image.locations == ["s3://b/k"]
+
+
+def test_replaying_the_history_gives_the_same_state() -> None:
+    image = new_image()
+    image.pending = []
+    original = Image.create(image.id, ImageCreated(disk_format="raw", container_format="bare"), T0)
+    original.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
+    original.complete_upload(uploaded(), T0)
+    replayed = Image.from_history(original.id, original.pending)
+    assert (replayed.status, replayed.version, replayed.locations) == (
+        original.status,
+        original.version,
+        original.locations,
+    )
