@@ -1,0 +1,137 @@
+"""The `catalog` command: serve the API, migrate, rebuild views, relay the log to Kafka."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+
+from infra import bootstrap
+from infra.http.app import create_app
+from infra.logging import configure
+from infra.settings import Settings
+
+log = structlog.get_logger("catalog")
+
+
+def _split_bind(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"--bind wants HOST:PORT, got {bind!r}")
+    return host.strip("[]"), int(port)
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, bind: str | None) -> None:
+    host, port = _split_bind(bind or settings.api.bind)
+    container = await bootstrap.build(settings)
+    background: list[asyncio.Task[None]] = []
+    if settings.kafka.bootstrap_servers:
+        from infra.kafka.relay import run_relay
+
+        background.append(asyncio.create_task(run_relay(container.log, settings.kafka)))
+    runner = web.AppRunner(create_app(container), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        if settings.api.auth_mode == "noauth":
+            log.warning(
+                "noauth_mode",
+                detail="requests without identity headers act as project "
+                f"{settings.api.default_project!r} with the admin, member and reader roles",
+            )
+        log.info(
+            "serving",
+            url=f"http://{host}:{port}",
+            database=container.engine.url.render_as_string(),
+            default_store=settings.store.default,
+        )
+        await _until_stopped()
+    finally:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await runner.cleanup()
+        await container.close()
+
+
+async def migrate(settings: Settings) -> None:
+    container = await bootstrap.build(settings)
+    await container.close()
+    print("database schema is up to date")
+
+
+async def rebuild(settings: Settings) -> None:
+    from infra.projection_rebuild import rebuild_projections
+
+    container = await bootstrap.build(settings)
+    try:
+        replayed = await rebuild_projections(container.log)
+    finally:
+        await container.close()
+    print(f"rebuilt the views from {replayed} events")
+
+
+async def relay(settings: Settings) -> None:
+    from infra.kafka.relay import run_relay
+
+    if not settings.kafka.bootstrap_servers:
+        raise SystemExit("set CATALOG_KAFKA_BOOTSTRAP_SERVERS to relay the log to Kafka")
+    container = await bootstrap.build(settings)
+    task = asyncio.create_task(run_relay(container.log, settings.kafka))
+    try:
+        await _until_stopped()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await container.close()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="catalog", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the Image API v2")
+    s.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:9292)")
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply the migrations")
+    pr = sub.add_parser("projections", help="the read views")
+    pr.add_subparsers(dest="action", required=True).add_parser(
+        "rebuild", help="replay the log into the views"
+    )
+    sub.add_parser("relay", help="publish the log to Kafka")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    configure()
+    settings = Settings()
+    runs = {
+        "serve": lambda: serve(settings, args.bind),
+        "db": lambda: migrate(settings),
+        "projections": lambda: rebuild(settings),
+        "relay": lambda: relay(settings),
+    }
+    try:
+        asyncio.run(runs[args.command]())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The database adapters: the event log, checkpoints and migrations (PostgreSQL and SQLite)."""

@@ -1,0 +1,157 @@
+"""The event log on PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+Appends run in one transaction with the inline projections, so a view never lags its log.
+Reads follow commit order and stop where an earlier append could still be in flight:
+
+- PostgreSQL: each row carries its transaction's id (`xid8`); a reader only returns rows whose
+  transaction id is below the oldest transaction still running (`pg_snapshot_xmin`), ordered by
+  (transaction id, position). No row can later appear before a cursor taken from such a read.
+- SQLite: one writer at a time, so positions commit in order and the position alone is the cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from catalog.errors import ConcurrencyConflict
+from catalog.events import EventMetadata, NewEvent, RecordedEvent, decode, encode
+from catalog.ports import LogCursor
+from catalog.projections.base import Projection
+from infra.db.tables import event
+
+_COLUMNS = (
+    event.c.position,
+    event.c.stream_id,
+    event.c.version,
+    event.c.event_id,
+    event.c.event_type,
+    event.c.schema_version,
+    event.c.data,
+    event.c.metadata,
+    event.c.occurred_at,
+)
+
+
+# Only rows of transactions older than every transaction still running: nothing can commit later
+# in front of them. `(commit_order, position)` is the reader's order and cursor.
+_PG_READ = sa.text(
+    "SELECT position, commit_order::text::bigint AS commit_order, stream_id, version, event_id,"
+    " event_type, schema_version, data, metadata, occurred_at FROM event"
+    " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
+    " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY commit_order, position LIMIT :limit"
+).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+
+
+class SqlEventLog:
+    """`catalog.ports.EventLog` on a SQL database."""
+
+    def __init__(self, engine: AsyncEngine, projections: Sequence[Projection] = ()) -> None:
+        self.engine = engine
+        self.projections = tuple(projections)
+        self.postgres = engine.dialect.name == "postgresql"
+        # SQLite has one writer; queueing appends here avoids busy-waiting on its file lock.
+        self._write_lock = None if self.postgres else asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(*_COLUMNS, sa.literal(0).label("commit_order"))
+                .where(event.c.stream_id == stream_id)
+                .order_by(event.c.version)
+            )
+            return [_recorded(row) for row in rows]
+
+    async def append(
+        self,
+        stream_id: uuid.UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: EventMetadata,
+    ) -> list[RecordedEvent]:
+        meta = metadata.model_dump(mode="json")
+        rows = [
+            {
+                "stream_id": stream_id,
+                "version": expected_version + offset,
+                "event_id": new.event_id,
+                "event_type": new.event.event_type,
+                "schema_version": new.event.schema_version,
+                "data": encode(new.event),
+                "metadata": meta,
+                "occurred_at": new.occurred_at,
+            }
+            for offset, new in enumerate(events, start=1)
+        ]
+        try:
+            async with self.transaction() as conn:
+                result = await conn.execute(
+                    sa.insert(event).returning(event.c.position, sort_by_parameter_order=True),
+                    rows,
+                )
+                positions = list(result.scalars())
+                recorded = [
+                    RecordedEvent(position=p, commit_order=0, **{**row, "metadata": metadata})
+                    for p, row in zip(positions, rows, strict=True)
+                ]
+                await self.project(conn, recorded)
+        except sa.exc.IntegrityError as e:
+            if "uq_event_stream_id_version" in str(e.orig) or "event.stream_id" in str(e.orig):
+                raise ConcurrencyConflict(str(stream_id), expected_version) from e
+            raise
+        return recorded
+
+    async def project(self, conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+        """Apply events to every projection of this log, on the caller's transaction."""
+        for r in recorded:
+            domain_event = decode(r.event_type, r.schema_version, r.data)
+            for projection in self.projections:
+                await projection.apply(conn, r, domain_event)
+
+    async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
+        async with self.engine.connect() as conn:
+            if self.postgres:
+                params = {
+                    "commit_order": str(after.commit_order),
+                    "position": after.position,
+                    "limit": limit,
+                }
+                rows = await conn.execute(_PG_READ, params)
+            else:
+                rows = await conn.execute(
+                    sa.select(*_COLUMNS, event.c.commit_order)
+                    .where(event.c.position > after.position)
+                    .order_by(event.c.position)
+                    .limit(limit)
+                )
+            return [_recorded(row) for row in rows]
+
+
+def _recorded(row: sa.Row[Any]) -> RecordedEvent:
+    values = dict(row._mapping)
+    values["metadata"] = EventMetadata.model_validate(values["metadata"])
+    return RecordedEvent(**values)
+
+
+def cursor_after(events: Sequence[RecordedEvent], current: LogCursor) -> LogCursor:
+    """The cursor just past the last of `events` (or `current` if there are none)."""
+    if not events:
+        return current
+    last = events[-1]
+    return LogCursor(last.commit_order, last.position)

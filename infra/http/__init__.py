@@ -1,0 +1,1 @@
+"""The OpenStack Image API v2, served with aiohttp."""

@@ -1,0 +1,41 @@
+"""The aiohttp application factory: routes, middlewares, and the resources views use."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from infra.bootstrap import Container
+from infra.http.errors import error_middleware
+from infra.http.identity import context_middleware
+from infra.http.keys import API_SETTINGS, BUS, READ_ENGINE, STORES
+from infra.http.views import discovery, image_data, images, locations
+
+JSON_BODY_LIMIT = 1 << 20
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", discovery.root, allow_head=False)
+    r.add_get("/versions", discovery.versions, allow_head=False)
+    r.add_get("/v2/schemas/image", discovery.schema_view("image"), allow_head=False)
+    r.add_get("/v2/schemas/images", discovery.schema_view("images"), allow_head=False)
+    r.add_get("/v2/images", images.index, allow_head=False)
+    r.add_post("/v2/images", images.create)
+    r.add_get("/v2/images/{image_id}", images.show, allow_head=False)
+    r.add_delete("/v2/images/{image_id}", images.delete)
+    r.add_put("/v2/images/{image_id}/file", image_data.upload)
+    r.add_get("/v2/images/{image_id}/file", image_data.download, allow_head=False)
+    r.add_post("/v2/images/{image_id}/locations", locations.add_location)
+
+
+def create_app(container: Container) -> web.Application:
+    """The API over an already built container (tests build their own around it)."""
+    app = web.Application(
+        middlewares=[context_middleware, error_middleware], client_max_size=JSON_BODY_LIMIT
+    )
+    app[API_SETTINGS] = container.settings.api
+    app[BUS] = container.bus
+    app[READ_ENGINE] = container.engine
+    app[STORES] = container.stores
+    add_routes(app)
+    return app

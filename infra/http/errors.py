@@ -1,0 +1,82 @@
+"""Glance-style error bodies, chosen by the Accept header, and the one error middleware."""
+
+from __future__ import annotations
+
+import html
+from http import HTTPStatus
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from catalog.errors import CatalogError
+
+log = structlog.get_logger(__name__)
+
+
+def _wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "*/*")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _message(status: int, message: str, detail: str) -> str:
+    # Glance (webob) lays the parts out differently for some statuses; clients show them as is.
+    if status == 415:
+        return f"{message}\n<br /><br />\n{detail}"
+    if status == 405:
+        return f"{message} <br /><br />\n{detail}"
+    return f"{message}<br /><br />\n{detail}\n\n"
+
+
+def error_response(
+    request: web.Request,
+    status: int,
+    message: str,
+    *,
+    detail: str = "",
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    phrase = HTTPStatus(status).phrase
+    code = f"{status} {phrase}"
+    if _wants_json(request):
+        body = {"message": _message(status, message, detail), "code": code, "title": phrase}
+        return web.json_response(body, status=status, headers=headers)
+    text = html.escape(message) + (f"<br /><br />\n{html.escape(detail)}" if detail else "")
+    page = (
+        f"<html>\n <head>\n  <title>{code}</title>\n </head>\n <body>\n  <h1>{code}</h1>\n"
+        f"  {text}<br /><br />\n\n\n\n </body>\n</html>"
+    )
+    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except CatalogError as e:
+        if e.status >= 500:
+            log.error("request_failed", error=e.message, exc_info=e.__cause__ or e)
+        return error_response(request, e.status, e.message, detail=e.detail)
+    except web.HTTPMethodNotAllowed as e:
+        allow = ", ".join(sorted(e.allowed_methods))
+        return error_response(
+            request,
+            405,
+            f"The method {request.method} is not allowed for this resource.",
+            headers={"Allow": allow},
+        )
+    except web.HTTPNotFound:
+        return error_response(request, 404, "The resource could not be found.")
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(request, 413, "The request body is too large.")
+    except web.HTTPException as e:
+        if e.status >= 400:
+            return error_response(request, e.status, e.reason)
+        raise
+    except Exception:
+        log.exception("unhandled_error", method=request.method, path=request.path)
+        return error_response(
+            request,
+            500,
+            "The server has either erred or is incapable of performing the requested operation.",
+        )

@@ -1,0 +1,42 @@
+"""An image as Glance's API shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from catalog.queries.images import ImageView
+
+
+def timestamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_json(view: ImageView) -> dict[str, Any]:
+    image_id = str(view.id)
+    body: dict[str, Any] = dict(view.properties)
+    body.update(
+        name=view.name,
+        disk_format=view.disk_format,
+        container_format=view.container_format,
+        visibility=view.visibility,
+        size=view.size,
+        virtual_size=view.virtual_size,
+        status=view.status,
+        checksum=view.checksum,
+        protected=view.protected,
+        min_ram=view.min_ram,
+        min_disk=view.min_disk,
+        owner=view.owner,
+        os_hidden=view.os_hidden,
+        os_hash_algo=view.os_hash_algo,
+        os_hash_value=view.os_hash_value,
+        id=image_id,
+        created_at=timestamp(view.created_at),
+        updated_at=timestamp(view.updated_at),
+        tags=list(view.tags),
+        self=f"/v2/images/{image_id}",
+        file=f"/v2/images/{image_id}/file",
+        schema="/v2/schemas/image",
+    )
+    return body

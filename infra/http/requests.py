@@ -1,0 +1,102 @@
+"""Reading request bodies the way Glance does, with its error messages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+
+from catalog.commands.create_image import CreateImage
+from catalog.errors import BadRequest, Forbidden, NotFound
+from infra.http.schemas import schema
+
+DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
+RESERVED = ("location", "locations", "deleted", "deleted_at")
+READ_ONLY = (
+    "created_at",
+    "updated_at",
+    "status",
+    "checksum",
+    "size",
+    "virtual_size",
+    "os_hash_algo",
+    "os_hash_value",
+)
+BASE_ATTRIBUTES = (
+    "id",
+    "name",
+    "disk_format",
+    "container_format",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "min_ram",
+    "min_disk",
+    "owner",
+    "tags",
+)
+
+
+async def json_body(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest("Malformed JSON in request body.") from e
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        # Glance answers 500 here; a body that is not an object is the client's mistake.
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def validate_image(body: dict[str, Any]) -> None:
+    try:
+        jsonschema.validate(body, schema("image"))
+    except jsonschema.ValidationError as e:
+        raise BadRequest(f"Provided object does not match schema 'image': {e}") from e
+
+
+def create_command(body: dict[str, Any]) -> CreateImage:
+    for key in DISALLOWED_ON_CREATE:
+        if key in body:
+            raise Forbidden(f"Attribute '{key}' is read-only.")
+    validate_image(body)
+    for key in body:
+        if key in RESERVED or key.startswith("os_glance"):
+            raise Forbidden(f"Attribute '{key}' is reserved.")
+        if len(key) > 255:
+            raise BadRequest(f"Property key {key[:64]}... is longer than 255 characters.")
+    for key in READ_ONLY:
+        if key in body:
+            raise Forbidden(f"Attribute '{key}' is read-only.")
+    for key in ("min_ram", "min_disk"):
+        if body.get(key) is not None and body[key] < 0:
+            raise BadRequest(f"{key} must be >= 0")
+    known = {k: body[k] for k in BASE_ATTRIBUTES if k in body and body[k] is not None}
+    properties = {k: v for k, v in body.items() if k not in BASE_ATTRIBUTES}
+    return CreateImage(
+        image_id=uuid.UUID(known.pop("id")) if "id" in known else None,
+        tags=tuple(known.pop("tags", ())),
+        properties=properties,
+        **known,
+    )
+
+
+def image_id_from(request: web.Request, missing: str) -> uuid.UUID:
+    """The `{image_id}` of the path; a malformed one names no image (Glance answers 404)."""
+    raw = request.match_info["image_id"]
+    try:
+        return uuid.UUID(raw)
+    except ValueError as e:
+        raise NotFound(missing.format(id=raw)) from e
+
+
+def reject_body(request: web.Request) -> None:
+    if request.body_exists:
+        raise BadRequest("A body is not expected with this request.")

@@ -1,0 +1,16 @@
+"""The JSON schemas the API serves and validates request bodies with (Glance's, verbatim)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((HERE / f"{name}.json").read_text())
+    return loaded

@@ -1,0 +1,1 @@
+"""Thin request handlers: parse, dispatch a command or run a query, shape the answer."""

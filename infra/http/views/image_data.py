@@ -1,0 +1,85 @@
+"""/v2/images/{image_id}/file: upload (PUT) and download (GET) of an image's bytes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from catalog import policy
+from catalog.commands.upload_image_data import UploadImageData
+from catalog.errors import BadRequest, Forbidden, UnsupportedMediaType
+from catalog.queries import images as image_queries
+from infra.http.identity import metadata_of
+from infra.http.keys import BUS, READ_ENGINE, STORES
+from infra.http.requests import image_id_from, reject_body
+from infra.http.views.images import visible_image
+
+READ_CHUNK = 1 << 20
+
+
+def _expected_size(request: web.Request) -> int | None:
+    declared = request.headers.get("x-openstack-image-size")
+    if declared is None:
+        return request.content_length
+    try:
+        size = int(declared)
+    except ValueError as e:
+        raise BadRequest("x-openstack-image-size must be an integer.") from e
+    if size < 0:
+        raise BadRequest("x-openstack-image-size must not be negative.")
+    return size
+
+
+async def upload(request: web.Request) -> web.Response:
+    missing = "No image found with ID {id}"
+    image_id = image_id_from(request, missing)
+    content_type = request.headers.get("Content-Type", "")
+    if content_type.split(";")[0].strip().lower() != "application/octet-stream":
+        shown = content_type or "None"
+        raise UnsupportedMediaType(
+            f"The request media type {shown} is not supported by this server.",
+            detail=f"Invalid content type {shown}",
+        )
+    command = UploadImageData(
+        image_id=image_id,
+        chunks=request.content.iter_chunked(READ_CHUNK),
+        store=request.headers.get("X-Image-Meta-Store"),
+        expected_size=_expected_size(request),
+    )
+    await request.app[BUS].dispatch(command, metadata_of(request))
+    return web.Response(status=204)
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    reject_body(request)
+    actor = metadata_of(request).actor
+    missing = "No image found with ID {id}"
+    image_id = image_id_from(request, missing)
+    view = await visible_image(request, image_id, missing.format(id=image_id))
+    async with request.app[READ_ENGINE].connect() as conn:
+        member = await image_queries.is_member(conn, image_id, actor.project_id)
+    policy.enforce_download(actor, view.owner, view.visibility, member)
+    if view.status == "deactivated" and not actor.is_admin:
+        raise Forbidden(
+            "The requested image has been deactivated. Image data download is forbidden."
+        )
+    if not view.locations or view.size is None:
+        return web.Response(status=204)
+    location = view.locations[0]["url"]
+    _, store = request.app[STORES].for_location(location)
+    chunks = store.get(location)
+    # Fetch the first chunk before answering, so a missing object is still a clean error.
+    first = await anext(chunks, b"")
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(view.size),
+            "Content-MD5": view.checksum or "",
+        },
+    )
+    await response.prepare(request)
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response

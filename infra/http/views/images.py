@@ -1,0 +1,107 @@
+"""/v2/images and /v2/images/{image_id}: create, list, show, delete."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from catalog import policy
+from catalog.commands.delete_image import DeleteImage
+from catalog.errors import BadRequest, NotFound
+from catalog.queries import images as image_queries
+from catalog.queries.images import ImageView, ListQuery
+from infra.http.identity import metadata_of
+from infra.http.image_json import image_json
+from infra.http.keys import BUS, READ_ENGINE
+from infra.http.requests import create_command, image_id_from, json_object, reject_body
+
+LIMIT_DEFAULT = 25
+LIMIT_MAX = 1000
+
+
+async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str) -> ImageView:
+    """The image if the caller may see it; otherwise it does not exist for them (404)."""
+    actor = metadata_of(request).actor
+    async with request.app[READ_ENGINE].connect() as conn:
+        view = await image_queries.get_image(conn, image_id)
+        member = view is not None and await image_queries.is_member(
+            conn, image_id, actor.project_id
+        )
+    if view is None or not policy.can_see(
+        actor, owner=view.owner, visibility=view.visibility, is_member=member
+    ):
+        raise NotFound(missing)
+    return view
+
+
+async def create(request: web.Request) -> web.Response:
+    command = create_command(await json_object(request))
+    image_id = await request.app[BUS].dispatch(command, metadata_of(request))
+    view = await visible_image(request, image_id, f"No image found with ID {image_id}")
+    return web.json_response(
+        image_json(view), status=201, headers={"Location": f"/v2/images/{image_id}"}
+    )
+
+
+async def show(request: web.Request) -> web.Response:
+    reject_body(request)
+    policy.enforce_reader(metadata_of(request).actor, "get_image")
+    missing = "No image found with ID {id}"
+    image_id = image_id_from(request, missing)
+    view = await visible_image(request, image_id, missing.format(id=image_id))
+    return web.json_response(image_json(view))
+
+
+def _list_query(request: web.Request) -> ListQuery:
+    params = request.query
+    limit = LIMIT_DEFAULT
+    if "limit" in params:
+        try:
+            limit = int(params["limit"])
+        except ValueError as e:
+            raise BadRequest("limit param must be an integer") from e
+        if limit < 0:
+            raise BadRequest("limit param must be positive")
+    marker = None
+    if "marker" in params:
+        try:
+            marker = uuid.UUID(params["marker"])
+        except ValueError as e:
+            raise BadRequest(f"No image found with ID {params['marker']}") from e
+    return ListQuery(
+        limit=min(limit, LIMIT_MAX),
+        marker=marker,
+        name=params.get("name"),
+        status=params.get("status"),
+    )
+
+
+async def index(request: web.Request) -> web.Response:
+    reject_body(request)
+    actor = metadata_of(request).actor
+    policy.enforce_reader(actor, "get_images")
+    query = _list_query(request)
+    async with request.app[READ_ENGINE].connect() as conn:
+        try:
+            page = await image_queries.list_images(conn, actor, query)
+        except image_queries.MarkerNotFound as e:
+            raise BadRequest(f"No image found with ID {e}") from e
+    kept = [(k, v) for k, v in request.query.items() if k != "marker"]
+    body: dict[str, object] = {
+        "images": [image_json(view) for view in page],
+        "first": "/v2/images" + (f"?{urlencode(kept)}" if kept else ""),
+        "schema": "/v2/schemas/images",
+    }
+    if page and len(page) == query.limit:
+        body["next"] = "/v2/images?" + urlencode([*kept, ("marker", str(page[-1].id))])
+    return web.json_response(body)
+
+
+async def delete(request: web.Request) -> web.Response:
+    reject_body(request)
+    missing = "Failed to find image {id} to delete"
+    image_id = image_id_from(request, missing)
+    await request.app[BUS].dispatch(DeleteImage(image_id=image_id), metadata_of(request))
+    return web.Response(status=204)
