@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` (the embedded catalog) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check services-up services-down bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Install and serve the embedded catalog (SQLite + files under ./catalog-data) on 127.0.0.1:9292.
+run: $(STAMP)
+	$(BIN)/catalog serve
+
+## Static checks: ruff, mypy (strict), the layering contracts.
+check: $(STAMP)
+	$(BIN)/ruff check catalog stores infra tests bench
+	$(BIN)/ruff format --check catalog stores infra tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Bring up PostgreSQL, Kafka and S3Proxy on loopback, then run the checks and the whole suite.
+test: $(STAMP) check
+	infra/local/services up > .services-env
+	. ./.services-env && $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+services-up:
+	infra/local/services up
+
+services-down:
+	infra/local/services down
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .services-env

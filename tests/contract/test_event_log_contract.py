@@ -1,0 +1,102 @@
+"""The EventLog port's contract, on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.errors import ConcurrencyConflict
+from catalog.events import EventMetadata, ImageCreated, ImageDeleted, NewEvent
+from catalog.identity import Actor
+from catalog.ports import LOG_START
+from infra.db.engine import create_engine
+from infra.db.event_log import SqlEventLog, cursor_after
+from infra.db.migrate import upgrade
+from infra.db.tables import event
+
+META = EventMetadata(
+    actor=Actor(user_id="u1", project_id="p1", roles=("member",)), request_id="req-1"
+)
+
+
+@pytest.fixture
+async def log(database_url: str) -> AsyncIterator[SqlEventLog]:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield SqlEventLog(engine)
+    await engine.dispose()
+
+
+def created(name: str = "n") -> NewEvent:
+    return NewEvent(event=ImageCreated(name=name), occurred_at=datetime.now(UTC))
+
+
+def deleted() -> NewEvent:
+    return NewEvent(event=ImageDeleted(), occurred_at=datetime.now(UTC))
+
+
+async def count_events(log: SqlEventLog) -> int:
+    async with log.engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(event))).scalar_one())
+
+
+async def test_appended_events_load_back_in_version_order_with_their_metadata(
+    log: SqlEventLog,
+) -> None:
+    stream = uuid.uuid4()
+    await log.append(stream, 0, [created("a")], META)
+    await log.append(stream, 1, [deleted()], META)
+    loaded = await log.load_stream(stream)
+    assert [(e.version, e.event_type) for e in loaded] == [
+        (1, "image.created"),
+        (2, "image.deleted"),
+    ]
+    assert loaded[0].data["name"] == "a"
+    assert loaded[0].metadata == META
+    assert loaded[0].occurred_at.tzinfo is not None
+
+
+async def test_a_stale_expected_version_is_a_conflict_and_appends_nothing(log: SqlEventLog) -> None:
+    stream = uuid.uuid4()
+    await log.append(stream, 0, [created()], META)
+    with pytest.raises(ConcurrencyConflict):
+        await log.append(stream, 0, [created(), deleted()], META)
+    assert await count_events(log) == 1
+
+
+async def test_of_concurrent_appends_at_one_version_exactly_one_wins(log: SqlEventLog) -> None:
+    stream = uuid.uuid4()
+    await log.append(stream, 0, [created()], META)
+    results = await asyncio.gather(
+        *(log.append(stream, 1, [deleted()], META) for _ in range(8)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if isinstance(r, BaseException))
+    assert [e.version for e in await log.load_stream(stream)] == [1, 2]
+
+
+async def test_several_events_append_atomically(log: SqlEventLog) -> None:
+    stream = uuid.uuid4()
+    recorded = await log.append(stream, 0, [created(), deleted()], META)
+    assert [r.version for r in recorded] == [1, 2]
+    assert recorded[0].position < recorded[1].position
+
+
+async def test_reading_by_cursor_returns_every_event_once_in_order(log: SqlEventLog) -> None:
+    streams = [uuid.uuid4() for _ in range(5)]
+    for s in streams:
+        await log.append(s, 0, [created()], META)
+    first = await log.read(LOG_START, 2)
+    rest = await log.read(cursor_after(first, LOG_START), 100)
+    seen = [e.stream_id for e in first + rest]
+    assert seen == streams
+    assert await log.read(cursor_after(rest, LOG_START), 100) == []
+
+
+async def test_an_unknown_stream_loads_empty(log: SqlEventLog) -> None:
+    assert await log.load_stream(uuid.uuid4()) == []

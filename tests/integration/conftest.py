@@ -1,0 +1,53 @@
+"""An API over real adapters: the embedded configuration (SQLite + files) in a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+
+from infra import bootstrap
+from infra.bootstrap import Container
+from infra.db.tables import event
+from infra.http.app import create_app
+from infra.settings import CoreSettings, DatabaseSettings, Settings, StoreSettings
+
+PROJECT_A = {"X-Project-Id": "proj-a", "X-User-Id": "alice", "X-Roles": "member,reader"}
+PROJECT_B = {"X-Project-Id": "proj-b", "X-User-Id": "bob", "X-Roles": "member,reader"}
+READER_A = {"X-Project-Id": "proj-a", "X-User-Id": "rita", "X-Roles": "reader"}
+ADMIN = {"X-Project-Id": "admin-proj", "X-User-Id": "root", "X-Roles": "admin,member,reader"}
+JSON = {"Accept": "application/json"}
+
+
+def embedded_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+    return Settings(
+        core=CoreSettings(data_dir=data_dir),
+        database=DatabaseSettings(url=database_url),
+        store=StoreSettings(filesystem_dir=data_dir / "images"),
+    )
+
+
+@pytest.fixture
+async def container(tmp_path: Path, database_url: str) -> AsyncIterator[Container]:
+    built = await bootstrap.build(embedded_settings(tmp_path, database_url))
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def api(container: Container, aiohttp_client: object) -> TestClient:  # type: ignore[type-arg]
+    client: TestClient = await aiohttp_client(create_app(container))  # type: ignore[operator,type-arg]
+    return client
+
+
+async def event_count(container: Container) -> int:
+    async with container.engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(event))).scalar_one())
+
+
+def stored_files(container: Container) -> list[Path]:
+    root = container.settings.filesystem_dir
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
