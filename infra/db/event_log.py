@@ -42,12 +42,12 @@ _COLUMNS = (
 # Only rows of transactions older than every transaction still running: nothing can commit later
 # in front of them. `(commit_order, position)` is the reader's order and cursor.
 _PG_READ = sa.text(
-    "SELECT position, commit_order::text::bigint AS commit_order, stream_id, version, event_id,"
-    " event_type, schema_version, data, metadata, occurred_at FROM event"
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
+    " occurred_at, commit_order::text::bigint AS commit_order FROM event"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
     " ORDER BY commit_order, position LIMIT :limit"
-).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))  # matched by position
 
 
 class SqlEventLog:
