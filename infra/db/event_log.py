@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalog.errors import ConcurrencyConflict
-from catalog.events import EventMetadata, NewEvent, RecordedEvent, decode, encode
+from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode, encode
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
 from infra.db.tables import event
@@ -110,7 +110,7 @@ class SqlEventLog:
                     RecordedEvent(position=p, commit_order=0, **{**row, "metadata": metadata})
                     for p, row in zip(positions, rows, strict=True)
                 ]
-                await self.project(conn, recorded)
+                await self._project_new(conn, recorded, [new.event for new in events])
         except sa.exc.IntegrityError as e:
             if "uq_event_stream_id_version" in str(e.orig) or "event.stream_id" in str(e.orig):
                 raise ConcurrencyConflict(str(stream_id), expected_version) from e
@@ -118,9 +118,17 @@ class SqlEventLog:
         return recorded
 
     async def project(self, conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
-        """Apply events to every projection of this log, on the caller's transaction."""
-        for r in recorded:
-            domain_event = decode(r.event_type, r.schema_version, r.data)
+        """Apply events read from the log to every projection, on the caller's transaction."""
+        decoded = [decode(r.event_type, r.schema_version, r.data) for r in recorded]
+        await self._project_new(conn, recorded, decoded)
+
+    async def _project_new(
+        self,
+        conn: AsyncConnection,
+        recorded: Sequence[RecordedEvent],
+        events: Sequence[DomainEvent],
+    ) -> None:
+        for r, domain_event in zip(recorded, events, strict=True):
             for projection in self.projections:
                 await projection.apply(conn, r, domain_event)
 
