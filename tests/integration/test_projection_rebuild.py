@@ -39,40 +39,43 @@ async def populate(log: SqlEventLog) -> None:
     """Images in every state the commands can leave them in."""
     images = ImageRepository(log)
     for n in range(12):
-        now = datetime.now(UTC)
-        created = ImageCreated(
-            name=f"img-{n}",
-            disk_format="qcow2",
-            container_format="bare",
-            owner=f"p{n % 3}",
-            tags=("a", f"t{n}"),
-            properties={"os_distro": "debian", "n": str(n)},
-        )
-        image = Image.create(uuid.uuid4(), created, now)
-        await images.save(image, META)
-        if n % 4 == 0:
-            continue
-        await images.change(
-            image.id,
-            META,
-            lambda i: i.start_upload(
-                store="file", location=f"file:///d/{i.id}", expected_size=None, now=now
-            ),
-        )
-        if n % 4 == 1:
-            await images.change(image.id, META, lambda i: i.fail_upload("gone", now))
-            continue
-        done = ImageUploaded(
-            store="file",
-            location=f"file:///d/{image.id}",
-            size=n,
-            checksum="0" * 32,
-            os_hash_algo="sha512",
-            os_hash_value="1" * 128,
-        )
-        await images.change(image.id, META, lambda i: i.complete_upload(done, now))
-        if n % 4 == 3:
-            await images.change(image.id, META, lambda i: i.delete(now))
+        await one_image(images, n)
+
+
+async def one_image(images: ImageRepository, n: int) -> None:
+    now = datetime.now(UTC)
+    created = ImageCreated(
+        name=f"img-{n}",
+        disk_format="qcow2",
+        container_format="bare",
+        owner=f"p{n % 3}",
+        tags=("a", f"t{n}"),
+        properties={"os_distro": "debian", "n": str(n)},
+    )
+    image = Image.create(uuid.uuid4(), created, now)
+    await images.save(image, META)
+    if n % 4 == 0:
+        return
+    location = f"file:///d/{image.id}"
+    await images.change(
+        image.id,
+        META,
+        lambda i: i.start_upload(store="file", location=location, expected_size=None, now=now),
+    )
+    if n % 4 == 1:
+        await images.change(image.id, META, lambda i: i.fail_upload("gone", now))
+        return
+    done = ImageUploaded(
+        store="file",
+        location=location,
+        size=n,
+        checksum="0" * 32,
+        os_hash_algo="sha512",
+        os_hash_value="1" * 128,
+    )
+    await images.change(image.id, META, lambda i: i.complete_upload(done, now))
+    if n % 4 == 3:
+        await images.change(image.id, META, lambda i: i.delete(now))
 
 
 async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:
@@ -81,14 +84,15 @@ async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:
         for projection in log.projections:
             for table in projection.tables:
                 rows = await conn.execute(sa.select(table))
-                tables[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+                tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return tables
 
 
 async def test_rebuilt_views_equal_the_inline_ones(log: SqlEventLog) -> None:
     await populate(log)
     inline = await snapshot(log)
-    assert len(inline["image"]) == 9 and inline["image_tag"]
+    assert len(inline["image"]) == 9
+    assert inline["image_tag"]
 
     replayed = await rebuild_projections(log)
 
