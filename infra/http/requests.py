@@ -11,7 +11,7 @@ from aiohttp import web
 
 from catalog.commands.create_image import CreateImage
 from catalog.errors import BadRequest, Forbidden, NotFound
-from infra.http.schemas import schema
+from infra.http.schemas import validator
 
 DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
 RESERVED = ("location", "locations", "deleted", "deleted_at")
@@ -57,7 +57,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
 
 def validate_image(body: dict[str, Any]) -> None:
     try:
-        jsonschema.validate(body, schema("image"))
+        validator("image").validate(body)
     except jsonschema.ValidationError as e:
         raise BadRequest(f"Provided object does not match schema 'image': {e}") from e
 

@@ -14,7 +14,7 @@ IDENTITY = {"X-Project-Id": "proj-e2e", "X-User-Id": "e2e-user", "X-Roles": "mem
 
 
 def glance(url: str) -> Client:
-    return Client("2", endpoint=url, token="unused", identity_headers=dict(IDENTITY))
+    return Client(endpoint=f"{url}/v2", token="unused", identity_headers=dict(IDENTITY))
 
 
 def run_flow(url: str, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 HERE = Path(__file__).parent
 
 
@@ -14,3 +16,11 @@ HERE = Path(__file__).parent
 def schema(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((HERE / f"{name}.json").read_text())
     return loaded
+
+
+@cache
+def validator(name: str) -> jsonschema.protocols.Validator:
+    """A validator for the schema, checked once: validating against it is then cheap."""
+    cls = jsonschema.validators.validator_for(schema(name), default=jsonschema.Draft4Validator)
+    cls.check_schema(schema(name))
+    return cls(schema(name))
