@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from stores.base import ImageStore
-from stores.filesystem import FilesystemStore
-from stores.s3 import S3Store
 
 from catalog.commands.context import CommandContext, Limits
 from catalog.commands.registry import CommandBus
@@ -19,12 +16,16 @@ from infra.db.engine import create_engine
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.settings import Settings
+from stores.base import ImageStore
+from stores.filesystem import FilesystemStore
+from stores.s3 import S3Store
 
 
 @dataclass
 class Container:
     settings: Settings
     engine: AsyncEngine
+    read_engine: AsyncEngine
     log: SqlEventLog
     stores: ConfiguredStores
     bus: CommandBus
@@ -63,6 +64,14 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         clock=SystemClock(),
         limits=Limits(image_size_cap=settings.core.image_size_cap),
     )
+    # Queries run one statement at a time and need no transaction around them: autocommit
+    # spares a BEGIN and a ROLLBACK per request. Same pool as the writers.
+    read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Container(
-        settings=settings, engine=engine, log=log, stores=stores, bus=CommandBus(context)
+        settings=settings,
+        engine=engine,
+        read_engine=read_engine,
+        log=log,
+        stores=stores,
+        bus=CommandBus(context),
     )

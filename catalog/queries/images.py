@@ -83,16 +83,24 @@ async def _tags_of(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid
 
 def _view(row: sa.Row[Any], tags: list[str]) -> ImageView:
     values = dict(row._mapping)
+    values.pop("tag", None)
     values["locations"] = tuple(values["locations"])
     return ImageView(**values, tags=tuple(sorted(tags)))
 
 
 async def get_image(conn: AsyncConnection, image_id: uuid.UUID) -> ImageView | None:
     """The image with this id, whoever may see it (callers apply the visibility rule)."""
-    row = (await conn.execute(sa.select(*_COLUMNS).where(image.c.id == image_id))).first()
-    if row is None:
+    rows = (
+        await conn.execute(
+            sa.select(*_COLUMNS, image_tag.c.tag)
+            .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
+            .where(image.c.id == image_id)
+        )
+    ).all()
+    if not rows:
         return None
-    return _view(row, (await _tags_of(conn, [image_id]))[image_id])
+    tags = [row.tag for row in rows if row.tag is not None]
+    return _view(rows[0], tags)
 
 
 async def is_member(conn: AsyncConnection, image_id: uuid.UUID, project_id: str | None) -> bool:

@@ -35,7 +35,7 @@ def create_app(container: Container) -> web.Application:
     )
     app[API_SETTINGS] = container.settings.api
     app[BUS] = container.bus
-    app[READ_ENGINE] = container.engine
+    app[READ_ENGINE] = container.read_engine
     app[STORES] = container.stores
     add_routes(app)
     return app

@@ -26,14 +26,16 @@ async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str)
     actor = metadata_of(request).actor
     async with request.app[READ_ENGINE].connect() as conn:
         view = await image_queries.get_image(conn, image_id)
-        member = view is not None and await image_queries.is_member(
+        if view is None:
+            raise NotFound(missing)
+        if policy.can_see(actor, owner=view.owner, visibility=view.visibility):
+            return view
+        # Only a shared image can still be visible, through membership: one more query.
+        if view.visibility == "shared" and await image_queries.is_member(
             conn, image_id, actor.project_id
-        )
-    if view is None or not policy.can_see(
-        actor, owner=view.owner, visibility=view.visibility, is_member=member
-    ):
-        raise NotFound(missing)
-    return view
+        ):
+            return view
+    raise NotFound(missing)
 
 
 async def create(request: web.Request) -> web.Response:
