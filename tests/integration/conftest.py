@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from infra import bootstrap
@@ -20,6 +21,8 @@ PROJECT_B = {"X-Project-Id": "proj-b", "X-User-Id": "bob", "X-Roles": "member,re
 READER_A = {"X-Project-Id": "proj-a", "X-User-Id": "rita", "X-Roles": "reader"}
 ADMIN = {"X-Project-Id": "admin-proj", "X-User-Id": "root", "X-Roles": "admin,member,reader"}
 JSON = {"Accept": "application/json"}
+
+ApiClient = TestClient[web.Request, web.Application]
 
 
 def embedded_settings(data_dir: Path, database_url: str | None = None) -> Settings:

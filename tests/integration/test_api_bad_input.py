@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from infra.bootstrap import Container
 from tests.integration.conftest import JSON, PROJECT_A, event_count, stored_files
+from tests.integration.conftest import ApiClient as Client
 
-Client = TestClient  # type: ignore[type-arg]
 HEADERS = {**PROJECT_A, **JSON}
 
 

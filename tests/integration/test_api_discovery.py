@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aiohttp.test_utils import TestClient
-
 from tests.integration.conftest import PROJECT_A
+from tests.integration.conftest import ApiClient as Client
 
-Client = TestClient  # type: ignore[type-arg]
 REFERENCE = Path(__file__).parents[2] / "infra" / "http" / "schemas"
 
 

@@ -7,12 +7,9 @@ import io
 import uuid
 from typing import Any
 
-from aiohttp.test_utils import TestClient
-
 from infra.bootstrap import Container
 from tests.integration.conftest import ADMIN, JSON, PROJECT_A, PROJECT_B, READER_A, event_count
-
-Client = TestClient  # type: ignore[type-arg]
+from tests.integration.conftest import ApiClient as Client
 
 
 async def create(api: Client, headers: dict[str, str] = PROJECT_A, **body: Any) -> dict[str, Any]:

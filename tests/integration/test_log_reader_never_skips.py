@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.events import (
@@ -43,7 +44,7 @@ class LingeringProjection:
     """Holds each append's transaction open for a random moment, as a slow view update would."""
 
     name = "lingering"
-    tables = ()
+    tables: tuple[sa.Table, ...] = ()
 
     async def apply(
         self, conn: AsyncConnection, recorded: RecordedEvent, event: DomainEvent
@@ -91,7 +92,7 @@ async def test_a_tailing_reader_sees_every_event_exactly_once(log: SqlEventLog) 
     for _ in range(RUNS):
         async with log.engine.begin() as conn:
             await conn.execute(event.delete())
-        done, seen = asyncio.Event(), []
+        done, seen = asyncio.Event(), list[RecordedEvent]()
         reader = asyncio.create_task(tail(log, done, seen))
         written = [
             pair for w in await asyncio.gather(*(writer(log) for _ in range(WRITERS))) for pair in w

@@ -40,6 +40,11 @@ def new_image(**attributes: object) -> Image:
     return image
 
 
+def status(image: Image) -> ImageStatus | None:
+    """Read through a call, so the type checker does not carry an earlier check forward."""
+    return image.status
+
+
 def saving_image() -> Image:
     image = new_image()
     image.start_upload(store="file", location=LOCATION, expected_size=3, now=T0)
@@ -57,9 +62,9 @@ def test_a_new_image_is_queued_and_records_its_creation() -> None:
 def test_upload_goes_queued_saving_active() -> None:
     image = new_image()
     image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
-    assert image.status is ImageStatus.SAVING
+    assert status(image) is ImageStatus.SAVING
     image.complete_upload(uploaded(), T0 + timedelta(seconds=1))
-    assert image.status is ImageStatus.ACTIVE
+    assert status(image) is ImageStatus.ACTIVE
     assert image.locations == [LOCATION]
     assert [type(e.event) for e in image.pending] == [ImageUploadStarted, ImageUploaded]
     assert image.updated_at == T0 + timedelta(seconds=1)
