@@ -1,0 +1,87 @@
+"""The interface every image-data store driver implements, and what an upload returns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, AsyncIterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from stores.errors import InvalidLocation
+
+# Keys become file names and object names: a conservative alphabet keeps them free of path
+# separators, `..`, hidden files and anything a URL would have to escape.
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+
+
+def check_key(key: str) -> str:
+    """`key` itself if a store may use it as an object name; `InvalidLocation` if not."""
+    if not _KEY.fullmatch(key) or ".." in key:
+        raise InvalidLocation(f"invalid key {key!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class StoredData:
+    """Where a successful `add` put the data, and what it was."""
+
+    location: str
+    """URL of the data: `file:///abs/path/<key>` or `s3://<bucket>/<key>`, never credentials."""
+    size: int
+    checksum: str
+    """md5 hex digest (Glance's `checksum`)."""
+    os_hash_algo: str
+    """Always "sha512"."""
+    os_hash_value: str
+    """sha512 hex digest."""
+
+
+class ImageStore(Protocol):
+    """One place where image bytes live.
+
+    Every driver keeps the same contract: `add` streams with bounded memory and hashes as it goes;
+    a failed or cancelled `add` leaves nothing under its key; `delete` is idempotent; reading or
+    sizing missing data raises `StoreNotFound`; a location of another store raises
+    `InvalidLocation`. Only `StoreError`s come out of a driver's own I/O.
+    """
+
+    scheme: str
+    """The URL scheme of this driver's locations: "file", "s3"."""
+
+    def location_for(self, key: str) -> str:
+        """The URL that `add(key, ...)` writes to, known before writing (to record it first)."""
+        ...
+
+    async def add(
+        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+    ) -> StoredData:
+        """Store the streamed bytes under `key`, replacing what was there.
+
+        Raises `SizeLimitExceeded` as soon as more than `max_size` bytes have arrived. On any
+        failure or cancellation nothing is left under `key` and the error propagates unchanged
+        (errors of `chunks` included). The data is durable once this returns.
+        """
+        ...
+
+    def get(
+        self, location: str, *, offset: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """The bytes at `location` from `offset`, at most `length` of them, in chunks of ~1 MiB.
+
+        An offset at or past the end yields nothing. `StoreNotFound` (on the first iteration)
+        if there is no data. A reader that stops early should `aclose()` the generator (e.g.
+        with `contextlib.aclosing`) to release the file or connection at once.
+        """
+        ...
+
+    async def delete(self, location: str) -> None:
+        """Remove the data at `location`; data already gone is not an error."""
+        ...
+
+    async def size(self, location: str) -> int:
+        """The size in bytes of the data at `location`; `StoreNotFound` if there is none."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and other resources; the store is not used afterwards."""
+        ...

@@ -1,0 +1,77 @@
+"""md5 and sha512 of a byte stream, computed in worker threads while the stream flows."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+from stores.base import StoredData
+
+HASH_ALGO = "sha512"
+
+# Below this a thread hop costs more than the hashing itself.
+_INLINE_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Digests:
+    """The size and hex digests of everything fed to a `StreamHasher`."""
+
+    size: int
+    md5: str
+    sha512: str
+
+    def stored_at(self, location: str) -> StoredData:
+        """What `add` reports for data with these digests, written to `location`."""
+        return StoredData(
+            location=location,
+            size=self.size,
+            checksum=self.md5,
+            os_hash_algo=HASH_ALGO,
+            os_hash_value=self.sha512,
+        )
+
+
+class StreamHasher:
+    """Digests blocks of a stream with md5 and sha512, each digest in its own worker thread.
+
+    `update(block)` starts digesting `block` and returns once the *previous* block is done, so
+    the caller can fetch or write the next block while this one is hashed, and at most one block
+    is ever waiting here. hashlib releases the GIL on large buffers, so the two digests really run
+    in parallel and the event loop never waits on them. Feed blocks of a few MiB.
+    """
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha512 = hashlib.sha512()
+        self._size = 0
+        self._in_flight: list[asyncio.Future[None]] = []
+
+    async def update(self, block: bytes) -> None:
+        """Start digesting `block` (treated as immutable from here on)."""
+        await self._settle()
+        self._size += len(block)
+        if len(block) < _INLINE_LIMIT:
+            self._md5.update(block)
+            self._sha512.update(block)
+            return
+        loop = asyncio.get_running_loop()
+        self._in_flight = [
+            loop.run_in_executor(None, self._md5.update, block),
+            loop.run_in_executor(None, self._sha512.update, block),
+        ]
+
+    async def digests(self) -> Digests:
+        """The result, once every block given so far is digested."""
+        await self._settle()
+        return Digests(size=self._size, md5=self._md5.hexdigest(), sha512=self._sha512.hexdigest())
+
+    async def _settle(self) -> None:
+        # asyncio.wait, unlike gather, leaves the futures alone if we are cancelled: a thread
+        # cannot be stopped anyway, and a digest that finishes later only touches this hasher.
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
+            in_flight, self._in_flight = self._in_flight, []
+            for future in in_flight:
+                future.result()
