@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
 
+from catalog.errors import BadRequest, CatalogError, NotFound, ServiceUnavailable, TooLarge
 from stores.base import ImageStore, StoredData
 from stores.errors import (
     InvalidLocation,
@@ -18,8 +19,6 @@ from stores.errors import (
     StoreNotFound,
     StoreUnavailable,
 )
-
-from catalog.errors import BadRequest, CatalogError, NotFound, ServiceUnavailable, TooLarge
 
 TOO_LARGE = "The incoming image is too large: The provided image is too large."
 
