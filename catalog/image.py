@@ -53,6 +53,7 @@ class Image:
         self.container_format: str | None = None
         self.locations: list[str] = []
         self.upload_location: str | None = None
+        self.upload_node: str | None = None
         self.created_at: datetime | None = None
         self.updated_at: datetime | None = None
         self.pending: list[NewEvent] = []
@@ -80,15 +81,26 @@ class Image:
         return image
 
     def start_upload(
-        self, *, store: str, location: str, expected_size: int | None, now: datetime
+        self,
+        *,
+        store: str,
+        location: str,
+        expected_size: int | None,
+        now: datetime,
+        node_id: str | None = None,
     ) -> None:
         self._require_live()
         if self.status is not ImageStatus.QUEUED:
             raise InvalidStatusTransition(str(self.status), ImageStatus.SAVING)
         self._require_formats()
-        self._record(
-            ImageUploadStarted(store=store, location=location, expected_size=expected_size), now
+        started = ImageUploadStarted(
+            store=store, location=location, expected_size=expected_size, node_id=node_id
         )
+        self._record(started, now)
+
+    def upload_abandoned(self, live_nodes: frozenset[str]) -> bool:
+        """Whether this image is saving for a process that no longer runs."""
+        return self.status is ImageStatus.SAVING and self.upload_node not in live_nodes
 
     def complete_upload(self, stored: ImageUploaded, now: datetime) -> None:
         self._require_upload_in_progress()
@@ -152,6 +164,7 @@ class Image:
             case ImageUploadStarted():
                 self.status = ImageStatus.SAVING
                 self.upload_location = event.location
+                self.upload_node = event.node_id
             case ImageUploadFailed():
                 self.status = ImageStatus.QUEUED
                 self.upload_location = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +25,7 @@ from stores.s3 import S3Store
 @dataclass
 class Container:
     settings: Settings
+    node_id: str
     engine: AsyncEngine
     read_engine: AsyncEngine
     log: SqlEventLog
@@ -58,17 +60,20 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         await upgrade(engine)
     log = SqlEventLog(engine, INLINE_PROJECTIONS)
     stores = build_stores(settings)
+    node_id = f"node-{uuid.uuid4()}"
     context = CommandContext(
         images=ImageRepository(log),
         stores=stores,
         clock=SystemClock(),
         limits=Limits(image_size_cap=settings.core.image_size_cap),
+        node_id=node_id,
     )
     # Queries run one statement at a time and need no transaction around them: autocommit
     # spares a BEGIN and a ROLLBACK per request. Same pool as the writers.
     read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Container(
         settings=settings,
+        node_id=node_id,
         engine=engine,
         read_engine=read_engine,
         log=log,

@@ -15,6 +15,7 @@ from aiohttp import web
 from infra import bootstrap
 from infra.http.app import create_app
 from infra.logging import configure
+from infra.recovery import run_heartbeat_and_recovery
 from infra.settings import Settings
 
 log = structlog.get_logger("catalog")
@@ -38,7 +39,11 @@ async def _until_stopped() -> None:
 async def serve(settings: Settings, bind: str | None) -> None:
     host, port = _split_bind(bind or settings.api.bind)
     container = await bootstrap.build(settings)
-    background: list[asyncio.Task[None]] = []
+    background: list[asyncio.Task[None]] = [
+        asyncio.create_task(
+            run_heartbeat_and_recovery(container, settings.core.upload_lease_seconds)
+        )
+    ]
     if settings.kafka.bootstrap_servers:
         from infra.kafka.relay import run_relay
 

@@ -20,3 +20,5 @@ class CommandContext:
     stores: DataStores
     clock: Clock
     limits: Limits = Limits()
+    node_id: str | None = None
+    """This process, as recorded on the uploads it streams (see `recover_uploads`)."""

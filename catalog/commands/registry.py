@@ -9,6 +9,7 @@ from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_image import DeleteImage, delete_image
+from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
 from catalog.events import EventMetadata
@@ -20,6 +21,7 @@ HANDLERS: dict[type[Command], Handler] = {
     UploadImageData: upload_image_data,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
+    RecoverAbandonedUploads: recover_abandoned_uploads,
 }
 
 

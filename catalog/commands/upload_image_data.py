@@ -54,6 +54,7 @@ async def upload_image_data(
             location=location,
             expected_size=command.expected_size,
             now=context.clock.now(),
+            node_id=context.node_id,
         )
 
     await context.images.change(command.image_id, metadata, start)

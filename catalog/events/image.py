@@ -37,6 +37,8 @@ class ImageUploadStarted(DomainEvent):
     store: str
     location: str
     expected_size: int | None = None
+    node_id: str | None = None
+    """The process streaming the bytes: recovery fails the upload once that process is gone."""
 
 
 class ImageUploadFailed(DomainEvent):

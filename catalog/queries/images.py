@@ -150,3 +150,9 @@ async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> 
     ).all()
     tags = await _tags_of(conn, [r.id for r in rows])
     return [_view(r, tags[r.id]) for r in rows]
+
+
+async def ids_in_status(conn: AsyncConnection, status: str) -> list[uuid.UUID]:
+    """Every image id with this status (for housekeeping, not for users: no visibility rule)."""
+    rows = await conn.execute(sa.select(image.c.id).where(image.c.status == status))
+    return list(rows.scalars())

@@ -31,3 +31,12 @@ checkpoint = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+
+node = sa.Table(
+    "node",
+    metadata,
+    sa.Column("node_id", sa.String(64), primary_key=True),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)
+"""Operational state, not a view: which processes are alive (see infra/recovery.py)."""

@@ -155,3 +155,12 @@ def test_replaying_the_history_gives_the_same_state() -> None:
         original.version,
         original.locations,
     )
+
+
+def test_an_upload_is_abandoned_only_when_its_node_is_gone() -> None:
+    image = new_image()
+    image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0, node_id="n1")
+    assert not image.upload_abandoned(frozenset({"n1", "n2"}))
+    assert image.upload_abandoned(frozenset({"n2"}))
+    image.fail_upload("gone", T0)
+    assert not image.upload_abandoned(frozenset())

@@ -1,0 +1,73 @@
+"""Keeping this process's heartbeat, and recovering the uploads of processes that stopped.
+
+Every `catalog serve` process has a node id, renews `node.seen_at` every third of the upload
+lease, and records its id on the uploads it streams. A process whose heartbeat is older than the
+lease is gone (killed, crashed, its machine lost); its images still in `saving` are failed back
+to `queued` and their partial bytes removed, by whichever process looks first. Recovery runs at
+start-up and then periodically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import structlog
+
+from catalog.commands.recover_uploads import RecoverAbandonedUploads
+from catalog.events import EventMetadata
+from catalog.identity import SYSTEM_ACTOR
+from catalog.queries.images import ids_in_status
+from infra.bootstrap import Container
+from infra.db.tables import node
+
+log = structlog.get_logger(__name__)
+
+
+async def beat(container: Container) -> None:
+    now = datetime.now(UTC)
+    async with container.engine.begin() as conn:
+        updated = await conn.execute(
+            sa.update(node).where(node.c.node_id == container.node_id).values(seen_at=now)
+        )
+        if updated.rowcount == 0:
+            await conn.execute(
+                sa.insert(node).values(node_id=container.node_id, started_at=now, seen_at=now)
+            )
+
+
+async def live_nodes(container: Container, lease: timedelta) -> frozenset[str]:
+    since = datetime.now(UTC) - lease
+    async with container.read_engine.connect() as conn:
+        rows = await conn.execute(sa.select(node.c.node_id).where(node.c.seen_at >= since))
+        return frozenset(rows.scalars())
+
+
+async def recover_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
+    """Fail every upload whose process has not been seen within the lease."""
+    async with container.read_engine.connect() as conn:
+        saving = await ids_in_status(conn, "saving")
+    if not saving:
+        return []
+    command = RecoverAbandonedUploads(
+        candidates=saving, live_nodes=await live_nodes(container, lease) | {container.node_id}
+    )
+    metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-recovery-{uuid.uuid4()}")
+    recovered: list[uuid.UUID] = await container.bus.dispatch(command, metadata)
+    return recovered
+
+
+async def run_heartbeat_and_recovery(container: Container, lease_seconds: float) -> None:
+    """Until cancelled: renew the heartbeat and recover abandoned uploads."""
+    lease = timedelta(seconds=lease_seconds)
+    interval = lease_seconds / 3
+    while True:
+        try:
+            await beat(container)
+            await recover_once(container, lease)
+        except Exception:
+            # A database hiccup must not end the loop; the next round tries again.
+            log.exception("recovery_round_failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,88 @@
+"""A server killed (SIGKILL) mid-upload: after a restart the image is queued, no bytes remain."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.conftest import free_port, wait_until_serving
+
+IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
+LEASE_SECONDS = "2"
+DEADLINE = 30.0
+
+
+def start(data_dir: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
+        "CATALOG_DATA_DIR": str(data_dir),
+        "CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS,
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(url, process, log)
+    return url, process
+
+
+def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[str, object]:
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={**IDENTITY, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        result: dict[str, object] = json.loads(response.read())
+        return result
+
+
+def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path) -> None:
+    data_dir, log = tmp_path / "data", tmp_path / "server.log"
+    url, server = start(data_dir, log)
+    try:
+        image = call("POST", f"{url}/v2/images", {"disk_format": "raw", "container_format": "bare"})
+        image_url = f"{url}/v2/images/{image['id']}"
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as client:
+            head = (
+                f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in IDENTITY.items())
+                + "\r\n"
+            )
+            client.sendall(head.encode() + b"\0" * (8 << 20))
+            stop_at = time.monotonic() + DEADLINE
+            while call("GET", image_url)["status"] != "saving" and time.monotonic() < stop_at:
+                time.sleep(0.05)
+            assert call("GET", image_url)["status"] == "saving"
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+    url, server = start(data_dir, log)
+    try:
+        image_url = f"{url}/v2/images/{image['id']}"
+        stop_at = time.monotonic() + DEADLINE
+        while call("GET", image_url)["status"] == "saving" and time.monotonic() < stop_at:
+            time.sleep(0.2)
+        assert call("GET", image_url)["status"] == "queued"
+        assert list((data_dir / "images").iterdir()) == []
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
