@@ -72,6 +72,11 @@ class Image:
     def exists(self) -> bool:
         return self.version > 0
 
+    @property
+    def data_locations(self) -> list[str]:
+        """Every place holding bytes of this image, an upload still streaming included."""
+        return [*self.locations, *([self.upload_location] if self.upload_location else [])]
+
     # -- commands ------------------------------------------------------------------------------
 
     @classmethod
@@ -124,8 +129,7 @@ class Image:
         if self.protected:
             raise Forbidden(f"Image {self.id} is protected and cannot be deleted.")
         # An upload still streaming loses its image: its bytes go with the rest.
-        doomed = [*self.locations, *([self.upload_location] if self.upload_location else [])]
-        self._record(ImageDeleted(locations=tuple(doomed)), now)
+        self._record(ImageDeleted(locations=tuple(self.data_locations)), now)
 
     # -- rules -----------------------------------------------------------------------------------
 

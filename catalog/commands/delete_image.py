@@ -33,7 +33,7 @@ async def delete_image(
         if not policy.can_see(actor, owner=image.owner, visibility=image.visibility):
             raise missing
         policy.enforce_owner_action(actor, image.owner, "delete_image")
-        doomed = [*image.locations, *([image.upload_location] if image.upload_location else [])]
+        doomed = image.data_locations
         image.delete(now)
         return doomed
 

@@ -44,10 +44,8 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         request_id=request_id, user_id=actor.user_id, project_id=actor.project_id
     )
     try:
+        # The error middleware runs inside this one, so every error is a response by now.
         response = await handler(request)
-    except web.HTTPException as e:
-        e.headers["x-openstack-request-id"] = request_id
-        raise
     finally:
         structlog.contextvars.unbind_contextvars("request_id", "user_id", "project_id")
     response.headers["x-openstack-request-id"] = request_id
