@@ -7,6 +7,7 @@ computed hash must match it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 
@@ -60,14 +61,18 @@ async def set_image_location(
         raise Conflict(f"Image status is {image.status}; a location can be added only when queued.")
 
     md5, digest = hashlib.md5(usedforsecurity=False), hashlib.sha512()
-    check = hashlib.new(wanted.os_hash_algo) if wanted else None
+    hashes = [md5, digest, *([hashlib.new(wanted.os_hash_algo)] if wanted else [])]
+    check = hashes[2] if wanted else None
     size = 0
+
+    def update(chunk: bytes) -> None:
+        for h in hashes:
+            h.update(chunk)
+
     async for chunk in store.get(command.url):
         size += len(chunk)
-        md5.update(chunk)
-        digest.update(chunk)
-        if check is not None:
-            check.update(chunk)
+        # Off the event loop: hashing a multi-GiB image must not stall other requests.
+        await asyncio.to_thread(update, chunk)
     if (
         check is not None
         and wanted is not None

@@ -1,0 +1,140 @@
+"""POST /v2/images/{id}/locations: attach data already in a store; hashed before activation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from infra.bootstrap import Container
+from tests.integration.conftest import JSON, PROJECT_A, PROJECT_B, event_count
+from tests.integration.conftest import ApiClient as Client
+
+DATA = b"bytes already in the store" * 1000
+HEADERS = {**PROJECT_A, **JSON}
+
+
+async def chunks() -> AsyncIterator[bytes]:
+    yield DATA
+
+
+@pytest.fixture
+async def location(container: Container) -> str:
+    stored = await container.stores.named("file").add("preloaded-object", chunks())
+    return stored.location
+
+
+async def queued_image(api: Client) -> str:
+    response = await api.post(
+        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=PROJECT_A
+    )
+    image_id: str = (await response.json())["id"]
+    return image_id
+
+
+async def test_a_location_activates_the_image_with_its_hashes(api: Client, location: str) -> None:
+    image_id = await queued_image(api)
+    response = await api.post(
+        f"/v2/images/{image_id}/locations", json={"url": location}, headers=HEADERS
+    )
+    assert response.status == 202
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
+    assert shown["status"] == "active"
+    assert shown["size"] == len(DATA)
+    assert shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
+    download = await api.get(f"/v2/images/{image_id}/file", headers=HEADERS)
+    assert await download.read() == DATA
+
+
+async def test_matching_validation_data_is_accepted(api: Client, location: str) -> None:
+    image_id = await queued_image(api)
+    body = {
+        "url": location,
+        "validation_data": {
+            "os_hash_algo": "sha256",
+            "os_hash_value": hashlib.sha256(DATA).hexdigest(),
+        },
+    }
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
+    assert response.status == 202
+
+
+async def assert_refused(
+    api: Client, container: Container, image_id: str, body: Any, status: int, start: str
+) -> None:
+    before = await event_count(container)
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
+    assert response.status == status, await response.text()
+    assert (await response.json())["message"].startswith(start)
+    assert await event_count(container) == before
+
+
+async def test_mismatching_validation_data_changes_nothing(
+    api: Client, container: Container, location: str
+) -> None:
+    image_id = await queued_image(api)
+    wrong = {"os_hash_algo": "sha256", "os_hash_value": "0" * 64}
+    await assert_refused(
+        api,
+        container,
+        image_id,
+        {"url": location, "validation_data": wrong},
+        400,
+        "The data at the location does not match validation_data.",
+    )
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
+    assert shown["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    ("body", "start"),
+    [
+        ({}, "url is required"),
+        ({"url": 5}, "url is required"),
+        ({"url": "ftp://elsewhere/x"}, "No configured store holds the location"),
+        ({"url": "file:///etc/passwd"}, "Invalid location"),
+        ({"url": "{location}", "extra": 1}, "Unexpected attributes: extra."),
+        ({"url": "{location}", "validation_data": {"os_hash_algo": "sha256"}}, "validation_data"),
+        (
+            {"url": "{location}", "validation_data": {"os_hash_algo": "crc", "os_hash_value": "0"}},
+            "Invalid os_hash_algo: crc",
+        ),
+        (
+            {"url": "{location}", "validation_data": {"os_hash_algo": "md5", "os_hash_value": "0"}},
+            "os_hash_value has an unexpected length",
+        ),
+    ],
+)
+async def test_bad_requests_change_nothing(
+    api: Client, container: Container, location: str, body: dict[str, Any], start: str
+) -> None:
+    image_id = await queued_image(api)
+    if body.get("url") == "{location}":
+        body = {**body, "url": location}
+    await assert_refused(api, container, image_id, body, 400, start)
+
+
+async def test_only_a_queued_image_takes_a_location(
+    api: Client, container: Container, location: str
+) -> None:
+    image_id = await queued_image(api)
+    first = await api.post(
+        f"/v2/images/{image_id}/locations", json={"url": location}, headers=HEADERS
+    )
+    assert first.status == 202
+    await assert_refused(api, container, image_id, {"url": location}, 409, "Image status is active")
+
+
+async def test_another_project_cannot_add_a_location(
+    api: Client, container: Container, location: str
+) -> None:
+    image_id = await queued_image(api)
+    before = await event_count(container)
+    response = await api.post(
+        f"/v2/images/{image_id}/locations", json={"url": location}, headers={**PROJECT_B, **JSON}
+    )
+    assert response.status == 404
+    assert await event_count(container) == before
