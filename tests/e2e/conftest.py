@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import service_setting
 
 STARTUP_SECONDS = 30
+
+Server = subprocess.Popen[bytes]
 
 
 def free_port() -> int:
@@ -39,50 +41,66 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
     raise AssertionError(f"the server did not answer within {STARTUP_SECONDS}s:\n{log.read_text()}")
 
 
+def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[str, Server]:
+    """A `catalog serve` on a free loopback port, answering; its output appended to `log`."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
+        "CATALOG_DATA_DIR": str(data_dir),
+        **extra_env,
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log)
+    except BaseException:
+        stop_server(process)
+        raise
+    return url, process
+
+
+def stop_server(process: Server) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+StartServer = Callable[[dict[str, str]], str]
+
+
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[object]:
+def serve(tmp_path: Path) -> Iterator[StartServer]:
     """A function that starts a server with extra environment and returns its base URL."""
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[Server] = []
 
     def start(extra_env: dict[str, str]) -> str:
-        port = free_port()
-        log = tmp_path / f"server-{port}.log"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
-            "CATALOG_DATA_DIR": str(tmp_path / "data"),
-            **extra_env,
-        }
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        url, process = start_server(tmp_path / "data", tmp_path / "server.log", extra_env)
         processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url, process, log)
         return url
 
     yield start
     for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
 
 
 @pytest.fixture
-def embedded_server(serve: object) -> str:
-    url: str = serve({})  # type: ignore[operator]
-    return url
+def embedded_server(serve: StartServer) -> str:
+    return serve({})
 
 
 @pytest.fixture
-def full_server(serve: object, postgres_url: str) -> str:
+def full_server(serve: StartServer, postgres_url: str) -> str:
     """PostgreSQL for the log and views, S3 for the data, Kafka for the events."""
-    url: str = serve(  # type: ignore[operator]
+    return serve(
         {
             "CATALOG_DATABASE_URL": postgres_url,
             "CATALOG_KAFKA_BOOTSTRAP_SERVERS": service_setting("CATALOG_TEST_KAFKA_BOOTSTRAP"),
@@ -95,4 +113,3 @@ def full_server(serve: object, postgres_url: str) -> str:
             "CATALOG_STORE_S3_BUCKET": f"e2e-{uuid.uuid4().hex[:12]}",
         }
     )
-    return url

@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import free_port, wait_until_serving
+from tests.e2e.conftest import Server, start_server, stop_server
 
 IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
 LEASE_SECONDS = "2"
 DEADLINE = 30.0
 
 
-def start(data_dir: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
-        "CATALOG_DATA_DIR": str(data_dir),
-        "CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS,
-    }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url, process, log)
-    return url, process
+def start(data_dir: Path, log: Path) -> tuple[str, Server]:
+    return start_server(data_dir, log, {"CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS})
 
 
 def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[str, object]:
@@ -84,5 +66,4 @@ def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path) -> None:
         assert call("GET", image_url)["status"] == "queued"
         assert list((data_dir / "images").iterdir()) == []
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_server(server)
