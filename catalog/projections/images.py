@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.events import (
@@ -18,7 +17,7 @@ from catalog.events import (
     ImageUploadStarted,
     RecordedEvent,
 )
-from catalog.projections.schema import JsonDocument, UtcDateTime, metadata
+from catalog.projections.schema import JsonDocument, UtcDateTime, insert_or_ignore, metadata
 
 image = sa.Table(
     "image",
@@ -67,9 +66,12 @@ image_member = sa.Table(
 )
 
 
-def _insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+_NO_DATA = dict.fromkeys(
+    ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value"), None
+)
+# Replays may meet rows already there (a rebuild racing live appends): those are kept.
+_INSERT_IMAGE = insert_or_ignore(image, "id")
+_INSERT_TAG = insert_or_ignore(image_tag, "image_id", "tag")
 
 
 class ImagesProjection:
@@ -122,20 +124,18 @@ class ImagesProjection:
     async def _create(
         self, conn: AsyncConnection, recorded: RecordedEvent, event: ImageCreated
     ) -> None:
-        row = event.model_dump(exclude={"tags"})
-        await conn.execute(
-            _insert_ignoring_duplicates(conn, image).values(
-                id=recorded.stream_id,
-                status="queued",
-                locations=[],
-                created_at=recorded.occurred_at,
-                updated_at=recorded.occurred_at,
-                version=recorded.version,
-                **row,
-            )
-        )
+        row = {
+            **_NO_DATA,
+            **event.model_dump(exclude={"tags"}),
+            "id": recorded.stream_id,
+            "status": "queued",
+            "locations": [],
+            "created_at": recorded.occurred_at,
+            "updated_at": recorded.occurred_at,
+            "version": recorded.version,
+        }
+        await conn.execute(_INSERT_IMAGE, row)
         if event.tags:
             await conn.execute(
-                _insert_ignoring_duplicates(conn, image_tag),
-                [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags],
+                _INSERT_TAG, [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags]
             )

@@ -40,3 +40,19 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_or_ignore(table: sa.Table, *conflict: str) -> sa.TextClause:
+    """`INSERT … ON CONFLICT (conflict) DO NOTHING` for every column of `table`.
+
+    Built once, as typed text: the dialect-specific `on_conflict_do_nothing()` constructs cannot
+    be cached by SQLAlchemy and would be compiled again for every row. PostgreSQL and SQLite
+    share this syntax. Execute it with a value for every column.
+    """
+    names = [c.name for c in table.c]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"VALUES ({', '.join(':' + n for n in names)}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    )
+    return sa.text(sql).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in table.c))
