@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from catalog.errors import ConcurrencyConflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode, encode
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
+from infra.db.group_commit import GroupCommit
 from infra.db.tables import event
 
 _COLUMNS = (
@@ -50,6 +52,39 @@ _PG_READ = sa.text(
 ).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))  # matched by position
 
 
+_INSERT_EVENTS = sa.insert(event).returning(event.c.position, sort_by_parameter_order=True)
+_STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).where(
+    event.c.stream_id == sa.bindparam("s")
+)
+
+
+Outcome = list[RecordedEvent] | Exception
+
+
+@dataclass(frozen=True)
+class _Append:
+    stream_id: uuid.UUID
+    expected_version: int
+    events: tuple[NewEvent, ...]
+    metadata: EventMetadata
+
+    def rows(self) -> list[dict[str, Any]]:
+        meta = self.metadata.model_dump(mode="json")
+        return [
+            {
+                "stream_id": self.stream_id,
+                "version": self.expected_version + offset,
+                "event_id": new.event_id,
+                "event_type": new.event.event_type,
+                "schema_version": new.event.schema_version,
+                "data": encode(new.event),
+                "metadata": meta,
+                "occurred_at": new.occurred_at,
+            }
+            for offset, new in enumerate(self.events, start=1)
+        ]
+
+
 class SqlEventLog:
     """`catalog.ports.EventLog` on a SQL database."""
 
@@ -57,8 +92,12 @@ class SqlEventLog:
         self.engine = engine
         self.projections = tuple(projections)
         self.postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer; queueing appends here avoids busy-waiting on its file lock.
+        # SQLite has one writer; queueing appends here avoids busy-waiting on its file lock, and
+        # appends that queue up meanwhile commit together (PostgreSQL does that by itself).
         self._write_lock = None if self.postgres else asyncio.Lock()
+        self._group_commit = (
+            None if self.postgres else GroupCommit(self._append_together, self._append_alone)
+        )
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -85,36 +124,54 @@ class SqlEventLog:
         events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
-        meta = metadata.model_dump(mode="json")
-        rows = [
-            {
-                "stream_id": stream_id,
-                "version": expected_version + offset,
-                "event_id": new.event_id,
-                "event_type": new.event.event_type,
-                "schema_version": new.event.schema_version,
-                "data": encode(new.event),
-                "metadata": meta,
-                "occurred_at": new.occurred_at,
-            }
-            for offset, new in enumerate(events, start=1)
-        ]
+        request = _Append(stream_id, expected_version, tuple(events), metadata)
+        if self._group_commit is not None:
+            return await self._group_commit.submit(request)
+        return await self._append_alone(request)
+
+    async def _append_alone(self, request: _Append) -> list[RecordedEvent]:
+        """One append in its own transaction; the unique (stream, version) decides conflicts."""
         try:
             async with self.transaction() as conn:
-                result = await conn.execute(
-                    sa.insert(event).returning(event.c.position, sort_by_parameter_order=True),
-                    rows,
-                )
-                positions = list(result.scalars())
-                recorded = [
-                    RecordedEvent(position=p, commit_order=0, **{**row, "metadata": metadata})
-                    for p, row in zip(positions, rows, strict=True)
-                ]
-                await self._project_new(conn, recorded, [new.event for new in events])
+                return await self._write(conn, request)
         except sa.exc.IntegrityError as e:
             if "uq_event_stream_id_version" in str(e.orig) or "event.stream_id" in str(e.orig):
-                raise ConcurrencyConflict(str(stream_id), expected_version) from e
+                raise ConcurrencyConflict(str(request.stream_id), request.expected_version) from e
             raise
+
+    async def _append_together(self, batch: Sequence[_Append]) -> list[Outcome]:
+        """Several appends in one transaction, so they share one commit and one fsync.
+
+        Only for SQLite, whose single writer (this process's lock, then the file lock) makes
+        checking each stream's version and then inserting free of races.
+        """
+        outcomes: list[Outcome] = []
+        versions: dict[uuid.UUID, int] = {}
+        async with self.transaction() as conn:
+            for request in batch:
+                current = versions.get(request.stream_id)
+                if current is None:
+                    current = (
+                        await conn.execute(_STREAM_VERSION, {"s": request.stream_id})
+                    ).scalar_one()
+                if current != request.expected_version:
+                    outcomes.append(
+                        ConcurrencyConflict(str(request.stream_id), request.expected_version)
+                    )
+                    versions[request.stream_id] = current
+                    continue
+                outcomes.append(await self._write(conn, request))
+                versions[request.stream_id] = request.expected_version + len(request.events)
+        return outcomes
+
+    async def _write(self, conn: AsyncConnection, request: _Append) -> list[RecordedEvent]:
+        rows = request.rows()
+        result = await conn.execute(_INSERT_EVENTS, rows)
+        recorded = [
+            RecordedEvent(position=p, commit_order=0, **{**row, "metadata": request.metadata})
+            for p, row in zip(result.scalars(), rows, strict=True)
+        ]
+        await self._project_new(conn, recorded, [new.event for new in request.events])
         return recorded
 
     async def project(self, conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:

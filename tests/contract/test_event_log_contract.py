@@ -100,3 +100,27 @@ async def test_reading_by_cursor_returns_every_event_once_in_order(log: SqlEvent
 
 async def test_an_unknown_stream_loads_empty(log: SqlEventLog) -> None:
     assert await log.load_stream(uuid.uuid4()) == []
+
+
+async def test_many_concurrent_appends_keep_per_stream_versions_exact(log: SqlEventLog) -> None:
+    """Concurrent appends (committed together where the backend groups them) stay exact:
+    per stream one winner per version, conflicts for the rest, new streams all created."""
+    existing = [uuid.uuid4() for _ in range(10)]
+    for stream in existing:
+        await log.append(stream, 0, [created()], META)
+    fresh = [uuid.uuid4() for _ in range(10)]
+    contenders = [log.append(s, 1, [deleted()], META) for s in existing for _ in range(4)]
+    newcomers = [log.append(s, 0, [created(), deleted()], META) for s in fresh]
+
+    results = await asyncio.gather(*contenders, *newcomers, return_exceptions=True)
+
+    won = [r for r in results[: len(contenders)] if not isinstance(r, BaseException)]
+    lost = [r for r in results[: len(contenders)] if isinstance(r, BaseException)]
+    assert len(won) == len(existing)
+    assert all(isinstance(r, ConcurrencyConflict) for r in lost)
+    assert not any(isinstance(r, BaseException) for r in results[len(contenders) :])
+    for stream in existing:
+        assert [e.version for e in await log.load_stream(stream)] == [1, 2]
+    for stream in fresh:
+        assert [e.version for e in await log.load_stream(stream)] == [1, 2]
+    assert await count_events(log) == 10 + 10 + 20
