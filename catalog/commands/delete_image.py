@@ -6,12 +6,12 @@ import uuid
 
 import structlog
 
-from catalog import policy
+from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import CatalogError, NotFound
+from catalog.errors import CatalogError
 from catalog.events import EventMetadata
-from catalog.image import Image, ImageStatus
+from catalog.image import Image
 
 log = structlog.get_logger(__name__)
 
@@ -27,12 +27,8 @@ async def delete_image(
     now = context.clock.now()
 
     def decide(image: Image) -> list[str]:
-        missing = NotFound(f"Failed to find image {command.image_id} to delete")
-        if not image.exists or image.status is ImageStatus.DELETED:
-            raise missing
-        if not policy.can_see(actor, owner=image.owner, visibility=image.visibility):
-            raise missing
-        policy.enforce_owner_action(actor, image.owner, "delete_image")
+        missing = f"Failed to find image {command.image_id} to delete"
+        require_owner_action(image, actor, "delete_image", missing)
         doomed = image.data_locations
         image.delete(now)
         return doomed

@@ -14,9 +14,10 @@ import uuid
 from pydantic import BaseModel, ConfigDict
 
 from catalog import policy
+from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import BadRequest, Conflict, NotFound
+from catalog.errors import BadRequest, Conflict
 from catalog.events import EventMetadata, ImageLocationAdded
 from catalog.image import Image, ImageStatus
 
@@ -49,12 +50,7 @@ async def set_image_location(
     store_name, store = context.stores.for_location(command.url)
 
     image = await context.images.load(command.image_id)
-    if (
-        not image.exists
-        or image.status is ImageStatus.DELETED
-        or not policy.can_see(actor, owner=image.owner, visibility=image.visibility)
-    ):
-        raise NotFound(f"No image found with ID {command.image_id}")
+    require_visible(image, actor)
     if not (actor.has_role("service") or actor.is_admin):
         policy.enforce_owner_action(actor, image.owner, "add_image_location")
     if image.status is not ImageStatus.QUEUED:

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterable
 
 from pydantic import ConfigDict
 
-from catalog import policy
+from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import BadRequest, CatalogError, NotFound, TooLarge
+from catalog.errors import BadRequest, CatalogError, TooLarge
 from catalog.events import EventMetadata, ImageUploaded
 from catalog.image import Image, ImageStatus
 from catalog.ports import DataStore, StoredData
@@ -42,13 +42,7 @@ async def upload_image_data(
         raise TooLarge("The incoming image is too large: The provided image is too large.")
 
     def start(image: Image) -> None:
-        if (
-            not image.exists
-            or image.status is ImageStatus.DELETED
-            or not policy.can_see(actor, owner=image.owner, visibility=image.visibility)
-        ):
-            raise NotFound(f"No image found with ID {command.image_id}")
-        policy.enforce_owner_action(actor, image.owner, "upload_image")
+        require_owner_action(image, actor, "upload_image")
         image.start_upload(
             store=store_name,
             location=location,
