@@ -11,12 +11,23 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from catalog.errors import BadRequest, Forbidden, Gone, InvalidStatusTransition, NotFound
+from catalog.errors import (
+    BadRequest,
+    Forbidden,
+    Gone,
+    InvalidStatusTransition,
+    NotFound,
+    TooLarge,
+)
 from catalog.events import (
     DomainEvent,
     ImageCreated,
+    ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageReactivated,
+    ImageTagAdded,
+    ImageTagRemoved,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -52,6 +63,7 @@ class Image:
         self.disk_format: str | None = None
         self.container_format: str | None = None
         self.locations: list[str] = []
+        self.tags: set[str] = set()
         self.upload_location: str | None = None
         self.upload_node: str | None = None
         self.created_at: datetime | None = None
@@ -131,6 +143,43 @@ class Image:
         # An upload still streaming loses its image: its bytes go with the rest.
         self._record(ImageDeleted(locations=tuple(self.data_locations)), now)
 
+    def add_tag(self, tag: str, quota: int, now: datetime) -> None:
+        """Tags are a set: adding one already there changes nothing (and records nothing)."""
+        self._require_live()
+        if tag in self.tags:
+            return
+        if quota >= 0 and len(self.tags) + 1 > quota:
+            raise TooLarge(
+                f"Image tag limit exceeded for image {self.id}: The limit has been exceeded on"
+                f" the number of allowed image tags. Attempted: {len(self.tags) + 1},"
+                f" Maximum: {quota}"
+            )
+        self._record(ImageTagAdded(tag=tag), now)
+
+    def remove_tag(self, tag: str, now: datetime) -> None:
+        self._require_live()
+        if tag not in self.tags:
+            raise NotFound("The resource could not be found.")
+        self._record(ImageTagRemoved(tag=tag), now)
+
+    def deactivate(self, now: datetime) -> None:
+        """active → deactivated; already deactivated is a no-op; any other status: 403."""
+        self._require_live()
+        if self.status is ImageStatus.DEACTIVATED:
+            return
+        if self.status is not ImageStatus.ACTIVE:
+            raise Forbidden(f"Not allowed to deactivate image in status '{self.status}'")
+        self._record(ImageDeactivated(), now)
+
+    def reactivate(self, now: datetime) -> None:
+        """deactivated → active; already active is a no-op; any other status: 403."""
+        self._require_live()
+        if self.status is ImageStatus.ACTIVE:
+            return
+        if self.status is not ImageStatus.DEACTIVATED:
+            raise Forbidden(f"Not allowed to reactivate image in status '{self.status}'")
+        self._record(ImageReactivated(), now)
+
     # -- rules -----------------------------------------------------------------------------------
 
     def _require_live(self) -> None:
@@ -164,6 +213,7 @@ class Image:
                 self.protected = event.protected
                 self.disk_format = event.disk_format
                 self.container_format = event.container_format
+                self.tags = set(event.tags)
                 self.created_at = at
             case ImageUploadStarted():
                 self.status = ImageStatus.SAVING
@@ -176,6 +226,14 @@ class Image:
                 self.status = ImageStatus.ACTIVE
                 self.upload_location = None
                 self.locations.append(event.location)
+            case ImageTagAdded():
+                self.tags.add(event.tag)
+            case ImageTagRemoved():
+                self.tags.discard(event.tag)
+            case ImageDeactivated():
+                self.status = ImageStatus.DEACTIVATED
+            case ImageReactivated():
+                self.status = ImageStatus.ACTIVE
             case ImageDeleted():
                 self.status = ImageStatus.DELETED
                 self.locations = []

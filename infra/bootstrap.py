@@ -65,7 +65,10 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         images=ImageRepository(log),
         stores=stores,
         clock=SystemClock(),
-        limits=Limits(image_size_cap=settings.core.image_size_cap),
+        limits=Limits(
+            image_size_cap=settings.core.image_size_cap,
+            image_tag_quota=settings.core.image_tag_quota,
+        ),
         node_id=node_id,
     )
     # Queries run one statement at a time and need no transaction around them: autocommit

@@ -20,6 +20,8 @@ class CoreSettings(BaseSettings):
     """Where the embedded database and the filesystem store live."""
     image_size_cap: int = Field(default=1 << 40, gt=0)
     """The largest image accepted, in bytes (Glance's default: 1 TiB)."""
+    image_tag_quota: int = 128
+    """Tags per image; negative means unlimited (413 beyond)."""
     upload_lease_seconds: float = Field(default=60.0, gt=0)
     """How long a process may go without a heartbeat before its unfinished uploads are failed
     (image back to queued, partial bytes removed)."""

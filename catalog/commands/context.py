@@ -12,6 +12,8 @@ from catalog.ports import Clock, DataStores
 class Limits:
     image_size_cap: int = 1 << 40
     """The largest image accepted, in bytes (Glance's `image_size_cap`, 1 TiB)."""
+    image_tag_quota: int = 128
+    """Tags per image (Glance's `image_tag_quota`); negative means unlimited."""
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from catalog.commands.base import Command
+from catalog.commands.change_activation import (
+    DeactivateImage,
+    ReactivateImage,
+    deactivate_image,
+    reactivate_image,
+)
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_image import DeleteImage, delete_image
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
+from catalog.commands.tag_image import AddImageTag, RemoveImageTag, add_image_tag, remove_image_tag
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
 from catalog.events import EventMetadata
 
@@ -22,6 +29,10 @@ HANDLERS: dict[type[Command], Handler] = {
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     RecoverAbandonedUploads: recover_abandoned_uploads,
+    AddImageTag: add_image_tag,
+    RemoveImageTag: remove_image_tag,
+    DeactivateImage: deactivate_image,
+    ReactivateImage: reactivate_image,
 }
 
 

@@ -84,3 +84,31 @@ class ImageDeleted(DomainEvent):
     event_type = "image.deleted"
 
     locations: tuple[str, ...] = ()
+
+
+class ImageTagAdded(DomainEvent):
+    """A tag was put on the image."""
+
+    event_type = "image.tag_added"
+
+    tag: str
+
+
+class ImageTagRemoved(DomainEvent):
+    """A tag was taken off the image."""
+
+    event_type = "image.tag_removed"
+
+    tag: str
+
+
+class ImageDeactivated(DomainEvent):
+    """The image's data may no longer be downloaded by non-admins (status `deactivated`)."""
+
+    event_type = "image.deactivated"
+
+
+class ImageReactivated(DomainEvent):
+    """The image is usable again (status `active`)."""
+
+    event_type = "image.reactivated"

@@ -7,8 +7,12 @@ from typing import Any
 from catalog.events.base import DomainEvent
 from catalog.events.image import (
     ImageCreated,
+    ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageReactivated,
+    ImageTagAdded,
+    ImageTagRemoved,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -24,6 +28,10 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageUploaded,
         ImageLocationAdded,
         ImageDeleted,
+        ImageTagAdded,
+        ImageTagRemoved,
+        ImageDeactivated,
+        ImageReactivated,
     )
 }
 

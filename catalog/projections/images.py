@@ -10,8 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from catalog.events import (
     DomainEvent,
     ImageCreated,
+    ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageReactivated,
+    ImageTagAdded,
+    ImageTagRemoved,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -94,8 +98,14 @@ class ImagesProjection:
                 ):
                     await conn.execute(sa.delete(table).where(column == image_id))
                 return
+            case ImageTagAdded() | ImageTagRemoved():
+                changes: dict[str, Any] = {}
+            case ImageDeactivated():
+                changes = {"status": "deactivated"}
+            case ImageReactivated():
+                changes = {"status": "active"}
             case ImageUploadStarted():
-                changes: dict[str, Any] = {"status": "saving"}
+                changes = {"status": "saving"}
             case ImageUploadFailed():
                 changes = {"status": "queued", "size": None, "virtual_size": None}
             case ImageUploaded() | ImageLocationAdded():
@@ -115,11 +125,25 @@ class ImagesProjection:
                 }
             case _:
                 return
-        await conn.execute(
+        updated = await conn.execute(
             sa.update(image)
             .where(image.c.id == image_id, image.c.version < recorded.version)
             .values(**changes, updated_at=at, version=recorded.version)
         )
+        # Tags follow the row's version guard: a replayed old event must not undo a newer one.
+        if updated.rowcount == 1:
+            await self._apply_tag(conn, image_id, event)
+
+    async def _apply_tag(self, conn: AsyncConnection, image_id: Any, event: DomainEvent) -> None:
+        match event:
+            case ImageTagAdded():
+                await conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": event.tag})
+            case ImageTagRemoved():
+                await conn.execute(
+                    sa.delete(image_tag).where(
+                        image_tag.c.image_id == image_id, image_tag.c.tag == event.tag
+                    )
+                )
 
     async def _create(
         self, conn: AsyncConnection, recorded: RecordedEvent, event: ImageCreated

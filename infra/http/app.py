@@ -8,7 +8,7 @@ from infra.bootstrap import Container
 from infra.http.errors import error_middleware
 from infra.http.identity import context_middleware
 from infra.http.keys import API_SETTINGS, BUS, READ_ENGINE, STORES
-from infra.http.views import discovery, image_data, images, locations
+from infra.http.views import actions, discovery, image_data, images, locations, tags
 
 JSON_BODY_LIMIT = 1 << 20
 
@@ -26,6 +26,10 @@ def add_routes(app: web.Application) -> None:
     r.add_put("/v2/images/{image_id}/file", image_data.upload)
     r.add_get("/v2/images/{image_id}/file", image_data.download, allow_head=False)
     r.add_post("/v2/images/{image_id}/locations", locations.add_location)
+    r.add_put("/v2/images/{image_id}/tags/{tag_value}", tags.add_tag)
+    r.add_delete("/v2/images/{image_id}/tags/{tag_value}", tags.remove_tag)
+    r.add_post("/v2/images/{image_id}/actions/deactivate", actions.deactivate)
+    r.add_post("/v2/images/{image_id}/actions/reactivate", actions.reactivate)
 
 
 def create_app(container: Container) -> web.Application:

@@ -25,9 +25,9 @@ JSON = {"Accept": "application/json"}
 ApiClient = TestClient[web.Request, web.Application]
 
 
-def embedded_settings(data_dir: Path, database_url: str | None = None) -> Settings:
+def embedded_settings(data_dir: Path, database_url: str | None = None, **core: object) -> Settings:
     return Settings(
-        core=CoreSettings(data_dir=data_dir),
+        core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),
         store=StoreSettings(filesystem_dir=data_dir / "images"),
     )

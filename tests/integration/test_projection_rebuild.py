@@ -76,6 +76,11 @@ async def one_image(images: ImageRepository, n: int) -> None:
     await images.change(image.id, META, lambda i: i.complete_upload(done, now))
     if n % 4 == 3:
         await images.change(image.id, META, lambda i: i.delete(now))
+        return
+    await images.change(image.id, META, lambda i: i.add_tag("extra", 128, now))
+    await images.change(image.id, META, lambda i: i.remove_tag("a", now))
+    if n % 8 == 2:
+        await images.change(image.id, META, lambda i: i.deactivate(now))
 
 
 async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:

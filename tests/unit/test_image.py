@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from catalog.errors import BadRequest, Forbidden, Gone, InvalidStatusTransition, NotFound
+from catalog.errors import (
+    BadRequest,
+    Forbidden,
+    Gone,
+    InvalidStatusTransition,
+    NotFound,
+    TooLarge,
+)
 from catalog.events import (
     ImageCreated,
     ImageDeleted,
@@ -164,3 +171,35 @@ def test_an_upload_is_abandoned_only_when_its_node_is_gone() -> None:
     assert image.upload_abandoned(frozenset({"n2"}))
     image.fail_upload("gone", T0)
     assert not image.upload_abandoned(frozenset())
+
+
+def test_tags_are_a_set_and_removing_a_missing_one_is_not_found() -> None:
+    image = new_image(tags=("a",))
+    image.add_tag("a", quota=10, now=T0)
+    assert image.pending == []
+    image.add_tag("b", quota=10, now=T0)
+    assert image.tags == {"a", "b"}
+    image.remove_tag("a", T0)
+    with pytest.raises(NotFound):
+        image.remove_tag("a", T0)
+    assert image.tags == {"b"}
+
+
+def test_the_tag_quota_counts_the_tag_being_added() -> None:
+    image = new_image(tags=("a", "b"))
+    with pytest.raises(TooLarge, match="Attempted: 3, Maximum: 2"):
+        image.add_tag("c", quota=2, now=T0)
+
+
+def test_deactivation_goes_between_active_and_deactivated_only() -> None:
+    image = saving_image()
+    with pytest.raises(Forbidden, match="status 'saving'"):
+        image.deactivate(T0)
+    image.complete_upload(uploaded(), T0)
+    image.deactivate(T0)
+    assert status(image) is ImageStatus.DEACTIVATED
+    image.deactivate(T0)
+    image.reactivate(T0)
+    image.reactivate(T0)
+    assert status(image) is ImageStatus.ACTIVE
+    assert len(image.pending) == 3

@@ -1,0 +1,223 @@
+"""Tags (PUT/DELETE) and deactivate/reactivate, with Glance's answers; refusals change nothing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.pytest_plugin import AiohttpClient
+
+from infra import bootstrap
+from infra.bootstrap import Container
+from infra.http.app import create_app
+from tests.integration.conftest import (
+    ADMIN,
+    JSON,
+    PROJECT_A,
+    PROJECT_B,
+    READER_A,
+    embedded_settings,
+    event_count,
+)
+from tests.integration.conftest import ApiClient as Client
+
+HEADERS = {**PROJECT_A, **JSON}
+
+
+async def new_image(api: Client, headers: dict[str, str] = PROJECT_A, **body: Any) -> str:
+    body = {"disk_format": "raw", "container_format": "bare", **body}
+    image_id: str = (await (await api.post("/v2/images", json=body, headers=headers)).json())["id"]
+    return image_id
+
+
+async def active_image(api: Client, headers: dict[str, str] = PROJECT_A, **body: Any) -> str:
+    image_id = await new_image(api, headers, **body)
+    response = await api.put(
+        f"/v2/images/{image_id}/file",
+        data=io.BytesIO(b"data"),
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status == 204
+    return image_id
+
+
+async def shown(api: Client, image_id: str, headers: dict[str, str] = HEADERS) -> dict[str, Any]:
+    body: dict[str, Any] = await (await api.get(f"/v2/images/{image_id}", headers=headers)).json()
+    return body
+
+
+async def refused(
+    api: Client,
+    container: Container,
+    method: str,
+    path: str,
+    status: int,
+    start: str,
+    headers: dict[str, str] = HEADERS,
+) -> None:
+    before = await event_count(container)
+    response = await api.request(method, path, headers=headers)
+    assert response.status == status, await response.text()
+    assert (await response.json())["message"].startswith(start)
+    assert await event_count(container) == before
+
+
+# -- tags -------------------------------------------------------------------------------------
+
+
+async def test_tags_are_a_set(api: Client, container: Container) -> None:
+    image_id = await new_image(api, tags=["keep"])
+    assert (await api.put(f"/v2/images/{image_id}/tags/new", headers=HEADERS)).status == 204
+    before = await event_count(container)
+    assert (await api.put(f"/v2/images/{image_id}/tags/new", headers=HEADERS)).status == 204
+    assert await event_count(container) == before, "putting a tag twice records nothing"
+    assert sorted((await shown(api, image_id))["tags"]) == ["keep", "new"]
+
+    assert (await api.delete(f"/v2/images/{image_id}/tags/keep", headers=HEADERS)).status == 204
+    assert (await shown(api, image_id))["tags"] == ["new"]
+
+
+async def test_removing_a_missing_tag_is_404(api: Client, container: Container) -> None:
+    image_id = await new_image(api)
+    await refused(
+        api,
+        container,
+        "DELETE",
+        f"/v2/images/{image_id}/tags/none",
+        404,
+        "The resource could not be found.",
+    )
+
+
+async def test_a_tag_over_255_characters_is_400(api: Client, container: Container) -> None:
+    image_id = await new_image(api)
+    await refused(
+        api,
+        container,
+        "PUT",
+        f"/v2/images/{image_id}/tags/{'t' * 256}",
+        400,
+        "Provided object does not match schema 'image': 'tttt",
+    )
+
+
+async def test_tags_of_an_image_one_cannot_see_or_change(api: Client, container: Container) -> None:
+    private = await new_image(api)
+    await refused(
+        api,
+        container,
+        "PUT",
+        f"/v2/images/{private}/tags/x",
+        404,
+        f"No image found with ID {private}",
+        {**PROJECT_B, **JSON},
+    )
+    public = await new_image(api, ADMIN, visibility="public")
+    await refused(
+        api,
+        container,
+        "PUT",
+        f"/v2/images/{public}/tags/x",
+        403,
+        "You are not authorized to complete modify_image action.",
+        {**PROJECT_B, **JSON},
+    )
+    await refused(
+        api, container, "PUT", "/v2/images/nope/tags/x", 404, "No image found with ID nope"
+    )
+
+
+@pytest.fixture
+async def two_tag_api(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[tuple[Client, Container]]:
+    built = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, image_tag_quota=2))
+    yield await aiohttp_client(create_app(built)), built
+    await built.close()
+
+
+async def test_the_tag_quota_is_413(two_tag_api: tuple[Client, Container]) -> None:
+    api, container = two_tag_api
+    image_id = await new_image(api, tags=["a", "b"])
+    await refused(
+        api,
+        container,
+        "PUT",
+        f"/v2/images/{image_id}/tags/c",
+        413,
+        f"Image tag limit exceeded for image {image_id}",
+    )
+
+
+# -- deactivate / reactivate ------------------------------------------------------------------
+
+
+async def test_deactivate_blocks_downloads_for_non_admins_until_reactivated(
+    api: Client, container: Container
+) -> None:
+    image_id = await active_image(api)
+    action = f"/v2/images/{image_id}/actions"
+    assert (await api.post(f"{action}/deactivate", headers=HEADERS)).status == 204
+    assert (await shown(api, image_id))["status"] == "deactivated"
+    await refused(
+        api,
+        container,
+        "GET",
+        f"/v2/images/{image_id}/file",
+        403,
+        "The requested image has been deactivated.",
+    )
+    admin = await api.get(f"/v2/images/{image_id}/file", headers=ADMIN)
+    assert admin.status == 200
+    assert await admin.read() == b"data"
+
+    before = await event_count(container)
+    assert (await api.post(f"{action}/deactivate", headers=HEADERS)).status == 204
+    assert await event_count(container) == before, "deactivating twice records nothing"
+
+    assert (await api.post(f"{action}/reactivate", headers=HEADERS)).status == 204
+    assert (await shown(api, image_id))["status"] == "active"
+    assert (await api.get(f"/v2/images/{image_id}/file", headers=HEADERS)).status == 200
+    assert (await api.post(f"{action}/reactivate", headers=HEADERS)).status == 204
+
+
+@pytest.mark.parametrize("action", ["deactivate", "reactivate"])
+async def test_only_active_and_deactivated_images_take_actions(
+    api: Client, container: Container, action: str
+) -> None:
+    image_id = await new_image(api)
+    await refused(
+        api,
+        container,
+        "POST",
+        f"/v2/images/{image_id}/actions/{action}",
+        403,
+        f"Not allowed to {action} image in status 'queued'",
+    )
+
+
+async def test_actions_need_the_owner_or_an_admin(api: Client, container: Container) -> None:
+    image_id = await active_image(api, ADMIN, visibility="public")
+    path = f"/v2/images/{image_id}/actions/deactivate"
+    await refused(
+        api,
+        container,
+        "POST",
+        path,
+        403,
+        "You are not authorized to complete deactivate action.",
+        {**PROJECT_B, **JSON},
+    )
+    own = await active_image(api)
+    await refused(
+        api,
+        container,
+        "POST",
+        f"/v2/images/{own}/actions/deactivate",
+        403,
+        "You are not authorized to complete deactivate action.",
+        {**READER_A, **JSON},
+    )
