@@ -28,11 +28,13 @@ from catalog.events import (
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
+    ImageUpdated,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
     NewEvent,
 )
+from catalog.image_patch import PatchOperation, plan_update
 
 
 class ImageStatus(StrEnum):
@@ -57,9 +59,14 @@ class Image:
         self.id = image_id
         self.version = 0
         self.status: ImageStatus | None = None
+        self.name: str | None = None
         self.owner: str | None = None
         self.visibility = "shared"
         self.protected = False
+        self.os_hidden = False
+        self.min_ram = 0
+        self.min_disk = 0
+        self.properties: dict[str, str] = {}
         self.disk_format: str | None = None
         self.container_format: str | None = None
         self.locations: list[str] = []
@@ -162,6 +169,20 @@ class Image:
             raise NotFound("The resource could not be found.")
         self._record(ImageTagRemoved(tag=tag), now)
 
+    def update(
+        self,
+        operations: list[PatchOperation],
+        *,
+        tag_quota: int,
+        property_quota: int,
+        now: datetime,
+    ) -> None:
+        """All operations of one PATCH, applied together or not at all; no change, no event."""
+        self._require_live()
+        updated = plan_update(self, operations, tag_quota=tag_quota, property_quota=property_quota)
+        if updated is not None:
+            self._record(updated, now)
+
     def deactivate(self, now: datetime) -> None:
         """active → deactivated; already deactivated is a no-op; any other status: 403."""
         self._require_live()
@@ -208,9 +229,14 @@ class Image:
         match event:
             case ImageCreated():
                 self.status = ImageStatus.QUEUED
+                self.name = event.name
                 self.owner = event.owner
                 self.visibility = event.visibility
                 self.protected = event.protected
+                self.os_hidden = event.os_hidden
+                self.min_ram = event.min_ram
+                self.min_disk = event.min_disk
+                self.properties = dict(event.properties)
                 self.disk_format = event.disk_format
                 self.container_format = event.container_format
                 self.tags = set(event.tags)
@@ -234,6 +260,14 @@ class Image:
                 self.status = ImageStatus.DEACTIVATED
             case ImageReactivated():
                 self.status = ImageStatus.ACTIVE
+            case ImageUpdated():
+                for name, value in event.attributes.items():
+                    setattr(self, name, value)
+                self.properties.update(event.properties)
+                for name in event.removed_properties:
+                    self.properties.pop(name, None)
+                if event.tags is not None:
+                    self.tags = set(event.tags)
             case ImageDeleted():
                 self.status = ImageStatus.DELETED
                 self.locations = []

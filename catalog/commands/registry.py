@@ -18,6 +18,7 @@ from catalog.commands.delete_image import DeleteImage, delete_image
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
 from catalog.commands.tag_image import AddImageTag, RemoveImageTag, add_image_tag, remove_image_tag
+from catalog.commands.update_image import UpdateImage, update_image
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
 from catalog.events import EventMetadata
 
@@ -33,6 +34,7 @@ HANDLERS: dict[type[Command], Handler] = {
     RemoveImageTag: remove_image_tag,
     DeactivateImage: deactivate_image,
     ReactivateImage: reactivate_image,
+    UpdateImage: update_image,
 }
 
 

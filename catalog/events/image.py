@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from catalog.events.base import DomainEvent
@@ -112,3 +114,17 @@ class ImageReactivated(DomainEvent):
     """The image is usable again (status `active`)."""
 
     event_type = "image.reactivated"
+
+
+class ImageUpdated(DomainEvent):
+    """Attributes, custom properties or tags changed, all by one request (one PATCH)."""
+
+    event_type = "image.updated"
+
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    """Base attributes set to new values (name, visibility, protected, min_ram, ...)."""
+    properties: dict[str, str] = Field(default_factory=dict)
+    """Custom properties added or changed."""
+    removed_properties: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = None
+    """The whole new set of tags, when it changed."""

@@ -13,6 +13,7 @@ from catalog.events.image import (
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
+    ImageUpdated,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -32,6 +33,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageTagRemoved,
         ImageDeactivated,
         ImageReactivated,
+        ImageUpdated,
     )
 }
 

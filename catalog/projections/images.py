@@ -16,6 +16,7 @@ from catalog.events import (
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
+    ImageUpdated,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -100,6 +101,20 @@ class ImagesProjection:
                 return
             case ImageTagAdded() | ImageTagRemoved():
                 changes: dict[str, Any] = {}
+            case ImageUpdated():
+                current = (
+                    await conn.execute(
+                        sa.select(image.c.properties).where(
+                            image.c.id == image_id, image.c.version < recorded.version
+                        )
+                    )
+                ).scalar_one_or_none()
+                if current is None:
+                    return
+                properties = {**current, **event.properties}
+                for name in event.removed_properties:
+                    properties.pop(name, None)
+                changes = {**event.attributes, "properties": properties}
             case ImageDeactivated():
                 changes = {"status": "deactivated"}
             case ImageReactivated():
@@ -136,6 +151,12 @@ class ImagesProjection:
 
     async def _apply_tag(self, conn: AsyncConnection, image_id: Any, event: DomainEvent) -> None:
         match event:
+            case ImageUpdated(tags=tags) if tags is not None:
+                await conn.execute(sa.delete(image_tag).where(image_tag.c.image_id == image_id))
+                if tags:
+                    await conn.execute(
+                        _INSERT_TAG, [{"image_id": image_id, "tag": tag} for tag in tags]
+                    )
             case ImageTagAdded():
                 await conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": event.tag})
             case ImageTagRemoved():

@@ -22,6 +22,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v2/images", images.index, allow_head=False)
     r.add_post("/v2/images", images.create)
     r.add_get("/v2/images/{image_id}", images.show, allow_head=False)
+    r.add_patch("/v2/images/{image_id}", images.update)
     r.add_delete("/v2/images/{image_id}", images.delete)
     r.add_put("/v2/images/{image_id}/file", image_data.upload)
     r.add_get("/v2/images/{image_id}/file", image_data.download, allow_head=False)

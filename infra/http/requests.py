@@ -14,7 +14,8 @@ from catalog.errors import BadRequest, Forbidden, NotFound
 from infra.http.schemas import validator
 
 DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
-RESERVED = ("location", "locations", "deleted", "deleted_at")
+RESERVED = ("location", "deleted", "deleted_at")
+RESERVED_ON_CREATE = (*RESERVED, "locations")
 READ_ONLY = (
     "created_at",
     "updated_at",
@@ -68,7 +69,7 @@ def create_command(body: dict[str, Any]) -> CreateImage:
             raise Forbidden(f"Attribute '{key}' is read-only.")
     validate_image(body)
     for key in body:
-        if key in RESERVED or key.startswith("os_glance"):
+        if key in RESERVED_ON_CREATE or key.startswith("os_glance"):
             raise Forbidden(f"Attribute '{key}' is reserved.")
         if len(key) > 255:
             raise BadRequest(f"Property key {key[:64]}... is longer than 255 characters.")

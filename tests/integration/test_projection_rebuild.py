@@ -17,6 +17,7 @@ from catalog.commands.repository import ImageRepository
 from catalog.events import EventMetadata, ImageCreated, ImageUploaded
 from catalog.identity import Actor
 from catalog.image import Image
+from catalog.image_patch import PatchOperation
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
 from infra.db.engine import create_engine
@@ -78,6 +79,15 @@ async def one_image(images: ImageRepository, n: int) -> None:
         await images.change(image.id, META, lambda i: i.delete(now))
         return
     await images.change(image.id, META, lambda i: i.add_tag("extra", 128, now))
+    changes = [
+        PatchOperation(op="replace", name="name", value=f"renamed-{n}"),
+        PatchOperation(op="remove", name="n"),
+        PatchOperation(op="add", name="os_version", value="12"),
+        PatchOperation(op="replace", name="tags", value=["x", "a"]),
+    ]
+    await images.change(
+        image.id, META, lambda i: i.update(changes, tag_quota=9, property_quota=9, now=now)
+    )
     await images.change(image.id, META, lambda i: i.remove_tag("a", now))
     if n % 8 == 2:
         await images.change(image.id, META, lambda i: i.deactivate(now))

@@ -9,6 +9,7 @@ import pytest
 
 from catalog.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     Gone,
     InvalidStatusTransition,
@@ -19,11 +20,13 @@ from catalog.events import (
     ImageCreated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageUpdated,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
 )
 from catalog.image import Image, ImageStatus
+from catalog.image_patch import PatchOperation
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LOCATION = "file:///data/images/x"
@@ -203,3 +206,37 @@ def test_deactivation_goes_between_active_and_deactivated_only() -> None:
     image.reactivate(T0)
     assert status(image) is ImageStatus.ACTIVE
     assert len(image.pending) == 3
+
+
+def op(kind: str, name: str, value: object = None) -> PatchOperation:
+    return PatchOperation.model_validate({"op": kind, "name": name, "value": value})
+
+
+def test_an_update_is_one_event_or_none_at_all() -> None:
+    image = new_image(name="a", properties={"k": "v"})
+    image.update(
+        [op("replace", "name", "b"), op("remove", "k"), op("add", "j", "w")],
+        tag_quota=9,
+        property_quota=9,
+        now=T0,
+    )
+    [recorded] = image.pending
+    assert isinstance(recorded.event, ImageUpdated)
+    assert recorded.event.attributes == {"name": "b"}
+    assert recorded.event.removed_properties == ("k",)
+    assert (image.name, image.properties) == ("b", {"j": "w"})
+    image.pending = []
+    image.update([op("replace", "name", "b")], tag_quota=9, property_quota=9, now=T0)
+    assert image.pending == []
+
+
+def test_a_failing_operation_leaves_the_image_as_it_was() -> None:
+    image = new_image(name="a")
+    with pytest.raises(Conflict):
+        image.update(
+            [op("replace", "name", "b"), op("remove", "missing")],
+            tag_quota=9,
+            property_quota=9,
+            now=T0,
+        )
+    assert (image.name, image.pending) == ("a", [])

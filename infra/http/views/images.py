@@ -9,13 +9,16 @@ from aiohttp import web
 
 from catalog import policy
 from catalog.commands.delete_image import DeleteImage
-from catalog.errors import BadRequest, NotFound
+from catalog.commands.update_image import UpdateImage
+from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
 from catalog.queries import images as image_queries
 from catalog.queries.images import ImageView, ListQuery
+from infra.http import patch
+from infra.http.errors import error_response
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
 from infra.http.keys import BUS, READ_ENGINE
-from infra.http.requests import create_command, image_id_from, json_object, reject_body
+from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 1000
@@ -99,6 +102,26 @@ async def index(request: web.Request) -> web.Response:
     if page and len(page) == query.limit:
         body["next"] = "/v2/images?" + urlencode([*kept, ("marker", str(page[-1].id))])
     return web.json_response(body)
+
+
+async def update(request: web.Request) -> web.Response:
+    missing = "No image found with ID {id}"
+    image_id = image_id_from(request, missing)
+    try:
+        older = patch.media_type_check(request.headers.get("Content-Type", ""))
+    except UnsupportedMediaType as e:
+        return error_response(
+            request,
+            e.status,
+            e.message,
+            detail=e.detail,
+            headers={"Accept-Patch": patch.ACCEPT_PATCH},
+        )
+    operations = patch.operations_from(await json_body(request), older_media_type=older)
+    command = UpdateImage(image_id=image_id, operations=operations)
+    await request.app[BUS].dispatch(command, metadata_of(request))
+    view = await visible_image(request, image_id, missing.format(id=image_id))
+    return web.json_response(image_json(view))
 
 
 async def delete(request: web.Request) -> web.Response:
