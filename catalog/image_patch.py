@@ -106,14 +106,25 @@ def _check_quotas(
     tag_quota: int,
     property_quota: int,
 ) -> None:
-    if tags is not None and 0 <= tag_quota < len(tags):
+    if tags is not None:
+        check_tag_quota(len(tags), tag_quota)
+    if len(properties) > len(image.properties):
+        check_property_quota(len(properties), property_quota)
+
+
+def check_tag_quota(count: int, quota: int) -> None:
+    """413 when an image would have more tags than allowed (a negative quota: no limit)."""
+    if 0 <= quota < count:
         raise TooLarge(
             "The limit has been exceeded on the number of allowed image tags."
-            f" Attempted: {len(tags)}, Maximum: {tag_quota}"
+            f" Attempted: {count}, Maximum: {quota}"
         )
-    grew = len(properties) > len(image.properties)
-    if grew and 0 <= property_quota < len(properties):
+
+
+def check_property_quota(count: int, quota: int) -> None:
+    """413 when an image would have more custom properties than allowed."""
+    if 0 <= quota < count:
         raise TooLarge(
             "The limit has been exceeded on the number of allowed image properties."
-            f" Attempted: {len(properties)}, Maximum: {property_quota}"
+            f" Attempted: {count}, Maximum: {quota}"
         )

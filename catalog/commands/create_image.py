@@ -12,6 +12,7 @@ from catalog.commands.context import CommandContext
 from catalog.errors import ConcurrencyConflict, Conflict
 from catalog.events import EventMetadata, ImageCreated
 from catalog.image import Image
+from catalog.image_patch import check_property_quota, check_tag_quota
 
 
 class CreateImage(Command):
@@ -35,6 +36,9 @@ async def create_image(
     actor = metadata.actor
     owner = command.owner if command.owner is not None else actor.project_id
     policy.enforce_add_image(actor, owner, command.visibility)
+    tags = tuple(dict.fromkeys(command.tags))
+    check_tag_quota(len(tags), context.limits.image_tag_quota)
+    check_property_quota(len(command.properties), context.limits.image_property_quota)
     image_id = command.image_id or uuid.uuid4()
     created = ImageCreated(
         name=command.name,
@@ -46,7 +50,7 @@ async def create_image(
         min_ram=command.min_ram,
         min_disk=command.min_disk,
         owner=owner,
-        tags=tuple(dict.fromkeys(command.tags)),
+        tags=tags,
         properties=command.properties,
     )
     image = Image.create(image_id, created, context.clock.now())

@@ -324,3 +324,16 @@ async def test_property_and_tag_quotas_are_413(small_quota_api: tuple[Client, Co
     )
     ok = await patch(api, image_id, [{"op": "replace", "path": "/one", "value": "changed"}])
     assert ok.status == 200
+
+
+async def test_create_respects_the_quotas_too(small_quota_api: tuple[Client, Container]) -> None:
+    api, container = small_quota_api
+    for body, message in (
+        ({"a": "1", "b": "2"}, "allowed image properties. Attempted: 2, Maximum: 1"),
+        ({"tags": ["a", "b"]}, "allowed image tags. Attempted: 2, Maximum: 1"),
+    ):
+        before = await event_count(container)
+        response = await api.post("/v2/images", json=body, headers=HEADERS)
+        assert response.status == 413
+        assert message in (await response.json())["message"]
+        assert await event_count(container) == before
