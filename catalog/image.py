@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from catalog.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     Gone,
     InvalidStatusTransition,
@@ -25,6 +26,9 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageMemberAdded,
+    ImageMemberRemoved,
+    ImageMemberStatusChanged,
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
@@ -67,6 +71,8 @@ class Image:
         self.min_ram = 0
         self.min_disk = 0
         self.properties: dict[str, str] = {}
+        self.members: dict[str, str] = {}
+        """Member project id -> membership status."""
         self.disk_format: str | None = None
         self.container_format: str | None = None
         self.locations: list[str] = []
@@ -183,6 +189,33 @@ class Image:
         if updated is not None:
             self._record(updated, now)
 
+    def add_member(self, member: str, quota: int, now: datetime) -> None:
+        self._require_live()
+        if self.visibility != "shared":
+            raise Forbidden(f"Not allowed to create members for image {self.id}.")
+        if member in self.members:
+            raise Conflict(f"Member {member} is duplicated for image {self.id}")
+        if 0 <= quota < len(self.members) + 1:
+            raise TooLarge(
+                f"Image member limit exceeded for image {self.id}: The limit has been exceeded"
+                " on the number of allowed image members for this image."
+                f" Attempted: {len(self.members) + 1}, Maximum: {quota}"
+            )
+        self._record(ImageMemberAdded(member=member), now)
+
+    def change_member_status(self, member: str, status: str, now: datetime) -> None:
+        """The same status again changes nothing and records nothing."""
+        self._require_member(member)
+        if self.members[member] != status:
+            self._record(ImageMemberStatusChanged(member=member, status=status), now)
+
+    def remove_member(self, member: str, now: datetime) -> None:
+        self._require_member(member)
+        self._record(ImageMemberRemoved(member=member), now)
+
+    def is_member(self, project_id: str | None) -> bool:
+        return project_id is not None and project_id in self.members
+
     def deactivate(self, now: datetime) -> None:
         """active → deactivated; already deactivated is a no-op; any other status: 403."""
         self._require_live()
@@ -206,6 +239,11 @@ class Image:
     def _require_live(self) -> None:
         if not self.exists or self.status is ImageStatus.DELETED:
             raise NotFound(f"No image found with ID {self.id}")
+
+    def _require_member(self, member: str) -> None:
+        self._require_live()
+        if member not in self.members:
+            raise NotFound(f"{member} not found in the member list of the image {self.id}.")
 
     def _require_formats(self) -> None:
         if self.disk_format is None or self.container_format is None:
@@ -268,6 +306,15 @@ class Image:
                     self.properties.pop(name, None)
                 if event.tags is not None:
                     self.tags = set(event.tags)
+            case ImageMemberAdded():
+                self.members[event.member] = "pending"
+                return  # membership is not a change of the image itself
+            case ImageMemberStatusChanged():
+                self.members[event.member] = event.status
+                return
+            case ImageMemberRemoved():
+                self.members.pop(event.member, None)
+                return
             case ImageDeleted():
                 self.status = ImageStatus.DELETED
                 self.locations = []

@@ -72,3 +72,14 @@ def enforce_reader(actor: Actor, action: str) -> None:
         return
     if actor.project_id is None or not (actor.has_role("reader") or actor.has_role("member")):
         raise not_authorized(action)
+
+
+def enforce_modify_member(actor: Actor, member: str) -> None:
+    """modify_member: admin, or the member project itself (the owner cannot accept for it)."""
+    if not (actor.is_admin or (actor.has_role("member") and actor.project_id == member)):
+        raise not_authorized("modify_member")
+
+
+def may_list_members(actor: Actor, owner: str | None) -> bool:
+    """get_members: admin or the owner see every member; a member sees only itself."""
+    return actor.is_admin or is_owner(actor, owner)

@@ -69,6 +69,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             image_size_cap=settings.core.image_size_cap,
             image_tag_quota=settings.core.image_tag_quota,
             image_property_quota=settings.core.image_property_quota,
+            image_member_quota=settings.core.image_member_quota,
         ),
         node_id=node_id,
     )

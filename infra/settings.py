@@ -22,6 +22,8 @@ class CoreSettings(BaseSettings):
     """The largest image accepted, in bytes (Glance's default: 1 TiB)."""
     image_tag_quota: int = 128
     """Tags per image; negative means unlimited (413 beyond)."""
+    image_member_quota: int = 128
+    """Members per image; negative means unlimited (413 beyond)."""
     image_property_quota: int = 128
     """Custom properties per image; negative means unlimited (413 beyond)."""
     upload_lease_seconds: float = Field(default=60.0, gt=0)

@@ -13,7 +13,12 @@ def require_visible(image: Image, actor: Actor, missing: str | None = None) -> N
     if (
         not image.exists
         or image.status is ImageStatus.DELETED
-        or not policy.can_see(actor, owner=image.owner, visibility=image.visibility)
+        or not policy.can_see(
+            actor,
+            owner=image.owner,
+            visibility=image.visibility,
+            is_member=image.is_member(actor.project_id),
+        )
     ):
         raise NotFound(missing or f"No image found with ID {image.id}")
 

@@ -14,6 +14,8 @@ class Limits:
     """The largest image accepted, in bytes (Glance's `image_size_cap`, 1 TiB)."""
     image_tag_quota: int = 128
     """Tags per image (Glance's `image_tag_quota`); negative means unlimited."""
+    image_member_quota: int = 128
+    """Members per image (Glance's `image_member_quota`); negative means unlimited."""
     image_property_quota: int = 128
     """Custom properties per image (Glance's `image_property_quota`); negative: unlimited."""
 

@@ -15,6 +15,14 @@ from catalog.commands.change_activation import (
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_image import DeleteImage, delete_image
+from catalog.commands.manage_members import (
+    AddImageMember,
+    RemoveImageMember,
+    UpdateImageMember,
+    add_image_member,
+    remove_image_member,
+    update_image_member,
+)
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
 from catalog.commands.tag_image import AddImageTag, RemoveImageTag, add_image_tag, remove_image_tag
@@ -35,6 +43,9 @@ HANDLERS: dict[type[Command], Handler] = {
     DeactivateImage: deactivate_image,
     ReactivateImage: reactivate_image,
     UpdateImage: update_image,
+    AddImageMember: add_image_member,
+    UpdateImageMember: update_image_member,
+    RemoveImageMember: remove_image_member,
 }
 
 

@@ -128,3 +128,28 @@ class ImageUpdated(DomainEvent):
     removed_properties: tuple[str, ...] = ()
     tags: tuple[str, ...] | None = None
     """The whole new set of tags, when it changed."""
+
+
+class ImageMemberAdded(DomainEvent):
+    """A project was given access to a shared image (membership `pending`)."""
+
+    event_type = "image.member_added"
+
+    member: str
+
+
+class ImageMemberStatusChanged(DomainEvent):
+    """A member accepted, rejected, or set back to pending its membership."""
+
+    event_type = "image.member_status_changed"
+
+    member: str
+    status: str
+
+
+class ImageMemberRemoved(DomainEvent):
+    """A project's access to the image was taken away."""
+
+    event_type = "image.member_removed"
+
+    member: str

@@ -10,6 +10,9 @@ from catalog.events.image import (
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageMemberAdded,
+    ImageMemberRemoved,
+    ImageMemberStatusChanged,
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
@@ -34,6 +37,9 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageDeactivated,
         ImageReactivated,
         ImageUpdated,
+        ImageMemberAdded,
+        ImageMemberStatusChanged,
+        ImageMemberRemoved,
     )
 }
 

@@ -13,6 +13,9 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageMemberAdded,
+    ImageMemberRemoved,
+    ImageMemberStatusChanged,
     ImageReactivated,
     ImageTagAdded,
     ImageTagRemoved,
@@ -77,6 +80,7 @@ _NO_DATA = dict.fromkeys(
 # Replays may meet rows already there (a rebuild racing live appends): those are kept.
 _INSERT_IMAGE = insert_or_ignore(image, "id")
 _INSERT_TAG = insert_or_ignore(image_tag, "image_id", "tag")
+_INSERT_MEMBER = insert_or_ignore(image_member, "image_id", "member")
 
 
 class ImagesProjection:
@@ -98,6 +102,9 @@ class ImagesProjection:
                     (image, image.c.id),
                 ):
                     await conn.execute(sa.delete(table).where(column == image_id))
+                return
+            case ImageMemberAdded() | ImageMemberStatusChanged() | ImageMemberRemoved():
+                await self._apply_member(conn, recorded, event)
                 return
             case ImageTagAdded() | ImageTagRemoved():
                 changes: dict[str, Any] = {}
@@ -148,6 +155,41 @@ class ImagesProjection:
         # Tags follow the row's version guard: a replayed old event must not undo a newer one.
         if updated.rowcount == 1:
             await self._apply_tag(conn, image_id, event)
+
+    async def _apply_member(
+        self,
+        conn: AsyncConnection,
+        recorded: RecordedEvent,
+        event: ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved,
+    ) -> None:
+        """Membership moves the image's version (the guard) but not its updated_at."""
+        image_id, at = recorded.stream_id, recorded.occurred_at
+        guarded = await conn.execute(
+            sa.update(image)
+            .where(image.c.id == image_id, image.c.version < recorded.version)
+            .values(version=recorded.version)
+        )
+        if guarded.rowcount != 1:
+            return
+        row = (image_member.c.image_id == image_id) & (image_member.c.member == event.member)
+        match event:
+            case ImageMemberAdded():
+                await conn.execute(
+                    _INSERT_MEMBER,
+                    {
+                        "image_id": image_id,
+                        "member": event.member,
+                        "status": "pending",
+                        "created_at": at,
+                        "updated_at": at,
+                    },
+                )
+            case ImageMemberStatusChanged():
+                await conn.execute(
+                    sa.update(image_member).where(row).values(status=event.status, updated_at=at)
+                )
+            case ImageMemberRemoved():
+                await conn.execute(sa.delete(image_member).where(row))
 
     async def _apply_tag(self, conn: AsyncConnection, image_id: Any, event: DomainEvent) -> None:
         match event:

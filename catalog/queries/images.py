@@ -156,3 +156,32 @@ async def ids_in_status(conn: AsyncConnection, status: str) -> list[uuid.UUID]:
     """Every image id with this status (for housekeeping, not for users: no visibility rule)."""
     rows = await conn.execute(sa.select(image.c.id).where(image.c.status == status))
     return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class MemberView:
+    image_id: uuid.UUID
+    member_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_MEMBER_COLUMNS = (
+    image_member.c.image_id,
+    image_member.c.member.label("member_id"),
+    image_member.c.status,
+    image_member.c.created_at,
+    image_member.c.updated_at,
+)
+
+
+async def list_members(
+    conn: AsyncConnection, image_id: uuid.UUID, only: str | None = None
+) -> list[MemberView]:
+    """The image's members (oldest first), or just `only`'s membership."""
+    query = sa.select(*_MEMBER_COLUMNS).where(image_member.c.image_id == image_id)
+    if only is not None:
+        query = query.where(image_member.c.member == only)
+    rows = await conn.execute(query.order_by(image_member.c.created_at, image_member.c.member))
+    return [MemberView(**row._mapping) for row in rows]

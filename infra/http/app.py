@@ -8,7 +8,15 @@ from infra.bootstrap import Container
 from infra.http.errors import error_middleware
 from infra.http.identity import context_middleware
 from infra.http.keys import API_SETTINGS, BUS, READ_ENGINE, STORES
-from infra.http.views import actions, discovery, image_data, images, locations, tags
+from infra.http.views import (
+    actions,
+    discovery,
+    image_data,
+    images,
+    locations,
+    members,
+    tags,
+)
 
 JSON_BODY_LIMIT = 1 << 20
 
@@ -19,6 +27,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/versions", discovery.versions, allow_head=False)
     r.add_get("/v2/schemas/image", discovery.schema_view("image"), allow_head=False)
     r.add_get("/v2/schemas/images", discovery.schema_view("images"), allow_head=False)
+    r.add_get("/v2/schemas/member", discovery.schema_view("member"), allow_head=False)
+    r.add_get("/v2/schemas/members", discovery.schema_view("members"), allow_head=False)
     r.add_get("/v2/images", images.index, allow_head=False)
     r.add_post("/v2/images", images.create)
     r.add_get("/v2/images/{image_id}", images.show, allow_head=False)
@@ -29,6 +39,11 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/v2/images/{image_id}/locations", locations.add_location)
     r.add_put("/v2/images/{image_id}/tags/{tag_value}", tags.add_tag)
     r.add_delete("/v2/images/{image_id}/tags/{tag_value}", tags.remove_tag)
+    r.add_get("/v2/images/{image_id}/members", members.index, allow_head=False)
+    r.add_post("/v2/images/{image_id}/members", members.create)
+    r.add_get("/v2/images/{image_id}/members/{member_id}", members.show, allow_head=False)
+    r.add_put("/v2/images/{image_id}/members/{member_id}", members.update)
+    r.add_delete("/v2/images/{image_id}/members/{member_id}", members.delete)
     r.add_post("/v2/images/{image_id}/actions/deactivate", actions.deactivate)
     r.add_post("/v2/images/{image_id}/actions/reactivate", actions.reactivate)
 

@@ -91,6 +91,10 @@ async def one_image(images: ImageRepository, n: int) -> None:
     await images.change(image.id, META, lambda i: i.remove_tag("a", now))
     if n % 8 == 2:
         await images.change(image.id, META, lambda i: i.deactivate(now))
+    await images.change(image.id, META, lambda i: i.add_member("p-x", 9, now))
+    await images.change(image.id, META, lambda i: i.add_member("p-y", 9, now))
+    await images.change(image.id, META, lambda i: i.change_member_status("p-x", "accepted", now))
+    await images.change(image.id, META, lambda i: i.remove_member("p-y", now))
 
 
 async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:

@@ -240,3 +240,22 @@ def test_a_failing_operation_leaves_the_image_as_it_was() -> None:
             now=T0,
         )
     assert (image.name, image.pending) == ("a", [])
+
+
+def test_membership_rules() -> None:
+    image = new_image()
+    image.add_member("b", quota=1, now=T0)
+    with pytest.raises(Conflict, match="duplicated"):
+        image.add_member("b", quota=1, now=T0)
+    with pytest.raises(TooLarge, match="Attempted: 2, Maximum: 1"):
+        image.add_member("c", quota=1, now=T0)
+    image.change_member_status("b", "accepted", T0)
+    image.change_member_status("b", "accepted", T0)
+    assert image.members == {"b": "accepted"}
+    assert len(image.pending) == 2
+    image.remove_member("b", T0)
+    with pytest.raises(NotFound, match="b not found in the member list"):
+        image.remove_member("b", T0)
+    private = new_image(visibility="private")
+    with pytest.raises(Forbidden, match="Not allowed to create members"):
+        private.add_member("b", quota=9, now=T0)

@@ -1,0 +1,104 @@
+"""/v2/images/{image_id}/members[/{member_id}]: who an image is shared with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from catalog import policy
+from catalog.commands.manage_members import AddImageMember, RemoveImageMember, UpdateImageMember
+from catalog.errors import BadRequest, NotFound
+from catalog.queries import images as image_queries
+from catalog.queries.images import ImageView, MemberView
+from infra.http.identity import metadata_of
+from infra.http.image_json import timestamp
+from infra.http.keys import BUS, READ_ENGINE
+from infra.http.requests import image_id_from, json_object, reject_body
+from infra.http.views.images import visible_image
+
+MISSING_IMAGE = "Image {id} not found."
+STATUSES = ("pending", "accepted", "rejected")
+
+
+def member_json(member: MemberView) -> dict[str, Any]:
+    return {
+        "member_id": member.member_id,
+        "image_id": str(member.image_id),
+        "status": member.status,
+        "created_at": timestamp(member.created_at),
+        "updated_at": timestamp(member.updated_at),
+        "schema": "/v2/schemas/member",
+    }
+
+
+async def _image(request: web.Request) -> ImageView:
+    image_id = image_id_from(request, MISSING_IMAGE)
+    return await visible_image(request, image_id, MISSING_IMAGE.format(id=image_id))
+
+
+async def _members(request: web.Request, image_id: uuid.UUID, only: str | None) -> list[MemberView]:
+    async with request.app[READ_ENGINE].connect() as conn:
+        return await image_queries.list_members(conn, image_id, only)
+
+
+def _visible_members_of(request: web.Request, view: ImageView) -> str | None:
+    """Whose memberships the caller may see: everyone's (None) or only its own project's."""
+    actor = metadata_of(request).actor
+    if policy.may_list_members(actor, view.owner):
+        return None
+    if actor.project_id is None:
+        raise NotFound(MISSING_IMAGE.format(id=view.id))
+    return actor.project_id
+
+
+async def index(request: web.Request) -> web.Response:
+    reject_body(request)
+    view = await _image(request)
+    members = await _members(request, view.id, _visible_members_of(request, view))
+    if not members and _visible_members_of(request, view) is not None:
+        raise NotFound(MISSING_IMAGE.format(id=view.id))
+    return web.json_response(
+        {"members": [member_json(m) for m in members], "schema": "/v2/schemas/members"}
+    )
+
+
+async def show(request: web.Request) -> web.Response:
+    reject_body(request)
+    view = await _image(request)
+    member = request.match_info["member_id"]
+    only = _visible_members_of(request, view)
+    found = await _members(request, view.id, member) if only in (None, member) else []
+    if not found:
+        raise NotFound(f"{member} not found in the member list of the image {view.id}.")
+    return web.json_response(member_json(found[0]))
+
+
+async def create(request: web.Request) -> web.Response:
+    image_id = image_id_from(request, MISSING_IMAGE)
+    member = (await json_object(request)).get("member")
+    if not isinstance(member, str) or not member.strip() or len(member) > 255:
+        raise BadRequest("Member to be added not specified")
+    command = AddImageMember(image_id=image_id, member=member)
+    await request.app[BUS].dispatch(command, metadata_of(request))
+    return web.json_response(member_json((await _members(request, image_id, member))[0]))
+
+
+async def update(request: web.Request) -> web.Response:
+    image_id = image_id_from(request, MISSING_IMAGE)
+    member = request.match_info["member_id"]
+    status = (await json_object(request)).get("status")
+    if status not in STATUSES:
+        raise BadRequest('Incorrect request: Status must be "pending", "accepted" or "rejected".')
+    command = UpdateImageMember(image_id=image_id, member=member, status=status)
+    await request.app[BUS].dispatch(command, metadata_of(request))
+    return web.json_response(member_json((await _members(request, image_id, member))[0]))
+
+
+async def delete(request: web.Request) -> web.Response:
+    reject_body(request)
+    image_id = image_id_from(request, MISSING_IMAGE)
+    command = RemoveImageMember(image_id=image_id, member=request.match_info["member_id"])
+    await request.app[BUS].dispatch(command, metadata_of(request))
+    return web.Response(status=204)
