@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.identity import Actor
 from catalog.projections.images import image, image_member, image_tag
 
 
@@ -42,32 +41,7 @@ class ImageView:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    limit: int = 25
-    marker: uuid.UUID | None = None
-    name: str | None = None
-    status: str | None = None
-
-
-_COLUMNS = [c for c in image.c if c.name != "version"]
-
-
-def _visible_to(actor: Actor) -> sa.ColumnElement[bool]:
-    """Glance's default list rule: own, public, unowned, or shared with the caller and accepted."""
-    if actor.is_admin:
-        return sa.or_(image.c.visibility != "community", image.c.owner == actor.project_id)
-    accepted = sa.exists().where(
-        image_member.c.image_id == image.c.id,
-        image_member.c.member == actor.project_id,
-        image_member.c.status == "accepted",
-    )
-    return sa.or_(
-        image.c.owner == actor.project_id,
-        image.c.owner.is_(None),
-        image.c.visibility == "public",
-        sa.and_(image.c.visibility == "shared", accepted),
-    )
+IMAGE_COLUMNS = [c for c in image.c if c.name != "version"]
 
 
 async def _tags_of(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -92,7 +66,7 @@ async def get_image(conn: AsyncConnection, image_id: uuid.UUID) -> ImageView | N
     """The image with this id, whoever may see it (callers apply the visibility rule)."""
     rows = (
         await conn.execute(
-            sa.select(*_COLUMNS, image_tag.c.tag)
+            sa.select(*IMAGE_COLUMNS, image_tag.c.tag)
             .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
             .where(image.c.id == image_id)
         )
@@ -114,40 +88,8 @@ async def is_member(conn: AsyncConnection, image_id: uuid.UUID, project_id: str 
     return found.first() is not None
 
 
-class MarkerNotFound(LookupError):
-    pass
-
-
-async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[ImageView]:
-    """One page, newest first (created_at, then id, descending), after the marker if any."""
-    conditions: list[sa.ColumnElement[bool]] = [
-        _visible_to(actor),
-        image.c.os_hidden.is_(False),
-        image.c.status != "killed",
-    ]
-    if query.name is not None:
-        conditions.append(image.c.name == query.name)
-    if query.status is not None:
-        conditions.append(image.c.status == query.status)
-    if query.marker is not None:
-        marker = (
-            await conn.execute(
-                sa.select(image.c.created_at, image.c.id).where(
-                    image.c.id == query.marker, _visible_to(actor)
-                )
-            )
-        ).first()
-        if marker is None:
-            raise MarkerNotFound(str(query.marker))
-        conditions.append(sa.tuple_(image.c.created_at, image.c.id) < sa.tuple_(*marker))
-    rows = (
-        await conn.execute(
-            sa.select(*_COLUMNS)
-            .where(*conditions)
-            .order_by(image.c.created_at.desc(), image.c.id.desc())
-            .limit(query.limit)
-        )
-    ).all()
+async def image_views(conn: AsyncConnection, rows: Sequence[sa.Row[Any]]) -> list[ImageView]:
+    """Views of image rows, with their tags (one more query for the whole page)."""
     tags = await _tags_of(conn, [r.id for r in rows])
     return [_view(r, tags[r.id]) for r in rows]
 

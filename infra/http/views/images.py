@@ -11,17 +11,16 @@ from catalog import policy
 from catalog.commands.delete_image import DeleteImage
 from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
+from catalog.queries import image_list
 from catalog.queries import images as image_queries
-from catalog.queries.images import ImageView, ListQuery
+from catalog.queries.images import ImageView
 from infra.http import patch
 from infra.http.errors import error_response
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
 from infra.http.keys import BUS, READ_ENGINE
+from infra.http.list_params import list_query
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
-
-LIMIT_DEFAULT = 25
-LIMIT_MAX = 1000
 
 
 async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str) -> ImageView:
@@ -59,39 +58,15 @@ async def show(request: web.Request) -> web.Response:
     return web.json_response(image_json(view))
 
 
-def _list_query(request: web.Request) -> ListQuery:
-    params = request.query
-    limit = LIMIT_DEFAULT
-    if "limit" in params:
-        try:
-            limit = int(params["limit"])
-        except ValueError as e:
-            raise BadRequest("limit param must be an integer") from e
-        if limit < 0:
-            raise BadRequest("limit param must be positive")
-    marker = None
-    if "marker" in params:
-        try:
-            marker = uuid.UUID(params["marker"])
-        except ValueError as e:
-            raise BadRequest(f"No image found with ID {params['marker']}") from e
-    return ListQuery(
-        limit=min(limit, LIMIT_MAX),
-        marker=marker,
-        name=params.get("name"),
-        status=params.get("status"),
-    )
-
-
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
     policy.enforce_reader(actor, "get_images")
-    query = _list_query(request)
+    query = list_query(request.query)
     async with request.app[READ_ENGINE].connect() as conn:
         try:
-            page = await image_queries.list_images(conn, actor, query)
-        except image_queries.MarkerNotFound as e:
+            page = await image_list.list_images(conn, actor, query)
+        except image_list.MarkerNotFound as e:
             raise BadRequest(f"No image found with ID {e}") from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {

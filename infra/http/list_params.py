@@ -1,0 +1,221 @@
+"""Reading `GET /v2/images` parameters into a `ListQuery`, with Glance's rules and messages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from multidict import MultiMapping
+
+from catalog.errors import BadRequest
+from catalog.queries.image_list import SORT_KEYS, Comparison, ListQuery
+
+LIMIT_DEFAULT = 25
+LIMIT_MAX = 1000
+VISIBILITIES = ("community", "public", "private", "shared", "all")
+MEMBER_STATUSES = ("pending", "accepted", "rejected", "all")
+IN_OR_EQUAL = ("name", "id", "status", "container_format", "disk_format")
+TIMES = ("created_at", "updated_at")
+NUMBERS = ("size", "virtual_size", "min_ram", "min_disk")
+EQUAL = ("owner", "checksum", "os_hash_algo", "os_hash_value")
+BOOLEANS = ("protected",)
+NOT_FILTERS = frozenset(
+    {
+        "limit",
+        "marker",
+        "member_status",
+        "tag",
+        "sort",
+        "sort_key",
+        "sort_dir",
+        "visibility",
+        "os_hidden",
+    }
+)
+
+
+def list_query(params: MultiMapping[str]) -> ListQuery:
+    if "changes-since" in params:
+        raise BadRequest('The "changes-since" filter is no longer available on v2.')
+    visibility = params.get("visibility") or None
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise BadRequest(f"Invalid visibility value: {visibility}")
+    member_status = params.get("member_status", "accepted")
+    if member_status not in MEMBER_STATUSES:
+        raise BadRequest(f"Invalid status: {member_status}")
+    keys = list(dict.fromkeys(params))  # each name once, in the order given
+    return ListQuery(
+        limit=_limit(params),
+        marker=_marker(params),
+        comparisons=tuple(
+            c for key in keys if key not in NOT_FILTERS for c in _comparisons(key, params[key])
+        ),
+        properties=tuple((key, params[key]) for key in keys if _is_property(key)),
+        tags=tuple(t.strip() for t in params.getall("tag", [])),
+        visibility=visibility,
+        member_status=member_status,
+        os_hidden=_boolean("os_hidden", params.get("os_hidden", "false")),
+        sort=_sort(params),
+    )
+
+
+def _limit(params: MultiMapping[str]) -> int:
+    if "limit" not in params:
+        return LIMIT_DEFAULT
+    try:
+        limit = int(params["limit"])
+    except ValueError as e:
+        raise BadRequest("limit param must be an integer") from e
+    if limit < 0:
+        raise BadRequest("limit param must be positive")
+    return min(limit, LIMIT_MAX)
+
+
+def _marker(params: MultiMapping[str]) -> uuid.UUID | None:
+    if "marker" not in params:
+        return None
+    try:
+        return uuid.UUID(params["marker"])
+    except ValueError as e:
+        raise BadRequest(f"No image found with ID {params['marker']}") from e
+
+
+def _is_property(key: str) -> bool:
+    known = (*IN_OR_EQUAL, *TIMES, *NUMBERS, *EQUAL, *BOOLEANS)
+    return key not in NOT_FILTERS and key not in known and not _range_column(key)
+
+
+def _range_column(key: str) -> str | None:
+    for suffix in ("_min", "_max"):
+        if key.endswith(suffix) and key[: -len(suffix)] in NUMBERS:
+            return key[: -len(suffix)]
+    return None
+
+
+def _comparisons(key: str, value: str) -> list[Comparison]:
+    if key in IN_OR_EQUAL:
+        op, operand = _split_operator(value)
+        if op == "in":
+            return [Comparison(key, "in", tuple(_split_quoted(operand)))]
+        if op != "eq":
+            raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
+        return [Comparison(key, "eq", _typed(key, operand))]
+    if key in TIMES:
+        op, operand = _split_operator(value)
+        if op not in ("eq", "neq", "gt", "gte", "lt", "lte"):
+            raise BadRequest("Unable to filter on a unknown operator.")
+        return [Comparison(key, op, _time(key, operand))]
+    if (column := _range_column(key)) is not None:
+        try:
+            number = int(value)
+        except ValueError as e:
+            raise BadRequest("Unable to filter on a range with a non-numeric value.") from e
+        return [Comparison(column, "gte" if key.endswith("_min") else "lte", number)]
+    if key in NUMBERS:
+        try:
+            return [Comparison(key, "eq", int(value))]
+        except ValueError as e:
+            raise BadRequest(f"Unable to filter on {key} with a non-numeric value.") from e
+    if key in BOOLEANS:
+        return [Comparison(key, "eq", _boolean(key, value))]
+    if key in EQUAL:
+        return [Comparison(key, "eq", value)]
+    return []
+
+
+def _typed(key: str, value: str) -> Any:
+    if key == "id":
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return uuid.UUID(int=0)  # matches nothing, like an unknown id
+    return value
+
+
+def _split_operator(expression: str) -> tuple[str, str]:
+    """`op:value`, or `eq` when there is no operator (or the whole thing is a timestamp)."""
+    left, sep, right = expression.partition(":")
+    if not sep or _parse_time(expression) is not None:
+        return "eq", expression
+    return left, right
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)",?|([^,]+),?|,')
+
+
+def _split_quoted(value: str) -> list[str]:
+    """`a,"b, c",d` -> ['a', 'b, c', 'd']; quotes must open after a comma and close before one."""
+    opened = False
+    for i, char in enumerate(value):
+        if char != '"' or (i and value[i - 1] == "\\"):
+            continue
+        if not opened and i and value[i - 1] != ",":
+            raise BadRequest(
+                f"Invalid filter value {value}. There is no comma before opening quotation mark."
+            )
+        if opened and i + 1 != len(value) and value[i + 1] != ",":
+            raise BadRequest(
+                f"Invalid filter value {value}. There is no comma after closing quotation mark."
+            )
+        opened = not opened
+    if opened:
+        raise BadRequest(f"Invalid filter value {value}. The quote is not closed.")
+    return [quoted or plain for quoted, plain in _QUOTED.findall(value)]
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _time(key: str, value: str) -> datetime:
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise BadRequest(f'Bad "{key}" query filter format. Use ISO 8601 DateTime notation.')
+    return parsed
+
+
+def _boolean(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise BadRequest(f"Invalid value for {key}: {value}. It must be true or false.")
+
+
+def _sort_key(key: str) -> str:
+    if key not in SORT_KEYS:
+        raise BadRequest(
+            f"Invalid sort key: {key}. It must be one of the following: {', '.join(SORT_KEYS)}."
+        )
+    return key
+
+
+def _sort_dir(direction: str) -> str:
+    if direction not in ("asc", "desc"):
+        raise BadRequest(f"Invalid sort direction: {direction}")
+    return direction
+
+
+def _sort(params: MultiMapping[str]) -> tuple[tuple[str, str], ...]:
+    if "sort" in params:
+        if "sort_key" in params or "sort_dir" in params:
+            raise BadRequest("Old and new sorting syntax cannot be combined")
+        pairs = []
+        for item in params["sort"].strip().split(","):
+            key, _, direction = item.partition(":")
+            pairs.append((_sort_key(key.strip()), _sort_dir(direction.strip() or "desc")))
+        return tuple(pairs)
+    keys = [_sort_key(k.strip()) for k in params.getall("sort_key", [])] or ["created_at"]
+    dirs = [_sort_dir(d.strip()) for d in params.getall("sort_dir", [])] or ["desc"]
+    if len(dirs) > 1 and len(dirs) != len(keys):
+        raise BadRequest("Number of sort dirs does not match the number of sort keys")
+    if len(dirs) == 1:
+        dirs = dirs * len(keys)
+    return tuple(zip(keys, dirs, strict=True))
