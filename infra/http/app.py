@@ -29,6 +29,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v2/schemas/images", discovery.schema_view("images"), allow_head=False)
     r.add_get("/v2/schemas/member", discovery.schema_view("member"), allow_head=False)
     r.add_get("/v2/schemas/members", discovery.schema_view("members"), allow_head=False)
+    r.add_get("/v2/info/import", discovery.import_info, allow_head=False)
+    r.add_get("/v2/info/usage", discovery.usage_info, allow_head=False)
     r.add_get("/v2/images", images.index, allow_head=False)
     r.add_post("/v2/images", images.create)
     r.add_get("/v2/images/{image_id}", images.show, allow_head=False)

@@ -32,3 +32,12 @@ async def test_the_image_schemas_are_glances(api: Client) -> None:
         response = await api.get(f"/v2/schemas/{name}", headers=PROJECT_A)
         assert response.status == 200
         assert await response.json() == json.loads((REFERENCE / f"{name}.json").read_text())
+
+
+async def test_import_and_usage_info(api: Client) -> None:
+    imports = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
+    assert imports["import-methods"]["type"] == "array"
+    assert imports["import-methods"]["value"] == []
+    usage = await api.get("/v2/info/usage", headers=PROJECT_A)
+    assert usage.status == 200
+    assert await usage.json() == {"usage": {}}

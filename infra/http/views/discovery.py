@@ -40,3 +40,23 @@ def schema_view(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         return web.json_response(schema(name))
 
     return view
+
+
+async def import_info(request: web.Request) -> web.Response:
+    """No interoperable import methods are offered (yet): an empty list, in Glance's shape."""
+    reject_body(request)
+    return web.json_response(
+        {
+            "import-methods": {
+                "description": "Import methods available.",
+                "type": "array",
+                "value": [],
+            }
+        }
+    )
+
+
+async def usage_info(request: web.Request) -> web.Response:
+    """Glance's answer without unified limits (quotas here are per image, not per project)."""
+    reject_body(request)
+    return web.json_response({"usage": {}})
