@@ -8,6 +8,7 @@ from infra.bootstrap import Container
 from infra.http.errors import error_middleware
 from infra.http.identity import context_middleware
 from infra.http.keys import API_SETTINGS, BUS, READ_ENGINE, STORES
+from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
     discovery,
@@ -20,34 +21,38 @@ from infra.http.views import (
 
 JSON_BODY_LIMIT = 1 << 20
 
+# Every version Glance accepts in a URL routes to the same API (minor versions only advertise).
+V = ROUTE_PREFIX
+
 
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
-    r.add_get("/v2/schemas/image", discovery.schema_view("image"), allow_head=False)
-    r.add_get("/v2/schemas/images", discovery.schema_view("images"), allow_head=False)
-    r.add_get("/v2/schemas/member", discovery.schema_view("member"), allow_head=False)
-    r.add_get("/v2/schemas/members", discovery.schema_view("members"), allow_head=False)
-    r.add_get("/v2/info/import", discovery.import_info, allow_head=False)
-    r.add_get("/v2/info/usage", discovery.usage_info, allow_head=False)
-    r.add_get("/v2/images", images.index, allow_head=False)
-    r.add_post("/v2/images", images.create)
-    r.add_get("/v2/images/{image_id}", images.show, allow_head=False)
-    r.add_patch("/v2/images/{image_id}", images.update)
-    r.add_delete("/v2/images/{image_id}", images.delete)
-    r.add_put("/v2/images/{image_id}/file", image_data.upload)
-    r.add_get("/v2/images/{image_id}/file", image_data.download, allow_head=False)
-    r.add_post("/v2/images/{image_id}/locations", locations.add_location)
-    r.add_put("/v2/images/{image_id}/tags/{tag_value}", tags.add_tag)
-    r.add_delete("/v2/images/{image_id}/tags/{tag_value}", tags.remove_tag)
-    r.add_get("/v2/images/{image_id}/members", members.index, allow_head=False)
-    r.add_post("/v2/images/{image_id}/members", members.create)
-    r.add_get("/v2/images/{image_id}/members/{member_id}", members.show, allow_head=False)
-    r.add_put("/v2/images/{image_id}/members/{member_id}", members.update)
-    r.add_delete("/v2/images/{image_id}/members/{member_id}", members.delete)
-    r.add_post("/v2/images/{image_id}/actions/deactivate", actions.deactivate)
-    r.add_post("/v2/images/{image_id}/actions/reactivate", actions.reactivate)
+    r.add_get(V, discovery.to_v2_root, allow_head=False)
+    r.add_get(V + "/schemas/image", discovery.schema_view("image"), allow_head=False)
+    r.add_get(V + "/schemas/images", discovery.schema_view("images"), allow_head=False)
+    r.add_get(V + "/schemas/member", discovery.schema_view("member"), allow_head=False)
+    r.add_get(V + "/schemas/members", discovery.schema_view("members"), allow_head=False)
+    r.add_get(V + "/info/import", discovery.import_info, allow_head=False)
+    r.add_get(V + "/info/usage", discovery.usage_info, allow_head=False)
+    r.add_get(V + "/images", images.index, allow_head=False)
+    r.add_post(V + "/images", images.create)
+    r.add_get(V + "/images/{image_id}", images.show, allow_head=False)
+    r.add_patch(V + "/images/{image_id}", images.update)
+    r.add_delete(V + "/images/{image_id}", images.delete)
+    r.add_put(V + "/images/{image_id}/file", image_data.upload)
+    r.add_get(V + "/images/{image_id}/file", image_data.download, allow_head=False)
+    r.add_post(V + "/images/{image_id}/locations", locations.add_location)
+    r.add_put(V + "/images/{image_id}/tags/{tag_value}", tags.add_tag)
+    r.add_delete(V + "/images/{image_id}/tags/{tag_value}", tags.remove_tag)
+    r.add_get(V + "/images/{image_id}/members", members.index, allow_head=False)
+    r.add_post(V + "/images/{image_id}/members", members.create)
+    r.add_get(V + "/images/{image_id}/members/{member_id}", members.show, allow_head=False)
+    r.add_put(V + "/images/{image_id}/members/{member_id}", members.update)
+    r.add_delete(V + "/images/{image_id}/members/{member_id}", members.delete)
+    r.add_post(V + "/images/{image_id}/actions/deactivate", actions.deactivate)
+    r.add_post(V + "/images/{image_id}/actions/reactivate", actions.reactivate)
 
 
 def create_app(container: Container) -> web.Application:

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from catalog.errors import CatalogError
+from infra.http.versions import VERSIONED, versions_document
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +67,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             headers={"Allow": allow},
         )
     except web.HTTPNotFound:
+        if not VERSIONED.match(request.path):
+            # Outside every version Glance serves: it answers with the versions it has.
+            return web.json_response(versions_document(request), status=300)
         return error_response(request, 404, "The resource could not be found.")
     except web.HTTPRequestEntityTooLarge:
         return error_response(request, 413, "The request body is too large.")

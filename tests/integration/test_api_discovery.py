@@ -41,3 +41,30 @@ async def test_import_and_usage_info(api: Client) -> None:
     usage = await api.get("/v2/info/usage", headers=PROJECT_A)
     assert usage.status == 200
     assert await usage.json() == {"usage": {}}
+
+
+async def test_every_accepted_version_prefix_routes_to_the_api(api: Client) -> None:
+    for prefix in ("/v2", "/v2.1", "/v2.9", "/v2.17"):
+        response = await api.get(f"{prefix}/images", headers=PROJECT_A)
+        assert response.status == 200
+        assert (await response.json())["first"] == "/v2/images"
+    wrong_method = await api.put(
+        "/v2.1/images", headers={**PROJECT_A, "Accept": "application/json"}
+    )
+    assert wrong_method.status == 405
+    assert set(wrong_method.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+
+async def test_a_bare_version_redirects_to_its_root(api: Client) -> None:
+    for prefix in ("/v2", "/v2.3"):
+        response = await api.get(prefix, allow_redirects=False)
+        assert response.status == 302
+        assert response.headers["Location"].endswith("/v2/")
+    assert (await api.get("/v2/", headers={"Accept": "application/json"})).status == 404
+
+
+async def test_paths_outside_the_served_versions_answer_300(api: Client) -> None:
+    for path in ("/v2.8/images", "/v1/images", "/v3/images", "/foo"):
+        response = await api.get(path)
+        assert response.status == 300
+        assert "versions" in await response.json()

@@ -8,30 +8,15 @@ from aiohttp import web
 
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
-
-CURRENT = "v2.17"
-SUPPORTED = ("v2.15", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0")
-
-
-def _versions(request: web.Request) -> dict[str, object]:
-    href = f"{request.scheme}://{request.host}/v2/"
-    entries = [(CURRENT, "CURRENT"), *((v, "SUPPORTED") for v in SUPPORTED)]
-    # Glance lists them in this order; clients pick by status, not position.
-    order = [SUPPORTED[0], SUPPORTED[1], CURRENT, *SUPPORTED[2:]]
-    by_id = dict(entries)
-    return {
-        "versions": [
-            {"id": v, "status": by_id[v], "links": [{"rel": "self", "href": href}]} for v in order
-        ]
-    }
+from infra.http.versions import versions_document
 
 
 async def root(request: web.Request) -> web.Response:
-    return web.json_response(_versions(request), status=300)
+    return web.json_response(versions_document(request), status=300)
 
 
 async def versions(request: web.Request) -> web.Response:
-    return web.json_response(_versions(request))
+    return web.json_response(versions_document(request))
 
 
 def schema_view(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -60,3 +45,8 @@ async def usage_info(request: web.Request) -> web.Response:
     """Glance's answer without unified limits (quotas here are per image, not per project)."""
     reject_body(request)
     return web.json_response({"usage": {}})
+
+
+async def to_v2_root(request: web.Request) -> web.Response:
+    """`/v2` (or `/v2.N`) without a slash: Glance redirects to `/v2/`."""
+    raise web.HTTPFound(f"{request.scheme}://{request.host}/v2/")
