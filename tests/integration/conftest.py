@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
+from aiohttp.pytest_plugin import AiohttpClient
 from aiohttp.test_utils import TestClient
 
 from infra import bootstrap
@@ -54,3 +55,23 @@ async def event_count(container: Container) -> int:
 def stored_files(container: Container) -> list[Path]:
     root = container.settings.filesystem_dir
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+ApiFactory = Callable[..., Awaitable[tuple[ApiClient, Container]]]
+
+
+@pytest.fixture
+async def api_with(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[ApiFactory]:
+    """An API whose core settings differ (e.g. `image_tag_quota=1`), on SQLite."""
+    built: list[Container] = []
+
+    async def make(**core: object) -> tuple[ApiClient, Container]:
+        container = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, **core))
+        built.append(container)
+        return await aiohttp_client(create_app(container)), container
+
+    yield make
+    for container in built:
+        await container.close()

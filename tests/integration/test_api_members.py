@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp.pytest_plugin import AiohttpClient
-
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
 from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
     PROJECT_B,
-    embedded_settings,
+    ApiFactory,
     event_count,
 )
 from tests.integration.conftest import ApiClient as Client
@@ -227,17 +221,8 @@ async def test_refusals_change_nothing(api: Client, container: Container) -> Non
     )
 
 
-@pytest.fixture
-async def one_member_api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[Client, Container]]:
-    built = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, image_member_quota=1))
-    yield await aiohttp_client(create_app(built)), built
-    await built.close()
-
-
-async def test_the_member_quota_is_413(one_member_api: tuple[Client, Container]) -> None:
-    api, container = one_member_api
+async def test_the_member_quota_is_413(api_with: ApiFactory) -> None:
+    api, container = await api_with(image_member_quota=1)
     image_id = await shared_image(api)
     members = f"/v2/images/{image_id}/members"
     assert (await api.post(members, json={"member": "proj-b"}, headers=OWNER)).status == 200

@@ -5,22 +5,17 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.pytest_plugin import AiohttpClient
 
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
 from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
     PROJECT_B,
-    embedded_settings,
+    ApiFactory,
     event_count,
 )
 from tests.integration.conftest import ApiClient as Client
@@ -293,18 +288,8 @@ async def test_other_projects_cannot_patch(api: Client, container: Container) ->
     )
 
 
-@pytest.fixture
-async def small_quota_api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[Client, Container]]:
-    settings = embedded_settings(tmp_path, sqlite_url, image_property_quota=1, image_tag_quota=1)
-    built = await bootstrap.build(settings)
-    yield await aiohttp_client(create_app(built)), built
-    await built.close()
-
-
-async def test_property_and_tag_quotas_are_413(small_quota_api: tuple[Client, Container]) -> None:
-    api, container = small_quota_api
+async def test_property_and_tag_quotas_are_413(api_with: ApiFactory) -> None:
+    api, container = await api_with(image_property_quota=1, image_tag_quota=1)
     image_id = await new_image(api, one="1")
     await refused(
         api,
@@ -326,8 +311,8 @@ async def test_property_and_tag_quotas_are_413(small_quota_api: tuple[Client, Co
     assert ok.status == 200
 
 
-async def test_create_respects_the_quotas_too(small_quota_api: tuple[Client, Container]) -> None:
-    api, container = small_quota_api
+async def test_create_respects_the_quotas_too(api_with: ApiFactory) -> None:
+    api, container = await api_with(image_property_quota=1, image_tag_quota=1)
     for body, message in (
         ({"a": "1", "b": "2"}, "allowed image properties. Attempted: 2, Maximum: 1"),
         ({"tags": ["a", "b"]}, "allowed image tags. Attempted: 2, Maximum: 1"),

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.pytest_plugin import AiohttpClient
 
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
 from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
     PROJECT_B,
     READER_A,
-    embedded_settings,
+    ApiFactory,
     event_count,
 )
 from tests.integration.conftest import ApiClient as Client
@@ -130,17 +125,8 @@ async def test_tags_of_an_image_one_cannot_see_or_change(api: Client, container:
     )
 
 
-@pytest.fixture
-async def two_tag_api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[Client, Container]]:
-    built = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, image_tag_quota=2))
-    yield await aiohttp_client(create_app(built)), built
-    await built.close()
-
-
-async def test_the_tag_quota_is_413(two_tag_api: tuple[Client, Container]) -> None:
-    api, container = two_tag_api
+async def test_the_tag_quota_is_413(api_with: ApiFactory) -> None:
+    api, container = await api_with(image_tag_quota=2)
     image_id = await new_image(api, tags=["a", "b"])
     await refused(
         api,
