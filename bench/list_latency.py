@@ -72,7 +72,7 @@ async def main(args: argparse.Namespace) -> None:
     database = "PostgreSQL" if args.postgres else "SQLite"
     print(f"list latency, {database}, GET /v2/images?limit=20, {args.requests} requests")
     for size in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory(dir=".") as tmp:
+        with tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp:
             url_db = None
             if args.postgres:
                 url_db = await fresh_database(args.postgres, f"catalog_bench_{size}")

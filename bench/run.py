@@ -90,7 +90,10 @@ def machine() -> str:
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     env = {"CATALOG_DATABASE_URL": args.postgres} if args.postgres else {}
-    with tempfile.TemporaryDirectory(dir=".") as tmp, running_server(Path(tmp), env) as (url, pid):
+    with (
+        tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
+        running_server(Path(tmp), env) as (url, pid),
+    ):
         print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; store: filesystem")
         for clients in (1, 8):
             rate = await creates_per_second(url, clients, args.seconds)
