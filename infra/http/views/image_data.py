@@ -7,9 +7,8 @@ from aiohttp import web
 from catalog import policy
 from catalog.commands.upload_image_data import UploadImageData
 from catalog.errors import BadRequest, Forbidden, UnsupportedMediaType
-from catalog.queries import images as image_queries
 from infra.http.identity import metadata_of
-from infra.http.keys import BUS, READ_ENGINE, STORES
+from infra.http.keys import BUS, STORES
 from infra.http.requests import image_id_from, reject_body
 from infra.http.views.images import visible_image
 
@@ -55,9 +54,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     view = await visible_image(request, image_id, missing.format(id=image_id))
-    async with request.app[READ_ENGINE].connect() as conn:
-        member = await image_queries.is_member(conn, image_id, actor.project_id)
-    policy.enforce_download(actor, view.owner, view.visibility, member)
+    policy.enforce_download(actor)
     if view.status == "deactivated" and not actor.is_admin:
         raise Forbidden(
             "The requested image has been deactivated. Image data download is forbidden."
