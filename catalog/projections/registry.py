@@ -7,10 +7,3 @@ from catalog.projections.images import ImagesProjection
 
 INLINE_PROJECTIONS: tuple[Projection, ...] = (ImagesProjection(),)
 """Updated in the same transaction as every append, so reads see a write as soon as it returns."""
-
-
-def by_name(name: str) -> Projection:
-    for projection in INLINE_PROJECTIONS:
-        if projection.name == name:
-            return projection
-    raise LookupError(f"no projection named {name!r}")
