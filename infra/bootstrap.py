@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from catalog.commands.context import CommandContext, Limits
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStores
-from infra.db.engine import create_engine
+from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.settings import Settings
@@ -26,15 +24,14 @@ from stores.s3 import S3Store
 class Container:
     settings: Settings
     node_id: str
-    engine: AsyncEngine
-    read_engine: AsyncEngine
+    database: Database
     log: SqlEventLog
     stores: ConfiguredStores
     bus: CommandBus
 
     async def close(self) -> None:
         await self.stores.close()
-        await self.engine.dispose()
+        await self.database.close()
 
 
 def build_stores(settings: Settings) -> ConfiguredStores:
@@ -55,10 +52,10 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Build everything the API needs; bring the schema up to date first if asked."""
     if settings.database.url is None:
         settings.core.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.database_url, pool_size=settings.database.pool_size)
+    database = Database(settings.database_url, pool_size=settings.database.pool_size)
     if migrate:
-        await upgrade(engine)
-    log = SqlEventLog(engine, INLINE_PROJECTIONS)
+        await upgrade(database)
+    log = SqlEventLog(database, INLINE_PROJECTIONS)
     stores = build_stores(settings)
     node_id = f"node-{uuid.uuid4()}"
     context = CommandContext(
@@ -73,14 +70,10 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         ),
         node_id=node_id,
     )
-    # Queries run one statement at a time and need no transaction around them: autocommit
-    # spares a BEGIN and a ROLLBACK per request. Same pool as the writers.
-    read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Container(
         settings=settings,
         node_id=node_id,
-        engine=engine,
-        read_engine=read_engine,
+        database=database,
         log=log,
         stores=stores,
         bus=CommandBus(context),

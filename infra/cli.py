@@ -61,7 +61,7 @@ async def serve(settings: Settings, bind: str | None) -> None:
         log.info(
             "serving",
             url=f"http://{host}:{port}",
-            database=container.engine.url.render_as_string(),
+            database=container.database.display_url,
             default_store=settings.store.default,
         )
         await _until_stopped()

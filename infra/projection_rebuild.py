@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
-from catalog.ports import LOG_START
+from catalog.events import RecordedEvent
+from catalog.ports import LOG_START, LogCursor
 from infra.db.checkpoints import save_checkpoint
 from infra.db.event_log import SqlEventLog, cursor_after
 
@@ -18,16 +21,24 @@ async def rebuild_projections(log: SqlEventLog) -> int:
     until the first batch commits. (Rebuilding beside the live views, then switching, is the
     zero-downtime way and is not done here.)
     """
-    async with log.transaction() as conn:
-        for projection in log.projections:
-            for table in projection.tables:
-                await conn.execute(sa.delete(table))
+    await log.database.write(_empty_views, log)
     cursor, replayed = LOG_START, 0
     while batch := await log.read(cursor, BATCH):
         cursor = cursor_after(batch, cursor)
-        async with log.transaction() as conn:
-            await log.project(conn, batch)
-            for projection in log.projections:
-                await save_checkpoint(conn, projection.name, cursor)
+        await log.database.write(_replay, log, batch, cursor)
         replayed += len(batch)
     return replayed
+
+
+def _empty_views(conn: sa.Connection, log: SqlEventLog) -> None:
+    for projection in log.projections:
+        for table in projection.tables:
+            conn.execute(sa.delete(table))
+
+
+def _replay(
+    conn: sa.Connection, log: SqlEventLog, batch: Sequence[RecordedEvent], cursor: LogCursor
+) -> None:
+    log.project(conn, batch)
+    for projection in log.projections:
+        save_checkpoint(conn, projection.name, cursor)

@@ -26,29 +26,29 @@ from infra.db.tables import node
 log = structlog.get_logger(__name__)
 
 
+def _beat(conn: sa.Connection, node_id: str, now: datetime) -> None:
+    updated = conn.execute(sa.update(node).where(node.c.node_id == node_id).values(seen_at=now))
+    if updated.rowcount == 0:
+        conn.execute(sa.insert(node).values(node_id=node_id, started_at=now, seen_at=now))
+
+
+def _nodes_seen_since(conn: sa.Connection, since: datetime) -> frozenset[str]:
+    return frozenset(
+        conn.execute(sa.select(node.c.node_id).where(node.c.seen_at >= since)).scalars()
+    )
+
+
 async def beat(container: Container) -> None:
-    now = datetime.now(UTC)
-    async with container.engine.begin() as conn:
-        updated = await conn.execute(
-            sa.update(node).where(node.c.node_id == container.node_id).values(seen_at=now)
-        )
-        if updated.rowcount == 0:
-            await conn.execute(
-                sa.insert(node).values(node_id=container.node_id, started_at=now, seen_at=now)
-            )
+    await container.database.write(_beat, container.node_id, datetime.now(UTC))
 
 
 async def live_nodes(container: Container, lease: timedelta) -> frozenset[str]:
-    since = datetime.now(UTC) - lease
-    async with container.read_engine.connect() as conn:
-        rows = await conn.execute(sa.select(node.c.node_id).where(node.c.seen_at >= since))
-        return frozenset(rows.scalars())
+    return await container.database.read(_nodes_seen_since, datetime.now(UTC) - lease)
 
 
 async def recover_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
     """Fail every upload whose process has not been seen within the lease."""
-    async with container.read_engine.connect() as conn:
-        saving = await ids_in_status(conn, "saving")
+    saving = await container.database.read(ids_in_status, "saving")
     if not saving:
         return []
     command = RecoverAbandonedUploads(

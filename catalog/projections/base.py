@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.events import DomainEvent, RecordedEvent
 
@@ -21,6 +20,4 @@ class Projection(Protocol):
     name: str
     tables: tuple[sa.Table, ...]
 
-    async def apply(
-        self, conn: AsyncConnection, recorded: RecordedEvent, event: DomainEvent
-    ) -> None: ...
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None: ...

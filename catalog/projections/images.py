@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.events import (
     DomainEvent,
@@ -87,13 +86,11 @@ class ImagesProjection:
     name: str = "images"
     tables: tuple[sa.Table, ...] = (image, image_tag, image_member)
 
-    async def apply(
-        self, conn: AsyncConnection, recorded: RecordedEvent, event: DomainEvent
-    ) -> None:
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
         image_id, at = recorded.stream_id, recorded.occurred_at
         match event:
             case ImageCreated():
-                await self._create(conn, recorded, event)
+                self._create(conn, recorded, event)
                 return
             case ImageDeleted():
                 for table, column in (
@@ -101,16 +98,16 @@ class ImagesProjection:
                     (image_member, image_member.c.image_id),
                     (image, image.c.id),
                 ):
-                    await conn.execute(sa.delete(table).where(column == image_id))
+                    conn.execute(sa.delete(table).where(column == image_id))
                 return
             case ImageMemberAdded() | ImageMemberStatusChanged() | ImageMemberRemoved():
-                await self._apply_member(conn, recorded, event)
+                self._apply_member(conn, recorded, event)
                 return
             case ImageTagAdded() | ImageTagRemoved():
                 changes: dict[str, Any] = {}
             case ImageUpdated():
                 current = (
-                    await conn.execute(
+                    conn.execute(
                         sa.select(image.c.properties).where(
                             image.c.id == image_id, image.c.version < recorded.version
                         )
@@ -132,7 +129,7 @@ class ImagesProjection:
                 changes = {"status": "queued", "size": None, "virtual_size": None}
             case ImageUploaded() | ImageLocationAdded():
                 current = (
-                    await conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
+                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
                 ).scalar_one_or_none()
                 if current is None:
                     return
@@ -147,24 +144,24 @@ class ImagesProjection:
                 }
             case _:
                 return
-        updated = await conn.execute(
+        updated = conn.execute(
             sa.update(image)
             .where(image.c.id == image_id, image.c.version < recorded.version)
             .values(**changes, updated_at=at, version=recorded.version)
         )
         # Tags follow the row's version guard: a replayed old event must not undo a newer one.
         if updated.rowcount == 1:
-            await self._apply_tag(conn, image_id, event)
+            self._apply_tag(conn, image_id, event)
 
-    async def _apply_member(
+    def _apply_member(
         self,
-        conn: AsyncConnection,
+        conn: sa.Connection,
         recorded: RecordedEvent,
         event: ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved,
     ) -> None:
         """Membership moves the image's version (the guard) but not its updated_at."""
         image_id, at = recorded.stream_id, recorded.occurred_at
-        guarded = await conn.execute(
+        guarded = conn.execute(
             sa.update(image)
             .where(image.c.id == image_id, image.c.version < recorded.version)
             .values(version=recorded.version)
@@ -174,7 +171,7 @@ class ImagesProjection:
         row = (image_member.c.image_id == image_id) & (image_member.c.member == event.member)
         match event:
             case ImageMemberAdded():
-                await conn.execute(
+                conn.execute(
                     _INSERT_MEMBER,
                     {
                         "image_id": image_id,
@@ -185,32 +182,28 @@ class ImagesProjection:
                     },
                 )
             case ImageMemberStatusChanged():
-                await conn.execute(
+                conn.execute(
                     sa.update(image_member).where(row).values(status=event.status, updated_at=at)
                 )
             case ImageMemberRemoved():
-                await conn.execute(sa.delete(image_member).where(row))
+                conn.execute(sa.delete(image_member).where(row))
 
-    async def _apply_tag(self, conn: AsyncConnection, image_id: Any, event: DomainEvent) -> None:
+    def _apply_tag(self, conn: sa.Connection, image_id: Any, event: DomainEvent) -> None:
         match event:
             case ImageUpdated(tags=tags) if tags is not None:
-                await conn.execute(sa.delete(image_tag).where(image_tag.c.image_id == image_id))
+                conn.execute(sa.delete(image_tag).where(image_tag.c.image_id == image_id))
                 if tags:
-                    await conn.execute(
-                        _INSERT_TAG, [{"image_id": image_id, "tag": tag} for tag in tags]
-                    )
+                    conn.execute(_INSERT_TAG, [{"image_id": image_id, "tag": tag} for tag in tags])
             case ImageTagAdded():
-                await conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": event.tag})
+                conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": event.tag})
             case ImageTagRemoved():
-                await conn.execute(
+                conn.execute(
                     sa.delete(image_tag).where(
                         image_tag.c.image_id == image_id, image_tag.c.tag == event.tag
                     )
                 )
 
-    async def _create(
-        self, conn: AsyncConnection, recorded: RecordedEvent, event: ImageCreated
-    ) -> None:
+    def _create(self, conn: sa.Connection, recorded: RecordedEvent, event: ImageCreated) -> None:
         row = {
             **_NO_DATA,
             **event.model_dump(exclude={"tags"}),
@@ -221,8 +214,8 @@ class ImagesProjection:
             "updated_at": recorded.occurred_at,
             "version": recorded.version,
         }
-        await conn.execute(_INSERT_IMAGE, row)
+        conn.execute(_INSERT_IMAGE, row)
         if event.tags:
-            await conn.execute(
+            conn.execute(
                 _INSERT_TAG, [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags]
             )

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.identity import Actor
 from catalog.projections.images import image, image_member, image_tag
@@ -130,7 +129,7 @@ def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return (*sort, *tie_breakers)
 
 
-async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> list[ImageView]:
+def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[ImageView]:
     visible = visible_to(actor, query.visibility, query.member_status)
     conditions: list[sa.ColumnElement[bool]] = [
         visible,
@@ -146,7 +145,7 @@ async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> 
     sort = full_sort(query.sort)
     if query.marker is not None:
         marker = (
-            await conn.execute(
+            conn.execute(
                 sa.select(*(_sort_expression(k).label(k) for k, _ in sort)).where(
                     image.c.id == query.marker, visible_to(actor, "all", "all")
                 )
@@ -159,8 +158,8 @@ async def list_images(conn: AsyncConnection, actor: Actor, query: ListQuery) -> 
         _sort_expression(k).asc() if d == "asc" else _sort_expression(k).desc() for k, d in sort
     ]
     rows = (
-        await conn.execute(
+        conn.execute(
             sa.select(*IMAGE_COLUMNS).where(*conditions).order_by(*order).limit(query.limit)
         )
     ).all()
-    return await image_views(conn, rows)
+    return image_views(conn, rows)

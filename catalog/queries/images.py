@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from catalog import policy
+from catalog.identity import Actor
 from catalog.projections.images import image, image_member, image_tag
 
 
@@ -44,10 +45,10 @@ class ImageView:
 IMAGE_COLUMNS = [c for c in image.c if c.name != "version"]
 
 
-async def _tags_of(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+def _tags_of(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     tags: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
     if ids:
-        rows = await conn.execute(
+        rows = conn.execute(
             sa.select(image_tag.c.image_id, image_tag.c.tag).where(image_tag.c.image_id.in_(ids))
         )
         for image_id, tag in rows:
@@ -62,10 +63,10 @@ def _view(row: sa.Row[Any], tags: list[str]) -> ImageView:
     return ImageView(**values, tags=tuple(sorted(tags)))
 
 
-async def get_image(conn: AsyncConnection, image_id: uuid.UUID) -> ImageView | None:
+def get_image(conn: sa.Connection, image_id: uuid.UUID) -> ImageView | None:
     """The image with this id, whoever may see it (callers apply the visibility rule)."""
     rows = (
-        await conn.execute(
+        conn.execute(
             sa.select(*IMAGE_COLUMNS, image_tag.c.tag)
             .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
             .where(image.c.id == image_id)
@@ -77,10 +78,10 @@ async def get_image(conn: AsyncConnection, image_id: uuid.UUID) -> ImageView | N
     return _view(rows[0], tags)
 
 
-async def is_member(conn: AsyncConnection, image_id: uuid.UUID, project_id: str | None) -> bool:
+def is_member(conn: sa.Connection, image_id: uuid.UUID, project_id: str | None) -> bool:
     if project_id is None:
         return False
-    found = await conn.execute(
+    found = conn.execute(
         sa.select(image_member.c.member).where(
             image_member.c.image_id == image_id, image_member.c.member == project_id
         )
@@ -88,15 +89,27 @@ async def is_member(conn: AsyncConnection, image_id: uuid.UUID, project_id: str 
     return found.first() is not None
 
 
-async def image_views(conn: AsyncConnection, rows: Sequence[sa.Row[Any]]) -> list[ImageView]:
+def visible_image(conn: sa.Connection, image_id: uuid.UUID, actor: Actor) -> ImageView | None:
+    """The image if `actor` may see it: by the visibility rules, or as a member of a shared one."""
+    view = get_image(conn, image_id)
+    if view is None:
+        return None
+    if policy.can_see(actor, owner=view.owner, visibility=view.visibility):
+        return view
+    if view.visibility == "shared" and is_member(conn, image_id, actor.project_id):
+        return view
+    return None
+
+
+def image_views(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[ImageView]:
     """Views of image rows, with their tags (one more query for the whole page)."""
-    tags = await _tags_of(conn, [r.id for r in rows])
+    tags = _tags_of(conn, [r.id for r in rows])
     return [_view(r, tags[r.id]) for r in rows]
 
 
-async def ids_in_status(conn: AsyncConnection, status: str) -> list[uuid.UUID]:
+def ids_in_status(conn: sa.Connection, status: str) -> list[uuid.UUID]:
     """Every image id with this status (for housekeeping, not for users: no visibility rule)."""
-    rows = await conn.execute(sa.select(image.c.id).where(image.c.status == status))
+    rows = conn.execute(sa.select(image.c.id).where(image.c.status == status))
     return list(rows.scalars())
 
 
@@ -118,12 +131,12 @@ _MEMBER_COLUMNS = (
 )
 
 
-async def list_members(
-    conn: AsyncConnection, image_id: uuid.UUID, only: str | None = None
+def list_members(
+    conn: sa.Connection, image_id: uuid.UUID, only: str | None = None
 ) -> list[MemberView]:
     """The image's members (oldest first), or just `only`'s membership."""
     query = sa.select(*_MEMBER_COLUMNS).where(image_member.c.image_id == image_id)
     if only is not None:
         query = query.where(image_member.c.member == only)
-    rows = await conn.execute(query.order_by(image_member.c.created_at, image_member.c.member))
+    rows = conn.execute(query.order_by(image_member.c.created_at, image_member.c.member))
     return [MemberView(**row._mapping) for row in rows]

@@ -9,15 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.ports import LOG_START, LogCursor
 from infra.db.tables import checkpoint
 
 
-async def load_checkpoint(conn: AsyncConnection, name: str) -> LogCursor:
+def load_checkpoint(conn: sa.Connection, name: str) -> LogCursor:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(checkpoint.c.commit_order, checkpoint.c.position).where(
                 checkpoint.c.name == name
             )
@@ -26,7 +25,7 @@ async def load_checkpoint(conn: AsyncConnection, name: str) -> LogCursor:
     return LOG_START if row is None else LogCursor(row.commit_order, row.position)
 
 
-async def save_checkpoint(conn: AsyncConnection, name: str, cursor: LogCursor) -> None:
+def save_checkpoint(conn: sa.Connection, name: str, cursor: LogCursor) -> None:
     """Move the checkpoint forward to `cursor`; never backwards (a stale writer changes nothing)."""
     values = {
         "commit_order": cursor.commit_order,
@@ -40,10 +39,10 @@ async def save_checkpoint(conn: AsyncConnection, name: str, cursor: LogCursor) -
             checkpoint.c.position < cursor.position,
         ),
     )
-    updated = await conn.execute(
+    updated = conn.execute(
         sa.update(checkpoint).where(checkpoint.c.name == name, ahead).values(**values)
     )
     if updated.rowcount == 0:
-        exists = await conn.execute(sa.select(checkpoint.c.name).where(checkpoint.c.name == name))
+        exists = conn.execute(sa.select(checkpoint.c.name).where(checkpoint.c.name == name))
         if exists.first() is None:
-            await conn.execute(sa.insert(checkpoint).values(name=name, **values))
+            conn.execute(sa.insert(checkpoint).values(name=name, **values))

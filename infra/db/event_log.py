@@ -1,4 +1,4 @@
-"""The event log on PostgreSQL (asyncpg) or SQLite (aiosqlite).
+"""The event log on PostgreSQL or SQLite.
 
 Appends run in one transaction with the inline projections, so a view never lags its log.
 Reads follow commit order and stop where an earlier append could still be in flight:
@@ -11,20 +11,18 @@ Reads follow commit order and stop where an earlier append could still be in fli
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalog.errors import ConcurrencyConflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode, encode
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
+from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
 from infra.db.tables import event
 
@@ -51,6 +49,18 @@ _PG_READ = sa.text(
     " ORDER BY commit_order, position LIMIT :limit"
 ).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))  # matched by position
 
+
+_SQLITE_READ = (
+    sa.select(*_COLUMNS, event.c.commit_order)
+    .where(event.c.position > sa.bindparam("position"))
+    .order_by(event.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_STREAM = (
+    sa.select(*_COLUMNS, sa.literal(0).label("commit_order"))
+    .where(event.c.stream_id == sa.bindparam("s"))
+    .order_by(event.c.version)
+)
 
 _INSERT_EVENTS = sa.insert(event).returning(event.c.position, sort_by_parameter_order=True)
 _STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).where(
@@ -88,34 +98,18 @@ class _Append:
 class SqlEventLog:
     """`catalog.ports.EventLog` on a SQL database."""
 
-    def __init__(self, engine: AsyncEngine, projections: Sequence[Projection] = ()) -> None:
-        self.engine = engine
+    def __init__(self, database: Database, projections: Sequence[Projection] = ()) -> None:
+        self.database = database
         self.projections = tuple(projections)
-        self.postgres = engine.dialect.name == "postgresql"
-        # SQLite has one writer; queueing appends here avoids busy-waiting on its file lock, and
-        # appends that queue up meanwhile commit together (PostgreSQL does that by itself).
-        self._write_lock = None if self.postgres else asyncio.Lock()
+        self.postgres = database.postgres
+        # SQLite has one writer: appends that queue up while one is written commit together,
+        # sharing one fsync (PostgreSQL's own group commit does that for concurrent transactions).
         self._group_commit = (
             None if self.postgres else GroupCommit(self._append_together, self._append_alone)
         )
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
-
     async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(*_COLUMNS, sa.literal(0).label("commit_order"))
-                .where(event.c.stream_id == stream_id)
-                .order_by(event.c.version)
-            )
-            return [_recorded(row) for row in rows]
+        return await self.database.read(_load_stream, stream_id)
 
     async def append(
         self,
@@ -132,80 +126,79 @@ class SqlEventLog:
     async def _append_alone(self, request: _Append) -> list[RecordedEvent]:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
         try:
-            async with self.transaction() as conn:
-                return await self._write(conn, request)
+            return await self.database.write(self._write, request)
         except sa.exc.IntegrityError as e:
             if "uq_event_stream_id_version" in str(e.orig) or "event.stream_id" in str(e.orig):
                 raise ConcurrencyConflict(str(request.stream_id), request.expected_version) from e
             raise
 
     async def _append_together(self, batch: Sequence[_Append]) -> list[Outcome]:
+        return await self.database.write(self._write_together, batch)
+
+    def _write_together(self, conn: sa.Connection, batch: Sequence[_Append]) -> list[Outcome]:
         """Several appends in one transaction, so they share one commit and one fsync.
 
-        Only for SQLite, whose single writer (this process's lock, then the file lock) makes
-        checking each stream's version and then inserting free of races.
+        Only for SQLite, whose single writer makes checking each stream's version and then
+        inserting free of races.
         """
         outcomes: list[Outcome] = []
         versions: dict[uuid.UUID, int] = {}
-        async with self.transaction() as conn:
-            for request in batch:
-                current = versions.get(request.stream_id)
-                if current is None:
-                    current = (
-                        await conn.execute(_STREAM_VERSION, {"s": request.stream_id})
-                    ).scalar_one()
-                if current != request.expected_version:
-                    outcomes.append(
-                        ConcurrencyConflict(str(request.stream_id), request.expected_version)
-                    )
-                    versions[request.stream_id] = current
-                    continue
-                outcomes.append(await self._write(conn, request))
-                versions[request.stream_id] = request.expected_version + len(request.events)
+        for request in batch:
+            current = versions.get(request.stream_id)
+            if current is None:
+                current = conn.execute(_STREAM_VERSION, {"s": request.stream_id}).scalar_one()
+            if current != request.expected_version:
+                outcomes.append(
+                    ConcurrencyConflict(str(request.stream_id), request.expected_version)
+                )
+                versions[request.stream_id] = current
+                continue
+            outcomes.append(self._write(conn, request))
+            versions[request.stream_id] = request.expected_version + len(request.events)
         return outcomes
 
-    async def _write(self, conn: AsyncConnection, request: _Append) -> list[RecordedEvent]:
+    def _write(self, conn: sa.Connection, request: _Append) -> list[RecordedEvent]:
         rows = request.rows()
-        result = await conn.execute(_INSERT_EVENTS, rows)
+        result = conn.execute(_INSERT_EVENTS, rows)
         recorded = [
             RecordedEvent(position=p, commit_order=0, **{**row, "metadata": request.metadata})
             for p, row in zip(result.scalars(), rows, strict=True)
         ]
-        await self._project_new(conn, recorded, [new.event for new in request.events])
+        self._project_new(conn, recorded, [new.event for new in request.events])
         return recorded
 
-    async def project(self, conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    def project(self, conn: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
         """Apply events read from the log to every projection, on the caller's transaction."""
         decoded = [decode(r.event_type, r.schema_version, r.data) for r in recorded]
-        await self._project_new(conn, recorded, decoded)
+        self._project_new(conn, recorded, decoded)
 
-    async def _project_new(
+    def _project_new(
         self,
-        conn: AsyncConnection,
+        conn: sa.Connection,
         recorded: Sequence[RecordedEvent],
         events: Sequence[DomainEvent],
     ) -> None:
         for r, domain_event in zip(recorded, events, strict=True):
             for projection in self.projections:
-                await projection.apply(conn, r, domain_event)
+                projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        async with self.engine.connect() as conn:
-            if self.postgres:
-                params = {
-                    "commit_order": str(after.commit_order),
-                    "position": after.position,
-                    "limit": limit,
-                }
-                rows = await conn.execute(_PG_READ, params)
-            else:
-                rows = await conn.execute(
-                    sa.select(*_COLUMNS, event.c.commit_order)
-                    .where(event.c.position > after.position)
-                    .order_by(event.c.position)
-                    .limit(limit)
-                )
-            return [_recorded(row) for row in rows]
+        return await self.database.read(_read_after, self.postgres, after, limit)
+
+
+def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
+    return [_recorded(row) for row in conn.execute(_STREAM, {"s": stream_id})]
+
+
+def _read_after(
+    conn: sa.Connection, postgres: bool, after: LogCursor, limit: int
+) -> list[RecordedEvent]:
+    if postgres:
+        params = {"commit_order": str(after.commit_order), "position": after.position}
+        rows = conn.execute(_PG_READ, {**params, "limit": limit})
+    else:
+        rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
+    return [_recorded(row) for row in rows]
 
 
 def _recorded(row: sa.Row[Any]) -> RecordedEvent:

@@ -7,7 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infra.db.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,6 +20,9 @@ def _config(connection: Connection) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(_config(sync), revision))
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(_config(connection), revision)
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    await database.write(_upgrade, revision)

@@ -7,7 +7,7 @@ from aiohttp import web
 from infra.bootstrap import Container
 from infra.http.errors import error_middleware
 from infra.http.identity import context_middleware
-from infra.http.keys import API_SETTINGS, BUS, READ_ENGINE, STORES
+from infra.http.keys import API_SETTINGS, BUS, DATABASE, STORES
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
@@ -62,7 +62,7 @@ def create_app(container: Container) -> web.Application:
     )
     app[API_SETTINGS] = container.settings.api
     app[BUS] = container.bus
-    app[READ_ENGINE] = container.read_engine
+    app[DATABASE] = container.database
     app[STORES] = container.stores
     add_routes(app)
     return app

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.commands.registry import CommandBus
 from catalog.ports import DataStores
+from infra.db.database import Database
 from infra.settings import ApiSettings
 
 API_SETTINGS = web.AppKey("api_settings", ApiSettings)
 BUS = web.AppKey("bus", CommandBus)
-READ_ENGINE = web.AppKey("read_engine", AsyncEngine)
+DATABASE = web.AppKey("database", Database)
 STORES = web.AppKey("stores", DataStores)

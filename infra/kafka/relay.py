@@ -52,7 +52,7 @@ async def relay_leadership(event_log: SqlEventLog) -> AsyncIterator[None]:
     if not event_log.postgres:
         yield
         return
-    async with event_log.engine.connect() as conn:
+    async with event_log.database.async_engine.connect() as conn:
         while not (
             await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY})
         ).scalar_one():
@@ -74,8 +74,7 @@ async def publish_batch(
     name: str = CHECKPOINT,
 ) -> int:
     """Send the next batch after the checkpoint; returns how many events went out."""
-    async with event_log.engine.connect() as conn:
-        cursor = await load_checkpoint(conn, name)
+    cursor = await event_log.database.read(load_checkpoint, name)
     batch = await event_log.read(cursor, batch_size)
     if not batch:
         return 0
@@ -84,8 +83,7 @@ async def publish_batch(
         key, value = encode_message(recorded)
         sends.append(await producer.send(topic, value=value, key=key))
     await asyncio.gather(*sends)
-    async with event_log.engine.begin() as conn:
-        await save_checkpoint(conn, name, cursor_after(batch, cursor))
+    await event_log.database.write(save_checkpoint, name, cursor_after(batch, cursor))
     return len(batch)
 
 

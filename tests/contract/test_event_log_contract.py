@@ -14,7 +14,7 @@ from catalog.errors import ConcurrencyConflict
 from catalog.events import EventMetadata, ImageCreated, ImageDeleted, NewEvent
 from catalog.identity import Actor
 from catalog.ports import LOG_START
-from infra.db.engine import create_engine
+from infra.db.database import Database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
@@ -26,10 +26,10 @@ META = EventMetadata(
 
 @pytest.fixture
 async def log(database_url: str) -> AsyncIterator[SqlEventLog]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield SqlEventLog(engine)
-    await engine.dispose()
+    database = Database(database_url)
+    await upgrade(database)
+    yield SqlEventLog(database)
+    await database.close()
 
 
 def created(name: str = "n") -> NewEvent:
@@ -40,9 +40,12 @@ def deleted() -> NewEvent:
     return NewEvent(event=ImageDeleted(), occurred_at=datetime.now(UTC))
 
 
+def _count_events(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
+
+
 async def count_events(log: SqlEventLog) -> int:
-    async with log.engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(event))).scalar_one())
+    return await log.database.read(_count_events)
 
 
 async def test_appended_events_load_back_in_version_order_with_their_metadata(

@@ -48,8 +48,9 @@ async def api(container: Container, aiohttp_client: object) -> TestClient:  # ty
 
 
 async def event_count(container: Container) -> int:
-    async with container.engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(event))).scalar_one())
+    return await container.database.read(
+        lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
+    )
 
 
 def stored_files(container: Container) -> list[Path]:

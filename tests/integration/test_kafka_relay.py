@@ -20,7 +20,7 @@ from catalog.identity import Actor
 from catalog.image import Image
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
-from infra.db.engine import create_engine
+from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.kafka.relay import CHECKPOINT, run_relay
@@ -49,10 +49,10 @@ def kafka() -> KafkaSettings:
 
 @pytest.fixture
 async def log(postgres_url: str) -> AsyncIterator[SqlEventLog]:
-    engine = create_engine(postgres_url, pool_size=20)
-    await upgrade(engine)
-    yield SqlEventLog(engine, INLINE_PROJECTIONS)
-    await engine.dispose()
+    database = Database(postgres_url, pool_size=20)
+    await upgrade(database)
+    yield SqlEventLog(database, INLINE_PROJECTIONS)
+    await database.close()
 
 
 async def start_relay(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -160,14 +160,12 @@ async def test_a_relay_killed_midway_loses_nothing_when_restarted(
     try:
         # Kill it (SIGKILL, no clean-up) as soon as it has published part of the log.
         for _ in range(600):
-            async with log.engine.connect() as conn:
-                if (await load_checkpoint(conn, CHECKPOINT)).position > 0:
-                    break
+            if (await log.database.read(load_checkpoint, CHECKPOINT)).position > 0:
+                break
             await asyncio.sleep(0.05)
         first.send_signal(signal.SIGKILL)
         await first.wait()
-        async with log.engine.connect() as conn:
-            reached = await load_checkpoint(conn, CHECKPOINT)
+        reached = await log.database.read(load_checkpoint, CHECKPOINT)
         assert reached.position > 0, "the relay never got going"
 
         ids += await asyncio.gather(*(image_lifecycle(images) for _ in range(10)))

@@ -20,7 +20,7 @@ from catalog.image import Image
 from catalog.image_patch import PatchOperation
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
-from infra.db.engine import create_engine
+from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.projection_rebuild import rebuild_projections
@@ -30,10 +30,10 @@ META = EventMetadata(actor=Actor(user_id="u", project_id="p", roles=("member",))
 
 @pytest.fixture
 async def log(database_url: str) -> AsyncIterator[SqlEventLog]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield SqlEventLog(engine, INLINE_PROJECTIONS)
-    await engine.dispose()
+    database = Database(database_url)
+    await upgrade(database)
+    yield SqlEventLog(database, INLINE_PROJECTIONS)
+    await database.close()
 
 
 async def populate(log: SqlEventLog) -> None:
@@ -97,14 +97,17 @@ async def one_image(images: ImageRepository, n: int) -> None:
     await images.change(image.id, META, lambda i: i.remove_member("p-y", now))
 
 
-async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:
+def _snapshot(conn: sa.Connection, log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:
     tables: dict[str, list[tuple[Any, ...]]] = {}
-    async with log.engine.connect() as conn:
-        for projection in log.projections:
-            for table in projection.tables:
-                rows = await conn.execute(sa.select(table))
-                tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    for projection in log.projections:
+        for table in projection.tables:
+            rows = conn.execute(sa.select(table))
+            tables[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return tables
+
+
+async def snapshot(log: SqlEventLog) -> dict[str, list[tuple[Any, ...]]]:
+    return await log.database.read(_snapshot, log)
 
 
 async def test_rebuilt_views_equal_the_inline_ones(log: SqlEventLog) -> None:
@@ -117,16 +120,18 @@ async def test_rebuilt_views_equal_the_inline_ones(log: SqlEventLog) -> None:
 
     assert replayed > 12
     assert await snapshot(log) == inline
-    async with log.engine.connect() as conn:
-        assert (await load_checkpoint(conn, "images")).position > 0
+    assert (await log.database.read(load_checkpoint, "images")).position > 0
+
+
+def _empty(conn: sa.Connection, tables: tuple[sa.Table, ...]) -> None:
+    for table in tables:
+        conn.execute(sa.delete(table))
 
 
 async def test_the_rebuild_command_replays_the_log(log: SqlEventLog, database_url: str) -> None:
     await populate(log)
     inline = await snapshot(log)
-    async with log.engine.begin() as conn:
-        for table in INLINE_PROJECTIONS[0].tables:
-            await conn.execute(sa.delete(table))
+    await log.database.write(_empty, INLINE_PROJECTIONS[0].tables)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

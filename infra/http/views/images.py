@@ -18,7 +18,7 @@ from infra.http import patch
 from infra.http.errors import error_response
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import BUS, READ_ENGINE
+from infra.http.keys import BUS, DATABASE
 from infra.http.list_params import list_query
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
@@ -26,18 +26,10 @@ from infra.http.requests import create_command, image_id_from, json_body, json_o
 async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str) -> ImageView:
     """The image if the caller may see it; otherwise it does not exist for them (404)."""
     actor = metadata_of(request).actor
-    async with request.app[READ_ENGINE].connect() as conn:
-        view = await image_queries.get_image(conn, image_id)
-        if view is None:
-            raise NotFound(missing)
-        if policy.can_see(actor, owner=view.owner, visibility=view.visibility):
-            return view
-        # Only a shared image can still be visible, through membership: one more query.
-        if view.visibility == "shared" and await image_queries.is_member(
-            conn, image_id, actor.project_id
-        ):
-            return view
-    raise NotFound(missing)
+    view = await request.app[DATABASE].read(image_queries.visible_image, image_id, actor)
+    if view is None:
+        raise NotFound(missing)
+    return view
 
 
 async def create(request: web.Request) -> web.Response:
@@ -63,11 +55,10 @@ async def index(request: web.Request) -> web.Response:
     actor = metadata_of(request).actor
     policy.enforce_reader(actor, "get_images")
     query = list_query(request.query)
-    async with request.app[READ_ENGINE].connect() as conn:
-        try:
-            page = await image_list.list_images(conn, actor, query)
-        except image_list.MarkerNotFound as e:
-            raise BadRequest(f"No image found with ID {e}") from e
+    try:
+        page = await request.app[DATABASE].read(image_list.list_images, actor, query)
+    except image_list.MarkerNotFound as e:
+        raise BadRequest(f"No image found with ID {e}") from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {
         "images": [image_json(view) for view in page],

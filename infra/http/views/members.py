@@ -14,7 +14,7 @@ from catalog.queries import images as image_queries
 from catalog.queries.images import ImageView, MemberView
 from infra.http.identity import metadata_of
 from infra.http.image_json import timestamp
-from infra.http.keys import BUS, READ_ENGINE
+from infra.http.keys import BUS, DATABASE
 from infra.http.requests import image_id_from, json_object, reject_body
 from infra.http.views.images import visible_image
 
@@ -39,8 +39,7 @@ async def _image(request: web.Request) -> ImageView:
 
 
 async def _members(request: web.Request, image_id: uuid.UUID, only: str | None) -> list[MemberView]:
-    async with request.app[READ_ENGINE].connect() as conn:
-        return await image_queries.list_members(conn, image_id, only)
+    return await request.app[DATABASE].read(image_queries.list_members, image_id, only)
 
 
 def _visible_members_of(request: web.Request, view: ImageView) -> str | None:

@@ -1,0 +1,168 @@
+"""Running database work from the event loop: one unit of work, one hop.
+
+Projections, queries and the log's writes are plain synchronous SQLAlchemy Core functions of a
+`Connection`. This module runs such a function without blocking the event loop:
+
+- PostgreSQL: on the asyncpg pool, through SQLAlchemy's greenlet bridge (`run_sync`): the
+  statements still run asynchronously, and the bridge is crossed once per unit of work.
+- SQLite: in worker threads on plain sqlite3 connections. SQLite has one writer at a time, so
+  writes go to a single thread (nothing in this process ever waits on the file lock) and begin
+  `IMMEDIATE` (another process writing meanwhile makes us wait, never fail half-way). Reads run
+  on a few threads of their own beside it (WAL). A whole unit of work costs one thread hop,
+  where an async driver would pay one per statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+Work = Callable[Concatenate[sa.Connection, P], T]
+
+SQLITE_READ_THREADS = 4
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a `sqlite:///` URL (any driver), or None for other databases."""
+    scheme, _, rest = url.partition(":///")
+    return rest if scheme.split("+")[0] == "sqlite" else None
+
+
+def postgres_async_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and pick the asyncpg driver."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+asyncpg://" + rest
+    return url
+
+
+class Database:
+    """The catalog's database: `write` runs a function in a transaction, `read` without one."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        path = sqlite_path(url)
+        self.postgres = path is None
+        self._async: AsyncEngine | None = None
+        self._async_reads: AsyncEngine | None = None
+        self._writes: sa.Engine | None = None
+        self._reads: sa.Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        if path is None:
+            # No pre-ping: it would cost a round trip per checkout; a dead connection fails its
+            # statement and is replaced, and pool_recycle retires connections before servers
+            # time them out.
+            self._async = create_async_engine(
+                postgres_async_url(url),
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+            )
+            # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
+            self._async_reads = self._async.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE")
+            self._reads = _sqlite_engine(path, begin=None)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+            self._readers = ThreadPoolExecutor(
+                SQLITE_READ_THREADS, thread_name_prefix="sqlite-read"
+            )
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """PostgreSQL only: the asyncpg engine, for work that needs a session of its own."""
+        if self._async is None:
+            raise RuntimeError("an async engine exists only for PostgreSQL")
+        return self._async
+
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for logs."""
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work(connection, ...)` in a transaction, committed when it returns."""
+        if self._async is not None:
+            async with self._async.begin() as conn:
+                return await conn.run_sync(work, *args, **kwargs)
+        assert self._writes is not None
+        return await self._in_thread(
+            self._writer, _in_transaction, self._writes, work, args, kwargs
+        )
+
+    async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work(connection, ...)` outside any transaction (each statement stands alone)."""
+        if self._async_reads is not None:
+            async with self._async_reads.connect() as conn:
+                return await conn.run_sync(work, *args, **kwargs)
+        assert self._reads is not None
+        return await self._in_thread(self._readers, _on_connection, self._reads, work, args, kwargs)
+
+    async def _in_thread(
+        self,
+        executor: ThreadPoolExecutor | None,
+        runner: Callable[[sa.Engine, Work[P, T], Any, Any], T],
+        engine: sa.Engine,
+        work: Work[P, T],
+        args: Any,
+        kwargs: Any,
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            executor, functools.partial(runner, engine, work, args, kwargs)
+        )
+
+    async def close(self) -> None:
+        if self._async is not None:
+            await self._async.dispose()
+        for executor in (self._writer, self._readers):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        for engine in (self._writes, self._reads):
+            if engine is not None:
+                engine.dispose()
+
+
+def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    with engine.begin() as conn:
+        return work(conn, *args, **kwargs)
+
+
+def _on_connection(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    with engine.connect() as conn:
+        return work(conn, *args, **kwargs)
+
+
+def _sqlite_engine(path: str, *, begin: str | None) -> sa.Engine:
+    """A sqlite3 engine whose connections may move between threads (one user at a time).
+
+    The driver's own transaction handling is turned off: `begin` (if any) is what a transaction
+    starts with, and without it every statement commits by itself.
+    """
+    engine = sa.create_engine(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False, "isolation_level": None}
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if begin is not None:
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; FULL makes a commit durable when it returns.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
