@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from pydantic import Field
 
@@ -10,7 +11,7 @@ from catalog import policy
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.errors import ConcurrencyConflict, Conflict
-from catalog.events import EventMetadata, ImageCreated
+from catalog.events import EventMetadata, ImageCreated, RecordedEvent
 from catalog.image import Image
 from catalog.image_patch import check_property_quota, check_tag_quota
 
@@ -30,9 +31,21 @@ class CreateImage(Command):
     properties: dict[str, str] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CreatedImage:
+    """What a create recorded: enough to answer with the new image without reading it back."""
+
+    recorded: RecordedEvent
+    event: ImageCreated
+
+    @property
+    def image_id(self) -> uuid.UUID:
+        return self.recorded.stream_id
+
+
 async def create_image(
     command: CreateImage, context: CommandContext, metadata: EventMetadata
-) -> uuid.UUID:
+) -> CreatedImage:
     actor = metadata.actor
     owner = command.owner if command.owner is not None else actor.project_id
     policy.enforce_add_image(actor, owner, command.visibility)
@@ -56,7 +69,7 @@ async def create_image(
     image = Image.create(image_id, created, context.clock.now())
     try:
         # Expected version 0: an id that ever existed, deleted or not, is never reused.
-        await context.images.save(image, metadata)
+        (recorded,) = await context.images.save(image, metadata)
     except ConcurrencyConflict as e:
         raise Conflict(f"Image ID {image_id} already exists!") from e
-    return image_id
+    return CreatedImage(recorded, created)

@@ -204,18 +204,22 @@ class ImagesProjection:
                 )
 
     def _create(self, conn: sa.Connection, recorded: RecordedEvent, event: ImageCreated) -> None:
-        row = {
-            **_NO_DATA,
-            **event.model_dump(exclude={"tags"}),
-            "id": recorded.stream_id,
-            "status": "queued",
-            "locations": [],
-            "created_at": recorded.occurred_at,
-            "updated_at": recorded.occurred_at,
-            "version": recorded.version,
-        }
-        conn.execute(_INSERT_IMAGE, row)
+        conn.execute(_INSERT_IMAGE, created_row(recorded, event))
         if event.tags:
             conn.execute(
                 _INSERT_TAG, [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags]
             )
+
+
+def created_row(recorded: RecordedEvent, event: ImageCreated) -> dict[str, Any]:
+    """The `image` row an `image.created` event makes (its tags go to `image_tag`)."""
+    return {
+        **_NO_DATA,
+        **event.model_dump(exclude={"tags"}),
+        "id": recorded.stream_id,
+        "status": "queued",
+        "locations": [],
+        "created_at": recorded.occurred_at,
+        "updated_at": recorded.occurred_at,
+        "version": recorded.version,
+    }

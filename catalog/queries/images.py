@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog import policy
+from catalog.events import ImageCreated, RecordedEvent
 from catalog.identity import Actor
-from catalog.projections.images import image, image_member, image_tag
+from catalog.projections.images import created_row, image, image_member, image_tag
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ImageView:
 
 
 IMAGE_COLUMNS = [c for c in image.c if c.name != "version"]
+_VIEW_FIELDS = [c.name for c in IMAGE_COLUMNS]
 
 
 def _tags_of(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -56,37 +58,44 @@ def _tags_of(conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, l
     return tags
 
 
-def _view(row: sa.Row[Any], tags: list[str]) -> ImageView:
-    values = dict(row._mapping)
-    values.pop("tag", None)
+def _view(row: Mapping[Any, Any], tags: Iterable[str]) -> ImageView:
+    values = {name: row[name] for name in _VIEW_FIELDS}
     values["locations"] = tuple(values["locations"])
     return ImageView(**values, tags=tuple(sorted(tags)))
 
 
+def view_of_created(recorded: RecordedEvent, event: ImageCreated) -> ImageView:
+    """The view of a just-created image: exactly the row its projection wrote, without reading it.
+
+    Answers the create request; every later read goes to the view tables.
+    """
+    return _view(created_row(recorded, event), event.tags)
+
+
+# Built once: a statement built per call would be compiled, or at least hashed, every time.
+_GET_IMAGE = (
+    sa.select(*IMAGE_COLUMNS, image_tag.c.tag)
+    .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
+    .where(image.c.id == sa.bindparam("id"))
+)
+_IS_MEMBER = sa.select(image_member.c.member).where(
+    image_member.c.image_id == sa.bindparam("id"), image_member.c.member == sa.bindparam("member")
+)
+
+
 def get_image(conn: sa.Connection, image_id: uuid.UUID) -> ImageView | None:
     """The image with this id, whoever may see it (callers apply the visibility rule)."""
-    rows = (
-        conn.execute(
-            sa.select(*IMAGE_COLUMNS, image_tag.c.tag)
-            .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
-            .where(image.c.id == image_id)
-        )
-    ).all()
+    rows = conn.execute(_GET_IMAGE, {"id": image_id}).all()
     if not rows:
         return None
     tags = [row.tag for row in rows if row.tag is not None]
-    return _view(rows[0], tags)
+    return _view(rows[0]._mapping, tags)
 
 
 def is_member(conn: sa.Connection, image_id: uuid.UUID, project_id: str | None) -> bool:
     if project_id is None:
         return False
-    found = conn.execute(
-        sa.select(image_member.c.member).where(
-            image_member.c.image_id == image_id, image_member.c.member == project_id
-        )
-    )
-    return found.first() is not None
+    return conn.execute(_IS_MEMBER, {"id": image_id, "member": project_id}).first() is not None
 
 
 def visible_image(conn: sa.Connection, image_id: uuid.UUID, actor: Actor) -> ImageView | None:
@@ -104,7 +113,7 @@ def visible_image(conn: sa.Connection, image_id: uuid.UUID, actor: Actor) -> Ima
 def image_views(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[ImageView]:
     """Views of image rows, with their tags (one more query for the whole page)."""
     tags = _tags_of(conn, [r.id for r in rows])
-    return [_view(r, tags[r.id]) for r in rows]
+    return [_view(r._mapping, tags[r.id]) for r in rows]
 
 
 def ids_in_status(conn: sa.Connection, status: str) -> list[uuid.UUID]:

@@ -57,6 +57,24 @@ async def test_create_answers_201_with_location_and_glance_defaults(api: Client)
     assert body["created_at"].endswith("Z")
 
 
+async def test_the_create_answer_is_what_show_answers_afterwards(api: Client) -> None:
+    """Create answers from the row its projection wrote; reading that row back must agree."""
+    created = await create(
+        api,
+        name="full",
+        tags=["b", "a"],
+        min_ram=512,
+        min_disk=2,
+        protected=True,
+        os_hidden=True,
+        visibility="private",
+        hw_disk_bus="scsi",
+        os_distro="debian",
+    )
+    shown = await api.get(f"/v2/images/{created['id']}", headers=PROJECT_A)
+    assert await shown.json() == created
+
+
 async def test_a_client_given_id_is_kept_and_never_reused(
     api: Client, container: Container
 ) -> None:

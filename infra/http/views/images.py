@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from catalog import policy
+from catalog.commands.create_image import CreatedImage
 from catalog.commands.delete_image import DeleteImage
 from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
@@ -34,10 +35,10 @@ async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str)
 
 async def create(request: web.Request) -> web.Response:
     command = create_command(await json_object(request))
-    image_id = await request.app[BUS].dispatch(command, metadata_of(request))
-    view = await visible_image(request, image_id, f"No image found with ID {image_id}")
+    created: CreatedImage = await request.app[BUS].dispatch(command, metadata_of(request))
+    view = image_queries.view_of_created(created.recorded, created.event)
     return web.json_response(
-        image_json(view), status=201, headers={"Location": f"/v2/images/{image_id}"}
+        image_json(view), status=201, headers={"Location": f"/v2/images/{view.id}"}
     )
 
 
