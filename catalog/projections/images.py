@@ -52,13 +52,42 @@ image = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index(None, "created_at", "id"),
     sa.Index(None, "owner"),
+    sa.Index(None, "checksum"),
 )
+
+# Custom-property filters on PostgreSQL ask `properties @> {key: value}`, which this answers for
+# any key. (SQLite has no such index: there the filter is checked along the sort order.)
+sa.Index(
+    "ix_image_properties",
+    image.c.properties,
+    postgresql_using="gin",
+    postgresql_ops={"properties": "jsonb_path_ops"},
+).ddl_if(dialect="postgresql")
+
+# What each list sort key orders by: Glance sorts missing names, formats and sizes as '' or 0.
+# Literals, not bind parameters, so the expressions match the indexes below exactly.
+NULL_AS = {"name": "''", "container_format": "''", "disk_format": "''", "size": "0"}
+
+
+def sort_expression(key: str) -> sa.ColumnElement[Any]:
+    column = image.c[key]
+    if key in NULL_AS:
+        return sa.func.coalesce(column, sa.literal_column(NULL_AS[key]))
+    return column
+
+
+# One index per sort key, ending with the tie-breakers every list appends, so that any sort
+# order starts from an index and a keyset page does not scan what lies before its marker.
+SORT_INDEXED_KEYS = ("name", "status", "container_format", "disk_format", "size", "updated_at")
+for _key in SORT_INDEXED_KEYS:
+    sa.Index(f"ix_image_sort_{_key}", sort_expression(_key), image.c.created_at, image.c.id)
 
 image_tag = sa.Table(
     "image_tag",
     metadata,
     sa.Column("image_id", sa.Uuid, primary_key=True),
     sa.Column("tag", sa.String(255), primary_key=True),
+    sa.Index(None, "tag"),
 )
 
 image_member = sa.Table(

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.identity import Actor
-from catalog.projections.images import image, image_member, image_tag
+from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import IMAGE_COLUMNS, ImageView, image_views
 
 SORT_KEYS = (
@@ -28,7 +28,6 @@ SORT_KEYS = (
     "created_at",
     "updated_at",
 )
-_NULL_AS = {"name": "", "container_format": "", "disk_format": "", "size": 0}
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in")
 
 
@@ -57,13 +56,6 @@ class ListQuery:
 
 class MarkerNotFound(LookupError):
     pass
-
-
-def _sort_expression(key: str) -> sa.ColumnElement[Any]:
-    column = image.c[key]
-    if key in _NULL_AS:
-        return sa.func.coalesce(column, _NULL_AS[key])
-    return column
 
 
 def _membership(actor: Actor, status: str) -> sa.ColumnElement[bool]:
@@ -112,15 +104,32 @@ def _comparison(c: Comparison) -> sa.ColumnElement[bool]:
     return condition
 
 
+def _property_equals(dialect: str, key: str, value: str) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        # Containment, so the GIN index on properties can answer it.
+        document = sa.bindparam(None, {key: value}, type_=image.c.properties.type)
+        condition: sa.ColumnElement[bool] = image.c.properties.op("@>")(document)
+    else:
+        condition = image.c.properties[key].as_string() == value
+    return condition
+
+
 def _after(sort: tuple[tuple[str, str], ...], marker: sa.Row[Any]) -> sa.ColumnElement[bool]:
-    """Rows strictly after the marker in the sort order (lexicographic over the keys)."""
+    """Rows strictly after the marker in the sort order (lexicographic over the keys).
+
+    The bound on the first key alone is implied by the rest, and is there for the planner: it
+    lets the sort key's index start at the marker instead of at the beginning.
+    """
+    first_key, first_direction = sort[0]
+    first, first_value = sort_expression(first_key), marker._mapping[first_key]
+    start = first >= first_value if first_direction == "asc" else first <= first_value
     alternatives = []
     for i, (key, direction) in enumerate(sort):
-        equal_before = [_sort_expression(k) == marker._mapping[k] for k, _ in sort[:i]]
-        expression, value = _sort_expression(key), marker._mapping[key]
+        equal_before = [sort_expression(k) == marker._mapping[k] for k, _ in sort[:i]]
+        expression, value = sort_expression(key), marker._mapping[key]
         beyond = expression > value if direction == "asc" else expression < value
         alternatives.append(sa.and_(*equal_before, beyond))
-    return sa.or_(*alternatives)
+    return sa.and_(start, sa.or_(*alternatives))
 
 
 def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -136,7 +145,7 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
         image.c.status != "killed",
         image.c.os_hidden.is_(query.os_hidden),
         *(_comparison(c) for c in query.comparisons),
-        *(image.c.properties[k].as_string() == v for k, v in query.properties),
+        *(_property_equals(conn.dialect.name, k, v) for k, v in query.properties),
         *(
             sa.exists().where(image_tag.c.image_id == image.c.id, image_tag.c.tag == tag)
             for tag in query.tags
@@ -146,7 +155,7 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
     if query.marker is not None:
         marker = (
             conn.execute(
-                sa.select(*(_sort_expression(k).label(k) for k, _ in sort)).where(
+                sa.select(*(sort_expression(k).label(k) for k, _ in sort)).where(
                     image.c.id == query.marker, visible_to(actor, "all", "all")
                 )
             )
@@ -154,9 +163,7 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
         if marker is None:
             raise MarkerNotFound(str(query.marker))
         conditions.append(_after(sort, marker))
-    order = [
-        _sort_expression(k).asc() if d == "asc" else _sort_expression(k).desc() for k, d in sort
-    ]
+    order = [sort_expression(k).asc() if d == "asc" else sort_expression(k).desc() for k, d in sort]
     rows = (
         conn.execute(
             sa.select(*IMAGE_COLUMNS).where(*conditions).order_by(*order).limit(query.limit)
