@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 
@@ -146,3 +147,29 @@ async def test_the_rebuild_command_replays_the_log(log: SqlEventLog, database_ur
     assert process.returncode == 0, output.decode()
     assert b"rebuilt the views from" in output
     assert await snapshot(log) == inline
+
+
+@pytest.mark.postgres
+async def test_a_transaction_in_flight_elsewhere_delays_the_rebuild_but_does_not_cut_it(
+    postgres_url: str,
+) -> None:
+    """The log's reader stops short of any running transaction on the server, even one in
+    another database; the rebuild must wait for it rather than take the pause for the end."""
+    database = Database(postgres_url)
+    await upgrade(database)
+    log = SqlEventLog(database, INLINE_PROJECTIONS)
+    blocker = await asyncpg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        holding = blocker.transaction()
+        await holding.start()
+        await blocker.fetchval("SELECT pg_current_xact_id()")  # takes a transaction id
+        await populate(log)  # every event commits after the blocker began: none readable yet
+        inline = await snapshot(log)
+        rebuild = asyncio.create_task(rebuild_projections(log))
+        await asyncio.sleep(0.3)  # the rebuild reads meanwhile, and finds nothing readable
+        await holding.commit()
+        assert await asyncio.wait_for(rebuild, timeout=30) > 12
+        assert await snapshot(log) == inline
+    finally:
+        await blocker.close()
+        await database.close()
