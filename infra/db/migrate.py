@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
@@ -11,6 +12,7 @@ from sqlalchemy import Connection
 from infra.db.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x636174616C6F6701  # "catalog" + 1: any fixed number unique to this use
 
 
 def _config(connection: Connection) -> Config:
@@ -21,6 +23,11 @@ def _config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several servers starting at once on one database would otherwise run the same
+        # migrations side by side; the lock lasts until this transaction ends, and whoever
+        # waited then finds the schema up to date.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
     command.upgrade(_config(connection), revision)
 
 
