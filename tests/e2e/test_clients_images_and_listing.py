@@ -295,8 +295,12 @@ class Listing:
 
 @pytest.fixture(scope="module")
 def listing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listing]:
-    """One catalog for the listing tests, which only read it: proj-b's private "other" first,
-    then proj-a's seven images."""
+    """One catalog for the listing tests, which only read it.
+
+    proj-b's private "other" comes first, so it is the oldest: the command lines (admins, who
+    list it too) then see proj-a's images on their first newest-first pages. proj-a's seven
+    follow one after another, so newest first is their reverse order.
+    """
     folder = tmp_path_factory.mktemp("listing")
     url, process = start_server(
         folder / "data", folder / "server.log", {"CATALOG_API_DEFAULT_PROJECT": CLI_PROJECT}
@@ -315,10 +319,6 @@ def listing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listing]:
         yield Listing(url, ids)
     finally:
         stop_server(process)
-
-
-def timestamp(shown: str) -> datetime:
-    return datetime.fromisoformat(shown)
 
 
 def iso(moment: datetime) -> str:
@@ -348,7 +348,7 @@ def test_glanceclient_filters(listing: Listing) -> None:
     assert listed(size_min=50, size_max=500) == {"beta"}
 
     # Shown times have whole seconds; a second either side of them bounds the stored times.
-    created = [timestamp(i.created_at) for i in client.images.list()]
+    created = [datetime.fromisoformat(i.created_at) for i in client.images.list()]
     before, after = min(created) - timedelta(seconds=1), max(created) + timedelta(seconds=1)
     assert listed(created_at=f"gt:{iso(before)}") == set(NAMES)
     assert listed(created_at=f"gt:{iso(after)}") == set()
