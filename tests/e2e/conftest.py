@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import openstack
 import pytest
+from glanceclient import Client as GlanceClient
 
 from tests.conftest import service_setting
 
@@ -113,3 +120,128 @@ def full_server(serve: StartServer, postgres_url: str) -> str:
             "CATALOG_STORE_S3_BUCKET": f"e2e-{uuid.uuid4().hex[:12]}",
         }
     )
+
+
+# -- callers, Python clients and command lines for the client suites ---------------------------
+
+
+def caller(project: str, roles: str = "member,reader") -> dict[str, str]:
+    """The identity headers a trusted front (keystonemiddleware) would pass on."""
+    return {"X-Project-Id": project, "X-User-Id": f"user-{project}", "X-Roles": roles}
+
+
+PROJECT_A = caller("proj-a")
+PROJECT_B = caller("proj-b")
+STRANGER = caller("proj-c")
+READER_A = caller("proj-a", "reader")
+ADMIN = caller("admin-proj", "admin,member,reader")
+
+# The command lines cannot send identity headers, so they go without and the server's noauth
+# mode makes them act as this project, with every role: an admin working in proj-a.
+CLI_PROJECT = "proj-a"
+BIN = Path(sys.executable).parent
+
+
+def glance_api(url: str, identity: dict[str, str]) -> Any:
+    """python-glanceclient's v2 API (it pops X-Auth-Token from the dict, so it gets a copy)."""
+    return GlanceClient(endpoint=f"{url}/v2", token="unused", identity_headers=dict(identity))
+
+
+def sdk(url: str, identity: dict[str, str]) -> Any:
+    """openstacksdk without Keystone; every request of the session carries the identity."""
+    conn = openstack.connect(auth_type="none", auth={"endpoint": url}, image_api_version="2")
+    conn.session.additional_headers = dict(identity)
+    return conn
+
+
+@dataclass(frozen=True)
+class Cli:
+    """A client command line (`glance`, `openstack`) with its fixed leading arguments."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # A developer's OS_* settings (OS_CLOUD, OS_TOKEN, ...) must not steer the client; the
+        # clients' own deprecation warnings are not the catalog's to fix.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        return subprocess.run(
+            [*self.argv, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            env={**env, "PYTHONWARNINGS": "ignore", **self.env},
+        )
+
+    def __call__(self, *args: str) -> str:
+        """Its standard output; a failure fails the test."""
+        result = self.run(*args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "-f", "json"))
+
+    def fails(self, *args: str) -> str:
+        """Its error output; a success fails the test."""
+        result = self.run(*args)
+        assert result.returncode != 0, result.stdout
+        return result.stderr
+
+
+class RefusingKeystone(BaseHTTPRequestHandler):
+    """Keystone as a non-admin user meets it: version discovery answers, project lookups are 403.
+
+    `openstack image add project` and `image set --accept --project` look the project up first;
+    on a 403 the client uses the given id as is, which is what a real cloud's users rely on.
+    """
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v3":
+            status = 200
+            link = {"rel": "self", "href": f"http://{self.headers['Host']}/v3/"}
+            body: dict[str, Any] = {"version": {"id": "v3.14", "status": "stable", "links": [link]}}
+        else:
+            status = 403
+            body = {"error": {"code": 403, "title": "Forbidden", "message": "Not allowed."}}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: lookups are expected and not worth a line in the test output."""
+
+
+@pytest.fixture
+def keystone() -> Iterator[str]:
+    """The identity endpoint (…/v3) the `openstack` CLI asks for project lookups."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusingKeystone)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v3"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def catalog(serve: StartServer) -> str:
+    """An embedded catalog in which the command lines act as an admin of CLI_PROJECT."""
+    return serve({"CATALOG_API_DEFAULT_PROJECT": CLI_PROJECT})
+
+
+def openstack_cli(url: str, keystone: str) -> Cli:
+    argv = (str(BIN / "openstack"), "--os-auth-type", "none", "--os-endpoint", url)
+    return Cli(
+        (*argv, "--os-image-api-version", "2"),
+        {"OS_IDENTITY_ENDPOINT_OVERRIDE": keystone},
+    )
+
+
+def glance_cli(url: str) -> Cli:
+    return Cli((str(BIN / "glance"), "--os-image-url", url, "--os-auth-token", "unused"))
