@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.pytest_plugin import AiohttpClient
 from aiohttp.test_utils import TestClient
 
@@ -51,6 +51,25 @@ async def event_count(container: Container) -> int:
     return await container.database.read(
         lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
     )
+
+
+async def refused_without_change(
+    container: Container,
+    send: Callable[[], Awaitable[ClientResponse]],
+    status: int,
+    message: str,
+    *,
+    anywhere: bool = False,
+) -> ClientResponse:
+    """Send a request that must be refused: its status, its message (at the start, or
+    `anywhere` in it), and no event appended. Returns the response for further checks."""
+    before = await event_count(container)
+    response = await send()
+    assert response.status == status, await response.text()
+    error = (await response.json())["message"]
+    assert (message in error) if anywhere else error.startswith(message), error
+    assert await event_count(container) == before
+    return response
 
 
 def stored_files(container: Container) -> list[Path]:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from infra.bootstrap import Container
-from tests.integration.conftest import JSON, PROJECT_A, PROJECT_B, event_count
+from tests.integration.conftest import (
+    JSON,
+    PROJECT_A,
+    PROJECT_B,
+    event_count,
+    refused_without_change,
+)
 from tests.integration.conftest import ApiClient as Client
 
 DATA = b"bytes already in the store" * 1000
@@ -65,11 +71,10 @@ async def test_matching_validation_data_is_accepted(api: Client, location: str) 
 async def assert_refused(
     api: Client, container: Container, image_id: str, body: Any, status: int, start: str
 ) -> None:
-    before = await event_count(container)
-    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
-    assert response.status == status, await response.text()
-    assert (await response.json())["message"].startswith(start)
-    assert await event_count(container) == before
+    path = f"/v2/images/{image_id}/locations"
+    await refused_without_change(
+        container, lambda: api.post(path, json=body, headers=HEADERS), status, start
+    )
 
 
 async def test_mismatching_validation_data_changes_nothing(
