@@ -1,6 +1,6 @@
 """The first benchmark: creates per second, upload speed against this machine's limit, memory.
 
-    python -m bench.run [--upload-mib 512] [--seconds 5] [--postgres URL]
+    python -m bench.run [--upload-mib 512] [--seconds 5] [--postgres URL [--workers N]]
 
 Starts its own `catalog serve` (embedded: SQLite and files in a temporary folder under the
 current directory, so on the disk being measured), drives it over loopback and prints each figure
@@ -90,11 +90,16 @@ def machine() -> str:
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     env = {"CATALOG_DATABASE_URL": args.postgres} if args.postgres else {}
+    if args.workers > 1:
+        env["CATALOG_API_WORKERS"] = str(args.workers)
     with (
         tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
         running_server(Path(tmp), env) as (url, pid),
     ):
-        print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; store: filesystem")
+        print(
+            f"database: {'PostgreSQL' if args.postgres else 'SQLite'}; store: filesystem;"
+            f" server processes: {args.workers}"
+        )
         for clients in (1, 8):
             rate = await creates_per_second(url, clients, args.seconds)
             glance = GLANCE_CREATES_PER_S[clients]
@@ -126,6 +131,7 @@ def cli() -> None:
     parser.add_argument("--upload-mib", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--postgres", help="PostgreSQL URL for the log and views instead of SQLite")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL)")
     asyncio.run(main(parser.parse_args()))
 
 

@@ -50,7 +50,13 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
 
 
 def peak_rss_mib(pid: int) -> float:
-    """The process's high-water mark of resident memory (VmHWM), in MiB."""
+    """The high-water mark of resident memory (VmHWM) of the server, in MiB: of the process
+    and, for a server with several workers, of each worker, summed."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum(_peak_rss_of(p) for p in [pid, *map(int, children)])
+
+
+def _peak_rss_of(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024

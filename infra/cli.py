@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from infra.http.app import create_app
 from infra.logging import configure
 from infra.recovery import run_heartbeat_and_recovery
 from infra.settings import Settings
+from infra.workers import listening_socket, supervise
 
 log = structlog.get_logger("catalog")
 
@@ -36,8 +38,9 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, bind: str | None) -> None:
-    host, port = _split_bind(bind or settings.api.bind)
+async def serve(settings: Settings, bind: str, sock: socket.socket | None = None) -> None:
+    """Serve on `bind`, or on the already listening `sock` of a multi-process server."""
+    host, port = _split_bind(bind)
     container = await bootstrap.build(settings)
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(
@@ -51,7 +54,8 @@ async def serve(settings: Settings, bind: str | None) -> None:
     runner = web.AppRunner(create_app(container), access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        site = web.TCPSite(runner, host, port) if sock is None else web.SockSite(runner, sock)
+        await site.start()
         if settings.api.auth_mode == "noauth":
             log.warning(
                 "noauth_mode",
@@ -107,11 +111,25 @@ async def relay(settings: Settings) -> None:
         await container.close()
 
 
+def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None:
+    count = workers or settings.api.workers
+    if settings.database.url is None or not settings.database.url.startswith("postgres"):
+        # SQLite has one writer: several processes would queue on its file lock.
+        raise SystemExit("--workers above 1 needs PostgreSQL (CATALOG_DATABASE_URL)")
+    sock = listening_socket(*_split_bind(bind))
+    supervise(count, lambda: asyncio.run(serve(settings, bind, sock)))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="catalog", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the Image API v2")
     s.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:9292)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the socket (PostgreSQL only; default 1)",
+    )
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the migrations")
     pr = sub.add_parser("projections", help="the read views")
@@ -126,8 +144,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     configure()
     settings = Settings()
+    if args.command == "serve" and (args.workers or settings.api.workers) > 1:
+        serve_in_workers(settings, args.bind or settings.api.bind, args.workers)
+        return
     runs = {
-        "serve": lambda: serve(settings, args.bind),
+        "serve": lambda: serve(settings, args.bind or settings.api.bind),
         "db": lambda: migrate(settings),
         "projections": lambda: rebuild(settings),
         "relay": lambda: relay(settings),

@@ -48,6 +48,8 @@ class ApiSettings(BaseSettings):
     trusted-headers: identity comes only from X-Project-Id / X-User-Id / X-Roles."""
     default_project: str = "default"
     default_user: str = "default"
+    workers: int = Field(default=1, ge=1)
+    """Server processes sharing the listening socket; more than one needs PostgreSQL."""
 
 
 class StoreSettings(BaseSettings):
