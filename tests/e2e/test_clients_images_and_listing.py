@@ -23,6 +23,7 @@ from glanceclient.exc import HTTPConflict, HTTPForbidden, HTTPNotFound
 from tests.e2e.conftest import (
     ADMIN,
     CLI_PROJECT,
+    IGNORE_SDK_DEPRECATIONS,
     PROJECT_A,
     PROJECT_B,
     glance_api,
@@ -33,11 +34,7 @@ from tests.e2e.conftest import (
     stop_server,
 )
 
-# The SDK warns about its own deprecated internals; those are not the catalog's to fix.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning"),
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning"),
-]
+pytestmark = IGNORE_SDK_DEPRECATIONS
 
 
 def spy_on_gets(client: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:

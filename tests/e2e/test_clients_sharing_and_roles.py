@@ -18,6 +18,7 @@ from glanceclient.exc import HTTPForbidden, HTTPNotFound, HTTPOverLimit
 from tests.e2e.conftest import (
     ADMIN,
     CLI_PROJECT,
+    IGNORE_SDK_DEPRECATIONS,
     PROJECT_A,
     PROJECT_B,
     READER_A,
@@ -29,11 +30,7 @@ from tests.e2e.conftest import (
     sdk,
 )
 
-# The SDK warns about its own deprecated internals; those are not the catalog's to fix.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning"),
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning"),
-]
+pytestmark = IGNORE_SDK_DEPRECATIONS
 
 
 def listed_ids(client: Any) -> list[str]:

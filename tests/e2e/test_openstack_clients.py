@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import openstack
-import pytest
 
-# The SDK warns about its own deprecated internals; those are not the catalog's to fix.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning"),
-    pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning"),
-]
+from tests.e2e.conftest import IGNORE_SDK_DEPRECATIONS
+
+pytestmark = IGNORE_SDK_DEPRECATIONS
 
 BIN = Path(sys.executable).parent
 IDENTITY = {"X-Project-Id": "proj-sdk", "X-User-Id": "sdk-user", "X-Roles": "member,reader"}
