@@ -30,6 +30,7 @@ from catalog.events import (
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
@@ -79,6 +80,9 @@ class Image:
         self.tags: set[str] = set()
         self.upload_location: str | None = None
         self.upload_node: str | None = None
+        self.upload_store: str | None = None
+        self.staged: ImageStaged | None = None
+        """Set once staged bytes are complete (status `uploading`), until they are imported."""
         self.created_at: datetime | None = None
         self.updated_at: datetime | None = None
         self.pending: list[NewEvent] = []
@@ -118,26 +122,73 @@ class Image:
         expected_size: int | None,
         now: datetime,
         node_id: str | None = None,
+        staging: bool = False,
     ) -> None:
+        """queued → saving (upload), or queued → uploading (staging for a glance-direct import:
+        formats may still be set before the import)."""
         self._require_live()
+        target = ImageStatus.UPLOADING if staging else ImageStatus.SAVING
         if self.status is not ImageStatus.QUEUED:
-            raise InvalidStatusTransition(str(self.status), ImageStatus.SAVING)
-        self._require_formats()
+            raise InvalidStatusTransition(str(self.status), target)
+        if not staging:
+            self._require_formats()
         started = ImageUploadStarted(
-            store=store, location=location, expected_size=expected_size, node_id=node_id
+            store=store,
+            location=location,
+            expected_size=expected_size,
+            node_id=node_id,
+            staging=staging,
         )
         self._record(started, now)
 
+    @property
+    def transfer_in_progress(self) -> bool:
+        """Bytes are streaming in: an upload (`saving`), or a staging not yet complete."""
+        return self.status is ImageStatus.SAVING or (
+            self.status is ImageStatus.UPLOADING and self.staged is None
+        )
+
     def upload_abandoned(self, live_nodes: frozenset[str]) -> bool:
-        """Whether this image is saving for a process that no longer runs."""
-        return self.status is ImageStatus.SAVING and self.upload_node not in live_nodes
+        """Whether bytes are streaming in for a process that no longer runs."""
+        return self.transfer_in_progress and self.upload_node not in live_nodes
 
     def complete_upload(self, stored: ImageUploaded, now: datetime) -> None:
-        self._require_upload_in_progress()
+        self._require_upload_in_progress(ImageStatus.SAVING, ImageStatus.ACTIVE)
         self._record(stored, now)
 
+    def complete_staging(self, staged: ImageStaged, now: datetime) -> None:
+        self._require_upload_in_progress(ImageStatus.UPLOADING, ImageStatus.UPLOADING)
+        self._record(staged, now)
+
+    def import_staged(self, now: datetime) -> None:
+        """glance-direct: the staged bytes become the image's data (uploading → active).
+
+        Staging already wrote them to their store and hashed them, so the import only records.
+        """
+        self._require_live()
+        if self.status is ImageStatus.ACTIVE:
+            raise Conflict("Image with status active cannot be target for import")
+        if self.status is not ImageStatus.UPLOADING or self.staged is None:
+            raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
+        if self.container_format is None:
+            raise Conflict("'container_format' needs to be set before import")
+        if self.disk_format is None:
+            raise Conflict("'disk_format' needs to be set before import")
+        assert self.upload_location is not None
+        assert self.upload_store is not None
+        imported = ImageUploaded(
+            store=self.upload_store,
+            location=self.upload_location,
+            size=self.staged.size,
+            checksum=self.staged.checksum,
+            os_hash_algo=self.staged.os_hash_algo,
+            os_hash_value=self.staged.os_hash_value,
+        )
+        self._record(imported, now)
+
     def fail_upload(self, reason: str, now: datetime) -> None:
-        self._require_upload_in_progress()
+        if not self.transfer_in_progress:
+            self._require_upload_in_progress(ImageStatus.SAVING, ImageStatus.QUEUED)
         assert self.upload_location is not None
         self._record(ImageUploadFailed(reason=reason, location=self.upload_location), now)
 
@@ -249,11 +300,12 @@ class Image:
         if self.disk_format is None or self.container_format is None:
             raise BadRequest(FORMATS_REQUIRED)
 
-    def _require_upload_in_progress(self) -> None:
+    def _require_upload_in_progress(self, streaming: ImageStatus, target: ImageStatus) -> None:
+        """Bytes are streaming in, as `streaming` (saving or uploading), towards `target`."""
         if self.status is ImageStatus.DELETED:
             raise Gone(f"Image {self.id} was deleted while its data was being uploaded.")
-        if self.status is not ImageStatus.SAVING:
-            raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
+        if self.status is not streaming or not self.transfer_in_progress:
+            raise InvalidStatusTransition(str(self.status), target)
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -280,15 +332,22 @@ class Image:
                 self.tags = set(event.tags)
                 self.created_at = at
             case ImageUploadStarted():
-                self.status = ImageStatus.SAVING
+                self.status = ImageStatus.UPLOADING if event.staging else ImageStatus.SAVING
                 self.upload_location = event.location
                 self.upload_node = event.node_id
+                self.upload_store = event.store
+            case ImageStaged():
+                self.staged = event
+                self.upload_node = None  # nothing streams any more; the bytes wait for import
             case ImageUploadFailed():
                 self.status = ImageStatus.QUEUED
                 self.upload_location = None
+                self.upload_store = None
             case ImageUploaded() | ImageLocationAdded():
                 self.status = ImageStatus.ACTIVE
                 self.upload_location = None
+                self.upload_store = None
+                self.staged = None
                 self.locations.append(event.location)
             case ImageTagAdded():
                 self.tags.add(event.tag)
@@ -319,6 +378,7 @@ class Image:
                 self.status = ImageStatus.DELETED
                 self.locations = []
                 self.upload_location = None
+                self.staged = None
             case _:
                 raise LookupError(f"Image cannot apply {type(event).__name__}")
         self.updated_at = at

@@ -48,7 +48,8 @@ async def live_nodes(container: Container, lease: timedelta) -> frozenset[str]:
 
 async def recover_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
     """Fail every upload whose process has not been seen within the lease."""
-    saving = await container.database.read(ids_in_status, "saving")
+    # Bytes stream in while saving (upload) or uploading (staging for an import).
+    saving = await container.database.read(ids_in_status, "saving", "uploading")
     if not saving:
         return []
     command = RecoverAbandonedUploads(

@@ -15,6 +15,7 @@ from catalog.commands.change_activation import (
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_image import DeleteImage, delete_image
+from catalog.commands.import_image import ImportImage, import_image
 from catalog.commands.manage_members import (
     AddImageMember,
     RemoveImageMember,
@@ -35,6 +36,7 @@ Handler = Callable[[Any, CommandContext, EventMetadata], Awaitable[Any]]
 HANDLERS: dict[type[Command], Handler] = {
     CreateImage: create_image,
     UploadImageData: upload_image_data,
+    ImportImage: import_image,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     RecoverAbandonedUploads: recover_abandoned_uploads,

@@ -1,7 +1,11 @@
-"""Stream an image's bytes into a store: PUT /v2/images/{id}/file.
+"""Stream an image's bytes into a store: PUT /v2/images/{id}/file, and PUT …/stage.
 
-queued → saving (location recorded first) → bytes streamed and hashed → active. Any failure
-removes the partial bytes and returns the image to `queued`, so no image is left half-done.
+Upload: queued → saving (location recorded first) → bytes streamed and hashed → active.
+Stage: queued → uploading (location recorded first) → bytes streamed and hashed → staged, still
+`uploading` until a glance-direct import makes them the image's data (see import_image.py).
+Staging writes straight into the store the data will live in, so the import moves nothing.
+Any failure removes the partial bytes and returns the image to `queued`: no image is left
+half-done.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.errors import BadRequest, CatalogError, TooLarge
-from catalog.events import EventMetadata, ImageUploaded
-from catalog.image import Image, ImageStatus
+from catalog.events import EventMetadata, ImageStaged, ImageUploaded
+from catalog.image import Image
 from catalog.ports import DataStore, StoredData
 
 
@@ -28,6 +32,7 @@ class UploadImageData(Command):
     chunks: AsyncIterable[bytes]
     store: str | None = None
     expected_size: int | None = None
+    staging: bool = False
 
 
 async def upload_image_data(
@@ -49,6 +54,7 @@ async def upload_image_data(
             expected_size=command.expected_size,
             now=context.clock.now(),
             node_id=context.node_id,
+            staging=command.staging,
         )
 
     await context.images.change(command.image_id, metadata, start)
@@ -64,7 +70,10 @@ async def upload_image_data(
         # Shielded: a client that went away must still leave the image queued, not saving.
         await asyncio.shield(_abandon(context, command.image_id, metadata, store, location, e))
         raise
-    await _activate(context, command.image_id, metadata, store_name, store, stored)
+    if command.staging:
+        await _record_staged(context, command.image_id, metadata, store, stored)
+    else:
+        await _activate(context, command.image_id, metadata, store_name, store, stored)
 
 
 async def _activate(
@@ -93,6 +102,28 @@ async def _activate(
         raise
 
 
+async def _record_staged(
+    context: CommandContext,
+    image_id: uuid.UUID,
+    metadata: EventMetadata,
+    store: DataStore,
+    stored: StoredData,
+) -> None:
+    staged = ImageStaged(
+        size=stored.size,
+        checksum=stored.checksum,
+        os_hash_algo=stored.os_hash_algo,
+        os_hash_value=stored.os_hash_value,
+    )
+    try:
+        await context.images.change(
+            image_id, metadata, lambda image: image.complete_staging(staged, context.clock.now())
+        )
+    except CatalogError:
+        await store.delete(stored.location)
+        raise
+
+
 async def _abandon(
     context: CommandContext,
     image_id: uuid.UUID,
@@ -105,7 +136,7 @@ async def _abandon(
     reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
 
     def fail(image: Image) -> None:
-        if image.status is ImageStatus.SAVING:
+        if image.transfer_in_progress:
             image.fail_upload(reason, context.clock.now())
 
     await context.images.change(image_id, metadata, fail)

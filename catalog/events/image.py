@@ -41,6 +41,19 @@ class ImageUploadStarted(DomainEvent):
     expected_size: int | None = None
     node_id: str | None = None
     """The process streaming the bytes: recovery fails the upload once that process is gone."""
+    staging: bool = False
+    """Staged for a later import (`PUT …/stage`, status `uploading`) rather than uploaded."""
+
+
+class ImageStaged(DomainEvent):
+    """Staged bytes are durable and hashed; the image waits, `uploading`, for its import."""
+
+    event_type = "image.staged"
+
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
 
 
 class ImageUploadFailed(DomainEvent):

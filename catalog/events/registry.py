@@ -14,6 +14,7 @@ from catalog.events.image import (
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
@@ -28,6 +29,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     for cls in (
         ImageCreated,
         ImageUploadStarted,
+        ImageStaged,
         ImageUploadFailed,
         ImageUploaded,
         ImageLocationAdded,

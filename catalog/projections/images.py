@@ -16,6 +16,7 @@ from catalog.events import (
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
@@ -153,7 +154,9 @@ class ImagesProjection:
             case ImageReactivated():
                 changes = {"status": "active"}
             case ImageUploadStarted():
-                changes = {"status": "saving"}
+                changes = {"status": "uploading" if event.staging else "saving"}
+            case ImageStaged():
+                changes = {"size": event.size}  # as Glance: a staged image shows its size
             case ImageUploadFailed():
                 changes = {"status": "queued", "size": None, "virtual_size": None}
             case ImageUploaded() | ImageLocationAdded():

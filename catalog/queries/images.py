@@ -116,9 +116,9 @@ def image_views(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[ImageV
     return [_view(r._mapping, tags[r.id]) for r in rows]
 
 
-def ids_in_status(conn: sa.Connection, status: str) -> list[uuid.UUID]:
-    """Every image id with this status (for housekeeping, not for users: no visibility rule)."""
-    rows = conn.execute(sa.select(image.c.id).where(image.c.status == status))
+def ids_in_status(conn: sa.Connection, *statuses: str) -> list[uuid.UUID]:
+    """Every image id with one of these statuses (for housekeeping: no visibility rule)."""
+    rows = conn.execute(sa.select(image.c.id).where(image.c.status.in_(statuses)))
     return list(rows.scalars())
 
 

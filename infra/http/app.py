@@ -13,6 +13,7 @@ from infra.http.views import (
     actions,
     discovery,
     image_data,
+    image_import,
     images,
     locations,
     members,
@@ -43,6 +44,8 @@ def add_routes(app: web.Application) -> None:
     r.add_delete(V + "/images/{image_id}", images.delete)
     r.add_put(V + "/images/{image_id}/file", image_data.upload)
     r.add_get(V + "/images/{image_id}/file", image_data.download, allow_head=False)
+    r.add_put(V + "/images/{image_id}/stage", image_data.stage)
+    r.add_post(V + "/images/{image_id}/import", image_import.import_image)
     r.add_post(V + "/images/{image_id}/locations", locations.add_location)
     r.add_put(V + "/images/{image_id}/tags/{tag_value}", tags.add_tag)
     r.add_delete(V + "/images/{image_id}/tags/{tag_value}", tags.remove_tag)

@@ -161,23 +161,25 @@ class Cli:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run it; `stdin`, if given, is a file fed to its standard input (else none)."""
         # A developer's OS_* settings (OS_CLOUD, OS_TOKEN, ...) must not steer the client; the
         # clients' own deprecation warnings are not the catalog's to fix.
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        return subprocess.run(
-            [*self.argv, *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            env={**env, "PYTHONWARNINGS": "ignore", **self.env},
-        )
+        with stdin.open("rb") if stdin else open(os.devnull, "rb") as source:
+            return subprocess.run(
+                [*self.argv, *args],
+                capture_output=True,
+                timeout=120,
+                check=False,
+                stdin=source,
+                env={**env, "PYTHONWARNINGS": "ignore", **self.env},
+                text=True,
+            )
 
-    def __call__(self, *args: str) -> str:
+    def __call__(self, *args: str, stdin: Path | None = None) -> str:
         """Its standard output; a failure fails the test."""
-        result = self.run(*args)
+        result = self.run(*args, stdin=stdin)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

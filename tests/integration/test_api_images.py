@@ -41,8 +41,7 @@ async def test_create_answers_201_with_location_and_glance_defaults(api: Client)
     body = await response.json()
     assert response.headers["Location"] == f"/v2/images/{body['id']}"
     assert response.headers["x-openstack-request-id"].startswith("req-")
-    # No import method is served, so none is advertised (Glance omits the header likewise).
-    assert "OpenStack-image-import-methods" not in response.headers
+    assert response.headers["OpenStack-image-import-methods"] == "glance-direct"
     assert body["status"] == "queued"
     assert body["visibility"] == "shared"
     assert body["owner"] == "proj-a"

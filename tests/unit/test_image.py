@@ -20,6 +20,7 @@ from catalog.events import (
     ImageCreated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageStaged,
     ImageUpdated,
     ImageUploaded,
     ImageUploadFailed,
@@ -174,6 +175,58 @@ def test_an_upload_is_abandoned_only_when_its_node_is_gone() -> None:
     assert image.upload_abandoned(frozenset({"n2"}))
     image.fail_upload("gone", T0)
     assert not image.upload_abandoned(frozenset())
+
+
+STAGED = ImageStaged(size=3, checksum="c", os_hash_algo="sha512", os_hash_value="h")
+
+
+def staging_image(node_id: str | None = "n1") -> Image:
+    image = new_image()
+    image.start_upload(
+        store="file", location=LOCATION, expected_size=None, now=T0, node_id=node_id, staging=True
+    )
+    return image
+
+
+def test_staging_goes_queued_uploading_and_the_import_makes_it_active() -> None:
+    image = staging_image()
+    assert status(image) is ImageStatus.UPLOADING
+    assert image.transfer_in_progress
+    image.complete_staging(STAGED, T0)
+    assert status(image) is ImageStatus.UPLOADING
+    assert not image.transfer_in_progress
+    image.import_staged(T0)
+    assert status(image) is ImageStatus.ACTIVE
+    imported = image.pending[-1].event
+    assert isinstance(imported, ImageUploaded)
+    assert (imported.location, imported.size, imported.checksum) == (LOCATION, 3, "c")
+    assert Image.from_history(image.id, image.pending).locations == [LOCATION]
+
+
+def test_only_a_staging_in_progress_can_be_abandoned() -> None:
+    image = staging_image()
+    assert image.upload_abandoned(frozenset({"n2"}))
+    image.complete_staging(STAGED, T0)
+    # Staged bytes wait for their import, whoever staged them: nothing to recover.
+    assert not image.upload_abandoned(frozenset())
+
+
+def test_a_failed_staging_returns_the_image_to_queued() -> None:
+    image = staging_image()
+    image.fail_upload("cut", T0)
+    assert status(image) is ImageStatus.QUEUED
+    assert image.data_locations == []
+    with pytest.raises(Conflict, match="needs to be staged"):
+        image.import_staged(T0)
+
+
+def test_staged_bytes_are_deleted_with_the_image() -> None:
+    image = staging_image()
+    image.complete_staging(STAGED, T0)
+    image.delete(T0)
+    deleted = image.pending[-1].event
+    assert isinstance(deleted, ImageDeleted)
+    assert deleted.locations == (LOCATION,)
 
 
 def test_tags_are_a_set_and_removing_a_missing_one_is_not_found() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from catalog.commands.import_image import IMPORT_METHODS
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
 from infra.http.versions import versions_document
@@ -28,14 +29,14 @@ def schema_view(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 async def import_info(request: web.Request) -> web.Response:
-    """No interoperable import methods are offered (yet): an empty list, in Glance's shape."""
+    """The interoperable import methods served, in Glance's shape."""
     reject_body(request)
     return web.json_response(
         {
             "import-methods": {
                 "description": "Import methods available.",
                 "type": "array",
-                "value": [],
+                "value": list(IMPORT_METHODS),
             }
         }
     )

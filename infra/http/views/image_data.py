@@ -1,4 +1,4 @@
-"""/v2/images/{image_id}/file: upload (PUT) and download (GET) of an image's bytes."""
+"""/v2/images/{image_id}/file and /stage: upload (PUT), staging (PUT) and download (GET)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,16 @@ def _expected_size(request: web.Request) -> int | None:
 
 
 async def upload(request: web.Request) -> web.Response:
+    """PUT …/file: the image's data, active when it returns."""
+    return await _receive(request, staging=False)
+
+
+async def stage(request: web.Request) -> web.Response:
+    """PUT …/stage: data for a later glance-direct import; the image stays `uploading`."""
+    return await _receive(request, staging=True)
+
+
+async def _receive(request: web.Request, *, staging: bool) -> web.Response:
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     content_type = request.headers.get("Content-Type", "")
@@ -43,6 +53,7 @@ async def upload(request: web.Request) -> web.Response:
         chunks=request.content.iter_chunked(READ_CHUNK),
         store=request.headers.get("X-Image-Meta-Store"),
         expected_size=_expected_size(request),
+        staging=staging,
     )
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=204)

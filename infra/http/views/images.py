@@ -10,6 +10,7 @@ from aiohttp import web
 from catalog import policy
 from catalog.commands.create_image import CreatedImage
 from catalog.commands.delete_image import DeleteImage
+from catalog.commands.import_image import IMPORT_METHODS
 from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
 from catalog.queries import image_list
@@ -37,9 +38,12 @@ async def create(request: web.Request) -> web.Response:
     command = create_command(await json_object(request))
     created: CreatedImage = await request.app[BUS].dispatch(command, metadata_of(request))
     view = image_queries.view_of_created(created.recorded, created.event)
-    return web.json_response(
-        image_json(view), status=201, headers={"Location": f"/v2/images/{view.id}"}
-    )
+    headers = {
+        "Location": f"/v2/images/{view.id}",
+        # Tells clients (openstacksdk, `openstack image create --import`) they may import.
+        "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
+    }
+    return web.json_response(image_json(view), status=201, headers=headers)
 
 
 async def show(request: web.Request) -> web.Response:

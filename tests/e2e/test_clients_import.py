@@ -1,0 +1,76 @@
+"""Interoperable import (glance-direct) through the clients that use it: glanceclient's stage
+and import calls, `glance image-create-via-import`, openstacksdk's `use_import` and
+`openstack image create --import`."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from glanceclient.exc import HTTPConflict
+
+from tests.e2e.conftest import (
+    IGNORE_SDK_DEPRECATIONS,
+    PROJECT_A,
+    glance_api,
+    glance_cli,
+    openstack_cli,
+    sdk,
+)
+
+pytestmark = IGNORE_SDK_DEPRECATIONS
+
+DATA = b"imported through glance-direct\n" * 4096
+
+
+def test_glanceclient_stages_then_imports(embedded_server: str) -> None:
+    client = glance_api(embedded_server, PROJECT_A)
+    image = client.images.create(name="staged", disk_format="raw", container_format="bare")
+    with pytest.raises(HTTPConflict, match="needs to be staged"):
+        client.images.image_import(image.id, method="glance-direct")
+    client.images.stage(image.id, io.BytesIO(DATA))
+    assert client.images.get(image.id).status == "uploading"
+    client.images.image_import(image.id, method="glance-direct")
+    imported = client.images.get(image.id)
+    assert (imported.status, imported.checksum) == ("active", hashlib.md5(DATA).hexdigest())
+    assert b"".join(client.images.data(image.id)) == DATA
+
+
+def test_openstacksdk_creates_with_import(embedded_server: str) -> None:
+    conn = sdk(embedded_server, PROJECT_A)
+    image = conn.image.create_image(
+        name="sdk-import",
+        disk_format="raw",
+        container_format="bare",
+        data=DATA,
+        use_import=True,
+        wait=True,
+    )
+    shown = conn.image.get_image(image.id)
+    assert (shown.status, shown.size) == ("active", len(DATA))
+    assert conn.image.download_image(shown).content == DATA
+
+
+def test_the_command_lines_create_via_import(catalog: str, keystone: str, tmp_path: Path) -> None:
+    source = tmp_path / "disk.raw"
+    source.write_bytes(DATA)
+    osc = openstack_cli(catalog, keystone)
+    created = osc.json(
+        "image", "create", "--import", "--file", str(source),
+        "--disk-format", "raw", "--container-format", "bare", "osc-import",
+    )  # fmt: skip
+    shown = osc.json("image", "show", created["id"])
+    assert (shown["status"], shown["checksum"]) == ("active", hashlib.md5(DATA).hexdigest())
+
+    glance = glance_cli(catalog)
+    # The glance CLI reads the data from its standard input when that is not a terminal.
+    output = glance(
+        "image-create-via-import", "--import-method", "glance-direct",
+        "--disk-format", "raw", "--container-format", "bare", "--name", "cli-import",
+        stdin=source,
+    )  # fmt: skip
+    assert "cli-import" in output
+    listed = osc.json("image", "list", "--name", "cli-import", "--long")
+    assert [i["Status"] for i in listed] == ["active"]
