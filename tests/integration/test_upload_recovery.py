@@ -19,15 +19,20 @@ async def some_bytes() -> AsyncIterator[bytes]:
     yield b"partial"
 
 
-async def saving_image(container: Container, node_id: str) -> uuid.UUID:
-    """An image saving on `node_id`, with some bytes already at its recorded location."""
+async def saving_image(container: Container, node_id: str, staging: bool = False) -> uuid.UUID:
+    """An image saving (or staging) on `node_id`, with some bytes at its recorded location."""
     now = datetime.now(UTC)
     created = ImageCreated(disk_format="raw", container_format="bare")
     image = Image.create(uuid.uuid4(), created, now)
     store = container.stores.named("file")
     location = store.location_for(str(image.id))
     image.start_upload(
-        store="file", location=location, expected_size=None, now=now, node_id=node_id
+        store="file",
+        location=location,
+        expected_size=None,
+        now=now,
+        node_id=node_id,
+        staging=staging,
     )
     await container.bus.context.images.save(image, EventMetadata())
     await store.add(str(image.id), some_bytes())
@@ -49,6 +54,18 @@ async def test_an_upload_of_a_dead_node_is_failed_and_its_bytes_removed(
     assert last.event_type == "image.upload_failed"
     assert "admin" in last.metadata.actor.roles
     assert await recover_once(container, LEASE) == []
+
+
+async def test_a_staging_of_a_dead_node_is_failed_and_its_bytes_removed(
+    container: Container,
+) -> None:
+    image_id = await saving_image(container, "node-that-died", staging=True)
+    assert (await container.bus.context.images.load(image_id)).status == "uploading"
+
+    assert await recover_once(container, LEASE) == [image_id]
+
+    assert (await container.bus.context.images.load(image_id)).status == "queued"
+    assert stored_files(container) == []
 
 
 async def test_uploads_of_live_nodes_are_left_alone(container: Container) -> None:
