@@ -70,56 +70,41 @@ async def upload_image_data(
         # Shielded: a client that went away must still leave the image queued, not saving.
         await asyncio.shield(_abandon(context, command.image_id, metadata, store, location, e))
         raise
-    if command.staging:
-        await _record_staged(context, command.image_id, metadata, store, stored)
-    else:
-        await _activate(context, command.image_id, metadata, store_name, store, stored)
+    await _complete(
+        context, command.image_id, metadata, store_name, store, stored, staging=command.staging
+    )
 
 
-async def _activate(
+async def _complete(
     context: CommandContext,
     image_id: uuid.UUID,
     metadata: EventMetadata,
     store_name: str,
     store: DataStore,
     stored: StoredData,
+    *,
+    staging: bool,
 ) -> None:
-    uploaded = ImageUploaded(
-        store=store_name,
-        location=stored.location,
-        size=stored.size,
-        checksum=stored.checksum,
-        os_hash_algo=stored.os_hash_algo,
-        os_hash_value=stored.os_hash_value,
-    )
+    """Record the streamed bytes: as the image's data (active), or as staged for an import."""
+    digests = {
+        "size": stored.size,
+        "checksum": stored.checksum,
+        "os_hash_algo": stored.os_hash_algo,
+        "os_hash_value": stored.os_hash_value,
+    }
+
+    def complete(image: Image) -> None:
+        now = context.clock.now()
+        if staging:
+            image.complete_staging(ImageStaged(**digests), now)
+        else:
+            uploaded = ImageUploaded(store=store_name, location=stored.location, **digests)
+            image.complete_upload(uploaded, now)
+
     try:
-        await context.images.change(
-            image_id, metadata, lambda image: image.complete_upload(uploaded, context.clock.now())
-        )
+        await context.images.change(image_id, metadata, complete)
     except CatalogError:
         # Deleted (410) or reset while the bytes streamed in: they belong to no image, so they go.
-        await store.delete(stored.location)
-        raise
-
-
-async def _record_staged(
-    context: CommandContext,
-    image_id: uuid.UUID,
-    metadata: EventMetadata,
-    store: DataStore,
-    stored: StoredData,
-) -> None:
-    staged = ImageStaged(
-        size=stored.size,
-        checksum=stored.checksum,
-        os_hash_algo=stored.os_hash_algo,
-        os_hash_value=stored.os_hash_value,
-    )
-    try:
-        await context.images.change(
-            image_id, metadata, lambda image: image.complete_staging(staged, context.clock.now())
-        )
-    except CatalogError:
         await store.delete(stored.location)
         raise
 
