@@ -153,11 +153,11 @@ class Image:
         return self.transfer_in_progress and self.upload_node not in live_nodes
 
     def complete_upload(self, stored: ImageUploaded, now: datetime) -> None:
-        self._require_upload_in_progress(ImageStatus.SAVING, ImageStatus.ACTIVE)
+        self._require_transfer_in_progress(ImageStatus.ACTIVE, streaming=ImageStatus.SAVING)
         self._record(stored, now)
 
     def complete_staging(self, staged: ImageStaged, now: datetime) -> None:
-        self._require_upload_in_progress(ImageStatus.UPLOADING, ImageStatus.UPLOADING)
+        self._require_transfer_in_progress(ImageStatus.UPLOADING, streaming=ImageStatus.UPLOADING)
         self._record(staged, now)
 
     def import_staged(self, now: datetime) -> None:
@@ -187,8 +187,8 @@ class Image:
         self._record(imported, now)
 
     def fail_upload(self, reason: str, now: datetime) -> None:
-        if not self.transfer_in_progress:
-            self._require_upload_in_progress(ImageStatus.SAVING, ImageStatus.QUEUED)
+        """An upload or a staging ends without data: back to `queued`."""
+        self._require_transfer_in_progress(ImageStatus.QUEUED)
         assert self.upload_location is not None
         self._record(ImageUploadFailed(reason=reason, location=self.upload_location), now)
 
@@ -300,11 +300,13 @@ class Image:
         if self.disk_format is None or self.container_format is None:
             raise BadRequest(FORMATS_REQUIRED)
 
-    def _require_upload_in_progress(self, streaming: ImageStatus, target: ImageStatus) -> None:
-        """Bytes are streaming in, as `streaming` (saving or uploading), towards `target`."""
+    def _require_transfer_in_progress(
+        self, target: ImageStatus, *, streaming: ImageStatus | None = None
+    ) -> None:
+        """Bytes are streaming in (only as `streaming`, if given) and may now go to `target`."""
         if self.status is ImageStatus.DELETED:
             raise Gone(f"Image {self.id} was deleted while its data was being uploaded.")
-        if self.status is not streaming or not self.transfer_in_progress:
+        if not self.transfer_in_progress or streaming not in (None, self.status):
             raise InvalidStatusTransition(str(self.status), target)
 
     # -- state -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ ABANDONED = "The upload was abandoned: the process streaming it stopped."
 
 class RecoverAbandonedUploads(Command):
     candidates: Sequence[uuid.UUID]
-    """Images the views show as saving."""
+    """Images the views show as saving or uploading (bytes may be streaming in)."""
     live_nodes: frozenset[str]
     """Processes whose heartbeat is current."""
 
