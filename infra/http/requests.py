@@ -11,6 +11,7 @@ from aiohttp import web
 
 from catalog.commands.create_image import CreateImage
 from catalog.errors import BadRequest, Forbidden, NotFound
+from catalog.image_patch import BASE_ATTRIBUTES
 from infra.http.schemas import validator
 
 DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
@@ -26,19 +27,8 @@ READ_ONLY = (
     "os_hash_algo",
     "os_hash_value",
 )
-BASE_ATTRIBUTES = (
-    "id",
-    "name",
-    "disk_format",
-    "container_format",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "min_ram",
-    "min_disk",
-    "owner",
-    "tags",
-)
+# What create takes as the image's own fields; any other key is a custom property.
+CREATE_ATTRIBUTES = ("id", *BASE_ATTRIBUTES)
 
 
 async def json_body(request: web.Request) -> Any:
@@ -79,8 +69,8 @@ def create_command(body: dict[str, Any]) -> CreateImage:
     for key in ("min_ram", "min_disk"):
         if body.get(key) is not None and body[key] < 0:
             raise BadRequest(f"{key} must be >= 0")
-    known = {k: body[k] for k in BASE_ATTRIBUTES if k in body and body[k] is not None}
-    properties = {k: v for k, v in body.items() if k not in BASE_ATTRIBUTES}
+    known = {k: body[k] for k in CREATE_ATTRIBUTES if k in body and body[k] is not None}
+    properties = {k: v for k, v in body.items() if k not in CREATE_ATTRIBUTES}
     return CreateImage(
         image_id=uuid.UUID(known.pop("id")) if "id" in known else None,
         tags=tuple(known.pop("tags", ())),
