@@ -11,7 +11,7 @@ from catalog.commands.repository import ImageRepository
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStores
-from infra.db.database import Database
+from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.settings import Settings
@@ -52,7 +52,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Build everything the API needs; bring the schema up to date first if asked."""
     if settings.database.url is None:
         settings.core.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.database_url, pool_size=settings.database.pool_size)
+    database = open_database(settings.database_url, pool_size=settings.database.pool_size)
     if migrate:
         await upgrade(database)
     log = SqlEventLog(database, INLINE_PROJECTIONS)

@@ -14,6 +14,7 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,92 +46,92 @@ def postgres_async_url(url: str) -> str:
     return url
 
 
-class Database:
+def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """The database at `url`: PostgreSQL, or a SQLite file."""
+    path = sqlite_path(url)
+    if path is None:
+        return PostgresDatabase(url, pool_size=pool_size)
+    return SqliteDatabase(url, path)
+
+
+class Database(abc.ABC):
     """The catalog's database: `write` runs a function in a transaction, `read` without one."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        self.url = url
-        path = sqlite_path(url)
-        self.postgres = path is None
-        self._async: AsyncEngine | None = None
-        self._async_reads: AsyncEngine | None = None
-        self._writes: sa.Engine | None = None
-        self._reads: sa.Engine | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._readers: ThreadPoolExecutor | None = None
-        if path is None:
-            # No pre-ping: it would cost a round trip per checkout; a dead connection fails its
-            # statement and is replaced, and pool_recycle retires connections before servers
-            # time them out.
-            self._async = create_async_engine(
-                postgres_async_url(url),
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_recycle=1800,
-            )
-            # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
-            self._async_reads = self._async.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE")
-            self._reads = _sqlite_engine(path, begin=None)
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
-            self._readers = ThreadPoolExecutor(
-                SQLITE_READ_THREADS, thread_name_prefix="sqlite-read"
-            )
+    postgres: bool
 
-    @property
-    def async_engine(self) -> AsyncEngine:
-        """PostgreSQL only: the asyncpg engine, for work that needs a session of its own."""
-        if self._async is None:
-            raise RuntimeError("an async engine exists only for PostgreSQL")
-        return self._async
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     @property
     def display_url(self) -> str:
         """The URL without its password, for logs."""
         return sa.make_url(self.url).render_as_string(hide_password=True)
 
+    @abc.abstractmethod
     async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` in a transaction, committed when it returns."""
-        if self._async is not None:
-            async with self._async.begin() as conn:
-                return await conn.run_sync(work, *args, **kwargs)
-        assert self._writes is not None
-        return await self._in_thread(
-            self._writer, _in_transaction, self._writes, work, args, kwargs
-        )
 
+    @abc.abstractmethod
     async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` outside any transaction (each statement stands alone)."""
-        if self._async_reads is not None:
-            async with self._async_reads.connect() as conn:
-                return await conn.run_sync(work, *args, **kwargs)
-        assert self._reads is not None
-        return await self._in_thread(self._readers, _on_connection, self._reads, work, args, kwargs)
 
-    async def _in_thread(
-        self,
-        executor: ThreadPoolExecutor | None,
-        runner: Callable[[sa.Engine, Work[P, T], Any, Any], T],
-        engine: sa.Engine,
-        work: Work[P, T],
-        args: Any,
-        kwargs: Any,
-    ) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            executor, functools.partial(runner, engine, work, args, kwargs)
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class PostgresDatabase(Database):
+    postgres = True
+
+    def __init__(self, url: str, *, pool_size: int) -> None:
+        super().__init__(url)
+        # No pre-ping: it would cost a round trip per checkout; a dead connection fails its
+        # statement and is replaced, and pool_recycle retires connections before servers
+        # time them out.
+        self.async_engine = create_async_engine(
+            postgres_async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=1800,
         )
+        """The asyncpg engine, also for work that needs a session of its own (the relay lock)."""
+        # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
+        self._reads = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self.async_engine.begin() as conn:
+            return await conn.run_sync(work, *args, **kwargs)
+
+    async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._reads.connect() as conn:
+            return await conn.run_sync(work, *args, **kwargs)
 
     async def close(self) -> None:
-        if self._async is not None:
-            await self._async.dispose()
+        await self.async_engine.dispose()
+
+
+class SqliteDatabase(Database):
+    postgres = False
+
+    def __init__(self, url: str, path: str) -> None:
+        super().__init__(url)
+        self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE")
+        self._reads = _sqlite_engine(path, begin=None)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+        self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="sqlite-read")
+
+    async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        run = functools.partial(_in_transaction, self._writes, work, args, kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+
+    async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        run = functools.partial(_on_connection, self._reads, work, args, kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    async def close(self) -> None:
         for executor in (self._writer, self._readers):
-            if executor is not None:
-                executor.shutdown(wait=True)
+            executor.shutdown(wait=True)
         for engine in (self._writes, self._reads):
-            if engine is not None:
-                engine.dispose()
+            engine.dispose()
 
 
 def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:

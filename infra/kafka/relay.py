@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from sqlalchemy import text
 
 from infra.db.checkpoints import load_checkpoint, save_checkpoint
+from infra.db.database import PostgresDatabase
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.kafka.cloudevents import encode_message
 from infra.settings import KafkaSettings
@@ -49,10 +50,11 @@ async def ensure_topic(settings: KafkaSettings, topic: str) -> None:
 @contextlib.asynccontextmanager
 async def relay_leadership(event_log: SqlEventLog) -> AsyncIterator[None]:
     """Hold the relay lock for as long as the block runs (PostgreSQL; SQLite has one process)."""
-    if not event_log.postgres:
+    database = event_log.database
+    if not isinstance(database, PostgresDatabase):
         yield
         return
-    async with event_log.database.async_engine.connect() as conn:
+    async with database.async_engine.connect() as conn:
         while not (
             await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY})
         ).scalar_one():

@@ -14,7 +14,7 @@ from catalog.errors import ConcurrencyConflict
 from catalog.events import EventMetadata, ImageCreated, ImageDeleted, NewEvent
 from catalog.identity import Actor
 from catalog.ports import LOG_START
-from infra.db.database import Database
+from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
@@ -26,7 +26,7 @@ META = EventMetadata(
 
 @pytest.fixture
 async def log(database_url: str) -> AsyncIterator[SqlEventLog]:
-    database = Database(database_url)
+    database = open_database(database_url)
     await upgrade(database)
     yield SqlEventLog(database)
     await database.close()

@@ -29,7 +29,7 @@ from catalog.events import (
     RecordedEvent,
 )
 from catalog.ports import LOG_START
-from infra.db.database import Database
+from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
@@ -56,7 +56,7 @@ class LingeringProjection:
 
 @pytest.fixture
 async def log(postgres_url: str) -> AsyncIterator[SqlEventLog]:
-    database = Database(postgres_url, pool_size=WRITERS + 2)
+    database = open_database(postgres_url, pool_size=WRITERS + 2)
     await upgrade(database)
     yield SqlEventLog(database, [LingeringProjection()])
     await database.close()

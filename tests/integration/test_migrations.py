@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from infra.db.database import Database
+from infra.db.database import open_database
 from infra.db.migrate import upgrade
 
 
@@ -25,7 +25,7 @@ def _indexes(conn: sa.Connection) -> set[str]:
 
 
 async def test_upgrading_twice_changes_nothing(database_url: str) -> None:
-    database = Database(database_url)
+    database = open_database(database_url)
     try:
         await upgrade(database)
         before = await database.read(_indexes)
@@ -38,7 +38,7 @@ async def test_upgrading_twice_changes_nothing(database_url: str) -> None:
 
 @pytest.mark.postgres
 async def test_servers_starting_together_migrate_one_after_the_other(postgres_url: str) -> None:
-    databases = [Database(postgres_url) for _ in range(4)]
+    databases = [open_database(postgres_url) for _ in range(4)]
     try:
         # Without the lock they block each other (or collide on the same index).
         await asyncio.wait_for(asyncio.gather(*(upgrade(d) for d in databases)), timeout=60)

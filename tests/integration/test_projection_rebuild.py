@@ -21,7 +21,7 @@ from catalog.image import Image
 from catalog.image_patch import PatchOperation
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
-from infra.db.database import Database
+from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.projection_rebuild import rebuild_projections
@@ -31,7 +31,7 @@ META = EventMetadata(actor=Actor(user_id="u", project_id="p", roles=("member",))
 
 @pytest.fixture
 async def log(database_url: str) -> AsyncIterator[SqlEventLog]:
-    database = Database(database_url)
+    database = open_database(database_url)
     await upgrade(database)
     yield SqlEventLog(database, INLINE_PROJECTIONS)
     await database.close()
@@ -155,7 +155,7 @@ async def test_a_transaction_in_flight_elsewhere_delays_the_rebuild_but_does_not
 ) -> None:
     """The log's reader stops short of any running transaction on the server, even one in
     another database; the rebuild must wait for it rather than take the pause for the end."""
-    database = Database(postgres_url)
+    database = open_database(postgres_url)
     await upgrade(database)
     log = SqlEventLog(database, INLINE_PROJECTIONS)
     blocker = await asyncpg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
