@@ -25,8 +25,13 @@ pytestmark = IGNORE_SDK_DEPRECATIONS
 DATA = b"imported through glance-direct\n" * 4096
 
 
-def test_glanceclient_stages_then_imports(embedded_server: str) -> None:
-    client = glance_api(embedded_server, PROJECT_A)
+@pytest.mark.parametrize(
+    "server",
+    ["embedded_server", pytest.param("full_server", marks=[pytest.mark.postgres, pytest.mark.s3])],
+)
+def test_glanceclient_stages_then_imports(server: str, request: pytest.FixtureRequest) -> None:
+    """Embedded (SQLite, files) and full (PostgreSQL, Kafka, staging into S3)."""
+    client = glance_api(request.getfixturevalue(server), PROJECT_A)
     image = client.images.create(name="staged", disk_format="raw", container_format="bare")
     with pytest.raises(HTTPConflict, match="needs to be staged"):
         client.images.image_import(image.id, method="glance-direct")
