@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-import openstack
-
-from tests.e2e.conftest import IGNORE_SDK_DEPRECATIONS
+from tests.e2e.conftest import IGNORE_SDK_DEPRECATIONS, glance_cli, openstack_cli, sdk
 
 pytestmark = IGNORE_SDK_DEPRECATIONS
 
-BIN = Path(sys.executable).parent
 IDENTITY = {"X-Project-Id": "proj-sdk", "X-User-Id": "sdk-user", "X-Roles": "member,reader"}
 
 
-def sdk(url: str, identity: dict[str, str] = IDENTITY) -> Any:
-    conn = openstack.connect(auth_type="none", auth={"endpoint": url}, image_api_version="2")
-    conn.session.additional_headers = dict(identity)
-    return conn
-
-
 def test_openstacksdk_create_update_tag_download_delete(embedded_server: str) -> None:
-    conn = sdk(embedded_server)
+    conn = sdk(embedded_server, IDENTITY)
     image = conn.image.create_image(
         name="sdk-img", disk_format="raw", container_format="bare", data=b"hello sdk"
     )
@@ -43,7 +29,7 @@ def test_openstacksdk_create_update_tag_download_delete(embedded_server: str) ->
 
 
 def test_openstacksdk_shares_an_image_between_projects(embedded_server: str) -> None:
-    owner = sdk(embedded_server)
+    owner = sdk(embedded_server, IDENTITY)
     other = sdk(embedded_server, {**IDENTITY, "X-Project-Id": "proj-other"})
     image = owner.image.create_image(
         name="to-share", disk_format="raw", container_format="bare", data=b"x"
@@ -54,34 +40,13 @@ def test_openstacksdk_shares_an_image_between_projects(embedded_server: str) -> 
     assert [m.status for m in owner.image.members(image)] == ["accepted"]
 
 
-def run(*argv: str) -> str:
-    """Run a client command line; its own warnings are silenced, a failure fails the test."""
-    result = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def cli(*args: str) -> Any:
-    """`openstack …` without Keystone; the catalog's noauth mode gives the default project."""
-    output = run(str(BIN / "openstack"), "--os-auth-type", "none", *args)
-    return json.loads(output) if output.strip().startswith(("{", "[")) else None
-
-
-def test_the_openstack_cli(embedded_server: str, tmp_path: Path) -> None:
-    endpoint = ("--os-endpoint", embedded_server, "--os-image-api-version", "2")
+def test_the_openstack_cli(embedded_server: str, keystone: str, tmp_path: Path) -> None:
+    osc = openstack_cli(embedded_server, keystone)
     disk = tmp_path / "disk.raw"
     disk.write_bytes(b"osc bytes")
-    created = cli(
+    created = osc.json(
         "image",
         "create",
-        *endpoint,
         "--disk-format",
         "raw",
         "--container-format",
@@ -91,25 +56,20 @@ def test_the_openstack_cli(embedded_server: str, tmp_path: Path) -> None:
         "--property",
         "os_distro=debian",
         "osc-img",
-        "-f",
-        "json",
     )
     assert (created["status"], created["size"]) == ("active", len(b"osc bytes"))
-    cli("image", "set", *endpoint, "--name", "osc-renamed", "--tag", "cli", created["id"])
-    shown = cli("image", "show", *endpoint, created["id"], "-f", "json")
+    osc("image", "set", "--name", "osc-renamed", "--tag", "cli", created["id"])
+    shown = osc.json("image", "show", created["id"])
     assert (shown["name"], shown["tags"]) == ("osc-renamed", ["cli"])
     assert shown["properties"]["os_distro"] == "debian"
-    listed = cli("image", "list", *endpoint, "-f", "json")
+    listed = osc.json("image", "list")
     assert [i["Name"] for i in listed] == ["osc-renamed"]
-    cli("image", "delete", *endpoint, created["id"])
-    assert cli("image", "list", *endpoint, "-f", "json") == []
+    osc("image", "delete", created["id"])
+    assert osc.json("image", "list") == []
 
 
 def test_the_glance_cli(embedded_server: str, tmp_path: Path) -> None:
-    base = [str(BIN / "glance"), "--os-image-url", embedded_server, "--os-auth-token", "x"]
-
-    def glance(*args: str) -> str:
-        return run(*base, *args)
+    glance = glance_cli(embedded_server)
 
     disk = tmp_path / "disk.raw"
     disk.write_bytes(b"glance cli bytes")
