@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -51,6 +52,22 @@ async def event_count(container: Container) -> int:
     return await container.database.read(
         lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
     )
+
+
+async def created_image(
+    api: ApiClient, headers: dict[str, str] = PROJECT_A, **body: Any
+) -> dict[str, Any]:
+    """An image created through the API (raw/bare unless `body` says otherwise): its JSON."""
+    body = {"disk_format": "raw", "container_format": "bare", **body}
+    response = await api.post("/v2/images", json=body, headers=headers)
+    assert response.status == 201, await response.text()
+    created: dict[str, Any] = await response.json()
+    return created
+
+
+async def created_image_id(api: ApiClient, headers: dict[str, str] = PROJECT_A, **body: Any) -> str:
+    image_id: str = (await created_image(api, headers, **body))["id"]
+    return image_id
 
 
 async def refused_without_change(

@@ -13,16 +13,9 @@ from aiohttp import ClientResponse
 from infra.bootstrap import Container
 from tests.integration.conftest import JSON, PROJECT_A, event_count, stored_files
 from tests.integration.conftest import ApiClient as Client
+from tests.integration.conftest import created_image_id as queued_image
 
 HEADERS = {**PROJECT_A, **JSON}
-
-
-async def queued_image(api: Client) -> str:
-    response = await api.post(
-        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=PROJECT_A
-    )
-    image_id: str = (await response.json())["id"]
-    return image_id
 
 
 async def assert_rejected(

@@ -5,19 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from typing import Any
 
 from infra.bootstrap import Container
 from tests.integration.conftest import ADMIN, JSON, PROJECT_A, PROJECT_B, READER_A, event_count
 from tests.integration.conftest import ApiClient as Client
-
-
-async def create(api: Client, headers: dict[str, str] = PROJECT_A, **body: Any) -> dict[str, Any]:
-    body = {"disk_format": "raw", "container_format": "bare", **body}
-    response = await api.post("/v2/images", json=body, headers=headers)
-    assert response.status == 201, await response.text()
-    created: dict[str, Any] = await response.json()
-    return created
+from tests.integration.conftest import created_image as create
 
 
 async def upload(

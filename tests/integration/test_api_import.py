@@ -23,18 +23,11 @@ from tests.integration.conftest import (
     stored_files,
 )
 from tests.integration.conftest import ApiClient as Client
+from tests.integration.conftest import created_image_id as create
 
 DATA = b"staged bytes " * 1000
 OCTETS = {**PROJECT_A, **JSON, "Content-Type": "application/octet-stream"}
 GLANCE_DIRECT = {"method": {"name": "glance-direct"}}
-
-
-async def create(api: Client, **body: Any) -> str:
-    body = {"disk_format": "raw", "container_format": "bare", **body}
-    response = await api.post("/v2/images", json=body, headers=PROJECT_A)
-    assert response.status == 201, await response.text()
-    image_id: str = (await response.json())["id"]
-    return image_id
 
 
 async def stage(

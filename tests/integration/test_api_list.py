@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from infra.bootstrap import Container
-from tests.integration.conftest import ADMIN, JSON, PROJECT_A, PROJECT_B, event_count
+from tests.integration.conftest import ADMIN, JSON, PROJECT_A, PROJECT_B, created_image, event_count
 from tests.integration.conftest import ApiClient as Client
 
 OWNER = {**PROJECT_A, **JSON}
@@ -17,11 +17,7 @@ OTHER = {**PROJECT_B, **JSON}
 
 
 async def create(api: Client, headers: dict[str, str] = OWNER, **body: Any) -> dict[str, Any]:
-    body = {"disk_format": "raw", "container_format": "bare", **body}
-    response = await api.post("/v2/images", json=body, headers=headers)
-    assert response.status == 201, await response.text()
-    created: dict[str, Any] = await response.json()
-    return created
+    return await created_image(api, headers, **body)
 
 
 async def names(api: Client, query: str, headers: dict[str, str] = OWNER) -> list[str | None]:

@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     refused_without_change,
 )
 from tests.integration.conftest import ApiClient as Client
+from tests.integration.conftest import created_image_id as queued_image
 
 DATA = b"bytes already in the store" * 1000
 HEADERS = {**PROJECT_A, **JSON}
@@ -30,14 +31,6 @@ async def chunks() -> AsyncIterator[bytes]:
 async def location(container: Container) -> str:
     stored = await container.stores.named("file").add("preloaded-object", chunks())
     return stored.location
-
-
-async def queued_image(api: Client) -> str:
-    response = await api.post(
-        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=PROJECT_A
-    )
-    image_id: str = (await response.json())["id"]
-    return image_id
 
 
 async def test_a_location_activates_the_image_with_its_hashes(api: Client, location: str) -> None:

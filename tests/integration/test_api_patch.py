@@ -20,16 +20,11 @@ from tests.integration.conftest import (
     refused_without_change,
 )
 from tests.integration.conftest import ApiClient as Client
+from tests.integration.conftest import created_image_id as new_image
 
 V21 = "application/openstack-images-v2.1-json-patch"
 V20 = "application/openstack-images-v2.0-json-patch"
 HEADERS = {**PROJECT_A, **JSON}
-
-
-async def new_image(api: Client, headers: dict[str, str] = PROJECT_A, **body: Any) -> str:
-    body = {"disk_format": "raw", "container_format": "bare", **body}
-    image_id: str = (await (await api.post("/v2/images", json=body, headers=headers)).json())["id"]
-    return image_id
 
 
 async def patch(
