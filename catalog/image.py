@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -26,6 +27,7 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
@@ -54,6 +56,14 @@ class ImageStatus(StrEnum):
     IMPORTING = "importing"
 
 
+@dataclass(frozen=True)
+class DataLocation:
+    """One copy of the image's bytes: the store that holds it and its URL there."""
+
+    store: str
+    url: str
+
+
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
 
@@ -76,7 +86,7 @@ class Image:
         """Member project id -> membership status."""
         self.disk_format: str | None = None
         self.container_format: str | None = None
-        self.locations: list[str] = []
+        self.locations: list[DataLocation] = []
         self.tags: set[str] = set()
         self.upload_location: str | None = None
         self.upload_node: str | None = None
@@ -104,7 +114,8 @@ class Image:
     @property
     def data_locations(self) -> list[str]:
         """Every place holding bytes of this image, an upload still streaming included."""
-        return [*self.locations, *([self.upload_location] if self.upload_location else [])]
+        stored = [location.url for location in self.locations]
+        return [*stored, *([self.upload_location] if self.upload_location else [])]
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -198,6 +209,24 @@ class Image:
             raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
         self._require_formats()
         self._record(added, now)
+
+    def remove_location(self, store: str, now: datetime) -> DataLocation:
+        """Let go of the copy in `store`; the image keeps its others (at least one)."""
+        self._require_live()
+        if self.status is not ImageStatus.ACTIVE:
+            raise Conflict(
+                "It's not allowed to remove image data from store if image status is not 'active'"
+            )
+        if len(self.locations) == 1:
+            raise Forbidden(
+                "Cannot delete image data from the only store containing it. "
+                "Consider deleting the image instead."
+            )
+        location = next((loc for loc in self.locations if loc.store == store), None)
+        if location is None:
+            raise NotFound(f"Image {self.id} is not stored in store {store}.")
+        self._record(ImageLocationRemoved(store=store, location=location.url), now)
+        return location
 
     def delete(self, now: datetime) -> None:
         if not self.exists or self.status is ImageStatus.DELETED:
@@ -350,7 +379,9 @@ class Image:
                 self.upload_location = None
                 self.upload_store = None
                 self.staged = None
-                self.locations.append(event.location)
+                self.locations.append(DataLocation(event.store, event.location))
+            case ImageLocationRemoved():
+                self.locations = [loc for loc in self.locations if loc.url != event.location]
             case ImageTagAdded():
                 self.tags.add(event.tag)
             case ImageTagRemoved():

@@ -79,3 +79,14 @@ def enforce_modify_member(actor: Actor, member: str) -> None:
 def may_list_members(actor: Actor, owner: str | None) -> bool:
     """get_members: admin or the owner see every member; a member sees only itself."""
     return actor.is_admin or is_owner(actor, owner)
+
+
+def is_service(actor: Actor) -> bool:
+    """service_api: the other cloud services (compute, volumes) acting with the service role."""
+    return actor.is_admin or actor.has_role("service")
+
+
+def enforce_service(actor: Actor, action: str) -> None:
+    """Rules limited to admins and services: stores_info_detail, fetch_image_location."""
+    if not is_service(actor):
+        raise not_authorized(action)

@@ -100,6 +100,11 @@ class DataStores(Protocol):
     @property
     def default_name(self) -> str: ...
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every configured store's name."""
+        ...
+
     def named(self, name: str) -> DataStore:
         """The store called `name`; `BadRequest` if there is none."""
         ...

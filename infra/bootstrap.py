@@ -10,14 +10,16 @@ from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
-from infra.data_stores import ConfiguredStores
+from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStore
 from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.settings import Settings
+from infra.store_options import FilesystemOptions, S3Options, StoreOptions, read_options
 from stores.base import ImageStore
 from stores.filesystem import FilesystemStore
 from stores.s3 import S3Store
+from stores.streaming import READ_CHUNK_SIZE, MiB
 
 
 @dataclass
@@ -35,17 +37,54 @@ class Container:
 
 
 def build_stores(settings: Settings) -> ConfiguredStores:
-    drivers: dict[str, ImageStore] = {"file": FilesystemStore(settings.filesystem_dir)}
-    s3 = settings.store
-    if s3.s3_endpoint is not None or s3.default == "s3":
-        drivers["s3"] = S3Store(
-            endpoint_url=s3.s3_endpoint,
-            access_key=s3.s3_access_key,
-            secret_key=s3.s3_secret_key,
-            bucket=s3.s3_bucket,
-            region=s3.s3_region,
-        )
-    return ConfiguredStores(drivers, settings.store.default)
+    """Every store named in `CATALOG_STORES`, each with its driver and options."""
+    given = settings.stores.options
+    configured = [
+        _configured_store(settings, name, driver, read_options(name, driver, given.get(name)))
+        for name, driver in settings.stores.enabled()
+    ]
+    return ConfiguredStores(configured, settings.stores.default_name)
+
+
+def _configured_store(
+    settings: Settings, name: str, driver_name: str, options: StoreOptions
+) -> ConfiguredStore:
+    driver: ImageStore
+    properties: dict[str, object]
+    match options:
+        case FilesystemOptions():
+            folder = (options.dir or settings.core.data_dir / "stores" / name).resolve()
+            driver = FilesystemStore(folder)
+            properties = {
+                "data_dir": str(folder),
+                "chunk_size": READ_CHUNK_SIZE,
+                "thin_provisioning": False,
+            }
+        case S3Options():
+            driver = S3Store(
+                endpoint_url=options.endpoint,
+                access_key=options.access_key,
+                secret_key=options.secret_key,
+                bucket=options.bucket,
+                region=options.region,
+                multipart_threshold=options.multipart_threshold_mib * MiB,
+                part_size=options.part_size_mib * MiB,
+            )
+            properties = {
+                "bucket": options.bucket,
+                "large_object_size": options.multipart_threshold_mib,
+                "large_object_chunk_size": options.part_size_mib,
+            }
+        case _:
+            raise ValueError(f"store {name!r}: the {driver_name} driver is not available")
+    return ConfiguredStore(
+        name=name,
+        driver_name=driver_name,
+        store=TranslatingStore(driver),
+        description=options.description,
+        weight=options.weight,
+        properties=properties,
+    )
 
 
 async def build(settings: Settings, *, migrate: bool = True) -> Container:

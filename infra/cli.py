@@ -66,7 +66,7 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
             "serving",
             url=f"http://{host}:{port}",
             database=container.database.display_url,
-            default_store=settings.store.default,
+            default_store=settings.stores.default_name,
         )
         await _until_stopped()
     finally:

@@ -7,7 +7,9 @@ place that translates between them, so HTTP status mapping stays in one middlewa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from catalog.errors import BadRequest, CatalogError, NotFound, ServiceUnavailable, TooLarge
 from stores.base import ImageStore, StoredData
@@ -19,6 +21,7 @@ from stores.errors import (
     StoreNotFound,
     StoreUnavailable,
 )
+from stores.filesystem import FilesystemStore
 
 TOO_LARGE = "The incoming image is too large: The provided image is too large."
 
@@ -59,7 +62,7 @@ class TranslatingStore:
 
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         with _translated():
             async for chunk in self.driver.get(location, offset=offset, length=length):
                 yield chunk
@@ -72,33 +75,85 @@ class TranslatingStore:
         with _translated():
             return await self.driver.size(location)
 
+    def local_file(self, location: str) -> Path | None:
+        """The file holding the data at `location` if it is on this machine's filesystem, so
+        a download can hand it to the kernel (sendfile) instead of copying it through Python."""
+        if isinstance(self.driver, FilesystemStore):
+            with _translated():
+                return self.driver.path_of(location)
+        return None
+
+
+@dataclass(frozen=True)
+class ConfiguredStore:
+    """One named store of this deployment: its driver and what discovery says about it."""
+
+    name: str
+    driver_name: str
+    """"file", "s3", "http"."""
+    store: TranslatingStore
+    description: str = ""
+    weight: int = 0
+    properties: Mapping[str, object] = field(default_factory=dict)
+    """Driver settings an admin may see (`GET /v2/info/stores/detail`); never credentials."""
+
+    @property
+    def read_only(self) -> bool:
+        return self.driver_name in READ_ONLY_DRIVERS
+
+
+READ_ONLY_DRIVERS = frozenset({"http"})
+
 
 class ConfiguredStores:
     """`catalog.ports.DataStores`: the named stores of this deployment, one of them the default."""
 
-    def __init__(self, drivers: Mapping[str, ImageStore], default_name: str) -> None:
-        if default_name not in drivers:
+    def __init__(self, stores: Sequence[ConfiguredStore], default_name: str) -> None:
+        self._stores = {configured.name: configured for configured in stores}
+        if len(self._stores) != len(stores):
+            raise ValueError("two stores have the same name")
+        default = self._stores.get(default_name)
+        if default is None:
             raise ValueError(f"default store {default_name!r} is not configured")
-        self._stores = {name: TranslatingStore(d) for name, d in drivers.items()}
+        if default.read_only:
+            raise ValueError(f"default store {default_name!r} is read-only")
         self._default = default_name
 
     @property
     def default_name(self) -> str:
         return self._default
 
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._stores)
+
+    @property
+    def all(self) -> list[ConfiguredStore]:
+        """Every store, in the order configured."""
+        return list(self._stores.values())
+
+    def configured(self, name: str) -> ConfiguredStore | None:
+        return self._stores.get(name)
+
     def named(self, name: str) -> TranslatingStore:
-        store = self._stores.get(name)
-        if store is None:
+        configured = self._stores.get(name)
+        if configured is None:
             raise BadRequest(f"Unknown store {name!r}.")
+        return configured.store
+
+    def writable(self, name: str) -> TranslatingStore:
+        """The store called `name`, for new data; `BadRequest` if unknown or read-only."""
+        store = self.named(name)
+        if self._stores[name].read_only:
+            raise BadRequest(f"Store {name!r} is read-only: image data cannot be written to it.")
         return store
 
     def for_location(self, location: str) -> tuple[str, TranslatingStore]:
-        scheme = location.split("://", 1)[0] if "://" in location else ""
-        for name, store in self._stores.items():
-            if store.driver.scheme == scheme:
-                return name, store
+        for name, configured in self._stores.items():
+            if configured.store.driver.owns(location):
+                return name, configured.store
         raise BadRequest(f"No configured store holds the location {location!r}.")
 
     async def close(self) -> None:
-        for store in self._stores.values():
-            await store.driver.close()
+        for configured in self._stores.values():
+            await configured.store.driver.close()

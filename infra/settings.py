@@ -50,19 +50,40 @@ class ApiSettings(BaseSettings):
     default_user: str = "default"
     workers: int = Field(default=1, ge=1)
     """Server processes sharing the listening socket; more than one needs PostgreSQL."""
+    show_locations: bool = False
+    """Show images' `locations` and `direct_url` to every caller. Off by default: store URLs
+    reveal the backend's layout and are a way to swap an image's data (OSSN-0065)."""
 
 
-class StoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CATALOG_STORE_")
+class StoresSettings(BaseSettings):
+    """Which stores hold image data; each store's own options are in `infra/store_options.py`."""
 
-    default: Literal["file", "s3"] = "file"
-    filesystem_dir: Path | None = None
-    """Unset: `<data_dir>/images`."""
-    s3_endpoint: str | None = None
-    s3_access_key: str = ""
-    s3_secret_key: str = ""
-    s3_bucket: str = "images"
-    s3_region: str = "us-east-1"
+    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+
+    stores: str = "file:file"
+    """`name:driver` pairs, comma-separated, e.g. `local:file,objects:s3,web:http` (drivers:
+    file, s3, http). Each store's options come from `CATALOG_STORE_<NAME>_<OPTION>`."""
+    default_store: str | None = None
+    """Where uploads go without `X-Image-Meta-Store`; unset: the first store listed."""
+    options: dict[str, dict[str, object]] = Field(default_factory=dict, exclude=True)
+    """Options given in code (tests), by store name; they win over the environment."""
+
+    def enabled(self) -> list[tuple[str, str]]:
+        """The configured (name, driver) pairs, in the order given."""
+        pairs: list[tuple[str, str]] = []
+        for item in self.stores.split(","):
+            name, sep, driver = item.strip().partition(":")
+            if not sep or not name or not driver:
+                raise ValueError(f"CATALOG_STORES: expected name:driver, got {item.strip()!r}")
+            pairs.append((name.strip(), driver.strip()))
+        names = [name for name, _ in pairs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"CATALOG_STORES: a store name appears twice in {self.stores!r}")
+        return pairs
+
+    @property
+    def default_name(self) -> str:
+        return self.default_store or self.enabled()[0][0]
 
 
 class KafkaSettings(BaseSettings):
@@ -82,13 +103,9 @@ class Settings:
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
-    store: StoreSettings = field(default_factory=StoreSettings)
+    stores: StoresSettings = field(default_factory=StoresSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
 
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{(self.core.data_dir / 'catalog.db').resolve()}"
-
-    @property
-    def filesystem_dir(self) -> Path:
-        return (self.store.filesystem_dir or self.core.data_dir / "images").resolve()

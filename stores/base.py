@@ -52,6 +52,10 @@ class ImageStore(Protocol):
         """The URL that `add(key, ...)` writes to, known before writing (to record it first)."""
         ...
 
+    def owns(self, location: str) -> bool:
+        """Whether `location` names data in this store (its folder, its bucket, ...)."""
+        ...
+
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:

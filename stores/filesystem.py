@@ -40,6 +40,13 @@ class FilesystemStore:
         # configured, or they would change when a symlink is repointed.
         self.root = Path(os.path.abspath(root))
 
+    def owns(self, location: str) -> bool:
+        try:
+            self.path_of(location)
+        except InvalidLocation:
+            return False
+        return True
+
     def location_for(self, key: str) -> str:
         return self._path_for_key(key).as_uri()
 
@@ -72,7 +79,7 @@ class FilesystemStore:
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None
     ) -> AsyncGenerator[bytes, None]:
-        path = self._path_of(location)
+        path = self.path_of(location)
         check_range(offset, length)
         file = _OpenFile(path)
         worker = SerialWorker()
@@ -94,11 +101,11 @@ class FilesystemStore:
             worker.close()
 
     async def delete(self, location: str) -> None:
-        path = self._path_of(location)
+        path = self.path_of(location)
         await _io(asyncio.to_thread(path.unlink, missing_ok=True))
 
     async def size(self, location: str) -> int:
-        path = self._path_of(location)
+        path = self.path_of(location)
         stat = await _io(asyncio.to_thread(path.stat))
         return stat.st_size
 
@@ -108,7 +115,7 @@ class FilesystemStore:
     def _path_for_key(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _path_of(self, location: str) -> Path:
+    def path_of(self, location: str) -> Path:
         """The file a location names, if it is one of this store's; else `InvalidLocation`."""
         parts = urlsplit(location)
         if (

@@ -70,6 +70,13 @@ class S3Store:
         self._connecting = asyncio.Lock()
         self._cleanups: set[asyncio.Task[None]] = set()
 
+    def owns(self, location: str) -> bool:
+        try:
+            self._key_of(location)
+        except InvalidLocation:
+            return False
+        return True
+
     def location_for(self, key: str) -> str:
         return f"s3://{self.bucket}/{check_key(key)}"
 

@@ -14,6 +14,7 @@ from catalog.commands.change_activation import (
 )
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
+from catalog.commands.delete_from_store import DeleteFromStore, delete_from_store
 from catalog.commands.delete_image import DeleteImage, delete_image
 from catalog.commands.import_image import ImportImage, import_image
 from catalog.commands.manage_members import (
@@ -24,6 +25,7 @@ from catalog.commands.manage_members import (
     remove_image_member,
     update_image_member,
 )
+from catalog.commands.record_data_sent import RecordDataSent, record_data_sent
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
 from catalog.commands.tag_image import AddImageTag, RemoveImageTag, add_image_tag, remove_image_tag
@@ -39,7 +41,9 @@ HANDLERS: dict[type[Command], Handler] = {
     ImportImage: import_image,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
+    DeleteFromStore: delete_from_store,
     RecoverAbandonedUploads: recover_abandoned_uploads,
+    RecordDataSent: record_data_sent,
     AddImageTag: add_image_tag,
     RemoveImageTag: remove_image_tag,
     DeactivateImage: deactivate_image,

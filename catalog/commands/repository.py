@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from catalog.errors import ConcurrencyConflict, Conflict
-from catalog.events import EventMetadata, NewEvent, RecordedEvent, decode
+from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
 from catalog.image import Image
 from catalog.ports import EventLog
 
@@ -48,6 +49,12 @@ class ImageRepository:
         recorded = await self._log.append(image.id, expected, image.pending, metadata)
         image.pending = []
         return recorded
+
+    async def record_fact(
+        self, stream_id: uuid.UUID, event: DomainEvent, metadata: EventMetadata, now: datetime
+    ) -> None:
+        """Start a new stream with one event about an image that changes no image."""
+        await self._log.append(stream_id, 0, [NewEvent(event=event, occurred_at=now)], metadata)
 
     async def change(
         self,

@@ -4,9 +4,11 @@ from catalog.events.base import DomainEvent
 from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent
 from catalog.events.image import (
     ImageCreated,
+    ImageDataSent,
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
@@ -25,9 +27,11 @@ __all__ = [
     "DomainEvent",
     "EventMetadata",
     "ImageCreated",
+    "ImageDataSent",
     "ImageDeactivated",
     "ImageDeleted",
     "ImageLocationAdded",
+    "ImageLocationRemoved",
     "ImageMemberAdded",
     "ImageMemberRemoved",
     "ImageMemberStatusChanged",

@@ -93,6 +93,36 @@ class ImageLocationAdded(DomainEvent):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
+class ImageLocationRemoved(DomainEvent):
+    """One store's copy of the image's data was let go (`DELETE /v2/stores/{store}/{id}`);
+    the image stays active with its other copies, and the bytes at `location` are to go."""
+
+    event_type = "image.location_removed"
+
+    store: str
+    location: str
+
+
+class ImageDataSent(DomainEvent):
+    """Image bytes went out to a client (Glance's `image.send`), on a stream of its own per
+    transfer: downloads are facts about a reader, not changes to the image, and many may run
+    at once without contending for the image's stream. The receiver is the event's actor."""
+
+    event_type = "image.data_sent"
+
+    image_id: str
+    owner: str | None
+    bytes_sent: int
+    offset: int = 0
+    requested: int
+    """How many bytes the response was to carry (the whole image, or the range asked for)."""
+    store: str
+
+    @property
+    def complete(self) -> bool:
+        return self.bytes_sent == self.requested
+
+
 class ImageDeleted(DomainEvent):
     """The image is gone for users; the listed locations' data is to be removed."""
 

@@ -7,9 +7,11 @@ from typing import Any
 from catalog.events.base import DomainEvent
 from catalog.events.image import (
     ImageCreated,
+    ImageDataSent,
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
@@ -33,6 +35,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageUploadFailed,
         ImageUploaded,
         ImageLocationAdded,
+        ImageLocationRemoved,
         ImageDeleted,
         ImageTagAdded,
         ImageTagRemoved,
@@ -42,6 +45,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageMemberAdded,
         ImageMemberStatusChanged,
         ImageMemberRemoved,
+        ImageDataSent,
     )
 }
 

@@ -12,6 +12,7 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageLocationAdded,
+    ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
@@ -174,6 +175,14 @@ class ImagesProjection:
                     "virtual_size": getattr(event, "virtual_size", None),
                     "locations": [*current, {"url": event.location, "store": event.store}],
                 }
+            case ImageLocationRemoved():
+                current = (
+                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
+                ).scalar_one_or_none()
+                if current is None:
+                    return
+                kept = [loc for loc in current if loc["url"] != event.location]
+                changes = {"locations": kept}
             case _:
                 return
         updated = conn.execute(

@@ -13,10 +13,12 @@ from infra.http.views import (
     actions,
     discovery,
     image_data,
+    image_download,
     image_import,
     images,
     locations,
     members,
+    stores,
     tags,
 )
 
@@ -37,16 +39,20 @@ def add_routes(app: web.Application) -> None:
     r.add_get(V + "/schemas/members", discovery.schema_view("members"), allow_head=False)
     r.add_get(V + "/info/import", discovery.import_info, allow_head=False)
     r.add_get(V + "/info/usage", discovery.usage_info, allow_head=False)
+    r.add_get(V + "/info/stores", discovery.stores_info, allow_head=False)
+    r.add_get(V + "/info/stores/detail", discovery.stores_detail, allow_head=False)
     r.add_get(V + "/images", images.index, allow_head=False)
     r.add_post(V + "/images", images.create)
     r.add_get(V + "/images/{image_id}", images.show, allow_head=False)
     r.add_patch(V + "/images/{image_id}", images.update)
     r.add_delete(V + "/images/{image_id}", images.delete)
     r.add_put(V + "/images/{image_id}/file", image_data.upload)
-    r.add_get(V + "/images/{image_id}/file", image_data.download, allow_head=False)
+    r.add_get(V + "/images/{image_id}/file", image_download.download, allow_head=False)
     r.add_put(V + "/images/{image_id}/stage", image_data.stage)
     r.add_post(V + "/images/{image_id}/import", image_import.import_image)
     r.add_post(V + "/images/{image_id}/locations", locations.add_location)
+    r.add_get(V + "/images/{image_id}/locations", locations.get_locations, allow_head=False)
+    r.add_delete(V + "/stores/{store_id}/{image_id}", stores.delete_from_store)
     r.add_put(V + "/images/{image_id}/tags/{tag_value}", tags.add_tag)
     r.add_delete(V + "/images/{image_id}/tags/{tag_value}", tags.remove_tag)
     r.add_get(V + "/images/{image_id}/members", members.index, allow_head=False)

@@ -12,7 +12,8 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def image_json(view: ImageView) -> dict[str, Any]:
+def image_json(view: ImageView, *, show_locations: bool = False) -> dict[str, Any]:
+    """The image's JSON; its data's URLs only if the operator chose to show them (OSSN-0065)."""
     image_id = str(view.id)
     body: dict[str, Any] = dict(view.properties)
     body.update(
@@ -39,4 +40,12 @@ def image_json(view: ImageView) -> dict[str, Any]:
         file=f"/v2/images/{image_id}/file",
         schema="/v2/schemas/image",
     )
+    if view.locations:
+        body["stores"] = ",".join(dict.fromkeys(loc["store"] for loc in view.locations))
+    if show_locations:
+        body["locations"] = [
+            {"url": loc["url"], "metadata": {"store": loc["store"]}} for loc in view.locations
+        ]
+        if view.locations:
+            body["direct_url"] = view.locations[0]["url"]
     return body

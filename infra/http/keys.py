@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.commands.registry import CommandBus
-from catalog.ports import DataStores
+from infra.data_stores import ConfiguredStores
 from infra.db.database import Database
 from infra.settings import ApiSettings
 
 API_SETTINGS = web.AppKey("api_settings", ApiSettings)
 BUS = web.AppKey("bus", CommandBus)
 DATABASE = web.AppKey("database", Database)
-STORES = web.AppKey("stores", DataStores)
+STORES = web.AppKey("stores", ConfiguredStores)

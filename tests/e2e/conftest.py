@@ -112,7 +112,7 @@ def full_server(serve: StartServer, postgres_url: str) -> str:
             "CATALOG_DATABASE_URL": postgres_url,
             "CATALOG_KAFKA_BOOTSTRAP_SERVERS": service_setting("CATALOG_TEST_KAFKA_BOOTSTRAP"),
             "CATALOG_KAFKA_EVENTS_TOPIC": f"catalog.events.e2e-{uuid.uuid4().hex[:8]}",
-            "CATALOG_STORE_DEFAULT": "s3",
+            "CATALOG_STORES": "s3:s3",
             "CATALOG_STORE_S3_ENDPOINT": service_setting("CATALOG_TEST_S3_ENDPOINT"),
             "CATALOG_STORE_S3_ACCESS_KEY": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
             "CATALOG_STORE_S3_SECRET_KEY": service_setting("CATALOG_TEST_S3_SECRET_KEY"),

@@ -64,6 +64,6 @@ def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path) -> None:
         while call("GET", image_url)["status"] == "saving" and time.monotonic() < stop_at:
             time.sleep(0.2)
         assert call("GET", image_url)["status"] == "queued"
-        assert list((data_dir / "images").iterdir()) == []
+        assert list((data_dir / "stores" / "file").iterdir()) == []
     finally:
         stop_server(server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from infra import bootstrap
 from infra.bootstrap import Container
 from infra.db.tables import event
 from infra.http.app import create_app
-from infra.settings import CoreSettings, DatabaseSettings, Settings, StoreSettings
+from infra.settings import CoreSettings, DatabaseSettings, Settings
+from stores.filesystem import FilesystemStore
 
 PROJECT_A = {"X-Project-Id": "proj-a", "X-User-Id": "alice", "X-Roles": "member,reader"}
 PROJECT_B = {"X-Project-Id": "proj-b", "X-User-Id": "bob", "X-Roles": "member,reader"}
@@ -31,7 +33,6 @@ def embedded_settings(data_dir: Path, database_url: str | None = None, **core: o
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),
-        store=StoreSettings(filesystem_dir=data_dir / "images"),
     )
 
 
@@ -48,10 +49,12 @@ async def api(container: Container, aiohttp_client: object) -> TestClient:  # ty
     return client
 
 
-async def event_count(container: Container) -> int:
-    return await container.database.read(
-        lambda conn: int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
-    )
+async def event_count(container: Container, stream_id: str | None = None) -> int:
+    """Events in the log, or in one stream (an image's: downloads are recorded elsewhere)."""
+    query = sa.select(sa.func.count()).select_from(event)
+    if stream_id is not None:
+        query = query.where(event.c.stream_id == uuid.UUID(stream_id))
+    return await container.database.read(lambda conn: int(conn.execute(query).scalar_one()))
 
 
 async def created_image(
@@ -90,7 +93,9 @@ async def refused_without_change(
 
 
 def stored_files(container: Container) -> list[Path]:
-    root = container.settings.filesystem_dir
+    driver = container.stores.named("file").driver
+    assert isinstance(driver, FilesystemStore)
+    root = driver.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 

@@ -93,7 +93,7 @@ async def test_mismatching_validation_data_changes_nothing(
         ({}, "url is required"),
         ({"url": 5}, "url is required"),
         ({"url": "ftp://elsewhere/x"}, "No configured store holds the location"),
-        ({"url": "file:///etc/passwd"}, "Invalid location"),
+        ({"url": "file:///etc/passwd"}, "No configured store holds the location"),
         ({"url": "{location}", "extra": 1}, "Unexpected attributes: extra."),
         ({"url": "{location}", "validation_data": {"os_hash_algo": "sha256"}}, "validation_data"),
         (

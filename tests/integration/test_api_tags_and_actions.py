@@ -154,9 +154,9 @@ async def test_deactivate_blocks_downloads_for_non_admins_until_reactivated(
     assert admin.status == 200
     assert await admin.read() == b"data"
 
-    before = await event_count(container)
+    before = await event_count(container, image_id)
     assert (await api.post(f"{action}/deactivate", headers=HEADERS)).status == 204
-    assert await event_count(container) == before, "deactivating twice records nothing"
+    assert await event_count(container, image_id) == before, "deactivating twice records nothing"
 
     assert (await api.post(f"{action}/reactivate", headers=HEADERS)).status == 204
     assert (await shown(api, image_id))["status"] == "active"

@@ -26,7 +26,7 @@ from catalog.events import (
     ImageUploadFailed,
     ImageUploadStarted,
 )
-from catalog.image import Image, ImageStatus
+from catalog.image import DataLocation, Image, ImageStatus
 from catalog.image_patch import PatchOperation
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_upload_goes_queued_saving_active() -> None:
     assert status(image) is ImageStatus.SAVING
     image.complete_upload(uploaded(), T0 + timedelta(seconds=1))
     assert status(image) is ImageStatus.ACTIVE
-    assert image.locations == [LOCATION]
+    assert image.locations == [DataLocation("file", LOCATION)]
     assert [type(e.event) for e in image.pending] == [ImageUploadStarted, ImageUploaded]
     assert image.updated_at == T0 + timedelta(seconds=1)
 
@@ -151,7 +151,7 @@ def test_add_location_activates_a_queued_image() -> None:
         T0,
     )
     assert image.status is ImageStatus.ACTIVE
-    assert image.locations == ["s3://b/k"]
+    assert image.locations == [DataLocation("s3", "s3://b/k")]
 
 
 def test_replaying_the_history_gives_the_same_state() -> None:
@@ -200,7 +200,7 @@ def test_staging_goes_queued_uploading_and_the_import_makes_it_active() -> None:
     imported = image.pending[-1].event
     assert isinstance(imported, ImageUploaded)
     assert (imported.location, imported.size, imported.checksum) == (LOCATION, 3, "c")
-    assert Image.from_history(image.id, image.pending).locations == [LOCATION]
+    assert Image.from_history(image.id, image.pending).locations == [DataLocation("file", LOCATION)]
 
 
 def test_only_a_staging_in_progress_can_be_abandoned() -> None:
@@ -312,3 +312,41 @@ def test_membership_rules() -> None:
     private = new_image(visibility="private")
     with pytest.raises(Forbidden, match="Not allowed to create members"):
         private.add_member("b", quota=9, now=T0)
+
+
+def _active_in(*stores: str) -> Image:
+    image = new_image()
+    image.start_upload(store=stores[0], location=f"{stores[0]}://one", expected_size=None, now=T0)
+    image.complete_upload(
+        uploaded(f"{stores[0]}://one").model_copy(update={"store": stores[0]}), T0
+    )
+    for store in stores[1:]:
+        # A second copy, as copying to another store records it.
+        image.apply(uploaded(f"{store}://copy").model_copy(update={"store": store}), T0)
+    image.pending = []
+    return image
+
+
+def test_removing_one_of_several_copies_keeps_the_others() -> None:
+    image = _active_in("fast", "cheap")
+    removed = image.remove_location("cheap", T0)
+    assert removed == DataLocation("cheap", "cheap://copy")
+    assert image.locations == [DataLocation("fast", "fast://one")]
+    assert image.status is ImageStatus.ACTIVE
+
+
+def test_the_only_copy_cannot_be_removed() -> None:
+    with pytest.raises(Forbidden, match="only store containing it"):
+        _active_in("fast").remove_location("fast", T0)
+
+
+def test_removing_from_a_store_without_a_copy_is_not_found() -> None:
+    with pytest.raises(NotFound, match="is not stored in store other"):
+        _active_in("fast", "cheap").remove_location("other", T0)
+
+
+def test_copies_are_removed_only_from_active_images() -> None:
+    image = _active_in("fast", "cheap")
+    image.deactivate(T0)
+    with pytest.raises(Conflict, match="status is not 'active'"):
+        image.remove_location("cheap", T0)

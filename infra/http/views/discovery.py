@@ -6,7 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from catalog import policy
 from catalog.commands.import_image import IMPORT_METHODS
+from infra.data_stores import ConfiguredStore
+from infra.http.identity import metadata_of
+from infra.http.keys import STORES
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
 from infra.http.versions import versions_document
@@ -40,6 +44,41 @@ async def import_info(request: web.Request) -> web.Response:
             }
         }
     )
+
+
+async def stores_info(request: web.Request) -> web.Response:
+    """The stores uploads can go to (`X-Image-Meta-Store`), in Glance's shape."""
+    reject_body(request)
+    stores = request.app[STORES]
+    return web.json_response({"stores": [_store_json(s, stores.default_name) for s in stores.all]})
+
+
+async def stores_detail(request: web.Request) -> web.Response:
+    """The stores with their driver, weight and settings: for admins and services."""
+    reject_body(request)
+    policy.enforce_service(metadata_of(request).actor, "stores_info_detail")
+    configured_stores = request.app[STORES]
+    stores = [
+        {
+            **_store_json(configured, configured_stores.default_name),
+            "type": configured.driver_name,
+            "weight": configured.weight,
+            "properties": dict(configured.properties),
+        }
+        for configured in configured_stores.all
+    ]
+    return web.json_response({"stores": stores})
+
+
+def _store_json(configured: ConfiguredStore, default_name: str) -> dict[str, str]:
+    shown = {"id": configured.name}
+    if configured.description:
+        shown["description"] = configured.description
+    if configured.name == default_name:
+        shown["default"] = "true"
+    if configured.read_only:
+        shown["read-only"] = "true"
+    return shown
 
 
 async def usage_info(request: web.Request) -> web.Response:

@@ -1,16 +1,14 @@
-"""/v2/images/{image_id}/file and /stage: upload (PUT), staging (PUT) and download (GET)."""
+"""/v2/images/{image_id}/file and /stage: upload and staging (PUT); download is image_download."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from catalog import policy
 from catalog.commands.upload_image_data import UploadImageData
-from catalog.errors import BadRequest, Forbidden, UnsupportedMediaType
+from catalog.errors import BadRequest, UnsupportedMediaType
 from infra.http.identity import metadata_of
-from infra.http.keys import BUS, STORES
-from infra.http.requests import image_id_from, reject_body
-from infra.http.views.images import visible_image
+from infra.http.keys import BUS
+from infra.http.requests import image_id_from
 
 READ_CHUNK = 1 << 20
 
@@ -57,37 +55,3 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
     )
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=204)
-
-
-async def download(request: web.Request) -> web.StreamResponse:
-    reject_body(request)
-    actor = metadata_of(request).actor
-    missing = "No image found with ID {id}"
-    image_id = image_id_from(request, missing)
-    view = await visible_image(request, image_id, missing.format(id=image_id))
-    policy.enforce_download(actor)
-    if view.status == "deactivated" and not actor.is_admin:
-        raise Forbidden(
-            "The requested image has been deactivated. Image data download is forbidden."
-        )
-    if not view.locations or view.size is None:
-        return web.Response(status=204)
-    location = view.locations[0]["url"]
-    _, store = request.app[STORES].for_location(location)
-    chunks = store.get(location)
-    # Fetch the first chunk before answering, so a missing object is still a clean error.
-    first = await anext(chunks, b"")
-    response = web.StreamResponse(
-        status=200,
-        headers={
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(view.size),
-            "Content-MD5": view.checksum or "",
-        },
-    )
-    await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response

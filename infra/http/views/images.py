@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from infra.http import patch
 from infra.http.errors import error_response
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import BUS, DATABASE
+from infra.http.keys import API_SETTINGS, BUS, DATABASE, STORES
 from infra.http.list_params import list_query
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
@@ -34,6 +35,10 @@ async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str)
     return view
 
 
+def shown(request: web.Request, view: ImageView) -> dict[str, Any]:
+    return image_json(view, show_locations=request.app[API_SETTINGS].show_locations)
+
+
 async def create(request: web.Request) -> web.Response:
     command = create_command(await json_object(request))
     created: CreatedImage = await request.app[BUS].dispatch(command, metadata_of(request))
@@ -42,8 +47,9 @@ async def create(request: web.Request) -> web.Response:
         "Location": f"/v2/images/{view.id}",
         # Tells clients (openstacksdk, `openstack image create --import`) they may import.
         "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
+        "OpenStack-image-store-ids": ",".join(s.name for s in request.app[STORES].all),
     }
-    return web.json_response(image_json(view), status=201, headers=headers)
+    return web.json_response(shown(request, view), status=201, headers=headers)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -52,7 +58,7 @@ async def show(request: web.Request) -> web.Response:
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     view = await visible_image(request, image_id, missing.format(id=image_id))
-    return web.json_response(image_json(view))
+    return web.json_response(shown(request, view))
 
 
 async def index(request: web.Request) -> web.Response:
@@ -66,7 +72,7 @@ async def index(request: web.Request) -> web.Response:
         raise BadRequest(f"No image found with ID {e}") from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {
-        "images": [image_json(view) for view in page],
+        "images": [shown(request, view) for view in page],
         "first": "/v2/images" + (f"?{urlencode(kept)}" if kept else ""),
         "schema": "/v2/schemas/images",
     }
@@ -92,7 +98,7 @@ async def update(request: web.Request) -> web.Response:
     command = UpdateImage(image_id=image_id, operations=operations)
     await request.app[BUS].dispatch(command, metadata_of(request))
     view = await visible_image(request, image_id, missing.format(id=image_id))
-    return web.json_response(image_json(view))
+    return web.json_response(shown(request, view))
 
 
 async def delete(request: web.Request) -> web.Response:

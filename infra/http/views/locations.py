@@ -1,4 +1,5 @@
-"""/v2/images/{image_id}/locations: attach data already in a store (v2.17)."""
+"""/v2/images/{image_id}/locations: attach data already in a store, and list where the data is
+(v2.17; the list is for admins and other cloud services only)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from catalog import policy
 from catalog.commands.set_image_location import SetImageLocation, ValidationData
 from catalog.errors import BadRequest
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
-from infra.http.requests import image_id_from, json_object
+from infra.http.requests import image_id_from, json_object, reject_body
+from infra.http.views.images import visible_image
 
 
 def _validation_data(raw: Any) -> ValidationData | None:
@@ -38,3 +41,14 @@ async def add_location(request: web.Request) -> web.Response:
     )
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=202)
+
+
+async def get_locations(request: web.Request) -> web.Response:
+    reject_body(request)
+    missing = "No image found with ID {id}"
+    image_id = image_id_from(request, missing)
+    view = await visible_image(request, image_id, missing.format(id=image_id))
+    policy.enforce_service(metadata_of(request).actor, "fetch_image_location")
+    return web.json_response(
+        [{"url": loc["url"], "metadata": {"store": loc["store"]}} for loc in view.locations]
+    )

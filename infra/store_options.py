@@ -1,0 +1,82 @@
+"""Each configured store's options, read from `CATALOG_STORE_<NAME>_<OPTION>`.
+
+A store called `objects` with the s3 driver reads `CATALOG_STORE_OBJECTS_ENDPOINT`,
+`CATALOG_STORE_OBJECTS_BUCKET`, and so on. Names are upper-cased and `-` becomes `_`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+# Glance reserves `os_glance_` for its own internal stores; a name also becomes part of an
+# environment variable and of URLs (`/v2/stores/{name}/…`).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def check_store_name(name: str) -> str:
+    if not _NAME.fullmatch(name) or name.startswith("os_glance_"):
+        raise ValueError(
+            f"invalid store name {name!r}: letters, digits, '-' and '_', at most 64, "
+            "not starting with os_glance_"
+        )
+    return name
+
+
+class StoreOptions(BaseSettings):
+    """What every store has, whatever its driver."""
+
+    description: str = ""
+    """Shown in `GET /v2/info/stores`."""
+    weight: int = 0
+    """Preference when an image has data in several stores: the highest is read first."""
+
+
+class FilesystemOptions(StoreOptions):
+    dir: Path | None = None
+    """The folder of the image files; unset: `<data dir>/stores/<name>`."""
+
+
+class S3Options(StoreOptions):
+    endpoint: str | None = None
+    """The endpoint URL; unset: AWS's."""
+    access_key: str = ""
+    secret_key: str = ""
+    bucket: str = "images"
+    """Created on first use if it does not exist."""
+    region: str = "us-east-1"
+    multipart_threshold_mib: int = Field(default=16, ge=0)
+    part_size_mib: int = Field(default=16, ge=5)
+
+
+class HttpOptions(StoreOptions):
+    allowed_networks: str = ""
+    """Comma-separated networks (CIDR) that locations may reach even though they are loopback,
+    link-local or private; by default no such address is reachable."""
+
+    def networks(self) -> list[str]:
+        return [n.strip() for n in self.allowed_networks.split(",") if n.strip()]
+
+
+OPTIONS_OF_DRIVER: dict[str, type[StoreOptions]] = {
+    "file": FilesystemOptions,
+    "s3": S3Options,
+    "http": HttpOptions,
+}
+
+
+def env_prefix(name: str) -> str:
+    return f"CATALOG_STORE_{name.upper().replace('-', '_')}_"
+
+
+def read_options(name: str, driver: str, given: dict[str, Any] | None = None) -> StoreOptions:
+    """The options of store `name`: `given` values first, then the environment, then defaults."""
+    options_class = OPTIONS_OF_DRIVER.get(driver)
+    if options_class is None:
+        known = ", ".join(OPTIONS_OF_DRIVER)
+        raise ValueError(f"store {name!r}: unknown driver {driver!r}; known: {known}")
+    return options_class(_env_prefix=env_prefix(check_store_name(name)), **(given or {}))
