@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -70,6 +71,24 @@ async def created_image(
 
 async def created_image_id(api: ApiClient, headers: dict[str, str] = PROJECT_A, **body: Any) -> str:
     image_id: str = (await created_image(api, headers, **body))["id"]
+    return image_id
+
+
+async def uploaded_image_id(
+    api: ApiClient,
+    data: bytes = b"data",
+    headers: dict[str, str] = PROJECT_A,
+    *,
+    store: str | None = None,
+    **body: Any,
+) -> str:
+    """An active image holding `data` (in `store`, or the default one)."""
+    image_id = await created_image_id(api, headers, **body)
+    sent = {**headers, "Content-Type": "application/octet-stream"}
+    if store is not None:
+        sent["X-Image-Meta-Store"] = store
+    response = await api.put(f"/v2/images/{image_id}/file", data=io.BytesIO(data), headers=sent)
+    assert response.status == 204, await response.text()
     return image_id
 
 

@@ -1,0 +1,303 @@
+"""Several named stores: discovery, choosing one on upload, the `stores` attribute, location
+URLs shown only when configured, the service-only location list, and removing one copy."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp.pytest_plugin import AiohttpClient
+
+from catalog.events import EventMetadata, ImageUploaded, NewEvent
+from catalog.identity import SYSTEM_ACTOR
+from catalog.queries.images import get_image
+from infra import bootstrap
+from infra.bootstrap import Container
+from infra.http.app import create_app
+from infra.settings import ApiSettings, CoreSettings, DatabaseSettings, Settings, StoresSettings
+from tests.integration.conftest import (
+    ADMIN,
+    JSON,
+    PROJECT_A,
+    READER_A,
+    ApiClient,
+    created_image_id,
+    refused_without_change,
+    uploaded_image_id,
+)
+
+SERVICE = {"X-Project-Id": "services", "X-User-Id": "nova", "X-Roles": "service"}
+
+
+@pytest.fixture
+async def two_stores(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[tuple[ApiClient, Container]]:
+    settings = Settings(
+        core=CoreSettings(data_dir=tmp_path),
+        database=DatabaseSettings(url=sqlite_url),
+        stores=StoresSettings(
+            stores="fast:file,cheap:file",
+            default_store="cheap",
+            options={
+                "fast": {"description": "Local SSD", "weight": 100},
+                "cheap": {"dir": tmp_path / "bulk"},
+            },
+        ),
+    )
+    container = await bootstrap.build(settings)
+    yield await aiohttp_client(create_app(container)), container
+    await container.close()
+
+
+async def test_info_stores_lists_every_store_and_marks_the_default(
+    two_stores: tuple[ApiClient, Container],
+) -> None:
+    api, _ = two_stores
+    response = await api.get("/v2/info/stores", headers=READER_A)
+    assert response.status == 200
+    assert await response.json() == {
+        "stores": [{"id": "fast", "description": "Local SSD"}, {"id": "cheap", "default": "true"}]
+    }
+
+
+async def test_store_details_are_for_admins_and_services_only(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    await refused_without_change(
+        container,
+        lambda: api.get("/v2/info/stores/detail", headers={**PROJECT_A, **JSON}),
+        403,
+        "You are not authorized to complete stores_info_detail action.",
+    )
+    for identity in (ADMIN, SERVICE):
+        response = await api.get("/v2/info/stores/detail", headers=identity)
+        assert response.status == 200
+        cheap = (await response.json())["stores"][1]
+        assert cheap == {
+            "id": "cheap",
+            "default": "true",
+            "type": "file",
+            "weight": 0,
+            "properties": {
+                "data_dir": str((tmp_path / "bulk").resolve()),
+                "chunk_size": 1 << 20,
+                "thin_provisioning": False,
+            },
+        }
+
+
+async def test_create_names_the_stores_and_uploads_go_where_asked(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, _ = two_stores
+    created = await api.post(
+        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=PROJECT_A
+    )
+    assert created.headers["OpenStack-image-store-ids"] == "fast,cheap"
+    default = await uploaded_image_id(api, b"bulk")
+    chosen = await uploaded_image_id(api, b"ssd", store="fast")
+    assert (await _shown(api, default))["stores"] == "cheap"
+    assert (await _shown(api, chosen))["stores"] == "fast"
+    assert (tmp_path / "bulk" / default).read_bytes() == b"bulk"
+    assert (tmp_path / "stores" / "fast" / chosen).read_bytes() == b"ssd"
+
+
+async def test_an_unknown_store_on_upload_is_a_bad_request(
+    two_stores: tuple[ApiClient, Container],
+) -> None:
+    api, container = two_stores
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.put(
+            f"/v2/images/{image_id}/file",
+            data=b"x",
+            headers={
+                **PROJECT_A,
+                **JSON,
+                "Content-Type": "application/octet-stream",
+                "X-Image-Meta-Store": "nowhere",
+            },
+        ),
+        400,
+        "Unknown store 'nowhere'.",
+    )
+    assert (await _shown(api, image_id))["status"] == "queued"
+
+
+async def test_location_urls_are_hidden_unless_configured(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path, sqlite_url: str, aiohttp_client: Any
+) -> None:
+    api, _ = two_stores
+    image_id = await uploaded_image_id(api)
+    shown = await _shown(api, image_id)
+    assert "locations" not in shown
+    assert "direct_url" not in shown
+    assert not any("file://" in str(value) for value in shown.values())
+
+    settings = Settings(
+        core=CoreSettings(data_dir=tmp_path),
+        database=DatabaseSettings(url=sqlite_url),
+        api=ApiSettings(show_locations=True),
+        stores=StoresSettings(
+            stores="fast:file,cheap:file",
+            default_store="cheap",
+            options={"cheap": {"dir": tmp_path / "bulk"}},
+        ),
+    )
+    container = await bootstrap.build(settings)
+    try:
+        revealing = await aiohttp_client(create_app(container))
+        shown = await _shown(revealing, image_id)
+        url = (tmp_path / "bulk" / image_id).as_uri()
+        assert shown["locations"] == [{"url": url, "metadata": {"store": "cheap"}}]
+        assert shown["direct_url"] == url
+    finally:
+        await container.close()
+
+
+async def test_the_location_list_is_for_admins_and_services(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, headers=ADMIN, visibility="public")
+    for identity in (ADMIN, SERVICE):
+        response = await api.get(f"/v2/images/{image_id}/locations", headers=identity)
+        assert response.status == 200
+        assert await response.json() == [
+            {"url": (tmp_path / "bulk" / image_id).as_uri(), "metadata": {"store": "cheap"}}
+        ]
+    await refused_without_change(
+        container,
+        lambda: api.get(f"/v2/images/{image_id}/locations", headers={**PROJECT_A, **JSON}),
+        403,
+        "You are not authorized to complete fetch_image_location action.",
+    )
+
+
+async def _shown(api: ApiClient, image_id: str) -> dict[str, Any]:
+    response = await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)
+    assert response.status == 200
+    shown: dict[str, Any] = await response.json()
+    return shown
+
+
+async def _second_copy(container: Container, image_id: str, store: str) -> str:
+    """A copy of the image's data in `store`, recorded as the upload into it would be.
+
+    No API call makes a second copy yet (copy-image import is not served), so the test writes
+    the bytes through the store and appends the event itself.
+    """
+    stream = uuid.UUID(image_id)
+    history = await container.log.load_stream(stream)
+    source = container.stores.named("cheap")
+    source_url = (await container.database.read(visible_image_locations, stream))[0]["url"]
+    stored = await container.stores.named(store).add(image_id, source.get(source_url))
+    copied = ImageUploaded(
+        store=store,
+        location=stored.location,
+        size=stored.size,
+        checksum=stored.checksum,
+        os_hash_algo=stored.os_hash_algo,
+        os_hash_value=stored.os_hash_value,
+    )
+    await container.log.append(
+        stream,
+        len(history),
+        [NewEvent(event=copied, occurred_at=datetime.now(UTC))],
+        EventMetadata(actor=SYSTEM_ACTOR, request_id="req-test-copy"),
+    )
+    return stored.location
+
+
+def visible_image_locations(conn: sa.Connection, image_id: uuid.UUID) -> list[dict[str, Any]]:
+    view = get_image(conn, image_id)
+    assert view is not None
+    return list(view.locations)
+
+
+async def test_one_copy_can_be_removed_and_its_bytes_go(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"twice")
+    await _second_copy(container, image_id, "fast")
+    assert (await _shown(api, image_id))["stores"] == "cheap,fast"
+
+    response = await api.delete(f"/v2/stores/cheap/{image_id}", headers=ADMIN)
+    assert response.status == 204, await response.text()
+    shown = await _shown(api, image_id)
+    assert (shown["stores"], shown["status"]) == ("fast", "active")
+    assert not (tmp_path / "bulk" / image_id).exists()
+    download = await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_A)
+    assert await download.read() == b"twice"
+
+
+@pytest.mark.parametrize(
+    ("path", "identity", "status", "message"),
+    [
+        ("/v2/stores/elsewhere/{id}", ADMIN, 409, "The selected store elsewhere is not available"),
+        ("/v2/stores/cheap/{id}", ADMIN, 403, "Cannot delete image data from the only store"),
+        ("/v2/stores/cheap/{id}", PROJECT_A, 403, "You are not authorized to complete"),
+        ("/v2/stores/cheap/{other}", ADMIN, 404, "Failed to find image {other}"),
+    ],
+)
+async def test_removing_a_copy_is_refused_without_change(
+    two_stores: tuple[ApiClient, Container],
+    path: str,
+    identity: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api)
+    other = str(uuid.uuid4())
+    await refused_without_change(
+        container,
+        lambda: api.delete(path.format(id=image_id, other=other), headers={**identity, **JSON}),
+        status,
+        message.format(id=image_id, other=other),
+    )
+
+
+async def test_copies_of_a_queued_image_cannot_be_removed(
+    two_stores: tuple[ApiClient, Container],
+) -> None:
+    api, container = two_stores
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.delete(f"/v2/stores/cheap/{image_id}", headers={**ADMIN, **JSON}),
+        409,
+        "It's not allowed to remove image data from store if image status is not 'active'",
+    )
+
+
+async def test_downloads_read_the_preferred_copy_else_the_heaviest_store(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"same bytes")
+    fast_copy = await _second_copy(container, image_id, "fast")
+    # Tell the copies apart by what they hold: the store is not asked to verify on read.
+    await asyncio.to_thread(Path(fast_copy.removeprefix("file://")).write_bytes, b"fast bytes")
+    await refused_without_change(
+        container,
+        lambda: api.get(
+            f"/v2/images/{image_id}/file?prefer=nowhere", headers={**PROJECT_A, **JSON}
+        ),
+        400,
+        "Store 'nowhere' is not configured.",
+    )
+    plain = await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_A)
+    assert await plain.read() == b"fast bytes"  # weight 100 beats 0
+    preferred = await api.get(f"/v2/images/{image_id}/file?prefer=cheap", headers=PROJECT_A)
+    assert await preferred.read() == b"same bytes"
