@@ -134,9 +134,11 @@ class Image:
         now: datetime,
         node_id: str | None = None,
         staging: bool = False,
+        reserved: int = 0,
     ) -> None:
         """queued → saving (upload), or queued → uploading (staging for a glance-direct import:
-        formats may still be set before the import)."""
+        formats may still be set before the import). `reserved`: bytes claimed against the
+        owner's storage quota until the upload ends."""
         self._require_live()
         target = ImageStatus.UPLOADING if staging else ImageStatus.SAVING
         if self.status is not ImageStatus.QUEUED:
@@ -149,6 +151,7 @@ class Image:
             expected_size=expected_size,
             node_id=node_id,
             staging=staging,
+            reserved=reserved,
         )
         self._record(started, now)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from catalog.events import EventMetadata, NewEvent, RecordedEvent
+from catalog.quotas import QuotaClaim, QuotaLimits, Usage
 
 
 @dataclass(frozen=True, order=True)
@@ -43,11 +44,14 @@ class EventLog(Protocol):
         expected_version: int,
         events: Sequence[NewEvent],
         metadata: EventMetadata,
+        claim: QuotaClaim | None = None,
     ) -> list[RecordedEvent]:
         """Append events as versions expected_version+1.. in one transaction.
 
         The inline projections are updated in the same transaction. Raises
-        `ConcurrencyConflict` if the stream is no longer at `expected_version`.
+        `ConcurrencyConflict` if the stream is no longer at `expected_version`. A `claim` is
+        checked against the project's quotas in that transaction, after every earlier claim
+        of the project: `TooLarge` if it does not fit, and then nothing is appended.
         """
         ...
 
@@ -55,6 +59,14 @@ class EventLog(Protocol):
         """Events after `after`, in commit order, up to the point where every earlier append has
         committed: a reader that advances its cursor over what this returns never skips one."""
         ...
+
+
+class QuotaUsage(Protocol):
+    """What projects use of their quotas, and their limits."""
+
+    limits: QuotaLimits
+
+    async def usage(self, project: str) -> Usage: ...
 
 
 class Clock(Protocol):
@@ -107,6 +119,10 @@ class DataStores(Protocol):
 
     def named(self, name: str) -> DataStore:
         """The store called `name`; `BadRequest` if there is none."""
+        ...
+
+    def writable(self, name: str) -> DataStore:
+        """The store called `name`, for new data; `BadRequest` if unknown or read-only."""
         ...
 
     def for_location(self, location: str) -> tuple[str, DataStore]:

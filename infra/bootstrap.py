@@ -14,6 +14,7 @@ from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStor
 from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
+from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
 from infra.store_options import FilesystemOptions, S3Options, StoreOptions, read_options
 from stores.base import ImageStore
@@ -94,7 +95,8 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     database = open_database(settings.database_url, pool_size=settings.database.pool_size)
     if migrate:
         await upgrade(database)
-    log = SqlEventLog(database, INLINE_PROJECTIONS)
+    quota_limits = settings.quotas.limits()
+    log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
     stores = build_stores(settings)
     node_id = f"node-{uuid.uuid4()}"
     context = CommandContext(
@@ -108,6 +110,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             image_member_quota=settings.core.image_member_quota,
         ),
         node_id=node_id,
+        quotas=DatabaseQuotaUsage(database, quota_limits),
     )
     return Container(
         settings=settings,

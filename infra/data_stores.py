@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, Iterator, Mapping, Se
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.commands.upload_limits import TOO_LARGE
 from catalog.errors import BadRequest, CatalogError, NotFound, ServiceUnavailable, TooLarge
 from stores.base import ImageStore, StoredData
 from stores.errors import (
@@ -22,8 +23,6 @@ from stores.errors import (
     StoreUnavailable,
 )
 from stores.filesystem import FilesystemStore
-
-TOO_LARGE = "The incoming image is too large: The provided image is too large."
 
 
 @contextlib.contextmanager

@@ -5,12 +5,14 @@ Nothing set means the embedded catalog: SQLite and files under `./catalog-data`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from catalog.quotas import ProjectLimits, QuotaLimits
 
 
 class CoreSettings(BaseSettings):
@@ -86,6 +88,30 @@ class StoresSettings(BaseSettings):
         return self.default_store or self.enabled()[0][0]
 
 
+class QuotaSettings(BaseSettings):
+    """Per-project limits, hard (see catalog/quotas.py); -1 means unlimited."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_QUOTA_")
+
+    image_count_total: int = Field(default=-1, ge=-1)
+    """Images per project that are not deleted."""
+    image_size_total: int = Field(default=-1, ge=-1)
+    """MiB of image data per project, uploads in progress included."""
+    projects: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Limits of particular projects, as JSON: `{"proj-a": {"image_size_total": 10240}}`;
+    a limit a project does not name is the default's."""
+
+    def limits(self) -> QuotaLimits:
+        default = ProjectLimits(self.image_count_total, self.image_size_total)
+        return QuotaLimits(
+            default=default,
+            projects={
+                project: ProjectLimits(**{**asdict(default), **given})
+                for project, given in self.projects.items()
+            },
+        )
+
+
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_KAFKA_")
 
@@ -105,6 +131,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     stores: StoresSettings = field(default_factory=StoresSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
 
     @property
     def database_url(self) -> str:

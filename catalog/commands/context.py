@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.commands.repository import ImageRepository
-from catalog.ports import Clock, DataStores
+from catalog.ports import Clock, DataStores, QuotaUsage
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,5 @@ class CommandContext:
     limits: Limits = Limits()
     node_id: str | None = None
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""
+    quotas: QuotaUsage | None = None
+    """Per-project limits and usage; None: no project quotas."""

@@ -14,6 +14,7 @@ from catalog.errors import ConcurrencyConflict, Conflict
 from catalog.events import EventMetadata, ImageCreated, RecordedEvent
 from catalog.image import Image
 from catalog.image_patch import check_property_quota, check_tag_quota
+from catalog.quotas import QuotaClaim
 
 
 class CreateImage(Command):
@@ -69,7 +70,8 @@ async def create_image(
     image = Image.create(image_id, created, context.clock.now())
     try:
         # Expected version 0: an id that ever existed, deleted or not, is never reused.
-        (recorded,) = await context.images.save(image, metadata)
+        claim = QuotaClaim(project=owner, images=1) if owner is not None else None
+        (recorded,) = await context.images.save(image, metadata, claim)
     except ConcurrencyConflict as e:
         raise Conflict(f"Image ID {image_id} already exists!") from e
     return CreatedImage(recorded, created)

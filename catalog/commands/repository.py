@@ -11,6 +11,7 @@ from catalog.errors import ConcurrencyConflict, Conflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
 from catalog.image import Image
 from catalog.ports import EventLog
+from catalog.quotas import QuotaClaim
 
 T = TypeVar("T")
 
@@ -41,12 +42,15 @@ class ImageRepository:
     async def load(self, image_id: uuid.UUID) -> Image:
         return rebuild(image_id, await self._log.load_stream(image_id))
 
-    async def save(self, image: Image, metadata: EventMetadata) -> list[RecordedEvent]:
-        """Append what the image decided since it was loaded (optimistically)."""
+    async def save(
+        self, image: Image, metadata: EventMetadata, claim: QuotaClaim | None = None
+    ) -> list[RecordedEvent]:
+        """Append what the image decided since it was loaded (optimistically), with the
+        quota `claim` the decision makes, if any."""
         if not image.pending:
             return []
         expected = image.version - len(image.pending)
-        recorded = await self._log.append(image.id, expected, image.pending, metadata)
+        recorded = await self._log.append(image.id, expected, image.pending, metadata, claim)
         image.pending = []
         return recorded
 
@@ -61,6 +65,7 @@ class ImageRepository:
         image_id: uuid.UUID,
         metadata: EventMetadata,
         decide: Callable[[Image], T],
+        claim: Callable[[Image], QuotaClaim | None] | None = None,
     ) -> T:
         """Load the image, let `decide` act on it, append; on a concurrent write, do it again.
 
@@ -71,7 +76,7 @@ class ImageRepository:
             image = await self.load(image_id)
             outcome = decide(image)
             try:
-                await self.save(image, metadata)
+                await self.save(image, metadata, claim(image) if claim else None)
             except ConcurrencyConflict:
                 continue
             return outcome

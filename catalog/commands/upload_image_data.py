@@ -19,7 +19,8 @@ from pydantic import ConfigDict
 from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import BadRequest, CatalogError, TooLarge
+from catalog.commands.upload_limits import bounded, upload_bound
+from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
 from catalog.image import Image
 from catalog.ports import DataStore, StoredData
@@ -40,11 +41,10 @@ async def upload_image_data(
 ) -> None:
     actor = metadata.actor
     store_name = command.store or context.stores.default_name
-    store = context.stores.named(store_name)
+    store = context.stores.writable(store_name)
     location = store.location_for(str(command.image_id))
-    cap = context.limits.image_size_cap
-    if command.expected_size is not None and command.expected_size > cap:
-        raise TooLarge("The incoming image is too large: The provided image is too large.")
+    owner = (await context.images.load(command.image_id)).owner
+    bound = await upload_bound(context, owner, command.expected_size)
 
     def start(image: Image) -> None:
         require_owner_action(image, actor, "upload_image")
@@ -55,11 +55,15 @@ async def upload_image_data(
             now=context.clock.now(),
             node_id=context.node_id,
             staging=command.staging,
+            reserved=bound.reserved,
         )
 
-    await context.images.change(command.image_id, metadata, start)
+    await context.images.change(command.image_id, metadata, start, claim=lambda _: bound.claim())
     try:
-        stored = await store.add(str(command.image_id), command.chunks, max_size=cap)
+        chunks = bounded(command.chunks, bound)
+        stored = await store.add(
+            str(command.image_id), chunks, max_size=context.limits.image_size_cap
+        )
         if command.expected_size is not None and stored.size != command.expected_size:
             await store.delete(stored.location)
             raise BadRequest(

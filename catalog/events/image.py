@@ -35,6 +35,7 @@ class ImageUploadStarted(DomainEvent):
     """
 
     event_type = "image.upload_started"
+    schema_version = 2
 
     store: str
     location: str
@@ -43,6 +44,8 @@ class ImageUploadStarted(DomainEvent):
     """The process streaming the bytes: recovery fails the upload once that process is gone."""
     staging: bool = False
     """Staged for a later import (`PUT …/stage`, status `uploading`) rather than uploaded."""
+    reserved: int = 0
+    """Bytes claimed against the project's storage quota until the upload ends (v2)."""
 
 
 class ImageStaged(DomainEvent):

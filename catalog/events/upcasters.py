@@ -12,7 +12,15 @@ from typing import Any
 EventData = dict[str, Any]
 Upcaster = Callable[[EventData], EventData]
 
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+def _upload_started_v1(data: EventData) -> EventData:
+    # Before quotas were hard, an upload claimed nothing.
+    return {**data, "reserved": 0}
+
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("image.upload_started", 1): _upload_started_v1,
+}
 """(event type, schema version it reads) -> function returning data of version + 1."""
 
 

@@ -42,6 +42,8 @@ image = sa.Table(
     sa.Column("container_format", sa.String(30)),
     sa.Column("size", sa.BigInteger),
     sa.Column("virtual_size", sa.BigInteger),
+    sa.Column("reserved_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # What an upload in progress claimed against its project's storage quota (see quotas.py).
     sa.Column("checksum", sa.String(32)),
     sa.Column("os_hash_algo", sa.String(64)),
     sa.Column("os_hash_value", sa.String(128)),
@@ -155,11 +157,20 @@ class ImagesProjection:
             case ImageReactivated():
                 changes = {"status": "active"}
             case ImageUploadStarted():
-                changes = {"status": "uploading" if event.staging else "saving"}
+                changes = {
+                    "status": "uploading" if event.staging else "saving",
+                    "reserved_bytes": event.reserved,
+                }
             case ImageStaged():
-                changes = {"size": event.size}  # as Glance: a staged image shows its size
+                # As Glance: a staged image shows its size (which now counts, not the claim).
+                changes = {"size": event.size, "reserved_bytes": 0}
             case ImageUploadFailed():
-                changes = {"status": "queued", "size": None, "virtual_size": None}
+                changes = {
+                    "status": "queued",
+                    "size": None,
+                    "virtual_size": None,
+                    "reserved_bytes": 0,
+                }
             case ImageUploaded() | ImageLocationAdded():
                 current = (
                     conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
@@ -168,6 +179,7 @@ class ImagesProjection:
                     return
                 changes = {
                     "status": "active",
+                    "reserved_bytes": 0,
                     "size": event.size,
                     "checksum": event.checksum,
                     "os_hash_algo": event.os_hash_algo,
@@ -260,6 +272,7 @@ def created_row(recorded: RecordedEvent, event: ImageCreated) -> dict[str, Any]:
         "id": recorded.stream_id,
         "status": "queued",
         "locations": [],
+        "reserved_bytes": 0,
         "created_at": recorded.occurred_at,
         "updated_at": recorded.occurred_at,
         "version": recorded.version,

@@ -43,7 +43,7 @@ class ImageView:
     tags: tuple[str, ...] = ()
 
 
-IMAGE_COLUMNS = [c for c in image.c if c.name != "version"]
+IMAGE_COLUMNS = [c for c in image.c if c.name not in ("version", "reserved_bytes")]
 _VIEW_FIELDS = [c.name for c in IMAGE_COLUMNS]
 
 

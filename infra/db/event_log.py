@@ -18,10 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.errors import ConcurrencyConflict
+from catalog.errors import CatalogError, ConcurrencyConflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode, encode
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
+from catalog.queries.quotas import enforce_claim
+from catalog.quotas import QuotaClaim, QuotaLimits
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
 from infra.db.tables import event
@@ -77,6 +79,7 @@ class _Append:
     expected_version: int
     events: tuple[NewEvent, ...]
     metadata: EventMetadata
+    claim: QuotaClaim | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         meta = self.metadata.model_dump(mode="json")
@@ -98,8 +101,14 @@ class _Append:
 class SqlEventLog:
     """`catalog.ports.EventLog` on a SQL database."""
 
-    def __init__(self, database: Database, projections: Sequence[Projection] = ()) -> None:
+    def __init__(
+        self,
+        database: Database,
+        projections: Sequence[Projection] = (),
+        quota_limits: QuotaLimits | None = None,
+    ) -> None:
         self.database = database
+        self.quota_limits = quota_limits or QuotaLimits()
         self.projections = tuple(projections)
         self.postgres = database.postgres
         # SQLite has one writer: appends that queue up while one is written commit together,
@@ -117,8 +126,9 @@ class SqlEventLog:
         expected_version: int,
         events: Sequence[NewEvent],
         metadata: EventMetadata,
+        claim: QuotaClaim | None = None,
     ) -> list[RecordedEvent]:
-        request = _Append(stream_id, expected_version, tuple(events), metadata)
+        request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         if self._group_commit is not None:
             return await self._group_commit.submit(request)
         return await self._append_alone(request)
@@ -153,11 +163,19 @@ class SqlEventLog:
                 )
                 versions[request.stream_id] = current
                 continue
-            outcomes.append(self._write(conn, request))
+            try:
+                outcomes.append(self._write(conn, request))
+            except CatalogError as e:  # a quota refused this one; the others still commit
+                outcomes.append(e)
+                versions[request.stream_id] = current
+                continue
             versions[request.stream_id] = request.expected_version + len(request.events)
         return outcomes
 
     def _write(self, conn: sa.Connection, request: _Append) -> list[RecordedEvent]:
+        if request.claim is not None:
+            # Before any insert: a refused claim leaves the transaction untouched.
+            enforce_claim(conn, request.claim, self.quota_limits)
         rows = request.rows()
         result = conn.execute(_INSERT_EVENTS, rows)
         recorded = [

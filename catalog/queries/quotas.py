@@ -1,0 +1,35 @@
+"""A project's usage, read from the image view, and the atomic check of a quota claim."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from catalog.projections.images import image
+from catalog.quotas import QuotaClaim, QuotaLimits, Usage, check
+
+# Deleted images hold nothing; killed ones never held data.
+_GONE = ("deleted", "killed")
+
+_USAGE = sa.select(
+    sa.func.count(),
+    sa.func.coalesce(sa.func.sum(sa.func.coalesce(image.c.size, 0) + image.c.reserved_bytes), 0),
+).where(image.c.owner == sa.bindparam("project"), image.c.status.not_in(_GONE))
+
+
+def project_usage(conn: sa.Connection, project: str) -> Usage:
+    images, size = conn.execute(_USAGE, {"project": project}).one()
+    return Usage(images=int(images), bytes=int(size))
+
+
+def enforce_claim(conn: sa.Connection, claim: QuotaClaim, limits: QuotaLimits) -> None:
+    """Check `claim` inside the appending transaction, after every earlier claim of the same
+    project has committed: on PostgreSQL a transaction lock per project orders them (SQLite
+    has one writer, which orders everything)."""
+    project_limits = limits.of(claim.project)
+    if project_limits == type(project_limits)():
+        return  # unlimited: nothing to serialise
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("quota:" + claim.project)))
+        )
+    check(claim, project_usage(conn, claim.project), project_limits)
