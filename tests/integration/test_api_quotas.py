@@ -136,3 +136,15 @@ async def test_a_project_may_have_its_own_limits(quota_api: QuotaApi) -> None:
     api, _ = await quota_api(image_count_total=0, projects={"proj-b": {"image_count_total": 1}})
     assert (await api.post("/v2/images", json={}, headers=PROJECT_A)).status == 413
     await created_image_id(api, PROJECT_B)
+
+
+async def test_usage_reports_the_projects_figures(quota_api: QuotaApi) -> None:
+    api, _ = await quota_api(image_count_total=5, image_size_total=10)
+    await _upload(api, await created_image_id(api), b"x" * (MiB + 1))
+    response = await api.get("/v2/info/usage", headers=PROJECT_A)
+    assert await response.json() == {
+        "usage": {
+            "image_size_total": {"limit": 10, "usage": 2},
+            "image_count_total": {"limit": 5, "usage": 1},
+        }
+    }

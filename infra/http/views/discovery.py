@@ -8,9 +8,10 @@ from aiohttp import web
 
 from catalog import policy
 from catalog.commands.import_image import IMPORT_METHODS
+from catalog.quotas import ProjectLimits, mib
 from infra.data_stores import ConfiguredStore
 from infra.http.identity import metadata_of
-from infra.http.keys import STORES
+from infra.http.keys import BUS, STORES
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
 from infra.http.versions import versions_document
@@ -82,9 +83,25 @@ def _store_json(configured: ConfiguredStore, default_name: str) -> dict[str, str
 
 
 async def usage_info(request: web.Request) -> web.Response:
-    """Glance's answer without unified limits (quotas here are per image, not per project)."""
+    """The caller's project's usage against its quotas; `{}` when it has none (as Glance
+    without unified limits)."""
     reject_body(request)
-    return web.json_response({"usage": {}})
+    quotas = request.app[BUS].context.quotas
+    project = metadata_of(request).actor.project_id
+    if quotas is None or project is None:
+        return web.json_response({"usage": {}})
+    limits = quotas.limits.of(project)
+    if limits == ProjectLimits():
+        return web.json_response({"usage": {}})
+    usage = await quotas.usage(project)
+    return web.json_response(
+        {
+            "usage": {
+                "image_size_total": {"limit": limits.image_size_total, "usage": mib(usage.bytes)},
+                "image_count_total": {"limit": limits.image_count_total, "usage": usage.images},
+            }
+        }
+    )
 
 
 async def to_v2_root(request: web.Request) -> web.Response:
