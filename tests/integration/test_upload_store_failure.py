@@ -1,0 +1,87 @@
+"""An upload cut short by its store (a real full disk: a small tmpfs) leaves the image queued,
+no bytes behind, and the attempt recorded; the store's error is answered as Glance does."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.pytest_plugin import AiohttpClient
+
+from infra import bootstrap
+from infra.bootstrap import Container
+from infra.http.app import create_app
+from infra.settings import CoreSettings, DatabaseSettings, Settings, StoresSettings
+from tests.integration.conftest import (
+    JSON,
+    PROJECT_A,
+    ApiClient,
+    created_image_id,
+    event_count,
+    stored_files,
+)
+
+DISK = 2 * 1024 * 1024
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB filesystem of its own (tmpfs), unmounted afterwards."""
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK}", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert mounted.returncode == 0, f"this test mounts a tmpfs (needs root): {mounted.stderr}"
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=True)
+
+
+@pytest.fixture
+async def api_on_small_disk(
+    tmp_path: Path, small_disk: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[tuple[ApiClient, Container]]:
+    settings = Settings(
+        core=CoreSettings(data_dir=tmp_path),
+        database=DatabaseSettings(url=sqlite_url),
+        stores=StoresSettings(options={"file": {"dir": small_disk}}),
+    )
+    container = await bootstrap.build(settings)
+    yield await aiohttp_client(create_app(container)), container
+    await container.close()
+
+
+async def test_a_full_disk_mid_upload_leaves_the_image_queued_and_no_bytes(
+    api_on_small_disk: tuple[ApiClient, Container], small_disk: Path
+) -> None:
+    api, container = api_on_small_disk
+    image_id = await created_image_id(api)
+    before = await event_count(container, image_id)
+    response = await api.put(
+        f"/v2/images/{image_id}/file",
+        data=io.BytesIO(b"\x01" * (2 * DISK)),
+        headers={**PROJECT_A, **JSON, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status == 413
+    assert (await response.json())["message"].startswith("Image storage media is full")
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)).json()
+    assert (shown["status"], shown["size"]) == ("queued", None)
+    assert stored_files(container) == []
+    # Started, then failed: the attempt is history, the image is as it was.
+    assert await event_count(container, image_id) == before + 2
+
+    # The disk has room again: the same image takes data that fits.
+    retry = await api.put(
+        f"/v2/images/{image_id}/file",
+        data=io.BytesIO(b"\x02" * (DISK // 2)),
+        headers={**PROJECT_A, "Content-Type": "application/octet-stream"},
+    )
+    assert retry.status == 204
