@@ -25,6 +25,7 @@ check: $(STAMP)
 
 ## Bring up PostgreSQL, Kafka and S3Proxy on loopback, then run the checks and the whole suite.
 test: $(STAMP) check
+	infra/local/tools
 	infra/local/services up > .services-env
 	. ./.services-env && $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from catalog.disk_formats import Inspection, accept
 from catalog.errors import (
     BadRequest,
     Conflict,
@@ -190,13 +191,20 @@ class Image:
             raise Conflict("'disk_format' needs to be set before import")
         assert self.upload_location is not None
         assert self.upload_store is not None
+        staged = self.staged
+        virtual_size = None
+        if self.container_format == "bare" and staged.found_format is not None:
+            # The format was unknown while staging; now it is claimed, the bytes must match it.
+            found = Inspection(staged.found_format, staged.virtual_size, (), staged.size)
+            virtual_size = accept(self.disk_format, found)
         imported = ImageUploaded(
             store=self.upload_store,
             location=self.upload_location,
-            size=self.staged.size,
-            checksum=self.staged.checksum,
-            os_hash_algo=self.staged.os_hash_algo,
-            os_hash_value=self.staged.os_hash_value,
+            size=staged.size,
+            checksum=staged.checksum,
+            os_hash_algo=staged.os_hash_algo,
+            os_hash_value=staged.os_hash_value,
+            virtual_size=virtual_size,
         )
         self._record(imported, now)
 
@@ -205,6 +213,15 @@ class Image:
         self._require_transfer_in_progress(ImageStatus.QUEUED)
         assert self.upload_location is not None
         self._record(ImageUploadFailed(reason=reason, location=self.upload_location), now)
+
+    def reject_staged(self, reason: str, now: datetime) -> str:
+        """Staged bytes that cannot be imported go: back to `queued`. Returns their location."""
+        if self.status is not ImageStatus.UPLOADING or self.staged is None:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.QUEUED)
+        location = self.upload_location
+        assert location is not None
+        self._record(ImageUploadFailed(reason=reason, location=location), now)
+        return location
 
     def add_location(self, added: ImageLocationAdded, now: datetime) -> None:
         self._require_live()
@@ -377,6 +394,7 @@ class Image:
                 self.status = ImageStatus.QUEUED
                 self.upload_location = None
                 self.upload_store = None
+                self.staged = None
             case ImageUploaded() | ImageLocationAdded():
                 self.status = ImageStatus.ACTIVE
                 self.upload_location = None

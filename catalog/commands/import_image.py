@@ -2,7 +2,9 @@
 
 Only `glance-direct` is served: the bytes were staged (PUT …/stage) into the store they will
 live in and hashed on the way, so the import records them as the image's data at once
-(uploading → active) and the 202 answer comes after it is done.
+(uploading → active) and the 202 answer comes after it is done. The bytes were inspected while
+staged; if they are not what the image's disk format claims, the import fails with 415 and the
+image returns to `queued` without them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import uuid
 from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.disk_formats import DiskFormatRejected
 from catalog.events import EventMetadata
 from catalog.image import Image
 
@@ -27,8 +30,19 @@ class ImportImage(Command):
 async def import_image(
     command: ImportImage, context: CommandContext, metadata: EventMetadata
 ) -> None:
-    def decide(image: Image) -> None:
+    def decide(image: Image) -> tuple[DiskFormatRejected, str] | None:
         require_owner_action(image, metadata.actor, "modify_image")
-        image.import_staged(context.clock.now())
+        now = context.clock.now()
+        try:
+            image.import_staged(now)
+        except DiskFormatRejected as rejected:
+            # The staged bytes are not what the image claims: they go, the image is queued.
+            return rejected, image.reject_staged(rejected.detail, now)
+        return None
 
-    await context.images.change(command.image_id, metadata, decide)
+    outcome = await context.images.change(command.image_id, metadata, decide)
+    if outcome is not None:
+        rejected, doomed = outcome
+        _, store = context.stores.for_location(doomed)
+        await store.delete(doomed)
+        raise rejected

@@ -20,6 +20,7 @@ from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.upload_limits import bounded, upload_bound
+from catalog.disk_formats import FormatInspector, Inspection, accept, inspected
 from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
 from catalog.image import Image
@@ -46,8 +47,12 @@ async def upload_image_data(
     owner = (await context.images.load(command.image_id)).owner
     bound = await upload_bound(context, owner, command.expected_size)
 
+    claimed: dict[str, str | None] = {}
+
     def start(image: Image) -> None:
         require_owner_action(image, actor, "upload_image")
+        # The formats as the upload starts: from here on they cannot change.
+        claimed.update(disk_format=image.disk_format, container_format=image.container_format)
         image.start_upload(
             store=store_name,
             location=location,
@@ -59,24 +64,47 @@ async def upload_image_data(
         )
 
     await context.images.change(command.image_id, metadata, start, claim=lambda _: bound.claim())
+    inspector = FormatInspector()
     try:
-        chunks = bounded(command.chunks, bound)
+        chunks = inspected(bounded(command.chunks, bound), inspector)
         stored = await store.add(
             str(command.image_id), chunks, max_size=context.limits.image_size_cap
         )
         if command.expected_size is not None and stored.size != command.expected_size:
-            await store.delete(stored.location)
             raise BadRequest(
                 f"Image size {stored.size} does not match the expected size "
                 f"{command.expected_size}."
             )
+        inspection = inspector.finish()
+        virtual_size = _checked_format(inspection, claimed, staging=command.staging)
     except BaseException as e:
         # Shielded: a client that went away must still leave the image queued, not saving.
         await asyncio.shield(_abandon(context, command.image_id, metadata, store, location, e))
         raise
     await _complete(
-        context, command.image_id, metadata, store_name, store, stored, staging=command.staging
+        context,
+        command.image_id,
+        metadata,
+        store_name,
+        store,
+        stored,
+        inspection,
+        virtual_size,
+        staging=command.staging,
     )
+
+
+def _checked_format(
+    inspection: Inspection, claimed: dict[str, str | None], *, staging: bool
+) -> int | None:
+    """The virtual size to record; `DiskFormatRejected` for unsafe data, or for an upload's
+    data that is not its claimed disk format (a staging's is checked at import, when the
+    format is final)."""
+    if claimed["container_format"] != "bare":
+        return None  # the disk is inside a container (ova, docker, ...): nothing to inspect
+    if staging or claimed["disk_format"] is None:
+        return accept(inspection.format, inspection)  # only the safety checks
+    return accept(claimed["disk_format"], inspection)
 
 
 async def _complete(
@@ -86,6 +114,8 @@ async def _complete(
     store_name: str,
     store: DataStore,
     stored: StoredData,
+    inspection: Inspection,
+    virtual_size: int | None,
     *,
     staging: bool,
 ) -> None:
@@ -100,9 +130,12 @@ async def _complete(
     def complete(image: Image) -> None:
         now = context.clock.now()
         if staging:
-            image.complete_staging(ImageStaged(**digests), now)
+            found = {"found_format": inspection.format, "virtual_size": inspection.virtual_size}
+            image.complete_staging(ImageStaged(**digests, **found), now)
         else:
-            uploaded = ImageUploaded(store=store_name, location=stored.location, **digests)
+            uploaded = ImageUploaded(
+                store=store_name, location=stored.location, virtual_size=virtual_size, **digests
+            )
             image.complete_upload(uploaded, now)
 
     try:

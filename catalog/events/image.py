@@ -52,11 +52,16 @@ class ImageStaged(DomainEvent):
     """Staged bytes are durable and hashed; the image waits, `uploading`, for its import."""
 
     event_type = "image.staged"
+    schema_version = 2
 
     size: int
     checksum: str
     os_hash_algo: str
     os_hash_value: str
+    found_format: str | None = None
+    """The disk format the bytes turned out to be, checked against `disk_format` at import
+    (None: staged before inspection existed, v1)."""
+    virtual_size: int | None = None
 
 
 class ImageUploadFailed(DomainEvent):

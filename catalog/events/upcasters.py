@@ -18,8 +18,14 @@ def _upload_started_v1(data: EventData) -> EventData:
     return {**data, "reserved": 0}
 
 
+def _staged_v1(data: EventData) -> EventData:
+    # Staged before format inspection: nothing is known of the bytes' format.
+    return {**data, "found_format": None, "virtual_size": None}
+
+
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("image.upload_started", 1): _upload_started_v1,
+    ("image.staged", 1): _staged_v1,
 }
 """(event type, schema version it reads) -> function returning data of version + 1."""
 

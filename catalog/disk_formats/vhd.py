@@ -1,0 +1,26 @@
+"""Virtual PC / Hyper-V VHD: a 512-byte `conectix` footer at the end (fixed disks), copied to
+the start (dynamic and differencing disks); it holds the virtual size."""
+
+from __future__ import annotations
+
+import struct
+
+from catalog.disk_formats.capture import Captured
+from catalog.disk_formats.finding import Finding
+
+MAGIC = b"conectix"
+_DIFFERENCING = 4
+
+
+def detect(captured: Captured) -> Finding | None:
+    footer = captured.at(0, 512)
+    if footer is None or footer[:8] != MAGIC:
+        footer = captured.tail if captured.tail[:8] == MAGIC else None
+    if footer is None or len(footer) < 512:
+        return None
+    (current_size,) = struct.unpack_from(">Q", footer, 48)
+    (disk_type,) = struct.unpack_from(">I", footer, 60)
+    failures = (
+        ("VHD differencing disk refers to a parent image",) if disk_type == _DIFFERENCING else ()
+    )
+    return Finding("vhd", current_size, failures)
