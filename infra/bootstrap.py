@@ -16,9 +16,16 @@ from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
-from infra.store_options import FilesystemOptions, S3Options, StoreOptions, read_options
+from infra.store_options import (
+    FilesystemOptions,
+    HttpOptions,
+    S3Options,
+    StoreOptions,
+    read_options,
+)
 from stores.base import ImageStore
 from stores.filesystem import FilesystemStore
+from stores.http import HttpStore
 from stores.s3 import S3Store
 from stores.streaming import READ_CHUNK_SIZE, MiB
 
@@ -76,6 +83,9 @@ def _configured_store(
                 "large_object_size": options.multipart_threshold_mib,
                 "large_object_chunk_size": options.part_size_mib,
             }
+        case HttpOptions():
+            driver = HttpStore(allowed_networks=options.networks())
+            properties = {}
         case _:
             raise ValueError(f"store {name!r}: the {driver_name} driver is not available")
     return ConfiguredStore(

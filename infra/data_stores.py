@@ -20,6 +20,7 @@ from stores.errors import (
     StoreError,
     StoreFull,
     StoreNotFound,
+    StoreReadOnly,
     StoreUnavailable,
 )
 from stores.filesystem import FilesystemStore
@@ -37,6 +38,8 @@ def _translated() -> Iterator[None]:
         raise NotFound("Image data not found in its store.") from e
     except InvalidLocation as e:
         raise BadRequest(f"Invalid location: {e}") from e
+    except StoreReadOnly as e:
+        raise BadRequest(f"Read-only store: {e}") from e
     except StoreUnavailable as e:
         raise ServiceUnavailable("The image store is not available; try again later.") from e
     except StoreError as e:

@@ -25,3 +25,7 @@ class StoreUnavailable(StoreError):
 
 class InvalidLocation(StoreError):
     """A key or location URL that this store does not hold or will not accept."""
+
+
+class StoreReadOnly(StoreError):
+    """The store only serves data that is already there (the http store)."""

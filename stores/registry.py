@@ -8,13 +8,16 @@ from urllib.parse import urlsplit
 from stores.base import ImageStore
 from stores.errors import InvalidLocation
 from stores.filesystem import FilesystemStore
+from stores.http import HttpStore
 from stores.s3 import S3Store
 
 # A driver's name is the scheme of its locations.
 DRIVERS: Mapping[str, type[ImageStore]] = {
     FilesystemStore.scheme: FilesystemStore,
     S3Store.scheme: S3Store,
+    HttpStore.scheme: HttpStore,
 }
+_BY_SCHEME: Mapping[str, type[ImageStore]] = {**DRIVERS, "https": HttpStore}
 
 
 def driver_named(name: str) -> type[ImageStore]:
@@ -27,7 +30,7 @@ def driver_named(name: str) -> type[ImageStore]:
 
 def driver_for_location(location: str) -> type[ImageStore]:
     """The driver class whose locations look like `location`; `InvalidLocation` if none."""
-    driver = DRIVERS.get(urlsplit(location).scheme)
+    driver = _BY_SCHEME.get(urlsplit(location).scheme)
     if driver is None:
         raise InvalidLocation(f"no store driver for the location {location!r}")
     return driver

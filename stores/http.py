@@ -1,0 +1,189 @@
+"""The http store: read-only, for images whose data stays at an http(s) URL."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from yarl import URL
+
+from stores.base import StoredData
+from stores.errors import (
+    InvalidLocation,
+    StoreError,
+    StoreNotFound,
+    StoreReadOnly,
+    StoreUnavailable,
+)
+from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, literal_address
+from stores.streaming import READ_CHUNK_SIZE, check_range
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class HttpStore:
+    """Image data at http(s) URLs that the catalog reads but never writes or deletes.
+
+    Every address a request connects to is checked (`http_safety`): a location cannot reach
+    loopback, link-local or private addresses unless they are in `allowed_networks`. Redirects
+    are followed here, at most `max_redirects`, each one checked like the first URL.
+    """
+
+    scheme = "http"
+    schemes = ("http", "https")
+
+    def __init__(
+        self,
+        *,
+        allowed_networks: Iterable[str | IPNetwork] = (),
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_redirects: int = 5,
+    ) -> None:
+        self.policy = AddressPolicy(allowed_networks)
+        self.max_redirects = max_redirects
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def owns(self, location: str) -> bool:
+        return urlsplit(location).scheme in self.schemes
+
+    def location_for(self, key: str) -> str:
+        raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
+
+    async def add(
+        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+    ) -> StoredData:
+        if isinstance(chunks, AsyncGenerator):
+            await chunks.aclose()
+        raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
+
+    async def get(
+        self, location: str, *, offset: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        check_range(offset, length)
+        headers = {}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            headers["Range"] = f"bytes={offset}-{end}"
+        if length == 0:
+            await self.size(location)  # nothing to read, but missing data is still an error
+            return
+        async with self._request("GET", location, headers) as response:
+            if response.status == 416:
+                return  # the offset is at or past the end
+            # A server that ignores Range sends everything: skip and trim here.
+            skip = offset if response.status == 200 else 0
+            remaining = length
+            async for chunk in _chunks(response, location):
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk, skip = chunk[dropped:], skip - dropped
+                if remaining is not None:
+                    chunk = chunk[:remaining]
+                    remaining -= len(chunk)
+                if chunk:
+                    yield chunk
+                if remaining == 0:
+                    return
+
+    async def delete(self, location: str) -> None:
+        """Nothing: the data belongs to whoever serves it."""
+
+    async def size(self, location: str) -> int:
+        for method in ("HEAD", "GET"):
+            async with self._request(method, location, {}) as response:
+                if response.content_length is not None:
+                    return response.content_length
+        raise StoreError(f"the server of {_shown(location)} does not tell the data's size")
+
+    async def check_location(self, location: str) -> None:
+        """`InvalidLocation` if `location` is not an http(s) URL this store may reach."""
+        self._checked_url(location)
+        host = urlsplit(location).hostname or ""
+        if literal_address(host) is None:
+            await CheckedResolver(self.policy).resolve(host)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @contextlib.asynccontextmanager
+    async def _request(
+        self, method: str, location: str, headers: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        session = self._connected()
+        url = self._checked_url(location)
+        try:
+            for _ in range(self.max_redirects + 1):
+                response = await session.request(
+                    method, url, headers=headers, allow_redirects=False
+                )
+                if response.status not in _REDIRECTS:
+                    break
+                target = response.headers.get("Location")
+                response.release()
+                if target is None:
+                    raise StoreError(f"{_shown(location)} redirects nowhere")
+                url = self._checked_url(urljoin(str(url), target))
+            else:
+                raise InvalidLocation(
+                    f"{_shown(location)} redirects more than {self.max_redirects} times"
+                )
+            try:
+                _raise_for_status(response, location)
+                yield response
+            finally:
+                response.release()
+        except aiohttp.InvalidURL as e:
+            raise InvalidLocation(f"not a valid URL: {_shown(location)}") from e
+        except (TimeoutError, aiohttp.ClientError) as e:
+            # A refused address is not among these: the resolver's InvalidLocation goes through.
+            raise StoreUnavailable(f"cannot read {_shown(location)}: {type(e).__name__}") from e
+
+    def _checked_url(self, location: str) -> URL:
+        try:
+            url = URL(location)
+        except ValueError as e:
+            raise InvalidLocation("not a valid URL") from e
+        if url.scheme not in self.schemes or not url.host:
+            raise InvalidLocation(f"not an http(s) location: {_shown(location)}")
+        address = literal_address(url.host)
+        if address is not None:
+            # aiohttp connects to literal addresses without asking the resolver.
+            self.policy.check(address, url.host)
+        return url
+
+    def _connected(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.policy))
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+
+async def _chunks(response: aiohttp.ClientResponse, location: str) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.content.iter_chunked(READ_CHUNK_SIZE):
+            yield chunk
+    except (TimeoutError, aiohttp.ClientError) as e:
+        raise StoreUnavailable(f"reading {_shown(location)} failed: {type(e).__name__}") from e
+
+
+def _raise_for_status(response: aiohttp.ClientResponse, location: str) -> None:
+    status = response.status
+    if status in (404, 410):
+        raise StoreNotFound(f"no data at {_shown(location)}")
+    if status >= 500:
+        raise StoreUnavailable(f"the server of {_shown(location)} answered {status}")
+    if status >= 400 and status != 416:
+        raise InvalidLocation(f"the server of {_shown(location)} refused it: {status}")
+
+
+def _shown(location: str) -> str:
+    """The location without credentials, for messages and logs."""
+    parts = urlsplit(location)
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}{parts.path}"

@@ -1,0 +1,142 @@
+"""Images whose data stays at an http(s) URL: attached with set-location through a read-only
+`http` store, downloaded through it, never written to or deleted from it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.pytest_plugin import AiohttpClient
+
+from infra import bootstrap
+from infra.bootstrap import Container
+from infra.http.app import create_app
+from infra.settings import CoreSettings, DatabaseSettings, Settings, StoresSettings
+from tests.http_origin import DATA, Origin, serving
+from tests.integration.conftest import (
+    JSON,
+    PROJECT_A,
+    ApiClient,
+    created_image_id,
+    refused_without_change,
+)
+
+
+@pytest.fixture
+async def origin_url(tmp_path: Path) -> AsyncIterator[tuple[Origin, str]]:
+    file = tmp_path / "remote-image"
+    file.write_bytes(DATA)
+    origin = Origin(file)
+    async with serving(origin) as url:
+        yield origin, url
+
+
+async def _api(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient, allowed: str
+) -> tuple[ApiClient, Container]:
+    settings = Settings(
+        core=CoreSettings(data_dir=tmp_path),
+        database=DatabaseSettings(url=sqlite_url),
+        stores=StoresSettings(
+            stores="local:file,web:http", options={"web": {"allowed_networks": allowed}}
+        ),
+    )
+    container = await bootstrap.build(settings)
+    return await aiohttp_client(create_app(container)), container
+
+
+@pytest.fixture
+async def web_api(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[tuple[ApiClient, Container]]:
+    api, container = await _api(tmp_path, sqlite_url, aiohttp_client, "127.0.0.0/8")
+    yield api, container
+    await container.close()
+
+
+@pytest.fixture
+async def guarded_api(
+    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
+) -> AsyncIterator[tuple[ApiClient, Container]]:
+    api, container = await _api(tmp_path, sqlite_url, aiohttp_client, "")
+    yield api, container
+    await container.close()
+
+
+async def test_data_at_a_url_is_attached_hashed_served_and_left_alone(
+    web_api: tuple[ApiClient, Container], origin_url: tuple[Origin, str]
+) -> None:
+    api, _ = web_api
+    origin, url = origin_url
+    image_id = await created_image_id(api)
+    response = await api.post(
+        f"/v2/images/{image_id}/locations",
+        json={
+            "url": f"{url}/image",
+            "validation_data": {
+                "os_hash_algo": "sha256",
+                "os_hash_value": hashlib.sha256(DATA).hexdigest(),
+            },
+        },
+        headers=PROJECT_A,
+    )
+    assert response.status == 202, await response.text()
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)).json()
+    assert (shown["status"], shown["size"], shown["stores"]) == ("active", len(DATA), "web")
+    assert shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    ranged = await api.get(
+        f"/v2/images/{image_id}/file", headers={**PROJECT_A, "Range": "bytes=10-19"}
+    )
+    assert (ranged.status, await ranged.read()) == (206, DATA[10:20])
+    assert (await api.delete(f"/v2/images/{image_id}", headers=PROJECT_A)).status == 204
+    assert not any(request.startswith("DELETE") for request in origin.requests)
+
+
+async def test_the_http_store_is_listed_read_only_and_takes_no_uploads(
+    web_api: tuple[ApiClient, Container],
+) -> None:
+    api, container = web_api
+    stores = (await (await api.get("/v2/info/stores", headers=PROJECT_A)).json())["stores"]
+    assert stores == [{"id": "local", "default": "true"}, {"id": "web", "read-only": "true"}]
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.put(
+            f"/v2/images/{image_id}/file",
+            data=io.BytesIO(b"data"),
+            headers={
+                **PROJECT_A,
+                **JSON,
+                "Content-Type": "application/octet-stream",
+                "X-Image-Meta-Store": "web",
+            },
+        ),
+        400,
+        "Store 'web' is read-only",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:{port}/image", "http://169.254.169.254/latest/meta-data/"],
+)
+async def test_a_location_at_an_internal_address_is_refused_unfetched(
+    guarded_api: tuple[ApiClient, Container], origin_url: tuple[Origin, str], url: str
+) -> None:
+    api, container = guarded_api
+    origin, base = origin_url
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/locations",
+            json={"url": url.format(port=base.rsplit(":", 1)[1])},
+            headers={**PROJECT_A, **JSON},
+        ),
+        400,
+        "Invalid location: the location's host",
+    )
+    assert origin.requests == []
