@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check services-up services-down bench clean
+.PHONY: run test check services-up services-down bench bench-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ services-down:
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Upload and download MB/s against this machine's limits, and the server's memory.
+bench-data: $(STAMP)
+	$(BIN)/python -m bench.data_path $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env
