@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aioboto3
 import aiohttp
@@ -238,19 +239,23 @@ async def filesystem_figures(data: bytes, big: int, hashing: float) -> None:
             )
 
 
-async def s3_raw_mb_per_s(
-    args: argparse.Namespace, bucket: str, data: bytes
-) -> tuple[float, float]:
-    """A plain multipart upload (16 MiB parts, one at a time, as the store sends them) and a
-    plain GetObject of the same bytes, straight to the endpoint: what the S3 server can do."""
-    session = aioboto3.Session()
-    async with session.client(
+def s3_client(args: argparse.Namespace) -> Any:
+    """A client straight to the S3 endpoint, without the catalog (an async context manager)."""
+    return aioboto3.Session().client(
         "s3",
         endpoint_url=args.s3_endpoint,
         aws_access_key_id=args.s3_access_key,
         aws_secret_access_key=args.s3_secret_key,
         region_name="us-east-1",
-    ) as s3:
+    )
+
+
+async def s3_raw_mb_per_s(
+    args: argparse.Namespace, bucket: str, data: bytes
+) -> tuple[float, float]:
+    """A plain multipart upload (16 MiB parts, one at a time, as the store sends them) and a
+    plain GetObject of the same bytes, straight to the endpoint: what the S3 server can do."""
+    async with s3_client(args) as s3:
         await s3.create_bucket(Bucket=bucket)
         key = "raw-limit"
         start = time.perf_counter()
@@ -301,14 +306,7 @@ async def s3_figures(args: argparse.Namespace, data: bytes, hashing: float) -> N
         report("download (S3)", download, raw_get, "plain GetObject")
         async with aiohttp.ClientSession(headers=IDENTITY) as session:
             await session.delete(f"{url}/v2/images/{image_id}")
-    session = aioboto3.Session()
-    async with session.client(
-        "s3",
-        endpoint_url=args.s3_endpoint,
-        aws_access_key_id=args.s3_access_key,
-        aws_secret_access_key=args.s3_secret_key,
-        region_name="us-east-1",
-    ) as s3:
+    async with s3_client(args) as s3:
         await s3.delete_bucket(Bucket=bucket)
 
 
