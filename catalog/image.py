@@ -24,6 +24,9 @@ from catalog.errors import (
 )
 from catalog.events import (
     DomainEvent,
+    ImageCopied,
+    ImageCopyFailed,
+    ImageCopyStarted,
     ImageCreated,
     ImageDeactivated,
     ImageDeleted,
@@ -65,6 +68,14 @@ class DataLocation:
     url: str
 
 
+@dataclass(frozen=True)
+class CopyInProgress:
+    """Bytes streaming into another store for a copy-image import, by process `node_id`."""
+
+    location: str
+    node_id: str | None
+
+
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
 
@@ -92,6 +103,10 @@ class Image:
         self.upload_location: str | None = None
         self.upload_node: str | None = None
         self.upload_store: str | None = None
+        self.data: ImageUploaded | ImageLocationAdded | None = None
+        """What the image's data is (size and digests), once it has some."""
+        self.copies: dict[str, CopyInProgress] = {}
+        """Copies streaming into other stores, by store name."""
         self.staged: ImageStaged | None = None
         """Set once staged bytes are complete (status `uploading`), until they are imported."""
         self.created_at: datetime | None = None
@@ -116,7 +131,8 @@ class Image:
     def data_locations(self) -> list[str]:
         """Every place holding bytes of this image, an upload still streaming included."""
         stored = [location.url for location in self.locations]
-        return [*stored, *([self.upload_location] if self.upload_location else [])]
+        copying = [copy.location for copy in self.copies.values()]
+        return [*stored, *copying, *([self.upload_location] if self.upload_location else [])]
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -229,6 +245,37 @@ class Image:
             raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
         self._require_formats()
         self._record(added, now)
+
+    def start_copy(self, store: str, location: str, node_id: str | None, now: datetime) -> None:
+        """copy-image: the data starts streaming into `store`; the image stays active."""
+        self._require_live()
+        if self.status is not ImageStatus.ACTIVE:
+            raise Conflict("Only images with status active can be targeted for copying")
+        if any(loc.store == store for loc in self.locations):
+            raise BadRequest(f"Image is already present at store '{store}'")
+        if store in self.copies:
+            raise Conflict(f"Image is already being copied to store '{store}'")
+        self._record(ImageCopyStarted(store=store, location=location, node_id=node_id), now)
+
+    def complete_copy(self, store: str, now: datetime) -> None:
+        copy = self._require_copy(store)
+        self._record(ImageCopied(store=store, location=copy.location), now)
+
+    def fail_copy(self, store: str, reason: str, now: datetime) -> None:
+        copy = self._require_copy(store)
+        self._record(ImageCopyFailed(store=store, location=copy.location, reason=reason), now)
+
+    def abandoned_copies(self, live_nodes: frozenset[str]) -> dict[str, CopyInProgress]:
+        """Copies streaming in for processes that no longer run."""
+        return {s: c for s, c in self.copies.items() if c.node_id not in live_nodes}
+
+    def _require_copy(self, store: str) -> CopyInProgress:
+        if self.status is ImageStatus.DELETED:
+            raise Gone(f"Image {self.id} was deleted while its data was being copied.")
+        copy = self.copies.get(store)
+        if copy is None:
+            raise Conflict(f"Image {self.id} is not being copied to store '{store}'")
+        return copy
 
     def remove_location(self, store: str, now: datetime) -> DataLocation:
         """Let go of the copy in `store`; the image keeps its others (at least one)."""
@@ -396,10 +443,20 @@ class Image:
                 self.upload_store = None
                 self.staged = None
             case ImageUploaded() | ImageLocationAdded():
+                self.data = event
                 self.status = ImageStatus.ACTIVE
                 self.upload_location = None
                 self.upload_store = None
                 self.staged = None
+                self.locations.append(DataLocation(event.store, event.location))
+            case ImageCopyStarted():
+                self.copies[event.store] = CopyInProgress(event.location, event.node_id)
+                return  # the image itself does not change until the copy is complete
+            case ImageCopyFailed():
+                self.copies.pop(event.store, None)
+                return
+            case ImageCopied():
+                self.copies.pop(event.store, None)
                 self.locations.append(DataLocation(event.store, event.location))
             case ImageLocationRemoved():
                 self.locations = [loc for loc in self.locations if loc.url != event.location]
@@ -431,6 +488,7 @@ class Image:
             case ImageDeleted():
                 self.status = ImageStatus.DELETED
                 self.locations = []
+                self.copies = {}
                 self.upload_location = None
                 self.staged = None
             case _:

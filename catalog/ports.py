@@ -117,6 +117,11 @@ class DataStores(Protocol):
         """Every configured store's name."""
         ...
 
+    @property
+    def writable_names(self) -> list[str]:
+        """The stores new data can go to, in the order configured."""
+        ...
+
     def named(self, name: str) -> DataStore:
         """The store called `name`; `BadRequest` if there is none."""
         ...

@@ -130,6 +130,10 @@ class ConfiguredStores:
         return frozenset(self._stores)
 
     @property
+    def writable_names(self) -> list[str]:
+        return [name for name, configured in self._stores.items() if not configured.read_only]
+
+    @property
     def all(self) -> list[ConfiguredStore]:
         """Every store, in the order configured."""
         return list(self._stores.values())

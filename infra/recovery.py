@@ -19,7 +19,7 @@ import structlog
 from catalog.commands.recover_uploads import RecoverAbandonedUploads
 from catalog.events import EventMetadata
 from catalog.identity import SYSTEM_ACTOR
-from catalog.queries.images import ids_in_status
+from catalog.queries.images import ids_with_data_in_flight
 from infra.bootstrap import Container
 from infra.db.tables import node
 
@@ -48,12 +48,12 @@ async def live_nodes(container: Container, lease: timedelta) -> frozenset[str]:
 
 async def recover_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
     """Fail every upload whose process has not been seen within the lease."""
-    # Bytes stream in while saving (upload) or uploading (staging for an import).
-    saving = await container.database.read(ids_in_status, "saving", "uploading")
-    if not saving:
+    # Bytes stream in while saving (upload), uploading (staging) or copying to another store.
+    in_flight = await container.database.read(ids_with_data_in_flight)
+    if not in_flight:
         return []
     command = RecoverAbandonedUploads(
-        candidates=saving, live_nodes=await live_nodes(container, lease) | {container.node_id}
+        candidates=in_flight, live_nodes=await live_nodes(container, lease) | {container.node_id}
     )
     metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-recovery-{uuid.uuid4()}")
     recovered: list[uuid.UUID] = await container.bus.dispatch(command, metadata)

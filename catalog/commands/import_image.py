@@ -1,10 +1,10 @@
 """Import an image's data: POST /v2/images/{id}/import.
 
-Only `glance-direct` is served: the bytes were staged (PUT …/stage) into the store they will
-live in and hashed on the way, so the import records them as the image's data at once
-(uploading → active) and the 202 answer comes after it is done. The bytes were inspected while
-staged; if they are not what the image's disk format claims, the import fails with 415 and the
-image returns to `queued` without them.
+`glance-direct` is served here (`copy-image` in `copy_image.py`): the bytes were staged
+(PUT …/stage) into the store they will live in and hashed on the way, so the import records
+them as the image's data at once (uploading → active) and the 202 answer comes after it is
+done. The bytes were inspected while staged; if they are not what the image's disk format
+claims, the import fails with 415 and the image returns to `queued` without them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from catalog.disk_formats import DiskFormatRejected
 from catalog.events import EventMetadata
 from catalog.image import Image
 
-IMPORT_METHODS = ("glance-direct",)
+IMPORT_METHODS = ("glance-direct", "copy-image")
 """The import methods this catalog serves, as `/v2/info/import` and the 201 header list them."""
 
 

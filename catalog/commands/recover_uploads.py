@@ -1,4 +1,5 @@
-"""Fail the uploads of processes that died: their images go back to `queued`, bytes removed.
+"""Fail the uploads and copies of processes that died: their images go back to `queued` (a copy's
+image stays as it is), and the bytes that reached the store are removed.
 
 An upload records the process streaming it (`node_id`) and where its bytes go before the first
 byte is written. When that process stops renewing its heartbeat, nothing will ever finish the
@@ -21,11 +22,12 @@ from catalog.image import Image
 log = structlog.get_logger(__name__)
 
 ABANDONED = "The upload was abandoned: the process streaming it stopped."
+ABANDONED_COPY = "The copy was abandoned: the process streaming it stopped."
 
 
 class RecoverAbandonedUploads(Command):
     candidates: Sequence[uuid.UUID]
-    """Images the views show as saving or uploading (bytes may be streaming in)."""
+    """Images the views show with bytes streaming in (saving, uploading, or copying)."""
     live_nodes: frozenset[str]
     """Processes whose heartbeat is current."""
 
@@ -36,6 +38,7 @@ async def recover_abandoned_uploads(
     recovered = []
     for image_id in command.candidates:
         image = await context.images.load(image_id)
+        await _recover_copies(context, metadata, image, command.live_nodes)
         if not image.upload_abandoned(command.live_nodes) or image.upload_location is None:
             continue
         _, store = context.stores.for_location(image.upload_location)
@@ -51,3 +54,17 @@ async def recover_abandoned_uploads(
             log.warning("upload_recovered", image_id=str(image_id), node_id=image.upload_node)
             recovered.append(image_id)
     return recovered
+
+
+async def _recover_copies(
+    context: CommandContext, metadata: EventMetadata, image: Image, live_nodes: frozenset[str]
+) -> None:
+    for store_name, copy in image.abandoned_copies(live_nodes).items():
+        await context.stores.named(store_name).delete(copy.location)
+
+        def fail(current: Image, store_name: str = store_name) -> None:
+            if store_name in current.abandoned_copies(live_nodes):
+                current.fail_copy(store_name, ABANDONED_COPY, context.clock.now())
+
+        await context.images.change(image.id, metadata, fail)
+        log.warning("copy_recovered", image_id=str(image.id), store=store_name)

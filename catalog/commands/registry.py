@@ -13,6 +13,7 @@ from catalog.commands.change_activation import (
     reactivate_image,
 )
 from catalog.commands.context import CommandContext
+from catalog.commands.copy_image import CopyImage, copy_image
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_from_store import DeleteFromStore, delete_from_store
 from catalog.commands.delete_image import DeleteImage, delete_image
@@ -39,6 +40,7 @@ HANDLERS: dict[type[Command], Handler] = {
     CreateImage: create_image,
     UploadImageData: upload_image_data,
     ImportImage: import_image,
+    CopyImage: copy_image,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     DeleteFromStore: delete_from_store,

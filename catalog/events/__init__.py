@@ -3,6 +3,9 @@
 from catalog.events.base import DomainEvent
 from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent
 from catalog.events.image import (
+    ImageCopied,
+    ImageCopyFailed,
+    ImageCopyStarted,
     ImageCreated,
     ImageDataSent,
     ImageDeactivated,
@@ -26,6 +29,9 @@ from catalog.events.registry import decode, encode
 __all__ = [
     "DomainEvent",
     "EventMetadata",
+    "ImageCopied",
+    "ImageCopyFailed",
+    "ImageCopyStarted",
     "ImageCreated",
     "ImageDataSent",
     "ImageDeactivated",

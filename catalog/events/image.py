@@ -101,6 +101,39 @@ class ImageLocationAdded(DomainEvent):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
+class ImageCopyStarted(DomainEvent):
+    """A copy of the image's data started streaming into another store (copy-image import).
+
+    Recorded before the first byte is written, so recovery can remove the bytes of a copy whose
+    process died."""
+
+    event_type = "image.copy_started"
+
+    store: str
+    location: str
+    node_id: str | None = None
+
+
+class ImageCopied(DomainEvent):
+    """A copy is complete, verified against the image's checksum and hash: the image has data
+    in one more store."""
+
+    event_type = "image.copied"
+
+    store: str
+    location: str
+
+
+class ImageCopyFailed(DomainEvent):
+    """A copy ended without data; its partial bytes are gone."""
+
+    event_type = "image.copy_failed"
+
+    store: str
+    location: str
+    reason: str
+
+
 class ImageLocationRemoved(DomainEvent):
     """One store's copy of the image's data was let go (`DELETE /v2/stores/{store}/{id}`);
     the image stays active with its other copies, and the bytes at `location` are to go."""

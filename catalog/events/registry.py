@@ -6,6 +6,9 @@ from typing import Any
 
 from catalog.events.base import DomainEvent
 from catalog.events.image import (
+    ImageCopied,
+    ImageCopyFailed,
+    ImageCopyStarted,
     ImageCreated,
     ImageDataSent,
     ImageDeactivated,
@@ -36,6 +39,9 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageUploaded,
         ImageLocationAdded,
         ImageLocationRemoved,
+        ImageCopyStarted,
+        ImageCopied,
+        ImageCopyFailed,
         ImageDeleted,
         ImageTagAdded,
         ImageTagRemoved,

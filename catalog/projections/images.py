@@ -8,6 +8,9 @@ import sqlalchemy as sa
 
 from catalog.events import (
     DomainEvent,
+    ImageCopied,
+    ImageCopyFailed,
+    ImageCopyStarted,
     ImageCreated,
     ImageDeactivated,
     ImageDeleted,
@@ -43,6 +46,8 @@ image = sa.Table(
     sa.Column("size", sa.BigInteger),
     sa.Column("virtual_size", sa.BigInteger),
     sa.Column("reserved_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("copies_in_progress", sa.Integer, nullable=False, server_default="0"),
+    # Copies streaming into other stores (copy-image), for recovery to find.
     # What an upload in progress claimed against its project's storage quota (see quotas.py).
     sa.Column("checksum", sa.String(32)),
     sa.Column("os_hash_algo", sa.String(64)),
@@ -136,6 +141,18 @@ class ImagesProjection:
             case ImageMemberAdded() | ImageMemberStatusChanged() | ImageMemberRemoved():
                 self._apply_member(conn, recorded, event)
                 return
+            case ImageCopyStarted() | ImageCopyFailed():
+                # Not a change users see; counted so recovery can find copies to look after.
+                step = 1 if isinstance(event, ImageCopyStarted) else -1
+                conn.execute(
+                    sa.update(image)
+                    .where(image.c.id == image_id, image.c.version < recorded.version)
+                    .values(
+                        copies_in_progress=image.c.copies_in_progress + step,
+                        version=recorded.version,
+                    )
+                )
+                return
             case ImageTagAdded() | ImageTagRemoved():
                 changes: dict[str, Any] = {}
             case ImageUpdated():
@@ -186,6 +203,17 @@ class ImagesProjection:
                     "os_hash_value": event.os_hash_value,
                     "virtual_size": getattr(event, "virtual_size", None),
                     "locations": [*current, {"url": event.location, "store": event.store}],
+                }
+            case ImageCopied():
+                current = (
+                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
+                ).scalar_one_or_none()
+                if current is None:
+                    return
+                copied = {"url": event.location, "store": event.store}
+                changes = {
+                    "locations": [*current, copied],
+                    "copies_in_progress": image.c.copies_in_progress - 1,
                 }
             case ImageLocationRemoved():
                 current = (
@@ -273,6 +301,7 @@ def created_row(recorded: RecordedEvent, event: ImageCreated) -> dict[str, Any]:
         "status": "queued",
         "locations": [],
         "reserved_bytes": 0,
+        "copies_in_progress": 0,
         "created_at": recorded.occurred_at,
         "updated_at": recorded.occurred_at,
         "version": recorded.version,

@@ -43,7 +43,8 @@ class ImageView:
     tags: tuple[str, ...] = ()
 
 
-IMAGE_COLUMNS = [c for c in image.c if c.name not in ("version", "reserved_bytes")]
+_BOOKKEEPING = ("version", "reserved_bytes", "copies_in_progress")
+IMAGE_COLUMNS = [c for c in image.c if c.name not in _BOOKKEEPING]
 _VIEW_FIELDS = [c.name for c in IMAGE_COLUMNS]
 
 
@@ -116,9 +117,13 @@ def image_views(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[ImageV
     return [_view(r._mapping, tags[r.id]) for r in rows]
 
 
-def ids_in_status(conn: sa.Connection, *statuses: str) -> list[uuid.UUID]:
-    """Every image id with one of these statuses (for housekeeping: no visibility rule)."""
-    rows = conn.execute(sa.select(image.c.id).where(image.c.status.in_(statuses)))
+def ids_with_data_in_flight(conn: sa.Connection) -> list[uuid.UUID]:
+    """Images with bytes streaming in: uploads, stagings, copies (for recovery)."""
+    rows = conn.execute(
+        sa.select(image.c.id).where(
+            image.c.status.in_(("saving", "uploading")) | (image.c.copies_in_progress > 0)
+        )
+    )
     return list(rows.scalars())
 
 

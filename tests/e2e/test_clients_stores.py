@@ -1,5 +1,6 @@
 """Several stores through the clients: glanceclient's store discovery, an upload to a chosen
-store and a ranged download, openstacksdk's store list, and the `glance stores-info` command."""
+store, copy-image and removing a copy, a ranged download, openstacksdk's store list, and the
+`glance stores-info` command."""
 
 from __future__ import annotations
 
@@ -54,6 +55,14 @@ def test_glanceclient_discovers_stores_and_uploads_to_the_one_asked(two_store_se
         "fast",
         hashlib.md5(DATA).hexdigest(),
     )
+    assert b"".join(client.images.data(image.id)) == DATA
+
+    # An admin copies it into the other store, then lets the first copy go.
+    admin = glance_api(two_store_server, ADMIN)
+    admin.images.image_import(image.id, method="copy-image", stores=["bulk"])
+    assert admin.images.get(image.id)["stores"] == "fast,bulk"
+    admin.images.delete_from_store("fast", image.id)
+    assert client.images.get(image.id)["stores"] == "bulk"
     assert b"".join(client.images.data(image.id)) == DATA
 
 

@@ -33,7 +33,7 @@ async def test_create_answers_201_with_location_and_glance_defaults(api: Client)
     body = await response.json()
     assert response.headers["Location"] == f"/v2/images/{body['id']}"
     assert response.headers["x-openstack-request-id"].startswith("req-")
-    assert response.headers["OpenStack-image-import-methods"] == "glance-direct"
+    assert response.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
     assert body["status"] == "queued"
     assert body["visibility"] == "shared"
     assert body["owner"] == "proj-a"

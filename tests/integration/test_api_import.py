@@ -78,9 +78,9 @@ async def test_staged_data_becomes_the_image_on_import(api: Client) -> None:
 
 async def test_import_is_advertised(api: Client) -> None:
     response = await api.post("/v2/images", json={"name": "x"}, headers=PROJECT_A)
-    assert response.headers["OpenStack-image-import-methods"] == "glance-direct"
+    assert response.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
     info = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
-    assert info["import-methods"]["value"] == ["glance-direct"]
+    assert info["import-methods"]["value"] == ["glance-direct", "copy-image"]
 
 
 async def test_deleting_a_staged_image_removes_the_staged_bytes(

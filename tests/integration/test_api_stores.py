@@ -1,25 +1,25 @@
 """Several named stores: discovery, choosing one on upload, the `stores` attribute, location
-URLs shown only when configured, the service-only location list, and removing one copy."""
+URLs shown only when configured, the service-only location list, copying data into more stores
+(copy-image) and removing one copy."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from aiohttp.pytest_plugin import AiohttpClient
 
-from catalog.events import EventMetadata, ImageUploaded, NewEvent
-from catalog.identity import SYSTEM_ACTOR
-from catalog.queries.images import get_image
+from catalog.events import EventMetadata
+from catalog.image import Image
 from infra import bootstrap
 from infra.bootstrap import Container
 from infra.http.app import create_app
+from infra.recovery import recover_once
 from infra.settings import ApiSettings, CoreSettings, DatabaseSettings, Settings, StoresSettings
 from tests.integration.conftest import (
     ADMIN,
@@ -190,46 +190,22 @@ async def _shown(api: ApiClient, image_id: str) -> dict[str, Any]:
     return shown
 
 
-async def _second_copy(container: Container, image_id: str, store: str) -> str:
-    """A copy of the image's data in `store`, recorded as the upload into it would be.
-
-    No API call makes a second copy yet (copy-image import is not served), so the test writes
-    the bytes through the store and appends the event itself.
-    """
-    stream = uuid.UUID(image_id)
-    history = await container.log.load_stream(stream)
-    source = container.stores.named("cheap")
-    source_url = (await container.database.read(visible_image_locations, stream))[0]["url"]
-    stored = await container.stores.named(store).add(image_id, source.get(source_url))
-    copied = ImageUploaded(
-        store=store,
-        location=stored.location,
-        size=stored.size,
-        checksum=stored.checksum,
-        os_hash_algo=stored.os_hash_algo,
-        os_hash_value=stored.os_hash_value,
+async def _second_copy(api: ApiClient, image_id: str, store: str) -> None:
+    """A copy of the image's data in `store`, made by the copy-image import (admin)."""
+    response = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, "stores": [store]},
+        headers=ADMIN,
     )
-    await container.log.append(
-        stream,
-        len(history),
-        [NewEvent(event=copied, occurred_at=datetime.now(UTC))],
-        EventMetadata(actor=SYSTEM_ACTOR, request_id="req-test-copy"),
-    )
-    return stored.location
-
-
-def visible_image_locations(conn: sa.Connection, image_id: uuid.UUID) -> list[dict[str, Any]]:
-    view = get_image(conn, image_id)
-    assert view is not None
-    return list(view.locations)
+    assert response.status == 202, await response.text()
 
 
 async def test_one_copy_can_be_removed_and_its_bytes_go(
     two_stores: tuple[ApiClient, Container], tmp_path: Path
 ) -> None:
-    api, container = two_stores
+    api, _ = two_stores
     image_id = await uploaded_image_id(api, b"twice")
-    await _second_copy(container, image_id, "fast")
+    await _second_copy(api, image_id, "fast")
     assert (await _shown(api, image_id))["stores"] == "cheap,fast"
 
     response = await api.delete(f"/v2/stores/cheap/{image_id}", headers=ADMIN)
@@ -286,9 +262,10 @@ async def test_downloads_read_the_preferred_copy_else_the_heaviest_store(
 ) -> None:
     api, container = two_stores
     image_id = await uploaded_image_id(api, b"same bytes")
-    fast_copy = await _second_copy(container, image_id, "fast")
+    await _second_copy(api, image_id, "fast")
     # Tell the copies apart by what they hold: the store is not asked to verify on read.
-    await asyncio.to_thread(Path(fast_copy.removeprefix("file://")).write_bytes, b"fast bytes")
+    fast_copy = tmp_path / "stores" / "fast" / image_id
+    await asyncio.to_thread(fast_copy.write_bytes, b"fast bytes")
     await refused_without_change(
         container,
         lambda: api.get(
@@ -301,3 +278,122 @@ async def test_downloads_read_the_preferred_copy_else_the_heaviest_store(
     assert await plain.read() == b"fast bytes"  # weight 100 beats 0
     preferred = await api.get(f"/v2/images/{image_id}/file?prefer=cheap", headers=PROJECT_A)
     assert await preferred.read() == b"same bytes"
+
+
+async def test_copy_image_copies_into_every_store_that_lacks_the_data(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"everywhere")
+    response = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, "all_stores": True},
+        headers=ADMIN,
+    )
+    assert response.status == 202
+    assert (await _shown(api, image_id))["stores"] == "cheap,fast"
+    assert (tmp_path / "stores" / "fast" / image_id).read_bytes() == b"everywhere"
+    types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
+    assert types[-2:] == ["image.copy_started", "image.copied"]
+    # Nothing left to copy: accepted, and nothing recorded.
+    before = len(types)
+    again = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, "all_stores": True},
+        headers=ADMIN,
+    )
+    assert again.status == 202
+    assert len(await container.log.load_stream(uuid.UUID(image_id))) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "identity", "status", "message"),
+    [
+        ({"stores": ["fast"]}, PROJECT_A, 403, "You are not authorized to complete copy_image"),
+        ({"stores": ["cheap"]}, ADMIN, 400, "Image is already present at store 'cheap'"),
+        ({"stores": ["nowhere"]}, ADMIN, 409, "Store for identifier nowhere not found"),
+        ({"stores": "fast"}, ADMIN, 400, "'stores' must be a list"),
+        ({"stores": ["fast"], "all_stores": True}, ADMIN, 400, "All_stores parameter can't"),
+    ],
+)
+async def test_copy_image_refusals_change_nothing(
+    two_stores: tuple[ApiClient, Container],
+    body: dict[str, Any],
+    identity: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/import",
+            json={"method": {"name": "copy-image"}, **body},
+            headers={**identity, **JSON},
+        ),
+        status,
+        message,
+    )
+
+
+async def test_copy_image_needs_an_active_image(two_stores: tuple[ApiClient, Container]) -> None:
+    api, container = two_stores
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/import",
+            json={"method": {"name": "copy-image"}, "stores": ["fast"]},
+            headers={**ADMIN, **JSON},
+        ),
+        409,
+        "Only images with status active can be targeted for copying",
+    )
+
+
+async def test_a_copy_that_does_not_match_the_image_is_removed_and_recorded(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"original")
+    await asyncio.to_thread((tmp_path / "bulk" / image_id).write_bytes, b"tampered")
+    response = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, "stores": ["fast"]},
+        headers={**ADMIN, **JSON},
+    )
+    assert response.status == 409
+    assert "does not match the image's checksum" in (await response.json())["message"]
+    shown = await _shown(api, image_id)
+    assert (shown["status"], shown["stores"]) == ("active", "cheap")
+    assert not (tmp_path / "stores" / "fast" / image_id).exists()
+    types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
+    assert types[-2:] == ["image.copy_started", "image.copy_failed"]
+
+
+async def test_a_copy_of_a_dead_process_is_failed_and_its_bytes_removed(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"data")
+    images = container.bus.context.images
+    target = container.stores.named("fast")
+    location = target.location_for(image_id)
+
+    def start(image: Image) -> None:
+        image.start_copy("fast", location, "node-that-died", datetime.now(UTC))
+
+    await images.change(uuid.UUID(image_id), EventMetadata(), start)
+
+    async def partial() -> AsyncIterator[bytes]:
+        yield b"da"
+
+    await target.add(image_id, partial())
+    assert await recover_once(container, timedelta(seconds=30)) == []
+    assert not (tmp_path / "stores" / "fast" / image_id).exists()
+    image = await images.load(uuid.UUID(image_id))
+    assert (image.status, image.copies) == ("active", {})
+    last = (await container.log.load_stream(uuid.UUID(image_id)))[-1]
+    assert last.event_type == "image.copy_failed"
+    assert (await _shown(api, image_id))["stores"] == "cheap"

@@ -350,3 +350,33 @@ def test_copies_are_removed_only_from_active_images() -> None:
     image.deactivate(T0)
     with pytest.raises(Conflict, match="status is not 'active'"):
         image.remove_location("cheap", T0)
+
+
+def test_a_copy_adds_a_store_once_it_is_complete() -> None:
+    image = _active_in("fast")
+    image.start_copy("cheap", "cheap://copy", "node-1", T0)
+    assert image.locations == [DataLocation("fast", "fast://one")]
+    assert image.data_locations == ["fast://one", "cheap://copy"]  # deleting now takes both
+    image.complete_copy("cheap", T0)
+    assert image.locations[-1] == DataLocation("cheap", "cheap://copy")
+    assert image.copies == {}
+
+
+def test_a_failed_copy_leaves_the_image_as_it_was() -> None:
+    image = _active_in("fast")
+    image.start_copy("cheap", "cheap://copy", "node-1", T0)
+    assert list(image.abandoned_copies(frozenset({"node-2"}))) == ["cheap"]
+    assert image.abandoned_copies(frozenset({"node-1"})) == {}
+    image.fail_copy("cheap", "gone", T0)
+    assert (image.locations, image.copies) == ([DataLocation("fast", "fast://one")], {})
+
+
+def test_copies_need_an_active_image_and_a_store_without_the_data() -> None:
+    with pytest.raises(Conflict, match="Only images with status active"):
+        new_image().start_copy("cheap", "cheap://copy", None, T0)
+    image = _active_in("fast")
+    with pytest.raises(BadRequest, match="already present at store 'fast'"):
+        image.start_copy("fast", "fast://again", None, T0)
+    image.start_copy("cheap", "cheap://copy", None, T0)
+    with pytest.raises(Conflict, match="already being copied"):
+        image.start_copy("cheap", "cheap://copy", None, T0)

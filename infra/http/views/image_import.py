@@ -1,4 +1,4 @@
-"""/v2/images/{image_id}/import: interoperable image import (glance-direct)."""
+"""/v2/images/{image_id}/import: interoperable image import (glance-direct, copy-image)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
+from catalog.commands.copy_image import CopyImage
 from catalog.commands.import_image import IMPORT_METHODS, ImportImage
 from catalog.errors import BadRequest
 from infra.http.identity import metadata_of
-from infra.http.keys import BUS
+from infra.http.keys import BUS, STORES
 from infra.http.requests import image_id_from, json_object
 
 MISSING = "No image found with ID {id}"
@@ -31,10 +32,41 @@ def method_from(body: dict[str, Any]) -> str:
     return str(name)
 
 
+def stores_from(request: web.Request, body: dict[str, Any]) -> tuple[str, ...] | None:
+    """The stores an import targets, as Glance reads them: `all_stores` (None here), the
+    `stores` list, the `X-Image-Meta-Store` header, else the default store."""
+    header = request.headers.get("X-Image-Meta-Store")
+    if body.get("all_stores", False):
+        if "stores" in body or header is not None:
+            raise BadRequest(
+                "All_stores parameter can't be used with x-image-meta-store header "
+                "or stores parameter"
+            )
+        return None
+    if "stores" in body:
+        if header is not None:
+            raise BadRequest(
+                "Stores parameter and x-image-meta-store header can't be both specified"
+            )
+        stores = body["stores"]
+        if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
+            raise BadRequest("'stores' must be a list of store identifiers.")
+        return tuple(stores)
+    return (header or request.app[STORES].default_name,)
+
+
 async def import_image(request: web.Request) -> web.Response:
     image_id = image_id_from(request, MISSING)
-    method = method_from(await json_object(request))
-    await request.app[BUS].dispatch(
-        ImportImage(image_id=image_id, method=method), metadata_of(request)
-    )
+    body = await json_object(request)
+    method = method_from(body)
+    command: ImportImage | CopyImage
+    if method == "copy-image":
+        command = CopyImage(
+            image_id=image_id,
+            stores=stores_from(request, body),
+            all_stores_must_succeed=body.get("all_stores_must_succeed", True),
+        )
+    else:
+        command = ImportImage(image_id=image_id, method=method)
+    await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=202)

@@ -1,0 +1,116 @@
+"""Copy an active image's data into more stores: the `copy-image` import method.
+
+Each copy is recorded before its first byte (`image.copy_started`, with the process doing it),
+streamed from the image's current data into the target store, hashed on the way and checked
+against the image's size, checksum and hash, then recorded (`image.copied`): the image then
+has data in one more store. A failed copy removes its bytes and is recorded too; one whose
+process died is failed by recovery. The image stays active throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import structlog
+
+from catalog import policy
+from catalog.commands.access import require_visible
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.errors import CatalogError, Conflict
+from catalog.events import EventMetadata
+from catalog.image import Image, ImageStatus
+
+log = structlog.get_logger(__name__)
+
+
+class CopyImage(Command):
+    image_id: uuid.UUID
+    stores: tuple[str, ...] | None = None
+    """The stores to copy into; None: every store that can take data and lacks it."""
+    all_stores_must_succeed: bool = True
+    """If a copy fails: stop with its error (True), or go on with the other stores (False)."""
+
+
+async def copy_image(command: CopyImage, context: CommandContext, metadata: EventMetadata) -> None:
+    image = await context.images.load(command.image_id)
+    require_visible(image, metadata.actor)
+    if not metadata.actor.is_admin:
+        raise policy.not_authorized("copy_image")
+    if image.status is not ImageStatus.ACTIVE:
+        raise Conflict("Only images with status active can be targeted for copying")
+    held = {location.store for location in image.locations}
+    if command.stores is None:
+        targets = [name for name in context.stores.writable_names if name not in held]
+    else:
+        targets = list(dict.fromkeys(command.stores))
+        for name in targets:
+            if name not in context.stores.names:
+                raise Conflict(f"Store for identifier {name} not found")
+            context.stores.writable(name)
+    for name in targets:
+        try:
+            await _copy_into(command.image_id, name, context, metadata)
+        except CatalogError as e:
+            if command.all_stores_must_succeed:
+                raise
+            log.warning("copy_failed", image_id=str(command.image_id), store=name, error=e.message)
+
+
+async def _copy_into(
+    image_id: uuid.UUID, store_name: str, context: CommandContext, metadata: EventMetadata
+) -> None:
+    target = context.stores.writable(store_name)
+    location = target.location_for(str(image_id))
+
+    def start(image: Image) -> Image:
+        image.start_copy(store_name, location, context.node_id, context.clock.now())
+        return image
+
+    image = await context.images.change(image_id, metadata, start)
+    source = image.locations[0]
+    expected = image.data
+    assert expected is not None
+    try:
+        chunks = context.stores.named(source.store).get(source.url)
+        stored = await target.add(str(image_id), chunks)
+        if (stored.size, stored.checksum, stored.os_hash_value) != (
+            expected.size,
+            expected.checksum,
+            expected.os_hash_value,
+        ):
+            raise Conflict(
+                f"The data read from store {source.store} does not match the image's checksum."
+            )
+    except BaseException as e:
+        # Shielded: a client that went away must not leave the copy half-recorded.
+        await asyncio.shield(_abandon(image_id, store_name, location, e, context, metadata))
+        raise
+
+    def complete(current: Image) -> None:
+        current.complete_copy(store_name, context.clock.now())
+
+    try:
+        await context.images.change(image_id, metadata, complete)
+    except CatalogError:
+        await target.delete(location)  # the image was deleted meanwhile: the copy is no one's
+        raise
+
+
+async def _abandon(
+    image_id: uuid.UUID,
+    store_name: str,
+    location: str,
+    cause: BaseException,
+    context: CommandContext,
+    metadata: EventMetadata,
+) -> None:
+    await context.stores.named(store_name).delete(location)
+    reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
+
+    def fail(image: Image) -> None:
+        if store_name in image.copies:
+            image.fail_copy(store_name, reason, context.clock.now())
+
+    await context.images.change(image_id, metadata, fail)
