@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.pytest_plugin import AiohttpClient
 
 from catalog.events import EventMetadata
@@ -190,13 +191,20 @@ async def _shown(api: ApiClient, image_id: str) -> dict[str, Any]:
     return shown
 
 
+def _copy_image(
+    api: ApiClient, image_id: str, headers: dict[str, str], body: dict[str, Any]
+) -> Awaitable[ClientResponse]:
+    """POST …/import with the copy-image method and `body` (stores, all_stores, ...)."""
+    return api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, **body},
+        headers=headers,
+    )
+
+
 async def _second_copy(api: ApiClient, image_id: str, store: str) -> None:
     """A copy of the image's data in `store`, made by the copy-image import (admin)."""
-    response = await api.post(
-        f"/v2/images/{image_id}/import",
-        json={"method": {"name": "copy-image"}, "stores": [store]},
-        headers=ADMIN,
-    )
+    response = await _copy_image(api, image_id, ADMIN, {"stores": [store]})
     assert response.status == 202, await response.text()
 
 
@@ -285,11 +293,7 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
 ) -> None:
     api, container = two_stores
     image_id = await uploaded_image_id(api, b"everywhere")
-    response = await api.post(
-        f"/v2/images/{image_id}/import",
-        json={"method": {"name": "copy-image"}, "all_stores": True},
-        headers=ADMIN,
-    )
+    response = await _copy_image(api, image_id, ADMIN, {"all_stores": True})
     assert response.status == 202
     assert (await _shown(api, image_id))["stores"] == "cheap,fast"
     assert (tmp_path / "stores" / "fast" / image_id).read_bytes() == b"everywhere"
@@ -297,11 +301,7 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
     assert types[-2:] == ["image.copy_started", "image.copied"]
     # Nothing left to copy: accepted, and nothing recorded.
     before = len(types)
-    again = await api.post(
-        f"/v2/images/{image_id}/import",
-        json={"method": {"name": "copy-image"}, "all_stores": True},
-        headers=ADMIN,
-    )
+    again = await _copy_image(api, image_id, ADMIN, {"all_stores": True})
     assert again.status == 202
     assert len(await container.log.load_stream(uuid.UUID(image_id))) == before
 
@@ -327,11 +327,7 @@ async def test_copy_image_refusals_change_nothing(
     image_id = await uploaded_image_id(api)
     await refused_without_change(
         container,
-        lambda: api.post(
-            f"/v2/images/{image_id}/import",
-            json={"method": {"name": "copy-image"}, **body},
-            headers={**identity, **JSON},
-        ),
+        lambda: _copy_image(api, image_id, {**identity, **JSON}, body),
         status,
         message,
     )
@@ -342,11 +338,7 @@ async def test_copy_image_needs_an_active_image(two_stores: tuple[ApiClient, Con
     image_id = await created_image_id(api)
     await refused_without_change(
         container,
-        lambda: api.post(
-            f"/v2/images/{image_id}/import",
-            json={"method": {"name": "copy-image"}, "stores": ["fast"]},
-            headers={**ADMIN, **JSON},
-        ),
+        lambda: _copy_image(api, image_id, {**ADMIN, **JSON}, {"stores": ["fast"]}),
         409,
         "Only images with status active can be targeted for copying",
     )
@@ -358,11 +350,7 @@ async def test_a_copy_that_does_not_match_the_image_is_removed_and_recorded(
     api, container = two_stores
     image_id = await uploaded_image_id(api, b"original")
     await asyncio.to_thread((tmp_path / "bulk" / image_id).write_bytes, b"tampered")
-    response = await api.post(
-        f"/v2/images/{image_id}/import",
-        json={"method": {"name": "copy-image"}, "stores": ["fast"]},
-        headers={**ADMIN, **JSON},
-    )
+    response = await _copy_image(api, image_id, {**ADMIN, **JSON}, {"stores": ["fast"]})
     assert response.status == 409
     assert "does not match the image's checksum" in (await response.json())["message"]
     shown = await _shown(api, image_id)
