@@ -1,5 +1,8 @@
 """Attach data that already sits in a configured store: POST /v2/images/{id}/locations.
 
+Callers with the `service` role (the compute and volume services) may name data in any store;
+other callers only data at an http(s) URL, through a configured http store.
+
 The data is read once to record its size and hashes before the image becomes active, so an
 active image always has a known size, checksum and os_hash_value. Given `validation_data`, the
 computed hash must match it.
@@ -17,7 +20,7 @@ from catalog import policy
 from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import BadRequest, Conflict
+from catalog.errors import BadRequest, Conflict, Forbidden
 from catalog.events import EventMetadata, ImageLocationAdded
 from catalog.image import Image, ImageStatus
 
@@ -51,10 +54,14 @@ async def set_image_location(
 
     image = await context.images.load(command.image_id)
     require_visible(image, actor)
+    if image.status is not ImageStatus.QUEUED:
+        raise Conflict(f"It's not allowed to add locations if image status is {image.status}.")
     if not (actor.has_role("service") or actor.is_admin):
         policy.enforce_owner_action(actor, image.owner, "add_image_location")
-    if image.status is not ImageStatus.QUEUED:
-        raise Conflict(f"Image status is {image.status}; a location can be added only when queued.")
+    if not actor.has_role("service") and store_name in context.stores.writable_names:
+        # Only the cloud's services may point an image at data in the catalog's own stores
+        # (data they put there); users may only name data at an http(s) URL.
+        raise Forbidden("http store must be enabled to use location API by normal user.")
 
     md5, digest = hashlib.md5(usedforsecurity=False), hashlib.sha512()
     hashes = [md5, digest, *([hashlib.new(wanted.os_hash_algo)] if wanted else [])]

@@ -20,7 +20,9 @@ from tests.integration.conftest import ApiClient as Client
 from tests.integration.conftest import created_image_id as queued_image
 
 DATA = b"bytes already in the store" * 1000
-HEADERS = {**PROJECT_A, **JSON}
+# The compute service acting for a user of proj-a: data in the catalog's own stores may only be
+# attached by a caller with the service role.
+HEADERS = {**PROJECT_A, **JSON, "X-Roles": "member,reader,service"}
 
 
 async def chunks() -> AsyncIterator[bytes]:
@@ -123,7 +125,14 @@ async def test_only_a_queued_image_takes_a_location(
         f"/v2/images/{image_id}/locations", json={"url": location}, headers=HEADERS
     )
     assert first.status == 202
-    await assert_refused(api, container, image_id, {"url": location}, 409, "Image status is active")
+    await assert_refused(
+        api,
+        container,
+        image_id,
+        {"url": location},
+        409,
+        "It's not allowed to add locations if image status is active.",
+    )
 
 
 async def test_another_project_cannot_add_a_location(
@@ -136,3 +145,19 @@ async def test_another_project_cannot_add_a_location(
     )
     assert response.status == 404
     assert await event_count(container) == before
+
+
+async def test_users_without_the_service_role_may_not_name_data_in_the_stores(
+    api: Client, container: Container, location: str
+) -> None:
+    image_id = await queued_image(api)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/locations",
+            json={"url": location},
+            headers={**PROJECT_A, **JSON},
+        ),
+        403,
+        "http store must be enabled to use location API by normal user.",
+    )
