@@ -127,7 +127,7 @@ class DataStores(Protocol):
         ...
 
     def writable(self, name: str) -> DataStore:
-        """The store called `name`, for new data; `BadRequest` if unknown or read-only."""
+        """The store called `name`, for new data; `BadRequest` if unknown, `Gone` if read-only."""
         ...
 
     def for_location(self, location: str) -> tuple[str, DataStore]:

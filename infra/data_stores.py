@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.commands.upload_limits import TOO_LARGE
-from catalog.errors import BadRequest, CatalogError, NotFound, ServiceUnavailable, TooLarge
+from catalog.errors import BadRequest, CatalogError, Gone, NotFound, ServiceUnavailable, TooLarge
 from stores.base import ImageStore, StoredData
 from stores.errors import (
     InvalidLocation,
@@ -148,10 +148,14 @@ class ConfiguredStores:
         return configured.store
 
     def writable(self, name: str) -> TranslatingStore:
-        """The store called `name`, for new data; `BadRequest` if unknown or read-only."""
+        """The store called `name`, for new data; `BadRequest` if unknown, `Gone` if read-only."""
         store = self.named(name)
         if self._stores[name].read_only:
-            raise BadRequest(f"Store {name!r} is read-only: image data cannot be written to it.")
+            # Glance's answer (410) when its store refuses to add: the store is read-only.
+            raise Gone(
+                "Error in store configuration. Adding images to store is disabled.",
+                detail=f"Store {name!r} is read-only: image data cannot be written to it.",
+            )
         return store
 
     def for_location(self, location: str) -> tuple[str, TranslatingStore]:

@@ -114,8 +114,8 @@ async def test_the_http_store_is_listed_read_only_and_takes_no_uploads(
                 "X-Image-Meta-Store": "web",
             },
         ),
-        400,
-        "Store 'web' is read-only",
+        410,
+        "Error in store configuration. Adding images to store is disabled.",
     )
 
 
