@@ -38,8 +38,9 @@ class Inspection:
 class FormatInspector:
     """Fed the upload's chunks in order; keeps only the byte ranges the format checks need.
 
-    Cheap per chunk once the stream is past those ranges (a 512-byte tail is all it copies),
-    and its memory is bounded (`buffered_bytes`) whatever the image's size.
+    Cheap per chunk once the stream is past those ranges (a 2 KiB tail is all it copies),
+    and its memory is bounded (`buffered_bytes`, at most `MAX_BUFFERED`) whatever the image's
+    size or content.
     """
 
     def __init__(self) -> None:
@@ -47,13 +48,17 @@ class FormatInspector:
 
     @property
     def buffered_bytes(self) -> int:
+        """Bytes of the stream held for the checks."""
         return self._captured.buffered_bytes
 
     def feed(self, chunk: bytes) -> None:
+        """Show the inspector the next chunk of the stream."""
         if self._captured.feed(chunk):
             self._ask_for_later_regions()
+        self._captured.done_with_chunk()
 
     def finish(self) -> Inspection:
+        """What the stream was, once its last chunk has been fed."""
         captured = self._captured
         found = [f for f in (detect(captured) for detect in _DETECTORS) if f is not None]
         formats = {f.format for f in found}

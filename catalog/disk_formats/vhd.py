@@ -9,14 +9,16 @@ from catalog.disk_formats.capture import Captured
 from catalog.disk_formats.finding import Finding
 
 MAGIC = b"conectix"
+FOOTER_SIZE = 512
 _DIFFERENCING = 4
 
 
 def detect(captured: Captured) -> Finding | None:
-    footer = captured.at(0, 512)
+    footer = captured.at(0, FOOTER_SIZE)
     if footer is None or footer[:8] != MAGIC:
-        footer = captured.tail if captured.tail[:8] == MAGIC else None
-    if footer is None or len(footer) < 512:
+        # A fixed disk has no copy at the start: its footer is its last sector.
+        footer = captured.at(captured.size - FOOTER_SIZE, FOOTER_SIZE)
+    if footer is None or footer[:8] != MAGIC:
         return None
     (current_size,) = struct.unpack_from(">Q", footer, 48)
     (disk_type,) = struct.unpack_from(">I", footer, 60)

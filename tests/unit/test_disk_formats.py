@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-import uuid
-
 import pytest
 
 from catalog.disk_formats import DiskFormatRejected, FormatInspector, Inspection, accept
-
-MiB = 1024 * 1024
+from tests.disk_images import MiB, descriptor, gpt, iso, qcow2, vhd_footer, vhdx, vmdk_sparse
 
 
 def inspect(data: bytes, chunk: int = MiB) -> Inspection:
@@ -17,80 +13,6 @@ def inspect(data: bytes, chunk: int = MiB) -> Inspection:
     for offset in range(0, len(data), chunk):
         inspector.feed(data[offset : offset + chunk])
     return inspector.finish()
-
-
-def qcow2(
-    version: int = 3, size: int = 10 * MiB, backing: bool = False, incompatible: int = 0
-) -> bytes:
-    header = bytearray(4096)
-    struct.pack_into(">4sIQIIQ", header, 0, b"QFI\xfb", version, 0, 0, 16, size)
-    if backing:
-        struct.pack_into(">QI", header, 8, 1024, 9)
-        header[1024:1033] = b"/etc/host"
-    if version == 3:
-        struct.pack_into(">Q", header, 72, incompatible)
-        struct.pack_into(">I", header, 100, 104)
-    return bytes(header)
-
-
-def vmdk_sparse(descriptor: str, capacity_sectors: int = 20480) -> bytes:
-    header = bytearray(512)
-    struct.pack_into("<4sIIQQQQ", header, 0, b"KDMV", 1, 3, capacity_sectors, 128, 1, 20)
-    text = descriptor.encode().ljust(20 * 512, b"\0")
-    return bytes(header) + text + b"\0" * 4096
-
-
-def descriptor(
-    create_type: str = "monolithicSparse", extent: str = 'RW 20480 SPARSE "d.vmdk"'
-) -> str:
-    return (
-        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
-        f'createType="{create_type}"\n\n# Extent description\n{extent}\n\n'
-        '# The Disk Data Base\nddb.virtualHWVersion = "4"\nddb.geometry.cylinders = "20"\n'
-    )
-
-
-def vhd_footer(size: int, disk_type: int) -> bytes:
-    footer = bytearray(512)
-    footer[:8] = b"conectix"
-    struct.pack_into(">QQ", footer, 40, size, size)
-    struct.pack_into(">I", footer, 60, disk_type)
-    return bytes(footer)
-
-
-def vhdx(size: int) -> bytes:
-    """vhdxfile, a region table at 192 KiB, the metadata region at 1 MiB with its size item."""
-    data = bytearray(2 * MiB)
-    data[:8] = b"vhdxfile"
-    table = 192 * 1024
-    data[table : table + 4] = b"regi"
-    struct.pack_into("<I", data, table + 8, 1)
-    metadata_id = uuid.UUID("8b7ca206-4790-4b9a-b8fe-575f050f886e").bytes_le
-    struct.pack_into("<16sQII", data, table + 16, metadata_id, MiB, MiB, 1)
-    data[MiB : MiB + 8] = b"metadata"
-    struct.pack_into("<H", data, MiB + 10, 1)
-    size_id = uuid.UUID("2fa54224-cd1b-4876-b211-5dbed83bf4b8").bytes_le
-    struct.pack_into("<16sII", data, MiB + 32, size_id, 64 * 1024, 8)
-    struct.pack_into("<Q", data, MiB + 64 * 1024, size)
-    return bytes(data)
-
-
-def iso(blocks: int = 300) -> bytes:
-    data = bytearray(40 * 1024)
-    pvd = 16 * 2048
-    data[pvd : pvd + 6] = b"\x01CD001"
-    struct.pack_into("<I", data, pvd + 80, blocks)
-    struct.pack_into("<H", data, pvd + 128, 2048)
-    return bytes(data)
-
-
-def gpt(start_lba: int = 1) -> bytes:
-    data = bytearray(64 * 1024)
-    data[446 + 4] = 0xEE
-    struct.pack_into("<I", data, 446 + 8, start_lba)
-    data[510:512] = b"\x55\xaa"
-    data[512:520] = b"EFI PART"
-    return bytes(data)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +26,8 @@ def gpt(start_lba: int = 1) -> bytes:
         (vhd_footer(7 * MiB, 3) + b"\0" * 4096, "vhd", 7 * MiB),
         (b"\0" * MiB + vhd_footer(MiB, 2), "vhd", MiB),
         (vhdx(5 * MiB), "vhdx", 5 * MiB),
-        (iso(), "iso", 300 * 2048),
+        (vhdx(6 * MiB, metadata_at=3 * MiB), "vhdx", 6 * MiB),
+        (iso(blocks=20), "iso", 20 * 2048),
         (gpt(), "gpt", 64 * 1024),
     ],
 )
@@ -179,16 +102,47 @@ def test_two_formats_at_once_are_refused() -> None:
     assert "several formats" in inspect(bytes(both)).safety_failures[0]
 
 
-@pytest.mark.parametrize("data", [qcow2(backing=True), vmdk_sparse(descriptor()), vhdx(3 * MiB)])
-def test_chunk_boundaries_do_not_change_the_result(data: bytes) -> None:
-    tiny = 1 if len(data) <= 64 * 1024 else 4093  # byte by byte where that stays quick
-    assert inspect(data, chunk=tiny) == inspect(data, chunk=7919) == inspect(data, len(data))
+@pytest.mark.parametrize(
+    "data",
+    [
+        qcow2(backing=True),
+        vmdk_sparse(descriptor()),
+        vhd_footer(MiB, 2) + b"\0" * 4096 + vhd_footer(MiB, 2),
+        vhdx(3 * MiB, metadata_at=256 * 1024),
+        iso(),
+        gpt(),
+    ],
+)
+def test_one_byte_chunks_and_one_chunk_give_the_same_result(data: bytes) -> None:
+    assert inspect(data, chunk=1) == inspect(data, chunk=4093) == inspect(data, len(data))
 
 
-def test_memory_stays_bounded_whatever_the_size() -> None:
+def test_chunks_that_end_just_before_or_after_a_table_give_the_same_result() -> None:
+    data = vhdx(3 * MiB)
+    results = {inspect(data, chunk) for chunk in (65535, 65536, 65537, 196607, 196609, 1 << 20)}
+    assert results == {Inspection("vhdx", 3 * MiB, (), len(data))}
+
+
+def test_a_large_raw_stream_keeps_only_its_head_and_tail() -> None:
     inspector = FormatInspector()
     block = b"\xab" * (4 * MiB)
     for _ in range(16):  # 64 MiB
         inspector.feed(block)
-    assert inspector.buffered_bytes <= 64 * 1024 + 512
+        assert inspector.buffered_bytes <= 64 * 1024 + 2048
     assert inspector.finish() == Inspection("raw", 64 * MiB, (), 64 * MiB)
+
+
+def test_a_table_too_far_into_the_stream_is_not_waited_for() -> None:
+    """A VHDX whose metadata is said to lie at 1 GiB: the stream passes it unkept, and the
+    virtual size stays unknown instead of the inspector holding on for it."""
+    far = 1024 * MiB
+    head = bytearray(vhdx(MiB)[: 256 * 1024])
+    head[192 * 1024 + 32 : 192 * 1024 + 40] = far.to_bytes(8, "little")
+    inspector = FormatInspector()
+    inspector.feed(bytes(head))
+    zeros = bytes(4 * MiB)
+    for _ in range(far // len(zeros) + 1):
+        inspector.feed(zeros)
+        assert inspector.buffered_bytes <= 64 * 1024 + 2048 + 64 * 1024
+    found = inspector.finish()
+    assert (found.format, found.virtual_size, found.safety_failures) == ("vhdx", None, ())

@@ -1,0 +1,89 @@
+"""Disk images crafted byte by byte: the few header fields each format check reads, and the
+hostile variations of them that no image tool would write."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+
+MiB = 1024 * 1024
+SECTOR = 512
+
+
+def qcow2(
+    version: int = 3, size: int = 10 * MiB, backing: bool = False, incompatible: int = 0
+) -> bytes:
+    header = bytearray(4096)
+    struct.pack_into(">4sIQIIQ", header, 0, b"QFI\xfb", version, 0, 0, 16, size)
+    if backing:
+        struct.pack_into(">QI", header, 8, 1024, 9)
+        header[1024:1033] = b"/etc/host"
+    if version == 3:
+        struct.pack_into(">Q", header, 72, incompatible)
+        struct.pack_into(">I", header, 100, 104)
+    return bytes(header)
+
+
+def vmdk_sparse(descriptor: str, capacity_sectors: int = 20480) -> bytes:
+    header = bytearray(512)
+    struct.pack_into("<4sIIQQQQ", header, 0, b"KDMV", 1, 3, capacity_sectors, 128, 1, 20)
+    text = descriptor.encode().ljust(20 * 512, b"\0")
+    return bytes(header) + text + b"\0" * 4096
+
+
+def descriptor(
+    create_type: str = "monolithicSparse", extent: str = 'RW 20480 SPARSE "d.vmdk"'
+) -> str:
+    return (
+        "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+        f'createType="{create_type}"\n\n# Extent description\n{extent}\n\n'
+        '# The Disk Data Base\nddb.virtualHWVersion = "4"\nddb.geometry.cylinders = "20"\n'
+    )
+
+
+def vhd_footer(size: int, disk_type: int) -> bytes:
+    footer = bytearray(512)
+    footer[:8] = b"conectix"
+    struct.pack_into(">QQ", footer, 40, size, size)
+    struct.pack_into(">I", footer, 60, disk_type)
+    return bytes(footer)
+
+
+def vhdx(size: int, metadata_at: int = MiB) -> bytes:
+    """vhdxfile, a region table at 192 KiB, the metadata region with its size item."""
+    data = bytearray(metadata_at + 128 * 1024)
+    data[:8] = b"vhdxfile"
+    table = 192 * 1024
+    data[table : table + 4] = b"regi"
+    struct.pack_into("<I", data, table + 8, 1)
+    metadata_id = uuid.UUID("8b7ca206-4790-4b9a-b8fe-575f050f886e").bytes_le
+    struct.pack_into("<16sQII", data, table + 16, metadata_id, metadata_at, MiB, 1)
+    data[metadata_at : metadata_at + 8] = b"metadata"
+    struct.pack_into("<H", data, metadata_at + 10, 1)
+    size_id = uuid.UUID("2fa54224-cd1b-4876-b211-5dbed83bf4b8").bytes_le
+    struct.pack_into("<16sII", data, metadata_at + 32, size_id, 64 * 1024, 8)
+    struct.pack_into("<Q", data, metadata_at + 64 * 1024, size)
+    return bytes(data)
+
+
+def iso(blocks: int = 20) -> bytes:
+    """An ISO 9660 volume: the system area, then a primary volume descriptor at sector 16."""
+    data = bytearray(blocks * 2048)
+    pvd = 16 * 2048
+    data[pvd : pvd + 7] = b"\x01CD001\x01"
+    struct.pack_into("<I", data, pvd + 80, blocks)
+    struct.pack_into(">I", data, pvd + 84, blocks)
+    struct.pack_into("<H", data, pvd + 128, 2048)
+    struct.pack_into(">H", data, pvd + 130, 2048)
+    terminator = 17 * 2048
+    data[terminator : terminator + 7] = b"\xffCD001\x01"
+    return bytes(data)
+
+
+def gpt(start_lba: int = 1) -> bytes:
+    data = bytearray(64 * 1024)
+    data[446 + 4] = 0xEE
+    struct.pack_into("<I", data, 446 + 8, start_lba)
+    data[510:512] = b"\x55\xaa"
+    data[512:520] = b"EFI PART"
+    return bytes(data)
