@@ -24,11 +24,43 @@ def qcow2(
     return bytes(header)
 
 
-def vmdk_sparse(descriptor: str, capacity_sectors: int = 20480) -> bytes:
-    header = bytearray(512)
-    struct.pack_into("<4sIIQQQQ", header, 0, b"KDMV", 1, 3, capacity_sectors, 128, 1, 20)
-    text = descriptor.encode().ljust(20 * 512, b"\0")
-    return bytes(header) + text + b"\0" * 4096
+VMDK_GD_AT_END = 0xFFFFFFFFFFFFFFFF
+
+
+def vmdk_header(
+    capacity_sectors: int = 20480,
+    *,
+    version: int = 1,
+    descriptor_at: int = 1,
+    descriptor_sectors: int = 20,
+    directory_at: int = 21,
+) -> bytes:
+    header = bytearray(SECTOR)
+    struct.pack_into(
+        "<4sIIQQQQIQQ",
+        header,
+        0,
+        *(b"KDMV", version, 3, capacity_sectors, 128, descriptor_at, descriptor_sectors),
+        *(512, 0, directory_at),
+    )
+    return bytes(header)
+
+
+def vmdk_sparse(descriptor: str, capacity_sectors: int = 20480, **header: int) -> bytes:
+    """A sparse VMDK: its header, the descriptor at sector 1 padded to 20 sectors, a little data."""
+    text = descriptor.encode().ljust(20 * SECTOR, b"\0")[: 20 * SECTOR]
+    return vmdk_header(capacity_sectors, **header) + text + b"\0" * 4096
+
+
+def vmdk_stream(
+    descriptor: str, capacity_sectors: int = 20480, *, footer: bytes | None = None
+) -> bytes:
+    """A stream-optimized VMDK whose header defers to its footer: the footer marker, the
+    footer (a header with the real grain directory) and the end-of-stream marker."""
+    body = vmdk_sparse(descriptor, capacity_sectors, directory_at=VMDK_GD_AT_END)
+    marker = struct.pack("<QII", 1, 0, 3).ljust(SECTOR, b"\0")
+    footer = footer if footer is not None else vmdk_header(capacity_sectors, directory_at=30)
+    return body + marker + footer + bytes(SECTOR)
 
 
 def descriptor(

@@ -1,85 +1,134 @@
 """VMware VMDK: a sparse header (`KDMV`) with an embedded text descriptor, or a descriptor alone.
 
-The descriptor names extent files. A flat or split VMDK names files that a converter would
-open on the host (CVE-2022-47951), so only the self-contained kinds (monolithicSparse,
-streamOptimized) are accepted, every descriptor line must be one a VMDK has, and no extent may
-name a path.
+A descriptor alone holds no data: it only points at other files, so it is always refused. A
+sparse VMDK is checked where its readers look: the descriptor at sector 1 (`vmdk_descriptor`),
+and, for a stream whose header defers to a footer, the footer at its end.
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from typing import NamedTuple
 
-from catalog.disk_formats.capture import MAX_REGION, Captured
+from catalog.disk_formats import vmdk_descriptor
+from catalog.disk_formats.capture import HEAD_SIZE, MAX_REGION, Captured
 from catalog.disk_formats.finding import Finding
 
 MAGIC = b"KDMV"
 SECTOR = 512
-ALLOWED_TYPES = ("monolithicSparse", "streamOptimized")
-_TEXT_START = b"# Disk DescriptorFile"
-_EXTENT = re.compile(r'(RW|RDONLY|NOACCESS)\s+\d+\s+\w+(?:\s+"([^"]*)"(?:\s+\d+)?)?')
-_KEY_VALUE = re.compile(r'[A-Za-z][\w.]*\s*=\s*("[^"]*"|\S+)')
+DESCRIPTOR_AT = 1
+"""The sector readers take the embedded descriptor from, whatever the header says."""
+_GD_AT_END = 0xFFFFFFFFFFFFFFFF
+_MARKER = struct.Struct("<QII")
+_FOOTER_MARKER, _END_OF_STREAM = 3, 0
+_TEXT = re.compile(rb"[\x20-\x7e\t\n\r\f\v]+")
+_TEXT_DESCRIPTOR = re.compile(rb"\A# Disk DescriptorFile|^[ \t]*createType[ \t]*=", re.I | re.M)
+
+
+class _SparseHeader(NamedTuple):
+    magic: bytes
+    version: int
+    flags: int
+    capacity: int
+    grain_size: int
+    descriptor_at: int
+    descriptor_sectors: int
+    grain_table_entries: int
+    redundant_directory_at: int
+    directory_at: int
+
+    @classmethod
+    def parse(cls, raw: bytes, offset: int = 0) -> _SparseHeader:
+        return cls._make(struct.unpack_from("<4sIIQQQQIQQ", raw, offset))
+
+
+_HEADER_SIZE = 64
 
 
 def needs(captured: Captured) -> list[tuple[int, int]]:
-    located = _descriptor_location(captured)
-    return [located] if located else []
+    header = _header(captured)
+    if header is None or header.descriptor_at != DESCRIPTOR_AT:
+        return []
+    return [(DESCRIPTOR_AT * SECTOR, min(header.descriptor_sectors * SECTOR, MAX_REGION))]
 
 
 def detect(captured: Captured) -> Finding | None:
-    header = captured.at(0, 64)
-    if header is None:
-        return None
-    if header[:4] == MAGIC:
-        (capacity,) = struct.unpack_from("<Q", header, 12)
-        located = _descriptor_location(captured)
-        if located is None:
-            return Finding("vmdk", capacity * SECTOR, ("VMDK has no embedded descriptor",))
-        text = captured.at(*located)
-        if text is None:
-            return Finding("vmdk", capacity * SECTOR, ("VMDK descriptor could not be read",))
-        return Finding("vmdk", capacity * SECTOR, _descriptor_failures(text))
-    if header.startswith(_TEXT_START):
-        # A descriptor with no data of its own: it can only point at other files.
-        text = captured.at(0, min(captured.size, MAX_REGION)) or b""
-        failures = _descriptor_failures(text) or ("VMDK descriptor without its data",)
-        return Finding("vmdk", None, failures)
+    header = _header(captured)
+    if header is not None:
+        return _sparse(captured, header)
+    start = _text_start(captured)
+    if start is not None and _TEXT_DESCRIPTOR.search(start):
+        text = start.decode("ascii", errors="replace")
+        reasons = vmdk_descriptor.failures(text, embedded=False)
+        return Finding("vmdk", None, (*reasons, "VMDK descriptor without data of its own"))
     return None
 
 
-def _descriptor_location(captured: Captured) -> tuple[int, int] | None:
-    header = captured.at(0, 64)
-    if header is None or header[:4] != MAGIC:
+def _header(captured: Captured) -> _SparseHeader | None:
+    raw = captured.at(0, _HEADER_SIZE)
+    if raw is None or raw[:4] != MAGIC:
         return None
-    offset, size = struct.unpack_from("<QQ", header, 28)
-    if not offset or not size:
-        return None
-    return offset * SECTOR, min(size * SECTOR, MAX_REGION)
+    return _SparseHeader.parse(raw)
 
 
-def _descriptor_failures(raw: bytes) -> tuple[str, ...]:
-    text = raw.split(b"\0", 1)[0].decode("ascii", errors="replace")
-    failures: list[str] = []
-    create_type = None
-    extents = 0
-    for line in (line.strip() for line in text.splitlines()):
-        if not line or line.startswith("#") or line.startswith("ddb."):
-            continue
-        extent = _EXTENT.fullmatch(line)
-        if extent:
-            extents += 1
-            if "/" in (extent[2] or ""):
-                failures.append(f"VMDK extent names a path: {extent[2]!r}")
-            continue
-        if _KEY_VALUE.fullmatch(line):
-            key, _, value = line.partition("=")
-            if key.strip() == "createType":
-                create_type = value.strip().strip('"')
-            continue
-        failures.append(f"VMDK descriptor has an unexpected line: {line[:80]!r}")
-    if create_type not in ALLOWED_TYPES:
-        failures.append(f"VMDK createType {create_type!r} is not allowed")
-    if not extents:
-        failures.append("VMDK descriptor has no extents")
-    return tuple(failures)
+def _sparse(captured: Captured, header: _SparseHeader) -> Finding:
+    reasons: list[str] = []
+    capacity = header.capacity
+    if header.version not in (1, 2, 3):
+        reasons.append(f"VMDK version {header.version} is not supported")
+    if header.directory_at == _GD_AT_END:
+        footer, footer_reasons = _footer(captured, header)
+        reasons += footer_reasons
+        capacity = footer.capacity if footer is not None else capacity
+    if header.capacity == 0 or capacity == 0:
+        # Readers then take the descriptor as a descriptor file, with extents anywhere.
+        reasons.append("VMDK sparse header has no capacity")
+    wanted = needs(captured)
+    if not wanted or not header.descriptor_sectors:
+        reasons.append("VMDK has no embedded descriptor at sector 1")
+    else:
+        raw = captured.at(*wanted[0])
+        text = vmdk_descriptor.descriptor_text(raw) if raw is not None else None
+        if text is None:
+            reasons.append("VMDK descriptor does not end within the sectors it claims")
+        else:
+            reasons += vmdk_descriptor.failures(text, embedded=True)
+    return Finding("vmdk", capacity * SECTOR, tuple(reasons))
+
+
+def _footer(
+    captured: Captured, header: _SparseHeader
+) -> tuple[_SparseHeader | None, tuple[str, ...]]:
+    """A stream VMDK's footer, and why it is refused: readers take the header from the footer,
+    so it must agree with the one that was checked."""
+    if captured.size % SECTOR:
+        return None, ("VMDK stream does not end on a sector boundary",)
+    raw = captured.at(captured.size - 3 * SECTOR, 3 * SECTOR)
+    if raw is None:
+        return None, ("VMDK stream has no footer",)
+    _, marker_size, marker_type = _MARKER.unpack_from(raw, 0)
+    footer = _SparseHeader.parse(raw, SECTOR)
+    end_marker = _MARKER.unpack_from(raw, 2 * SECTOR)
+    if (marker_size, marker_type) != (0, _FOOTER_MARKER) or footer.magic != MAGIC:
+        return None, ("VMDK stream footer is invalid",)
+    if end_marker != (0, 0, _END_OF_STREAM):
+        return None, ("VMDK stream end-of-stream marker is invalid",)
+    reasons = []
+    if (footer.version, footer.descriptor_at, footer.descriptor_sectors) != (
+        header.version,
+        header.descriptor_at,
+        header.descriptor_sectors,
+    ):
+        reasons.append("VMDK stream footer disagrees with its header")
+    if footer.directory_at == _GD_AT_END:
+        reasons.append("VMDK stream footer defers to another footer")
+    return footer, tuple(reasons)
+
+
+def _text_start(captured: Captured) -> bytes | None:
+    """The stream's start up to its first NUL, if its first sector is plain text (as a
+    descriptor file is); None otherwise."""
+    start = (captured.at(0, min(captured.size, HEAD_SIZE)) or b"").split(b"\0", 1)[0]
+    probe = start[:SECTOR]
+    return start if probe and _TEXT.fullmatch(probe) else None

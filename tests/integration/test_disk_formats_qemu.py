@@ -35,14 +35,17 @@ def inspected_file(path: Path) -> Inspection:
     return inspector.finish()
 
 
-def qemu_virtual_size(qemu_img: str, path: Path, fmt: str) -> int:
-    info = subprocess.run(
-        [qemu_img, "info", "-f", fmt, "--output=json", str(path)],
+def qemu_info(qemu_img: str, path: Path, fmt: str) -> str:
+    return subprocess.run(
+        [qemu_img, "info", "-U", "-f", fmt, "--output=json", str(path)],
         check=True,
         capture_output=True,
         text=True,
-    )
-    return int(json.loads(info.stdout)["virtual-size"])
+    ).stdout
+
+
+def qemu_virtual_size(qemu_img: str, path: Path, fmt: str) -> int:
+    return int(json.loads(qemu_info(qemu_img, path, fmt))["virtual-size"])
 
 
 @pytest.mark.parametrize(
@@ -89,9 +92,32 @@ def test_a_qcow2_with_an_external_data_file_is_refused(qemu_img: str, tmp_path: 
         accept("qcow2", inspected_file(image))
 
 
-def test_a_flat_vmdk_is_refused(qemu_img: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "subformat", ["monolithicFlat", "twoGbMaxExtentFlat", "twoGbMaxExtentSparse"]
+)
+def test_a_vmdk_whose_data_lies_in_other_files_is_refused(
+    qemu_img: str, tmp_path: Path, subformat: str
+) -> None:
     descriptor = made(
-        qemu_img, tmp_path, "flat.vmdk", "-f", "vmdk", "-o", "subformat=monolithicFlat"
+        qemu_img, tmp_path, "split.vmdk", "-f", "vmdk", "-o", f"subformat={subformat}"
     )
-    with pytest.raises(DiskFormatRejected, match="monolithicFlat"):
-        accept("vmdk", inspected_file(descriptor))
+    inspection = inspected_file(descriptor)
+    assert inspection.format == "vmdk"
+    for claimed in ("vmdk", "raw"):
+        with pytest.raises(DiskFormatRejected, match=subformat):
+            accept(claimed, inspection)
+
+
+def test_a_vmdk_with_a_parent_is_refused(qemu_img: str, tmp_path: Path) -> None:
+    """qemu-img names the parent without a path (`parentFileNameHint="base.vmdk"`): a reader
+    would open that file beside the image."""
+    made(qemu_img, tmp_path, "base.vmdk", "-f", "vmdk")
+    child = tmp_path / "child.vmdk"
+    subprocess.run(
+        [qemu_img, "create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", str(child)],
+        check=True,
+        cwd=tmp_path,
+    )
+    assert json.loads(qemu_info(qemu_img, child, "vmdk"))["backing-filename"] == "base.vmdk"
+    with pytest.raises(DiskFormatRejected, match="names a parent image"):
+        accept("vmdk", inspected_file(child))

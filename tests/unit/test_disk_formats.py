@@ -5,7 +5,19 @@ from __future__ import annotations
 import pytest
 
 from catalog.disk_formats import DiskFormatRejected, FormatInspector, Inspection, accept
-from tests.disk_images import MiB, descriptor, gpt, iso, qcow2, vhd_footer, vhdx, vmdk_sparse
+from tests.disk_images import (
+    SECTOR,
+    MiB,
+    descriptor,
+    gpt,
+    iso,
+    qcow2,
+    vhd_footer,
+    vhdx,
+    vmdk_header,
+    vmdk_sparse,
+    vmdk_stream,
+)
 
 
 def inspect(data: bytes, chunk: int = MiB) -> Inspection:
@@ -23,6 +35,7 @@ def inspect(data: bytes, chunk: int = MiB) -> Inspection:
         (qcow2(version=3), "qcow2", 10 * MiB),
         (vmdk_sparse(descriptor()), "vmdk", 20480 * 512),
         (vmdk_sparse(descriptor("streamOptimized")), "vmdk", 20480 * 512),
+        (vmdk_stream(descriptor("streamOptimized"), 4096), "vmdk", 4096 * 512),
         (vhd_footer(7 * MiB, 3) + b"\0" * 4096, "vhd", 7 * MiB),
         (b"\0" * MiB + vhd_footer(MiB, 2), "vhd", MiB),
         (vhdx(5 * MiB), "vhdx", 5 * MiB),
@@ -62,6 +75,91 @@ def test_formats_are_found_with_their_virtual_size(
     ],
 )
 def test_hostile_images_are_refused_whatever_they_claim(data: bytes, reason: str) -> None:
+    assert_refused(data, reason)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        pytest.param(
+            vmdk_sparse(descriptor() + 'parentFileNameHint="base.vmdk"\n'),
+            "VMDK descriptor names a parent image",
+            id="parent",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor() + '# parentFileNameHint="base.vmdk"\n'),
+            "VMDK descriptor names a parent image",
+            id="parent-in-a-comment",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor(extent='RW 100 FLAT "other-image" 0')),
+            "VMDK extent of type 'FLAT' in a sparse VMDK",
+            id="flat-extent-in-sparse",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor() + 'createType="monolithicFlat"\n'),
+            "VMDK descriptor gives createType more than once",
+            id="two-create-types",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor(), capacity_sectors=0),
+            "VMDK sparse header has no capacity",
+            id="zero-capacity-makes-a-descriptor-file",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor(), descriptor_at=2),
+            "VMDK has no embedded descriptor at sector 1",
+            id="descriptor-elsewhere",
+        ),
+        pytest.param(
+            vmdk_sparse(
+                # One sector claimed, but the text (a hidden extent) runs on past it.
+                ("#" * 500 + "\n").ljust(SECTOR, "#") + descriptor(),
+                descriptor_sectors=1,
+            ),
+            "VMDK descriptor does not end within the sectors it claims",
+            id="descriptor-overruns-its-sectors",
+        ),
+        pytest.param(
+            vmdk_sparse(descriptor(), version=4),
+            "VMDK version 4 is not supported",
+            id="version",
+        ),
+        pytest.param(
+            b'version=1\ncreateType="vmfs"\nRW 2048 VMFS "disk-flat.vmdk"\n',
+            "VMDK descriptor without data of its own",
+            id="text-descriptor-without-the-usual-comment",
+        ),
+        pytest.param(
+            vmdk_stream(descriptor("streamOptimized"), footer=vmdk_header(descriptor_at=40)),
+            "VMDK stream footer disagrees with its header",
+            id="footer-moves-the-descriptor",
+        ),
+        pytest.param(
+            vmdk_stream(descriptor("streamOptimized"), footer=vmdk_header(directory_at=2**64 - 1)),
+            "VMDK stream footer defers to another footer",
+            id="footer-defers-again",
+        ),
+        pytest.param(
+            vmdk_stream(descriptor("streamOptimized"))[:-SECTOR],
+            "VMDK stream footer is invalid",
+            id="no-end-of-stream",
+        ),
+        pytest.param(
+            vmdk_stream(descriptor("streamOptimized")) + b"\0",
+            "VMDK stream does not end on a sector boundary",
+            id="footer-off-the-sector",
+        ),
+    ],
+)
+def test_vmdks_that_would_open_other_files_or_hide_lines_are_refused(
+    data: bytes, reason: str
+) -> None:
+    assert_refused(data, reason)
+
+
+def assert_refused(data: bytes, reason: str) -> None:
+    """`data` fails a safety check for `reason`, and is refused as what it is and as raw."""
     inspection = inspect(data)
     assert any(reason in failure for failure in inspection.safety_failures), inspection
     for claimed in (inspection.format, "raw"):
@@ -69,6 +167,13 @@ def test_hostile_images_are_refused_whatever_they_claim(data: bytes, reason: str
             accept(claimed, inspection)
         assert refused.value.status == 415
         assert refused.value.detail.startswith("Image failed safety checks")
+        assert reason in refused.value.detail
+
+
+def test_a_stream_vmdk_takes_its_virtual_size_from_its_footer() -> None:
+    """Readers take the header from the footer, so its capacity is the disk's size."""
+    data = vmdk_stream(descriptor("streamOptimized"), 4096, footer=vmdk_header(8192))
+    assert inspect(data).virtual_size == 8192 * SECTOR
 
 
 def test_data_that_is_not_its_claimed_format_is_refused_with_glances_message() -> None:
@@ -107,6 +212,7 @@ def test_two_formats_at_once_are_refused() -> None:
     [
         qcow2(backing=True),
         vmdk_sparse(descriptor()),
+        vmdk_stream(descriptor("streamOptimized")),
         vhd_footer(MiB, 2) + b"\0" * 4096 + vhd_footer(MiB, 2),
         vhdx(3 * MiB, metadata_at=256 * 1024),
         iso(),
