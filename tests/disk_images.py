@@ -112,10 +112,15 @@ def iso(blocks: int = 20) -> bytes:
     return bytes(data)
 
 
-def gpt(start_lba: int = 1) -> bytes:
+def gpt(
+    start_lba: int = 1, *, start_chs: bytes = b"\x00\x02\x00", boot: int = 0, more: int = 0
+) -> bytes:
+    """A GPT disk's first 64 KiB: the protective MBR (and `more` partitions of type 0x83 beside
+    it, as a hybrid MBR has), then the GPT header at LBA 1."""
     data = bytearray(64 * 1024)
-    data[446 + 4] = 0xEE
-    struct.pack_into("<I", data, 446 + 8, start_lba)
+    struct.pack_into("<B3sB3sII", data, 446, boot, start_chs, 0xEE, b"\xff" * 3, start_lba, 127)
+    for record in range(1, more + 1):
+        struct.pack_into("<B3sB3sII", data, 446 + 16 * record, 0, b"\0\0\0", 0x83, b"", 34, 8)
     data[510:512] = b"\x55\xaa"
     data[512:520] = b"EFI PART"
     return bytes(data)

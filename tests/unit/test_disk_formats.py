@@ -72,6 +72,10 @@ def test_formats_are_found_with_their_virtual_size(
         (descriptor("monolithicFlat", 'RW 2048 FLAT "disk-flat.vmdk" 0').encode(), "not allowed"),
         (vhd_footer(MiB, 4) + b"\0" * 1024, "differencing disk refers to a parent"),
         (gpt(start_lba=63), "does not start at LBA 1"),
+        (gpt(start_chs=b"\x01\x01\x00"), "does not start at CHS 0/0/2"),
+        (gpt(boot=0x7F), "MBR partition 1 has an invalid boot indicator"),
+        (gpt(more=1), "GPT protective MBR defines other partitions"),
+        (gpt()[:446] + bytes(16) + gpt()[462:], "no protective MBR partition first"),
     ],
 )
 def test_hostile_images_are_refused_whatever_they_claim(data: bytes, reason: str) -> None:
@@ -193,6 +197,11 @@ def test_formats_that_cannot_be_inspected_take_raw_data() -> None:
         assert accept(claimed, inspect(b"kernel" * 1000)) is None
     with pytest.raises(DiskFormatRejected):
         accept("ami", inspect(qcow2()))
+
+
+def test_a_protective_mbr_may_be_marked_bootable() -> None:
+    """Some tools set the boot indicator so that old firmware boots the disk at all."""
+    assert inspect(gpt(boot=0x80)).safety_failures == ()
 
 
 def test_a_hybrid_iso_is_an_iso() -> None:
