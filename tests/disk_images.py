@@ -98,16 +98,19 @@ def vhdx(size: int, metadata_at: int = MiB) -> bytes:
     return bytes(data)
 
 
-def iso(blocks: int = 20) -> bytes:
-    """An ISO 9660 volume: the system area, then a primary volume descriptor at sector 16."""
+def iso(blocks: int = 20, *, boot_record_first: bool = False) -> bytes:
+    """An ISO 9660 volume of `blocks` sectors: the system area, the primary volume descriptor
+    at sector 16 (or 17, after an El Torito boot record) and the set's terminator."""
     data = bytearray(blocks * 2048)
-    pvd = 16 * 2048
+    pvd = (17 if boot_record_first else 16) * 2048
     data[pvd : pvd + 7] = b"\x01CD001\x01"
     struct.pack_into("<I", data, pvd + 80, blocks)
     struct.pack_into(">I", data, pvd + 84, blocks)
     struct.pack_into("<H", data, pvd + 128, 2048)
     struct.pack_into(">H", data, pvd + 130, 2048)
-    terminator = 17 * 2048
+    if boot_record_first:
+        data[16 * 2048 : 16 * 2048 + 30] = b"\x00CD001\x01EL TORITO SPECIFICATION"
+    terminator = pvd + 2048
     data[terminator : terminator + 7] = b"\xffCD001\x01"
     return bytes(data)
 

@@ -41,6 +41,7 @@ def inspect(data: bytes, chunk: int = MiB) -> Inspection:
         (vhdx(5 * MiB), "vhdx", 5 * MiB),
         (vhdx(6 * MiB, metadata_at=3 * MiB), "vhdx", 6 * MiB),
         (iso(blocks=20), "iso", 20 * 2048),
+        (iso(blocks=24, boot_record_first=True), "iso", 24 * 2048),
         (gpt(), "gpt", 64 * 1024),
     ],
 )
