@@ -27,6 +27,12 @@ def qcow2(
 VMDK_GD_AT_END = 0xFFFFFFFFFFFFFFFF
 
 
+def qed(size: int = 10 * MiB) -> bytes:
+    header = bytearray(4096)
+    struct.pack_into("<4sIIIQQQQQ", header, 0, b"QED\0", 65536, 4, 1, 0, 0, 0, 4096, size)
+    return bytes(header)
+
+
 def vmdk_header(
     capacity_sectors: int = 20480,
     *,

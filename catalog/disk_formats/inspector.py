@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
-from catalog.disk_formats import gpt, iso, qcow2, vdi, vhd, vhdx, vmdk
+from catalog.disk_formats import gpt, iso, qcow2, qed, vdi, vhd, vhdx, vmdk
 from catalog.disk_formats.capture import Captured
 from catalog.disk_formats.finding import Finding
 
 _DETECTORS: tuple[Callable[[Captured], Finding | None], ...] = (
     qcow2.detect,
+    qed.detect,
     vmdk.detect,
     vhdx.detect,
     vhd.detect,
@@ -26,7 +27,7 @@ class Inspection:
     """What the data is."""
 
     format: str
-    """raw, qcow2, vmdk, vhd, vhdx, vdi, iso or gpt."""
+    """raw, qcow2, vmdk, vhd, vhdx, vdi, iso or gpt; or qed, which is always unsafe."""
     virtual_size: int | None
     """The disk's size as a guest sees it, when the format says (raw: the data's size)."""
     safety_failures: tuple[str, ...]
