@@ -4,7 +4,15 @@ Every upload of a `bare` image is inspected as it streams (`inspected`), and `ac
 against its claimed `disk_format` (Glance's rules, format match required).
 """
 
+from catalog.disk_formats.capture import MAX_BUFFERED
 from catalog.disk_formats.inspector import FormatInspector, Inspection, inspected
 from catalog.disk_formats.rules import DiskFormatRejected, accept
 
-__all__ = ["DiskFormatRejected", "FormatInspector", "Inspection", "accept", "inspected"]
+__all__ = [
+    "MAX_BUFFERED",
+    "DiskFormatRejected",
+    "FormatInspector",
+    "Inspection",
+    "accept",
+    "inspected",
+]

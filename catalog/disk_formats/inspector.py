@@ -9,6 +9,9 @@ from catalog.disk_formats import gpt, iso, qcow2, qed, vdi, vhd, vhdx, vmdk
 from catalog.disk_formats.capture import Captured
 from catalog.disk_formats.finding import Finding
 
+FOUND_FORMATS = frozenset({"raw", "qcow2", "qed", "vmdk", "vhdx", "vhd", "vdi", "iso", "gpt"})
+"""Every format an inspection can find; data claimed as any other can only be seen as raw."""
+
 _DETECTORS: tuple[Callable[[Captured], Finding | None], ...] = (
     qcow2.detect,
     qed.detect,

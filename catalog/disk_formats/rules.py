@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from catalog.disk_formats.inspector import Inspection
+from catalog.disk_formats.inspector import FOUND_FORMATS, Inspection
 from catalog.errors import UnsupportedMediaType
-
-NOT_INSPECTABLE = frozenset({"ami", "ari", "aki", "ploop"})
-"""Disk formats no check recognises: their data can only be seen as raw."""
 
 
 class DiskFormatRejected(UnsupportedMediaType):
@@ -24,11 +21,15 @@ class DiskFormatRejected(UnsupportedMediaType):
 
 def accept(claimed_disk_format: str, inspection: Inspection) -> int | None:
     """The virtual size to record for data claimed as `claimed_disk_format`, or
-    `DiskFormatRejected`.
+    `DiskFormatRejected`:
 
-    Unsafe data is refused whatever it claims to be. Data claimed as `raw` is accepted as it is,
-    since a raw disk may hold anything (a hypervisor never interprets it); its virtual size is
-    its size. A GPT disk is a raw disk.
+    - unsafe data is refused whatever it claims to be;
+    - data that is what it claims: its virtual size (None when its format does not tell);
+    - data claimed `raw`: its size, whatever it is, since a raw disk may hold anything and is
+      never interpreted (Glance warns and does the same);
+    - a disk format no check recognises (ami, ari, aki, ploop): None, if the data is raw, or a
+      GPT disk, which is a raw disk with a partition table;
+    - anything else is refused with Glance's message.
     """
     if inspection.safety_failures:
         raise DiskFormatRejected(
@@ -39,7 +40,7 @@ def accept(claimed_disk_format: str, inspection: Inspection) -> int | None:
         return inspection.virtual_size
     if claimed_disk_format == "raw":
         return inspection.size
-    if claimed_disk_format in NOT_INSPECTABLE and detected in ("raw", "gpt"):
+    if claimed_disk_format not in FOUND_FORMATS and detected in ("raw", "gpt"):
         return None
     raise DiskFormatRejected(
         f"Image disk_format {claimed_disk_format} does not match stream data {detected}"

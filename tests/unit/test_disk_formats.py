@@ -195,11 +195,15 @@ def test_raw_takes_any_safe_data_and_its_size_as_virtual_size() -> None:
     assert accept("raw", inspect(gpt())) == 64 * 1024
 
 
-def test_formats_that_cannot_be_inspected_take_raw_data() -> None:
+def test_formats_that_cannot_be_inspected_take_raw_data_and_gpt_disks() -> None:
     for claimed in ("ami", "aki", "ari", "ploop"):
         assert accept(claimed, inspect(b"kernel" * 1000)) is None
-    with pytest.raises(DiskFormatRejected):
-        accept("ami", inspect(qcow2()))
+        assert accept(claimed, inspect(gpt())) is None
+        with pytest.raises(DiskFormatRejected) as refused:
+            accept(claimed, inspect(qcow2()))
+        assert (
+            refused.value.detail == f"Image disk_format {claimed} does not match stream data qcow2"
+        )
 
 
 def test_a_protective_mbr_may_be_marked_bootable() -> None:
@@ -208,9 +212,13 @@ def test_a_protective_mbr_may_be_marked_bootable() -> None:
 
 
 def test_a_hybrid_iso_is_an_iso() -> None:
-    hybrid = bytearray(iso())
+    """Bootable both as a CD and as a disk: a GPT in front of the ISO volume."""
+    hybrid = bytearray(iso(blocks=40))
     hybrid[:1024] = gpt()[:1024]
-    assert inspect(bytes(hybrid)).format == "iso"
+    inspection = inspect(bytes(hybrid))
+    assert (inspection.format, inspection.safety_failures) == ("iso", ())
+    assert accept("iso", inspection) == 40 * 2048
+    assert accept("raw", inspection) == len(hybrid)
 
 
 def test_two_formats_at_once_are_refused() -> None:
