@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from catalog.disk_formats import gpt, iso, qcow2, qed, vdi, vhd, vhdx, vmdk
 from catalog.disk_formats.capture import Captured
 from catalog.disk_formats.finding import Finding
+from catalog.disk_formats.settle import settle
 
 FOUND_FORMATS = frozenset({"raw", "qcow2", "qed", "vmdk", "vhdx", "vhd", "vdi", "iso", "gpt"})
 """Every format an inspection can find; data claimed as any other can only be seen as raw."""
@@ -64,19 +65,9 @@ class FormatInspector:
     def finish(self) -> Inspection:
         """What the stream was, once its last chunk has been fed."""
         captured = self._captured
-        found = [f for f in (detect(captured) for detect in _DETECTORS) if f is not None]
-        formats = {f.format for f in found}
-        if formats == {"iso", "gpt"}:
-            # A hybrid ISO (bootable as a CD and as a disk) is an ISO.
-            found = [f for f in found if f.format == "iso"]
-        if not found:
+        finding = settle([f for f in (detect(captured) for detect in _DETECTORS) if f])
+        if finding is None:
             return Inspection("raw", captured.size, (), captured.size)
-        if len(found) > 1:
-            names = ", ".join(sorted(formats))
-            return Inspection(
-                found[0].format, None, (f"data matches several formats: {names}",), captured.size
-            )
-        finding = found[0]
         return Inspection(
             finding.format, finding.virtual_size, finding.safety_failures, captured.size
         )

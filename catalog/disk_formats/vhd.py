@@ -15,7 +15,8 @@ _DIFFERENCING = 4
 
 def detect(captured: Captured) -> Finding | None:
     footer = captured.at(0, FOOTER_SIZE)
-    if footer is None or footer[:8] != MAGIC:
+    fixed = footer is None or footer[:8] != MAGIC
+    if fixed:
         # A fixed disk has no copy at the start: its footer is its last sector.
         footer = captured.at(captured.size - FOOTER_SIZE, FOOTER_SIZE)
     if footer is None or footer[:8] != MAGIC:
@@ -25,4 +26,4 @@ def detect(captured: Captured) -> Finding | None:
     failures = (
         ("VHD differencing disk refers to a parent image",) if disk_type == _DIFFERENCING else ()
     )
-    return Finding("vhd", current_size, failures)
+    return Finding("vhd", current_size, failures, holds_raw_disk=fixed)

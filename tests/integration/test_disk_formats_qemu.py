@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalog.disk_formats import DiskFormatRejected, FormatInspector, Inspection, accept
-from tests.disk_images import MiB, iso
+from tests.disk_images import MiB, gpt, iso
 
 SIZE = "5M"
 
@@ -120,6 +120,19 @@ def test_converted_images_give_the_same_result_in_any_chunk_size(
             path.stat().st_size,
         )
     }
+
+
+def test_a_fixed_vhd_of_a_partitioned_disk_is_accepted(qemu_img: str, tmp_path: Path) -> None:
+    """The usual cloud VHD: qemu-img wraps a GPT disk in a footer; the GPT at the start is
+    the guest's disk, not a second format."""
+    disk = tmp_path / "disk.raw"
+    disk.write_bytes(gpt() + bytes(3 * MiB))
+    image = tmp_path / "disk.vhd"
+    fixed_vhd = [qemu_img, "convert", "-q", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed"]
+    subprocess.run([*fixed_vhd, str(disk), str(image)], check=True)
+    inspection = inspected_file(image)
+    assert (inspection.format, inspection.safety_failures) == ("vhd", ())
+    assert accept("vhd", inspection) == qemu_virtual_size(qemu_img, image, "vpc")
 
 
 def test_an_iso_is_accepted_with_the_size_qemu_sees(qemu_img: str, tmp_path: Path) -> None:

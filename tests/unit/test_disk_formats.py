@@ -224,7 +224,18 @@ def test_a_hybrid_iso_is_an_iso() -> None:
 def test_two_formats_at_once_are_refused() -> None:
     both = bytearray(qcow2()) + b"\0" * MiB
     both[-512:] = vhd_footer(MiB, 2)
-    assert "several formats" in inspect(bytes(both)).safety_failures[0]
+    assert "several formats: qcow2, vhd" in inspect(bytes(both)).safety_failures[0]
+
+
+def test_a_fixed_vhd_of_a_partitioned_disk_is_a_vhd() -> None:
+    """The usual cloud VHD: a GPT disk with a footer. Its disk keeps a raw disk's checks."""
+    disk = gpt() + bytes(MiB - 64 * 1024)
+    inspection = inspect(disk + vhd_footer(MiB, 2))
+    assert (inspection.format, inspection.safety_failures) == ("vhd", ())
+    assert accept("vhd", inspection) == MiB
+    assert accept("vhd", inspect(iso(blocks=40) + vhd_footer(40 * 2048, 2))) == 40 * 2048
+    bad_mbr = gpt(more=1) + bytes(MiB - 64 * 1024)
+    assert_refused(bad_mbr + vhd_footer(MiB, 2), "GPT protective MBR defines other partitions")
 
 
 @pytest.mark.parametrize(
