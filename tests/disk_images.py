@@ -87,8 +87,9 @@ def vhd_footer(size: int, disk_type: int) -> bytes:
     return bytes(footer)
 
 
-def vhdx(size: int, metadata_at: int = MiB) -> bytes:
-    """vhdxfile, a region table at 192 KiB, the metadata region with its size item."""
+def vhdx(size: int, metadata_at: int = MiB, *, has_parent: bool = False) -> bytes:
+    """vhdxfile, a region table at 192 KiB, the metadata region with its table and two items:
+    the file parameters and the virtual disk size."""
     data = bytearray(metadata_at + 128 * 1024)
     data[:8] = b"vhdxfile"
     table = 192 * 1024
@@ -97,10 +98,13 @@ def vhdx(size: int, metadata_at: int = MiB) -> bytes:
     metadata_id = uuid.UUID("8b7ca206-4790-4b9a-b8fe-575f050f886e").bytes_le
     struct.pack_into("<16sQII", data, table + 16, metadata_id, metadata_at, MiB, 1)
     data[metadata_at : metadata_at + 8] = b"metadata"
-    struct.pack_into("<H", data, metadata_at + 10, 1)
+    struct.pack_into("<H", data, metadata_at + 10, 2)
+    parameters_id = uuid.UUID("caa16737-fa36-4d43-b3b6-33f0aa44e76b").bytes_le
+    struct.pack_into("<16sII", data, metadata_at + 32, parameters_id, 64 * 1024, 8)
+    struct.pack_into("<II", data, metadata_at + 64 * 1024, 32 * MiB, 2 if has_parent else 0)
     size_id = uuid.UUID("2fa54224-cd1b-4876-b211-5dbed83bf4b8").bytes_le
-    struct.pack_into("<16sII", data, metadata_at + 32, size_id, 64 * 1024, 8)
-    struct.pack_into("<Q", data, metadata_at + 64 * 1024, size)
+    struct.pack_into("<16sII", data, metadata_at + 64, size_id, 64 * 1024 + 8, 8)
+    struct.pack_into("<Q", data, metadata_at + 64 * 1024 + 8, size)
     return bytes(data)
 
 
