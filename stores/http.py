@@ -32,7 +32,7 @@ class HttpStore:
     """
 
     scheme = "http"
-    schemes = ("http", "https")
+    schemes: tuple[str, ...] = ("http", "https")
 
     def __init__(
         self,
