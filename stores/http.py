@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
@@ -17,7 +18,7 @@ from stores.errors import (
     StoreReadOnly,
     StoreUnavailable,
 )
-from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, literal_address
+from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, numeric_addresses
 from stores.streaming import READ_CHUNK_SIZE, check_range
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -44,7 +45,10 @@ class HttpStore:
     ) -> None:
         self.policy = AddressPolicy(allowed_networks)
         self.max_redirects = max_redirects
-        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
+        # `connect` also bounds name resolution, which `sock_connect` alone does not.
+        self._timeout = aiohttp.ClientTimeout(
+            connect=connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     def owns(self, location: str) -> bool:
@@ -100,11 +104,21 @@ class HttpStore:
         raise StoreError(f"the server of {_shown(location)} does not tell the data's size")
 
     async def check_location(self, location: str) -> None:
-        """`InvalidLocation` if `location` is not an http(s) URL this store may reach."""
-        self._checked_url(location)
-        host = urlsplit(location).hostname or ""
-        if literal_address(host) is None:
-            await CheckedResolver(self.policy).resolve(host)
+        """`InvalidLocation` if `location` is not an http(s) URL this store may reach, checked
+        without fetching it: its host is resolved (all address families) and every address
+        checked. `StoreUnavailable` if the name cannot be resolved in time."""
+        url = self._checked_url(location)
+        host = url.raw_host or ""
+        if numeric_addresses(host) is not None:
+            return  # already checked as written
+        resolver = CheckedResolver(self.policy)
+        try:
+            async with asyncio.timeout(self._timeout.connect):
+                await resolver.resolve(host)
+        except TimeoutError:
+            raise StoreUnavailable(f"the location's host {host} cannot be resolved now") from None
+        finally:
+            await resolver.close()
 
     async def close(self) -> None:
         if self._session is not None:
@@ -138,8 +152,9 @@ class HttpStore:
                 yield response
             finally:
                 response.release()
-        except aiohttp.InvalidURL as e:
-            raise InvalidLocation(f"not a valid URL: {_shown(location)}") from e
+        except aiohttp.InvalidURL:
+            # Not chained: aiohttp's message repeats the URL, credentials and all.
+            raise InvalidLocation(f"not a valid URL: {_shown(location)}") from None
         except (TimeoutError, aiohttp.ClientError) as e:
             # A refused address is not among these: the resolver's InvalidLocation goes through.
             raise StoreUnavailable(f"cannot read {_shown(location)}: {type(e).__name__}") from e
@@ -147,14 +162,12 @@ class HttpStore:
     def _checked_url(self, location: str) -> URL:
         try:
             url = URL(location)
-        except ValueError as e:
-            raise InvalidLocation("not a valid URL") from e
-        if url.scheme not in self.schemes or not url.host:
+        except ValueError:
+            raise InvalidLocation("not a valid URL") from None  # the message may quote it
+        if url.scheme not in self.schemes or not url.raw_host:
             raise InvalidLocation(f"not an http(s) location: {_shown(location)}")
-        address = literal_address(url.host)
-        if address is not None:
-            # aiohttp connects to literal addresses without asking the resolver.
-            self.policy.check(address, url.host)
+        # aiohttp connects to hosts written as addresses without asking the resolver.
+        self.policy.check_host(url.raw_host)
         return url
 
     def _connected(self) -> aiohttp.ClientSession:
