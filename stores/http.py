@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -22,6 +23,9 @@ from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, numeri
 from stores.streaming import READ_CHUNK_SIZE, check_range
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Answers that say "not now" rather than "not this": the request timed out, or came too often.
+_TRY_LATER = frozenset({408, 429})
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class HttpStore:
@@ -43,6 +47,8 @@ class HttpStore:
         read_timeout: float = 60.0,
         max_redirects: int = 5,
     ) -> None:
+        if max_redirects < 0:
+            raise ValueError("max_redirects must not be negative")
         self.policy = AddressPolicy(allowed_networks)
         self.max_redirects = max_redirects
         # `connect` also bounds name resolution, which `sock_connect` alone does not.
@@ -76,10 +82,14 @@ class HttpStore:
             await self.size(location)  # nothing to read, but missing data is still an error
             return
         async with self._request("GET", location, headers) as response:
-            if response.status == 416:
+            if response.status == 416 and headers:
                 return  # the offset is at or past the end
-            # A server that ignores Range sends everything: skip and trim here.
-            skip = offset if response.status == 200 else 0
+            _raise_for_status(response, location)
+            # A server that ignores Range sends everything from the start: skip and trim here.
+            start = _first_byte(response, location) if response.status == 206 else 0
+            if start > offset:
+                raise StoreError(f"the server of {_shown(location)} skipped bytes asked for")
+            skip = offset - start
             remaining = length
             async for chunk in _chunks(response, location):
                 if skip:
@@ -97,10 +107,17 @@ class HttpStore:
         """Nothing: the data belongs to whoever serves it."""
 
     async def size(self, location: str) -> int:
-        for method in ("HEAD", "GET"):
-            async with self._request(method, location, {}) as response:
-                if response.content_length is not None:
-                    return response.content_length
+        async with self._request("HEAD", location, {}) as response:
+            if response.status == 200 and response.content_length is not None:
+                return response.content_length
+            if response.status in (404, 410):
+                _raise_for_status(response, location)
+        # Some servers refuse or answer HEAD without a size (and URLs signed for GET only are
+        # refused with 403): ask with GET, and read its headers only.
+        async with self._request("GET", location, {}) as response:
+            _raise_for_status(response, location)
+            if response.content_length is not None:
+                return response.content_length
         raise StoreError(f"the server of {_shown(location)} does not tell the data's size")
 
     async def check_location(self, location: str) -> None:
@@ -148,9 +165,9 @@ class HttpStore:
                     f"{_shown(location)} redirects more than {self.max_redirects} times"
                 )
             try:
-                _raise_for_status(response, location)
                 yield response
             finally:
+                # Closes the connection if the body was not read to the end: never drains it.
                 response.release()
         except aiohttp.InvalidURL:
             # Not chained: aiohttp's message repeats the URL, credentials and all.
@@ -173,7 +190,16 @@ class HttpStore:
     def _connected(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.policy))
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                # The bytes as stored, never a compressed or decompressed form: sizes, ranges
+                # and checksums all refer to them.
+                headers={"Accept-Encoding": "identity"},
+                auto_decompress=False,
+                # A proxy from the environment would connect to addresses never checked here.
+                trust_env=False,
+            )
         return self._session
 
 
@@ -186,13 +212,25 @@ async def _chunks(response: aiohttp.ClientResponse, location: str) -> AsyncItera
 
 
 def _raise_for_status(response: aiohttp.ClientResponse, location: str) -> None:
+    """The store error an answer other than the data (200, or 206 for a range) stands for."""
     status = response.status
     if status in (404, 410):
         raise StoreNotFound(f"no data at {_shown(location)}")
-    if status >= 500:
+    if status >= 500 or status in _TRY_LATER:
         raise StoreUnavailable(f"the server of {_shown(location)} answered {status}")
-    if status >= 400 and status != 416:
+    if status >= 400:
+        # The URL names something this store may not read (401, 403, ...): a bad location.
         raise InvalidLocation(f"the server of {_shown(location)} refused it: {status}")
+    if status not in (200, 206):
+        raise InvalidLocation(f"the server of {_shown(location)} answered {status}, not data")
+
+
+def _first_byte(response: aiohttp.ClientResponse, location: str) -> int:
+    """Where the bytes of a 206 answer start, from its Content-Range."""
+    described = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+    if described is None:
+        raise StoreError(f"the server of {_shown(location)} sent a range it does not describe")
+    return int(described[1])
 
 
 def _shown(location: str) -> str:

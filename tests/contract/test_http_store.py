@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from stores.errors import InvalidLocation, StoreNotFound, StoreReadOnly, StoreUnavailable
+from stores.errors import (
+    InvalidLocation,
+    StoreError,
+    StoreNotFound,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 from stores.http import HttpStore
 from stores.registry import driver_for_location
+from stores.streaming import READ_CHUNK_SIZE
 from tests.http_origin import DATA, Origin, serving
 
 LOOPBACK = ["127.0.0.0/8"]
@@ -39,22 +46,40 @@ async def read(store: HttpStore, location: str, **kwargs: int) -> bytes:
     return b"".join([chunk async for chunk in store.get(location, **kwargs)])
 
 
-@pytest.mark.parametrize("path", ["/image", "/plain"])
+@pytest.mark.parametrize("path", ["/image", "/plain", "/compressing", "/get-only"])
 async def test_reads_whole_and_ranges_with_or_without_server_range_support(
     store: HttpStore, base: str, path: str
 ) -> None:
     location = base + path
-    assert await read(store, location) == DATA
+    chunks = [chunk async for chunk in store.get(location)]
+    assert b"".join(chunks) == DATA
+    assert max(map(len, chunks)) <= READ_CHUNK_SIZE
     assert await read(store, location, offset=1000) == DATA[1000:]
     assert await read(store, location, offset=1000, length=70_000) == DATA[1000:71_000]
     assert await read(store, location, offset=len(DATA)) == b""
     assert await store.size(location) == len(DATA)
 
 
-async def test_redirects_are_followed_and_bounded(store: HttpStore, base: str) -> None:
+async def test_a_range_answered_from_an_earlier_byte_is_trimmed(
+    store: HttpStore, base: str
+) -> None:
+    assert await read(store, base + "/from-start", offset=5, length=10) == DATA[5:15]
+
+
+async def test_data_of_unknown_size_reads_but_has_no_size(store: HttpStore, base: str) -> None:
+    assert await read(store, base + "/unsized") == DATA
+    with pytest.raises(StoreError, match="does not tell the data's size"):
+        await store.size(base + "/unsized")
+
+
+async def test_redirects_are_followed_and_bounded(
+    store: HttpStore, base: str, origin: Origin
+) -> None:
     assert await read(store, base + "/moved") == DATA
+    assert origin.requests == ["GET /moved", "GET /image"]
     with pytest.raises(InvalidLocation, match="redirects more than 3 times"):
         await read(store, base + "/loop")
+    assert origin.requests[2:] == ["GET /loop"] * 4  # the first request and 3 redirects
 
 
 async def test_errors_of_the_server_become_store_errors(store: HttpStore, base: str) -> None:
@@ -64,6 +89,10 @@ async def test_errors_of_the_server_become_store_errors(store: HttpStore, base: 
         await read(store, base + "/broken")
     with pytest.raises(InvalidLocation, match="refused it: 403"):
         await store.size(base + "/forbidden")
+    with pytest.raises(StoreUnavailable, match="answered 429"):
+        await read(store, base + "/busy")
+    with pytest.raises(InvalidLocation, match="answered 204, not data"):
+        await read(store, base + "/empty")
 
 
 async def test_nothing_can_be_written_and_deleting_sends_nothing(
