@@ -58,14 +58,17 @@ class HttpStore:
         self._session: aiohttp.ClientSession | None = None
 
     def owns(self, location: str) -> bool:
+        """Whether `location` is an http(s) URL; whether it may be reached is `check_location`."""
         return urlsplit(location).scheme in self.schemes
 
     def location_for(self, key: str) -> str:
+        """Always `StoreReadOnly`: nothing is written to this store."""
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
 
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:
+        """Always `StoreReadOnly`, without reading `chunks` (closed if a generator)."""
         if isinstance(chunks, AsyncGenerator):
             await chunks.aclose()
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
@@ -73,6 +76,8 @@ class HttpStore:
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None
     ) -> AsyncGenerator[bytes, None]:
+        """The bytes at the URL, as a `Range` request when a part is asked for; see
+        `ImageStore.get`. A server that ignores `Range` is read from the start and trimmed."""
         check_range(offset, length)
         headers = {}
         if offset or length is not None:
@@ -107,6 +112,7 @@ class HttpStore:
         """Nothing: the data belongs to whoever serves it."""
 
     async def size(self, location: str) -> int:
+        """The Content-Length of a HEAD answer, or of a GET's headers if HEAD gives none."""
         async with self._request("HEAD", location, {}) as response:
             if response.status == 200 and response.content_length is not None:
                 return response.content_length
@@ -138,6 +144,7 @@ class HttpStore:
             await resolver.close()
 
     async def close(self) -> None:
+        """Close the HTTP session and its connections, if one was opened."""
         if self._session is not None:
             await self._session.close()
             self._session = None

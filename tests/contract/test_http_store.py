@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -83,8 +83,9 @@ async def test_redirects_are_followed_and_bounded(
 
 
 async def test_errors_of_the_server_become_store_errors(store: HttpStore, base: str) -> None:
-    with pytest.raises(StoreNotFound):
-        await read(store, base + "/missing")
+    with pytest.raises(StoreNotFound) as missing:
+        await read(store, base.replace("//", "//user:secret@") + "/missing")
+    assert "secret" not in str(missing.value)
     with pytest.raises(StoreUnavailable):
         await read(store, base + "/broken")
     with pytest.raises(InvalidLocation, match="refused it: 403"):
@@ -100,12 +101,16 @@ async def test_nothing_can_be_written_and_deleting_sends_nothing(
 ) -> None:
     consumed = []
 
-    async def chunks() -> AsyncIterator[bytes]:
-        consumed.append(1)
-        yield b"never"
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        while True:
+            consumed.append(1)
+            yield b"never"
 
+    endless = chunks()
     with pytest.raises(StoreReadOnly):
-        await store.add("key", chunks())
+        await store.add("key", endless)
+    with pytest.raises(StopAsyncIteration):  # closed, not left for the garbage collector
+        await anext(endless)
     with pytest.raises(StoreReadOnly):
         store.location_for("key")
     await store.delete(base + "/image")
@@ -158,6 +163,16 @@ async def test_other_schemes_are_not_locations_of_this_store(location: str) -> N
             await read(guarded, location)
     finally:
         await guarded.close()
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://example.net/image"])
+async def test_a_redirect_to_another_scheme_is_refused(
+    store: HttpStore, base: str, origin: Origin, target: str
+) -> None:
+    origin.redirect_to = target
+    with pytest.raises(InvalidLocation, match="not an http"):
+        await read(store, base + "/moved")
+    assert origin.requests == ["GET /moved"]
 
 
 async def test_a_redirect_to_a_refused_address_is_refused(tmp_path: Path, base: str) -> None:
