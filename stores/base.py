@@ -46,7 +46,9 @@ class ImageStore(Protocol):
     """
 
     scheme: str
-    """The URL scheme of this driver's locations: "file", "s3"."""
+    """The driver's name and the main URL scheme of its locations: "file", "s3", "http"."""
+    schemes: tuple[str, ...]
+    """Every URL scheme of this driver's locations: ("file",), ("s3",), ("http", "https")."""
 
     def location_for(self, key: str) -> str:
         """The URL that `add(key, ...)` writes to, known before writing (to record it first)."""

@@ -34,6 +34,7 @@ class FilesystemStore:
     """
 
     scheme = "file"
+    schemes: tuple[str, ...] = ("file",)
 
     def __init__(self, root: Path) -> None:
         # Absolute and normalised, but symlinks kept: locations must name the folder as

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -17,10 +19,13 @@ from stores.errors import (
     StoreReadOnly,
     StoreUnavailable,
 )
-from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, literal_address
+from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, numeric_addresses
 from stores.streaming import READ_CHUNK_SIZE, check_range
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Answers that say "not now" rather than "not this": the request timed out, or came too often.
+_TRY_LATER = frozenset({408, 429})
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 class HttpStore:
@@ -32,7 +37,7 @@ class HttpStore:
     """
 
     scheme = "http"
-    schemes = ("http", "https")
+    schemes: tuple[str, ...] = ("http", "https")
 
     def __init__(
         self,
@@ -42,20 +47,28 @@ class HttpStore:
         read_timeout: float = 60.0,
         max_redirects: int = 5,
     ) -> None:
+        if max_redirects < 0:
+            raise ValueError("max_redirects must not be negative")
         self.policy = AddressPolicy(allowed_networks)
         self.max_redirects = max_redirects
-        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
+        # `connect` also bounds name resolution, which `sock_connect` alone does not.
+        self._timeout = aiohttp.ClientTimeout(
+            connect=connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
+        )
         self._session: aiohttp.ClientSession | None = None
 
     def owns(self, location: str) -> bool:
+        """Whether `location` is an http(s) URL; whether it may be reached is `check_location`."""
         return urlsplit(location).scheme in self.schemes
 
     def location_for(self, key: str) -> str:
+        """Always `StoreReadOnly`: nothing is written to this store."""
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
 
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:
+        """Always `StoreReadOnly`, without reading `chunks` (closed if a generator)."""
         if isinstance(chunks, AsyncGenerator):
             await chunks.aclose()
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
@@ -63,6 +76,8 @@ class HttpStore:
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None
     ) -> AsyncGenerator[bytes, None]:
+        """The bytes at the URL, as a `Range` request when a part is asked for; see
+        `ImageStore.get`. A server that ignores `Range` is read from the start and trimmed."""
         check_range(offset, length)
         headers = {}
         if offset or length is not None:
@@ -72,10 +87,14 @@ class HttpStore:
             await self.size(location)  # nothing to read, but missing data is still an error
             return
         async with self._request("GET", location, headers) as response:
-            if response.status == 416:
+            if response.status == 416 and headers:
                 return  # the offset is at or past the end
-            # A server that ignores Range sends everything: skip and trim here.
-            skip = offset if response.status == 200 else 0
+            _raise_for_status(response, location)
+            # A server that ignores Range sends everything from the start: skip and trim here.
+            start = _first_byte(response, location) if response.status == 206 else 0
+            if start > offset:
+                raise StoreError(f"the server of {_shown(location)} skipped bytes asked for")
+            skip = offset - start
             remaining = length
             async for chunk in _chunks(response, location):
                 if skip:
@@ -93,20 +112,39 @@ class HttpStore:
         """Nothing: the data belongs to whoever serves it."""
 
     async def size(self, location: str) -> int:
-        for method in ("HEAD", "GET"):
-            async with self._request(method, location, {}) as response:
-                if response.content_length is not None:
-                    return response.content_length
+        """The Content-Length of a HEAD answer, or of a GET's headers if HEAD gives none."""
+        async with self._request("HEAD", location, {}) as response:
+            if response.status == 200 and response.content_length is not None:
+                return response.content_length
+            if response.status in (404, 410):
+                _raise_for_status(response, location)
+        # Some servers refuse or answer HEAD without a size (and URLs signed for GET only are
+        # refused with 403): ask with GET, and read its headers only.
+        async with self._request("GET", location, {}) as response:
+            _raise_for_status(response, location)
+            if response.content_length is not None:
+                return response.content_length
         raise StoreError(f"the server of {_shown(location)} does not tell the data's size")
 
     async def check_location(self, location: str) -> None:
-        """`InvalidLocation` if `location` is not an http(s) URL this store may reach."""
-        self._checked_url(location)
-        host = urlsplit(location).hostname or ""
-        if literal_address(host) is None:
-            await CheckedResolver(self.policy).resolve(host)
+        """`InvalidLocation` if `location` is not an http(s) URL this store may reach, checked
+        without fetching it: its host is resolved (all address families) and every address
+        checked. `StoreUnavailable` if the name cannot be resolved in time."""
+        url = self._checked_url(location)
+        host = url.raw_host or ""
+        if numeric_addresses(host) is not None:
+            return  # already checked as written
+        resolver = CheckedResolver(self.policy)
+        try:
+            async with asyncio.timeout(self._timeout.connect):
+                await resolver.resolve(host)
+        except TimeoutError:
+            raise StoreUnavailable(f"the location's host {host} cannot be resolved now") from None
+        finally:
+            await resolver.close()
 
     async def close(self) -> None:
+        """Close the HTTP session and its connections, if one was opened."""
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -134,12 +172,13 @@ class HttpStore:
                     f"{_shown(location)} redirects more than {self.max_redirects} times"
                 )
             try:
-                _raise_for_status(response, location)
                 yield response
             finally:
+                # Closes the connection if the body was not read to the end: never drains it.
                 response.release()
-        except aiohttp.InvalidURL as e:
-            raise InvalidLocation(f"not a valid URL: {_shown(location)}") from e
+        except aiohttp.InvalidURL:
+            # Not chained: aiohttp's message repeats the URL, credentials and all.
+            raise InvalidLocation(f"not a valid URL: {_shown(location)}") from None
         except (TimeoutError, aiohttp.ClientError) as e:
             # A refused address is not among these: the resolver's InvalidLocation goes through.
             raise StoreUnavailable(f"cannot read {_shown(location)}: {type(e).__name__}") from e
@@ -147,20 +186,27 @@ class HttpStore:
     def _checked_url(self, location: str) -> URL:
         try:
             url = URL(location)
-        except ValueError as e:
-            raise InvalidLocation("not a valid URL") from e
-        if url.scheme not in self.schemes or not url.host:
+        except ValueError:
+            raise InvalidLocation("not a valid URL") from None  # the message may quote it
+        if url.scheme not in self.schemes or not url.raw_host:
             raise InvalidLocation(f"not an http(s) location: {_shown(location)}")
-        address = literal_address(url.host)
-        if address is not None:
-            # aiohttp connects to literal addresses without asking the resolver.
-            self.policy.check(address, url.host)
+        # aiohttp connects to hosts written as addresses without asking the resolver.
+        self.policy.check_host(url.raw_host)
         return url
 
     def _connected(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.policy))
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                # The bytes as stored, never a compressed or decompressed form: sizes, ranges
+                # and checksums all refer to them.
+                headers={"Accept-Encoding": "identity"},
+                auto_decompress=False,
+                # A proxy from the environment would connect to addresses never checked here.
+                trust_env=False,
+            )
         return self._session
 
 
@@ -173,13 +219,25 @@ async def _chunks(response: aiohttp.ClientResponse, location: str) -> AsyncItera
 
 
 def _raise_for_status(response: aiohttp.ClientResponse, location: str) -> None:
+    """The store error an answer other than the data (200, or 206 for a range) stands for."""
     status = response.status
     if status in (404, 410):
         raise StoreNotFound(f"no data at {_shown(location)}")
-    if status >= 500:
+    if status >= 500 or status in _TRY_LATER:
         raise StoreUnavailable(f"the server of {_shown(location)} answered {status}")
-    if status >= 400 and status != 416:
+    if status >= 400:
+        # The URL names something this store may not read (401, 403, ...): a bad location.
         raise InvalidLocation(f"the server of {_shown(location)} refused it: {status}")
+    if status not in (200, 206):
+        raise InvalidLocation(f"the server of {_shown(location)} answered {status}, not data")
+
+
+def _first_byte(response: aiohttp.ClientResponse, location: str) -> int:
+    """Where the bytes of a 206 answer start, from its Content-Range."""
+    described = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+    if described is None:
+        raise StoreError(f"the server of {_shown(location)} sent a range it does not describe")
+    return int(described[1])
 
 
 def _shown(location: str) -> str:

@@ -11,17 +11,18 @@ from stores.filesystem import FilesystemStore
 from stores.http import HttpStore
 from stores.s3 import S3Store
 
-# A driver's name is the scheme of its locations.
+# A driver's name is the main scheme of its locations.
 DRIVERS: Mapping[str, type[ImageStore]] = {
-    FilesystemStore.scheme: FilesystemStore,
-    S3Store.scheme: S3Store,
-    HttpStore.scheme: HttpStore,
+    driver.scheme: driver for driver in (FilesystemStore, S3Store, HttpStore)
 }
-_BY_SCHEME: Mapping[str, type[ImageStore]] = {**DRIVERS, "https": HttpStore}
+# Some drivers have locations of more than one scheme (http and https).
+_BY_SCHEME: Mapping[str, type[ImageStore]] = {
+    scheme: driver for driver in DRIVERS.values() for scheme in driver.schemes
+}
 
 
 def driver_named(name: str) -> type[ImageStore]:
-    """The driver class called `name` ("file", "s3"); `ValueError` if there is none."""
+    """The driver class called `name` ("file", "s3", "http"); `ValueError` if there is none."""
     try:
         return DRIVERS[name]
     except KeyError:

@@ -38,6 +38,7 @@ class S3Store:
     """
 
     scheme = "s3"
+    schemes: tuple[str, ...] = ("s3",)
 
     def __init__(
         self,

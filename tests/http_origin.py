@@ -12,8 +12,9 @@ DATA = bytes(range(256)) * 8192  # 2 MiB
 
 
 class Origin:
-    """A web server holding one image (with Range support, and without), redirects and errors.
-    It records every request, so a test can tell that a refused location was never fetched."""
+    """A web server holding one image (with Range support, and without, compressed on the fly,
+    without HEAD, without a size, with a wrong range), redirects and errors. It records every
+    request, so a test can tell that a refused location was never fetched."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -26,6 +27,12 @@ class Origin:
             "/loop": self._loop,
             "/broken": self._broken,
             "/forbidden": self._forbidden,
+            "/busy": self._busy,
+            "/empty": self._empty,
+            "/compressing": self._compressing,
+            "/get-only": self._get_only,
+            "/unsized": self._unsized,
+            "/from-start": self._from_start,
         }
         for path, handler in routes.items():
             self.app.router.add_route("*", path, handler)
@@ -55,6 +62,36 @@ class Origin:
 
     async def _forbidden(self, request: web.Request) -> web.Response:
         raise web.HTTPForbidden()
+
+    async def _busy(self, request: web.Request) -> web.Response:
+        raise web.HTTPTooManyRequests()
+
+    async def _empty(self, request: web.Request) -> web.Response:
+        raise web.HTTPNoContent()
+
+    async def _compressing(self, request: web.Request) -> web.Response:
+        response = web.Response(body=DATA)
+        response.enable_compression()  # if the client accepts gzip or deflate
+        return response
+
+    async def _get_only(self, request: web.Request) -> web.Response:
+        if request.method == "HEAD":
+            raise web.HTTPMethodNotAllowed("HEAD", ["GET"])
+        return web.Response(body=DATA)
+
+    async def _unsized(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        if request.method != "HEAD":
+            await response.write(DATA)
+        await response.write_eof()
+        return response
+
+    async def _from_start(self, request: web.Request) -> web.Response:
+        # Answers any range with all the bytes, but says so: a valid, if lazy, 206.
+        headers = {"Content-Range": f"bytes 0-{len(DATA) - 1}/{len(DATA)}"}
+        return web.Response(status=206, body=DATA, headers=headers)
 
 
 @contextlib.asynccontextmanager

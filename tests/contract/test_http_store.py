@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from stores.errors import InvalidLocation, StoreNotFound, StoreReadOnly, StoreUnavailable
+from stores.errors import (
+    InvalidLocation,
+    StoreError,
+    StoreNotFound,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 from stores.http import HttpStore
 from stores.registry import driver_for_location
+from stores.streaming import READ_CHUNK_SIZE
 from tests.http_origin import DATA, Origin, serving
 
 LOOPBACK = ["127.0.0.0/8"]
@@ -39,31 +46,54 @@ async def read(store: HttpStore, location: str, **kwargs: int) -> bytes:
     return b"".join([chunk async for chunk in store.get(location, **kwargs)])
 
 
-@pytest.mark.parametrize("path", ["/image", "/plain"])
+@pytest.mark.parametrize("path", ["/image", "/plain", "/compressing", "/get-only"])
 async def test_reads_whole_and_ranges_with_or_without_server_range_support(
     store: HttpStore, base: str, path: str
 ) -> None:
     location = base + path
-    assert await read(store, location) == DATA
+    chunks = [chunk async for chunk in store.get(location)]
+    assert b"".join(chunks) == DATA
+    assert max(map(len, chunks)) <= READ_CHUNK_SIZE
     assert await read(store, location, offset=1000) == DATA[1000:]
     assert await read(store, location, offset=1000, length=70_000) == DATA[1000:71_000]
     assert await read(store, location, offset=len(DATA)) == b""
     assert await store.size(location) == len(DATA)
 
 
-async def test_redirects_are_followed_and_bounded(store: HttpStore, base: str) -> None:
+async def test_a_range_answered_from_an_earlier_byte_is_trimmed(
+    store: HttpStore, base: str
+) -> None:
+    assert await read(store, base + "/from-start", offset=5, length=10) == DATA[5:15]
+
+
+async def test_data_of_unknown_size_reads_but_has_no_size(store: HttpStore, base: str) -> None:
+    assert await read(store, base + "/unsized") == DATA
+    with pytest.raises(StoreError, match="does not tell the data's size"):
+        await store.size(base + "/unsized")
+
+
+async def test_redirects_are_followed_and_bounded(
+    store: HttpStore, base: str, origin: Origin
+) -> None:
     assert await read(store, base + "/moved") == DATA
+    assert origin.requests == ["GET /moved", "GET /image"]
     with pytest.raises(InvalidLocation, match="redirects more than 3 times"):
         await read(store, base + "/loop")
+    assert origin.requests[2:] == ["GET /loop"] * 4  # the first request and 3 redirects
 
 
 async def test_errors_of_the_server_become_store_errors(store: HttpStore, base: str) -> None:
-    with pytest.raises(StoreNotFound):
-        await read(store, base + "/missing")
+    with pytest.raises(StoreNotFound) as missing:
+        await read(store, base.replace("//", "//user:secret@") + "/missing")
+    assert "secret" not in str(missing.value)
     with pytest.raises(StoreUnavailable):
         await read(store, base + "/broken")
     with pytest.raises(InvalidLocation, match="refused it: 403"):
         await store.size(base + "/forbidden")
+    with pytest.raises(StoreUnavailable, match="answered 429"):
+        await read(store, base + "/busy")
+    with pytest.raises(InvalidLocation, match="answered 204, not data"):
+        await read(store, base + "/empty")
 
 
 async def test_nothing_can_be_written_and_deleting_sends_nothing(
@@ -71,12 +101,16 @@ async def test_nothing_can_be_written_and_deleting_sends_nothing(
 ) -> None:
     consumed = []
 
-    async def chunks() -> AsyncIterator[bytes]:
-        consumed.append(1)
-        yield b"never"
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        while True:
+            consumed.append(1)
+            yield b"never"
 
+    endless = chunks()
     with pytest.raises(StoreReadOnly):
-        await store.add("key", chunks())
+        await store.add("key", endless)
+    with pytest.raises(StopAsyncIteration):  # closed, not left for the garbage collector
+        await anext(endless)
     with pytest.raises(StoreReadOnly):
         store.location_for("key")
     await store.delete(base + "/image")
@@ -93,6 +127,10 @@ async def test_nothing_can_be_written_and_deleting_sends_nothing(
         "http://[::ffff:127.0.0.1]:{port}/image",
         "http://2130706433:{port}/image",
         "http://0x7f.1:{port}/image",
+        "http://127.1:{port}/image",
+        "http://0177.0.0.1:{port}/image",
+        "http://0:{port}/image",
+        "http://user:secret@127.0.0.1:{port}/image",
         "http://169.254.169.254/latest/meta-data/",
         "http://10.0.0.1/image",
         "http://192.168.1.1/image",
@@ -105,14 +143,16 @@ async def test_internal_addresses_are_refused_without_a_request(
     port = base.rsplit(":", 1)[1]
     guarded = HttpStore()
     try:
-        # Refused as an address, or (numeric forms aiohttp will not use) as a URL.
-        with pytest.raises(InvalidLocation, match=r"not allowed|not a valid URL"):
+        with pytest.raises(InvalidLocation, match="address; not allowed") as read_refused:
             await read(guarded, location.format(port=port))
-        with pytest.raises(InvalidLocation, match="not allowed"):
+        with pytest.raises(InvalidLocation, match="address; not allowed") as check_refused:
             await guarded.check_location(location.format(port=port))
+        with pytest.raises(InvalidLocation, match="address; not allowed"):
+            await guarded.size(location.format(port=port))
     finally:
         await guarded.close()
     assert origin.requests == []
+    assert "secret" not in str(read_refused.value) + str(check_refused.value)
 
 
 @pytest.mark.parametrize("location", ["ftp://127.0.0.1/x", "file:///etc/passwd", "http:///x"])
@@ -123,6 +163,16 @@ async def test_other_schemes_are_not_locations_of_this_store(location: str) -> N
             await read(guarded, location)
     finally:
         await guarded.close()
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://example.net/image"])
+async def test_a_redirect_to_another_scheme_is_refused(
+    store: HttpStore, base: str, origin: Origin, target: str
+) -> None:
+    origin.redirect_to = target
+    with pytest.raises(InvalidLocation, match="not an http"):
+        await read(store, base + "/moved")
+    assert origin.requests == ["GET /moved"]
 
 
 async def test_a_redirect_to_a_refused_address_is_refused(tmp_path: Path, base: str) -> None:

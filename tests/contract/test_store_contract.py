@@ -299,8 +299,10 @@ class StoreContract:
         assert await store.size(store.location_for(key)) == 4
 
     async def test_the_registry_knows_the_driver(self, store: ImageStore, key: str) -> None:
-        assert isinstance(store, driver_for_location(store.location_for(key)))
+        location = store.location_for(key)
+        assert isinstance(store, driver_for_location(location))
         assert isinstance(store, driver_named(store.scheme))
+        assert location.split(":", 1)[0] in store.schemes
 
 
 class TestFilesystemStore(StoreContract):
