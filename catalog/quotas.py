@@ -24,11 +24,20 @@ class ProjectLimits:
     image_size_total: int = UNLIMITED
     """MiB of image data, uploads in progress included (Glance's unit)."""
 
+    @property
+    def unlimited(self) -> bool:
+        return self.image_count_total == self.image_size_total == UNLIMITED
+
 
 @dataclass(frozen=True)
 class QuotaLimits:
     default: ProjectLimits = ProjectLimits()
     projects: Mapping[str, ProjectLimits] = field(default_factory=dict)
+
+    @property
+    def unlimited(self) -> bool:
+        """No project has any limit: nothing to count or to serialise."""
+        return self.default.unlimited and all(p.unlimited for p in self.projects.values())
 
     def of(self, project: str | None) -> ProjectLimits:
         if project is None:

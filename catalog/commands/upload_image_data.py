@@ -44,15 +44,10 @@ async def upload_image_data(
     store_name = command.store or context.stores.default_name
     store = context.stores.writable(store_name)
     location = store.location_for(str(command.image_id))
-    owner = (await context.images.load(command.image_id)).owner
-    bound = await upload_bound(context, owner, command.expected_size)
+    bound = await upload_bound(context, command.image_id, command.expected_size)
 
-    claimed: dict[str, str | None] = {}
-
-    def start(image: Image) -> None:
+    def start(image: Image) -> tuple[str | None, str | None]:
         require_owner_action(image, actor, "upload_image")
-        # The formats as the upload starts: from here on they cannot change.
-        claimed.update(disk_format=image.disk_format, container_format=image.container_format)
         image.start_upload(
             store=store_name,
             location=location,
@@ -62,8 +57,12 @@ async def upload_image_data(
             staging=command.staging,
             reserved=bound.reserved,
         )
+        # The formats as the upload starts: from here on they cannot change.
+        return image.disk_format, image.container_format
 
-    await context.images.change(command.image_id, metadata, start, claim=lambda _: bound.claim())
+    claimed = await context.images.change(
+        command.image_id, metadata, start, claim=lambda _: bound.claim()
+    )
     inspector = FormatInspector()
     try:
         chunks = inspected(bounded(command.chunks, bound), inspector)
@@ -95,16 +94,17 @@ async def upload_image_data(
 
 
 def _checked_format(
-    inspection: Inspection, claimed: dict[str, str | None], *, staging: bool
+    inspection: Inspection, claimed: tuple[str | None, str | None], *, staging: bool
 ) -> int | None:
     """The virtual size to record; `DiskFormatRejected` for unsafe data, or for an upload's
     data that is not its claimed disk format (a staging's is checked at import, when the
     format is final)."""
-    if claimed["container_format"] != "bare":
+    disk_format, container_format = claimed
+    if container_format != "bare":
         return None  # the disk is inside a container (ova, docker, ...): nothing to inspect
-    if staging or claimed["disk_format"] is None:
+    if staging or disk_format is None:
         return accept(inspection.format, inspection)  # only the safety checks
-    return accept(claimed["disk_format"], inspection)
+    return accept(disk_format, inspection)
 
 
 async def _complete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ class UploadBound:
 
 
 async def upload_bound(
-    context: CommandContext, owner: str | None, expected_size: int | None
+    context: CommandContext, image_id: uuid.UUID, expected_size: int | None
 ) -> UploadBound:
     """The tightest of: the size cap, the declared size, and what the owner's quota has left.
 
@@ -40,11 +41,14 @@ async def upload_bound(
     if expected_size is not None and expected_size > cap:
         raise TooLarge(TOO_LARGE)
     if expected_size is None:
-        bound = UploadBound(cap, 0, owner, TooLarge(TOO_LARGE))
+        bound = UploadBound(cap, 0, None, TooLarge(TOO_LARGE))
     else:
         larger = BadRequest(f"The image is larger than its expected size {expected_size}.")
-        bound = UploadBound(expected_size, 0, owner, larger)
-    if context.quotas is None or owner is None:
+        bound = UploadBound(expected_size, 0, None, larger)
+    if context.quotas is None or context.quotas.limits.unlimited:
+        return bound  # without quotas the image's owner is not even needed
+    owner = (await context.images.load(image_id)).owner
+    if owner is None:
         return bound
     limits = context.quotas.limits.of(owner)
     usage = await context.quotas.usage(owner)

@@ -26,8 +26,8 @@ def enforce_claim(conn: sa.Connection, claim: QuotaClaim, limits: QuotaLimits) -
     project has committed: on PostgreSQL a transaction lock per project orders them (SQLite
     has one writer, which orders everything)."""
     project_limits = limits.of(claim.project)
-    if project_limits == type(project_limits)():
-        return  # unlimited: nothing to serialise
+    if project_limits.unlimited:
+        return  # nothing to serialise
     if conn.dialect.name == "postgresql":
         conn.execute(
             sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("quota:" + claim.project)))

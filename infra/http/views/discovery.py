@@ -8,7 +8,7 @@ from aiohttp import web
 
 from catalog import policy
 from catalog.commands.import_image import IMPORT_METHODS
-from catalog.quotas import ProjectLimits, mib
+from catalog.quotas import mib
 from infra.data_stores import ConfiguredStore
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, STORES
@@ -91,7 +91,7 @@ async def usage_info(request: web.Request) -> web.Response:
     if quotas is None or project is None:
         return web.json_response({"usage": {}})
     limits = quotas.limits.of(project)
-    if limits == ProjectLimits():
+    if limits.unlimited:
         return web.json_response({"usage": {}})
     usage = await quotas.usage(project)
     return web.json_response(
