@@ -18,7 +18,14 @@ from infra import bootstrap
 from infra.bootstrap import Container
 from infra.db.tables import event
 from infra.http.app import create_app
-from infra.settings import CoreSettings, DatabaseSettings, Settings
+from infra.settings import (
+    ApiSettings,
+    CoreSettings,
+    DatabaseSettings,
+    QuotaSettings,
+    Settings,
+    StoresSettings,
+)
 from stores.filesystem import FilesystemStore
 
 PROJECT_A = {"X-Project-Id": "proj-a", "X-User-Id": "alice", "X-Roles": "member,reader"}
@@ -30,10 +37,21 @@ JSON = {"Accept": "application/json"}
 ApiClient = TestClient[web.Request, web.Application]
 
 
-def embedded_settings(data_dir: Path, database_url: str | None = None, **core: object) -> Settings:
+def embedded_settings(
+    data_dir: Path,
+    database_url: str | None = None,
+    *,
+    api: ApiSettings | None = None,
+    stores: StoresSettings | None = None,
+    quotas: QuotaSettings | None = None,
+    **core: object,
+) -> Settings:
+    """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
+    given = {"api": api, "stores": stores, "quotas": quotas}
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),
+        **{concern: value for concern, value in given.items() if value is not None},  # type: ignore[arg-type]
     )
 
 
@@ -118,21 +136,30 @@ def stored_files(container: Container) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+ApiBuilder = Callable[[Settings], Awaitable[tuple[ApiClient, Container]]]
 ApiFactory = Callable[..., Awaitable[tuple[ApiClient, Container]]]
 
 
 @pytest.fixture
-async def api_with(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[ApiFactory]:
-    """An API whose core settings differ (e.g. `image_tag_quota=1`), on SQLite."""
+async def api_for(aiohttp_client: AiohttpClient) -> AsyncIterator[ApiBuilder]:
+    """An API built from any settings; every container built is closed afterwards."""
     built: list[Container] = []
 
-    async def make(**core: object) -> tuple[ApiClient, Container]:
-        container = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, **core))
+    async def make(settings: Settings) -> tuple[ApiClient, Container]:
+        container = await bootstrap.build(settings)
         built.append(container)
         return await aiohttp_client(create_app(container)), container
 
     yield make
     for container in built:
         await container.close()
+
+
+@pytest.fixture
+def api_with(tmp_path: Path, sqlite_url: str, api_for: ApiBuilder) -> ApiFactory:
+    """An API whose core settings differ (e.g. `image_tag_quota=1`), on SQLite."""
+
+    async def make(**core: Any) -> tuple[ApiClient, Container]:
+        return await api_for(embedded_settings(tmp_path, sqlite_url, **core))
+
+    return make

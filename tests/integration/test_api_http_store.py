@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp.pytest_plugin import AiohttpClient
 
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
-from infra.settings import CoreSettings, DatabaseSettings, Settings, StoresSettings
+from infra.settings import StoresSettings
 from tests.http_origin import DATA, Origin, serving
 from tests.integration.conftest import (
     JSON,
     PROJECT_A,
+    ApiBuilder,
     ApiClient,
     created_image_id,
+    embedded_settings,
     refused_without_change,
 )
 
@@ -34,42 +33,26 @@ async def origin_url(tmp_path: Path) -> AsyncIterator[tuple[Origin, str]]:
         yield origin, url
 
 
-async def _api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient, allowed: str
-) -> tuple[ApiClient, Container]:
-    settings = Settings(
-        core=CoreSettings(data_dir=tmp_path),
-        database=DatabaseSettings(url=sqlite_url),
-        stores=StoresSettings(
+StoreApi = Callable[[str], Awaitable[tuple[ApiClient, Container]]]
+
+
+@pytest.fixture
+def store_api(tmp_path: Path, sqlite_url: str, api_for: ApiBuilder) -> StoreApi:
+    """An API with a file store and an http store `web` that may reach `allowed` networks."""
+
+    async def make(allowed: str) -> tuple[ApiClient, Container]:
+        stores = StoresSettings(
             stores="local:file,web:http", options={"web": {"allowed_networks": allowed}}
-        ),
-    )
-    container = await bootstrap.build(settings)
-    return await aiohttp_client(create_app(container)), container
+        )
+        return await api_for(embedded_settings(tmp_path, sqlite_url, stores=stores))
 
-
-@pytest.fixture
-async def web_api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[ApiClient, Container]]:
-    api, container = await _api(tmp_path, sqlite_url, aiohttp_client, "127.0.0.0/8")
-    yield api, container
-    await container.close()
-
-
-@pytest.fixture
-async def guarded_api(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[ApiClient, Container]]:
-    api, container = await _api(tmp_path, sqlite_url, aiohttp_client, "")
-    yield api, container
-    await container.close()
+    return make
 
 
 async def test_data_at_a_url_is_attached_hashed_served_and_left_alone(
-    web_api: tuple[ApiClient, Container], origin_url: tuple[Origin, str]
+    store_api: StoreApi, origin_url: tuple[Origin, str]
 ) -> None:
-    api, _ = web_api
+    api, _ = await store_api("127.0.0.0/8")
     origin, url = origin_url
     image_id = await created_image_id(api)
     response = await api.post(
@@ -96,9 +79,9 @@ async def test_data_at_a_url_is_attached_hashed_served_and_left_alone(
 
 
 async def test_the_http_store_is_listed_read_only_and_takes_no_uploads(
-    web_api: tuple[ApiClient, Container],
+    store_api: StoreApi,
 ) -> None:
-    api, container = web_api
+    api, container = await store_api("127.0.0.0/8")
     stores = (await (await api.get("/v2/info/stores", headers=PROJECT_A)).json())["stores"]
     assert stores == [{"id": "local", "default": "true"}, {"id": "web", "read-only": "true"}]
     image_id = await created_image_id(api)
@@ -124,9 +107,9 @@ async def test_the_http_store_is_listed_read_only_and_takes_no_uploads(
     ["http://127.0.0.1:{port}/image", "http://169.254.169.254/latest/meta-data/"],
 )
 async def test_a_location_at_an_internal_address_is_refused_unfetched(
-    guarded_api: tuple[ApiClient, Container], origin_url: tuple[Origin, str], url: str
+    store_api: StoreApi, origin_url: tuple[Origin, str], url: str
 ) -> None:
-    api, container = guarded_api
+    api, container = await store_api("")
     origin, base = origin_url
     image_id = await created_image_id(api)
     await refused_without_change(

@@ -7,20 +7,20 @@ import asyncio
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp.pytest_plugin import AiohttpClient
 
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
-from infra.settings import CoreSettings, DatabaseSettings, QuotaSettings, Settings
+from infra.settings import QuotaSettings
 from tests.integration.conftest import (
     JSON,
     PROJECT_A,
     PROJECT_B,
+    ApiBuilder,
     ApiClient,
     created_image_id,
+    embedded_settings,
     refused_without_change,
     stored_files,
 )
@@ -30,24 +30,12 @@ QuotaApi = Callable[..., Awaitable[tuple[ApiClient, Container]]]
 
 
 @pytest.fixture
-async def quota_api(
-    tmp_path: Path, database_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[QuotaApi]:
-    built: list[Container] = []
+def quota_api(tmp_path: Path, database_url: str, api_for: ApiBuilder) -> QuotaApi:
+    async def make(**quotas: Any) -> tuple[ApiClient, Container]:
+        settings = embedded_settings(tmp_path, database_url, quotas=QuotaSettings(**quotas))
+        return await api_for(settings)
 
-    async def make(**quotas: object) -> tuple[ApiClient, Container]:
-        settings = Settings(
-            core=CoreSettings(data_dir=tmp_path),
-            database=DatabaseSettings(url=database_url),
-            quotas=QuotaSettings(**quotas),  # type: ignore[arg-type]
-        )
-        container = await bootstrap.build(settings)
-        built.append(container)
-        return await aiohttp_client(create_app(container)), container
-
-    yield make
-    for container in built:
-        await container.close()
+    return make
 
 
 async def _upload(api: ApiClient, image_id: str, data: bytes, *, declared: bool = True) -> int:

@@ -13,22 +13,21 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.pytest_plugin import AiohttpClient
 
 from catalog.events import EventMetadata
 from catalog.image import Image
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
 from infra.recovery import recover_once
-from infra.settings import ApiSettings, CoreSettings, DatabaseSettings, Settings, StoresSettings
+from infra.settings import ApiSettings, Settings, StoresSettings
 from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
     READER_A,
+    ApiBuilder,
     ApiClient,
     created_image_id,
+    embedded_settings,
     refused_without_change,
     uploaded_image_id,
 )
@@ -36,25 +35,24 @@ from tests.integration.conftest import (
 SERVICE = {"X-Project-Id": "services", "X-User-Id": "nova", "X-Roles": "service"}
 
 
+def two_store_settings(tmp_path: Path, sqlite_url: str, **concerns: Any) -> Settings:
+    """Two filesystem stores: `fast` (weight 100, described) and `cheap`, the default."""
+    stores = StoresSettings(
+        stores="fast:file,cheap:file",
+        default_store="cheap",
+        options={
+            "fast": {"description": "Local SSD", "weight": 100},
+            "cheap": {"dir": tmp_path / "bulk"},
+        },
+    )
+    return embedded_settings(tmp_path, sqlite_url, stores=stores, **concerns)
+
+
 @pytest.fixture
 async def two_stores(
-    tmp_path: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[ApiClient, Container]]:
-    settings = Settings(
-        core=CoreSettings(data_dir=tmp_path),
-        database=DatabaseSettings(url=sqlite_url),
-        stores=StoresSettings(
-            stores="fast:file,cheap:file",
-            default_store="cheap",
-            options={
-                "fast": {"description": "Local SSD", "weight": 100},
-                "cheap": {"dir": tmp_path / "bulk"},
-            },
-        ),
-    )
-    container = await bootstrap.build(settings)
-    yield await aiohttp_client(create_app(container)), container
-    await container.close()
+    tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
+) -> tuple[ApiClient, Container]:
+    return await api_for(two_store_settings(tmp_path, sqlite_url))
 
 
 async def test_info_stores_lists_every_store_and_marks_the_default(
@@ -135,7 +133,7 @@ async def test_an_unknown_store_on_upload_is_a_bad_request(
 
 
 async def test_location_urls_are_hidden_unless_configured(
-    two_stores: tuple[ApiClient, Container], tmp_path: Path, sqlite_url: str, aiohttp_client: Any
+    two_stores: tuple[ApiClient, Container], tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
 ) -> None:
     api, _ = two_stores
     image_id = await uploaded_image_id(api)
@@ -144,25 +142,13 @@ async def test_location_urls_are_hidden_unless_configured(
     assert "direct_url" not in shown
     assert not any("file://" in str(value) for value in shown.values())
 
-    settings = Settings(
-        core=CoreSettings(data_dir=tmp_path),
-        database=DatabaseSettings(url=sqlite_url),
-        api=ApiSettings(show_locations=True),
-        stores=StoresSettings(
-            stores="fast:file,cheap:file",
-            default_store="cheap",
-            options={"cheap": {"dir": tmp_path / "bulk"}},
-        ),
+    revealing, _ = await api_for(
+        two_store_settings(tmp_path, sqlite_url, api=ApiSettings(show_locations=True))
     )
-    container = await bootstrap.build(settings)
-    try:
-        revealing = await aiohttp_client(create_app(container))
-        shown = await _shown(revealing, image_id)
-        url = (tmp_path / "bulk" / image_id).as_uri()
-        assert shown["locations"] == [{"url": url, "metadata": {"store": "cheap"}}]
-        assert shown["direct_url"] == url
-    finally:
-        await container.close()
+    shown = await _shown(revealing, image_id)
+    url = (tmp_path / "bulk" / image_id).as_uri()
+    assert shown["locations"] == [{"url": url, "metadata": {"store": "cheap"}}]
+    assert shown["direct_url"] == url
 
 
 async def test_the_location_list_is_for_admins_and_services(

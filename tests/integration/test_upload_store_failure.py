@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.pytest_plugin import AiohttpClient
 
-from infra import bootstrap
 from infra.bootstrap import Container
-from infra.http.app import create_app
-from infra.settings import CoreSettings, DatabaseSettings, Settings, StoresSettings
+from infra.settings import StoresSettings
 from tests.integration.conftest import (
     JSON,
     PROJECT_A,
+    ApiBuilder,
     ApiClient,
     created_image_id,
+    embedded_settings,
     event_count,
     stored_files,
 )
@@ -47,16 +46,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 async def api_on_small_disk(
-    tmp_path: Path, small_disk: Path, sqlite_url: str, aiohttp_client: AiohttpClient
-) -> AsyncIterator[tuple[ApiClient, Container]]:
-    settings = Settings(
-        core=CoreSettings(data_dir=tmp_path),
-        database=DatabaseSettings(url=sqlite_url),
-        stores=StoresSettings(options={"file": {"dir": small_disk}}),
-    )
-    container = await bootstrap.build(settings)
-    yield await aiohttp_client(create_app(container)), container
-    await container.close()
+    tmp_path: Path, small_disk: Path, sqlite_url: str, api_for: ApiBuilder
+) -> tuple[ApiClient, Container]:
+    stores = StoresSettings(options={"file": {"dir": small_disk}})
+    return await api_for(embedded_settings(tmp_path, sqlite_url, stores=stores))
 
 
 async def test_a_full_disk_mid_upload_leaves_the_image_queued_and_no_bytes(
