@@ -238,19 +238,6 @@ async def test_removing_a_copy_is_refused_without_change(
     )
 
 
-async def test_copies_of_a_queued_image_cannot_be_removed(
-    two_stores: tuple[ApiClient, Container],
-) -> None:
-    api, container = two_stores
-    image_id = await created_image_id(api)
-    await refused_without_change(
-        container,
-        lambda: api.delete(f"/v2/stores/cheap/{image_id}", headers={**ADMIN, **JSON}),
-        409,
-        "It's not allowed to remove image data from store if image status is not 'active'",
-    )
-
-
 async def test_downloads_read_the_preferred_copy_else_the_heaviest_store(
     two_stores: tuple[ApiClient, Container], tmp_path: Path
 ) -> None:
@@ -319,15 +306,27 @@ async def test_copy_image_refusals_change_nothing(
     )
 
 
-async def test_copy_image_needs_an_active_image(two_stores: tuple[ApiClient, Container]) -> None:
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            "remove",
+            "It's not allowed to remove image data from store if image status is not 'active'",
+        ),
+        ("copy", "Only images with status active can be targeted for copying"),
+    ],
+)
+async def test_copies_of_an_image_without_data_are_refused(
+    two_stores: tuple[ApiClient, Container], action: str, message: str
+) -> None:
     api, container = two_stores
     image_id = await created_image_id(api)
-    await refused_without_change(
-        container,
-        lambda: _copy_image(api, image_id, {**ADMIN, **JSON}, {"stores": ["fast"]}),
-        409,
-        "Only images with status active can be targeted for copying",
-    )
+    headers = {**ADMIN, **JSON}
+    requests = {
+        "remove": lambda: api.delete(f"/v2/stores/cheap/{image_id}", headers=headers),
+        "copy": lambda: _copy_image(api, image_id, headers, {"stores": ["fast"]}),
+    }
+    await refused_without_change(container, requests[action], 409, message)
 
 
 async def test_a_copy_that_does_not_match_the_image_is_removed_and_recorded(
