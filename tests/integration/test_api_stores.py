@@ -19,6 +19,7 @@ from catalog.image import Image
 from infra.bootstrap import Container
 from infra.recovery import recover_once
 from infra.settings import ApiSettings, Settings, StoresSettings
+from tests.conftest import service_setting
 from tests.integration.conftest import (
     ADMIN,
     JSON,
@@ -370,3 +371,33 @@ async def test_a_copy_of_a_dead_process_is_failed_and_its_bytes_removed(
     last = (await container.log.load_stream(uuid.UUID(image_id)))[-1]
     assert last.event_type == "image.copy_failed"
     assert (await _shown(api, image_id))["stores"] == "cheap"
+
+
+@pytest.mark.s3
+async def test_copies_go_between_a_folder_and_the_real_s3_server(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder
+) -> None:
+    """copy-image into S3Proxy, a ranged read of the S3 copy, and the folder's copy let go."""
+    s3_options = {
+        "endpoint": service_setting("CATALOG_TEST_S3_ENDPOINT"),
+        "access_key": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
+        "secret_key": service_setting("CATALOG_TEST_S3_SECRET_KEY"),
+        "region": service_setting("CATALOG_TEST_S3_REGION"),
+        "bucket": f"copies-{uuid.uuid4().hex[:12]}",
+    }
+    stores = StoresSettings(stores="file:file,objects:s3", options={"objects": s3_options})
+    api, _ = await api_for(embedded_settings(tmp_path, database_url, stores=stores))
+    data = bytes(range(256)) * 4096
+    image_id = await uploaded_image_id(api, data)
+    response = await _copy_image(api, image_id, ADMIN, {"stores": ["objects"]})
+    assert response.status == 202, await response.text()
+    assert (await _shown(api, image_id))["stores"] == "file,objects"
+
+    removed = await api.delete(f"/v2/stores/file/{image_id}", headers=ADMIN)
+    assert removed.status == 204
+    assert (await _shown(api, image_id))["stores"] == "objects"
+    ranged = await api.get(
+        f"/v2/images/{image_id}/file", headers={**PROJECT_A, "Range": "bytes=1000-1999"}
+    )
+    assert (ranged.status, await ranged.read()) == (206, data[1000:2000])
+    assert (await api.delete(f"/v2/images/{image_id}", headers=PROJECT_A)).status == 204
