@@ -1,4 +1,4 @@
-"""The `catalog` command: serve the API, migrate, rebuild views, relay the log to Kafka."""
+"""The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import contextlib
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from infra import bootstrap
+from infra.bootstrap import Container
 from infra.http.app import create_app
 from infra.logging import configure
 from infra.recovery import run_heartbeat_and_recovery
@@ -48,9 +50,16 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
         )
     ]
     if settings.kafka.bootstrap_servers:
-        from infra.kafka.relay import run_relay
+        from infra.kafka.relay import event_relay, run_relay
 
-        background.append(asyncio.create_task(run_relay(container.log, settings.kafka)))
+        relay = event_relay(container.log, settings.kafka)
+        background.append(
+            asyncio.create_task(run_relay(relay, settings.kafka, container.log.appended))
+        )
+    for name in settings.consumers.names():
+        from infra.consumers.registry import run_job
+
+        background.append(asyncio.create_task(run_job(container, name)))
     runner = web.AppRunner(create_app(container), access_log=None)
     await runner.setup()
     try:
@@ -95,19 +104,51 @@ async def rebuild(settings: Settings) -> None:
     print(f"rebuilt the views from {replayed} events")
 
 
+async def _run_until_stopped(
+    settings: Settings, work: Callable[[Container], Coroutine[Any, Any, None]]
+) -> None:
+    container = await bootstrap.build(settings)
+    task = asyncio.create_task(work(container))
+    stopped = asyncio.create_task(_until_stopped())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # work that ends by itself has failed: say why
+    finally:
+        for running in (task, stopped):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        await container.close()
+
+
 async def relay(settings: Settings) -> None:
-    from infra.kafka.relay import run_relay
+    from infra.kafka.relay import event_relay, run_relay
 
     if not settings.kafka.bootstrap_servers:
         raise SystemExit("set CATALOG_KAFKA_BOOTSTRAP_SERVERS to relay the log to Kafka")
+    await _run_until_stopped(
+        settings,
+        lambda container: run_relay(event_relay(container.log, settings.kafka), settings.kafka),
+    )
+
+
+async def consume(settings: Settings, name: str) -> None:
+    from infra.consumers.registry import CONSUMERS, run_job
+
+    if name not in CONSUMERS:
+        raise SystemExit(f"no consumer named {name!r}; there are: {', '.join(sorted(CONSUMERS))}")
+    await _run_until_stopped(settings, lambda container: run_job(container, name))
+
+
+async def consumers_status(settings: Settings) -> None:
+    from infra.consumers.status import consumer_status
+
     container = await bootstrap.build(settings)
-    task = asyncio.create_task(run_relay(container.log, settings.kafka))
     try:
-        await _until_stopped()
+        for line in await consumer_status(container):
+            print(line)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await container.close()
 
 
@@ -137,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
         "rebuild", help="replay the log into the views"
     )
     sub.add_parser("relay", help="publish the log to Kafka")
+    c = sub.add_parser("consume", help="run one consumer of the log (e.g. notifications)")
+    c.add_argument("name", help="the consumer to run")
+    sub.add_parser("consumers", help="each consumer's place and lag")
     return p
 
 
@@ -152,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "db": lambda: migrate(settings),
         "projections": lambda: rebuild(settings),
         "relay": lambda: relay(settings),
+        "consume": lambda: consume(settings, args.name),
+        "consumers": lambda: consumers_status(settings),
     }
     try:
         asyncio.run(runs[args.command]())

@@ -119,7 +119,43 @@ class KafkaSettings(BaseSettings):
     """Unset: no Kafka; consumers tail the log in-process."""
     events_topic: str = "catalog.events"
     relay_batch_size: int = 500
-    relay_idle_seconds: float = 0.05
+    relay_idle_seconds: float = 0.02
+    """How often an idle relay looks for rows written by other processes (writers in its own
+    process wake it at once)."""
+
+
+class ConsumerSettings(BaseSettings):
+    """The consumers of the log (infra/consumers/): which run inside `catalog serve`."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_CONSUMER_")
+
+    in_process: str = "notifications,scrubber"
+    """Consumers `catalog serve` runs beside the API, comma-separated; empty: none (run them
+    with `catalog consume NAME` instead)."""
+    batch_size: int = Field(default=500, gt=0)
+    idle_seconds: float = Field(default=0.05, gt=0)
+    """How long a consumer waits for news before it looks again."""
+
+    def names(self) -> list[str]:
+        return [name.strip() for name in self.in_process.split(",") if name.strip()]
+
+
+class NotificationSettings(BaseSettings):
+    """Glance-compatible notifications (catalog/notifications.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_NOTIFICATIONS_")
+
+    topic: str = "catalog.notifications"
+    publisher_id: str = "image.localhost"
+    """The envelope's `publisher_id` (Glance's `default_publisher_id`)."""
+    disabled: str = ""
+    """Event types not to send, comma-separated: a full type (`image.send`) or a group of them
+    (`image.member`, `image`), matched on whole dot-separated parts."""
+    retention_hours: float = Field(default=168.0, gt=0)
+    """How long sent notifications stay in the outbox table."""
+
+    def disabled_types(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.disabled.split(",") if t.strip())
 
 
 @dataclass
@@ -132,6 +168,8 @@ class Settings:
     stores: StoresSettings = field(default_factory=StoresSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    consumers: ConsumerSettings = field(default_factory=ConsumerSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def database_url(self) -> str:

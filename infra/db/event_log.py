@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -27,6 +27,7 @@ from catalog.quotas import QuotaClaim, QuotaLimits
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
 from infra.db.tables import event
+from infra.wakeup import Wakeup
 
 _COLUMNS = (
     event.c.position,
@@ -110,6 +111,8 @@ class SqlEventLog:
         self.database = database
         self.quota_limits = quota_limits or QuotaLimits()
         self.projections = tuple(projections)
+        self.appended = Wakeup()
+        """Nudged after every append of this process, for readers tailing the log."""
         self.postgres = database.postgres
         # SQLite has one writer: appends that queue up while one is written commit together,
         # sharing one fsync (PostgreSQL's own group commit does that for concurrent transactions).
@@ -130,8 +133,11 @@ class SqlEventLog:
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         if self._group_commit is not None:
-            return await self._group_commit.submit(request)
-        return await self._append_alone(request)
+            recorded = await self._group_commit.submit(request)
+        else:
+            recorded = await self._append_alone(request)
+        self.appended.notify()
+        return recorded
 
     async def _append_alone(self, request: _Append) -> list[RecordedEvent]:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
@@ -208,6 +214,16 @@ def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEven
     return [_recorded(row) for row in conn.execute(_STREAM, {"s": stream_id})]
 
 
+_STREAM_BEFORE = _STREAM.where(event.c.version < sa.bindparam("v"))
+
+
+def load_stream_before(
+    conn: sa.Connection, stream_id: uuid.UUID, version: int
+) -> list[RecordedEvent]:
+    """The events of a stream that came before `version`, in order (for a consumer's fold)."""
+    return [_recorded(row) for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})]
+
+
 def _read_after(
     conn: sa.Connection, postgres: bool, after: LogCursor, limit: int
 ) -> list[RecordedEvent]:
@@ -225,7 +241,17 @@ def _recorded(row: sa.Row[Any]) -> RecordedEvent:
     return RecordedEvent(**values)
 
 
-def cursor_after(events: Sequence[RecordedEvent], current: LogCursor) -> LogCursor:
+class Positioned(Protocol):
+    """A row read in commit order: an event of the log, or a notification of the outbox."""
+
+    @property
+    def commit_order(self) -> int: ...
+
+    @property
+    def position(self) -> int: ...
+
+
+def cursor_after(events: Sequence[Positioned], current: LogCursor) -> LogCursor:
     """The cursor just past the last of `events` (or `current` if there are none)."""
     if not events:
         return current

@@ -40,3 +40,38 @@ node = sa.Table(
     sa.Column("seen_at", UtcDateTime, nullable=False),
 )
 """Operational state, not a view: which processes are alive (see infra/recovery.py)."""
+
+consumer_applied = sa.Table(
+    "consumer_applied",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+"""The last version of each stream a consumer has applied: what it skips when it comes again."""
+
+consumer_offset = sa.Table(
+    "consumer_offset",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(255), primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+"""Where a Kafka-fed consumer is in each partition, written with its effects."""
+
+notification = sa.Table(
+    "notification",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    # As in `event`: the inserting transaction's id on PostgreSQL, for a reader that never skips.
+    sa.Column("commit_order", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("image_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("priority", sa.String(10), nullable=False),
+    sa.Column("message", JsonDocument, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+"""The notifications outbox: written by the notifications consumer, published to Kafka."""

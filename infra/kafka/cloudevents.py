@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
-from catalog.events import RecordedEvent
+from catalog.events import EventMetadata, RecordedEvent
+from catalog.identity import Actor
 
 SOURCE = "/catalog/images"
 
@@ -37,3 +40,28 @@ def encode_message(recorded: RecordedEvent) -> tuple[bytes, bytes]:
     """(key, value) of the Kafka record for an event: same image, same partition, in order."""
     value = json.dumps(to_cloudevent(recorded), separators=(",", ":")).encode()
     return str(recorded.stream_id).encode(), value
+
+
+def from_cloudevent(value: bytes) -> RecordedEvent:
+    """The log's event back from its Kafka record (the reader's place is Kafka's, not the log's)."""
+    cloudevent = json.loads(value)
+    roles = cloudevent.get("actorroles") or ""
+    return RecordedEvent(
+        position=cloudevent["position"],
+        commit_order=0,
+        stream_id=uuid.UUID(cloudevent["streamid"]),
+        version=cloudevent["streamversion"],
+        event_id=uuid.UUID(cloudevent["id"]),
+        event_type=cloudevent["type"],
+        schema_version=cloudevent["schemaversion"],
+        data=cloudevent["data"],
+        metadata=EventMetadata(
+            actor=Actor(
+                user_id=cloudevent.get("actoruserid"),
+                project_id=cloudevent.get("actorprojectid"),
+                roles=tuple(role for role in roles.split(",") if role),
+            ),
+            request_id=cloudevent.get("requestid"),
+        ),
+        occurred_at=datetime.fromisoformat(cloudevent["time"].replace("Z", "+00:00")),
+    )

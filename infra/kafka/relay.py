@@ -1,37 +1,101 @@
-"""The relay: publishes every committed event of the log to Kafka, in log order, at least once.
+"""Relays: publish a table read in commit order to a Kafka topic, in that order, at least once.
 
-The log is the outbox: request handlers never publish. The relay reads the committed log from
-its checkpoint (a reader that never skips an event), sends each event keyed by image id with an
+Two tables are relayed. The log goes to `catalog.events` (the log is the outbox: request handlers
+never publish), and the notifications outbox goes to `catalog.notifications`. A relay reads from
+its checkpoint with a reader that never skips a row, sends each row keyed by image id with an
 idempotent producer (`acks=all`), waits until the broker has acknowledged the whole batch, and
-only then moves its checkpoint. A crash between the two re-sends a batch: consumers drop
-duplicates by (stream, version). On PostgreSQL only one relay runs at a time, whoever holds an
-advisory lock; the others wait to take over.
+only then moves its checkpoint. A crash between the two sends a batch again: consumers drop
+duplicates by (stream, version), notifications carry stable message ids. On PostgreSQL one
+process at a time relays each table, whoever holds its lock; the others wait to take over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from sqlalchemy import text
 
+from catalog.events import RecordedEvent
+from catalog.ports import LogCursor
 from infra.db.checkpoints import load_checkpoint, save_checkpoint
-from infra.db.database import PostgresDatabase
-from infra.db.event_log import SqlEventLog, cursor_after
+from infra.db.database import Database
+from infra.db.event_log import Positioned, SqlEventLog, cursor_after
+from infra.db.leadership import leadership
+from infra.db.notification_outbox import OutboxNotification, read_notifications
 from infra.kafka.cloudevents import encode_message
-from infra.settings import KafkaSettings
+from infra.settings import KafkaSettings, NotificationSettings
+from infra.wakeup import Wakeup
 
 log = structlog.get_logger(__name__)
 
 CHECKPOINT = "relay.kafka"
-RELAY_LOCK_KEY = 0x636174616C6F67  # "catalog": one relay per database
+NOTIFICATIONS_CHECKPOINT = "relay.notifications"
 PARTITIONS = 8
 RETRY_DELAY_MAX = 5.0
+
+Row = TypeVar("Row", bound=Positioned)
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True)
+class Relay(Generic[Row]):
+    """What one relay publishes: its checkpoint's name, its reader, its topic and wire format."""
+
+    name: str
+    database: Database
+    read: Callable[[LogCursor, int], Awaitable[Sequence[Row]]]
+    topic: str
+    encode: Callable[[Row], KafkaRecord]
+
+
+def event_relay(event_log: SqlEventLog, settings: KafkaSettings) -> Relay[RecordedEvent]:
+    def encode(recorded: RecordedEvent) -> KafkaRecord:
+        key, value = encode_message(recorded)
+        return KafkaRecord(key, value, [])
+
+    return Relay(CHECKPOINT, event_log.database, event_log.read, settings.events_topic, encode)
+
+
+def notification_relay(
+    database: Database, settings: NotificationSettings
+) -> Relay[OutboxNotification]:
+    async def read(after: LogCursor, limit: int) -> list[OutboxNotification]:
+        return await database.read(read_notifications, after, limit)
+
+    return Relay(NOTIFICATIONS_CHECKPOINT, database, read, settings.topic, oslo_record)
+
+
+def oslo_record(row: OutboxNotification) -> KafkaRecord:
+    """The record oslo.messaging's Kafka driver sends: its 2.0 envelope around the message.
+
+    Listeners built on oslo.messaging read it as they read Glance's own notifications; the
+    headers let anyone else route by type without parsing the body.
+    """
+    envelope = {"oslo.version": "2.0", "oslo.message": json.dumps(row.message)}
+    return KafkaRecord(
+        key=row.image_id.encode(),
+        value=json.dumps(envelope, separators=(",", ":")).encode(),
+        headers=[
+            ("event_type", row.event_type.encode()),
+            ("message_id", str(row.message_id).encode()),
+            ("priority", row.priority.encode()),
+        ],
+    )
 
 
 async def ensure_topic(settings: KafkaSettings, topic: str) -> None:
@@ -47,53 +111,36 @@ async def ensure_topic(settings: KafkaSettings, topic: str) -> None:
         await admin.close()
 
 
-@contextlib.asynccontextmanager
-async def relay_leadership(event_log: SqlEventLog) -> AsyncIterator[None]:
-    """Hold the relay lock for as long as the block runs (PostgreSQL; SQLite has one process)."""
-    database = event_log.database
-    if not isinstance(database, PostgresDatabase):
-        yield
-        return
-    async with database.async_engine.connect() as conn:
-        while not (
-            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK_KEY})
-        ).scalar_one():
-            await conn.commit()
-            await asyncio.sleep(1.0)
-        await conn.commit()
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RELAY_LOCK_KEY})
-            await conn.commit()
-
-
 async def publish_batch(
-    event_log: SqlEventLog,
-    producer: AIOKafkaProducer,
-    topic: str,
-    batch_size: int,
-    name: str = CHECKPOINT,
-) -> int:
-    """Send the next batch after the checkpoint; returns how many events went out."""
-    cursor = await event_log.database.read(load_checkpoint, name)
-    batch = await event_log.read(cursor, batch_size)
+    relay: Relay[Row], producer: AIOKafkaProducer, cursor: LogCursor, batch_size: int
+) -> tuple[LogCursor, int]:
+    """Send the next batch after `cursor`, then checkpoint; the new cursor and the rows sent."""
+    batch = await relay.read(cursor, batch_size)
     if not batch:
-        return 0
+        return cursor, 0
     sends = []
-    for recorded in batch:
-        key, value = encode_message(recorded)
-        sends.append(await producer.send(topic, value=value, key=key))
+    for row in batch:
+        record = relay.encode(row)
+        sends.append(
+            await producer.send(
+                relay.topic, value=record.value, key=record.key, headers=record.headers or None
+            )
+        )
     await asyncio.gather(*sends)
-    await event_log.database.write(save_checkpoint, name, cursor_after(batch, cursor))
-    return len(batch)
+    cursor = cursor_after(batch, cursor)
+    await relay.database.write(save_checkpoint, relay.name, cursor)
+    return cursor, len(batch)
 
 
-async def run_relay(event_log: SqlEventLog, settings: KafkaSettings) -> None:
-    """Relay until cancelled, riding out broker outages (the log keeps everything meanwhile)."""
-    topic = settings.events_topic
-    async with relay_leadership(event_log):
-        log.info("relay_started", topic=topic)
+async def run_relay(
+    relay: Relay[Row], settings: KafkaSettings, wakeup: Wakeup | None = None
+) -> None:
+    """Relay until cancelled, riding out broker outages (the table keeps everything meanwhile).
+
+    After an empty read it waits for a nudge from a writer in this process, or polls again.
+    """
+    async with leadership(relay.database, relay.name):
+        log.info("relay_started", relay=relay.name, topic=relay.topic)
         delay = 0.1
         while True:
             producer = AIOKafkaProducer(
@@ -103,17 +150,20 @@ async def run_relay(event_log: SqlEventLog, settings: KafkaSettings) -> None:
                 linger_ms=2,
             )
             try:
-                await ensure_topic(settings, topic)
+                await ensure_topic(settings, relay.topic)
                 await producer.start()
                 delay = 0.1
+                # Only the leader moves this checkpoint, so it is read once per connection.
+                cursor = await relay.database.read(load_checkpoint, relay.name)
                 while True:
-                    sent = await publish_batch(
-                        event_log, producer, topic, settings.relay_batch_size
+                    ticket = wakeup.ticket() if wakeup else None
+                    cursor, sent = await publish_batch(
+                        relay, producer, cursor, settings.relay_batch_size
                     )
                     if sent == 0:
-                        await asyncio.sleep(settings.relay_idle_seconds)
+                        await Wakeup.wait(ticket, settings.relay_idle_seconds)
             except KafkaError as e:
-                log.warning("relay_broker_unavailable", error=str(e), retry_in=delay)
+                log.warning("relay_broker_unavailable", relay=relay.name, error=str(e))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_DELAY_MAX)
             finally:

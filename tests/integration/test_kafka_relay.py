@@ -23,7 +23,7 @@ from infra.db.checkpoints import load_checkpoint
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
-from infra.kafka.relay import CHECKPOINT, run_relay
+from infra.kafka.relay import CHECKPOINT, event_relay, run_relay
 from infra.settings import KafkaSettings
 from tests.conftest import service_setting
 
@@ -129,7 +129,7 @@ def assert_in_order_per_image(
 async def test_concurrent_writes_all_reach_kafka_in_order_per_image(
     log: SqlEventLog, kafka: KafkaSettings
 ) -> None:
-    relay = asyncio.create_task(run_relay(log, kafka))
+    relay = asyncio.create_task(run_relay(event_relay(log, kafka), kafka))
     try:
         images = ImageRepository(log)
         ids = await asyncio.gather(*(image_lifecycle(images) for _ in range(IMAGES)))

@@ -1,0 +1,208 @@
+"""Glance's notifications, derived from the events of an image's life.
+
+Glance sends a notification from inside each request (`glance/notifier.py`); here they are
+derived afterwards from the log, by folding an image's events in order: the same event types,
+priorities and payload fields as Glance, in the order Glance sends them for the same operation.
+Pure: the envelope, its ids and its transport are the consumer's business.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalog.events import (
+    DomainEvent,
+    ImageCopied,
+    ImageCopyFailed,
+    ImageCopyStarted,
+    ImageCreated,
+    ImageDataSent,
+    ImageDeactivated,
+    ImageDeleted,
+    ImageLocationAdded,
+    ImageLocationRemoved,
+    ImageMemberAdded,
+    ImageMemberRemoved,
+    ImageMemberStatusChanged,
+    ImageReactivated,
+    ImageStaged,
+    ImageTagAdded,
+    ImageTagRemoved,
+    ImageUpdated,
+    ImageUploaded,
+    ImageUploadFailed,
+    ImageUploadStarted,
+)
+from catalog.identity import Actor
+from catalog.image import Image, ImageStatus
+
+INFO = "INFO"
+ERROR = "ERROR"
+
+Payload = dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One Glance notification: its type, priority and payload (a text for upload errors)."""
+
+    event_type: str
+    payload: Payload
+    priority: str = INFO
+
+
+def isotime(value: datetime | None) -> str | None:
+    """Glance's timestamp format in payloads (`oslo_utils.timeutils.isotime`)."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_payload(image: Image) -> dict[str, Any]:
+    """`format_image_notification`: deliberately without locations (they may hold secrets)."""
+    data, staged = image.data, image.staged
+    size = data.size if data else (staged.size if staged else None)
+    virtual_size = getattr(data, "virtual_size", None) if data else None
+    if virtual_size is None and staged is not None:
+        virtual_size = staged.virtual_size
+    return {
+        "id": str(image.id),
+        "name": image.name,
+        "status": str(image.status),
+        "created_at": isotime(image.created_at),
+        "updated_at": isotime(image.updated_at),
+        "min_disk": image.min_disk,
+        "min_ram": image.min_ram,
+        "protected": image.protected,
+        "checksum": data.checksum if data else None,
+        "owner": image.owner,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "size": size,
+        "virtual_size": virtual_size,
+        "is_public": image.visibility == "public",
+        "visibility": image.visibility,
+        "properties": dict(image.properties),
+        "tags": sorted(image.tags),
+        "deleted": False,
+        "deleted_at": None,
+    }
+
+
+def _import_stores(importing: tuple[str, ...] = ()) -> dict[str, Any]:
+    # Glance reads these from the image's `os_glance_*` properties during an import.
+    return {"os_glance_importing_to_stores": list(importing), "os_glance_failed_import": []}
+
+
+@dataclass
+class ImageNotifications:
+    """The notifications of one image, event by event (`advance` must see every event)."""
+
+    image: Image
+    member_since: dict[str, datetime] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, image_id: uuid.UUID) -> ImageNotifications:
+        return cls(Image(image_id))
+
+    def advance(self, event: DomainEvent, at: datetime, actor: Actor) -> list[Notification]:
+        """Apply the next event of the image; the notifications Glance sends for it."""
+        if isinstance(event, ImageDataSent):
+            return [sent_notification(event, actor)]
+        before = self.image.status
+        self.image.apply(event, at)
+        self.image.version += 1
+        if isinstance(event, ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved):
+            return [self._member(event, at)]
+        return self._image(event, before, at)
+
+    def _image(
+        self, event: DomainEvent, before: ImageStatus | None, at: datetime
+    ) -> list[Notification]:
+        payload = image_payload(self.image)
+        update = Notification("image.update", payload)
+        match event:
+            case ImageCreated():
+                return [Notification("image.create", payload)]
+            case ImageUploadStarted(staging=False, store=store):
+                prepare = {**payload, **_import_stores(), "backend": store}
+                return [update, Notification("image.prepare", prepare)]
+            case ImageUploaded():
+                done = [Notification("image.upload", {**payload, **_import_stores()})]
+                if before is not ImageStatus.ACTIVE:
+                    done.append(Notification("image.activate", payload))
+                return [*done, update]
+            case ImageUploadFailed(reason=reason) if before is ImageStatus.SAVING:
+                failed = f"Failed to upload image data for image {self.image.id}: {reason}"
+                return [Notification("image.upload", failed, ERROR), update]
+            case ImageCopyStarted(store=store):
+                prepare = {**payload, **_import_stores((store,)), "backend": store}
+                return [Notification("image.prepare", prepare)]
+            case ImageCopied():
+                return [Notification("image.upload", {**payload, **_import_stores()}), update]
+            case ImageCopyFailed(store=store, reason=reason):
+                failed = f"Failed to copy image {self.image.id} to store {store}: {reason}"
+                return [Notification("image.upload", failed, ERROR)]
+            case ImageDeleted():
+                gone = {**payload, "deleted": True, "deleted_at": isotime(at)}
+                return [Notification("image.delete", gone)]
+            case (
+                ImageUploadStarted()
+                | ImageStaged()
+                | ImageUploadFailed()
+                | ImageLocationAdded()
+                | ImageLocationRemoved()
+                | ImageTagAdded()
+                | ImageTagRemoved()
+                | ImageUpdated()
+                | ImageDeactivated()
+                | ImageReactivated()
+            ):
+                return [update]
+        return []
+
+    def _member(
+        self,
+        event: ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved,
+        at: datetime,
+    ) -> Notification:
+        member = event.member
+        since = self.member_since.setdefault(member, at)
+        payload: dict[str, Any] = {
+            "image_id": str(self.image.id),
+            "member_id": member,
+            "status": self.image.members.get(member, "pending"),
+            "created_at": isotime(since),
+            "updated_at": isotime(at),
+            "deleted": False,
+            "deleted_at": None,
+        }
+        match event:
+            case ImageMemberAdded():
+                return Notification("image.member.create", payload)
+            case ImageMemberStatusChanged():
+                return Notification("image.member.update", payload)
+        del self.member_since[member]
+        return Notification(
+            "image.member.delete", {**payload, "deleted": True, "deleted_at": isotime(at)}
+        )
+
+
+def sent_notification(event: ImageDataSent, receiver: Actor) -> Notification:
+    """`image.send`: ERROR when fewer bytes went out than the response was to carry."""
+    payload = {
+        "bytes_sent": event.bytes_sent,
+        "image_id": event.image_id,
+        "owner_id": event.owner,
+        "receiver_tenant_id": receiver.project_id,
+        "receiver_user_id": receiver.user_id,
+    }
+    return Notification("image.send", payload, INFO if event.complete else ERROR)
+
+
+def disabled(event_type: str, disabled_types: frozenset[str]) -> bool:
+    """Whether `event_type` is switched off: named in full, or a group of it is (`image`,
+    `image.member`), matched on whole dot-separated parts (`image.up` disables nothing)."""
+    parts = event_type.split(".")
+    return any(".".join(parts[:n]) in disabled_types for n in range(1, len(parts) + 1))

@@ -1,0 +1,60 @@
+"""What a consumer is, and where its events come from.
+
+A consumer applies events to state of its own (an outbox, a schedule) in a database
+transaction. The runner (runner.py) puts three things in that one transaction: the effect, the
+(stream, version) it applied, and the consumer's place in its source. So a crash at any point
+either keeps all three or none, and an event delivered twice is recognised and skipped.
+
+Events come from one of two sources behind one interface (sources.py): a Kafka consumer group
+on `catalog.events` where the catalog runs with Kafka, or a tail of the log itself in the
+embedded catalog. A consumer cannot tell which one feeds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from catalog.events import DomainEvent, RecordedEvent
+
+
+class Consumer(Protocol):
+    name: str
+    """Stable: it names the consumer's checkpoint, its Kafka group and what it applied."""
+
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
+        """Do this event's effect on `conn`, the transaction that records it as applied.
+
+        Called once per (stream, version), in order within a stream; events it has no use for
+        it simply ignores. Raising rolls the whole batch back, to be delivered again.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Events to apply together, and how to record the source's place after them."""
+
+    events: Sequence[RecordedEvent]
+    record_place: Callable[[sa.Connection], None]
+
+
+class EventSource(Protocol):
+    async def start(self) -> None: ...
+
+    async def next(self) -> Delivery | None:
+        """The next events, waiting a little for some; None when none came meanwhile."""
+        ...
+
+    async def delivered(self, delivery: Delivery) -> None:
+        """`delivery` and its place are committed: move on past it."""
+        ...
+
+    async def lag(self) -> int:
+        """How many events are waiting for this consumer."""
+        ...
+
+    async def stop(self) -> None: ...

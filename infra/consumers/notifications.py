@@ -1,0 +1,131 @@
+"""The notifications consumer: Glance's notifications for every event, into the outbox.
+
+Each event's notifications (catalog/notifications.py) are written to the `notification` table in
+the transaction that records the event as applied, so each is written exactly once; the
+notification relay then publishes the outbox to `catalog.notifications` (infra/kafka/relay.py).
+Message ids derive from the event's id, so a message published again after a crash is
+recognisably the same message.
+
+Messages are oslo.messaging notifications, with what Glance leaves out in the place oslo keeps
+it, the `_context`: the actor (user, project, roles) and the request id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from catalog.events import DomainEvent, ImageDataSent, ImageDeleted, RecordedEvent, decode
+from catalog.events.envelope import EventMetadata
+from catalog.notifications import (
+    ImageNotifications,
+    Notification,
+    disabled,
+    sent_notification,
+)
+from infra.db.event_log import load_stream_before
+from infra.db.notification_outbox import add_notifications
+from infra.settings import NotificationSettings
+
+NAME = "notifications"
+MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
+"""Namespace of the name-based (v5) message ids: one per (event id, notification index)."""
+CACHED_IMAGES = 10_000
+
+
+def oslo_timestamp(at: datetime) -> str:
+    """oslo.messaging's `timestamp`: `str()` of a naive UTC datetime."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def oslo_context(metadata: EventMetadata) -> dict[str, Any]:
+    """The request context as oslo.context serialises it (the fields that mean something here)."""
+    actor = metadata.actor
+    return {
+        "request_id": metadata.request_id,
+        "user_id": actor.user_id,
+        "project_id": actor.project_id,
+        "user": actor.user_id,
+        "tenant": actor.project_id,
+        "roles": list(actor.roles),
+        "is_admin": actor.is_admin,
+        "user_identity": f"{actor.user_id or '-'} {actor.project_id or '-'} - - -",
+    }
+
+
+def oslo_message(
+    notification: Notification,
+    recorded: RecordedEvent,
+    index: int,
+    publisher_id: str,
+) -> dict[str, Any]:
+    return {
+        "message_id": str(uuid.uuid5(MESSAGE_IDS, f"{recorded.event_id}/{index}")),
+        "publisher_id": publisher_id,
+        "event_type": notification.event_type,
+        "priority": notification.priority,
+        "payload": notification.payload,
+        "timestamp": oslo_timestamp(recorded.occurred_at),
+        "_context": oslo_context(recorded.metadata),
+    }
+
+
+class NotificationsConsumer:
+    name = NAME
+
+    def __init__(self, settings: NotificationSettings) -> None:
+        self._publisher_id = settings.publisher_id
+        self._disabled = settings.disabled_types()
+        self._images: OrderedDict[uuid.UUID, ImageNotifications] = OrderedDict()
+        """Recently seen images as their last event left them, so the next event of an image
+        usually needs no read of its history."""
+
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
+        actor = recorded.metadata.actor
+        if isinstance(event, ImageDataSent):
+            notifications = [sent_notification(event, actor)]
+        else:
+            image = self._image_before(conn, recorded)
+            notifications = image.advance(event, recorded.occurred_at, actor)
+            self._remember(image, gone=isinstance(event, ImageDeleted))
+        rows = [
+            {
+                "message_id": uuid.UUID(message["message_id"]),
+                "image_id": _image_id(recorded, event),
+                "event_type": notification.event_type,
+                "priority": notification.priority,
+                "message": message,
+                "created_at": recorded.occurred_at,
+            }
+            for index, notification in enumerate(notifications)
+            if not disabled(notification.event_type, self._disabled)
+            for message in [oslo_message(notification, recorded, index, self._publisher_id)]
+        ]
+        add_notifications(conn, rows)
+
+    def _image_before(self, conn: sa.Connection, recorded: RecordedEvent) -> ImageNotifications:
+        """The image as the events before this one left it."""
+        cached = self._images.pop(recorded.stream_id, None)
+        if cached is not None and cached.image.version == recorded.version - 1:
+            return cached
+        image = ImageNotifications.start(recorded.stream_id)
+        for earlier in load_stream_before(conn, recorded.stream_id, recorded.version):
+            event = decode(earlier.event_type, earlier.schema_version, earlier.data)
+            image.advance(event, earlier.occurred_at, earlier.metadata.actor)
+        return image
+
+    def _remember(self, image: ImageNotifications, *, gone: bool) -> None:
+        if gone:
+            return
+        self._images[image.image.id] = image
+        if len(self._images) > CACHED_IMAGES:
+            self._images.popitem(last=False)
+
+
+def _image_id(recorded: RecordedEvent, event: DomainEvent) -> str:
+    # A download is on a stream of its own; its notification is keyed by the image it read.
+    return event.image_id if isinstance(event, ImageDataSent) else str(recorded.stream_id)

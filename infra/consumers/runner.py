@@ -1,0 +1,66 @@
+"""Running a consumer: deliveries from its source, applied in one transaction each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import sqlalchemy as sa
+import structlog
+
+from catalog.events import decode
+from infra.consumers.base import Consumer, Delivery, EventSource
+from infra.db.consumer_state import apply_once
+from infra.db.database import Database
+
+log = structlog.get_logger(__name__)
+
+RETRY_DELAY_START = 0.2
+RETRY_DELAY_MAX = 10.0
+
+
+def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
+    """The effects of the events not applied before, what was applied, and the source's place:
+    all in the caller's transaction. Returns how many events took effect."""
+    applied = 0
+    for recorded in delivery.events:
+        if apply_once(conn, consumer.name, recorded.stream_id, recorded.version):
+            event = decode(recorded.event_type, recorded.schema_version, recorded.data)
+            consumer.apply(conn, recorded, event)
+            applied += 1
+    delivery.record_place(conn)
+    return applied
+
+
+async def run_consumer(
+    consumer: Consumer,
+    source: EventSource,
+    database: Database,
+    *,
+    after_commit: Callable[[], None] | None = None,
+) -> None:
+    """Consume until cancelled. A failure (database or broker down, an event the consumer cannot
+    apply yet) stops nothing for good: the source is restarted from the last committed place
+    after a growing pause, so nothing is skipped and nothing is applied twice."""
+    delay = RETRY_DELAY_START
+    while True:
+        try:
+            await source.start()
+            log.info("consumer_started", consumer=consumer.name)
+            while True:
+                delivery = await source.next()
+                if delivery is None:
+                    continue
+                applied = await database.write(apply_delivery, consumer, delivery)
+                await source.delivered(delivery)
+                delay = RETRY_DELAY_START
+                if applied and after_commit is not None:
+                    after_commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("consumer_failed", consumer=consumer.name, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_DELAY_MAX)
+        finally:
+            await source.stop()

@@ -1,0 +1,219 @@
+"""The two sources a consumer's events come from (see base.py)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import sqlalchemy as sa
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from catalog.events import RecordedEvent
+from catalog.ports import LOG_START, LogCursor
+from infra.consumers.base import Delivery
+from infra.db.checkpoints import load_checkpoint, save_checkpoint
+from infra.db.consumer_state import load_offsets, save_offsets
+from infra.db.database import Database
+from infra.db.event_log import SqlEventLog, cursor_after
+from infra.db.leadership import leadership
+from infra.db.tables import event
+from infra.kafka.cloudevents import from_cloudevent
+from infra.kafka.relay import ensure_topic
+from infra.settings import KafkaSettings
+from infra.wakeup import Wakeup
+
+log = structlog.get_logger(__name__)
+
+
+def checkpoint_name(consumer: str) -> str:
+    return f"consumer.{consumer}"
+
+
+def group_id(consumer: str) -> str:
+    return f"catalog.{consumer}"
+
+
+class LogTail:
+    """The log itself, read from the consumer's checkpoint with the reader that never skips.
+
+    On PostgreSQL only one process tails for a consumer at a time (the others wait for its
+    lock); appends in this process wake it at once, others' are found by polling.
+    """
+
+    def __init__(
+        self, log: SqlEventLog, consumer: str, *, batch_size: int, idle_seconds: float
+    ) -> None:
+        self._log = log
+        self._name = checkpoint_name(consumer)
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._cursor = LOG_START
+        self._pending = LOG_START
+        self._leadership: contextlib.AbstractAsyncContextManager[None] | None = None
+
+    async def start(self) -> None:
+        self._leadership = leadership(self._log.database, self._name)
+        await self._leadership.__aenter__()
+        self._cursor = await self._log.database.read(load_checkpoint, self._name)
+
+    async def next(self) -> Delivery | None:
+        ticket = self._log.appended.ticket()
+        events = await self._log.read(self._cursor, self._batch_size)
+        if not events:
+            await Wakeup.wait(ticket, self._idle_seconds)
+            return None
+        self._pending = after = cursor_after(events, self._cursor)
+
+        def record_place(conn: sa.Connection) -> None:
+            save_checkpoint(conn, self._name, after)
+
+        return Delivery(events, record_place)
+
+    async def delivered(self, delivery: Delivery) -> None:
+        self._cursor = self._pending
+
+    async def lag(self) -> int:
+        return await self._log.database.read(events_after, self._cursor)
+
+    async def stop(self) -> None:
+        if self._leadership is not None:
+            await self._leadership.__aexit__(None, None, None)
+            self._leadership = None
+
+
+def events_after(conn: sa.Connection, cursor: LogCursor) -> int:
+    """About how many events lie past `cursor` (exact once every earlier append committed)."""
+    count = sa.select(sa.func.count()).select_from(event).where(event.c.position > cursor.position)
+    return int(conn.execute(count).scalar_one())
+
+
+class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On every assignment, continue each partition from the place kept with the effects."""
+
+    def __init__(self, source: KafkaTail) -> None:
+        self._source = source
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None  # every place is written with its effects: nothing to save on the way out
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._source.seek_to_places(assigned)
+
+
+class KafkaTail:
+    """A Kafka consumer group on `catalog.events`: partitions spread over the consumer's
+    processes, each continuing from the offsets saved with the consumer's effects.
+
+    Offsets are also committed to Kafka after each batch, only so Kafka's own tools show the
+    group's lag; the database's are the ones that count.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        database: Database,
+        consumer: str,
+        *,
+        batch_size: int,
+        idle_seconds: float,
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._name = consumer
+        self._topic = settings.events_topic
+        self._batch_size = batch_size
+        self._idle_ms = int(idle_seconds * 1000)
+        self._kafka: AIOKafkaConsumer | None = None
+        self._places: dict[int, int] = {}
+
+    @property
+    def kafka(self) -> AIOKafkaConsumer:
+        if self._kafka is None:
+            raise RuntimeError("the source is not started")
+        return self._kafka
+
+    async def start(self) -> None:
+        await ensure_topic(self._settings, self._topic)
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap_servers,
+            group_id=group_id(self._name),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._batch_size,
+            fetch_max_wait_ms=100,
+        )
+        self._kafka.subscribe([self._topic], listener=_PlacesFromDatabase(self))
+        await self._kafka.start()
+
+    async def seek_to_places(self, partitions: list[TopicPartition]) -> None:
+        places = await self._database.read(load_offsets, self._name, self._topic)
+        for partition in partitions:
+            if partition.partition in places:
+                self.kafka.seek(partition, places[partition.partition])
+            else:
+                await self.kafka.seek_to_beginning(partition)
+        log.info(
+            "consumer_partitions_assigned",
+            consumer=self._name,
+            partitions=sorted(p.partition for p in partitions),
+        )
+
+    async def next(self) -> Delivery | None:
+        fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=self._batch_size)
+        events: list[RecordedEvent] = []
+        places: dict[int, int] = {}
+        for partition, records in fetched.items():
+            events.extend(from_cloudevent(record.value) for record in records)
+            places[partition.partition] = records[-1].offset + 1
+        if not events:
+            return None
+
+        def record_place(conn: sa.Connection) -> None:
+            save_offsets(conn, self._name, self._topic, places)
+
+        self._places = places
+        return Delivery(events, record_place)
+
+    async def delivered(self, delivery: Delivery) -> None:
+        owned = {tp.partition: tp for tp in self.kafka.assignment()}
+        offsets = {
+            owned[p]: OffsetAndMetadata(offset, "")
+            for p, offset in self._places.items()
+            if p in owned
+        }
+        with contextlib.suppress(KafkaError):  # only for Kafka's tools; a rebalance may refuse
+            await self.kafka.commit(offsets)
+
+    async def lag(self) -> int:
+        waiting = 0
+        for partition in self.kafka.assignment():
+            end = self.kafka.highwater(partition)
+            if end is not None:
+                waiting += max(0, end - await self.kafka.position(partition))
+        return waiting
+
+    async def stop(self) -> None:
+        if self._kafka is not None:
+            with contextlib.suppress(KafkaError):
+                await self._kafka.stop()
+            self._kafka = None
+
+
+async def kafka_lag(settings: KafkaSettings, database: Database, consumer: str) -> int:
+    """A Kafka-fed consumer's lag as its saved places tell, from any process."""
+    probe = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await probe.start()
+    try:
+        await probe.topics()  # fetches the cluster's metadata
+        partitions = [
+            TopicPartition(settings.events_topic, p)
+            for p in (probe.partitions_for_topic(settings.events_topic) or ())
+        ]
+        starts = await probe.beginning_offsets(partitions) if partitions else {}
+        ends = await probe.end_offsets(partitions) if partitions else {}
+    finally:
+        await probe.stop()
+    places = await database.read(load_offsets, consumer, settings.events_topic)
+    return sum(max(0, end - places.get(tp.partition, starts[tp])) for tp, end in ends.items())

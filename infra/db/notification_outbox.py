@@ -1,0 +1,89 @@
+"""The notifications outbox: rows written by the notifications consumer, read in commit order
+by the publisher that sends them to Kafka (the same never-skip reading as the log's)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from catalog.ports import LogCursor
+from infra.db.tables import notification
+
+
+@dataclass(frozen=True)
+class OutboxNotification:
+    position: int
+    commit_order: int
+    message_id: uuid.UUID
+    image_id: str
+    event_type: str
+    priority: str
+    message: dict[str, Any]
+    created_at: datetime
+
+
+_COLUMNS = (
+    notification.c.position,
+    notification.c.message_id,
+    notification.c.image_id,
+    notification.c.event_type,
+    notification.c.priority,
+    notification.c.message,
+    notification.c.created_at,
+)
+
+# See infra/db/event_log.py: only rows of transactions older than every one still running.
+_PG_READ = sa.text(
+    "SELECT position, message_id, image_id, event_type, priority, message, created_at,"
+    " commit_order::text::bigint AS commit_order FROM notification"
+    " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
+    " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY commit_order, position LIMIT :limit"
+).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+
+_SQLITE_READ = (
+    sa.select(*_COLUMNS, notification.c.commit_order)
+    .where(notification.c.position > sa.bindparam("position"))
+    .order_by(notification.c.position)
+    .limit(sa.bindparam("limit"))
+)
+
+
+def add_notifications(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (message_id, image_id, event_type, priority, message, created_at)."""
+    if rows:
+        conn.execute(sa.insert(notification), list(rows))
+
+
+def read_notifications(
+    conn: sa.Connection, after: LogCursor, limit: int
+) -> list[OutboxNotification]:
+    if conn.dialect.name == "postgresql":
+        params = {"commit_order": str(after.commit_order), "position": after.position}
+        rows = conn.execute(_PG_READ, {**params, "limit": limit})
+    else:
+        rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
+    return [OutboxNotification(**row._mapping) for row in rows]
+
+
+def prune_notifications(conn: sa.Connection, older_than: datetime, sent: LogCursor | None) -> int:
+    """Forget notifications created before `older_than` and, if `sent` is given, published."""
+    condition = notification.c.created_at < older_than
+    if sent is not None and conn.dialect.name == "postgresql":
+        condition &= sa.text(
+            "(commit_order, position) <= (CAST(:commit_order AS text)::xid8, :position)"
+        ).bindparams(commit_order=str(sent.commit_order), position=sent.position)
+    elif sent is not None:
+        condition &= notification.c.position <= sent.position
+    return conn.execute(sa.delete(notification).where(condition)).rowcount
+
+
+def notifications_after(conn: sa.Connection, cursor: LogCursor) -> int:
+    """About how many notifications lie past `cursor` (the publisher's lag)."""
+    count = sa.select(sa.func.count()).select_from(notification)
+    return int(conn.execute(count.where(notification.c.position > cursor.position)).scalar_one())
