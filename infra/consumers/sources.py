@@ -31,8 +31,9 @@ def checkpoint_name(consumer: str) -> str:
     return f"consumer.{consumer}"
 
 
-def group_id(consumer: str) -> str:
-    return f"catalog.{consumer}"
+def group_id(topic: str, consumer: str) -> str:
+    """The consumer's Kafka group: one per consumer and topic (`catalog.events.notifications`)."""
+    return f"{topic}.{consumer}"
 
 
 class LogTail:
@@ -138,7 +139,7 @@ class KafkaTail:
         await ensure_topic(self._settings, self._topic)
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
-            group_id=group_id(self._name),
+            group_id=group_id(self._topic, self._name),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._batch_size,

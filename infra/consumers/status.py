@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infra.bootstrap import Container
 from infra.consumers.registry import CONSUMERS
-from infra.consumers.sources import checkpoint_name, events_after, kafka_lag
+from infra.consumers.sources import checkpoint_name, events_after, group_id, kafka_lag
 from infra.db.checkpoints import load_checkpoint
 from infra.db.notification_outbox import notifications_after
 from infra.kafka.relay import CHECKPOINT, NOTIFICATIONS_CHECKPOINT
@@ -17,7 +17,7 @@ async def consumer_status(container: Container) -> list[str]:
     for name in sorted(CONSUMERS):
         if kafka.bootstrap_servers:
             lag = await kafka_lag(kafka, database, name)
-            source = f"kafka topic {kafka.events_topic}, group catalog.{name}"
+            source = f"Kafka group {group_id(kafka.events_topic, name)}"
         else:
             place = await database.read(load_checkpoint, checkpoint_name(name))
             lag = await database.read(events_after, place)

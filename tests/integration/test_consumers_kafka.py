@@ -1,0 +1,69 @@
+"""Consumers in a Kafka group on PostgreSQL: effects exactly once, through rebalances."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from infra.consumers.status import consumer_status
+from tests.conftest import service_setting
+from tests.integration.conftest import PROJECT_A, ApiBuilder, ApiClient, created_image_id
+from tests.integration.consuming import until
+from tests.integration.kafka_pipeline import (
+    outbox_ids,
+    pipeline_settings,
+    published,
+    relay_and_consumers,
+    running,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+IMAGES = 40
+RENAMES = 2
+PER_IMAGE = 1 + RENAMES  # image.create, then one image.update per rename
+
+
+async def busy_image(api: ApiClient) -> None:
+    image_id = await created_image_id(api)
+    headers = {**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"}
+    for n in range(RENAMES):
+        patch = [{"op": "replace", "path": "/name", "value": f"name-{n}"}]
+        response = await api.patch(f"/v2/images/{image_id}", json=patch, headers=headers)
+        assert response.status == 200
+
+
+async def test_a_group_of_consumers_notifies_once_through_rebalances(
+    tmp_path: Path, postgres_url: str, api_for: ApiBuilder
+) -> None:
+    settings = pipeline_settings(
+        tmp_path, postgres_url, service_setting("CATALOG_TEST_KAFKA_BOOTSTRAP")
+    )
+    api, container = await api_for(settings)
+    expected = IMAGES * PER_IMAGE
+
+    async def all_applied() -> bool:
+        return len(await outbox_ids(container)) >= expected
+
+    async with running(*relay_and_consumers(container, consumers=2)) as tasks:
+        await asyncio.gather(*(busy_image(api) for _ in range(IMAGES // 2)))
+        # One member of the group leaves mid-stream: its partitions move to the other.
+        tasks[-1].cancel()
+        await asyncio.gather(*(busy_image(api) for _ in range(IMAGES // 2)))
+        await until(all_applied, rounds=600)
+        ids = await outbox_ids(container)
+        messages = await published(settings, set(ids), seconds=60)
+        status = await consumer_status(container)
+
+    assert len(ids) == expected
+    assert len(set(ids)) == expected
+    assert {m["message_id"] for m in messages} == set(ids)  # at least once on Kafka
+    per_image: dict[str, list[str]] = {}
+    for message in messages:
+        per_image.setdefault(message["payload"]["id"], []).append(message["event_type"])
+    for types in per_image.values():
+        assert types[0] == "image.create"
+        assert set(types[1:]) == {"image.update"}
+    assert any("notifications" in line and "0 events waiting" in line for line in status)
