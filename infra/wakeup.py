@@ -24,11 +24,37 @@ class Wakeup:
         self._current = asyncio.Event()
 
     @staticmethod
-    async def wait(ticket: asyncio.Event | None, seconds: float) -> None:
-        """Until the ticket is nudged, or `seconds` have passed."""
+    async def wait(ticket: asyncio.Event | None, seconds: float) -> bool:
+        """Until the ticket is nudged (True), or `seconds` have passed (False)."""
         if ticket is None:
             await asyncio.sleep(seconds)
-            return
+            return False
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await ticket.wait()
+        return ticket.is_set()
+
+
+class Pause:
+    """How long a reader that found nothing waits before it looks again.
+
+    Briefly at first, then longer and longer up to `idle` while nothing comes. The brief waits
+    matter on PostgreSQL: a commit stays invisible to a reader that never skips while an older
+    transaction is still running, and nobody nudges the reader when that one ends.
+    """
+
+    FIRST = 0.001
+
+    def __init__(self, idle: float) -> None:
+        self.idle = idle
+        self.seconds = idle
+
+    def reset(self) -> None:
+        """Something was found: look again soon if the next look finds nothing."""
+        self.seconds = self.FIRST
+
+    async def wait(self, ticket: asyncio.Event | None) -> None:
+        if await Wakeup.wait(ticket, self.seconds):
+            self.reset()  # a writer here committed: it may take a moment to become visible
+        else:
+            self.seconds = min(self.seconds * 2, self.idle)

@@ -25,11 +25,13 @@ class Consumer(Protocol):
     name: str
     """Stable: it names the consumer's checkpoint, its Kafka group and what it applied."""
 
-    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
-        """Do this event's effect on `conn`, the transaction that records it as applied.
+    def apply(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> None:
+        """Do these events' effects on `conn`, the transaction that records them as applied.
 
-        Called once per (stream, version), in order within a stream; events it has no use for
-        it simply ignores. Raising rolls the whole batch back, to be delivered again.
+        Each (stream, version) comes once, in order within its stream; events it has no use
+        for it simply ignores. Raising rolls the whole batch back, to be delivered again.
         """
         ...
 

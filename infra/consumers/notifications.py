@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,7 +85,17 @@ class NotificationsConsumer:
         """Recently seen images as their last event left them, so the next event of an image
         usually needs no read of its history."""
 
-    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
+    def apply(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> None:
+        rows: list[dict[str, Any]] = []
+        for recorded, event in events:
+            rows.extend(self._rows(conn, recorded, event))
+        add_notifications(conn, rows)
+
+    def _rows(
+        self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent
+    ) -> list[dict[str, Any]]:
         actor = recorded.metadata.actor
         if isinstance(event, ImageDataSent):
             notifications = [sent_notification(event, actor)]
@@ -92,7 +103,7 @@ class NotificationsConsumer:
             image = self._image_before(conn, recorded)
             notifications = image.advance(event, recorded.occurred_at, actor)
             self._remember(image, gone=isinstance(event, ImageDeleted))
-        rows = [
+        return [
             {
                 "message_id": uuid.UUID(message["message_id"]),
                 "image_id": _image_id(recorded, event),
@@ -105,7 +116,6 @@ class NotificationsConsumer:
             if not disabled(notification.event_type, self._disabled)
             for message in [oslo_message(notification, recorded, index, self._publisher_id)]
         ]
-        add_notifications(conn, rows)
 
     def _image_before(self, conn: sa.Connection, recorded: RecordedEvent) -> ImageNotifications:
         """The image as the events before this one left it."""
@@ -113,6 +123,8 @@ class NotificationsConsumer:
         if cached is not None and cached.image.version == recorded.version - 1:
             return cached
         image = ImageNotifications.start(recorded.stream_id)
+        if recorded.version == 1:
+            return image
         for earlier in load_stream_before(conn, recorded.stream_id, recorded.version):
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
             image.advance(event, earlier.occurred_at, earlier.metadata.actor)

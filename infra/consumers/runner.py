@@ -10,7 +10,7 @@ import structlog
 
 from catalog.events import decode
 from infra.consumers.base import Consumer, Delivery, EventSource
-from infra.db.consumer_state import apply_once
+from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
 
 log = structlog.get_logger(__name__)
@@ -22,14 +22,22 @@ RETRY_DELAY_MAX = 10.0
 def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
     """The effects of the events not applied before, what was applied, and the source's place:
     all in the caller's transaction. Returns how many events took effect."""
-    applied = 0
+    known = applied_versions(conn, consumer.name, {r.stream_id for r in delivery.events})
+    reached = dict(known)
+    fresh = []
     for recorded in delivery.events:
-        if apply_once(conn, consumer.name, recorded.stream_id, recorded.version):
+        if recorded.version > reached.get(recorded.stream_id, 0):
+            reached[recorded.stream_id] = recorded.version
             event = decode(recorded.event_type, recorded.schema_version, recorded.data)
-            consumer.apply(conn, recorded, event)
-            applied += 1
+            fresh.append((recorded, event))
+    if fresh:
+        consumer.apply(conn, fresh)
+        moved = {
+            stream: version for stream, version in reached.items() if known.get(stream) != version
+        }
+        record_applied(conn, consumer.name, moved, known)
     delivery.record_place(conn)
-    return applied
+    return len(fresh)
 
 
 async def run_consumer(

@@ -22,7 +22,7 @@ from infra.db.tables import event
 from infra.kafka.cloudevents import from_cloudevent
 from infra.kafka.relay import ensure_topic
 from infra.settings import KafkaSettings
-from infra.wakeup import Wakeup
+from infra.wakeup import Pause
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class LogTail:
         self._log = log
         self._name = checkpoint_name(consumer)
         self._batch_size = batch_size
-        self._idle_seconds = idle_seconds
+        self._pause = Pause(idle_seconds)
         self._cursor = LOG_START
         self._pending = LOG_START
         self._leadership: contextlib.AbstractAsyncContextManager[None] | None = None
@@ -63,8 +63,9 @@ class LogTail:
         ticket = self._log.appended.ticket()
         events = await self._log.read(self._cursor, self._batch_size)
         if not events:
-            await Wakeup.wait(ticket, self._idle_seconds)
+            await self._pause.wait(ticket)
             return None
+        self._pause.reset()
         self._pending = after = cursor_after(events, self._cursor)
 
         def record_place(conn: sa.Connection) -> None:

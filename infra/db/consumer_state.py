@@ -11,25 +11,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from infra.db.tables import consumer_offset
-
-# One statement both decides and records: it writes (and counts a row) only when `version` is
-# beyond what the consumer has applied of the stream. PostgreSQL and SQLite share the syntax.
-_APPLY_ONCE = sa.text(
-    "INSERT INTO consumer_applied (consumer, stream_id, version)"
-    " VALUES (:consumer, :stream_id, :version)"
-    " ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version"
-    " WHERE consumer_applied.version < excluded.version"
-).bindparams(
-    sa.bindparam("consumer", type_=sa.String()),
-    sa.bindparam("stream_id", type_=sa.Uuid()),
-    sa.bindparam("version", type_=sa.Integer()),
-)
+from infra.db.tables import consumer_applied, consumer_offset
 
 _SAVE_OFFSET = sa.text(
     "INSERT INTO consumer_offset (consumer, topic, partition, next_offset, updated_at)"
@@ -40,12 +27,57 @@ _SAVE_OFFSET = sa.text(
 ).bindparams(sa.bindparam("updated_at", type_=consumer_offset.c.updated_at.type))
 
 
-def apply_once(conn: sa.Connection, consumer: str, stream_id: uuid.UUID, version: int) -> bool:
-    """Record that `consumer` applies (stream, version); False if it already had it (or later)."""
-    result = conn.execute(
-        _APPLY_ONCE, {"consumer": consumer, "stream_id": stream_id, "version": version}
+_MOVE_APPLIED = (
+    sa.update(consumer_applied)
+    .where(
+        consumer_applied.c.consumer == sa.bindparam("c"),
+        consumer_applied.c.stream_id == sa.bindparam("s"),
     )
-    return result.rowcount == 1
+    .values(version=sa.bindparam("v"))
+)
+
+
+def applied_versions(
+    conn: sa.Connection, consumer: str, stream_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The last version of each stream `consumer` has applied, locked until the transaction
+    ends: a second process applying the same stream meanwhile waits, then sees the new one."""
+    query = (
+        sa.select(consumer_applied.c.stream_id, consumer_applied.c.version)
+        .where(
+            consumer_applied.c.consumer == consumer,
+            consumer_applied.c.stream_id.in_(list(stream_ids)),
+        )
+        .with_for_update()
+    )
+    return {row.stream_id: row.version for row in conn.execute(query)}
+
+
+def record_applied(
+    conn: sa.Connection,
+    consumer: str,
+    applied: Mapping[uuid.UUID, int],
+    known: Mapping[uuid.UUID, int],
+) -> None:
+    """Record the last version applied of each stream; `known` is what `applied_versions` said.
+
+    A stream new to the consumer is inserted: should another process have inserted it
+    meanwhile, the insert fails and the whole batch is delivered again, to be skipped then.
+    """
+    moved = [
+        {"c": consumer, "s": stream_id, "v": version}
+        for stream_id, version in applied.items()
+        if stream_id in known
+    ]
+    new = [
+        {"consumer": consumer, "stream_id": stream_id, "version": version}
+        for stream_id, version in applied.items()
+        if stream_id not in known
+    ]
+    if moved:
+        conn.execute(_MOVE_APPLIED, moved)
+    if new:
+        conn.execute(sa.insert(consumer_applied), new)
 
 
 def load_offsets(conn: sa.Connection, consumer: str, topic: str) -> dict[int, int]:

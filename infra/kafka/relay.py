@@ -32,7 +32,7 @@ from infra.db.leadership import leadership
 from infra.db.notification_outbox import OutboxNotification, read_notifications
 from infra.kafka.cloudevents import encode_message
 from infra.settings import KafkaSettings, NotificationSettings
-from infra.wakeup import Wakeup
+from infra.wakeup import Pause, Wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -147,7 +147,7 @@ async def run_relay(
                 bootstrap_servers=settings.bootstrap_servers,
                 enable_idempotence=True,
                 acks="all",
-                linger_ms=2,
+                linger_ms=0,
             )
             try:
                 await ensure_topic(settings, relay.topic)
@@ -155,13 +155,16 @@ async def run_relay(
                 delay = 0.1
                 # Only the leader moves this checkpoint, so it is read once per connection.
                 cursor = await relay.database.read(load_checkpoint, relay.name)
+                pause = Pause(settings.relay_idle_seconds)
                 while True:
                     ticket = wakeup.ticket() if wakeup else None
                     cursor, sent = await publish_batch(
                         relay, producer, cursor, settings.relay_batch_size
                     )
-                    if sent == 0:
-                        await Wakeup.wait(ticket, settings.relay_idle_seconds)
+                    if sent:
+                        pause.reset()
+                    else:
+                        await pause.wait(ticket)
             except KafkaError as e:
                 log.warning("relay_broker_unavailable", relay=relay.name, error=str(e))
                 await asyncio.sleep(delay)

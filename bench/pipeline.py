@@ -1,0 +1,269 @@
+"""The event pipeline: from a committed write to its message on Kafka, and the relay's rate.
+
+    python -m bench.pipeline --postgres URL --kafka HOST:PORT
+
+1. A `catalog serve` on PostgreSQL with Kafka (relay and notifications consumer in-process)
+   takes creates from 8 concurrent writers. Two readers note when each image's
+   `image.created` arrives on the events topic and its `image.create` on the notifications
+   topic; the delay counts from the moment the write's 201 arrived (the commit is just before).
+   Limit: Kafka's own produce-to-consume delay for records sent at the same pace.
+2. The relay publishes a backlog of events written while it was stopped (events/s).
+   Limit: the same records sent by a bare producer with the same settings.
+
+Each run uses a database and topics of its own and removes the database afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.run import machine
+from bench.server import running_server
+from catalog.events import EventMetadata, ImageCreated, encode
+from catalog.identity import Actor
+from catalog.projections.registry import INLINE_PROJECTIONS
+from infra.db.checkpoints import load_checkpoint
+from infra.db.database import open_database
+from infra.db.event_log import SqlEventLog
+from infra.db.migrate import upgrade
+from infra.db.tables import event
+from infra.kafka.cloudevents import encode_message
+from infra.kafka.relay import CHECKPOINT, ensure_topic, event_relay, run_relay
+from infra.settings import KafkaSettings
+
+AIM_P99_MS = 25.0
+
+
+def percentiles(delays: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(delays, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+class Arrivals:
+    """When each image's first message of interest arrived on a topic."""
+
+    def __init__(self, bootstrap: str, topic: str, wanted: str, oslo: bool) -> None:
+        self.reader = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="latest"
+        )
+        self.wanted, self.oslo = wanted, oslo
+        self.seen: dict[str, float] = {}
+
+    async def run(self) -> None:
+        async for record in self.reader:
+            now = time.perf_counter()
+            body = json.loads(record.value)
+            if self.oslo:
+                message = json.loads(body["oslo.message"])
+                kind, image = message["event_type"], message["payload"].get("id")
+            else:
+                kind, image = body["type"], body["subject"]
+            if kind == self.wanted and image not in self.seen:
+                self.seen[image] = now
+
+
+async def writers(url: str, count: int, seconds: float, rate: float) -> dict[str, float]:
+    """Creates from `count` concurrent clients for `seconds`, `rate` per second in all (0: as
+    fast as they can): when each 201 arrived, by image id."""
+    answered: dict[str, float] = {}
+    start = time.perf_counter()
+    deadline = start + seconds
+    body = {"disk_format": "raw", "container_format": "bare"}
+    async with aiohttp.ClientSession() as session:
+
+        async def client(n: int) -> None:
+            sent = 0
+            while time.perf_counter() < deadline:
+                if rate:  # each client's share of the pace, staggered
+                    due = start + (sent * count + n) / rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                async with session.post(f"{url}/v2/images", json=body) as response:
+                    assert response.status == 201, await response.text()
+                    image_id = (await response.json())["id"]
+                    answered[image_id] = time.perf_counter()
+                sent += 1
+
+        await asyncio.gather(*(client(n) for n in range(count)))
+    return answered
+
+
+async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -> list[float]:
+    """Kafka's own delays: records sent by an idempotent producer (acks=all) at `rate`/s."""
+    await ensure_topic(KafkaSettings(bootstrap_servers=bootstrap), topic)
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="latest")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=0
+    )
+    await reader.start()
+    await producer.start()
+    sent: dict[bytes, float] = {}
+    delays: list[float] = []
+
+    async def read() -> None:
+        async for record in reader:
+            if record.value in sent:
+                delays.append(time.perf_counter() - sent[record.value])
+
+    reading = asyncio.create_task(read())
+    try:
+        await asyncio.sleep(1.0)  # the reader's partitions are assigned
+        for n in range(int(rate * seconds)):
+            key = str(n).encode()
+            sent[key] = time.perf_counter()
+            await producer.send_and_wait(topic, key, key=key)
+            await asyncio.sleep(1 / rate)
+        await asyncio.sleep(1.0)
+    finally:
+        reading.cancel()
+        await producer.stop()
+        await reader.stop()
+    return delays
+
+
+async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> None:
+    events_topic = f"catalog.events.bench-{suffix}"
+    notifications_topic = f"catalog.notifications.bench-{suffix}"
+    kafka = KafkaSettings(bootstrap_servers=args.kafka)
+    for topic in (events_topic, notifications_topic):
+        await ensure_topic(kafka, topic)
+    env = {
+        "CATALOG_DATABASE_URL": database_url,
+        "CATALOG_KAFKA_BOOTSTRAP_SERVERS": args.kafka,
+        "CATALOG_KAFKA_EVENTS_TOPIC": events_topic,
+        "CATALOG_NOTIFICATIONS_TOPIC": notifications_topic,
+        "CATALOG_CONSUMER_IN_PROCESS": "notifications",
+    }
+    events = Arrivals(args.kafka, events_topic, "image.created", oslo=False)
+    notes = Arrivals(args.kafka, notifications_topic, "image.create", oslo=True)
+    with (
+        tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
+        running_server(Path(tmp), env) as (url, _),
+    ):
+        for reader in (events.reader, notes.reader):
+            await reader.start()
+        tasks = [asyncio.create_task(a.run()) for a in (events, notes)]
+        await asyncio.sleep(2.0)  # partitions assigned, the server's consumers settled
+        answered = await writers(url, args.writers, args.seconds, args.rate)
+        await asyncio.sleep(2.0)
+        for task in tasks:
+            task.cancel()
+        for reader in (events.reader, notes.reader):
+            await reader.stop()
+    rate = len(answered) / args.seconds
+    floor = await kafka_floor(args.kafka, f"bench-floor-{suffix}", rate, min(args.seconds, 5))
+    floor_p50, floor_p99 = percentiles(floor)
+    pace = f"paced at {args.rate:.0f}/s" if args.rate else "as fast as they can"
+    print(f"{args.writers} writers, {pace}: {rate:.0f} creates/s")
+    print(
+        f"limit: Kafka's own delay at that pace: p50 {floor_p50:5.1f} ms, p99 {floor_p99:5.1f} ms"
+    )
+    for name, arrivals in (("catalog.events", events), ("catalog.notifications", notes)):
+        delays = [arrivals.seen[i] - at for i, at in answered.items() if i in arrivals.seen]
+        missing = len(answered) - len(delays)
+        p50, p99 = percentiles(delays)
+        verdict = "meets" if p99 <= AIM_P99_MS else "misses"
+        print(
+            f"write -> {name}: p50 {p50:5.1f} ms, p99 {p99:5.1f} ms"
+            f" ({p99 / floor_p99:4.1f}x Kafka's p99; {verdict} the {AIM_P99_MS:.0f} ms aim)"
+            + (f"; {missing} not seen" if missing else "")
+        )
+
+
+async def relay_rate(args: argparse.Namespace, database_url: str, suffix: str) -> None:
+    database = open_database(database_url)
+    await upgrade(database)
+    log = SqlEventLog(database, INLINE_PROJECTIONS)
+    metadata = EventMetadata(actor=Actor(user_id="bench", project_id="bench"))
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "stream_id": uuid.uuid4(),
+            "version": 1,
+            "event_id": uuid.uuid4(),
+            "event_type": ImageCreated.event_type,
+            "schema_version": ImageCreated.schema_version,
+            "data": encode(ImageCreated(name=f"image-{n}", owner="bench")),
+            "metadata": metadata.model_dump(mode="json"),
+            "occurred_at": now,
+        }
+        for n in range(args.relay_events)
+    ]
+    await database.write(lambda conn: conn.execute(sa.insert(event), rows))
+    start_at = await database.read(load_checkpoint, CHECKPOINT)
+    backlog = await log.read(start_at, args.relay_events * 2)
+    kafka = KafkaSettings(bootstrap_servers=args.kafka, events_topic=f"bench-relay-{suffix}")
+
+    start = time.perf_counter()
+    relaying = asyncio.create_task(run_relay(event_relay(log, kafka), kafka))
+    last = backlog[-1].position
+    while True:  # the relay's checkpoint is the only sign of its progress
+        if (await database.read(load_checkpoint, CHECKPOINT)).position >= last:
+            break
+        await asyncio.sleep(0.05)
+    relayed = len(backlog) / (time.perf_counter() - start)
+    relaying.cancel()
+    await asyncio.gather(relaying, return_exceptions=True)
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.kafka, enable_idempotence=True, acks="all", linger_ms=0
+    )
+    await producer.start()
+    records = [encode_message(r) for r in backlog]
+    start = time.perf_counter()
+    sends = [await producer.send(f"bench-raw-{suffix}", v, key=k) for k, v in records]
+    await asyncio.gather(*sends)
+    bare = len(records) / (time.perf_counter() - start)
+    await producer.stop()
+    await database.close()
+    print(
+        f"relay: {relayed:8.0f} events/s from a backlog of {len(backlog)}"
+        f" = {relayed / bare:5.1%} of a bare producer's {bare:8.0f} events/s"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"machine: {machine()}")
+    suffix = uuid.uuid4().hex[:8]
+    name = f"bench_pipeline_{suffix}"
+    admin_url = args.postgres.replace("postgresql+asyncpg://", "postgresql://")
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await latency(args, database_url, suffix)
+        await relay_rate(args, database_url, suffix)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", required=True, help="PostgreSQL URL (a database is made)")
+    parser.add_argument("--kafka", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="creates/s in all (0: as fast as they can)"
+    )
+    parser.add_argument("--relay-events", type=int, default=50_000)
+    asyncio.run(main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    cli()
