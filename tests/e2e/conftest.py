@@ -107,11 +107,13 @@ def embedded_server(serve: StartServer) -> str:
 @pytest.fixture
 def full_server(serve: StartServer, postgres_url: str) -> str:
     """PostgreSQL for the log and views, S3 for the data, Kafka for the events."""
+    suffix = uuid.uuid4().hex[:8]
     return serve(
         {
             "CATALOG_DATABASE_URL": postgres_url,
             "CATALOG_KAFKA_BOOTSTRAP_SERVERS": service_setting("CATALOG_TEST_KAFKA_BOOTSTRAP"),
-            "CATALOG_KAFKA_EVENTS_TOPIC": f"catalog.events.e2e-{uuid.uuid4().hex[:8]}",
+            "CATALOG_KAFKA_EVENTS_TOPIC": f"catalog.events.e2e-{suffix}",
+            "CATALOG_NOTIFICATIONS_TOPIC": f"catalog.notifications.e2e-{suffix}",
             "CATALOG_STORES": "s3:s3",
             "CATALOG_STORE_S3_ENDPOINT": service_setting("CATALOG_TEST_S3_ENDPOINT"),
             "CATALOG_STORE_S3_ACCESS_KEY": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),

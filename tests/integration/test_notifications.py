@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from infra.bootstrap import Container
+from infra.consumers.status import consumer_status
 from infra.db.tables import checkpoint, notification
 from infra.settings import NotificationSettings
 from tests.integration.conftest import (
@@ -198,3 +199,16 @@ async def test_events_delivered_again_are_not_notified_twice(
     await container.database.write(lambda conn: conn.execute(forget))
     assert await consume_log(container, "notifications") == 0
     assert await outbox(container) == first
+
+
+async def test_a_consumers_lag_is_what_waits_for_it(api: ApiClient, container: Container) -> None:
+    await uploaded_image_id(api, b"x")
+    waiting = await event_count(container)
+
+    assert f"consumer notifications: from the log; {waiting} events waiting" in (
+        await consumer_status(container)
+    )
+    await consume_log(container, "notifications")
+    assert "consumer notifications: from the log; 0 events waiting" in (
+        await consumer_status(container)
+    )
