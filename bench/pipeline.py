@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -100,6 +105,26 @@ async def writers(url: str, count: int, seconds: float, rate: float) -> dict[str
     return answered
 
 
+@contextlib.contextmanager
+def consumer_process(data_dir: Path, env: dict[str, str], wanted: bool) -> Iterator[None]:
+    """`catalog consume notifications` beside the server, as a deployment would run it."""
+    if not wanted:
+        yield
+        return
+    with (data_dir / "consumer.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "consume", "notifications"],
+            env={**os.environ, "CATALOG_DATA_DIR": str(data_dir), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
 async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -> list[float]:
     """Kafka's own delays: records sent by an idempotent producer (acks=all) at `rate`/s."""
     await ensure_topic(KafkaSettings(bootstrap_servers=bootstrap), topic)
@@ -144,13 +169,14 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
         "CATALOG_KAFKA_BOOTSTRAP_SERVERS": args.kafka,
         "CATALOG_KAFKA_EVENTS_TOPIC": events_topic,
         "CATALOG_NOTIFICATIONS_TOPIC": notifications_topic,
-        "CATALOG_CONSUMER_IN_PROCESS": "notifications",
+        "CATALOG_CONSUMER_IN_PROCESS": "notifications" if args.consumer_in_server else "",
     }
     events = Arrivals(args.kafka, events_topic, "image.created", oslo=False)
     notes = Arrivals(args.kafka, notifications_topic, "image.create", oslo=True)
     with (
         tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
         running_server(Path(tmp), env) as (url, _),
+        consumer_process(Path(tmp), env, not args.consumer_in_server),
     ):
         for reader in (events.reader, notes.reader):
             await reader.start()
@@ -166,7 +192,8 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
     floor = await kafka_floor(args.kafka, f"bench-floor-{suffix}", rate, min(args.seconds, 5))
     floor_p50, floor_p99 = percentiles(floor)
     pace = f"paced at {args.rate:.0f}/s" if args.rate else "as fast as they can"
-    print(f"{args.writers} writers, {pace}: {rate:.0f} creates/s")
+    where = "inside the server" if args.consumer_in_server else "in its own process"
+    print(f"{args.writers} writers, {pace}: {rate:.0f} creates/s; notifications consumer {where}")
     print(
         f"limit: Kafka's own delay at that pace: p50 {floor_p50:5.1f} ms, p99 {floor_p99:5.1f} ms"
     )
@@ -262,6 +289,11 @@ def cli() -> None:
         "--rate", type=float, default=100.0, help="creates/s in all (0: as fast as they can)"
     )
     parser.add_argument("--relay-events", type=int, default=50_000)
+    parser.add_argument(
+        "--consumer-in-server",
+        action="store_true",
+        help="run the notifications consumer inside the server (default: its own process)",
+    )
     asyncio.run(main(parser.parse_args()))
 
 

@@ -23,14 +23,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from catalog.events import RecordedEvent
 from catalog.ports import LogCursor
 from infra.db.checkpoints import load_checkpoint, save_checkpoint
 from infra.db.database import Database
 from infra.db.event_log import Positioned, SqlEventLog, cursor_after
 from infra.db.leadership import leadership
+from infra.db.log_export import ExportedEvent, read_for_export
 from infra.db.notification_outbox import OutboxNotification, read_notifications
-from infra.kafka.cloudevents import encode_message
+from infra.kafka.cloudevents import encode_exported
 from infra.settings import KafkaSettings, NotificationSettings
 from infra.wakeup import Pause, Wakeup
 
@@ -63,12 +63,17 @@ class Relay(Generic[Row]):
     encode: Callable[[Row], KafkaRecord]
 
 
-def event_relay(event_log: SqlEventLog, settings: KafkaSettings) -> Relay[RecordedEvent]:
-    def encode(recorded: RecordedEvent) -> KafkaRecord:
-        key, value = encode_message(recorded)
+def event_relay(event_log: SqlEventLog, settings: KafkaSettings) -> Relay[ExportedEvent]:
+    database = event_log.database
+
+    async def read(after: LogCursor, limit: int) -> list[ExportedEvent]:
+        return await database.read(read_for_export, after, limit)
+
+    def encode(row: ExportedEvent) -> KafkaRecord:
+        key, value = encode_exported(row)
         return KafkaRecord(key, value, [])
 
-    return Relay(CHECKPOINT, event_log.database, event_log.read, settings.events_topic, encode)
+    return Relay(CHECKPOINT, database, read, settings.events_topic, encode)
 
 
 def notification_relay(
@@ -111,13 +116,21 @@ async def ensure_topic(settings: KafkaSettings, topic: str) -> None:
         await admin.close()
 
 
-async def publish_batch(
+@dataclass
+class InFlight:
+    """A batch handed to the producer: acknowledged when `acks` is done, then checkpointed."""
+
+    acks: asyncio.Future[list[object]]
+    cursor: LogCursor
+
+
+async def send_batch(
     relay: Relay[Row], producer: AIOKafkaProducer, cursor: LogCursor, batch_size: int
-) -> tuple[LogCursor, int]:
-    """Send the next batch after `cursor`, then checkpoint; the new cursor and the rows sent."""
+) -> InFlight | None:
+    """Hand the next batch after `cursor` to the producer, without waiting for the broker."""
     batch = await relay.read(cursor, batch_size)
     if not batch:
-        return cursor, 0
+        return None
     sends = []
     for row in batch:
         record = relay.encode(row)
@@ -126,10 +139,30 @@ async def publish_batch(
                 relay.topic, value=record.value, key=record.key, headers=record.headers or None
             )
         )
-    await asyncio.gather(*sends)
-    cursor = cursor_after(batch, cursor)
-    await relay.database.write(save_checkpoint, relay.name, cursor)
-    return cursor, len(batch)
+    return InFlight(asyncio.gather(*sends), cursor_after(batch, cursor))
+
+
+async def relay_batches(
+    relay: Relay[Row], producer: AIOKafkaProducer, settings: KafkaSettings, wakeup: Wakeup | None
+) -> None:
+    """Publish batch after batch, reading and sending the next one while the broker
+    acknowledges the last; a checkpoint moves only past acknowledged batches, in order."""
+    # Only the leader moves this checkpoint, so it is read once per producer.
+    cursor = await relay.database.read(load_checkpoint, relay.name)
+    pause = Pause(settings.relay_idle_seconds)
+    previous: InFlight | None = None
+    while True:
+        ticket = wakeup.ticket() if wakeup else None
+        current = await send_batch(relay, producer, cursor, settings.relay_batch_size)
+        if previous is not None:
+            await previous.acks
+            await relay.database.write(save_checkpoint, relay.name, previous.cursor)
+        previous = current
+        if current is not None:
+            cursor = current.cursor
+            pause.reset()
+        else:
+            await pause.wait(ticket)
 
 
 async def run_relay(
@@ -153,18 +186,7 @@ async def run_relay(
                 await ensure_topic(settings, relay.topic)
                 await producer.start()
                 delay = 0.1
-                # Only the leader moves this checkpoint, so it is read once per connection.
-                cursor = await relay.database.read(load_checkpoint, relay.name)
-                pause = Pause(settings.relay_idle_seconds)
-                while True:
-                    ticket = wakeup.ticket() if wakeup else None
-                    cursor, sent = await publish_batch(
-                        relay, producer, cursor, settings.relay_batch_size
-                    )
-                    if sent:
-                        pause.reset()
-                    else:
-                        await pause.wait(ticket)
+                await relay_batches(relay, producer, settings, wakeup)
             except KafkaError as e:
                 log.warning("relay_broker_unavailable", relay=relay.name, error=str(e))
                 await asyncio.sleep(delay)
