@@ -2,7 +2,8 @@
 
     python -m bench.pipeline --postgres URL --kafka HOST:PORT
 
-1. A `catalog serve` on PostgreSQL with Kafka (relay and notifications consumer in-process)
+1. A `catalog serve` on PostgreSQL with Kafka (relay and notifications consumer in-process,
+   or the consumer as a process of its own with `--consumer-process`)
    takes creates from 8 concurrent writers. Two readers note when each image's
    `image.created` arrives on the events topic and its `image.create` on the notifications
    topic; the delay counts from the moment the write's 201 arrived (the commit is just before).
@@ -62,7 +63,7 @@ class Arrivals:
 
     def __init__(self, bootstrap: str, topic: str, wanted: str, oslo: bool) -> None:
         self.reader = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, auto_offset_reset="latest"
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5
         )
         self.wanted, self.oslo = wanted, oslo
         self.seen: dict[str, float] = {}
@@ -128,7 +129,9 @@ def consumer_process(data_dir: Path, env: dict[str, str], wanted: bool) -> Itera
 async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -> list[float]:
     """Kafka's own delays: records sent by an idempotent producer (acks=all) at `rate`/s."""
     await ensure_topic(KafkaSettings(bootstrap_servers=bootstrap), topic)
-    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="latest")
+    reader = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5
+    )
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=0
     )
@@ -169,14 +172,14 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
         "CATALOG_KAFKA_BOOTSTRAP_SERVERS": args.kafka,
         "CATALOG_KAFKA_EVENTS_TOPIC": events_topic,
         "CATALOG_NOTIFICATIONS_TOPIC": notifications_topic,
-        "CATALOG_CONSUMER_IN_PROCESS": "notifications" if args.consumer_in_server else "",
+        "CATALOG_CONSUMER_IN_PROCESS": "" if args.consumer_process else "notifications",
     }
     events = Arrivals(args.kafka, events_topic, "image.created", oslo=False)
     notes = Arrivals(args.kafka, notifications_topic, "image.create", oslo=True)
     with (
         tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
         running_server(Path(tmp), env) as (url, _),
-        consumer_process(Path(tmp), env, not args.consumer_in_server),
+        consumer_process(Path(tmp), env, args.consumer_process),
     ):
         for reader in (events.reader, notes.reader):
             await reader.start()
@@ -192,7 +195,7 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
     floor = await kafka_floor(args.kafka, f"bench-floor-{suffix}", rate, min(args.seconds, 5))
     floor_p50, floor_p99 = percentiles(floor)
     pace = f"paced at {args.rate:.0f}/s" if args.rate else "as fast as they can"
-    where = "inside the server" if args.consumer_in_server else "in its own process"
+    where = "in its own process" if args.consumer_process else "inside the server"
     print(f"{args.writers} writers, {pace}: {rate:.0f} creates/s; notifications consumer {where}")
     print(
         f"limit: Kafka's own delay at that pace: p50 {floor_p50:5.1f} ms, p99 {floor_p99:5.1f} ms"
@@ -290,9 +293,9 @@ def cli() -> None:
     )
     parser.add_argument("--relay-events", type=int, default=50_000)
     parser.add_argument(
-        "--consumer-in-server",
+        "--consumer-process",
         action="store_true",
-        help="run the notifications consumer inside the server (default: its own process)",
+        help="run the notifications consumer as `catalog consume` (default: inside the server)",
     )
     asyncio.run(main(parser.parse_args()))
 

@@ -27,6 +27,9 @@ from infra.wakeup import Pause
 log = structlog.get_logger(__name__)
 
 
+FETCH_MAX_WAIT_MS = 5
+
+
 def checkpoint_name(consumer: str) -> str:
     return f"consumer.{consumer}"
 
@@ -144,7 +147,9 @@ class KafkaTail:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._batch_size,
-            fetch_max_wait_ms=100,
+            # A fetch in flight holds back partitions it does not cover until it returns; the
+            # broker answers at once when data comes, but an idle one only after this long.
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         self._kafka.subscribe([self._topic], listener=_PlacesFromDatabase(self))
         await self._kafka.start()

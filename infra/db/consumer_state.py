@@ -94,14 +94,15 @@ def save_offsets(
     conn: sa.Connection, consumer: str, topic: str, next_offsets: Mapping[int, int]
 ) -> None:
     now = datetime.now(UTC)
-    for partition, offset in next_offsets.items():
-        conn.execute(
-            _SAVE_OFFSET,
-            {
-                "consumer": consumer,
-                "topic": topic,
-                "partition": partition,
-                "next_offset": offset,
-                "updated_at": now,
-            },
-        )
+    places = [
+        {
+            "consumer": consumer,
+            "topic": topic,
+            "partition": partition,
+            "next_offset": offset,
+            "updated_at": now,
+        }
+        for partition, offset in next_offsets.items()
+    ]
+    if places:
+        conn.execute(_SAVE_OFFSET, places)

@@ -149,20 +149,63 @@ async def relay_batches(
     acknowledges the last; a checkpoint moves only past acknowledged batches, in order."""
     # Only the leader moves this checkpoint, so it is read once per producer.
     cursor = await relay.database.read(load_checkpoint, relay.name)
+    checkpoint = CheckpointWriter(relay.database, relay.name)
     pause = Pause(settings.relay_idle_seconds)
     previous: InFlight | None = None
-    while True:
-        ticket = wakeup.ticket() if wakeup else None
-        current = await send_batch(relay, producer, cursor, settings.relay_batch_size)
-        if previous is not None:
-            await previous.acks
-            await relay.database.write(save_checkpoint, relay.name, previous.cursor)
-        previous = current
-        if current is not None:
-            cursor = current.cursor
-            pause.reset()
-        else:
-            await pause.wait(ticket)
+    try:
+        while True:
+            ticket = wakeup.ticket() if wakeup else None
+            current = await send_batch(relay, producer, cursor, settings.relay_batch_size)
+            if previous is not None:
+                await previous.acks
+                checkpoint.advance(previous.cursor)
+            previous = current
+            if current is not None:
+                cursor = current.cursor
+                pause.reset()
+            else:
+                await pause.wait(ticket)
+    finally:
+        await checkpoint.close()
+
+
+class CheckpointWriter:
+    """Moves a relay's checkpoint beside the relay, not in its way.
+
+    A commit can take a while (the database syncs it to disk); the relay goes on reading and
+    sending meanwhile, and the writer catches up with the latest acknowledged place, one write
+    at a time. A crash loses at most the places not yet written: those batches are sent again,
+    which consumers recognise.
+    """
+
+    def __init__(self, database: Database, name: str) -> None:
+        self._database = database
+        self._name = name
+        self._target: LogCursor | None = None
+        self._written: LogCursor | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def advance(self, cursor: LogCursor) -> None:
+        self._target = cursor
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        while self._target is not None and self._target != self._written:
+            target = self._target
+            try:
+                await self._database.write(save_checkpoint, self._name, target)
+            except Exception:
+                log.exception("relay_checkpoint_failed", relay=self._name)
+                return  # the next advance tries again
+            self._written = target
+
+    async def close(self) -> None:
+        """Write the last place, unless cancelled while waiting."""
+        if self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+        if self._target != self._written:
+            await self._catch_up()
 
 
 async def run_relay(
