@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check services-up services-down bench bench-data clean
+.PHONY: run test check services-up services-down bench bench-data bench-pipeline clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 ## Upload and download MB/s against this machine's limits, and the server's memory.
 bench-data: $(STAMP)
 	$(BIN)/python -m bench.data_path $(BENCH_ARGS)
+
+## Write-to-Kafka delays on both topics under 8 writers, and the relay's rate (starts the services).
+bench-pipeline: $(STAMP)
+	infra/local/services up > .services-env
+	. ./.services-env && $(BIN)/python -m bench.pipeline --postgres "$$CATALOG_TEST_POSTGRES_URL" --kafka "$$CATALOG_TEST_KAFKA_BOOTSTRAP" $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env
