@@ -266,9 +266,10 @@ async def test_without_delayed_delete_the_bytes_go_with_the_image(
 
 
 async def test_the_restore_command_restores_or_says_why_not(
-    tmp_path: Path, database_url: str, api_for: ApiBuilder
+    tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
 ) -> None:
-    settings = delayed_settings(tmp_path, database_url)
+    """The command's wiring; what a restore decides is tested above on both databases."""
+    settings = delayed_settings(tmp_path, sqlite_url)
     api, container = await api_for(settings)
     image_id = await uploaded_image_id(api)
     await deleted(api, image_id)
