@@ -23,4 +23,7 @@ class Actor(BaseModel):
 
 
 SYSTEM_ACTOR = Actor(user_id="catalog", project_id=None, roles=("admin", "service"))
-"""The actor recorded for what the catalog does by itself (recovery, scrubbing)."""
+"""The actor recorded for what the catalog does by itself (recovery, operators' commands)."""
+
+SCRUBBER_ACTOR = Actor(user_id="catalog-scrubber", project_id=None, roles=("service",))
+"""The actor recorded for the scrubber's removal of the data of deleted images."""

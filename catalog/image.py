@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from catalog.disk_formats import Inspection, accept
 from catalog.errors import (
@@ -30,12 +31,17 @@ from catalog.events import (
     ImageCreated,
     ImageDeactivated,
     ImageDeleted,
+    ImageDeletePending,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageRestored,
+    ImageScrubbed,
+    ImageScrubFailed,
+    ImageScrubStarted,
     ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
@@ -60,6 +66,11 @@ class ImageStatus(StrEnum):
     IMPORTING = "importing"
 
 
+GONE_STATUSES = frozenset({ImageStatus.DELETED, ImageStatus.PENDING_DELETE})
+"""Statuses of an image that no longer exists for users (pending_delete: its data waits for
+the scrubber, and an admin may still restore it)."""
+
+
 @dataclass(frozen=True)
 class DataLocation:
     """One copy of the image's bytes: the store that holds it and its URL there."""
@@ -75,6 +86,12 @@ class CopyInProgress:
     location: str
     node_id: str | None
 
+
+_RESTORABLE: dict[ImageStatus | None, Literal["active", "deactivated"]] = {
+    ImageStatus.ACTIVE: "active",
+    ImageStatus.DEACTIVATED: "deactivated",
+}
+"""The statuses a delayed delete keeps the data of, as a restore brings them back."""
 
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
@@ -109,6 +126,12 @@ class Image:
         """Copies streaming into other stores, by store name."""
         self.staged: ImageStaged | None = None
         """Set once staged bytes are complete (status `uploading`), until they are imported."""
+        self.deletion: ImageDeletePending | None = None
+        """Set while the image is `pending_delete`: what was kept, until when, and for whom."""
+        self.scrub_started = False
+        """The scrubber began removing the data: restoring is no longer possible."""
+        self.scrub_retry_after: datetime | None = None
+        """A scrub failed: the next one is due from then."""
         self.created_at: datetime | None = None
         self.updated_at: datetime | None = None
         self.pending: list[NewEvent] = []
@@ -126,6 +149,11 @@ class Image:
     @property
     def exists(self) -> bool:
         return self.version > 0
+
+    @property
+    def gone(self) -> bool:
+        """Never created, deleted, or pending deletion: for users, the image does not exist."""
+        return not self.exists or self.status in GONE_STATUSES
 
     @property
     def data_locations(self) -> list[str]:
@@ -270,7 +298,7 @@ class Image:
         return {s: c for s, c in self.copies.items() if c.node_id not in live_nodes}
 
     def _require_copy(self, store: str) -> CopyInProgress:
-        if self.status is ImageStatus.DELETED:
+        if self.status in GONE_STATUSES:
             raise Gone(f"Image {self.id} was deleted while its data was being copied.")
         copy = self.copies.get(store)
         if copy is None:
@@ -295,13 +323,104 @@ class Image:
         self._record(ImageLocationRemoved(store=store, location=location.url), now)
         return location
 
-    def delete(self, now: datetime) -> None:
-        if not self.exists or self.status is ImageStatus.DELETED:
+    def delete(
+        self, now: datetime, *, delayed: bool = False, scrub_time: timedelta = timedelta(0)
+    ) -> list[str]:
+        """Delete the image; returns the locations whose bytes are to go right away.
+
+        With `delayed` (Glance's `delayed_delete`), an image holding stored data (active or
+        deactivated) goes `pending_delete` instead: gone for users, its data kept for the
+        scrubber to remove from `now + scrub_time`, and restorable until then. Anything else
+        is deleted at once, with every byte it has.
+        """
+        if self.gone:
             raise NotFound(f"Failed to find image {self.id} to delete")
         if self.protected:
             raise Forbidden(f"Image {self.id} is protected and cannot be deleted.")
-        # An upload still streaming loses its image: its bytes go with the rest.
-        self._record(ImageDeleted(locations=tuple(self.data_locations)), now)
+        doomed = self.data_locations
+        if not (delayed and self.locations and self.status in _RESTORABLE):
+            # An upload still streaming loses its image: its bytes go with the rest.
+            self._record(ImageDeleted(locations=tuple(doomed)), now)
+            return doomed
+        kept = [location.url for location in self.locations]
+        # A copy still streaming into another store is no part of the image yet: it ends now,
+        # as it would on an immediate delete, and a restore does not give it back.
+        discarded = [url for url in doomed if url not in kept]
+        pending = ImageDeletePending(
+            locations=tuple(kept),
+            previous_status=_RESTORABLE[self.status],
+            scrub_after=now + scrub_time,
+            discarded=tuple(discarded),
+        )
+        self._record(pending, now)
+        return discarded
+
+    def restore(self, now: datetime) -> None:
+        """Undo a delayed delete: back to the status it had, with its data, before any byte
+        was scrubbed. Only from `pending_delete` (else 409, as Glance's image_restore)."""
+        if not self.exists:
+            raise NotFound(f"No image found with ID {self.id}")
+        if self.status is not ImageStatus.PENDING_DELETE or self.deletion is None:
+            raise Conflict(
+                f"Image {self.id} cannot be restored from status {self.status}: only an image"
+                " pending deletion (pending_delete) can be restored."
+            )
+        if self.scrub_started:
+            raise Conflict(
+                f"Image {self.id} cannot be restored: its data is already being scrubbed."
+            )
+        self._record(ImageRestored(status=self.deletion.previous_status), now)
+
+    @property
+    def scrub_due_at(self) -> datetime | None:
+        """When the scrubber may remove the data of an image pending deletion: its scrub time,
+        or later after a failed scrub. None: the image is not pending deletion."""
+        if self.status is not ImageStatus.PENDING_DELETE or self.deletion is None:
+            return None
+        due = self.deletion.scrub_after
+        if self.scrub_retry_after is not None:
+            due = max(due, self.scrub_retry_after)
+        return due
+
+    def start_scrub(self, now: datetime) -> None:
+        """Fence restores off before the first byte is removed; already started: nothing."""
+        self._require_pending_delete()
+        if not self.scrub_started:
+            self._record(ImageScrubStarted(), now)
+
+    def record_store_scrubbed(self, location: DataLocation, now: datetime) -> None:
+        """The bytes at `location` are gone. Recorded once: a location already recorded (by a
+        concurrent scrub) records nothing more."""
+        self._require_scrubbing()
+        if location in self.locations:
+            self._record(ImageLocationRemoved(store=location.store, location=location.url), now)
+
+    def fail_scrub(
+        self,
+        location: DataLocation,
+        *,
+        reason: str,
+        attempts: int,
+        retry_after: datetime,
+        now: datetime,
+    ) -> None:
+        """A store kept failing: the image stays pending deletion until `retry_after`."""
+        self._require_scrubbing()
+        failed = ImageScrubFailed(
+            store=location.store,
+            location=location.url,
+            reason=reason,
+            attempts=attempts,
+            retry_after=retry_after,
+        )
+        self._record(failed, now)
+
+    def finish_scrub(self, now: datetime) -> None:
+        """Every store's bytes are gone and recorded: the image is deleted for good."""
+        self._require_scrubbing()
+        if self.locations:
+            raise Conflict(f"Image {self.id} still has data in store {self.locations[0].store}.")
+        self._record(ImageScrubbed(), now)
 
     def add_tag(self, tag: str, quota: int, now: datetime) -> None:
         """Tags are a set: adding one already there changes nothing (and records nothing)."""
@@ -384,8 +503,17 @@ class Image:
     # -- rules -----------------------------------------------------------------------------------
 
     def _require_live(self) -> None:
-        if not self.exists or self.status is ImageStatus.DELETED:
+        if self.gone:
             raise NotFound(f"No image found with ID {self.id}")
+
+    def _require_pending_delete(self) -> None:
+        if self.status is not ImageStatus.PENDING_DELETE:
+            raise Conflict(f"Image {self.id} is not pending deletion (status {self.status}).")
+
+    def _require_scrubbing(self) -> None:
+        self._require_pending_delete()
+        if not self.scrub_started:
+            raise Conflict(f"The scrubbing of image {self.id} has not started.")
 
     def _require_member(self, member: str) -> None:
         self._require_live()
@@ -400,7 +528,7 @@ class Image:
         self, target: ImageStatus, *, streaming: ImageStatus | None = None
     ) -> None:
         """Bytes are streaming in (only as `streaming`, if given) and may now go to `target`."""
-        if self.status is ImageStatus.DELETED:
+        if self.status in GONE_STATUSES:
             raise Gone(f"Image {self.id} was deleted while its data was being uploaded.")
         if not self.transfer_in_progress or streaming not in (None, self.status):
             raise InvalidStatusTransition(str(self.status), target)
@@ -485,12 +613,29 @@ class Image:
             case ImageMemberRemoved():
                 self.members.pop(event.member, None)
                 return
-            case ImageDeleted():
+            case ImageDeletePending():
+                self.status = ImageStatus.PENDING_DELETE
+                self.deletion = event
+                self.scrub_started = False
+                self.scrub_retry_after = None
+                self.copies = {}  # their bytes went with the deletion (`discarded`)
+            case ImageRestored():
+                self.status = ImageStatus(event.status)
+                self.deletion = None
+                self.scrub_retry_after = None
+            case ImageScrubStarted():
+                self.scrub_started = True
+                return  # bookkeeping of the deletion, not a change of the image
+            case ImageScrubFailed():
+                self.scrub_retry_after = event.retry_after
+                return
+            case ImageDeleted() | ImageScrubbed():
                 self.status = ImageStatus.DELETED
                 self.locations = []
                 self.copies = {}
                 self.upload_location = None
                 self.staged = None
+                self.deletion = None
             case _:
                 raise LookupError(f"Image cannot apply {type(event).__name__}")
         self.updated_at = at

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from catalog.commands.context import CommandContext, Limits
+from catalog.commands.context import CommandContext, Deletion, Limits
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository
 from catalog.projections.registry import INLINE_PROJECTIONS
@@ -121,6 +122,12 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         ),
         node_id=node_id,
         quotas=DatabaseQuotaUsage(database, quota_limits),
+        deletion=Deletion(
+            delayed=settings.deletion.delayed_delete,
+            scrub_time=timedelta(seconds=settings.deletion.scrub_time),
+            store_attempts=settings.deletion.scrub_retries,
+            retry_delay=timedelta(seconds=settings.deletion.scrub_retry_seconds),
+        ),
     )
     return Container(
         settings=settings,

@@ -1,4 +1,5 @@
-"""The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers."""
+"""The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers,
+restore an image pending deletion."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -152,6 +154,28 @@ async def consumers_status(settings: Settings) -> None:
         await container.close()
 
 
+async def restore(settings: Settings, image_id: str) -> None:
+    """Undo the delayed delete of an image, as the system (Glance: `glance-scrubber --restore`)."""
+    from catalog.commands.restore_image import RestoreImage
+    from catalog.errors import CatalogError
+    from catalog.events import EventMetadata
+    from catalog.identity import SYSTEM_ACTOR
+
+    try:
+        command = RestoreImage(image_id=uuid.UUID(image_id))
+    except ValueError as e:
+        raise SystemExit(f"cannot restore {image_id!r}: not an image id") from e
+    metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-cli-{uuid.uuid4()}")
+    container = await bootstrap.build(settings)
+    try:
+        status = await container.bus.dispatch(command, metadata)
+    except CatalogError as e:
+        raise SystemExit(f"cannot restore image {image_id}: {e.message}") from e
+    finally:
+        await container.close()
+    print(f"image {image_id} restored, status {status}")
+
+
 def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None:
     count = workers or settings.api.workers
     if settings.database.url is None or not settings.database.url.startswith("postgres"):
@@ -181,6 +205,11 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("consume", help="run one consumer of the log (e.g. notifications)")
     c.add_argument("name", help="the consumer to run")
     sub.add_parser("consumers", help="each consumer's place and lag")
+    im = sub.add_parser("images", help="operators' actions on images")
+    rs = im.add_subparsers(dest="action", required=True).add_parser(
+        "restore", help="undo the delayed delete of an image whose scrub has not started"
+    )
+    rs.add_argument("image_id", help="the id of the image pending deletion")
     return p
 
 
@@ -198,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "relay": lambda: relay(settings),
         "consume": lambda: consume(settings, args.name),
         "consumers": lambda: consumers_status(settings),
+        "images": lambda: restore(settings, args.image_id),
     }
     try:
         asyncio.run(runs[args.command]())

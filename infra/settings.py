@@ -112,6 +112,23 @@ class QuotaSettings(BaseSettings):
         )
 
 
+class DeletionSettings(BaseSettings):
+    """Delayed delete (Glance's `delayed_delete`) and the scrubber that removes the data later."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+
+    delayed_delete: bool = False
+    """Deleting an image with data makes it `pending_delete`: gone for users, its data kept
+    for the scrubber and restorable by an admin until the scrub starts. Off: data goes at once."""
+    scrub_time: int = Field(default=0, ge=0)
+    """Seconds after the delete before the data may be scrubbed (Glance's `scrub_time`)."""
+    scrub_retries: int = Field(default=3, ge=1)
+    """Attempts (the first included) at removing one store's copy within one scrub; only
+    transient store errors are tried again, after a short randomised wait."""
+    scrub_retry_seconds: int = Field(default=300, gt=0)
+    """After a scrub failed: seconds before that image's scrub is due again."""
+
+
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_KAFKA_")
 
@@ -170,6 +187,7 @@ class Settings:
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     consumers: ConsumerSettings = field(default_factory=ConsumerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    deletion: DeletionSettings = field(default_factory=DeletionSettings)
 
     @property
     def database_url(self) -> str:

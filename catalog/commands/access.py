@@ -5,20 +5,16 @@ from __future__ import annotations
 from catalog import policy
 from catalog.errors import NotFound
 from catalog.identity import Actor
-from catalog.image import Image, ImageStatus
+from catalog.image import Image
 
 
 def require_visible(image: Image, actor: Actor, missing: str | None = None) -> None:
     """An image the caller may not see does not exist for them: 404, never 403."""
-    if (
-        not image.exists
-        or image.status is ImageStatus.DELETED
-        or not policy.can_see(
-            actor,
-            owner=image.owner,
-            visibility=image.visibility,
-            is_member=image.is_member(actor.project_id),
-        )
+    if image.gone or not policy.can_see(
+        actor,
+        owner=image.owner,
+        visibility=image.visibility,
+        is_member=image.is_member(actor.project_id),
     ):
         raise NotFound(missing or f"No image found with ID {image.id}")
 

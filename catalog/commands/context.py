@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from catalog.commands.repository import ImageRepository
 from catalog.ports import Clock, DataStores, QuotaUsage
@@ -21,6 +22,23 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Deletion:
+    """How deleting an image treats its data (Glance's `delayed_delete` and scrubber)."""
+
+    delayed: bool = False
+    """Keep the data of a deleted image (`pending_delete`) for the scrubber, restorable
+    until it starts; off: the data goes with the image at once."""
+    scrub_time: timedelta = timedelta(0)
+    """How long after the delete the data may be scrubbed (Glance's `scrub_time`)."""
+    store_attempts: int = 3
+    """Times the scrubber asks a store to remove its copy, within one scrub, before giving up."""
+    attempt_backoff: float = 0.5
+    """Seconds before the second attempt; doubling after, randomised (jitter)."""
+    retry_delay: timedelta = timedelta(minutes=5)
+    """After a scrub failed: when the image's scrub is due again."""
+
+
+@dataclass(frozen=True)
 class CommandContext:
     images: ImageRepository
     stores: DataStores
@@ -30,3 +48,4 @@ class CommandContext:
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""
     quotas: QuotaUsage | None = None
     """Per-project limits and usage; None: no project quotas."""
+    deletion: Deletion = Deletion()

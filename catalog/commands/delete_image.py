@@ -1,4 +1,8 @@
-"""Delete an image and reclaim its data: DELETE /v2/images/{id}."""
+"""Delete an image and reclaim its data: DELETE /v2/images/{id}.
+
+With delayed delete on, an image with stored data only becomes `pending_delete`: its bytes stay
+for the scrubber (`scrub_image`), and an admin can restore it until the scrub starts.
+"""
 
 from __future__ import annotations
 
@@ -25,17 +29,17 @@ async def delete_image(
 ) -> None:
     actor = metadata.actor
     now = context.clock.now()
+    deletion = context.deletion
 
     def decide(image: Image) -> list[str]:
         missing = f"Failed to find image {command.image_id} to delete"
         require_owner_action(image, actor, "delete_image", missing)
-        doomed = image.data_locations
-        image.delete(now)
-        return doomed
+        return image.delete(now, delayed=deletion.delayed, scrub_time=deletion.scrub_time)
 
     doomed = await context.images.change(command.image_id, metadata, decide)
-    # The deletion is committed; the bytes go now. The event lists every location, so data
-    # that could not be removed here can still be found and reclaimed from the log.
+    # The deletion is committed; the bytes it gives up go now (none of the data a delayed
+    # delete keeps). The event lists them, so data that could not be removed here can still
+    # be found and reclaimed from the log.
     for location in doomed:
         try:
             _, store = context.stores.for_location(location)

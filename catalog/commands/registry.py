@@ -28,6 +28,8 @@ from catalog.commands.manage_members import (
 )
 from catalog.commands.record_data_sent import RecordDataSent, record_data_sent
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
+from catalog.commands.restore_image import RestoreImage, restore_image
+from catalog.commands.scrub_image import ScrubImage, scrub_image
 from catalog.commands.set_image_location import SetImageLocation, set_image_location
 from catalog.commands.tag_image import AddImageTag, RemoveImageTag, add_image_tag, remove_image_tag
 from catalog.commands.update_image import UpdateImage, update_image
@@ -44,6 +46,8 @@ HANDLERS: dict[type[Command], Handler] = {
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     DeleteFromStore: delete_from_store,
+    RestoreImage: restore_image,
+    ScrubImage: scrub_image,
     RecoverAbandonedUploads: recover_abandoned_uploads,
     RecordDataSent: record_data_sent,
     AddImageTag: add_image_tag,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -135,8 +136,9 @@ class ImageCopyFailed(DomainEvent):
 
 
 class ImageLocationRemoved(DomainEvent):
-    """One store's copy of the image's data was let go (`DELETE /v2/stores/{store}/{id}`);
-    the image stays active with its other copies, and the bytes at `location` are to go."""
+    """One store's copy of the image's data was let go. By `DELETE /v2/stores/{store}/{id}`:
+    the image stays active with its other copies, and the bytes at `location` are to go. By
+    the scrubber, for an image pending deletion: the bytes at `location` are already gone."""
 
     event_type = "image.location_removed"
 
@@ -170,6 +172,58 @@ class ImageDeleted(DomainEvent):
     event_type = "image.deleted"
 
     locations: tuple[str, ...] = ()
+
+
+class ImageDeletePending(DomainEvent):
+    """The image is gone for users, but its stored data is kept until `scrub_after` (delayed
+    delete, status `pending_delete`): until the scrubber starts, an admin can restore it."""
+
+    event_type = "image.delete_pending"
+
+    locations: tuple[str, ...]
+    """The stored data, for the scrubber to remove (or the image to get back on restore)."""
+    previous_status: Literal["active", "deactivated"]
+    """What a restore returns the image to."""
+    scrub_after: datetime
+    """When the data may be scrubbed: the deletion's time plus the configured scrub time."""
+    discarded: tuple[str, ...] = ()
+    """Bytes that were still streaming in (a copy to another store): they go at once, as on
+    an immediate delete, and are not part of what a restore gives back."""
+
+
+class ImageRestored(DomainEvent):
+    """A deletion pending scrubbing was undone: the image is back with its data and members."""
+
+    event_type = "image.restored"
+
+    status: Literal["active", "deactivated"]
+
+
+class ImageScrubStarted(DomainEvent):
+    """The scrubber began removing the data of an image pending deletion; from here on the
+    image can no longer be restored, so a restore can never race the removal of its bytes."""
+
+    event_type = "image.scrub_started"
+
+
+class ImageScrubFailed(DomainEvent):
+    """A store kept failing to remove its copy; the image stays `pending_delete`, with its
+    remaining locations, and is scrubbed again from `retry_after`."""
+
+    event_type = "image.scrub_failed"
+
+    store: str
+    location: str
+    reason: str
+    attempts: int
+    """How many times the store was asked, in this scrub, before giving up."""
+    retry_after: datetime
+
+
+class ImageScrubbed(DomainEvent):
+    """Every byte of an image pending deletion is gone from its stores (status `deleted`)."""
+
+    event_type = "image.scrubbed"
 
 
 class ImageTagAdded(DomainEvent):

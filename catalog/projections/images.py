@@ -1,4 +1,8 @@
-"""The images view: one row per live image, with its tags and members, answering show and list."""
+"""The images view: one row per live image, with its tags and members, answering show and list.
+
+An image pending deletion keeps its row (status `pending_delete`, tags and members intact) so a
+restore finds it as it was; queries treat it as gone. Its scrubbing (`image.scrubbed`) removes it.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from catalog.events import (
     ImageCreated,
     ImageDeactivated,
     ImageDeleted,
+    ImageDeletePending,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageRestored,
+    ImageScrubbed,
     ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
@@ -130,7 +137,7 @@ class ImagesProjection:
             case ImageCreated():
                 self._create(conn, recorded, event)
                 return
-            case ImageDeleted():
+            case ImageDeleted() | ImageScrubbed():
                 for table, column in (
                     (image_tag, image_tag.c.image_id),
                     (image_member, image_member.c.image_id),
@@ -173,6 +180,11 @@ class ImagesProjection:
                 changes = {"status": "deactivated"}
             case ImageReactivated():
                 changes = {"status": "active"}
+            case ImageDeletePending():
+                # Copies still streaming ended with the deletion: nothing for recovery to find.
+                changes = {"status": "pending_delete", "copies_in_progress": 0}
+            case ImageRestored():
+                changes = {"status": event.status}
             case ImageUploadStarted():
                 changes = {
                     "status": "uploading" if event.staging else "saving",

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from catalog.identity import Actor
 from catalog.projections.images import image, image_member, image_tag, sort_expression
-from catalog.queries.images import IMAGE_COLUMNS, ImageView, image_views
+from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
 
 SORT_KEYS = (
     "name",
@@ -142,7 +142,7 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
     visible = visible_to(actor, query.visibility, query.member_status)
     conditions: list[sa.ColumnElement[bool]] = [
         visible,
-        image.c.status != "killed",
+        image.c.status.not_in(HIDDEN_STATUSES),
         image.c.os_hidden.is_(query.os_hidden),
         *(_comparison(c) for c in query.comparisons),
         *(_property_equals(conn.dialect.name, k, v) for k, v in query.properties),
@@ -156,7 +156,9 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
         marker = (
             conn.execute(
                 sa.select(*(sort_expression(k).label(k) for k, _ in sort)).where(
-                    image.c.id == query.marker, visible_to(actor, "all", "all")
+                    image.c.id == query.marker,
+                    image.c.status != "pending_delete",
+                    visible_to(actor, "all", "all"),
                 )
             )
         ).first()

@@ -15,6 +15,9 @@ from catalog.events import ImageCreated, RecordedEvent
 from catalog.identity import Actor
 from catalog.projections.images import created_row, image, image_member, image_tag
 
+HIDDEN_STATUSES = ("killed", "pending_delete")
+"""Rows no list shows; an image pending deletion is not shown at all (Glance soft-deletes it)."""
+
 
 @dataclass(frozen=True)
 class ImageView:
@@ -77,7 +80,7 @@ def view_of_created(recorded: RecordedEvent, event: ImageCreated) -> ImageView:
 _GET_IMAGE = (
     sa.select(*IMAGE_COLUMNS, image_tag.c.tag)
     .outerjoin(image_tag, image_tag.c.image_id == image.c.id)
-    .where(image.c.id == sa.bindparam("id"))
+    .where(image.c.id == sa.bindparam("id"), image.c.status != "pending_delete")
 )
 _IS_MEMBER = sa.select(image_member.c.member).where(
     image_member.c.image_id == sa.bindparam("id"), image_member.c.member == sa.bindparam("member")
@@ -85,7 +88,8 @@ _IS_MEMBER = sa.select(image_member.c.member).where(
 
 
 def get_image(conn: sa.Connection, image_id: uuid.UUID) -> ImageView | None:
-    """The image with this id, whoever may see it (callers apply the visibility rule)."""
+    """The image with this id, whoever may see it (callers apply the visibility rule); None
+    for one pending deletion too, which exists for no one."""
     rows = conn.execute(_GET_IMAGE, {"id": image_id}).all()
     if not rows:
         return None

@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from catalog.projections.images import image
 from catalog.quotas import QuotaClaim, QuotaLimits, Usage, check
 
-# Deleted images hold nothing; killed ones never held data.
-_GONE = ("deleted", "killed")
+# Deleted images hold nothing; killed ones never held data. An image pending deletion no longer
+# counts either (as in Glance, which soft-deletes it): its data is on its way out.
+_GONE = ("deleted", "killed", "pending_delete")
 
 _USAGE = sa.select(
     sa.func.count(),

@@ -62,6 +62,7 @@ def add_routes(app: web.Application) -> None:
     r.add_delete(V + "/images/{image_id}/members/{member_id}", members.delete)
     r.add_post(V + "/images/{image_id}/actions/deactivate", actions.deactivate)
     r.add_post(V + "/images/{image_id}/actions/reactivate", actions.reactivate)
+    r.add_post(V + "/images/{image_id}/actions/restore", actions.restore)
 
 
 def create_app(container: Container) -> web.Application:

@@ -22,6 +22,7 @@ from infra.settings import (
     ApiSettings,
     CoreSettings,
     DatabaseSettings,
+    DeletionSettings,
     QuotaSettings,
     Settings,
     StoresSettings,
@@ -44,10 +45,11 @@ def embedded_settings(
     api: ApiSettings | None = None,
     stores: StoresSettings | None = None,
     quotas: QuotaSettings | None = None,
+    deletion: DeletionSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
-    given = {"api": api, "stores": stores, "quotas": quotas}
+    given = {"api": api, "stores": stores, "quotas": quotas, "deletion": deletion}
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),

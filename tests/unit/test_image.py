@@ -19,7 +19,13 @@ from catalog.errors import (
 from catalog.events import (
     ImageCreated,
     ImageDeleted,
+    ImageDeletePending,
     ImageLocationAdded,
+    ImageLocationRemoved,
+    ImageRestored,
+    ImageScrubbed,
+    ImageScrubFailed,
+    ImageScrubStarted,
     ImageStaged,
     ImageUpdated,
     ImageUploaded,
@@ -380,3 +386,154 @@ def test_copies_need_an_active_image_and_a_store_without_the_data() -> None:
     image.start_copy("cheap", "cheap://copy", None, T0)
     with pytest.raises(Conflict, match="already being copied"):
         image.start_copy("cheap", "cheap://copy", None, T0)
+
+
+# -- delayed delete and scrubbing ------------------------------------------------------------
+
+HOUR = timedelta(hours=1)
+FAST, CHEAP = DataLocation("fast", "fast://one"), DataLocation("cheap", "cheap://copy")
+
+
+def pending_delete(*stores: str, deactivated: bool = False) -> Image:
+    image = _active_in(*(stores or ("fast",)))
+    if deactivated:
+        image.deactivate(T0)
+    image.delete(T0, delayed=True, scrub_time=HOUR)
+    image.pending = []
+    return image
+
+
+def test_a_delayed_delete_keeps_the_data_for_the_scrubber() -> None:
+    image = _active_in("fast", "cheap")
+    assert image.delete(T0, delayed=True, scrub_time=HOUR) == []  # no byte goes now
+    event = image.pending[-1].event
+    assert isinstance(event, ImageDeletePending)
+    assert event.locations == ("fast://one", "cheap://copy")
+    assert (event.previous_status, event.scrub_after, event.discarded) == ("active", T0 + HOUR, ())
+    assert image.status is ImageStatus.PENDING_DELETE
+    assert image.gone
+    assert image.locations == [FAST, CHEAP]
+    assert image.scrub_due_at == T0 + HOUR
+
+
+def test_a_delayed_delete_of_an_image_without_stored_data_is_immediate() -> None:
+    for image in (new_image(), saving_image()):
+        image.delete(T0, delayed=True, scrub_time=HOUR)
+        assert isinstance(image.pending[-1].event, ImageDeleted)
+        assert image.status is ImageStatus.DELETED
+
+
+def test_a_copy_streaming_when_delayed_delete_comes_ends_and_is_not_restored() -> None:
+    image = _active_in("fast")
+    image.start_copy("cheap", "cheap://copy", "node-1", T0)
+    assert image.delete(T0, delayed=True, scrub_time=HOUR) == ["cheap://copy"]
+    event = image.pending[-1].event
+    assert isinstance(event, ImageDeletePending)
+    assert (event.locations, event.discarded) == (("fast://one",), ("cheap://copy",))
+    with pytest.raises(Gone):
+        image.complete_copy("cheap", T0)
+    image.restore(T0)
+    assert (image.locations, image.copies) == ([FAST], {})
+
+
+ACTIONS_ON_A_LIVE_IMAGE = {
+    "delete": lambda i: i.delete(T0, delayed=True),
+    "update": lambda i: i.update([], tag_quota=9, property_quota=9, now=T0),
+    "add_tag": lambda i: i.add_tag("t", 9, T0),
+    "add_member": lambda i: i.add_member("m", 9, T0),
+    "deactivate": lambda i: i.deactivate(T0),
+    "reactivate": lambda i: i.reactivate(T0),
+    "start_copy": lambda i: i.start_copy("cheap", "cheap://copy", None, T0),
+    "remove_location": lambda i: i.remove_location("fast", T0),
+    "import_staged": lambda i: i.import_staged(T0),
+}
+
+
+@pytest.mark.parametrize("action", ACTIONS_ON_A_LIVE_IMAGE)
+def test_an_image_pending_deletion_is_not_found_by_any_user_action(action: str) -> None:
+    image = pending_delete()
+    with pytest.raises(NotFound):
+        ACTIONS_ON_A_LIVE_IMAGE[action](image)
+    assert image.pending == []
+
+
+@pytest.mark.parametrize("deactivated", [False, True])
+def test_restore_returns_the_image_to_its_status_with_its_data(deactivated: bool) -> None:
+    image = pending_delete("fast", "cheap", deactivated=deactivated)
+    image.restore(T0 + HOUR)
+    restored = image.pending[-1].event
+    assert isinstance(restored, ImageRestored)
+    expected = ImageStatus.DEACTIVATED if deactivated else ImageStatus.ACTIVE
+    assert (restored.status, image.status) == (expected.value, expected)
+    assert image.locations == [FAST, CHEAP]
+    assert image.scrub_due_at is None
+    assert not image.gone
+
+
+def test_restore_is_only_for_an_image_pending_deletion_not_yet_scrubbing() -> None:
+    with pytest.raises(NotFound, match="No image found"):
+        Image(uuid.uuid4()).restore(T0)
+    with pytest.raises(Conflict, match="cannot be restored from status active"):
+        _active_in("fast").restore(T0)
+    deleted = _active_in("fast")
+    deleted.delete(T0)
+    with pytest.raises(Conflict, match="cannot be restored from status deleted"):
+        deleted.restore(T0)
+    image = pending_delete()
+    image.start_scrub(T0)
+    image.pending = []
+    with pytest.raises(Conflict, match="already being scrubbed"):
+        image.restore(T0)
+    assert image.pending == []
+
+
+def test_a_scrub_is_fenced_recorded_per_store_and_ends_deleted() -> None:
+    image = pending_delete("fast", "cheap")
+    with pytest.raises(Conflict, match="has not started"):
+        image.record_store_scrubbed(FAST, T0)
+    image.start_scrub(T0)
+    image.start_scrub(T0)  # a scrub that crashed and runs again starts once
+    image.record_store_scrubbed(FAST, T0)
+    image.record_store_scrubbed(FAST, T0)  # recorded once, whoever records it
+    with pytest.raises(Conflict, match="still has data in store cheap"):
+        image.finish_scrub(T0)
+    image.record_store_scrubbed(CHEAP, T0)
+    image.finish_scrub(T0)
+    assert [type(e.event) for e in image.pending] == [
+        ImageScrubStarted,
+        ImageLocationRemoved,
+        ImageLocationRemoved,
+        ImageScrubbed,
+    ]
+    assert (image.status, image.locations) == (ImageStatus.DELETED, [])
+    with pytest.raises(NotFound):
+        image.delete(T0)
+    with pytest.raises(Conflict, match="not pending deletion"):
+        image.start_scrub(T0)
+
+
+def test_a_failed_scrub_is_due_again_at_its_retry_time() -> None:
+    image = pending_delete("fast", "cheap")
+    image.start_scrub(T0 + HOUR)
+    retry = T0 + 2 * HOUR
+    image.fail_scrub(FAST, reason="down", attempts=3, retry_after=retry, now=T0 + HOUR)
+    failed = image.pending[-1].event
+    assert isinstance(failed, ImageScrubFailed)
+    assert (failed.store, failed.location, failed.attempts) == ("fast", "fast://one", 3)
+    assert image.status is ImageStatus.PENDING_DELETE
+    assert image.locations == [FAST, CHEAP]
+    assert image.scrub_due_at == retry
+
+
+def test_replaying_a_deletion_rebuilds_the_same_state() -> None:
+    image = Image.create(uuid.uuid4(), ImageCreated(disk_format="raw", container_format="bare"), T0)
+    image.start_upload(store="file", location=LOCATION, expected_size=None, now=T0)
+    image.complete_upload(uploaded(), T0)
+    image.delete(T0, delayed=True, scrub_time=HOUR)
+    image.start_scrub(T0 + HOUR)
+    image.fail_scrub(image.locations[0], reason="down", attempts=1, retry_after=T0, now=T0)
+
+    replayed = Image.from_history(image.id, image.pending)
+
+    state = ("status", "locations", "deletion", "scrub_started", "scrub_retry_after", "version")
+    assert [getattr(replayed, name) for name in state] == [getattr(image, name) for name in state]
