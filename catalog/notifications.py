@@ -22,12 +22,14 @@ from catalog.events import (
     ImageDataSent,
     ImageDeactivated,
     ImageDeleted,
+    ImageDeletePending,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
     ImageReactivated,
+    ImageRestored,
     ImageStaged,
     ImageTagAdded,
     ImageTagRemoved,
@@ -144,9 +146,13 @@ class ImageNotifications:
             case ImageCopyFailed(store=store, reason=reason):
                 failed = f"Failed to copy image {self.image.id} to store {store}: {reason}"
                 return [Notification("image.upload", failed, ERROR)]
-            case ImageDeleted():
+            case ImageDeleted() | ImageDeletePending():
+                # A delayed delete is Glance's delete too (status `pending_delete`); what the
+                # scrubber does afterwards is not notified, as in Glance.
                 gone = {**payload, "deleted": True, "deleted_at": isotime(at)}
                 return [Notification("image.delete", gone)]
+            case ImageLocationRemoved() if before is ImageStatus.PENDING_DELETE:
+                return []
             case (
                 ImageUploadStarted()
                 | ImageStaged()
@@ -158,6 +164,7 @@ class ImageNotifications:
                 | ImageUpdated()
                 | ImageDeactivated()
                 | ImageReactivated()
+                | ImageRestored()
             ):
                 return [update]
         return []

@@ -44,7 +44,15 @@ async def _until_stopped() -> None:
 
 async def serve(settings: Settings, bind: str, sock: socket.socket | None = None) -> None:
     """Serve on `bind`, or on the already listening `sock` of a multi-process server."""
+    from infra.consumers.registry import CONSUMERS, run_job
+
     host, port = _split_bind(bind)
+    unknown = [name for name in settings.consumers.names() if name not in CONSUMERS]
+    if unknown:
+        raise SystemExit(
+            f"CATALOG_CONSUMER_IN_PROCESS: no consumer named {', '.join(unknown)}"
+            f" (there are: {', '.join(sorted(CONSUMERS))})"
+        )
     container = await bootstrap.build(settings)
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(
@@ -59,8 +67,6 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
             asyncio.create_task(run_relay(relay, settings.kafka, container.log.appended))
         )
     for name in settings.consumers.names():
-        from infra.consumers.registry import run_job
-
         background.append(asyncio.create_task(run_job(container, name)))
     runner = web.AppRunner(create_app(container), access_log=None)
     await runner.setup()

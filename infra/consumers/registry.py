@@ -14,6 +14,7 @@ from infra.bootstrap import Container
 from infra.consumers.base import Consumer, EventSource
 from infra.consumers.notifications import NotificationsConsumer
 from infra.consumers.runner import run_consumer
+from infra.consumers.scrubber import ScrubberConsumer, run_scrubber
 from infra.consumers.sources import KafkaTail, LogTail
 from infra.db.checkpoints import load_checkpoint
 from infra.db.notification_outbox import prune_notifications
@@ -65,8 +66,13 @@ async def prune_outbox(container: Container) -> None:
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
 
 
+def scrubber_job(container: Container) -> ConsumerJob:
+    return ConsumerJob(ScrubberConsumer(), companions=[lambda: run_scrubber(container)])
+
+
 CONSUMERS: dict[str, Callable[[Container], ConsumerJob]] = {
     "notifications": notifications_job,
+    "scrubber": scrubber_job,
 }
 
 

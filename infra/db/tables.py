@@ -75,3 +75,11 @@ notification = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 """The notifications outbox: written by the notifications consumer, published to Kafka."""
+
+scrub_schedule = sa.Table(
+    "scrub_schedule",
+    metadata,
+    sa.Column("image_id", sa.Uuid, primary_key=True),
+    sa.Column("due_at", UtcDateTime, nullable=False, index=True),
+)
+"""Images pending deletion and when each is due to be scrubbed (infra/consumers/scrubber.py)."""
