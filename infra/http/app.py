@@ -6,7 +6,7 @@ from aiohttp import web
 
 from infra.bootstrap import Container
 from infra.http.errors import error_middleware
-from infra.http.identity import context_middleware
+from infra.http.identity import add_request_id, context_middleware
 from infra.http.keys import API_SETTINGS, BUS, DATABASE, STORES
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
@@ -73,5 +73,6 @@ def create_app(container: Container) -> web.Application:
     app[BUS] = container.bus
     app[DATABASE] = container.database
     app[STORES] = container.stores
+    app.on_response_prepare.append(add_request_id)
     add_routes(app)
     return app
