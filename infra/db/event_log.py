@@ -205,7 +205,7 @@ class SqlEventLog:
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-    return [_recorded(row) for row in conn.execute(_STREAM, {"s": stream_id})]
+    return [recorded_event(row) for row in conn.execute(_STREAM, {"s": stream_id})]
 
 
 def _read_after(
@@ -216,10 +216,11 @@ def _read_after(
         rows = conn.execute(_PG_READ, {**params, "limit": limit})
     else:
         rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
-    return [_recorded(row) for row in rows]
+    return [recorded_event(row) for row in rows]
 
 
-def _recorded(row: sa.Row[Any]) -> RecordedEvent:
+def recorded_event(row: sa.Row[Any]) -> RecordedEvent:
+    """The event of a row of the log, as selected by this module's statements."""
     values = dict(row._mapping)
     values["metadata"] = EventMetadata.model_validate(values["metadata"])
     return RecordedEvent(**values)
