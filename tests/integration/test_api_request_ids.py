@@ -15,6 +15,7 @@ from tests.integration.conftest import (
     JSON,
     PROJECT_A,
     ApiClient,
+    created_image_id,
     refused_without_change,
     uploaded_image_id,
 )
@@ -82,3 +83,41 @@ async def test_an_inbound_request_id_never_replaces_the_catalogs_own(api: ApiCli
     inbound = f"req-{uuid.uuid4()}"
     response = await api.get("/v2/images", headers={**PROJECT_A, "X-OpenStack-Request-ID": inbound})
     assert request_id_of(response) != inbound
+
+
+async def test_history_shows_a_writes_request_id_and_a_callers_global_one(
+    api: ApiClient,
+) -> None:
+    image_id = await created_image_id(api, name="before")
+    inbound = f"req-{uuid.uuid4()}"
+    patched = await api.patch(
+        f"/v2/images/{image_id}",
+        json=[{"op": "replace", "path": "/name", "value": "after"}],
+        headers={
+            **PROJECT_A,
+            "Content-Type": "application/openstack-images-v2.1-json-patch",
+            "X-OpenStack-Request-ID": inbound,
+        },
+    )
+    assert patched.status == 200
+    ignored = await api.patch(
+        f"/v2/images/{image_id}",
+        json=[{"op": "replace", "path": "/name", "value": "again"}],
+        headers={
+            **PROJECT_A,
+            "Content-Type": "application/openstack-images-v2.1-json-patch",
+            "X-OpenStack-Request-ID": "not-a-request-id",
+        },
+    )
+    assert ignored.status == 200
+    history = await (await api.get(f"/v2/images/{image_id}/history", headers=PROJECT_A)).json()
+    created, renamed, renamed_again = history["events"]
+    assert (renamed["request_id"], renamed["global_request_id"]) == (
+        request_id_of(patched),
+        inbound,
+    )
+    assert (renamed_again["request_id"], renamed_again["global_request_id"]) == (
+        request_id_of(ignored),
+        None,
+    )
+    assert created["global_request_id"] is None
