@@ -1,4 +1,5 @@
-"""The `catalog` command: serve the API, migrate, rebuild views, relay the log to Kafka."""
+"""The `catalog` command: serve the API, migrate, rebuild views, relay the log to Kafka, show
+an image's history."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import signal
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
 
 import structlog
@@ -111,6 +113,25 @@ async def relay(settings: Settings) -> None:
         await container.close()
 
 
+async def history(settings: Settings, image_id: str, downloads: bool) -> None:
+    from catalog.errors import NotFound
+    from infra.db.audit_log import SqlAuditLog
+    from infra.history_timeline import timeline
+
+    try:
+        stream_id = uuid.UUID(image_id)
+    except ValueError:
+        raise SystemExit(f"catalog history: {image_id!r} is not an image id") from None
+    container = await bootstrap.build(settings)
+    try:
+        async for line in timeline(SqlAuditLog(container.log), stream_id, downloads=downloads):
+            print(line)
+    except NotFound:
+        raise SystemExit(f"catalog history: no image {image_id} in the log") from None
+    finally:
+        await container.close()
+
+
 def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None:
     count = workers or settings.api.workers
     if settings.database.url is None or not settings.database.url.startswith("postgres"):
@@ -137,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
         "rebuild", help="replay the log into the views"
     )
     sub.add_parser("relay", help="publish the log to Kafka")
+    h = sub.add_parser("history", help="an image's history from the log, one line per event")
+    h.add_argument("image_id", help="the image's id (also of a deleted image)")
+    h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
     return p
 
 
@@ -152,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "db": lambda: migrate(settings),
         "projections": lambda: rebuild(settings),
         "relay": lambda: relay(settings),
+        "history": lambda: history(settings, args.image_id, args.downloads),
     }
     try:
         asyncio.run(runs[args.command]())
