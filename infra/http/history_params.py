@@ -16,7 +16,10 @@ INCLUDABLE = ("downloads",)
 
 # RFC 3339's date-time: a full date and time with its offset. A space where the offset's sign
 # goes is a `+` that came unencoded in a query string.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+\- ]\d{2}:\d{2})")
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+\- ]\d{2}:\d{2})",
+    re.ASCII,  # \d: ASCII digits only
+)
 
 
 def parse_rfc3339(raw: str) -> datetime | None:
@@ -28,7 +31,7 @@ def parse_rfc3339(raw: str) -> datetime | None:
         text = text[:-6] + "+" + text[-5:]
     try:
         return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError:  # a well-formed but impossible date or time (month 13, 25 o'clock)
+    except (ValueError, OverflowError):  # impossible (month 13), or beyond year 1 to 9999 in UTC
         return None
 
 

@@ -162,6 +162,7 @@ async def test_a_deleted_images_past_is_for_its_owner_and_admins_only(api: ApiCl
         "2026-01-02T25:04:05Z",
         "2026-01-02T03:04:05+2:00",
         "1767323045",
+        "0001-01-01T00:00:00+01:00",  # before the year 1 in UTC
     ],
 )
 async def test_a_time_that_is_not_rfc3339_is_refused(
