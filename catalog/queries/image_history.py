@@ -15,7 +15,6 @@ from catalog.commands.repository import rebuild
 from catalog.errors import NotFound
 from catalog.events import DomainEvent, RecordedEvent, decode
 from catalog.identity import Actor
-from catalog.image import Image
 from catalog.ports import AuditLog
 
 DOWNLOADS_ACTION = "get_image_downloads"
@@ -50,15 +49,13 @@ def missing(image_id: uuid.UUID) -> NotFound:
     return NotFound(f"No image found with ID {image_id}")
 
 
-async def audited_stream(
-    log: AuditLog, image_id: uuid.UUID, actor: Actor
-) -> tuple[Image, list[RecordedEvent]]:
-    """The image's whole stream and the image it makes, if `actor` may audit it; else 404."""
+async def audited_stream(log: AuditLog, image_id: uuid.UUID, actor: Actor) -> list[RecordedEvent]:
+    """The image's whole stream, if `actor` may audit the image it makes; else 404."""
     stream = await log.load_stream(image_id)
     image = rebuild(image_id, stream)
     if not image.exists or not policy.may_audit(actor, image.owner):
         raise missing(image_id)
-    return image, stream
+    return stream
 
 
 async def image_history(
@@ -69,7 +66,7 @@ async def image_history(
     The image's own events and its downloads interleave by log position, which is also the
     order of the image's versions (each is appended after the one before has committed).
     """
-    _, stream = await audited_stream(log, image_id, actor)
+    stream = await audited_stream(log, image_id, actor)
     candidates = [recorded for recorded in stream if recorded.position > query.after]
     if query.downloads:
         if not actor.is_admin:
