@@ -81,6 +81,12 @@ def may_list_members(actor: Actor, owner: str | None) -> bool:
     return actor.is_admin or is_owner(actor, owner)
 
 
+def may_audit(actor: Actor, owner: str | None) -> bool:
+    """An image's history, and its past states once it is deleted: admin, or its owner (not
+    Glance's: the catalog's own audit reads)."""
+    return actor.is_admin or is_owner(actor, owner)
+
+
 def is_service(actor: Actor) -> bool:
     """service_api: the other cloud services (compute, volumes) acting with the service role."""
     return actor.is_admin or actor.has_role("service")

@@ -61,6 +61,22 @@ class EventLog(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """What audit reads from the log: an image's own stream, and the records of its downloads
+    (each on a stream of its own, see `ImageDataSent`)."""
+
+    async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
+        """Every event of one stream, in version order (empty if the stream does not exist)."""
+        ...
+
+    async def downloads_of(
+        self, image_id: uuid.UUID, after_position: int, limit: int
+    ) -> list[RecordedEvent]:
+        """Up to `limit` `image.data_sent` events of this image, after the log position
+        `after_position`, in position order."""
+        ...
+
+
 class QuotaUsage(Protocol):
     """What projects use of their quotas, and their limits."""
 

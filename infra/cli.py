@@ -1,5 +1,5 @@
 """The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers,
-restore an image pending deletion."""
+restore an image pending deletion, show an image's history."""
 
 from __future__ import annotations
 
@@ -182,6 +182,25 @@ async def restore(settings: Settings, image_id: str) -> None:
     print(f"image {image_id} restored, status {status}")
 
 
+async def history(settings: Settings, image_id: str, downloads: bool) -> None:
+    from catalog.errors import NotFound
+    from infra.db.audit_log import SqlAuditLog
+    from infra.history_timeline import timeline
+
+    try:
+        stream_id = uuid.UUID(image_id)
+    except ValueError:
+        raise SystemExit(f"catalog history: {image_id!r} is not an image id") from None
+    container = await bootstrap.build(settings)
+    try:
+        async for line in timeline(SqlAuditLog(container.log), stream_id, downloads=downloads):
+            print(line)
+    except NotFound:
+        raise SystemExit(f"catalog history: no image {image_id} in the log") from None
+    finally:
+        await container.close()
+
+
 def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None:
     count = workers or settings.api.workers
     if settings.database.url is None or not settings.database.url.startswith("postgres"):
@@ -216,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
         "restore", help="undo the delayed delete of an image whose scrub has not started"
     )
     rs.add_argument("image_id", help="the id of the image pending deletion")
+    h = sub.add_parser("history", help="an image's history from the log, one line per event")
+    h.add_argument("image_id", help="the image's id (also of a deleted image)")
+    h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
     return p
 
 
@@ -234,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "consume": lambda: consume(settings, args.name),
         "consumers": lambda: consumers_status(settings),
         "images": lambda: restore(settings, args.image_id),
+        "history": lambda: history(settings, args.image_id, args.downloads),
     }
     try:
         asyncio.run(runs[args.command]())

@@ -19,6 +19,11 @@ class EventMetadata(BaseModel):
 
     actor: Actor = Field(default_factory=Actor)
     request_id: str | None = None
+    """This catalog's own id of the request (`x-openstack-request-id` of its response)."""
+    global_request_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """The caller's id for a chain of requests across services (an inbound
+    `X-OpenStack-Request-ID`), when it had one. Left out of stored rows when absent, so rows
+    written before it existed and rows without one look alike."""
 
 
 class NewEvent(BaseModel):

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog import policy
-from catalog.events import ImageCreated, RecordedEvent
+from catalog.events import ImageCreated, ImageUploaded, RecordedEvent
 from catalog.identity import Actor
+from catalog.image import Image
 from catalog.projections.images import created_row, image, image_member, image_tag
 
 HIDDEN_STATUSES = ("killed", "pending_delete")
@@ -74,6 +75,39 @@ def view_of_created(recorded: RecordedEvent, event: ImageCreated) -> ImageView:
     Answers the create request; every later read goes to the view tables.
     """
     return _view(created_row(recorded, event), event.tags)
+
+
+def view_of_image(image: Image) -> ImageView:
+    """The view of an image rebuilt from its events (a past state, `?as_of=`): what the images
+    projection's row would have been at that point, so that show renders both alike."""
+    assert image.status is not None, "never created"
+    assert image.created_at is not None
+    assert image.updated_at is not None
+    data = image.data
+    return ImageView(
+        id=image.id,
+        name=image.name,
+        status=str(image.status),
+        visibility=image.visibility,
+        protected=image.protected,
+        os_hidden=image.os_hidden,
+        owner=image.owner,
+        disk_format=image.disk_format,
+        container_format=image.container_format,
+        # Staged bytes show their size before they become the image's data (as the view does).
+        size=data.size if data else image.staged.size if image.staged else None,
+        virtual_size=data.virtual_size if isinstance(data, ImageUploaded) else None,
+        checksum=data.checksum if data else None,
+        os_hash_algo=data.os_hash_algo if data else None,
+        os_hash_value=data.os_hash_value if data else None,
+        min_ram=image.min_ram,
+        min_disk=image.min_disk,
+        created_at=image.created_at,
+        updated_at=image.updated_at,
+        properties=dict(image.properties),
+        locations=tuple({"url": loc.url, "store": loc.store} for loc in image.locations),
+        tags=tuple(sorted(image.tags)),
+    )
 
 
 # Built once: a statement built per call would be compiled, or at least hashed, every time.

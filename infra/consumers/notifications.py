@@ -48,6 +48,7 @@ def oslo_context(metadata: EventMetadata) -> dict[str, Any]:
     actor = metadata.actor
     return {
         "request_id": metadata.request_id,
+        "global_request_id": metadata.global_request_id,
         "user_id": actor.user_id,
         "project_id": actor.project_id,
         "user": actor.user_id,

@@ -213,7 +213,7 @@ class SqlEventLog:
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-    return [_recorded(row) for row in conn.execute(_STREAM, {"s": stream_id})]
+    return [recorded_event(row) for row in conn.execute(_STREAM, {"s": stream_id})]
 
 
 _STREAM_BEFORE = _STREAM.where(event.c.version < sa.bindparam("v"))
@@ -223,7 +223,9 @@ def load_stream_before(
     conn: sa.Connection, stream_id: uuid.UUID, version: int
 ) -> list[RecordedEvent]:
     """The events of a stream that came before `version`, in order (for a consumer's fold)."""
-    return [_recorded(row) for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})]
+    return [
+        recorded_event(row) for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})
+    ]
 
 
 def _read_after(
@@ -234,10 +236,11 @@ def _read_after(
         rows = conn.execute(_PG_READ, {**params, "limit": limit})
     else:
         rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
-    return [_recorded(row) for row in rows]
+    return [recorded_event(row) for row in rows]
 
 
-def _recorded(row: sa.Row[Any]) -> RecordedEvent:
+def recorded_event(row: sa.Row[Any]) -> RecordedEvent:
+    """The event of a row of the log, as selected by this module's statements."""
     values = dict(row._mapping)
     values["metadata"] = EventMetadata.model_validate(values["metadata"])
     return RecordedEvent(**values)

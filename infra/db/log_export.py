@@ -31,6 +31,7 @@ _COLUMNS = (  # in the order of the SELECTs below: text columns are matched by p
     sa.column("data_json", sa.String),
     sa.column("commit_order", sa.BigInteger),
     sa.column("request_id", sa.String),
+    sa.column("global_request_id", sa.String),
     sa.column("user_id", sa.String),
     sa.column("project_id", sa.String),
     sa.column("roles_json", sa.String),
@@ -38,7 +39,9 @@ _COLUMNS = (  # in the order of the SELECTs below: text columns are matched by p
 
 _PG_READ = sa.text(
     f"SELECT {_FIELDS}, commit_order::text::bigint AS commit_order,"
-    " metadata->>'request_id' AS request_id, metadata->'actor'->>'user_id' AS user_id,"
+    " metadata->>'request_id' AS request_id,"
+    " metadata->>'global_request_id' AS global_request_id,"
+    " metadata->'actor'->>'user_id' AS user_id,"
     " metadata->'actor'->>'project_id' AS project_id,"
     " CAST(metadata->'actor'->'roles' AS text) AS roles_json FROM event"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
@@ -50,6 +53,7 @@ _PG_READ = sa.text(
 
 _SQLITE_READ = sa.text(
     f"SELECT {_FIELDS}, commit_order, json_extract(metadata, '$.request_id') AS request_id,"
+    " json_extract(metadata, '$.global_request_id') AS global_request_id,"
     " json_extract(metadata, '$.actor.user_id') AS user_id,"
     " json_extract(metadata, '$.actor.project_id') AS project_id,"
     " json_extract(metadata, '$.actor.roles') AS roles_json FROM event"
@@ -69,6 +73,7 @@ class ExportedEvent:
     occurred_at: datetime
     data_json: str
     request_id: str | None
+    global_request_id: str | None
     user_id: str | None
     project_id: str | None
     roles_json: str | None

@@ -5,15 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 
 from infra.bootstrap import Container
+from infra.db.audit_log import SqlAuditLog
 from infra.http.errors import error_middleware
-from infra.http.identity import context_middleware
-from infra.http.keys import API_SETTINGS, BUS, DATABASE, STORES
+from infra.http.identity import add_request_id, context_middleware
+from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, STORES
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
     discovery,
     image_data,
     image_download,
+    image_history,
     image_import,
     images,
     locations,
@@ -46,6 +48,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get(V + "/images/{image_id}", images.show, allow_head=False)
     r.add_patch(V + "/images/{image_id}", images.update)
     r.add_delete(V + "/images/{image_id}", images.delete)
+    r.add_get(V + "/images/{image_id}/history", image_history.history, allow_head=False)
     r.add_put(V + "/images/{image_id}/file", image_data.upload)
     r.add_get(V + "/images/{image_id}/file", image_download.download, allow_head=False)
     r.add_put(V + "/images/{image_id}/stage", image_data.stage)
@@ -73,6 +76,8 @@ def create_app(container: Container) -> web.Application:
     app[API_SETTINGS] = container.settings.api
     app[BUS] = container.bus
     app[DATABASE] = container.database
+    app[AUDIT_LOG] = SqlAuditLog(container.log)
     app[STORES] = container.stores
+    app.on_response_prepare.append(add_request_id)
     add_routes(app)
     return app

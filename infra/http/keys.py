@@ -6,10 +6,12 @@ from aiohttp import web
 
 from catalog.commands.registry import CommandBus
 from infra.data_stores import ConfiguredStores
+from infra.db.audit_log import SqlAuditLog
 from infra.db.database import Database
 from infra.settings import ApiSettings
 
 API_SETTINGS = web.AppKey("api_settings", ApiSettings)
+AUDIT_LOG = web.AppKey("audit_log", SqlAuditLog)
 BUS = web.AppKey("bus", CommandBus)
 DATABASE = web.AppKey("database", Database)
 STORES = web.AppKey("stores", ConfiguredStores)

@@ -30,6 +30,7 @@ def to_cloudevent(recorded: RecordedEvent) -> dict[str, Any]:
         "position": recorded.position,
         "schemaversion": recorded.schema_version,
         "requestid": recorded.metadata.request_id,
+        "globalrequestid": recorded.metadata.global_request_id,
         "actoruserid": actor.user_id,
         "actorprojectid": actor.project_id,
         "actorroles": ",".join(actor.roles),
@@ -54,6 +55,7 @@ def encode_exported(row: ExportedEvent) -> tuple[bytes, bytes]:
         "position": row.position,
         "schemaversion": row.schema_version,
         "requestid": row.request_id,
+        "globalrequestid": row.global_request_id,
         "actoruserid": row.user_id,
         "actorprojectid": row.project_id,
         "actorroles": ",".join(json.loads(row.roles_json)) if row.roles_json else "",
@@ -88,6 +90,7 @@ def from_cloudevent(value: bytes) -> RecordedEvent:
                 roles=tuple(role for role in roles.split(",") if role),
             ),
             request_id=cloudevent.get("requestid"),
+            global_request_id=cloudevent.get("globalrequestid"),
         ),
         occurred_at=datetime.fromisoformat(cloudevent["time"].replace("Z", "+00:00")),
     )

@@ -14,7 +14,9 @@ from infra.db.log_export import read_for_export
 from infra.kafka.cloudevents import encode_exported, encode_message, from_cloudevent
 
 META = EventMetadata(
-    actor=Actor(user_id="u", project_id="p", roles=("member", "reader")), request_id="req-1"
+    actor=Actor(user_id="u", project_id="p", roles=("member", "reader")),
+    request_id="req-1",
+    global_request_id="req-00000000-0000-4000-8000-000000000001",
 )
 
 

@@ -16,12 +16,14 @@ from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
 from catalog.queries import image_list
 from catalog.queries import images as image_queries
+from catalog.queries.image_as_of import image_as_of
 from catalog.queries.images import ImageView
 from infra.http import patch
 from infra.http.errors import error_response
+from infra.http.history_params import as_of_from
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import API_SETTINGS, BUS, DATABASE, STORES
+from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, STORES
 from infra.http.list_params import list_query
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
@@ -54,10 +56,15 @@ async def create(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
-    policy.enforce_reader(metadata_of(request).actor, "get_image")
+    actor = metadata_of(request).actor
+    policy.enforce_reader(actor, "get_image")
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
-    view = await visible_image(request, image_id, missing.format(id=image_id))
+    as_of = as_of_from(request.query)
+    if as_of is None:
+        view = await visible_image(request, image_id, missing.format(id=image_id))
+    else:  # the past is in the log only (not a Glance parameter)
+        view = await image_as_of(request.app[AUDIT_LOG], image_id, actor, as_of)
     return web.json_response(shown(request, view))
 
 

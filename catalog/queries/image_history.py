@@ -1,0 +1,79 @@
+"""An image's history, read from the log: the one read that goes to the log by design.
+
+Whether the caller may read it is decided on the image as its whole stream leaves it, so also
+once it is deleted: admins and the owner's project may. Anyone else, like anyone asking for an
+image that never existed, finds nothing (404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from catalog import policy
+from catalog.commands.repository import rebuild
+from catalog.errors import NotFound
+from catalog.events import DomainEvent, RecordedEvent, decode
+from catalog.identity import Actor
+from catalog.ports import AuditLog
+
+DOWNLOADS_ACTION = "get_image_downloads"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded event, with its data as the current schema has it (upcast if older)."""
+
+    recorded: RecordedEvent
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    after: int = 0
+    """Only entries after this position in the log (the marker of a page)."""
+    limit: int = 100
+    downloads: bool = False
+    """Also the downloads of the image's data (admins only: they name the readers)."""
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    image_id: uuid.UUID
+    entries: tuple[HistoryEntry, ...]
+    next_after: int | None
+    """The position to read the next page after, when there is more."""
+
+
+def missing(image_id: uuid.UUID) -> NotFound:
+    return NotFound(f"No image found with ID {image_id}")
+
+
+async def audited_stream(log: AuditLog, image_id: uuid.UUID, actor: Actor) -> list[RecordedEvent]:
+    """The image's whole stream, if `actor` may audit the image it makes; else 404."""
+    stream = await log.load_stream(image_id)
+    image = rebuild(image_id, stream)
+    if not image.exists or not policy.may_audit(actor, image.owner):
+        raise missing(image_id)
+    return stream
+
+
+async def image_history(
+    log: AuditLog, image_id: uuid.UUID, actor: Actor, query: HistoryQuery
+) -> HistoryPage:
+    """One page of the image's events, in log order, with its downloads if asked for.
+
+    The image's own events and its downloads interleave by log position, which is also the
+    order of the image's versions (each is appended after the one before has committed).
+    """
+    stream = await audited_stream(log, image_id, actor)
+    candidates = [recorded for recorded in stream if recorded.position > query.after]
+    if query.downloads:
+        if not actor.is_admin:
+            raise policy.not_authorized(DOWNLOADS_ACTION)
+        candidates += await log.downloads_of(image_id, query.after, query.limit + 1)
+        candidates.sort(key=lambda recorded: recorded.position)
+    page = candidates[: query.limit]
+    entries = tuple(HistoryEntry(r, decode(r.event_type, r.schema_version, r.data)) for r in page)
+    more = len(candidates) > query.limit
+    return HistoryPage(image_id, entries, page[-1].position if more and page else None)

@@ -1,0 +1,115 @@
+"""`catalog history ID`: an image's timeline from the log, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infra import cli
+from tests.integration.conftest import (
+    ADMIN,
+    PROJECT_A,
+    PROJECT_B,
+    ApiClient,
+    created_image_id,
+    embedded_settings,
+    uploaded_image_id,
+)
+
+V21 = "application/openstack-images-v2.1-json-patch"
+
+
+async def catalog(tmp_path: Path, database_url: str, *args: str) -> tuple[int, str, str]:
+    """Run the `catalog` command on the test's database: (exit status, stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
+    env.update(CATALOG_DATA_DIR=str(tmp_path), CATALOG_DATABASE_URL=database_url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "infra.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def history(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str, *args: str
+) -> str:
+    """What `catalog history …` prints, run in this process (the entry point is tested below)."""
+    parsed = cli.parser().parse_args(["history", *args])
+    settings = embedded_settings(tmp_path, database_url)
+    await cli.history(settings, parsed.image_id, parsed.downloads)
+    return capsys.readouterr().out
+
+
+async def test_the_timeline_of_an_image_one_line_per_event(
+    api: ApiClient, capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str
+) -> None:
+    image_id = await created_image_id(api, name="a", os_distro="debian")
+    renamed = await api.patch(
+        f"/v2/images/{image_id}",
+        json=[
+            {"op": "replace", "path": "/name", "value": "b"},
+            {"op": "replace", "path": "/os_distro", "value": "ubuntu"},
+        ],
+        headers={**PROJECT_A, "Content-Type": V21},
+    )
+    assert renamed.status == 200
+    assert (await api.delete(f"/v2/images/{image_id}", headers=ADMIN)).status == 204
+
+    out = await history(capsys, tmp_path, database_url, image_id)
+
+    created, updated, deleted = out.splitlines()
+    assert "  v1    image.created  " in created
+    assert "by user alice (project proj-a, roles member,reader)" in created
+    assert created.endswith(
+        "created: name='a', disk_format='raw', container_format='bare', owner='proj-a',"
+        " os_distro='debian'"
+    )
+    assert "  v2    image.updated  " in updated
+    request_id = renamed.headers["x-openstack-request-id"]
+    assert updated.endswith(f"  {request_id}  name: 'a' → 'b'; os_distro: 'debian' → 'ubuntu'")
+    assert "  v3    image.deleted  " in deleted
+    assert "by user root (project admin-proj, roles admin,member,reader)" in deleted
+
+
+async def test_downloads_only_when_asked_for(
+    api: ApiClient, capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str
+) -> None:
+    image_id = await uploaded_image_id(api, b"1234", visibility="community")
+    assert (await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_B)).status == 200
+
+    without = await history(capsys, tmp_path, database_url, image_id)
+    out = await history(capsys, tmp_path, database_url, image_id, "--downloads")
+
+    assert "image.data_sent" not in without
+    downloaded = out.splitlines()[-1]
+    assert "  --    image.data_sent  " in downloaded
+    assert "by user bob (project proj-b" in downloaded
+    assert downloaded.endswith("sent 4 of 4 bytes from store file")
+
+
+async def test_the_command_prints_and_an_unknown_image_is_a_clear_failure(
+    api: ApiClient, tmp_path: Path, database_url: str
+) -> None:
+    image_id = await created_image_id(api, name="a")
+    status, out, _ = await catalog(tmp_path, database_url, "history", image_id)
+    assert status == 0
+    assert "  v1    image.created  " in out
+    unknown = str(uuid.uuid4())
+    status, out, err = await catalog(tmp_path, database_url, "history", unknown)
+    assert (status, out) == (1, "")
+    assert err.splitlines()[-1] == f"catalog history: no image {unknown} in the log"
+    status, _, err = await catalog(tmp_path, database_url, "history", "nope")
+    assert status == 1
+    assert err.splitlines()[-1] == "catalog history: 'nope' is not an image id"
