@@ -25,6 +25,10 @@ class Consumer(Protocol):
     name: str
     """Stable: it names the consumer's checkpoint, its Kafka group and what it applied."""
 
+    event_types: frozenset[str] | None
+    """The event types it acts on (None: all). The others pass it by: not decoded, not
+    recorded as applied, so its records of what it applied only grow with what it uses."""
+
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:

@@ -78,6 +78,7 @@ def oslo_message(
 
 class NotificationsConsumer:
     name = NAME
+    event_types: frozenset[str] | None = None  # an image's fold needs every one of its events
 
     def __init__(self, settings: NotificationSettings) -> None:
         self._publisher_id = settings.publisher_id

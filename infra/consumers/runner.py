@@ -22,10 +22,12 @@ RETRY_DELAY_MAX = 10.0
 def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
     """The effects of the events not applied before, what was applied, and the source's place:
     all in the caller's transaction. Returns how many events took effect."""
-    known = applied_versions(conn, consumer.name, {r.stream_id for r in delivery.events})
+    wanted = consumer.event_types
+    relevant = [r for r in delivery.events if wanted is None or r.event_type in wanted]
+    known = applied_versions(conn, consumer.name, {r.stream_id for r in relevant})
     reached = dict(known)
     fresh = []
-    for recorded in delivery.events:
+    for recorded in relevant:
         if recorded.version > reached.get(recorded.stream_id, 0):
             reached[recorded.stream_id] = recorded.version
             event = decode(recorded.event_type, recorded.schema_version, recorded.data)

@@ -50,6 +50,16 @@ _SCHEDULE = sa.text(
 
 class ScrubberConsumer:
     name = NAME
+    event_types: frozenset[str] | None = frozenset(
+        cls.event_type
+        for cls in (
+            ImageDeletePending,
+            ImageScrubFailed,
+            ImageRestored,
+            ImageScrubbed,
+            ImageDeleted,
+        )
+    )
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]

@@ -3,6 +3,7 @@ them when due; a restore takes an image off the schedule; its notifications are 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +14,14 @@ import sqlalchemy as sa
 from catalog.commands.scrub_image import ScrubResult
 from infra.bootstrap import Container
 from infra.consumers.scrubber import scrub_due
-from infra.db.tables import notification, scrub_schedule
-from tests.integration.conftest import ADMIN, PROJECT_A, ApiBuilder, ApiClient
+from infra.db.tables import consumer_applied, notification, scrub_schedule
+from tests.integration.conftest import (
+    ADMIN,
+    PROJECT_A,
+    ApiBuilder,
+    ApiClient,
+    uploaded_image_id,
+)
 from tests.integration.consuming import consume_log
 from tests.integration.delayed_delete import (
     SCRUB_TIME,
@@ -42,6 +49,11 @@ async def schedule(container: Container) -> dict[str, datetime]:
     return await container.database.read(read)
 
 
+def applied_streams(conn: sa.Connection, consumer: str) -> list[uuid.UUID]:
+    query = sa.select(consumer_applied.c.stream_id).where(consumer_applied.c.consumer == consumer)
+    return list(conn.execute(query).scalars())
+
+
 def at(container: Container, when: datetime) -> Container:
     """The same container, its commands running at `when`."""
     context = replace(
@@ -57,11 +69,14 @@ async def test_a_delayed_delete_is_scheduled_then_scrubbed_when_due(
 ) -> None:
     api, container = delayed
     image_id = await image_in_both_stores(api)
+    kept = await uploaded_image_id(api, b"kept")
     assert (await api.delete(f"/v2/images/{image_id}", headers=PROJECT_A)).status == 204
 
     await consume_log(container, "scrubber")
     [(scheduled, due)] = (await schedule(container)).items()
     assert scheduled == image_id
+    # Only what it acts on is recorded as applied: the image kept is none of its business.
+    assert await container.database.read(applied_streams, "scrubber") == [uuid.UUID(image_id)]
     delay = due - datetime.now(due.tzinfo)
     assert SCRUB_TIME - delay < SCRUB_TIME / 10
 
@@ -71,7 +86,8 @@ async def test_a_delayed_delete_is_scheduled_then_scrubbed_when_due(
 
     [outcome] = await scrub_due(at(container, later()))
     assert outcome.result is ScrubResult.SCRUBBED
-    assert files_in(container, "cheap") == files_in(container, "fast") == []
+    left = [p.name for store in ("cheap", "fast") for p in files_in(container, store)]
+    assert left == [kept]  # the other image's data, untouched
     assert (await event_types(container, image_id))[-1] == "image.scrubbed"
     await consume_log(container, "scrubber")
     assert await schedule(container) == {}
