@@ -209,7 +209,7 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        return await self.database.read(_read_after, self.postgres, after, limit)
+        return await self.database.read(_read_after, after, limit)
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
@@ -228,15 +228,24 @@ def load_stream_before(
     ]
 
 
-def _read_after(
-    conn: sa.Connection, postgres: bool, after: LogCursor, limit: int
-) -> list[RecordedEvent]:
-    if postgres:
-        params = {"commit_order": str(after.commit_order), "position": after.position}
-        rows = conn.execute(_PG_READ, {**params, "limit": limit})
-    else:
-        rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
+def _read_after(conn: sa.Connection, after: LogCursor, limit: int) -> list[RecordedEvent]:
+    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
     return [recorded_event(row) for row in rows]
+
+
+def rows_after(
+    conn: sa.Connection,
+    statements: tuple[sa.Executable, sa.Executable],
+    after: LogCursor,
+    limit: int,
+) -> sa.CursorResult[Any]:
+    """Run the (PostgreSQL, SQLite) pair of never-skipping reads of a table kept in commit
+    order (the log, the notifications outbox): at most `limit` rows after `after`."""
+    postgres_read, sqlite_read = statements
+    if conn.dialect.name == "postgresql":
+        params = {"commit_order": str(after.commit_order), "position": after.position}
+        return conn.execute(postgres_read, {**params, "limit": limit})
+    return conn.execute(sqlite_read, {"position": after.position, "limit": limit})
 
 
 def recorded_event(row: sa.Row[Any]) -> RecordedEvent:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
+from infra.db.event_log import rows_after
 
 _FIELDS = (
     "position, stream_id, version, event_id, event_type, schema_version, occurred_at,"
@@ -80,9 +81,5 @@ class ExportedEvent:
 
 
 def read_for_export(conn: sa.Connection, after: LogCursor, limit: int) -> list[ExportedEvent]:
-    if conn.dialect.name == "postgresql":
-        params = {"commit_order": str(after.commit_order), "position": after.position}
-        rows = conn.execute(_PG_READ, {**params, "limit": limit})
-    else:
-        rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
+    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
     return [ExportedEvent(**row._mapping) for row in rows]

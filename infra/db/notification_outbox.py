@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.ports import LogCursor
+from infra.db.event_log import rows_after
 from infra.db.tables import notification
 
 
@@ -65,11 +66,7 @@ def add_notifications(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> No
 def read_notifications(
     conn: sa.Connection, after: LogCursor, limit: int
 ) -> list[OutboxNotification]:
-    if conn.dialect.name == "postgresql":
-        params = {"commit_order": str(after.commit_order), "position": after.position}
-        rows = conn.execute(_PG_READ, {**params, "limit": limit})
-    else:
-        rows = conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit})
+    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
     return [OutboxNotification(**row._mapping) for row in rows]
 
 
