@@ -48,7 +48,9 @@ _PG_READ = sa.text(
     " occurred_at, commit_order::text::bigint AS commit_order FROM event"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
-    " ORDER BY commit_order, position LIMIT :limit"
+    # Qualified: a bare `commit_order` is the select list's bigint, which no index orders, and
+    # every read would sort the whole log.
+    " ORDER BY event.commit_order, event.position LIMIT :limit"
 ).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))  # matched by position
 
 
