@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from catalog import policy
 from catalog.events import ImageCreated, RecordedEvent
 from catalog.identity import Actor
-from catalog.projections.images import created_row, image, image_member, image_tag
+from catalog.projections.image_changes import created_row
+from catalog.projections.images import image, image_member, image_tag
 
 
 @dataclass(frozen=True)
