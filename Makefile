@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check services-up services-down bench bench-data clean
+.PHONY: run test check services-up services-down bench bench-data bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 ## Upload and download MB/s against this machine's limits, and the server's memory.
 bench-data: $(STAMP)
 	$(BIN)/python -m bench.data_path $(BENCH_ARGS)
+
+## Rebuilding the views from a log of 1,000,000 events: events/s on PostgreSQL (the server in
+## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").
+bench-rebuild: $(STAMP)
+	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.rebuild $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env
