@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check services-up services-down bench bench-data bench-pipeline clean
+.PHONY: run test check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench-data: $(STAMP)
 bench-pipeline: $(STAMP)
 	infra/local/services up > .services-env
 	. ./.services-env && $(BIN)/python -m bench.pipeline --postgres "$$CATALOG_TEST_POSTGRES_URL" --kafka "$$CATALOG_TEST_KAFKA_BOOTSTRAP" $(BENCH_ARGS)
+
+## Rebuilding the views from a log of 1,000,000 events: events/s on PostgreSQL (the server in
+## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").
+bench-rebuild: $(STAMP)
+	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.rebuild $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env

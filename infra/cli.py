@@ -102,14 +102,17 @@ async def migrate(settings: Settings) -> None:
 
 
 async def rebuild(settings: Settings) -> None:
-    from infra.projection_rebuild import rebuild_projections
+    from infra.projection_rebuild import RebuildError, rebuild_projections
+    from infra.rebuild_progress import ProgressDisplay
 
     container = await bootstrap.build(settings)
     try:
-        replayed = await rebuild_projections(container.log)
+        result = await rebuild_projections(container.log, ProgressDisplay(sys.stderr))
+    except RebuildError as e:
+        raise SystemExit(f"rebuild: {e}") from e
     finally:
         await container.close()
-    print(f"rebuilt the views from {replayed} events")
+    print(result.summary())
 
 
 async def _run_until_stopped(
@@ -224,7 +227,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply the migrations")
     pr = sub.add_parser("projections", help="the read views")
     pr.add_subparsers(dest="action", required=True).add_parser(
-        "rebuild", help="replay the log into the views"
+        "rebuild", help="replay the log into new views, then switch to them"
     )
     sub.add_parser("relay", help="publish the log to Kafka")
     c = sub.add_parser("consume", help="run one consumer of the log (e.g. notifications)")

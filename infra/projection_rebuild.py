@@ -1,62 +1,259 @@
-"""Rebuilding the views from the log: empty them, then replay every event in commit order."""
+"""Rebuilding the views from the log beside the live ones, then switching to them at once.
+
+1. Prepare: drop what an interrupted rebuild left behind, create empty copies of the view
+   tables with the live tables' own DDL (`infra/db/rebuild_tables.py`).
+2. Replay what the log holds now (up to its horizon: what `SqlEventLog.read` may pass) stream
+   by stream, batch by batch, into the copies through the projections' batch path, one
+   transaction per batch, while the service goes on reading and writing the live tables.
+3. Index the copies (PostgreSQL), then catch up in log order from that horizon with what was
+   appended meanwhile (`SqlEventLog.read`'s way: never skipping an event).
+4. Switch, in one short transaction: hold new appends (those in flight commit first), lock the
+   live tables, replay the last events, drop the live tables and give their names (and their
+   indexes' and constraints' names) to the copies. Appends that waited then write to the new
+   tables: their statements find the tables by name.
+
+Interrupted anywhere before the switch commits (Ctrl-C, a crash), the live views are untouched;
+the copies are dropped on the way out when possible, and by the next run otherwise.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from catalog.events import RecordedEvent
+from catalog.events import ReplayEvent
 from catalog.ports import LOG_START, LogCursor
 from infra.db.checkpoints import save_checkpoint
+from infra.db.database import PostgresDatabase
 from infra.db.event_log import SqlEventLog, cursor_after
+from infra.db.rebuild_tables import RebuildError, RebuildTables, rebuild_tables_for
+from infra.db.replay_reader import STREAMS_START, ReplayReader, stream_cursor_after
 from infra.db.tables import event
 
-BATCH = 2000
-HORIZON_POLL_SECONDS = 0.05
+__all__ = ["RebuildError", "RebuildProgress", "RebuildResult", "rebuild_projections"]
+
+BATCH = 5000
+SWITCH_ATTEMPTS = 20
+REBUILD_LOCK_KEY = 0x636174616C6F6702  # "catalog" + 2: one rebuild per database
+LOCK_TIMEOUT_SQLSTATE = "55P03"
 
 
-async def rebuild_projections(log: SqlEventLog) -> int:
-    """Replay the whole log into the (emptied) projection tables; returns the events replayed.
+class RebuildProgress(Protocol):
+    """Told how the rebuild goes (see `infra/rebuild_progress.py`)."""
 
-    The views are emptied in the transaction of the first batch and refilled one transaction per
-    batch; readers see the old rows until the first batch commits. (Rebuilding beside the live
-    views, then switching, is the zero-downtime way and is not done here.)
+    def phase(self, name: str) -> None: ...
 
-    The log's reader stops short of any transaction still running on the database server (see
-    `SqlEventLog.read`), so an empty read does not mean the end: the rebuild goes on until it
-    has replayed at least every event committed when it started.
-    """
-    committed = await log.database.read(_event_count)
-    cursor, replayed = LOG_START, 0
-    while True:
-        batch = await log.read(cursor, BATCH)
-        if not batch:
-            if replayed >= committed:
-                return replayed
-            await asyncio.sleep(HORIZON_POLL_SECONDS)
-            continue
-        await log.database.write(_replay, log, batch, cursor_after(batch, cursor), replayed == 0)
-        cursor = cursor_after(batch, cursor)
-        replayed += len(batch)
+    def advance(self, replayed: int, total: int) -> None: ...
+
+
+class _Silent:
+    def phase(self, name: str) -> None:
+        pass
+
+    def advance(self, replayed: int, total: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int
+    """Events replayed into the new views."""
+    seconds: float
+    held_seconds: float
+    """How long the switch held appends back (and kept readers of the views waiting)."""
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"rebuilt the views from {self.events} events in {self.seconds:.1f} s"
+            f" ({self.events_per_second:,.0f} events/s); appends held"
+            f" {self.held_seconds * 1000:.0f} ms at the switch"
+        )
+
+
+async def rebuild_projections(
+    log: SqlEventLog, progress: RebuildProgress | None = None, *, batch_size: int = BATCH
+) -> RebuildResult:
+    """Rebuild every projection of `log` into new tables and switch to them."""
+    started = time.monotonic()
+    live = [table for projection in log.projections for table in projection.tables]
+    async with _one_rebuild_at_a_time(log):
+        tables = rebuild_tables_for(log.postgres, live)
+        await log.database.write(tables.drop_leftovers)
+        await log.database.write(tables.create)
+        try:
+            run = _Run(log, tables, progress or _Silent(), batch_size)
+            await run.prepare()
+            run.progress.phase("replaying the log into new tables")
+            await run.replay_streams()
+            run.progress.phase("indexing the new tables")
+            await log.database.write(tables.create_indexes)
+            run.progress.phase("catching up")
+            await run.catch_up()
+            run.progress.phase("switching")
+            held = await run.switch()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await log.database.write(tables.drop_leftovers)
+            raise
+    return RebuildResult(run.replayed, time.monotonic() - started, held)
+
+
+class _Run:
+    """One rebuild's place in the log and its replay."""
+
+    def __init__(
+        self, log: SqlEventLog, tables: RebuildTables, progress: RebuildProgress, batch: int
+    ) -> None:
+        self.log, self.tables, self.progress, self.batch = log, tables, progress, batch
+        self.reader = ReplayReader(log.database)
+        self.cursor: LogCursor = LOG_START
+        self.replayed = 0
+        self.total = 0
+        self.lock_timeout = "0"
+
+    async def prepare(self) -> None:
+        self.total = await self.log.database.read(_event_count)
+        if self.log.postgres:
+            deadlock_ms = await self.log.database.read(_deadlock_timeout_ms)
+            # Below the server's deadlock timeout, so that the switch gives way first (see
+            # `_switch_in`), even after waiting for the log and then for each view table.
+            self.lock_timeout = f"{max(1, deadlock_ms // 5)}ms"
+
+    def _advanced(self, count: int) -> None:
+        self.replayed += count
+        self.total = max(self.total, self.replayed)
+        self.progress.advance(self.replayed, self.total)
+
+    async def replay_streams(self) -> None:
+        """Replay every event committed now, stream by stream: each image is folded whole in
+        memory and written once, and hardly any row has to be read back. Afterwards the
+        rebuild goes on in log order from there (`catch_up`)."""
+        upto, after = await self.reader.horizon(), STREAMS_START
+
+        def read() -> Awaitable[list[ReplayEvent]]:
+            return self.reader.streams(upto, after, self.batch)
+
+        def passed(batch: list[ReplayEvent]) -> None:
+            nonlocal after
+            after = stream_cursor_after(batch, after)
+
+        await self._replay(read, passed)
+        self.cursor = upto
+
+    async def catch_up(self) -> None:
+        """Replay in log order until a read comes back short: the reader is at its horizon."""
+
+        def read() -> Awaitable[list[ReplayEvent]]:
+            return self.reader.after(self.cursor, self.batch)
+
+        def passed(batch: list[ReplayEvent]) -> None:
+            self.cursor = cursor_after(batch, self.cursor)
+
+        await self._replay(read, passed)
+
+    async def _replay(
+        self,
+        read: Callable[[], Awaitable[list[ReplayEvent]]],
+        passed: Callable[[list[ReplayEvent]], None],
+    ) -> None:
+        """Apply what `read` returns, batch after batch, until one comes back short; the next
+        batch is read while the current one is written."""
+        reading = asyncio.ensure_future(read())
+        try:
+            while True:
+                batch = await reading
+                passed(batch)
+                more = len(batch) == self.batch
+                if more:
+                    reading = asyncio.ensure_future(read())
+                if batch:
+                    write = self.log.project_batch
+                    await self.log.database.write(write, batch, self.tables.copies)
+                    self._advanced(len(batch))
+                if not more:
+                    return
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
+
+    async def switch(self) -> float:
+        """Put the new tables in place; returns how long appends were held."""
+        for attempt in range(SWITCH_ATTEMPTS):
+            started = time.monotonic()
+            try:
+                cursor, count = await self.log.database.write(self._switch_in)
+            except sa.exc.DBAPIError as e:
+                if getattr(e.orig, "sqlstate", None) != LOCK_TIMEOUT_SQLSTATE:
+                    raise
+            else:
+                self.cursor = cursor
+                self._advanced(count)
+                return time.monotonic() - started
+            self.progress.phase("the views were busy: catching up, then switching again")
+            await asyncio.sleep(random.uniform(0.5, 1.0) * min(0.05 * 2**attempt, 1.0))
+            await self.catch_up()
+        raise RebuildError(f"the views stayed busy through {SWITCH_ATTEMPTS} attempts to switch")
+
+    def _switch_in(self, conn: sa.Connection) -> tuple[LogCursor, int]:
+        """The switch transaction: the new cursor and how many events it replayed.
+
+        On PostgreSQL the locks are asked for with a timeout below the deadlock timeout: a
+        transaction that holds a view table and now waits behind the held appends (a quota
+        check reads the view before appending) would otherwise be a deadlock, and the server
+        could end that transaction instead of this one. Giving way costs a retry, not a 500.
+        """
+        if self.log.postgres:
+            conn.execute(sa.select(sa.func.set_config("lock_timeout", self.lock_timeout, True)))
+        self.log.hold_appends(conn)
+        self.tables.lock_live(conn)
+        cursor, count = self.cursor, 0
+        while batch := self.reader.after_on(conn, cursor, self.batch, held=True):
+            self.log.project_batch(conn, batch, self.tables.copies)
+            cursor, count = cursor_after(batch, cursor), count + len(batch)
+        for projection in self.log.projections:
+            save_checkpoint(conn, projection.name, cursor)
+        self.tables.check_unchanged(conn)
+        self.tables.put_in_place(conn)
+        return cursor, count
+
+
+@contextlib.asynccontextmanager
+async def _one_rebuild_at_a_time(log: SqlEventLog) -> AsyncIterator[None]:
+    """A second rebuild would drop the first one's tables as leftovers: PostgreSQL refuses it
+    with a session advisory lock (SQLite's embedded catalog is run by one operator)."""
+    database = log.database
+    if not isinstance(database, PostgresDatabase):
+        yield
+        return
+    async with database.async_engine.connect() as conn:
+        lock = sa.text("SELECT pg_try_advisory_lock(:k)")
+        if not (await conn.execute(lock, {"k": REBUILD_LOCK_KEY})).scalar_one():
+            raise RebuildError("another rebuild of the views is running on this database")
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": REBUILD_LOCK_KEY})
+            await conn.commit()
 
 
 def _event_count(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(event)).scalar_one())
 
 
-def _replay(
-    conn: sa.Connection,
-    log: SqlEventLog,
-    batch: Sequence[RecordedEvent],
-    cursor: LogCursor,
-    empty_first: bool,
-) -> None:
-    if empty_first:
-        for projection in log.projections:
-            for table in projection.tables:
-                conn.execute(sa.delete(table))
-    log.project(conn, batch)
-    for projection in log.projections:
-        save_checkpoint(conn, projection.name, cursor)
+def _deadlock_timeout_ms(conn: sa.Connection) -> int:
+    query = sa.text("SELECT setting::int FROM pg_settings WHERE name = 'deadlock_timeout'")
+    return int(conn.execute(query).scalar_one())

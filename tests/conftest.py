@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -26,9 +27,9 @@ def service_setting(name: str) -> str:
     pytest.skip(message)
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     server = service_setting("CATALOG_TEST_POSTGRES_URL")
     name = f"catalog_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(server)
@@ -43,6 +44,13 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

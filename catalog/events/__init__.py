@@ -1,7 +1,7 @@
 """Domain events, their stored envelope, the type registry and upcasters."""
 
 from catalog.events.base import DomainEvent
-from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent
+from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent, ReplayEvent
 from catalog.events.image import (
     ImageCopied,
     ImageCopyFailed,
@@ -29,7 +29,7 @@ from catalog.events.image import (
     ImageUploadFailed,
     ImageUploadStarted,
 )
-from catalog.events.registry import decode, encode
+from catalog.events.registry import decode, decode_json, encode
 
 __all__ = [
     "DomainEvent",
@@ -61,6 +61,8 @@ __all__ = [
     "ImageUploaded",
     "NewEvent",
     "RecordedEvent",
+    "ReplayEvent",
     "decode",
+    "decode_json",
     "encode",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,3 +56,20 @@ class RecordedEvent(BaseModel):
     data: dict[str, Any]
     metadata: EventMetadata
     occurred_at: datetime
+
+
+class ReplayEvent(NamedTuple):
+    """An event read back for a replay: where it sits and the decoded event, nothing else.
+
+    A rebuild reads every event of the log; building the full `RecordedEvent` (parsing its
+    metadata, validating its data twice) would cost more than all the rebuild's writes, hence
+    this light tuple. A projection that needs more of the envelope adds it here and to the
+    log's replay reader.
+    """
+
+    position: int
+    commit_order: int
+    stream_id: uuid.UUID
+    version: int
+    occurred_at: datetime
+    event: DomainEvent

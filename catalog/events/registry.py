@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from catalog.events.base import DomainEvent
@@ -73,9 +74,23 @@ def encode(event: DomainEvent) -> dict[str, Any]:
 
 def decode(event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
     """Rebuild a domain event from the log, upcasting older schema versions first."""
-    cls = EVENT_TYPES.get(event_type)
-    if cls is None:
-        raise LookupError(f"unknown event type {event_type!r}")
+    cls = _event_class(event_type)
     if schema_version != cls.schema_version:
         data = upcast(event_type, schema_version, data, cls.schema_version)
     return cls.model_validate(data)
+
+
+def decode_json(event_type: str, schema_version: int, data: str | bytes) -> DomainEvent:
+    """`decode` from the stored JSON text: events of the current schema are parsed and
+    validated in one pass; older ones are parsed, upcast, then validated."""
+    cls = _event_class(event_type)
+    if schema_version == cls.schema_version:
+        return cls.model_validate_json(data)
+    return decode(event_type, schema_version, json.loads(data))
+
+
+def _event_class(event_type: str) -> type[DomainEvent]:
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise LookupError(f"unknown event type {event_type!r}")
+    return cls

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
 
-from catalog.events import DomainEvent, RecordedEvent
+from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
 
 
 class Projection(Protocol):
     """A view built only from events.
 
     `apply` must be idempotent per (stream, version): replaying an event already applied changes
-    nothing. It runs inside the transaction that appends the event (inline) or that advances the
-    projection's checkpoint (rebuild), never on its own.
+    nothing. It runs inside the transaction that appends the event (inline), never on its own.
+    `apply_batch` (the rebuild's way) must leave exactly the rows `apply` would, event by event.
     """
 
     name: str
     tables: tuple[sa.Table, ...]
 
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None: ...
+
+    def apply_batch(
+        self,
+        conn: sa.Connection,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+    ) -> None:
+        """Apply `events`, in log order, as `apply` would one by one; into `tables` (a live
+        table's name to the table standing in for it, e.g. a rebuild's new one) when given."""

@@ -6,35 +6,26 @@ restore finds it as it was; queries treat it as gone. Its scrubbing (`image.scru
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.events import (
-    DomainEvent,
-    ImageCopied,
-    ImageCopyFailed,
-    ImageCopyStarted,
-    ImageCreated,
-    ImageDeactivated,
-    ImageDeleted,
-    ImageDeletePending,
-    ImageLocationAdded,
-    ImageLocationRemoved,
-    ImageMemberAdded,
-    ImageMemberRemoved,
-    ImageMemberStatusChanged,
-    ImageReactivated,
-    ImageRestored,
-    ImageScrubbed,
-    ImageStaged,
-    ImageTagAdded,
-    ImageTagRemoved,
-    ImageUpdated,
-    ImageUploaded,
-    ImageUploadFailed,
-    ImageUploadStarted,
-    RecordedEvent,
+from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+from catalog.projections.image_batch import ImageTables, apply_changes
+from catalog.projections.image_changes import (
+    AddMember,
+    AddTag,
+    CreateImage,
+    DeleteImage,
+    FollowUp,
+    RemoveMember,
+    RemoveTag,
+    ReplaceTags,
+    SetMemberStatus,
+    UpdateImage,
+    change_of,
 )
 from catalog.projections.schema import JsonDocument, UtcDateTime, insert_or_ignore, metadata
 
@@ -118,10 +109,7 @@ image_member = sa.Table(
 )
 
 
-_NO_DATA = dict.fromkeys(
-    ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value"), None
-)
-# Replays may meet rows already there (a rebuild racing live appends): those are kept.
+# Replays may meet rows already there: those are kept.
 _INSERT_IMAGE = insert_or_ignore(image, "id")
 _INSERT_TAG = insert_or_ignore(image_tag, "image_id", "tag")
 _INSERT_MEMBER = insert_or_ignore(image_member, "image_id", "member")
@@ -132,189 +120,74 @@ class ImagesProjection:
     tables: tuple[sa.Table, ...] = (image, image_tag, image_member)
 
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
-        image_id, at = recorded.stream_id, recorded.occurred_at
-        match event:
-            case ImageCreated():
-                self._create(conn, recorded, event)
-                return
-            case ImageDeleted() | ImageScrubbed():
+        """Carry out the event's change in SQL, on the live tables."""
+        image_id = recorded.stream_id
+        match change_of(recorded, event):
+            case CreateImage(row=row, tags=tags):
+                # Tags follow the row: a replayed creation must not bring back removed tags.
+                inserted = conn.execute(_INSERT_IMAGE, row).rowcount == 1
+                if inserted and tags:
+                    conn.execute(_INSERT_TAG, [{"image_id": image_id, "tag": t} for t in tags])
+            case DeleteImage():
                 for table, column in (
                     (image_tag, image_tag.c.image_id),
                     (image_member, image_member.c.image_id),
                     (image, image.c.id),
                 ):
                     conn.execute(sa.delete(table).where(column == image_id))
-                return
-            case ImageMemberAdded() | ImageMemberStatusChanged() | ImageMemberRemoved():
-                self._apply_member(conn, recorded, event)
-                return
-            case ImageCopyStarted() | ImageCopyFailed():
-                # Not a change users see; counted so recovery can find copies to look after.
-                step = 1 if isinstance(event, ImageCopyStarted) else -1
-                conn.execute(
-                    sa.update(image)
-                    .where(image.c.id == image_id, image.c.version < recorded.version)
-                    .values(
-                        copies_in_progress=image.c.copies_in_progress + step,
-                        version=recorded.version,
-                    )
-                )
-                return
-            case ImageTagAdded() | ImageTagRemoved():
-                changes: dict[str, Any] = {}
-            case ImageUpdated():
-                current = (
-                    conn.execute(
-                        sa.select(image.c.properties).where(
-                            image.c.id == image_id, image.c.version < recorded.version
-                        )
-                    )
-                ).scalar_one_or_none()
-                if current is None:
-                    return
-                properties = {**current, **event.properties}
-                for name in event.removed_properties:
-                    properties.pop(name, None)
-                changes = {**event.attributes, "properties": properties}
-            case ImageDeactivated():
-                changes = {"status": "deactivated"}
-            case ImageReactivated():
-                changes = {"status": "active"}
-            case ImageDeletePending():
-                # Copies still streaming ended with the deletion: nothing for recovery to find.
-                changes = {"status": "pending_delete", "copies_in_progress": 0}
-            case ImageRestored():
-                changes = {"status": event.status}
-            case ImageUploadStarted():
-                changes = {
-                    "status": "uploading" if event.staging else "saving",
-                    "reserved_bytes": event.reserved,
-                }
-            case ImageStaged():
-                # As Glance: a staged image shows its size (which now counts, not the claim).
-                changes = {"size": event.size, "reserved_bytes": 0}
-            case ImageUploadFailed():
-                changes = {
-                    "status": "queued",
-                    "size": None,
-                    "virtual_size": None,
-                    "reserved_bytes": 0,
-                }
-            case ImageUploaded() | ImageLocationAdded():
-                current = (
-                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
-                ).scalar_one_or_none()
-                if current is None:
-                    return
-                changes = {
-                    "status": "active",
-                    "reserved_bytes": 0,
-                    "size": event.size,
-                    "checksum": event.checksum,
-                    "os_hash_algo": event.os_hash_algo,
-                    "os_hash_value": event.os_hash_value,
-                    "virtual_size": getattr(event, "virtual_size", None),
-                    "locations": [*current, {"url": event.location, "store": event.store}],
-                }
-            case ImageCopied():
-                current = (
-                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
-                ).scalar_one_or_none()
-                if current is None:
-                    return
-                copied = {"url": event.location, "store": event.store}
-                changes = {
-                    "locations": [*current, copied],
-                    "copies_in_progress": image.c.copies_in_progress - 1,
-                }
-            case ImageLocationRemoved():
-                current = (
-                    conn.execute(sa.select(image.c.locations).where(image.c.id == image_id))
-                ).scalar_one_or_none()
-                if current is None:
-                    return
-                kept = [loc for loc in current if loc["url"] != event.location]
-                changes = {"locations": kept}
-            case _:
-                return
-        updated = conn.execute(
-            sa.update(image)
-            .where(image.c.id == image_id, image.c.version < recorded.version)
-            .values(**changes, updated_at=at, version=recorded.version)
-        )
-        # Tags follow the row's version guard: a replayed old event must not undo a newer one.
-        if updated.rowcount == 1:
-            self._apply_tag(conn, image_id, event)
+            case UpdateImage() as change:
+                if _update_row(conn, image_id, change) and change.then is not None:
+                    _follow_up(conn, image_id, change.then)
+            case None:
+                pass
 
-    def _apply_member(
+    def apply_batch(
         self,
         conn: sa.Connection,
-        recorded: RecordedEvent,
-        event: ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
     ) -> None:
-        """Membership moves the image's version (the guard) but not its updated_at."""
-        image_id, at = recorded.stream_id, recorded.occurred_at
-        guarded = conn.execute(
-            sa.update(image)
-            .where(image.c.id == image_id, image.c.version < recorded.version)
-            .values(version=recorded.version)
-        )
-        if guarded.rowcount != 1:
-            return
-        row = (image_member.c.image_id == image_id) & (image_member.c.member == event.member)
-        match event:
-            case ImageMemberAdded():
-                conn.execute(
-                    _INSERT_MEMBER,
-                    {
-                        "image_id": image_id,
-                        "member": event.member,
-                        "status": "pending",
-                        "created_at": at,
-                        "updated_at": at,
-                    },
-                )
-            case ImageMemberStatusChanged():
-                conn.execute(
-                    sa.update(image_member).where(row).values(status=event.status, updated_at=at)
-                )
-            case ImageMemberRemoved():
-                conn.execute(sa.delete(image_member).where(row))
+        """The same rows as `apply` event by event, each written once (see `image_batch`)."""
+        changes = [(e.stream_id, c) for e in events if (c := change_of(e, e.event)) is not None]
+        targets = ImageTables(*((tables or {}).get(t.name, t) for t in self.tables))
+        apply_changes(conn, changes, targets)
 
-    def _apply_tag(self, conn: sa.Connection, image_id: Any, event: DomainEvent) -> None:
-        match event:
-            case ImageUpdated(tags=tags) if tags is not None:
-                conn.execute(sa.delete(image_tag).where(image_tag.c.image_id == image_id))
-                if tags:
-                    conn.execute(_INSERT_TAG, [{"image_id": image_id, "tag": tag} for tag in tags])
-            case ImageTagAdded():
-                conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": event.tag})
-            case ImageTagRemoved():
-                conn.execute(
-                    sa.delete(image_tag).where(
-                        image_tag.c.image_id == image_id, image_tag.c.tag == event.tag
-                    )
-                )
 
-    def _create(self, conn: sa.Connection, recorded: RecordedEvent, event: ImageCreated) -> None:
-        conn.execute(_INSERT_IMAGE, created_row(recorded, event))
-        if event.tags:
+def _update_row(conn: sa.Connection, image_id: uuid.UUID, change: UpdateImage) -> bool:
+    """Apply the row part of `change`; whether the version guard let it in."""
+    guard = (image.c.id == image_id) & (image.c.version < change.version)
+    values = dict(change.values)
+    if change.derived:
+        names = list(change.derived)
+        current = conn.execute(sa.select(*(image.c[n] for n in names)).where(guard)).first()
+        if current is None:
+            return False
+        for name, value in zip(names, current, strict=True):
+            values[name] = change.derived[name](value)
+    updated = conn.execute(sa.update(image).where(guard).values(**values, version=change.version))
+    return updated.rowcount == 1
+
+
+def _follow_up(conn: sa.Connection, image_id: uuid.UUID, then: FollowUp) -> None:
+    tag_row = image_tag.c.image_id == image_id
+    member_row = image_member.c.image_id == image_id
+    match then:
+        case ReplaceTags(tags=tags):
+            conn.execute(sa.delete(image_tag).where(tag_row))
+            if tags:
+                conn.execute(_INSERT_TAG, [{"image_id": image_id, "tag": t} for t in tags])
+        case AddTag(tag=tag):
+            conn.execute(_INSERT_TAG, {"image_id": image_id, "tag": tag})
+        case RemoveTag(tag=tag):
+            conn.execute(sa.delete(image_tag).where(tag_row, image_tag.c.tag == tag))
+        case AddMember(member=member, at=at):
+            row = {"image_id": image_id, "member": member, "status": "pending"}
+            conn.execute(_INSERT_MEMBER, {**row, "created_at": at, "updated_at": at})
+        case SetMemberStatus(member=member, status=status, at=at):
             conn.execute(
-                _INSERT_TAG, [{"image_id": recorded.stream_id, "tag": tag} for tag in event.tags]
+                sa.update(image_member)
+                .where(member_row, image_member.c.member == member)
+                .values(status=status, updated_at=at)
             )
-
-
-def created_row(recorded: RecordedEvent, event: ImageCreated) -> dict[str, Any]:
-    """The `image` row an `image.created` event makes (its tags go to `image_tag`)."""
-    return {
-        **_NO_DATA,
-        **event.model_dump(exclude={"tags"}),
-        "id": recorded.stream_id,
-        "status": "queued",
-        "locations": [],
-        "reserved_bytes": 0,
-        "copies_in_progress": 0,
-        "created_at": recorded.occurred_at,
-        "updated_at": recorded.occurred_at,
-        "version": recorded.version,
-    }
+        case RemoveMember(member=member):
+            conn.execute(sa.delete(image_member).where(member_row, image_member.c.member == member))

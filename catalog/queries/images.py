@@ -14,7 +14,8 @@ from catalog import policy
 from catalog.events import ImageCreated, ImageUploaded, RecordedEvent
 from catalog.identity import Actor
 from catalog.image import Image
-from catalog.projections.images import created_row, image, image_member, image_tag
+from catalog.projections.image_changes import created_row
+from catalog.projections.images import image, image_member, image_tag
 
 HIDDEN_STATUSES = ("killed", "pending_delete")
 """Rows no list shows; an image pending deletion is not shown at all (Glance soft-deletes it)."""

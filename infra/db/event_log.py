@@ -12,14 +12,22 @@ Reads follow commit order and stop where an earlier append could still be in fli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from catalog.errors import CatalogError, ConcurrencyConflict
-from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode, encode
+from catalog.events import (
+    DomainEvent,
+    EventMetadata,
+    NewEvent,
+    RecordedEvent,
+    ReplayEvent,
+    decode,
+    encode,
+)
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
 from catalog.queries.quotas import enforce_claim
@@ -42,17 +50,29 @@ _COLUMNS = (
 )
 
 
-# Only rows of transactions older than every transaction still running: nothing can commit later
-# in front of them. `(commit_order, position)` is the reader's order and cursor.
-_PG_READ = sa.text(
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
-    " occurred_at, commit_order::text::bigint AS commit_order FROM event"
-    " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
-    " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
-    # The table's columns, not the output's `commit_order` (a cast): only those follow the
-    # index, so a read costs its batch and not a sort of everything after the cursor.
-    " ORDER BY event.commit_order, event.position LIMIT :limit"
-).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))  # matched by position
+def pg_log_read(
+    select_list: str, columns: Sequence[sa.ColumnElement[Any]], *, horizon: bool = True
+) -> sa.TextualSelect:
+    """Only rows of transactions older than every transaction still running (the horizon):
+    nothing can commit later in front of them. `(commit_order, position)` is the reader's order
+    and cursor. Without the horizon, only while appends are held (`SqlEventLog.hold_appends`):
+    then nothing is in flight, every row is committed and none can appear before the cursor."""
+    limit = " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())" if horizon else ""
+    return sa.text(
+        f"SELECT {select_list} FROM event"
+        " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
+        # Qualified: a bare `commit_order` would be the select list's bigint, which no index
+        # orders, and every read would sort the whole log.
+        f"{limit} ORDER BY event.commit_order, event.position LIMIT :limit"
+    ).columns(*columns)  # matched by position
+
+
+_PG_SELECT = (
+    "position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
+    " occurred_at, commit_order::text::bigint AS commit_order"
+)
+_PG_READ = pg_log_read(_PG_SELECT, (*_COLUMNS, sa.column("commit_order", sa.BigInteger)))
+_PG_HOLD_APPENDS = sa.text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
 
 
 _SQLITE_READ = (
@@ -197,6 +217,24 @@ class SqlEventLog:
         """Apply events read from the log to every projection, on the caller's transaction."""
         decoded = [decode(r.event_type, r.schema_version, r.data) for r in recorded]
         self._project_new(conn, recorded, decoded)
+
+    def project_batch(
+        self,
+        conn: sa.Connection,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+    ) -> None:
+        """Apply replayed events to every projection's batch path, on the caller's
+        transaction; into `tables` (live table name to its stand-in) when given."""
+        for projection in self.projections:
+            projection.apply_batch(conn, events, tables)
+
+    def hold_appends(self, conn: sa.Connection) -> None:
+        """Make new appends wait until `conn`'s transaction ends; appends already in flight
+        commit first (PostgreSQL: a lock on the log that conflicts only with writers, so
+        readers go on; SQLite: the caller's write transaction already excludes every writer)."""
+        if self.postgres:
+            conn.execute(_PG_HOLD_APPENDS)
 
     def _project_new(
         self,

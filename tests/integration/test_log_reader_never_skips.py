@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +27,7 @@ from catalog.events import (
     ImageUploadFailed,
     NewEvent,
     RecordedEvent,
+    ReplayEvent,
 )
 from catalog.ports import LOG_START
 from infra.db.database import open_database
@@ -52,6 +53,14 @@ class LingeringProjection:
         # Projections run inside the append's unit of work; on PostgreSQL that is a greenlet
         # of the event loop, so the pause must be awaited to let other writers run meanwhile.
         await_only(asyncio.sleep(random.random() * 0.004))
+
+    def apply_batch(
+        self,
+        conn: sa.Connection,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+    ) -> None:
+        """Never rebuilt: it has no tables."""
 
 
 @pytest.fixture
