@@ -47,8 +47,10 @@ _PG_SELECT = (
     "position, commit_order::text::bigint AS commit_order, stream_id, version, occurred_at,"
     " event_type, schema_version, data::text AS data"
 )
-_PG_AFTER = pg_log_read(_PG_SELECT, _COLUMNS)
-_PG_AFTER_HELD = pg_log_read(_PG_SELECT, _COLUMNS, horizon=False)
+# asyncpg already gives timezone-aware UTC datetimes: no conversion per row (UtcDateTime's).
+_PG_COLUMNS = (*_COLUMNS[:4], sa.column("occurred_at", sa.DateTime(timezone=True)), *_COLUMNS[5:])
+_PG_AFTER = pg_log_read(_PG_SELECT, _PG_COLUMNS)
+_PG_AFTER_HELD = pg_log_read(_PG_SELECT, _PG_COLUMNS, horizon=False)
 _PG_HORIZON = sa.text(
     "SELECT commit_order::text::bigint AS commit_order, position FROM event"
     " WHERE commit_order < pg_snapshot_xmin(pg_current_snapshot())"
@@ -63,7 +65,7 @@ _PG_STREAMS = (
         " ORDER BY event.stream_id, event.version LIMIT :limit"
     )
     .bindparams(sa.bindparam("stream_id", type_=sa.Uuid))
-    .columns(*_COLUMNS)
+    .columns(*_PG_COLUMNS)
 )
 
 # SQLite has one writer: positions commit in order, and the position is the cursor.
