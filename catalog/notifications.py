@@ -108,10 +108,11 @@ class ImageNotifications:
     def start(cls, image_id: uuid.UUID) -> ImageNotifications:
         return cls(Image(image_id))
 
-    def advance(self, event: DomainEvent, at: datetime, actor: Actor) -> list[Notification]:
-        """Apply the next event of the image; the notifications Glance sends for it."""
-        if isinstance(event, ImageDataSent):
-            return [sent_notification(event, actor)]
+    def advance(self, event: DomainEvent, at: datetime) -> list[Notification]:
+        """Apply the next event of the image; the notifications Glance sends for it.
+
+        Downloads are not the image's events (they have streams of their own): see
+        `sent_notification`."""
         before = self.image.status
         self.image.apply(event, at)
         self.image.version += 1

@@ -12,9 +12,9 @@ embedded catalog. A consumer cannot tell which one feeds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -59,8 +59,13 @@ class EventSource(Protocol):
         """`delivery` and its place are committed: move on past it."""
         ...
 
-    async def lag(self) -> int:
-        """How many events are waiting for this consumer."""
-        ...
-
     async def stop(self) -> None: ...
+
+
+@dataclass
+class ConsumerJob:
+    """A consumer, and the tasks that act on what it records (publishing, scheduling)."""
+
+    consumer: Consumer
+    after_commit: Callable[[], None] | None = None
+    companions: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)

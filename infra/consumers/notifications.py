@@ -12,25 +12,35 @@ it, the `_context`: the actor (user, project, roles) and the request id.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 
-from catalog.events import DomainEvent, ImageDataSent, ImageDeleted, RecordedEvent, decode
+from catalog.events import DomainEvent, ImageDataSent, RecordedEvent, decode
 from catalog.events.envelope import EventMetadata
+from catalog.image import ImageStatus
 from catalog.notifications import (
     ImageNotifications,
     Notification,
     disabled,
     sent_notification,
 )
+from infra.bootstrap import Container
+from infra.consumers.base import ConsumerJob
+from infra.db.checkpoints import load_checkpoint
 from infra.db.event_log import load_stream_before
-from infra.db.notification_outbox import add_notifications
+from infra.db.notification_outbox import add_notifications, prune_notifications
+from infra.kafka.relay import NOTIFICATIONS_CHECKPOINT, notification_relay, run_relay
 from infra.settings import NotificationSettings
+from infra.wakeup import Wakeup
+
+log = structlog.get_logger(__name__)
 
 NAME = "notifications"
 MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
@@ -103,8 +113,8 @@ class NotificationsConsumer:
             notifications = [sent_notification(event, actor)]
         else:
             image = self._image_before(conn, recorded)
-            notifications = image.advance(event, recorded.occurred_at, actor)
-            self._remember(image, gone=isinstance(event, ImageDeleted))
+            notifications = image.advance(event, recorded.occurred_at)
+            self._remember(image)
         return [
             {
                 "message_id": uuid.UUID(message["message_id"]),
@@ -129,11 +139,11 @@ class NotificationsConsumer:
             return image
         for earlier in load_stream_before(conn, recorded.stream_id, recorded.version):
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
-            image.advance(event, earlier.occurred_at, earlier.metadata.actor)
+            image.advance(event, earlier.occurred_at)
         return image
 
-    def _remember(self, image: ImageNotifications, *, gone: bool) -> None:
-        if gone:
+    def _remember(self, image: ImageNotifications) -> None:
+        if image.image.status is ImageStatus.DELETED:  # nothing comes after
             return
         self._images[image.image.id] = image
         if len(self._images) > CACHED_IMAGES:
@@ -143,3 +153,39 @@ class NotificationsConsumer:
 def _image_id(recorded: RecordedEvent, event: DomainEvent) -> str:
     # A download is on a stream of its own; its notification is keyed by the image it read.
     return event.image_id if isinstance(event, ImageDataSent) else str(recorded.stream_id)
+
+
+PRUNE_INTERVAL_SECONDS = 600.0
+
+
+def notifications_job(container: Container) -> ConsumerJob:
+    """The consumer, the relay that publishes its outbox (with Kafka), and the outbox's pruning;
+    the relay is nudged after each of the consumer's commits."""
+    settings = container.settings
+    written = Wakeup()
+    job = ConsumerJob(NotificationsConsumer(settings.notifications), after_commit=written.notify)
+    if settings.kafka.bootstrap_servers:
+        relay = notification_relay(container.database, settings.notifications)
+        job.companions.append(lambda: run_relay(relay, settings.kafka, written))
+    job.companions.append(lambda: prune_outbox(container))
+    return job
+
+
+async def prune_outbox(container: Container) -> None:
+    """Forget notifications past their retention (once published, where there is Kafka)."""
+    settings = container.settings
+    retention = timedelta(hours=settings.notifications.retention_hours)
+    while True:
+        try:
+            sent = (
+                await container.database.read(load_checkpoint, NOTIFICATIONS_CHECKPOINT)
+                if settings.kafka.bootstrap_servers
+                else None
+            )
+            older_than = datetime.now(UTC) - retention
+            pruned = await container.database.write(prune_notifications, older_than, sent)
+            if pruned:
+                log.info("notifications_pruned", count=pruned)
+        except Exception:
+            log.exception("notifications_prune_failed")
+        await asyncio.sleep(PRUNE_INTERVAL_SECONDS)

@@ -3,72 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import structlog
+from collections.abc import Callable
 
 from infra.bootstrap import Container
-from infra.consumers.base import Consumer, EventSource
-from infra.consumers.notifications import NotificationsConsumer
+from infra.consumers.base import ConsumerJob, EventSource
+from infra.consumers.notifications import notifications_job
 from infra.consumers.runner import run_consumer
-from infra.consumers.scrubber import ScrubberConsumer, run_scrubber
+from infra.consumers.scrubber import scrubber_job
 from infra.consumers.sources import KafkaTail, LogTail
-from infra.db.checkpoints import load_checkpoint
-from infra.db.notification_outbox import prune_notifications
-from infra.kafka.relay import NOTIFICATIONS_CHECKPOINT, notification_relay, run_relay
-from infra.wakeup import Wakeup
-
-log = structlog.get_logger(__name__)
-
-PRUNE_INTERVAL_SECONDS = 600.0
-
-
-@dataclass
-class ConsumerJob:
-    """A consumer, and the tasks that act on what it records (publishing, scheduling)."""
-
-    consumer: Consumer
-    after_commit: Callable[[], None] | None = None
-    companions: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-
-
-def notifications_job(container: Container) -> ConsumerJob:
-    settings = container.settings
-    written = Wakeup()
-    job = ConsumerJob(NotificationsConsumer(settings.notifications), after_commit=written.notify)
-    if settings.kafka.bootstrap_servers:
-        relay = notification_relay(container.database, settings.notifications)
-        job.companions.append(lambda: run_relay(relay, settings.kafka, written))
-    job.companions.append(lambda: prune_outbox(container))
-    return job
-
-
-async def prune_outbox(container: Container) -> None:
-    """Forget notifications past their retention (once published, where there is Kafka)."""
-    settings = container.settings
-    retention = timedelta(hours=settings.notifications.retention_hours)
-    while True:
-        try:
-            sent = (
-                await container.database.read(load_checkpoint, NOTIFICATIONS_CHECKPOINT)
-                if settings.kafka.bootstrap_servers
-                else None
-            )
-            older_than = datetime.now(UTC) - retention
-            pruned = await container.database.write(prune_notifications, older_than, sent)
-            if pruned:
-                log.info("notifications_pruned", count=pruned)
-        except Exception:
-            log.exception("notifications_prune_failed")
-        await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
-
-
-def scrubber_job(container: Container) -> ConsumerJob:
-    return ConsumerJob(ScrubberConsumer(), companions=[lambda: run_scrubber(container)])
-
 
 CONSUMERS: dict[str, Callable[[Container], ConsumerJob]] = {
     "notifications": notifications_job,

@@ -29,6 +29,7 @@ from catalog.events import (
     RecordedEvent,
 )
 from infra.bootstrap import Container
+from infra.consumers.base import ConsumerJob
 from infra.db.leadership import leadership
 from infra.db.tables import scrub_schedule
 
@@ -137,3 +138,8 @@ async def run_scrubber(container: Container) -> None:
                 wait = (upcoming - datetime.now(UTC)).total_seconds()
                 sleep = min(max(wait, 0.05), LONGEST_SLEEP_SECONDS)
             await asyncio.sleep(sleep)
+
+
+def scrubber_job(container: Container) -> ConsumerJob:
+    """The consumer that keeps the schedule, and the worker that scrubs what is due."""
+    return ConsumerJob(ScrubberConsumer(), companions=[lambda: run_scrubber(container)])

@@ -79,9 +79,6 @@ class LogTail:
     async def delivered(self, delivery: Delivery) -> None:
         self._cursor = self._pending
 
-    async def lag(self) -> int:
-        return await self._log.database.read(events_after, self._cursor)
-
     async def stop(self) -> None:
         if self._leadership is not None:
             await self._leadership.__aexit__(None, None, None)
@@ -192,14 +189,6 @@ class KafkaTail:
         }
         with contextlib.suppress(KafkaError):  # only for Kafka's tools; a rebalance may refuse
             await self.kafka.commit(offsets)
-
-    async def lag(self) -> int:
-        waiting = 0
-        for partition in self.kafka.assignment():
-            end = self.kafka.highwater(partition)
-            if end is not None:
-                waiting += max(0, end - await self.kafka.position(partition))
-        return waiting
 
     async def stop(self) -> None:
         if self._kafka is not None:
