@@ -88,8 +88,8 @@ def notification_relay(
 def oslo_record(row: OutboxNotification) -> KafkaRecord:
     """The record oslo.messaging's Kafka driver sends: its 2.0 envelope around the message.
 
-    Listeners built on oslo.messaging read it as they read Glance's own notifications; the
-    headers let anyone else route by type without parsing the body.
+    Its body decodes as Glance's own notifications do; the headers let anyone route by type or
+    priority without parsing it (oslo.messaging's listeners read one topic per priority).
     """
     envelope = {"oslo.version": "2.0", "oslo.message": json.dumps(row.message)}
     return KafkaRecord(
