@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from catalog.commands.conflict_retry import ConflictRetry
+from catalog.commands.stream_locks import StreamLocks
 from catalog.errors import ConcurrencyConflict, Conflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
 from catalog.image import Image
@@ -38,6 +39,7 @@ class ImageRepository:
     def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
         self._log = log
         self._retry = retry or ConflictRetry()
+        self._writers = StreamLocks()
 
     async def load(self, image_id: uuid.UUID) -> Image:
         return rebuild(image_id, await self._log.load_stream(image_id))
@@ -69,9 +71,11 @@ class ImageRepository:
     ) -> T:
         """Load the image, let `decide` act on it, append; on a concurrent write, do it again.
 
-        After a conflict the image is loaded and decided on again (see `ConflictRetry`) until
-        the retry budget is spent: then the caller gets a 409. `decide` must be free of side
-        effects other than on the image, since it may run more than once.
+        Changes to one image take turns within this process, so they never conflict with each
+        other; a conflict comes from another process, and the image is loaded and decided on
+        again (see `ConflictRetry`) until the retry budget is spent: then the caller gets a
+        409. `decide` must be free of side effects other than on the image, since it may run
+        more than once.
         """
 
         async def attempt() -> T:
@@ -80,9 +84,10 @@ class ImageRepository:
             await self.save(image, metadata, claim(image) if claim else None)
             return outcome
 
-        try:
-            return await self._retry.run(attempt)
-        except ConcurrencyConflict as e:
-            raise Conflict(
-                f"Image {image_id} is being changed by another request; try again."
-            ) from e
+        async with self._writers.turn(image_id):
+            try:
+                return await self._retry.run(attempt)
+            except ConcurrencyConflict as e:
+                raise Conflict(
+                    f"Image {image_id} is being changed by another request; try again."
+                ) from e
