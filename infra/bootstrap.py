@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.context import CommandContext, Deletion, Limits
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository
@@ -111,7 +112,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     stores = build_stores(settings)
     node_id = f"node-{uuid.uuid4()}"
     context = CommandContext(
-        images=ImageRepository(log),
+        images=ImageRepository(log, ConflictRetry(budget=settings.core.conflict_retry_seconds)),
         stores=stores,
         clock=SystemClock(),
         limits=Limits(

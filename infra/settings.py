@@ -31,6 +31,9 @@ class CoreSettings(BaseSettings):
     upload_lease_seconds: float = Field(default=60.0, gt=0)
     """How long a process may go without a heartbeat before its unfinished uploads are failed
     (image back to queued, partial bytes removed)."""
+    conflict_retry_seconds: float = Field(default=10.0, ge=0)
+    """How long a change to an image that keeps meeting changes by other processes decides
+    again (after short random waits) before it answers 409; 0: at the first such conflict."""
 
 
 class DatabaseSettings(BaseSettings):

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from catalog.commands.conflict_retry import ConflictRetry
+from catalog.commands.stream_locks import StreamLocks
 from catalog.errors import ConcurrencyConflict, Conflict
 from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
 from catalog.image import Image
@@ -14,8 +16,6 @@ from catalog.ports import EventLog
 from catalog.quotas import QuotaClaim
 
 T = TypeVar("T")
-
-CONFLICT_RETRIES = 5
 
 
 def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
@@ -36,8 +36,10 @@ def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
 class ImageRepository:
     """Images, as far as commands need them: loaded from the log, saved by appending."""
 
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
         self._log = log
+        self._retry = retry or ConflictRetry()
+        self._writers = StreamLocks()
 
     async def load(self, image_id: uuid.UUID) -> Image:
         return rebuild(image_id, await self._log.load_stream(image_id))
@@ -69,15 +71,23 @@ class ImageRepository:
     ) -> T:
         """Load the image, let `decide` act on it, append; on a concurrent write, do it again.
 
-        `decide` must be free of side effects other than on the image, since it may run more
-        than once. When the retries run out the caller gets a 409.
+        Changes to one image take turns within this process, so they never conflict with each
+        other; a conflict comes from another process, and the image is loaded and decided on
+        again (see `ConflictRetry`) until the retry budget is spent: then the caller gets a
+        409. `decide` must be free of side effects other than on the image, since it may run
+        more than once.
         """
-        for _ in range(CONFLICT_RETRIES):
+
+        async def attempt() -> T:
             image = await self.load(image_id)
             outcome = decide(image)
-            try:
-                await self.save(image, metadata, claim(image) if claim else None)
-            except ConcurrencyConflict:
-                continue
+            await self.save(image, metadata, claim(image) if claim else None)
             return outcome
-        raise Conflict(f"Image {image_id} is being changed by another request; try again.")
+
+        async with self._writers.turn(image_id):
+            try:
+                return await self._retry.run(attempt)
+            except ConcurrencyConflict as e:
+                raise Conflict(
+                    f"Image {image_id} is being changed by another request; try again."
+                ) from e
