@@ -48,6 +48,17 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         await admin.close()
 
 
+def upload_head(host: str, image_id: str, declared: int, identity: dict[str, str]) -> bytes:
+    """The head of an image upload (`PUT …/file`) whose body the caller sends on a raw socket,
+    so that it can stop midway, or go away."""
+    return (
+        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {declared}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in identity.items())
+        + "\r\n"
+    ).encode()
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
