@@ -40,9 +40,11 @@ class ImageStore(Protocol):
     """One place where image bytes live.
 
     Every driver keeps the same contract: `add` streams with bounded memory and hashes as it goes;
-    a failed or cancelled `add` leaves nothing under its key; `delete` is idempotent; reading or
-    sizing missing data raises `StoreNotFound`; a location of another store raises
-    `InvalidLocation`. Only `StoreError`s come out of a driver's own I/O.
+    a failed or cancelled `add` leaves nothing under its key; `delete` is idempotent and also
+    removes what an `add` whose process was killed left under the location; reading or sizing
+    missing data raises `StoreNotFound`; a location of another store raises `InvalidLocation`.
+    "Nothing" includes what a backend keeps out of sight, such as S3's unfinished multipart
+    uploads and their parts. Only `StoreError`s come out of a driver's own I/O.
     """
 
     scheme: str
@@ -81,7 +83,14 @@ class ImageStore(Protocol):
         ...
 
     async def delete(self, location: str) -> None:
-        """Remove the data at `location`; data already gone is not an error."""
+        """Remove the data at `location`; data already gone is not an error.
+
+        Also removes what an `add` to that location left when its process was killed (a
+        partial file, an open multipart upload), found from the location alone: the location
+        recorded before an upload's first byte is enough to clean up after it. An `add` of
+        this store still writing there stops at its next write with `StoreNotFound`, or its
+        bytes are gone once it ends; nothing is left either way.
+        """
         ...
 
     async def size(self, location: str) -> int:

@@ -18,7 +18,7 @@ from stores.base import StoredData, check_key
 from stores.errors import InvalidLocation, StoreError
 from stores.hashing import StreamHasher
 from stores.s3_errors import error_code, http_status, s3_errors
-from stores.s3_multipart import MultipartUpload, content_md5
+from stores.s3_multipart import MultipartUpload, abort_upload, content_md5, open_uploads
 from stores.streaming import BLOCK_SIZE, READ_CHUNK_SIZE, MiB, check_range, regroup
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,12 @@ class S3Store:
     object can have up to 10,000 parts). Locations never carry credentials or the endpoint: the
     store's configuration supplies them. One client is created on first use and reused until
     `close()`; with `create_bucket` the bucket is created then if it does not exist.
+
+    A multipart upload left open holds its parts out of sight, billed, until it is aborted; a
+    process killed mid-upload leaves one. Deleting a location therefore also aborts every
+    upload open on its key, found with ListMultipartUploads: the key is all it takes, and it
+    is known before the upload starts (upload ids are not recorded anywhere). The store's own
+    adds writing that key are stopped first, so none of their parts arrives after the abort.
     """
 
     scheme = "s3"
@@ -70,6 +76,8 @@ class S3Store:
         self._client_context = contextlib.AsyncExitStack()
         self._connecting = asyncio.Lock()
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._writing: dict[str, set[MultipartUpload]] = {}
+        """This store's multipart uploads in progress, by key."""
 
     def owns(self, location: str) -> bool:
         try:
@@ -99,6 +107,7 @@ class S3Store:
                     part.write(block)
                     if upload is None and part.tell() > self.multipart_threshold:
                         upload = MultipartUpload(client, self.bucket, key)
+                        self._writing.setdefault(key, set()).add(upload)
                         await upload.start()
                     # Parts end on block boundaries, so they are part_size or up to a block more.
                     if upload is not None and part.tell() >= self.part_size:
@@ -115,11 +124,14 @@ class S3Store:
             digests = await hasher.digests()
         except BaseException:
             # Shielded so that a second cancellation cannot cut the cleanup short.
-            cleanup = asyncio.create_task(self._discard(client, key, upload))
+            cleanup = asyncio.create_task(self._discard(client, key))
             self._cleanups.add(cleanup)
             cleanup.add_done_callback(self._cleanups.discard)
             await asyncio.shield(cleanup)
             raise
+        finally:
+            if upload is not None:
+                self._forget(key, upload)
         return digests.stored_at(location)
 
     async def get(
@@ -154,14 +166,8 @@ class S3Store:
             body.release()
 
     async def delete(self, location: str) -> None:
-        key = self._key_of(location)
-        client = await self._connected()
-        with s3_errors(f"deleting {location}"):
-            try:
-                await client.delete_object(Bucket=self.bucket, Key=key)
-            except ClientError as e:
-                if error_code(e) not in ("NoSuchKey", "NoSuchBucket"):
-                    raise
+        """Remove the object and every multipart upload open on its key (see the class)."""
+        await self._remove(await self._connected(), self._key_of(location))
 
     async def size(self, location: str) -> int:
         key = self._key_of(location)
@@ -244,14 +250,35 @@ class S3Store:
                 if error_code(e) != "BucketAlreadyOwnedByYou":
                     raise
 
-    async def _discard(self, client: Any, key: str, upload: MultipartUpload | None) -> None:
-        """Remove whatever a failed `add` may have stored; never raises."""
-        try:
-            if upload is not None:
-                await upload.abort()
-            # A PutObject or completion cut short may still have landed.
-            with s3_errors(f"removing the partial object {key}"):
+    async def _remove(self, client: Any, key: str) -> None:
+        """Remove the object `key` and every multipart upload open on it, this store's first."""
+        for upload in list(self._writing.get(key, ())):
+            await upload.abort()
+        for upload_id in await open_uploads(client, self.bucket, key):
+            await abort_upload(client, self.bucket, key, upload_id)
+        # Last: an upload completed before its abort has become this object.
+        with s3_errors(f"deleting {key}"):
+            try:
                 await client.delete_object(Bucket=self.bucket, Key=key)
+            except ClientError as e:
+                if error_code(e) not in ("NoSuchKey", "NoSuchBucket"):
+                    raise
+
+    def _forget(self, key: str, upload: MultipartUpload) -> None:
+        uploads = self._writing.get(key, set())
+        uploads.discard(upload)
+        if not uploads:
+            self._writing.pop(key, None)
+
+    async def _discard(self, client: Any, key: str) -> None:
+        """Remove whatever a failed `add` may have stored; never raises.
+
+        Everything on the key goes, the failed add's own upload included, and also an upload
+        whose start was cut short before its id came back: a PutObject or a completion cut
+        short may have landed too.
+        """
+        try:
+            await self._remove(client, key)
         except StoreError:
             # The caller's error matters more; it also deletes the location when it recovers.
             log.warning("could not remove partial image data %s", key, exc_info=True)

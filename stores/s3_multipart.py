@@ -1,4 +1,5 @@
-"""One S3 multipart upload: parts sent in the background, one at a time, then completed."""
+"""S3 multipart uploads: writing one (parts sent in the background, one at a time, then
+completed), and finding and discarding those left open on a key."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stores.errors import StoreError
+from stores.errors import StoreError, StoreNotFound
 from stores.s3_errors import error_code, s3_errors
 
 MAX_PARTS = 10_000
@@ -24,7 +25,9 @@ class MultipartUpload:
     Every part but the last must be at least 5 MiB (S3's rule; the caller sizes them). A part is
     handed over as the `BytesIO` it was written into, which the HTTP client sends without copying.
     After any failure the caller must `abort()`, which stops the part in flight and discards the
-    parts already stored.
+    parts already stored. Another task may `abort()` at any time too (the data's location was
+    deleted): the writer's next `send` or `complete` then raises `StoreNotFound`, and no part
+    of it reaches the server after the abort.
     """
 
     def __init__(self, client: Any, bucket: str, key: str) -> None:
@@ -35,6 +38,7 @@ class MultipartUpload:
         self._parts: list[dict[str, Any]] = []
         self._in_flight: asyncio.Task[dict[str, Any]] | None = None
         self._next_number = 1
+        self._aborted = False
 
     async def start(self) -> None:
         """Open the upload on the server."""
@@ -48,6 +52,7 @@ class MultipartUpload:
         Returns once the previous part has arrived.
         """
         await self._settle()
+        self._check_open()
         if self._next_number > MAX_PARTS:
             raise StoreError(f"{self._key} needs more than {MAX_PARTS} parts; raise the part size")
         number, self._next_number = self._next_number, self._next_number + 1
@@ -58,6 +63,7 @@ class MultipartUpload:
         if last.seek(0, io.SEEK_END) or self._next_number == 1:
             await self.send(last)
         await self._settle()
+        self._check_open()
         with s3_errors(f"completing the upload of {self._key}"):
             await self._client.complete_multipart_upload(
                 Bucket=self._bucket,
@@ -67,30 +73,39 @@ class MultipartUpload:
             )
 
     async def abort(self) -> None:
-        """Stop the part in flight, then discard the upload and every part it stored."""
-        if self._in_flight is not None:
+        """Stop the part in flight, then discard the upload and every part it stored.
+
+        Safe to call more than once, also while another task writes: each call discards the
+        upload as far as it is known by then (an upload whose start was still on its way at
+        the first call is discarded by the writer's own abort, once it fails).
+        """
+        self._aborted = True
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
             # A part still arriving after the abort would be stored, invisible and billed.
-            self._in_flight.cancel()
-            await asyncio.wait([self._in_flight])
-            if not self._in_flight.cancelled():
-                self._in_flight.exception()  # retrieved: the caller already has its own error
-            self._in_flight = None
-        if self._upload_id is None:
-            return
-        with s3_errors(f"aborting the upload of {self._key}"):
-            try:
-                await self._client.abort_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
-                )
-            except ClientError as e:
-                if error_code(e) != "NoSuchUpload":
-                    raise
+            in_flight.cancel()
+            await asyncio.wait([in_flight])
+            if not in_flight.cancelled():
+                in_flight.exception()  # retrieved: the caller already has its own error
+        if self._upload_id is not None:
+            await abort_upload(self._client, self._bucket, self._key, self._upload_id)
+            self._upload_id = None
 
     async def _settle(self) -> None:
+        in_flight = self._in_flight
+        if in_flight is None:
+            return
+        # Waited for, not awaited: a part cancelled by another task's `abort` must not look
+        # like a cancellation of this one.
+        await asyncio.wait([in_flight])
+        self._check_open()
         # The task stays recorded until it succeeded, so that `abort` can still stop it.
-        if self._in_flight is not None:
-            self._parts.append(await self._in_flight)
-            self._in_flight = None
+        self._parts.append(in_flight.result())
+        self._in_flight = None
+
+    def _check_open(self) -> None:
+        if self._aborted:
+            raise StoreNotFound(f"{self._key} was deleted while it was being written")
 
     async def _upload_part(self, number: int, part: io.BytesIO) -> dict[str, Any]:
         checksum = await asyncio.to_thread(content_md5, part)
@@ -104,6 +119,38 @@ class MultipartUpload:
                 ContentMD5=checksum,
             )
         return {"ETag": answer["ETag"], "PartNumber": number}
+
+
+async def open_uploads(client: Any, bucket: str, key: str) -> list[str]:
+    """The ids of the multipart uploads open on `key`, whoever started them."""
+    found: list[str] = []
+    markers: dict[str, str] = {}
+    with s3_errors(f"listing the uploads open on {key}"):
+        while True:
+            try:
+                answer = await client.list_multipart_uploads(Bucket=bucket, Prefix=key, **markers)
+            except ClientError as e:
+                if error_code(e) == "NoSuchBucket":
+                    return []
+                raise
+            # The prefix also matches longer keys: those are other objects.
+            found += [u["UploadId"] for u in answer.get("Uploads", []) if u["Key"] == key]
+            if not answer.get("IsTruncated"):
+                return found
+            markers = {
+                "KeyMarker": answer["NextKeyMarker"],
+                "UploadIdMarker": answer["NextUploadIdMarker"],
+            }
+
+
+async def abort_upload(client: Any, bucket: str, key: str, upload_id: str) -> None:
+    """Discard the upload `upload_id` of `key` and its parts; one already gone is no error."""
+    with s3_errors(f"aborting the upload of {key}"):
+        try:
+            await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except ClientError as e:
+            if error_code(e) != "NoSuchUpload":
+                raise
 
 
 def content_md5(body: io.BytesIO) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+
+from tests.s3_admin import S3Admin
 
 
 def service_setting(name: str) -> str:
@@ -46,6 +48,17 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         await admin.close()
 
 
+def upload_head(host: str, image_id: str, declared: int, identity: dict[str, str]) -> bytes:
+    """The head of an image upload (`PUT …/file`) whose body the caller sends on a raw socket,
+    so that it can stop midway, or go away."""
+    return (
+        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {declared}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in identity.items())
+        + "\r\n"
+    ).encode()
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
@@ -65,3 +78,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'catalog.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="module")
+def s3_admin() -> Iterator[S3Admin]:
+    """A fresh bucket name on the real S3 server for one test module, removed afterwards."""
+    admin = S3Admin(
+        service_setting("CATALOG_TEST_S3_ENDPOINT"),
+        service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
+        service_setting("CATALOG_TEST_S3_SECRET_KEY"),
+        service_setting("CATALOG_TEST_S3_REGION"),
+    )
+    yield admin
+    admin.remove_bucket()

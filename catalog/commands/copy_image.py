@@ -110,7 +110,9 @@ async def _abandon(
     reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
 
     def fail(image: Image) -> None:
-        if store_name in image.copies:
+        # As for an upload: a copy someone else ended (the image deleted, or the copy failed by
+        # recovery) answers as its completion would have (410, 409).
+        if store_name in image.copies or isinstance(cause, Exception):
             image.fail_copy(store_name, reason, context.clock.now())
 
     await context.images.change(image_id, metadata, fail)

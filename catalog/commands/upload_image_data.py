@@ -158,7 +158,10 @@ async def _abandon(
     reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
 
     def fail(image: Image) -> None:
-        if image.transfer_in_progress:
+        # Someone else may have ended the upload (the image deleted, or its upload failed by
+        # recovery), which is why the store stopped taking its bytes: then the answer is the
+        # image's, the one its completion would have had (410, 409). A cancellation stays one.
+        if image.transfer_in_progress or isinstance(cause, Exception):
             image.fail_upload(reason, context.clock.now())
 
     await context.images.change(image_id, metadata, fail)

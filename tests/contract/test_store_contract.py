@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import random
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from stores.base import ImageStore, StoredData
 from stores.errors import InvalidLocation, SizeLimitExceeded, StoreNotFound, StoreUnavailable
 from stores.filesystem import FilesystemStore
 from stores.registry import driver_for_location, driver_named
 from stores.s3 import S3Store
-from tests.conftest import service_setting
+from tests.s3_admin import S3Admin
 
 MiB = 1024 * 1024
 # An odd chunk size, so that chunks never line up with the stores' blocks or parts.
 CHUNK = 100_003
 LARGE = 40 * MiB  # over the S3 multipart threshold: several parts, the last one short
+FIRST_PART = 20 * MiB  # the first part S3's default sizes send: the first block over 16 MiB
 
 
 @functools.cache
@@ -54,6 +54,30 @@ async def failing_stream(payload: bytes, error: BaseException) -> AsyncIterator[
     raise error
 
 
+class HeldBack:
+    """A stream of `total` bytes that waits after the `first` ones until `go()`; it counts the
+    bytes taken from it."""
+
+    def __init__(self, first: int, total: int) -> None:
+        self.first = first
+        self.total = total
+        self.taken = 0
+        self.holding = asyncio.Event()
+        """Set once the first bytes are taken and the reader asks for more."""
+        self._gate = asyncio.Event()
+
+    def go(self) -> None:
+        self._gate.set()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.taken < self.total:
+            if self.taken >= self.first:
+                self.holding.set()
+                await self._gate.wait()
+            self.taken += MiB
+            yield data(MiB)
+
+
 class StoreContract:
     """What every driver must do. Subclasses provide `store` and may check more in the hooks."""
 
@@ -72,6 +96,18 @@ class StoreContract:
             await store.size(location)
         with pytest.raises(StoreNotFound):
             await read_all(store, location)
+
+    async def leave_an_add_cut_short(self, store: ImageStore, key: str) -> None:
+        """Leave under `key` what an `add` leaves when its process is killed midway."""
+        raise NotImplementedError
+
+    async def wait_until_written(self, store: ImageStore, key: str, stream: HeldBack) -> None:
+        """Return once the `add` of `stream` to `key` has written some bytes where they stay.
+
+        By default once the add asks for more than the first bytes: it wrote the earlier ones
+        before it asked. Drivers whose writes are still on their way then wait longer.
+        """
+        await stream.holding.wait()
 
     def foreign_locations(self, store: ImageStore) -> list[str]:
         """Locations this store must refuse; drivers add their own."""
@@ -178,6 +214,26 @@ class StoreContract:
         await self.assert_nothing_stored(store, key)
         await store.delete(stored.location)
         await store.delete(store.location_for(str(uuid.uuid4())))
+
+    async def test_delete_removes_what_an_add_cut_short_left(
+        self, store: ImageStore, key: str
+    ) -> None:
+        # A process killed mid-add cleans nothing up: deleting the location it recorded must.
+        await self.leave_an_add_cut_short(store, key)
+        await store.delete(store.location_for(key))
+        await self.assert_nothing_stored(store, key)
+
+    async def test_a_delete_while_an_add_writes_leaves_nothing(
+        self, store: ImageStore, key: str
+    ) -> None:
+        stream = HeldBack(first=FIRST_PART, total=LARGE)
+        adding = asyncio.create_task(store.add(key, aiter(stream)))
+        await self.wait_until_written(store, key, stream)
+        await store.delete(store.location_for(key))
+        stream.go()
+        with contextlib.suppress(StoreNotFound):  # the add may stop, or end with nothing
+            await adding
+        await self.assert_nothing_stored(store, key)
 
     async def test_add_overwrites_an_existing_key(self, store: ImageStore, key: str) -> None:
         await store.add(key, stream(data(2 * MiB, seed=1)))
@@ -315,6 +371,12 @@ class TestFilesystemStore(StoreContract):
         assert isinstance(store, FilesystemStore)
         assert not store.root.exists() or list(store.root.iterdir()) == []
 
+    async def leave_an_add_cut_short(self, store: ImageStore, key: str) -> None:
+        assert isinstance(store, FilesystemStore)
+        # Files are written in place: a killed add leaves the start of its file.
+        store.root.mkdir(parents=True, exist_ok=True)
+        (store.root / key).write_bytes(data(MiB))
+
     def foreign_locations(self, store: ImageStore) -> list[str]:
         assert isinstance(store, FilesystemStore)
         root = store.root
@@ -354,54 +416,6 @@ class TestFilesystemStore(StoreContract):
 # --- S3 (the local S3Proxy started by `infra/local/services up`) ---
 
 
-class S3Admin:
-    """A plain client beside the store, to see what is really in the bucket and clean it up."""
-
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, region: str) -> None:
-        self.settings = (endpoint, access_key, secret_key, region)
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name=region,
-            config=Config(s3={"addressing_style": "path"}),
-        )
-        self.bucket = f"store-contract-{uuid.uuid4().hex[:16]}"
-
-    def keys(self, prefix: str = "") -> list[str]:
-        answer = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
-        return [item["Key"] for item in answer.get("Contents", [])]
-
-    def uploads(self, prefix: str = "") -> list[tuple[str, str]]:
-        answer = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
-        return [(item["Key"], item["UploadId"]) for item in answer.get("Uploads", [])]
-
-    def remove_bucket(self) -> None:
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except self.client.exceptions.ClientError:
-            return  # never created: every test was skipped or failed early
-        for key, upload_id in self.uploads():
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        for key in self.keys():
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        self.client.delete_bucket(Bucket=self.bucket)
-
-
-@pytest.fixture(scope="module")
-def s3_admin() -> Iterator[S3Admin]:
-    """A fresh bucket name for this module; the bucket is removed afterwards."""
-    admin = S3Admin(
-        service_setting("CATALOG_TEST_S3_ENDPOINT"),
-        service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
-        service_setting("CATALOG_TEST_S3_SECRET_KEY"),
-        service_setting("CATALOG_TEST_S3_REGION"),
-    )
-    yield admin
-    admin.remove_bucket()
-
-
 @pytest.mark.s3
 class TestS3Store(StoreContract):
     @pytest.fixture
@@ -427,6 +441,17 @@ class TestS3Store(StoreContract):
         # Not even an unfinished multipart upload holding parts out of sight.
         assert await asyncio.to_thread(self._admin.keys, key) == []
         assert await asyncio.to_thread(self._admin.uploads, key) == []
+
+    async def wait_until_written(self, store: ImageStore, key: str, stream: HeldBack) -> None:
+        # A part handed over is still on its way: it counts once the server lists it.
+        await super().wait_until_written(store, key, stream)
+        await asyncio.to_thread(self._admin.wait_for_a_part, key)
+
+    async def leave_an_add_cut_short(self, store: ImageStore, key: str) -> None:
+        # A multipart upload left open holds its parts out of sight (and billed) until aborted;
+        # an add tried again and killed again leaves a second one.
+        await asyncio.to_thread(self._admin.open_upload, key, parts=1)
+        await asyncio.to_thread(self._admin.open_upload, key, parts=0)
 
     def foreign_locations(self, store: ImageStore) -> list[str]:
         assert isinstance(store, S3Store)
@@ -457,6 +482,32 @@ class TestS3Store(StoreContract):
         head = await asyncio.to_thread(admin.client.head_object, Bucket=admin.bucket, Key=key)
         assert head["ETag"].strip('"').endswith("-3")  # 16 + 16 + 8 MiB
         assert head["ContentLength"] == stored.size
+
+    async def test_delete_leaves_the_uploads_of_other_keys_alone(
+        self, store: S3Store, admin: S3Admin, key: str
+    ) -> None:
+        longer = f"{key}-other"  # listed with `key` as a prefix, but another object
+        upload_id = await asyncio.to_thread(admin.open_upload, longer, parts=0)
+        await asyncio.to_thread(admin.open_upload, key, parts=0)
+        await store.delete(store.location_for(key))
+        assert await asyncio.to_thread(admin.uploads, key) == [(longer, upload_id)]
+        await store.delete(store.location_for(longer))
+        assert await asyncio.to_thread(admin.uploads, key) == []
+
+    async def test_a_delete_stops_an_add_writing_the_key_at_its_next_part(
+        self, store: S3Store, key: str
+    ) -> None:
+        stream = HeldBack(first=FIRST_PART, total=LARGE * 3)
+        adding = asyncio.create_task(store.add(key, aiter(stream)))
+        await self.wait_until_written(store, key, stream)
+        await store.delete(store.location_for(key))
+        stream.go()
+        with pytest.raises(StoreNotFound):
+            await adding
+        # Stopped when its next part was due, not after streaming the whole object (a part
+        # sent after the abort would be kept out of sight by some servers).
+        assert stream.taken < 3 * FIRST_PART
+        await self.assert_nothing_stored(store, key)
 
     @pytest.mark.parametrize("create_bucket", [True, False])
     async def test_an_unreachable_server_is_unavailable(

@@ -1,4 +1,5 @@
-"""A server killed (SIGKILL) mid-upload: after a restart the image is queued, no bytes remain."""
+"""A server killed (SIGKILL) mid-upload: after a restart the image is queued, no bytes remain,
+in a folder or in S3 (not even a multipart upload holding parts out of sight)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ import signal
 import socket
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import upload_head
 from tests.e2e.conftest import Server, start_server, stop_server
+from tests.s3_admin import S3Admin
 
 IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
 LEASE_SECONDS = "2"
 DEADLINE = 30.0
-
-
-def start(data_dir: Path, log: Path) -> tuple[str, Server]:
-    return start_server(data_dir, log, {"CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS})
+DECLARED = 100 << 20
 
 
 def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[str, object]:
@@ -32,38 +35,87 @@ def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[s
         return result
 
 
-def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path) -> None:
-    data_dir, log = tmp_path / "data", tmp_path / "server.log"
-    url, server = start(data_dir, log)
-    try:
-        image = call("POST", f"{url}/v2/images", {"disk_format": "raw", "container_format": "bare"})
-        image_url = f"{url}/v2/images/{image['id']}"
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as client:
-            head = (
-                f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\n"
-                "Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n"
-                + "".join(f"{k}: {v}\r\n" for k, v in IDENTITY.items())
-                + "\r\n"
-            )
-            client.sendall(head.encode() + b"\0" * (8 << 20))
-            stop_at = time.monotonic() + DEADLINE
-            while call("GET", image_url)["status"] != "saving" and time.monotonic() < stop_at:
-                time.sleep(0.05)
-            assert call("GET", image_url)["status"] == "saving"
-            server.send_signal(signal.SIGKILL)
-            server.wait(timeout=10)
-    finally:
-        if server.poll() is None:
-            server.kill()
+def status_of(image_url: str) -> object:
+    return call("GET", image_url)["status"]
 
-    url, server = start(data_dir, log)
-    try:
-        image_url = f"{url}/v2/images/{image['id']}"
-        stop_at = time.monotonic() + DEADLINE
-        while call("GET", image_url)["status"] == "saving" and time.monotonic() < stop_at:
-            time.sleep(0.2)
-        assert call("GET", image_url)["status"] == "queued"
-        assert list((data_dir / "stores" / "file").iterdir()) == []
-    finally:
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Return once `condition()` holds; fail after a generous deadline."""
+    stop_at = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < stop_at, "the condition did not hold in time"
+        time.sleep(0.05)
+
+
+Reached = Callable[[str, str], None]
+"""Returns once the upload of an image (its URL, its id) got as far as the test needs."""
+Crash = Callable[[dict[str, str], int, Reached], str]
+
+
+@pytest.fixture
+def crash(tmp_path: Path) -> Iterator[Crash]:
+    """A function that starts a server with the environment given, uploads part of an image
+    (the bytes `sent` of 100 MB declared), kills the server with SIGKILL once `reached`
+    returns, and starts it again; it returns the image's URL on the new server."""
+    data_dir, log = tmp_path / "data", tmp_path / "server.log"
+    restarted: list[Server] = []
+
+    def cut_short(env: dict[str, str], sent: int, reached: Reached) -> str:
+        url, server = start_server(data_dir, log, env)
+        try:
+            image = call(
+                "POST", f"{url}/v2/images", {"disk_format": "raw", "container_format": "bare"}
+            )
+            image_id = str(image["id"])
+            host, port = url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port))) as client:
+                client.sendall(upload_head(host, image_id, DECLARED, IDENTITY) + bytes(sent))
+                reached(f"{url}/v2/images/{image_id}", image_id)
+                server.send_signal(signal.SIGKILL)
+                server.wait(timeout=10)
+        finally:
+            if server.poll() is None:
+                server.kill()
+        url, server = start_server(data_dir, log, env)
+        restarted.append(server)
+        return f"{url}/v2/images/{image_id}"
+
+    yield cut_short
+    for server in restarted:
         stop_server(server)
+
+
+def saving(image_url: str, image_id: str) -> None:
+    wait_until(lambda: status_of(image_url) == "saving")
+
+
+def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path, crash: Crash) -> None:
+    image_url = crash({"CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS}, 8 << 20, saving)
+
+    wait_until(lambda: status_of(image_url) != "saving")
+    assert status_of(image_url) == "queued"
+    assert list((tmp_path / "data" / "stores" / "file").iterdir()) == []
+
+
+@pytest.mark.s3
+def test_a_multipart_upload_cut_by_a_killed_server_is_aborted(
+    crash: Crash, s3_admin: S3Admin
+) -> None:
+    options = {**s3_admin.store_options(), "multipart_threshold_mib": "0", "part_size_mib": "5"}
+    env = {
+        "CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS,
+        "CATALOG_STORES": "s3:s3",
+        **{f"CATALOG_STORE_S3_{name.upper()}": value for name, value in options.items()},
+    }
+
+    def a_part_stored(image_url: str, image_id: str) -> None:
+        s3_admin.wait_for_a_part(image_id)
+
+    # 5 MiB parts: the first one (two 4 MiB blocks) is out after 8 MiB.
+    image_url = crash(env, 12 << 20, a_part_stored)
+
+    wait_until(lambda: status_of(image_url) != "saving")
+    assert status_of(image_url) == "queued"
+    image_id = image_url.rsplit("/", 1)[1]
+    assert s3_admin.keys(image_id) == []
+    assert s3_admin.uploads(image_id) == []

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 from infra.bootstrap import Container
+from tests.conftest import upload_head
 from tests.integration.conftest import PROJECT_A, stored_files
 from tests.integration.conftest import ApiClient as Client
 
@@ -27,14 +28,7 @@ async def test_a_client_that_disconnects_mid_upload_leaves_the_image_queued(
     )
     image_id = (await created.json())["id"]
     _reader, writer = await asyncio.open_connection(api.host, api.port)
-    head = (
-        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {api.host}\r\n"
-        "Content-Type: application/octet-stream\r\n"
-        f"Content-Length: {DECLARED}\r\n"
-        + "".join(f"{k}: {v}\r\n" for k, v in PROJECT_A.items())
-        + "\r\n"
-    )
-    writer.write(head.encode())
+    writer.write(upload_head(api.host, image_id, DECLARED, PROJECT_A))
     for _ in range(SENT // (1 << 20)):
         writer.write(b"\0" * (1 << 20))
         await writer.drain()

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from catalog.events import EventMetadata, ImageCreated
+import pytest
+
+from catalog.events import EventMetadata, ImageCreated, ImageUploaded
 from catalog.image import Image
+from infra import bootstrap
 from infra.bootstrap import Container
 from infra.recovery import beat, recover_once
-from tests.integration.conftest import stored_files
+from infra.settings import StoresSettings
+from tests.integration.conftest import embedded_settings, stored_files
+from tests.s3_admin import S3Admin
 
 LEASE = timedelta(seconds=30)
 
@@ -76,3 +84,61 @@ async def test_uploads_of_live_nodes_are_left_alone(container: Container) -> Non
 
     assert (await container.bus.context.images.load(own)).status == "saving"
     assert len(stored_files(container)) == 1
+
+
+@pytest.fixture
+async def s3_container(
+    tmp_path: Path, sqlite_url: str, s3_admin: S3Admin
+) -> AsyncIterator[Container]:
+    """The embedded catalog with a second store, `objects`, on the real S3 server."""
+    stores = StoresSettings(
+        stores="file:file,objects:s3", options={"objects": s3_admin.store_options()}
+    )
+    built = await bootstrap.build(embedded_settings(tmp_path, sqlite_url, stores=stores))
+    yield built
+    await built.close()
+
+
+async def streaming_into_s3(container: Container, transfer: str) -> uuid.UUID:
+    """An image whose bytes were streaming into the S3 store (an upload, a staging, or a copy)
+    for a process that died: its location recorded, nothing more."""
+    now = datetime.now(UTC)
+    image = Image.create(
+        uuid.uuid4(), ImageCreated(disk_format="raw", container_format="bare"), now
+    )
+    location = container.stores.named("objects").location_for(str(image.id))
+    if transfer == "copy":
+        stored = await container.stores.named("file").add(str(image.id), some_bytes())
+        image.start_upload(store="file", location=stored.location, expected_size=None, now=now)
+        image.complete_upload(ImageUploaded(store="file", **asdict(stored)), now)
+        image.start_copy("objects", location, "node-that-died", now)
+    else:
+        image.start_upload(
+            store="objects",
+            location=location,
+            expected_size=None,
+            now=now,
+            node_id="node-that-died",
+            staging=transfer == "staging",
+        )
+    await container.bus.context.images.save(image, EventMetadata())
+    return image.id
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("transfer", ["upload", "staging", "copy"])
+async def test_a_multipart_upload_of_a_dead_node_is_aborted(
+    s3_container: Container, s3_admin: S3Admin, transfer: str
+) -> None:
+    image_id = await streaming_into_s3(s3_container, transfer)
+    key = str(image_id)
+    await asyncio.to_thread(s3_admin.open_upload, key, parts=1)
+
+    assert await recover_once(s3_container, LEASE) == ([] if transfer == "copy" else [image_id])
+
+    image = await s3_container.bus.context.images.load(image_id)
+    assert image.status == ("active" if transfer == "copy" else "queued")
+    assert image.copies == {}
+    # No object, and no upload holding parts out of sight.
+    assert await asyncio.to_thread(s3_admin.keys, key) == []
+    assert await asyncio.to_thread(s3_admin.uploads, key) == []
