@@ -62,6 +62,17 @@ def enforce_download(actor: Actor) -> None:
         raise not_authorized("download_image")
 
 
+def may_read_data(
+    actor: Actor, *, owner: str | None, visibility: str, is_member: bool, deactivated: bool
+) -> bool:
+    """download_image as a yes or no, visibility included: an image the caller can see, as
+    admin or member, and not deactivated unless admin. Attaching another image's location
+    needs it too (not Glance's rule): it would hand the caller that image's bytes."""
+    if not can_see(actor, owner=owner, visibility=visibility, is_member=is_member):
+        return False
+    return actor.is_admin or (actor.has_role("member") and not deactivated)
+
+
 def enforce_reader(actor: Actor, action: str) -> None:
     """get_images / get_image: admin, or any role of a project (reader is the least)."""
     if actor.is_admin:

@@ -85,6 +85,17 @@ class QuotaUsage(Protocol):
     async def usage(self, project: str) -> Usage: ...
 
 
+class LocationHolders(Protocol):
+    """Which images hold the bytes at a location (the location holders view)."""
+
+    async def of(self, location: str) -> frozenset[uuid.UUID]:
+        """The images, not deleted, whose data is at `location`, or will be: data they have
+        (kept too while they are pending deletion), a copy or an upload streaming in there,
+        staged bytes waiting for their import. Locations as the store spells them
+        (`DataStore.location_for`)."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -107,7 +118,14 @@ class StoredData(Protocol):
 class DataStore(Protocol):
     """One place where image bytes live. Errors arrive already as `CatalogError`s."""
 
-    def location_for(self, key: str) -> str: ...
+    def location_for(self, key: str) -> str:
+        """Where `add(key, ...)` writes: known before writing, so it can be recorded first."""
+        ...
+
+    def key_of(self, location: str) -> str:
+        """The key whose data `location` names (`location_for` of it is the location's one
+        spelling); `BadRequest` if the location is not this store's."""
+        ...
 
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None

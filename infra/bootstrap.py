@@ -16,6 +16,7 @@ from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStor
 from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
+from infra.location_holders import DatabaseLocationHolders
 from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
 from infra.store_options import (
@@ -115,6 +116,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         images=ImageRepository(log, ConflictRetry(budget=settings.core.conflict_retry_seconds)),
         stores=stores,
         clock=SystemClock(),
+        holders=DatabaseLocationHolders(database),
         limits=Limits(
             image_size_cap=settings.core.image_size_cap,
             image_tag_quota=settings.core.image_tag_quota,

@@ -56,6 +56,10 @@ class TranslatingStore:
         with _translated():
             return self.driver.location_for(key)
 
+    def key_of(self, location: str) -> str:
+        with _translated():
+            return self.driver.key_of(location)
+
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:

@@ -60,6 +60,11 @@ class ImageStore(Protocol):
         """Whether `location` names data in this store (its folder, its bucket, ...)."""
         ...
 
+    def key_of(self, location: str) -> str:
+        """The key whose data `location` names: `location_for(key_of(x))` is the one spelling
+        of `x` this store writes. `InvalidLocation` if `location` is not this store's."""
+        ...
+
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:

@@ -51,6 +51,9 @@ class FilesystemStore:
     def location_for(self, key: str) -> str:
         return self._path_for_key(key).as_uri()
 
+    def key_of(self, location: str) -> str:
+        return self.path_of(location).name
+
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:

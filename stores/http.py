@@ -65,6 +65,10 @@ class HttpStore:
         """Always `StoreReadOnly`: nothing is written to this store."""
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
 
+    def key_of(self, location: str) -> str:
+        """Always `StoreReadOnly`: nothing is written to this store, so nothing has a key."""
+        raise StoreReadOnly("the http store is read-only: its locations have no keys")
+
     async def add(
         self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
     ) -> StoredData:

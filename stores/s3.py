@@ -81,7 +81,7 @@ class S3Store:
 
     def owns(self, location: str) -> bool:
         try:
-            self._key_of(location)
+            self.key_of(location)
         except InvalidLocation:
             return False
         return True
@@ -137,7 +137,7 @@ class S3Store:
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None
     ) -> AsyncGenerator[bytes, None]:
-        key = self._key_of(location)
+        key = self.key_of(location)
         check_range(offset, length)
         if length == 0:
             await self.size(location)  # nothing to read, but missing data is still an error
@@ -167,10 +167,10 @@ class S3Store:
 
     async def delete(self, location: str) -> None:
         """Remove the object and every multipart upload open on its key (see the class)."""
-        await self._remove(await self._connected(), self._key_of(location))
+        await self._remove(await self._connected(), self.key_of(location))
 
     async def size(self, location: str) -> int:
-        key = self._key_of(location)
+        key = self.key_of(location)
         client = await self._connected()
         with s3_errors(f"reading the size of {location}"):
             answer = await client.head_object(Bucket=self.bucket, Key=key)
@@ -183,7 +183,7 @@ class S3Store:
         await self._client_context.aclose()
         self._client = None
 
-    def _key_of(self, location: str) -> str:
+    def key_of(self, location: str) -> str:
         """The key of a location in this store's bucket; else `InvalidLocation`."""
         parts = urlsplit(location)
         if (

@@ -29,6 +29,17 @@ def service_setting(name: str) -> str:
     pytest.skip(message)
 
 
+def s3_store_options(bucket_prefix: str) -> dict[str, object]:
+    """Options of an S3 store on the local S3 server, in a new bucket of its own."""
+    return {
+        "endpoint": service_setting("CATALOG_TEST_S3_ENDPOINT"),
+        "access_key": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
+        "secret_key": service_setting("CATALOG_TEST_S3_SECRET_KEY"),
+        "region": service_setting("CATALOG_TEST_S3_REGION"),
+        "bucket": f"{bucket_prefix}-{uuid.uuid4().hex[:12]}",
+    }
+
+
 @contextlib.asynccontextmanager
 async def fresh_postgres_database() -> AsyncIterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""

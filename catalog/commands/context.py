@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.commands.repository import ImageRepository
-from catalog.ports import Clock, DataStores, QuotaUsage
+from catalog.ports import Clock, DataStores, LocationHolders, QuotaUsage
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class CommandContext:
     images: ImageRepository
     stores: DataStores
     clock: Clock
+    holders: LocationHolders
+    """Which images hold the bytes at a location: asked before any bytes are removed."""
     limits: Limits = Limits()
     node_id: str | None = None
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""

@@ -18,6 +18,7 @@ from catalog import policy
 from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.errors import CatalogError, Conflict
 from catalog.events import EventMetadata
 from catalog.image import Image, ImageStatus
@@ -94,7 +95,8 @@ async def _copy_into(
     try:
         await context.images.change(image_id, metadata, complete)
     except CatalogError:
-        await target.delete(location)  # the image was deleted meanwhile: the copy is no one's
+        # The image was deleted meanwhile: the copy is no one's.
+        await release_data(context, image_id, location, store_name)
         raise
 
 
@@ -106,7 +108,7 @@ async def _abandon(
     context: CommandContext,
     metadata: EventMetadata,
 ) -> None:
-    await context.stores.named(store_name).delete(location)
+    await release_data(context, image_id, location, store_name)
     reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
 
     def fail(image: Image) -> None:

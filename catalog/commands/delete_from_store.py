@@ -1,8 +1,9 @@
 """Remove one store's copy of an image's data: DELETE /v2/stores/{store}/{image}.
 
 The image stays active with its other copies; the last copy cannot go this way (delete the
-image instead). The event is recorded first and the bytes removed after, so a crash in between
-leaves unreferenced bytes that the event still names, never an image pointing at nothing.
+image instead). The event is recorded first and the bytes removed after (unless another image
+holds them too), so a crash in between leaves unreferenced bytes that the event still names,
+never an image pointing at nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from catalog import policy
 from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.errors import CatalogError, Conflict
 from catalog.events import EventMetadata
 from catalog.image import DataLocation, Image
@@ -42,6 +44,6 @@ async def delete_from_store(
 
     removed = await context.images.change(command.image_id, metadata, decide)
     try:
-        await context.stores.named(removed.store).delete(removed.url)
+        await release_data(context, command.image_id, removed.url, removed.store)
     except CatalogError as e:
         log.warning("image_data_delete_failed", image_id=str(command.image_id), error=str(e))

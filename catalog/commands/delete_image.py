@@ -13,6 +13,7 @@ import structlog
 from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.errors import CatalogError
 from catalog.events import EventMetadata
 from catalog.image import Image
@@ -38,11 +39,10 @@ async def delete_image(
 
     doomed = await context.images.change(command.image_id, metadata, decide)
     # The deletion is committed; the bytes it gives up go now (none of the data a delayed
-    # delete keeps). The event lists them, so data that could not be removed here can still
-    # be found and reclaimed from the log.
+    # delete keeps), unless another image holds them too. The event lists them, so data that
+    # could not be removed here can still be found and reclaimed from the log.
     for location in doomed:
         try:
-            _, store = context.stores.for_location(location)
-            await store.delete(location)
+            await release_data(context, command.image_id, location)
         except CatalogError as e:
             log.warning("image_data_delete_failed", image_id=str(command.image_id), error=str(e))

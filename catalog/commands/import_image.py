@@ -14,6 +14,7 @@ import uuid
 from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.disk_formats import DiskFormatRejected
 from catalog.events import EventMetadata
 from catalog.image import Image
@@ -43,6 +44,5 @@ async def import_image(
     outcome = await context.images.change(command.image_id, metadata, decide)
     if outcome is not None:
         rejected, doomed = outcome
-        _, store = context.stores.for_location(doomed)
-        await store.delete(doomed)
+        await release_data(context, command.image_id, doomed)
         raise rejected

@@ -16,6 +16,7 @@ import structlog
 
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.events import EventMetadata
 from catalog.image import Image
 
@@ -41,8 +42,7 @@ async def recover_abandoned_uploads(
         await _recover_copies(context, metadata, image, command.live_nodes)
         if not image.upload_abandoned(command.live_nodes) or image.upload_location is None:
             continue
-        _, store = context.stores.for_location(image.upload_location)
-        await store.delete(image.upload_location)
+        await release_data(context, image_id, image.upload_location)
 
         def fail(current: Image) -> bool:
             if not current.upload_abandoned(command.live_nodes):
@@ -60,7 +60,7 @@ async def _recover_copies(
     context: CommandContext, metadata: EventMetadata, image: Image, live_nodes: frozenset[str]
 ) -> None:
     for store_name, copy in image.abandoned_copies(live_nodes).items():
-        await context.stores.named(store_name).delete(copy.location)
+        await release_data(context, image.id, copy.location, store_name)
 
         def fail(current: Image, store_name: str = store_name) -> None:
             if store_name in current.abandoned_copies(live_nodes):

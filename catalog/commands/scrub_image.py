@@ -5,10 +5,11 @@ the image's events whether there is anything to do, so calling it early, twice, 
 restore is harmless. The steps, each recorded before the next:
 
 1. `image.scrub_started`: from here on a restore is refused, so it can never race the removal;
-2. per store: the bytes are removed (an object already absent counts as removed), then
-   `image.location_removed` is recorded. A process dying in between leaves the location
-   recorded as still there: the next scrub removes an absent object, a no-op, and records it.
-   A location recorded as removed is never touched again;
+2. per store: the bytes are removed (an object already absent counts as removed; bytes
+   another image holds too stay for it), then `image.location_removed` is recorded. A
+   process dying in between leaves the location recorded as still there: the next scrub
+   removes an absent object, a no-op, and records it. A location recorded as removed is
+   never touched again;
 3. `image.scrubbed` once no location remains: the image is deleted for good.
 
 A store that keeps failing (transient errors are tried again a few times, with jittered waits)
@@ -33,6 +34,7 @@ from tenacity import (
 
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.errors import CatalogError, NotFound, ServiceUnavailable
 from catalog.events import EventMetadata
 from catalog.identity import SCRUBBER_ACTOR
@@ -91,7 +93,7 @@ async def scrub_image(
     if due > now:
         return ScrubOutcome(ScrubResult.NOT_DUE, due)
     for location in list(image.locations):
-        failure = await _remove(location, context)
+        failure = await _remove(image_id, location, context)
         if failure is not None:
             return await _record_failure(image_id, location, failure, context, metadata)
 
@@ -116,8 +118,11 @@ class _Failure:
     attempts: int
 
 
-async def _remove(location: DataLocation, context: CommandContext) -> _Failure | None:
-    """Remove the bytes at `location`, trying transient errors again; None once they are gone."""
+async def _remove(
+    image_id: uuid.UUID, location: DataLocation, context: CommandContext
+) -> _Failure | None:
+    """Remove the bytes at `location` (unless another image holds them), trying transient
+    errors again; None once they are gone or kept for that image."""
     deletion = context.deletion
     attempts = 0
     retrying = AsyncRetrying(
@@ -130,17 +135,18 @@ async def _remove(location: DataLocation, context: CommandContext) -> _Failure |
         async for attempt in retrying:
             with attempt:
                 attempts = attempt.retry_state.attempt_number
-                await _delete_bytes(location, context)
+                await _delete_bytes(image_id, location, context)
     except CatalogError as e:
         return _Failure(e.message, attempts)
     return None
 
 
-async def _delete_bytes(location: DataLocation, context: CommandContext) -> None:
-    _, store = context.stores.for_location(location.url)
+async def _delete_bytes(
+    image_id: uuid.UUID, location: DataLocation, context: CommandContext
+) -> None:
     # Already gone: an earlier scrub removed it but died before recording so.
     with contextlib.suppress(NotFound):
-        await store.delete(location.url)
+        await release_data(context, image_id, location.url)
 
 
 async def _record_failure(

@@ -1,7 +1,10 @@
 """Attach data that already sits in a configured store: POST /v2/images/{id}/locations.
 
-Callers with the `service` role (the compute and volume services) may name data in any store;
-other callers only data at an http(s) URL, through a configured http store.
+Callers with the `service` role (the compute and volume services) may name data in any store,
+but not another image's data unless they may download that image (`shared_data.may_attach`);
+other callers only data at an http(s) URL, through a configured http store. A location in the
+catalog's own stores is recorded as the store spells it, so that every image holding the same
+bytes is found by the same location.
 
 The data is read once to record its size and hashes before the image becomes active, so an
 active image always has a known size, checksum and os_hash_value. Given `validation_data`, the
@@ -20,6 +23,7 @@ from catalog import policy
 from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import as_recorded, may_attach
 from catalog.errors import BadRequest, Conflict, Forbidden
 from catalog.events import EventMetadata, ImageLocationAdded
 from catalog.image import Image, ImageStatus
@@ -58,10 +62,17 @@ async def set_image_location(
         raise Conflict(f"It's not allowed to add locations if image status is {image.status}.")
     if not (actor.has_role("service") or actor.is_admin):
         policy.enforce_owner_action(actor, image.owner, "add_image_location")
-    if not actor.has_role("service") and store_name in context.stores.writable_names:
+    url = command.url
+    if store_name in context.stores.writable_names:
         # Only the cloud's services may point an image at data in the catalog's own stores
-        # (data they put there); users may only name data at an http(s) URL.
-        raise Forbidden("http store must be enabled to use location API by normal user.")
+        # (data they put there), and not at another image's data they may not download;
+        # users may only name data at an http(s) URL. Every refusal reads the same, so none
+        # tells whether some image's data is there.
+        if not (
+            actor.has_role("service") and await may_attach(context, actor, image.id, store, url)
+        ):
+            raise Forbidden("http store must be enabled to use location API by normal user.")
+        url = as_recorded(store, url)
 
     md5, digest = hashlib.md5(usedforsecurity=False), hashlib.sha512()
     hashes = [md5, digest, *([hashlib.new(wanted.os_hash_algo)] if wanted else [])]
@@ -72,7 +83,7 @@ async def set_image_location(
         for h in hashes:
             h.update(chunk)
 
-    async for chunk in store.get(command.url):
+    async for chunk in store.get(url):
         size += len(chunk)
         # Off the event loop: hashing a multi-GiB image must not stall other requests.
         await asyncio.to_thread(update, chunk)
@@ -84,7 +95,7 @@ async def set_image_location(
         raise BadRequest("The data at the location does not match validation_data.")
     added = ImageLocationAdded(
         store=store_name,
-        location=command.url,
+        location=url,
         size=size,
         checksum=md5.hexdigest(),
         os_hash_algo="sha512",

@@ -19,12 +19,13 @@ from pydantic import ConfigDict
 from catalog.commands.access import require_owner_action
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.shared_data import release_data
 from catalog.commands.upload_limits import bounded, upload_bound
 from catalog.disk_formats import FormatInspector, Inspection, accept, inspected
 from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
 from catalog.image import Image
-from catalog.ports import DataStore, StoredData
+from catalog.ports import StoredData
 
 
 class UploadImageData(Command):
@@ -78,14 +79,13 @@ async def upload_image_data(
         virtual_size = _checked_format(inspection, claimed, staging=command.staging)
     except BaseException as e:
         # Shielded: a client that went away must still leave the image queued, not saving.
-        await asyncio.shield(_abandon(context, command.image_id, metadata, store, location, e))
+        await asyncio.shield(_abandon(context, command.image_id, metadata, store_name, location, e))
         raise
     await _complete(
         context,
         command.image_id,
         metadata,
         store_name,
-        store,
         stored,
         inspection,
         virtual_size,
@@ -112,7 +112,6 @@ async def _complete(
     image_id: uuid.UUID,
     metadata: EventMetadata,
     store_name: str,
-    store: DataStore,
     stored: StoredData,
     inspection: Inspection,
     virtual_size: int | None,
@@ -142,7 +141,7 @@ async def _complete(
         await context.images.change(image_id, metadata, complete)
     except CatalogError:
         # Deleted (410) or reset while the bytes streamed in: they belong to no image, so they go.
-        await store.delete(stored.location)
+        await release_data(context, image_id, stored.location, store_name)
         raise
 
 
@@ -150,11 +149,11 @@ async def _abandon(
     context: CommandContext,
     image_id: uuid.UUID,
     metadata: EventMetadata,
-    store: DataStore,
+    store_name: str,
     location: str,
     cause: BaseException,
 ) -> None:
-    await store.delete(location)
+    await release_data(context, image_id, location, store_name)
     reason = cause.message if isinstance(cause, CatalogError) else type(cause).__name__
 
     def fail(image: Image) -> None:

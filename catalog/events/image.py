@@ -138,7 +138,8 @@ class ImageCopyFailed(DomainEvent):
 class ImageLocationRemoved(DomainEvent):
     """One store's copy of the image's data was let go. By `DELETE /v2/stores/{store}/{id}`:
     the image stays active with its other copies, and the bytes at `location` are to go. By
-    the scrubber, for an image pending deletion: the bytes at `location` are already gone."""
+    the scrubber, for an image pending deletion: the bytes at `location` are already gone.
+    Either way, bytes another image holds too stay for it."""
 
     event_type = "image.location_removed"
 
@@ -167,7 +168,8 @@ class ImageDataSent(DomainEvent):
 
 
 class ImageDeleted(DomainEvent):
-    """The image is gone for users; the listed locations' data is to be removed."""
+    """The image is gone for users; the listed locations' data is to be removed (unless
+    another image holds it too)."""
 
     event_type = "image.deleted"
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pydantic_core
 import sqlalchemy as sa
 
+from catalog.projections.by_ids import id_batches, one_of_ids
 from catalog.projections.image_changes import (
     AddMember,
     AddTag,
@@ -31,9 +32,6 @@ from catalog.projections.image_changes import (
     SetMemberStatus,
     UpdateImage,
 )
-
-# Ids per `IN (…)` on SQLite: far below its limit on bound parameters.
-_IDS_PER_QUERY = 500
 
 
 class ImageTables(NamedTuple):
@@ -117,19 +115,12 @@ def _follow_up(rows: _ImageRows, then: FollowUp) -> None:
             rows.members.pop(member, None)
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        yield ids[start : start + _IDS_PER_QUERY]
-
-
 def _load(
     conn: sa.Connection, t: ImageTables, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, _ImageRows]:
     loaded: dict[uuid.UUID, _ImageRows] = {}
     postgres = conn.dialect.name == "postgresql"
-    # PostgreSQL: all ids as one array parameter (one statement, prepared once); SQLite, which
-    # has no arrays, in lists of bound parameters.
-    for chunk in [ids] if postgres else _chunks(ids):
+    for chunk in id_batches(ids, postgres):
         images, tags, members = _selects(t, postgres)
         params = {"ids": list(chunk)}
         for row in conn.execute(images, params):
@@ -145,15 +136,10 @@ def _load(
 
 @functools.cache
 def _selects(t: ImageTables, postgres: bool) -> tuple[sa.Select[Any], ...]:
-    def of(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-        if postgres:
-            return column == sa.any_(sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)))
-        return column.in_(sa.bindparam("ids", expanding=True))
-
     return (
-        sa.select(t.image).where(of(t.image.c.id)),
-        sa.select(t.tag.c.image_id, t.tag.c.tag).where(of(t.tag.c.image_id)),
-        sa.select(t.member).where(of(t.member.c.image_id)),
+        sa.select(t.image).where(one_of_ids(t.image.c.id, postgres)),
+        sa.select(t.tag.c.image_id, t.tag.c.tag).where(one_of_ids(t.tag.c.image_id, postgres)),
+        sa.select(t.member).where(one_of_ids(t.member.c.image_id, postgres)),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from catalog.projections.base import Projection
 from catalog.projections.images import ImagesProjection
+from catalog.projections.location_holders import LocationHoldersProjection
 
-INLINE_PROJECTIONS: tuple[Projection, ...] = (ImagesProjection(),)
+INLINE_PROJECTIONS: tuple[Projection, ...] = (ImagesProjection(), LocationHoldersProjection())
 """Updated in the same transaction as every append, so reads see a write as soon as it returns."""

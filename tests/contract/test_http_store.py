@@ -113,6 +113,8 @@ async def test_nothing_can_be_written_and_deleting_sends_nothing(
         await anext(endless)
     with pytest.raises(StoreReadOnly):
         store.location_for("key")
+    with pytest.raises(StoreReadOnly):
+        store.key_of(base + "/image")
     await store.delete(base + "/image")
     assert consumed == []
     assert origin.requests == []

@@ -354,6 +354,12 @@ class StoreContract:
                 await read_all(store, location)
         assert await store.size(store.location_for(key)) == 4
 
+    def test_a_location_names_its_key(self, store: ImageStore, key: str) -> None:
+        assert store.key_of(store.location_for(key)) == key
+        for location in self.foreign_locations(store):
+            with pytest.raises(InvalidLocation):
+                store.key_of(location)
+
     async def test_the_registry_knows_the_driver(self, store: ImageStore, key: str) -> None:
         location = store.location_for(key)
         assert isinstance(store, driver_for_location(location))
@@ -393,6 +399,13 @@ class TestFilesystemStore(StoreContract):
             f"file://{root}/.hidden",
             root.as_uri(),
         ]
+
+    def test_other_spellings_of_a_location_name_the_same_key(self, store: FilesystemStore) -> None:
+        """Which is why locations are compared as the store spells them (`location_for`)."""
+        path = str(store.root / "abc")
+        for spelling in (f"file://localhost{path}", f"file://{path[:-1]}%63"):
+            assert store.key_of(spelling) == "abc"
+            assert store.location_for(store.key_of(spelling)) == store.location_for("abc")
 
     def test_the_location_is_the_absolute_file_url(self, tmp_path: Path) -> None:
         store = FilesystemStore(tmp_path / "x" / ".." / "images")

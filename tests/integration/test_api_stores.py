@@ -19,7 +19,7 @@ from catalog.image import Image
 from infra.bootstrap import Container
 from infra.recovery import recover_once
 from infra.settings import ApiSettings, Settings, StoresSettings
-from tests.conftest import service_setting
+from tests.conftest import s3_store_options
 from tests.integration.conftest import (
     ADMIN,
     JSON,
@@ -378,13 +378,7 @@ async def test_copies_go_between_a_folder_and_the_real_s3_server(
     tmp_path: Path, database_url: str, api_for: ApiBuilder
 ) -> None:
     """copy-image into S3Proxy, a ranged read of the S3 copy, and the folder's copy let go."""
-    s3_options = {
-        "endpoint": service_setting("CATALOG_TEST_S3_ENDPOINT"),
-        "access_key": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
-        "secret_key": service_setting("CATALOG_TEST_S3_SECRET_KEY"),
-        "region": service_setting("CATALOG_TEST_S3_REGION"),
-        "bucket": f"copies-{uuid.uuid4().hex[:12]}",
-    }
+    s3_options = s3_store_options("copies")
     stores = StoresSettings(stores="file:file,objects:s3", options={"objects": s3_options})
     api, _ = await api_for(embedded_settings(tmp_path, database_url, stores=stores))
     data = bytes(range(256)) * 4096

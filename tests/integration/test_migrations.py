@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
+from bench.event_history import StoredRow, history
+from catalog.projections.location_holders import location_holder
+from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.database import open_database
+from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
+from infra.projection_rebuild import rebuild_projections
+from tests.integration.views import store_history
 
 
 def _revision(conn: sa.Connection) -> str:
@@ -47,3 +54,37 @@ async def test_servers_starting_together_migrate_one_after_the_other(postgres_ur
     finally:
         for d in databases:
             await d.close()
+
+
+def _cut_short(rows: list[StoredRow]) -> list[StoredRow]:
+    """`rows` with a quarter of the images stopped as their last transfer started, as if
+    their uploads, stagings and copies were still streaming in."""
+    stop: dict[uuid.UUID, int] = {}
+    for row in rows:
+        if row.event_type in _TRANSFERS and row.stream_id.int % 4 == 0:
+            stop[row.stream_id] = row.version  # the last transfer: a copy if there was one
+    return [row for row in rows if row.version <= stop.get(row.stream_id, row.version)]
+
+
+_TRANSFERS = ("image.upload_started", "image.copy_started")
+
+
+def _holders(conn: sa.Connection) -> set[tuple[object, ...]]:
+    return {tuple(row) for row in conn.execute(sa.select(location_holder))}
+
+
+async def test_the_location_holders_view_starts_from_the_log(database_url: str) -> None:
+    """Bytes that images shared before the view existed are known from its first start: the
+    migration fills it with the rows a rebuild of the views makes of the same log."""
+    database = open_database(database_url)
+    try:
+        await upgrade(database, "0008")
+        await store_history(database, _cut_short(history(1500, seed=13)))
+        await upgrade(database)
+        migrated = await database.read(_holders)
+        assert {held_as for _, _, held_as in migrated} == {"data", "copy", "upload", "staging"}
+
+        await rebuild_projections(SqlEventLog(database, INLINE_PROJECTIONS))
+        assert await database.read(_holders) == migrated
+    finally:
+        await database.close()
