@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from multidict import MultiMapping
 
@@ -97,11 +96,12 @@ def _range_column(key: str) -> str | None:
 def _comparisons(key: str, value: str) -> list[Comparison]:
     if key in IN_OR_EQUAL:
         op, operand = _split_operator(value)
-        if op == "in":
-            return [Comparison(key, "in", tuple(_split_quoted(operand)))]
-        if op != "eq":
+        if op not in ("in", "eq"):
             raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
-        return [Comparison(key, "eq", _typed(key, operand))]
+        values = _split_quoted(operand) if op == "in" else [operand]
+        if key == "id":
+            return [Comparison(key, "in", _image_ids(values))]
+        return [Comparison(key, op, tuple(values) if op == "in" else operand)]
     if key in TIMES:
         op, operand = _split_operator(value)
         if op not in ("eq", "neq", "gt", "gte", "lt", "lte"):
@@ -125,13 +125,16 @@ def _comparisons(key: str, value: str) -> list[Comparison]:
     return []
 
 
-def _typed(key: str, value: str) -> Any:
-    if key == "id":
+def _image_ids(values: list[str]) -> tuple[uuid.UUID, ...]:
+    """The ids among `values`; one that is not a UUID names no image, so it matches nothing
+    (as an unknown id does: Glance answers both with an empty list)."""
+    ids = []
+    for value in values:
         try:
-            return uuid.UUID(value)
+            ids.append(uuid.UUID(value))
         except ValueError:
-            return uuid.UUID(int=0)  # matches nothing, like an unknown id
-    return value
+            continue
+    return tuple(ids)
 
 
 def _split_operator(expression: str) -> tuple[str, str]:
