@@ -12,6 +12,7 @@ from aiohttp import web
 from catalog.commands.create_image import CreateImage
 from catalog.errors import BadRequest, Forbidden, NotFound
 from catalog.image_patch import BASE_ATTRIBUTES
+from infra.http.client_text import refuse_unstorable
 from infra.http.schemas import validator
 
 DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
@@ -32,10 +33,28 @@ CREATE_ATTRIBUTES = ("id", *BASE_ATTRIBUTES)
 
 
 async def json_body(request: web.Request) -> Any:
+    """The request's JSON document: well formed, and only text that can be kept."""
     try:
-        return json.loads(await request.read())
+        document = json.loads(await request.read())
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest("Malformed JSON in request body.") from e
+    _check_document(document)
+    return document
+
+
+def _check_document(document: Any) -> None:
+    """Every string in it (keys too), without recursion."""
+    pending: list[Any] = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            refuse_unstorable(value, "The request body")
+        elif isinstance(value, dict):
+            for key in value:
+                refuse_unstorable(key, "The request body")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

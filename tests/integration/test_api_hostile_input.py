@@ -1,12 +1,15 @@
-"""Hostile input gets a clear 4xx and changes nothing, on both databases alike."""
+"""Hostile input gets a clear 4xx and changes nothing, on both databases alike: text no
+database can keep, and bytes that are not UTF-8 where identity comes from."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
 
 from infra.bootstrap import Container
@@ -85,3 +88,153 @@ async def test_an_error_that_echoes_unencodable_input_is_still_answered(
     assert status == 415, content
     assert echoed in content.decode()
     assert await event_count(container, image_id) == 1
+
+
+# -- text no database can keep --------------------------------------------------------------------
+
+
+NUL, SURROGATE = "\x00", "\ud800"
+UNSTORABLE = [pytest.param(NUL, id="nul"), pytest.param(SURROGATE, id="surrogate")]
+IN_BODY = "The request body holds text that cannot be stored"
+IN_URL = "The request URL holds text that cannot be stored"
+
+
+@pytest.mark.parametrize("bad", UNSTORABLE)
+async def test_unstorable_text_anywhere_in_a_create_is_refused(
+    api: Client, container: Container, bad: str
+) -> None:
+    for document in (
+        {"name": f"a{bad}b"},
+        {"owner": bad},
+        {"os_distro": bad},
+        {f"key{bad}": "value"},
+        {"tags": ["fine", bad]},
+    ):
+        await refused(
+            container,
+            functools.partial(api.post, "/v2/images", data=body_of(document), headers=HEADERS),
+            400,
+            IN_BODY,
+        )
+
+
+@pytest.mark.parametrize("bad", UNSTORABLE)
+async def test_unstorable_text_in_every_other_json_body_is_refused(
+    api: Client, container: Container, bad: str
+) -> None:
+    image_id = await created_image_id(api)
+    member = f"/v2/images/{image_id}/members"
+    cases: list[tuple[str, str, Any, dict[str, str]]] = [
+        ("PATCH", f"/v2/images/{image_id}", [{"op": "add", "path": "/p", "value": bad}], PATCH),
+        (
+            "PATCH",
+            f"/v2/images/{image_id}",
+            [{"op": "add", "path": f"/{bad}", "value": "v"}],
+            PATCH,
+        ),
+        (
+            "PATCH",
+            f"/v2/images/{image_id}",
+            [{"op": "replace", "path": "/name", "value": bad}],
+            PATCH,
+        ),
+        ("POST", member, {"member": f"proj{bad}"}, HEADERS),
+        ("PUT", f"{member}/proj-b", {"status": bad}, HEADERS),
+        ("POST", f"/v2/images/{image_id}/locations", {"url": f"http://x/{bad}"}, HEADERS),
+        ("POST", f"/v2/images/{image_id}/import", {"method": {"name": bad}}, HEADERS),
+    ]
+    for method, path, document, headers in cases:
+        await refused(
+            container,
+            functools.partial(api.request, method, path, data=body_of(document), headers=headers),
+            400,
+            IN_BODY,
+        )
+
+
+async def test_nul_in_path_and_query_parameters_is_refused(
+    api: Client, container: Container
+) -> None:
+    image_id = await created_image_id(api)
+    for method, path in (
+        ("PUT", f"/v2/images/{image_id}/tags/%00"),
+        ("DELETE", f"/v2/images/{image_id}/tags/a%00b"),
+        ("GET", f"/v2/images/{image_id}/members/proj%00"),
+        ("PUT", f"/v2/images/{image_id}/members/proj%00"),
+        ("DELETE", f"/v2/images/{image_id}/members/proj%00"),
+        ("DELETE", f"/v2/stores/file%00/{image_id}"),
+        ("GET", "/v2/images?name=x%00"),
+        ("GET", "/v2/images?tag=%00"),
+        ("GET", "/v2/images?os_distro=%00"),
+        ("GET", "/v2/images?owner=proj%00a"),
+        ("GET", "/v2/images?name=in:a,b%00"),
+        ("GET", "/v2/images?x%00=1"),
+        ("GET", f"/v2/images/{image_id}?as_of=%00"),
+    ):
+        await refused(
+            container,
+            functools.partial(api.request, method, path, headers=HEADERS),
+            400,
+            IN_URL,
+        )
+
+
+@pytest.mark.parametrize("header", ["X-Project-Id", "X-Tenant-Id", "X-User-Id", "X-Roles"])
+async def test_identity_headers_that_are_not_utf8_are_refused(
+    api: Client, container: Container, header: str
+) -> None:
+    identity = {"X-Project-Id": b"proj-a", "X-User-Id": b"alice", "X-Roles": b"member,reader"}
+    identity.pop("X-Project-Id" if header == "X-Tenant-Id" else header, None)
+    identity[header] = b"proj-\xff"
+    head = b"POST /v2/images HTTP/1.1\r\nHost: catalog\r\nContent-Type: application/json\r\n"
+    head += b"".join(f"{name}: ".encode() + value + b"\r\n" for name, value in identity.items())
+    before = await event_count(container)
+    status, content = await send_raw(api, head, b"{}")
+    assert status == 400, content
+    body = json.loads(content)
+    assert body["message"].startswith(f"The {header} header holds text that cannot be stored")
+    assert body["code"] == "400 Bad Request"
+    assert await event_count(container) == before
+
+
+async def test_a_percent_encoded_nul_among_the_roles_is_refused(
+    api: Client, container: Container
+) -> None:
+    await refused(
+        container,
+        lambda: api.post("/v2/images", json={}, headers={**HEADERS, "X-Roles": "member%00"}),
+        400,
+        "The X-Roles header holds text that cannot be stored",
+    )
+
+
+@pytest.mark.parametrize("header", ["X-Project-Id", "X-Tenant-Id", "X-User-Id"])
+async def test_identities_longer_than_255_characters_are_refused(
+    api: Client, container: Container, header: str
+) -> None:
+    headers = {**HEADERS, header: "p" * 256}
+    if header == "X-Tenant-Id":
+        del headers["X-Project-Id"]
+    await refused(
+        container,
+        lambda: api.post("/v2/images", json={}, headers=headers),
+        400,
+        f"The {header} header is longer than 255 characters.",
+    )
+
+
+async def test_a_store_header_that_is_not_utf8_is_refused(
+    api: Client, container: Container
+) -> None:
+    image_id = await created_image_id(api, disk_format="raw", container_format="bare")
+    head = (
+        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: catalog\r\n"
+        "X-Project-Id: proj-a\r\nX-User-Id: alice\r\nX-Roles: member,reader\r\n"
+        "Content-Type: application/octet-stream\r\n"
+    ).encode() + b"X-Image-Meta-Store: fil\xe9\r\n"
+    before = await event_count(container)
+    status, content = await send_raw(api, head, b"data")
+    assert status == 400, content
+    assert json.loads(content)["message"].startswith("The X-Image-Meta-Store header holds text")
+    assert await event_count(container) == before
+    assert stored_files(container) == []

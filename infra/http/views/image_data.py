@@ -6,6 +6,7 @@ from aiohttp import web
 
 from catalog.commands.upload_image_data import UploadImageData
 from catalog.errors import BadRequest, UnsupportedMediaType
+from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
 from infra.http.requests import image_id_from
@@ -49,7 +50,7 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
     command = UploadImageData(
         image_id=image_id,
         chunks=request.content.iter_chunked(READ_CHUNK),
-        store=request.headers.get("X-Image-Meta-Store"),
+        store=text_header(request, "X-Image-Meta-Store"),
         expected_size=_expected_size(request),
         staging=staging,
     )
