@@ -32,29 +32,42 @@ READ_ONLY = (
 CREATE_ATTRIBUTES = ("id", *BASE_ATTRIBUTES)
 
 
+# The API's documents nest four levels deep at most; this leaves room, and keeps everything
+# that walks a document (schema checks, error messages, storing it) far from Python's
+# recursion limit.
+JSON_DEPTH_LIMIT = 32
+TOO_DEEP = f"The request body is nested too deeply: at most {JSON_DEPTH_LIMIT} levels are accepted."
+
+
 async def json_body(request: web.Request) -> Any:
-    """The request's JSON document: well formed, and only text that can be kept."""
+    """The request's JSON document: well formed, not too deep, and only text that can be kept."""
     try:
         document = json.loads(await request.read())
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest("Malformed JSON in request body.") from e
+    except RecursionError as e:  # nested deeper than the parser itself can go
+        raise BadRequest(TOO_DEEP) from e
     _check_document(document)
     return document
 
 
 def _check_document(document: Any) -> None:
-    """Every string in it (keys too), without recursion."""
-    pending: list[Any] = [document]
+    """Its depth and every string in it (keys too), without recursion."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
     while pending:
-        value = pending.pop()
+        value, depth = pending.pop()
         if isinstance(value, str):
             refuse_unstorable(value, "The request body")
-        elif isinstance(value, dict):
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth == JSON_DEPTH_LIMIT:
+            raise BadRequest(TOO_DEEP)
+        if isinstance(value, dict):
             for key in value:
                 refuse_unstorable(key, "The request body")
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children)
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Hostile input gets a clear 4xx and changes nothing, on both databases alike: text no
-database can keep, and bytes that are not UTF-8 where identity comes from."""
+database can keep, documents nested without end, and bytes that are not UTF-8 where identity
+comes from."""
 
 from __future__ import annotations
 
@@ -238,3 +239,40 @@ async def test_a_store_header_that_is_not_utf8_is_refused(
     assert json.loads(content)["message"].startswith("The X-Image-Meta-Store header holds text")
     assert await event_count(container) == before
     assert stored_files(container) == []
+
+
+# -- documents nested without end -----------------------------------------------------------------
+
+
+TOO_DEEP = "The request body is nested too deeply: at most 32 levels are accepted."
+
+
+async def test_deeply_nested_json_is_refused_on_every_body(
+    api: Client, container: Container
+) -> None:
+    image_id = await created_image_id(api)
+    endless = b"[" * 100_000
+    just_too_deep = body_of(json.loads('{"a": ' * 33 + "1" + "}" * 33))
+    for method, path, headers in (
+        ("POST", "/v2/images", HEADERS),
+        ("PATCH", f"/v2/images/{image_id}", PATCH),
+        ("POST", f"/v2/images/{image_id}/members", HEADERS),
+        ("PUT", f"/v2/images/{image_id}/members/proj-b", HEADERS),
+        ("POST", f"/v2/images/{image_id}/locations", HEADERS),
+        ("POST", f"/v2/images/{image_id}/import", HEADERS),
+    ):
+        for body in (endless, just_too_deep):
+            await refused(
+                container,
+                functools.partial(api.request, method, path, data=body, headers=headers),
+                400,
+                TOO_DEEP,
+            )
+
+
+async def test_a_document_at_the_depth_limit_is_read(api: Client, container: Container) -> None:
+    deepest = '{"a": ' * 31 + '"v"' + "}" * 31
+    body = f'{{"name": "deep", "nested": {deepest}}}'.encode()
+    response = await api.post("/v2/images", data=body, headers=HEADERS)
+    assert response.status == 400
+    assert "does not match schema 'image'" in (await response.json())["message"]
