@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from multidict import MultiMapping
 
 from catalog.errors import BadRequest
-from catalog.queries.image_list import SORT_KEYS, Comparison, ListQuery
+from catalog.queries.image_list import SORT_KEYS, Comparison, ListQuery, column_range
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 1000
@@ -112,17 +112,28 @@ def _comparisons(key: str, value: str) -> list[Comparison]:
             number = int(value)
         except ValueError as e:
             raise BadRequest("Unable to filter on a range with a non-numeric value.") from e
-        return [Comparison(column, "gte" if key.endswith("_min") else "lte", number)]
+        op = "gte" if key.endswith("_min") else "lte"
+        return [Comparison(column, op, _in_column_range(key, column, number))]
     if key in NUMBERS:
         try:
-            return [Comparison(key, "eq", int(value))]
+            number = int(value)
         except ValueError as e:
             raise BadRequest(f"Unable to filter on {key} with a non-numeric value.") from e
+        return [Comparison(key, "eq", _in_column_range(key, key, number))]
     if key in BOOLEANS:
         return [Comparison(key, "eq", _boolean(key, value))]
     if key in EQUAL:
         return [Comparison(key, "eq", value)]
     return []
+
+
+def _in_column_range(key: str, column: str, number: int) -> int:
+    holds = column_range(column)
+    if number not in holds:
+        raise BadRequest(
+            f"Unable to filter on {key}: the value must be from {holds.start} to {holds.stop - 1}."
+        )
+    return number
 
 
 def _image_ids(values: list[str]) -> tuple[uuid.UUID, ...]:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from catalog.commands.create_image import CreateImage
 from catalog.errors import BadRequest, Forbidden, NotFound
-from catalog.image_patch import BASE_ATTRIBUTES
+from catalog.image_patch import BASE_ATTRIBUTES, MINIMUMS, check_minimum
 from infra.http.client_text import refuse_unstorable
 from infra.http.schemas import validator
 
@@ -98,9 +98,9 @@ def create_command(body: dict[str, Any]) -> CreateImage:
     for key in READ_ONLY:
         if key in body:
             raise Forbidden(f"Attribute '{key}' is read-only.")
-    for key in ("min_ram", "min_disk"):
-        if body.get(key) is not None and body[key] < 0:
-            raise BadRequest(f"{key} must be >= 0")
+    for key in MINIMUMS:
+        if body.get(key) is not None:
+            check_minimum(key, body[key])
     known = {k: body[k] for k in CREATE_ATTRIBUTES if k in body and body[k] is not None}
     properties = {k: v for k, v in body.items() if k not in CREATE_ATTRIBUTES}
     return CreateImage(

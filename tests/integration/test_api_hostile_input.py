@@ -1,6 +1,6 @@
-"""Hostile input gets a clear 4xx and changes nothing, on both databases alike: text no
-database can keep, documents nested without end, and bytes that are not UTF-8 where identity
-comes from."""
+"""Hostile input gets a clear 400 (or the answer its protocol gives) and changes nothing, on
+both databases alike: text no database can keep, documents nested without end, integers out
+of every column's range, and bytes that are not UTF-8 where identity comes from."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from aiohttp import ClientResponse
 
 from infra.bootstrap import Container
 from tests.integration.conftest import (
+    ADMIN,
     JSON,
     PROJECT_A,
     created_image_id,
     event_count,
     refused_without_change,
     stored_files,
+    uploaded_image_id,
 )
 from tests.integration.conftest import ApiClient as Client
 
@@ -276,3 +278,104 @@ async def test_a_document_at_the_depth_limit_is_read(api: Client, container: Con
     response = await api.post("/v2/images", data=body, headers=HEADERS)
     assert response.status == 400
     assert "does not match schema 'image'" in (await response.json())["message"]
+
+
+# -- integers out of range ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("min_ram", 2**31), ("min_disk", 2**63), ("min_ram", 10**30)]
+)
+async def test_minimums_beyond_32_bits_are_refused_on_create_and_patch(
+    api: Client, container: Container, field: str, value: int
+) -> None:
+    message = f"'{field}' value out of range, must not exceed 2147483647."
+    await refused(
+        container,
+        lambda: api.post("/v2/images", json={field: value}, headers=HEADERS),
+        400,
+        message,
+    )
+    image_id = await created_image_id(api)
+    operations = [{"op": "replace", "path": f"/{field}", "value": value}]
+    await refused(
+        container,
+        lambda: api.patch(f"/v2/images/{image_id}", data=body_of(operations), headers=PATCH),
+        400,
+        message,
+    )
+
+
+async def test_the_largest_minimums_are_kept(api: Client) -> None:
+    image_id = await created_image_id(api, min_ram=2**31 - 1, min_disk=2**31 - 1)
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
+    assert (shown["min_ram"], shown["min_disk"]) == (2**31 - 1, 2**31 - 1)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "size_max=99999999999999999999999",
+            "Unable to filter on size_max: the value must be from -9223372036854775808 to "
+            "9223372036854775807.",
+        ),
+        ("size_min=-9223372036854775809", "Unable to filter on size_min: "),
+        ("virtual_size=9223372036854775808", "Unable to filter on virtual_size: "),
+        (
+            "min_ram=2147483648",
+            "Unable to filter on min_ram: the value must be from -2147483648 to 2147483647.",
+        ),
+        ("min_disk_max=2147483648", "Unable to filter on min_disk_max: "),
+    ],
+)
+async def test_list_filters_beyond_their_columns_are_refused(
+    api: Client, container: Container, query: str, message: str
+) -> None:
+    await refused(container, lambda: api.get(f"/v2/images?{query}", headers=HEADERS), 400, message)
+
+
+async def test_list_filters_at_their_columns_limits_are_answered(api: Client) -> None:
+    await created_image_id(api, name="small")
+    for query in ("size_max=9223372036854775807", "min_ram_max=2147483647", "min_disk=0"):
+        response = await api.get(f"/v2/images?{query}", headers=HEADERS)
+        assert response.status == 200, await response.text()
+
+
+async def test_byte_positions_of_any_length_are_answered_as_positions(
+    api: Client, container: Container
+) -> None:
+    image_id = await uploaded_image_id(api, b"0123456789", headers=ADMIN, visibility="public")
+    file = f"/v2/images/{image_id}/file"
+    huge = "9" * 5000
+    for header, value in (("Range", f"bytes={huge}-"), ("Content-Range", f"bytes 0-{huge}/*")):
+        await refused(
+            container,
+            functools.partial(api.get, file, headers={**HEADERS, header: value}),
+            416,
+            f"Invalid {'start' if header == 'Range' else 'stop'} position in {header} header.",
+        )
+    for value, expected in ((f"bytes=4-{huge}", b"456789"), (f"bytes=-{huge}", b"0123456789")):
+        response = await api.get(file, headers={**HEADERS, "Range": value})
+        assert response.status == 206
+        assert await response.read() == expected
+
+
+async def test_a_declared_size_beyond_64_bits_is_refused(api: Client, container: Container) -> None:
+    image_id = await created_image_id(api)
+    headers = {**HEADERS, "Content-Type": "application/octet-stream"}
+    for size, message in (
+        (str(2**63), "x-openstack-image-size must not exceed 9223372036854775807."),
+        ("9" * 5000, "x-openstack-image-size must be an integer."),
+    ):
+        await refused(
+            container,
+            functools.partial(
+                api.put,
+                f"/v2/images/{image_id}/file",
+                data=b"data",
+                headers={**headers, "x-openstack-image-size": size},
+            ),
+            400,
+            message,
+        )

@@ -12,6 +12,8 @@ from infra.http.keys import BUS
 from infra.http.requests import image_id_from
 
 READ_CHUNK = 1 << 20
+SIZE_LIMIT = 2**63 - 1
+"""The largest size a view's 64-bit size column holds (Glance's `image_size_cap` is below it)."""
 
 
 def _expected_size(request: web.Request) -> int | None:
@@ -24,6 +26,8 @@ def _expected_size(request: web.Request) -> int | None:
         raise BadRequest("x-openstack-image-size must be an integer.") from e
     if size < 0:
         raise BadRequest("x-openstack-image-size must not be negative.")
+    if size > SIZE_LIMIT:
+        raise BadRequest(f"x-openstack-image-size must not exceed {SIZE_LIMIT}.")
     return size
 
 
