@@ -136,6 +136,8 @@ def check_property_quota(count: int, quota: int) -> None:
 def check_minimum(name: str, value: int) -> None:
     """min_ram (MB) or min_disk (GB): from 0 to MINIMUM_LIMIT, with Glance's messages."""
     if value < 0:
-        raise BadRequest(f"{name} must be >= 0")
+        raise BadRequest(
+            f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value"
+        )
     if value > MINIMUM_LIMIT:
         raise BadRequest(f"'{name}' value out of range, must not exceed {MINIMUM_LIMIT}.")
