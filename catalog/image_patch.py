@@ -30,6 +30,9 @@ BASE_ATTRIBUTES = (
 )
 FORMAT_ATTRIBUTES = ("disk_format", "container_format")
 FORMAT_CHANGE_STATUSES = ("queued", "importing")
+MINIMUMS = ("min_ram", "min_disk")
+MINIMUM_LIMIT = 2**31 - 1
+"""The largest min_ram / min_disk: they are 32-bit columns, in Glance's database as here."""
 DENIED = "Access was denied to this resource."
 CONFLICT = "There was a conflict when trying to complete your request."
 
@@ -82,8 +85,8 @@ def _base_attribute(image: Image, operation: PatchOperation) -> Any:
         raise Conflict(CONFLICT, detail=f"Property {name} already present.")
     if name in FORMAT_ATTRIBUTES and image.status not in FORMAT_CHANGE_STATUSES:
         raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
-    if name in ("min_ram", "min_disk") and operation.value < 0:
-        raise BadRequest(f"{name} must be >= 0")
+    if name in MINIMUMS:
+        check_minimum(name, operation.value)
     return operation.value
 
 
@@ -128,3 +131,13 @@ def check_property_quota(count: int, quota: int) -> None:
             "The limit has been exceeded on the number of allowed image properties."
             f" Attempted: {count}, Maximum: {quota}"
         )
+
+
+def check_minimum(name: str, value: int) -> None:
+    """min_ram (MB) or min_disk (GB): from 0 to MINIMUM_LIMIT, with Glance's messages."""
+    if value < 0:
+        raise BadRequest(
+            f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value"
+        )
+    if value > MINIMUM_LIMIT:
+        raise BadRequest(f"'{name}' value out of range, must not exceed {MINIMUM_LIMIT}.")

@@ -56,28 +56,46 @@ def enforce_owner_action(actor: Actor, owner: str | None, action: str) -> None:
         raise not_authorized(action)
 
 
-def enforce_download(actor: Actor) -> None:
-    """download_image: admin, or a member, of an image the caller can see (checked before)."""
-    if not (actor.is_admin or actor.has_role("member")):
-        raise not_authorized("download_image")
+# Keystone's default roles imply one another (admin > member > reader), so where Glance's rule
+# names `reader`, a member passes too. Service users are given `service`, which implies neither.
+READER_ROLES = frozenset({"reader", "member"})
+MEMBER_ROLES = frozenset({"member"})
+SERVICE_ROLES = frozenset({"service"})
+READ_RULES: dict[str, frozenset[str]] = {
+    "get_images": READER_ROLES,
+    "get_image": READER_ROLES,
+    "get_image_history": READER_ROLES,
+    "get_members": READER_ROLES,
+    "get_member": READER_ROLES,
+    "download_image": MEMBER_ROLES,
+    "fetch_image_location": SERVICE_ROLES,
+    "stores_info_detail": SERVICE_ROLES,
+}
+"""The roles each read needs: the part of Glance's rule that depends on the caller alone."""
 
 
 def may_read_data(
     actor: Actor, *, owner: str | None, visibility: str, is_member: bool, deactivated: bool
 ) -> bool:
     """download_image as a yes or no, visibility included: an image the caller can see, as
-    admin or member, and not deactivated unless admin. Attaching another image's location
-    needs it too (not Glance's rule): it would hand the caller that image's bytes."""
+    admin or as a member acting for a project, and not deactivated unless admin. Attaching
+    another image's location needs it too (not Glance's rule): it would hand the caller that
+    image's bytes."""
     if not can_see(actor, owner=owner, visibility=visibility, is_member=is_member):
         return False
-    return actor.is_admin or (actor.has_role("member") and not deactivated)
+    if actor.is_admin:
+        return True
+    allowed = actor.project_id is not None and READ_RULES["download_image"] & set(actor.roles)
+    return bool(allowed) and not deactivated
 
 
-def enforce_reader(actor: Actor, action: str) -> None:
-    """get_images / get_image: admin, or any role of a project (reader is the least)."""
+def enforce_read(actor: Actor, action: str) -> None:
+    """The rule every read goes through, before anything is looked up: an admin, or a caller
+    acting for a project (Glance accepts only project-scoped callers) with a role `action`
+    needs. What depends on the image (may the caller see it?) is decided after, as a 404."""
     if actor.is_admin:
         return
-    if actor.project_id is None or not (actor.has_role("reader") or actor.has_role("member")):
+    if actor.project_id is None or not READ_RULES[action] & set(actor.roles):
         raise not_authorized(action)
 
 
@@ -96,14 +114,3 @@ def may_audit(actor: Actor, owner: str | None) -> bool:
     """An image's history, and its past states once it is deleted: admin, or its owner (not
     Glance's: the catalog's own audit reads)."""
     return actor.is_admin or is_owner(actor, owner)
-
-
-def is_service(actor: Actor) -> bool:
-    """service_api: the other cloud services (compute, volumes) acting with the service role."""
-    return actor.is_admin or actor.has_role("service")
-
-
-def enforce_service(actor: Actor, action: str) -> None:
-    """Rules limited to admins and services: stores_info_detail, fetch_image_location."""
-    if not is_service(actor):
-        raise not_authorized(action)

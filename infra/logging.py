@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 
@@ -9,6 +10,11 @@ import structlog
 
 
 def configure(level: str = "INFO", *, json: bool = False) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            # A line may quote what a client sent, even text UTF-8 cannot encode (an unpaired
+            # surrogate): it is written escaped, rather than failing the request that logs it.
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)

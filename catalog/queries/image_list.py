@@ -58,6 +58,13 @@ class MarkerNotFound(LookupError):
     pass
 
 
+def column_range(column: str) -> range:
+    """The whole numbers a numeric column of the view holds, and so can be compared with: a
+    value beyond them is an error to the database (PostgreSQL's integer types, SQLite's 64 bits)."""
+    bits = 64 if isinstance(image.c[column].type, sa.BigInteger) else 32
+    return range(-(2 ** (bits - 1)), 2 ** (bits - 1))
+
+
 def _membership(actor: Actor, status: str) -> sa.ColumnElement[bool]:
     conditions = [image_member.c.image_id == image.c.id, image_member.c.member == actor.project_id]
     if status != "all":

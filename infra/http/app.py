@@ -6,8 +6,9 @@ from aiohttp import web
 
 from infra.bootstrap import Container
 from infra.db.audit_log import SqlAuditLog
+from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
-from infra.http.identity import add_request_id, context_middleware
+from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
 from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, STORES
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
@@ -70,9 +71,15 @@ def add_routes(app: web.Application) -> None:
 
 def create_app(container: Container) -> web.Application:
     """The API over an already built container (tests build their own around it)."""
-    app = web.Application(
-        middlewares=[context_middleware, error_middleware], client_max_size=JSON_BODY_LIMIT
-    )
+    # Outermost first: request ids bind for everything after them, including the errors
+    # rendered by the error middleware, which sees what the identity and URL checks refuse.
+    middlewares = [
+        request_id_middleware,
+        error_middleware,
+        identity_middleware,
+        url_text_middleware,
+    ]
+    app = web.Application(middlewares=middlewares, client_max_size=JSON_BODY_LIMIT)
     app[API_SETTINGS] = container.settings.api
     app[BUS] = container.bus
     app[DATABASE] = container.database

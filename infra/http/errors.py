@@ -29,6 +29,12 @@ def _message(status: int, message: str, detail: str) -> str:
     return f"{message}<br /><br />\n{detail}\n\n"
 
 
+def _encodable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (an unpaired surrogate a message echoes from the
+    request) written as an escape: an error answer must never fail to be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_response(
     request: web.Request,
     status: int,
@@ -37,6 +43,7 @@ def error_response(
     detail: str = "",
     headers: dict[str, str] | None = None,
 ) -> web.Response:
+    message, detail = _encodable(message), _encodable(detail)
     phrase = HTTPStatus(status).phrase
     code = f"{status} {phrase}"
     if _wants_json(request):

@@ -4,34 +4,59 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from catalog.errors import BadRequest
 from catalog.events import EventMetadata
 from catalog.identity import Actor
+from infra.http.client_text import refuse_unstorable, text_header
 from infra.http.keys import API_SETTINGS
 
 ALL_ROLES = ("admin", "member", "reader")
+# Keystone's ids have 64 characters at most; a project becomes an image's owner, kept (as in
+# Glance's database) in 255.
+ID_LENGTH_LIMIT = 255
+
+
+@dataclass(frozen=True)
+class RequestIds:
+    request_id: str
+    """The id this catalog gives the request (`x-openstack-request-id`)."""
+    global_request_id: str | None
+    """The caller's, if it sent a well-formed one."""
+
+
+REQUEST_IDS_KEY = web.RequestKey("request_ids", RequestIds)
 METADATA_KEY = web.RequestKey("metadata", EventMetadata)
 REQUEST_ID_HEADER = "x-openstack-request-id"
 # oslo.middleware's rule: a caller's id is taken (as the global request id) only in this form.
 GLOBAL_REQUEST_ID = re.compile(r"req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
 
 
-def _roles(header: str) -> tuple[str, ...]:
+def _roles(request: web.Request) -> tuple[str, ...]:
     # python-glanceclient percent-encodes the list; keystonemiddleware sends it plain.
-    return tuple(r.strip().lower() for r in unquote(header).split(",") if r.strip())
+    roles = unquote(request.headers.get("X-Roles", ""))
+    refuse_unstorable(roles, "The X-Roles header")
+    return tuple(r.strip().lower() for r in roles.split(",") if r.strip())
+
+
+def _identity(request: web.Request, name: str) -> str | None:
+    value = text_header(request, name)
+    if value is not None and len(value) > ID_LENGTH_LIMIT:
+        raise BadRequest(f"The {name} header is longer than {ID_LENGTH_LIMIT} characters.")
+    return value
 
 
 def actor_from(request: web.Request) -> Actor:
     settings = request.app[API_SETTINGS]
-    headers = request.headers
-    project = headers.get("X-Project-Id") or headers.get("X-Tenant-Id")
-    user = headers.get("X-User-Id")
-    roles = _roles(headers.get("X-Roles", ""))
+    project = _identity(request, "X-Project-Id") or _identity(request, "X-Tenant-Id")
+    user = _identity(request, "X-User-Id")
+    roles = _roles(request)
     if settings.auth_mode == "noauth" and project is None and user is None and not roles:
         return Actor(
             user_id=settings.default_user, project_id=settings.default_project, roles=ALL_ROLES
@@ -50,25 +75,33 @@ def global_request_id_from(request: web.Request) -> str | None:
 
 
 @web.middleware
-async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = f"req-{uuid.uuid4()}"
-    global_request_id = global_request_id_from(request)
-    actor = actor_from(request)
-    request[METADATA_KEY] = EventMetadata(
-        actor=actor, request_id=request_id, global_request_id=global_request_id
-    )
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The request's ids, bound to every log line of the request, its errors' too (outermost)."""
+    ids = RequestIds(f"req-{uuid.uuid4()}", global_request_id_from(request))
+    request[REQUEST_IDS_KEY] = ids
     structlog.contextvars.bind_contextvars(
-        request_id=request_id,
-        global_request_id=global_request_id,
-        user_id=actor.user_id,
-        project_id=actor.project_id,
+        request_id=ids.request_id, global_request_id=ids.global_request_id
     )
     try:
         return await handler(request)
     finally:
+        # The caller bound by `identity_middleware` too: it stays bound until here, so the
+        # error middleware's log lines say who asked.
         structlog.contextvars.unbind_contextvars(
             "request_id", "global_request_id", "user_id", "project_id"
         )
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Who is asking, read inside the error middleware: unreadable identity headers are a 400."""
+    actor = actor_from(request)
+    ids = request[REQUEST_IDS_KEY]
+    request[METADATA_KEY] = EventMetadata(
+        actor=actor, request_id=ids.request_id, global_request_id=ids.global_request_id
+    )
+    structlog.contextvars.bind_contextvars(user_id=actor.user_id, project_id=actor.project_id)
+    return await handler(request)
 
 
 async def add_request_id(request: web.BaseRequest, response: web.StreamResponse) -> None:
@@ -78,8 +111,8 @@ async def add_request_id(request: web.BaseRequest, response: web.StreamResponse)
     headers before its handler returns, and an error aiohttp answers by itself never comes
     back through the middleware.
     """
-    metadata = request.get(METADATA_KEY)
-    request_id = metadata.request_id if isinstance(metadata, EventMetadata) else None
+    ids = request.get(REQUEST_IDS_KEY)
+    request_id = ids.request_id if isinstance(ids, RequestIds) else None
     response.headers[REQUEST_ID_HEADER] = request_id or f"req-{uuid.uuid4()}"
 
 

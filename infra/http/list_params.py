@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from multidict import MultiMapping
 
 from catalog.errors import BadRequest
-from catalog.queries.image_list import SORT_KEYS, Comparison, ListQuery
+from catalog.queries.image_list import SORT_KEYS, Comparison, ListQuery, column_range
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 1000
@@ -97,11 +96,12 @@ def _range_column(key: str) -> str | None:
 def _comparisons(key: str, value: str) -> list[Comparison]:
     if key in IN_OR_EQUAL:
         op, operand = _split_operator(value)
-        if op == "in":
-            return [Comparison(key, "in", tuple(_split_quoted(operand)))]
-        if op != "eq":
+        if op not in ("in", "eq"):
             raise BadRequest(f"Unable to filter by unknown operator '{op}'.")
-        return [Comparison(key, "eq", _typed(key, operand))]
+        values = _split_quoted(operand) if op == "in" else [operand]
+        if key == "id":
+            return [Comparison(key, "in", _image_ids(values))]
+        return [Comparison(key, op, tuple(values) if op == "in" else operand)]
     if key in TIMES:
         op, operand = _split_operator(value)
         if op not in ("eq", "neq", "gt", "gte", "lt", "lte"):
@@ -112,12 +112,14 @@ def _comparisons(key: str, value: str) -> list[Comparison]:
             number = int(value)
         except ValueError as e:
             raise BadRequest("Unable to filter on a range with a non-numeric value.") from e
-        return [Comparison(column, "gte" if key.endswith("_min") else "lte", number)]
+        op = "gte" if key.endswith("_min") else "lte"
+        return [Comparison(column, op, _in_column_range(key, column, number))]
     if key in NUMBERS:
         try:
-            return [Comparison(key, "eq", int(value))]
+            number = int(value)
         except ValueError as e:
             raise BadRequest(f"Unable to filter on {key} with a non-numeric value.") from e
+        return [Comparison(key, "eq", _in_column_range(key, key, number))]
     if key in BOOLEANS:
         return [Comparison(key, "eq", _boolean(key, value))]
     if key in EQUAL:
@@ -125,13 +127,25 @@ def _comparisons(key: str, value: str) -> list[Comparison]:
     return []
 
 
-def _typed(key: str, value: str) -> Any:
-    if key == "id":
+def _in_column_range(key: str, column: str, number: int) -> int:
+    holds = column_range(column)
+    if number not in holds:
+        raise BadRequest(
+            f"Unable to filter on {key}: the value must be from {holds.start} to {holds.stop - 1}."
+        )
+    return number
+
+
+def _image_ids(values: list[str]) -> tuple[uuid.UUID, ...]:
+    """The ids among `values`; one that is not a UUID names no image, so it matches nothing
+    (as an unknown id does: Glance answers both with an empty list)."""
+    ids = []
+    for value in values:
         try:
-            return uuid.UUID(value)
+            ids.append(uuid.UUID(value))
         except ValueError:
-            return uuid.UUID(int=0)  # matches nothing, like an unknown id
-    return value
+            continue
+    return tuple(ids)
 
 
 def _split_operator(expression: str) -> tuple[str, str]:

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from catalog.commands.create_image import CreateImage
 from catalog.errors import BadRequest, Forbidden, NotFound
-from catalog.image_patch import BASE_ATTRIBUTES
+from catalog.image_patch import BASE_ATTRIBUTES, MINIMUMS, check_minimum
+from infra.http.client_text import refuse_unstorable
 from infra.http.schemas import validator
 
 DISALLOWED_ON_CREATE = ("direct_url", "self", "file", "schema", "stores")
@@ -31,11 +32,42 @@ READ_ONLY = (
 CREATE_ATTRIBUTES = ("id", *BASE_ATTRIBUTES)
 
 
+# The API's documents nest four levels deep at most; this leaves room, and keeps everything
+# that walks a document (schema checks, error messages, storing it) far from Python's
+# recursion limit.
+JSON_DEPTH_LIMIT = 32
+TOO_DEEP = f"The request body is nested too deeply: at most {JSON_DEPTH_LIMIT} levels are accepted."
+
+
 async def json_body(request: web.Request) -> Any:
+    """The request's JSON document: well formed, not too deep, and only text that can be kept."""
     try:
-        return json.loads(await request.read())
+        document = json.loads(await request.read())
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest("Malformed JSON in request body.") from e
+    except RecursionError as e:  # nested deeper than the parser itself can go
+        raise BadRequest(TOO_DEEP) from e
+    _check_document(document)
+    return document
+
+
+def _check_document(document: Any) -> None:
+    """Its depth and every string in it (keys too), without recursion."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            refuse_unstorable(value, "The request body")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth == JSON_DEPTH_LIMIT:
+            raise BadRequest(TOO_DEEP)
+        if isinstance(value, dict):
+            for key in value:
+                refuse_unstorable(key, "The request body")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children)
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -66,9 +98,9 @@ def create_command(body: dict[str, Any]) -> CreateImage:
     for key in READ_ONLY:
         if key in body:
             raise Forbidden(f"Attribute '{key}' is read-only.")
-    for key in ("min_ram", "min_disk"):
-        if body.get(key) is not None and body[key] < 0:
-            raise BadRequest(f"{key} must be >= 0")
+    for key in MINIMUMS:
+        if body.get(key) is not None:
+            check_minimum(key, body[key])
     known = {k: body[k] for k in CREATE_ATTRIBUTES if k in body and body[k] is not None}
     properties = {k: v for k, v in body.items() if k not in CREATE_ATTRIBUTES}
     return CreateImage(

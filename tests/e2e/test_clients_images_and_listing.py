@@ -334,6 +334,8 @@ def test_glanceclient_filters(listing: Listing) -> None:
     assert listed() == set(NAMES)
     assert listed(name="alpha") == {"alpha"}
     assert listed(name="in:alpha,gamma") == {"alpha", "gamma"}
+    ids = listing.ids
+    assert listed(id=f"in:{ids['alpha']},{ids['gamma']},not-an-id") == {"alpha", "gamma"}
     assert listed(status="active") == {"alpha", "beta", "delta"}
     assert listed(status="queued") == {"gamma", "epsilon", "zeta", "eta"}
     assert listed(visibility="private") == {"beta", "delta"}

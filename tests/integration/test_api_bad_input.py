@@ -96,7 +96,7 @@ async def test_a_negative_min_disk(api: Client, container: Container) -> None:
         container,
         lambda: api.post("/v2/images", json={"min_disk": -1}, headers=HEADERS),
         400,
-        "min_disk must be >= 0",
+        "Invalid value '-1' for parameter 'min_disk': Cannot be a negative value",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -60,6 +61,22 @@ async def test_filters(api: Client) -> None:
     assert len(await names(api, "created_at=gte:2000-01-01T00:00:00Z")) == 3
     assert await names(api, "created_at=lt:2000-01-01T00:00:00Z") == []
     assert len(await names(api, f"updated_at=lte:{quote('2999-01-01T00:00:00+00:00')}")) == 3
+
+
+async def test_the_id_filter_takes_several_ids_and_malformed_ones_match_nothing(
+    api: Client,
+) -> None:
+    a = await create(api, name="alpha")
+    b = await create(api, name="beta")
+    await create(api, name="gamma")
+    assert await names(api, f"id=in:{a['id']}") == ["alpha"]
+    assert await names(api, f"id=in:{a['id']},{b['id']}") == ["beta", "alpha"]
+    assert await names(api, f'id=in:"{a["id"]}",{b["id"]}') == ["beta", "alpha"]
+    # Glance's answers: an id that is not a UUID names no image, like an unknown one.
+    assert await names(api, f"id=in:nope,{b['id']},{uuid.UUID(int=5)}") == ["beta"]
+    assert await names(api, "id=in:nope") == []
+    assert await names(api, "id=in:") == []
+    assert await names(api, "id=nope") == []
 
 
 async def test_hidden_images_are_listed_only_when_asked(api: Client) -> None:

@@ -205,7 +205,11 @@ async def test_the_wrong_media_type_is_415_with_accept_patch(
         ),
         ([{"op": "replace", "path": "/name", "value": "n" * 256}], 400, "is too long"),
         ([{"op": "add", "path": "/prop", "value": 5}], 400, "5 is not of type 'string'"),
-        ([{"op": "replace", "path": "/min_ram", "value": -1}], 400, "min_ram must be >= 0"),
+        (
+            [{"op": "replace", "path": "/min_ram", "value": -1}],
+            400,
+            "Invalid value '-1' for parameter 'min_ram': Cannot be a negative value",
+        ),
         (
             [{"op": "replace", "path": "/visibility", "value": "public"}],
             403,

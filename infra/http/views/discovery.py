@@ -57,7 +57,7 @@ async def stores_info(request: web.Request) -> web.Response:
 async def stores_detail(request: web.Request) -> web.Response:
     """The stores with their driver, weight and settings: for admins and services."""
     reject_body(request)
-    policy.enforce_service(metadata_of(request).actor, "stores_info_detail")
+    policy.enforce_read(metadata_of(request).actor, "stores_info_detail")
     configured_stores = request.app[STORES]
     stores = [
         {

@@ -6,11 +6,14 @@ from aiohttp import web
 
 from catalog.commands.upload_image_data import UploadImageData
 from catalog.errors import BadRequest, UnsupportedMediaType
+from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
 from infra.http.requests import image_id_from
 
 READ_CHUNK = 1 << 20
+SIZE_LIMIT = 2**63 - 1
+"""The largest size a view's 64-bit size column holds (Glance's `image_size_cap` is below it)."""
 
 
 def _expected_size(request: web.Request) -> int | None:
@@ -23,6 +26,8 @@ def _expected_size(request: web.Request) -> int | None:
         raise BadRequest("x-openstack-image-size must be an integer.") from e
     if size < 0:
         raise BadRequest("x-openstack-image-size must not be negative.")
+    if size > SIZE_LIMIT:
+        raise BadRequest(f"x-openstack-image-size must not exceed {SIZE_LIMIT}.")
     return size
 
 
@@ -49,7 +54,7 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
     command = UploadImageData(
         image_id=image_id,
         chunks=request.content.iter_chunked(READ_CHUNK),
-        store=request.headers.get("X-Image-Meta-Store"),
+        store=text_header(request, "X-Image-Meta-Store"),
         expected_size=_expected_size(request),
         staging=staging,
     )

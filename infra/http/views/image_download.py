@@ -35,9 +35,9 @@ MISSING = "No image found with ID {id}"
 async def download(request: web.Request) -> web.StreamResponse:
     reject_body(request)
     actor = metadata_of(request).actor
+    policy.enforce_read(actor, "download_image")
     image_id = image_id_from(request, MISSING)
     view = await visible_image(request, image_id, MISSING.format(id=image_id))
-    policy.enforce_download(actor)
     if view.status == "deactivated" and not actor.is_admin:
         raise Forbidden(
             "The requested image has been deactivated. Image data download is forbidden."

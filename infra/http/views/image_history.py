@@ -18,7 +18,7 @@ from infra.http.requests import image_id_from, reject_body
 async def history(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_reader(actor, "get_image_history")
+    policy.enforce_read(actor, "get_image_history")
     image_id = image_id_from(request, "No image found with ID {id}")
     query = history_query(request.query)
     page = await image_history(request.app[AUDIT_LOG], image_id, actor, query)

@@ -9,6 +9,7 @@ from aiohttp import web
 from catalog.commands.copy_image import CopyImage
 from catalog.commands.import_image import IMPORT_METHODS, ImportImage
 from catalog.errors import BadRequest
+from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, STORES
 from infra.http.requests import image_id_from, json_object
@@ -35,7 +36,7 @@ def method_from(body: dict[str, Any]) -> str:
 def stores_from(request: web.Request, body: dict[str, Any]) -> tuple[str, ...] | None:
     """The stores an import targets, as Glance reads them: `all_stores` (None here), the
     `stores` list, the `X-Image-Meta-Store` header, else the default store."""
-    header = request.headers.get("X-Image-Meta-Store")
+    header = text_header(request, "X-Image-Meta-Store")
     if body.get("all_stores", False):
         if "stores" in body or header is not None:
             raise BadRequest(

@@ -57,7 +57,7 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_reader(actor, "get_image")
+    policy.enforce_read(actor, "get_image")
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     as_of = as_of_from(request.query)
@@ -71,7 +71,7 @@ async def show(request: web.Request) -> web.Response:
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_reader(actor, "get_images")
+    policy.enforce_read(actor, "get_images")
     query = list_query(request.query)
     try:
         page = await request.app[DATABASE].read(image_list.list_images, actor, query)

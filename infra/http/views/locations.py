@@ -45,10 +45,10 @@ async def add_location(request: web.Request) -> web.Response:
 
 async def get_locations(request: web.Request) -> web.Response:
     reject_body(request)
+    policy.enforce_read(metadata_of(request).actor, "fetch_image_location")
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     view = await visible_image(request, image_id, missing.format(id=image_id))
-    policy.enforce_service(metadata_of(request).actor, "fetch_image_location")
     return web.json_response(
         [{"url": loc["url"], "metadata": {"store": loc["store"]}} for loc in view.locations]
     )

@@ -54,6 +54,7 @@ def _visible_members_of(request: web.Request, view: ImageView) -> str | None:
 
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
+    policy.enforce_read(metadata_of(request).actor, "get_members")
     view = await _image(request)
     members = await _members(request, view.id, _visible_members_of(request, view))
     if not members and _visible_members_of(request, view) is not None:
@@ -65,6 +66,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
+    policy.enforce_read(metadata_of(request).actor, "get_member")
     view = await _image(request)
     member = request.match_info["member_id"]
     only = _visible_members_of(request, view)

@@ -1,0 +1,58 @@
+"""Every read goes through one access rule: a caller who may not read at all is refused (403)
+on every read route, whatever the image, before anything is looked up or recorded."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from aiohttp import web
+
+from infra.bootstrap import Container
+from tests.integration.conftest import ADMIN, JSON, refused_without_change, uploaded_image_id
+from tests.integration.conftest import ApiClient as Client
+
+CALLERS_WHO_MAY_NOT_READ = {
+    "a member of no project": {"X-User-Id": "drifter", "X-Roles": "member,reader"},
+    "a project without roles": {"X-Project-Id": "proj-a", "X-User-Id": "nobody", "X-Roles": ""},
+}
+
+
+def image_read_paths(app: web.Application) -> list[str]:
+    """Every GET route of the API about images, as a path (found from the router, so that a
+    read added later is covered too)."""
+    paths = []
+    for route in app.router.routes():
+        canonical = route.resource.canonical if route.resource is not None else ""
+        if route.method == "GET" and canonical.partition("}")[2].startswith("/images"):
+            paths.append("/v2" + canonical.partition("}")[2])
+    return sorted(paths)
+
+
+def test_every_image_read_is_found(api: Client) -> None:
+    assert image_read_paths(api.app) == [
+        "/v2/images",
+        "/v2/images/{image_id}",
+        "/v2/images/{image_id}/file",
+        "/v2/images/{image_id}/history",
+        "/v2/images/{image_id}/locations",
+        "/v2/images/{image_id}/members",
+        "/v2/images/{image_id}/members/{member_id}",
+    ]
+
+
+@pytest.mark.parametrize("caller", list(CALLERS_WHO_MAY_NOT_READ))
+async def test_every_read_refuses_a_caller_who_may_not_read(
+    api: Client, container: Container, caller: str
+) -> None:
+    # A public image with data: the one every caller who may read can show and download.
+    image_id = await uploaded_image_id(api, headers=ADMIN, visibility="public")
+    headers = {**CALLERS_WHO_MAY_NOT_READ[caller], **JSON}
+    for template in image_read_paths(api.app):
+        path = template.format(image_id=image_id, member_id="proj-b")
+        await refused_without_change(
+            container,
+            functools.partial(api.get, path, headers=headers),
+            403,
+            "You are not authorized to complete ",
+        )
