@@ -11,6 +11,7 @@ headers whose values become data (`text_header`).
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -20,13 +21,17 @@ from catalog.errors import BadRequest
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+def _unstorable(where: str) -> BadRequest:
+    return BadRequest(
+        f"{where} holds text that cannot be stored: NUL characters, unpaired surrogates and "
+        "bytes that are not UTF-8 are refused."
+    )
+
+
 def refuse_unstorable(text: str, where: str) -> None:
     """400 if `text` holds a NUL character or an unpaired surrogate; `where` names its place."""
     if _UNSTORABLE.search(text):
-        raise BadRequest(
-            f"{where} holds text that cannot be stored: NUL characters, unpaired surrogates and "
-            "bytes that are not UTF-8 are refused."
-        )
+        raise _unstorable(where)
 
 
 def text_header(request: web.Request, name: str) -> str | None:
@@ -41,6 +46,11 @@ def text_header(request: web.Request, name: str) -> str | None:
 async def url_text_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Path parameters (a tag, a member id) and query parameters (filters) are checked once
     here for every route, before any view reads them."""
+    try:
+        # Percent-escapes that are not UTF-8 would otherwise arrive decoded as U+FFFD.
+        unquote_to_bytes(request.raw_path).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _unstorable("The request URL") from e
     for value in request.match_info.values():
         refuse_unstorable(value, "The request URL")
     for key, value in request.query.items():

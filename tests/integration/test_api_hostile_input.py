@@ -155,12 +155,14 @@ async def test_unstorable_text_in_every_other_json_body_is_refused(
         )
 
 
-async def test_nul_in_path_and_query_parameters_is_refused(
+async def test_nul_or_bytes_not_utf8_in_path_and_query_parameters_are_refused(
     api: Client, container: Container
 ) -> None:
     image_id = await created_image_id(api)
     for method, path in (
         ("PUT", f"/v2/images/{image_id}/tags/%00"),
+        ("PUT", f"/v2/images/{image_id}/tags/%80"),
+        ("GET", "/v2/images?name=%FF"),
         ("DELETE", f"/v2/images/{image_id}/tags/a%00b"),
         ("GET", f"/v2/images/{image_id}/members/proj%00"),
         ("PUT", f"/v2/images/{image_id}/members/proj%00"),
