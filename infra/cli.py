@@ -53,6 +53,11 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
             f"CATALOG_CONSUMER_IN_PROCESS: no consumer named {', '.join(unknown)}"
             f" (there are: {', '.join(sorted(CONSUMERS))})"
         )
+    if settings.api.auth_mode == "keystone":
+        try:
+            settings.keystone.credentials()
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
     container = await bootstrap.build(settings)
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(

@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from catalog.quotas import ProjectLimits, QuotaLimits
+from infra.keystone.tokens import KeystoneCredentials
 
 
 class CoreSettings(BaseSettings):
@@ -48,9 +49,11 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_API_")
 
     bind: str = "127.0.0.1:9292"
-    auth_mode: Literal["noauth", "trusted-headers"] = "noauth"
+    auth_mode: Literal["noauth", "trusted-headers", "keystone"] = "noauth"
     """noauth: a request without identity headers acts as the default project, with every role.
-    trusted-headers: identity comes only from X-Project-Id / X-User-Id / X-Roles."""
+    trusted-headers: identity comes only from X-Project-Id / X-User-Id / X-Roles (behind
+    keystonemiddleware or a gateway of the deployment's own). keystone: the catalog validates
+    X-Auth-Token with Keystone itself (`CATALOG_KEYSTONE_*`)."""
     default_project: str = "default"
     default_user: str = "default"
     workers: int = Field(default=1, ge=1)
@@ -58,6 +61,48 @@ class ApiSettings(BaseSettings):
     show_locations: bool = False
     """Show images' `locations` and `direct_url` to every caller. Off by default: store URLs
     reveal the backend's layout and are a way to swap an image's data (OSSN-0065)."""
+
+
+class KeystoneSettings(BaseSettings):
+    """The catalog's own account in Keystone, with which it validates callers' tokens
+    (`CATALOG_API_AUTH_MODE=keystone`), and the cache of validated tokens."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_KEYSTONE_")
+
+    auth_url: str | None = None
+    """Keystone's public address, e.g. `https://keystone.example.com:5000` (`/v3` may end it);
+    also what a 401 tells clients (`WWW-Authenticate`)."""
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    project_name: str | None = None
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    cache_seconds: float = Field(default=300.0, ge=0)
+    """How long a validated token is trusted without asking again (never past its expiry);
+    a revoked token is still honoured for at most this long, as with keystonemiddleware."""
+    cache_size: int = Field(default=10_000, ge=1)
+    """Validated tokens kept at most; the least recently used go first."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a question to Keystone may take before the request answers 503."""
+
+    def credentials(self) -> KeystoneCredentials:
+        given = {
+            "auth_url": self.auth_url,
+            "username": self.username,
+            "password": self.password,
+            "project_name": self.project_name,
+        }
+        missing = [f"CATALOG_KEYSTONE_{name.upper()}" for name, value in given.items() if not value]
+        if missing:
+            raise ValueError(f"{', '.join(missing)}: needed with CATALOG_API_AUTH_MODE=keystone")
+        return KeystoneCredentials(
+            auth_url=str(self.auth_url),
+            username=str(self.username),
+            password=str(self.password),
+            project_name=str(self.project_name),
+            user_domain_name=self.user_domain_name,
+            project_domain_name=self.project_domain_name,
+        )
 
 
 class StoresSettings(BaseSettings):
@@ -185,6 +230,7 @@ class Settings:
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
     stores: StoresSettings = field(default_factory=StoresSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)

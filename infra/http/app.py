@@ -6,6 +6,7 @@ from aiohttp import web
 
 from infra.bootstrap import Container
 from infra.db.audit_log import SqlAuditLog
+from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
@@ -81,6 +82,7 @@ def create_app(container: Container) -> web.Application:
     ]
     app = web.Application(middlewares=middlewares, client_max_size=JSON_BODY_LIMIT)
     app[API_SETTINGS] = container.settings.api
+    install_authentication(app, container.settings)
     app[BUS] = container.bus
     app[DATABASE] = container.database
     app[AUDIT_LOG] = SqlAuditLog(container.log)

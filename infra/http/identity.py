@@ -1,26 +1,17 @@
-"""The caller's identity from request headers, and the request id every response carries."""
+"""The caller's identity on every request, and the request id every response carries."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from catalog.errors import BadRequest
 from catalog.events import EventMetadata
-from catalog.identity import Actor
-from infra.http.client_text import refuse_unstorable, text_header
-from infra.http.keys import API_SETTINGS
-
-ALL_ROLES = ("admin", "member", "reader")
-# Keystone's ids have 64 characters at most; a project becomes an image's owner, kept (as in
-# Glance's database) in 255.
-ID_LENGTH_LIMIT = 255
+from infra.http.authentication import AUTHENTICATION, NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -36,32 +27,6 @@ METADATA_KEY = web.RequestKey("metadata", EventMetadata)
 REQUEST_ID_HEADER = "x-openstack-request-id"
 # oslo.middleware's rule: a caller's id is taken (as the global request id) only in this form.
 GLOBAL_REQUEST_ID = re.compile(r"req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}")
-
-
-def _roles(request: web.Request) -> tuple[str, ...]:
-    # python-glanceclient percent-encodes the list; keystonemiddleware sends it plain.
-    roles = unquote(request.headers.get("X-Roles", ""))
-    refuse_unstorable(roles, "The X-Roles header")
-    return tuple(r.strip().lower() for r in roles.split(",") if r.strip())
-
-
-def _identity(request: web.Request, name: str) -> str | None:
-    value = text_header(request, name)
-    if value is not None and len(value) > ID_LENGTH_LIMIT:
-        raise BadRequest(f"The {name} header is longer than {ID_LENGTH_LIMIT} characters.")
-    return value
-
-
-def actor_from(request: web.Request) -> Actor:
-    settings = request.app[API_SETTINGS]
-    project = _identity(request, "X-Project-Id") or _identity(request, "X-Tenant-Id")
-    user = _identity(request, "X-User-Id")
-    roles = _roles(request)
-    if settings.auth_mode == "noauth" and project is None and user is None and not roles:
-        return Actor(
-            user_id=settings.default_user, project_id=settings.default_project, roles=ALL_ROLES
-        )
-    return Actor(user_id=user, project_id=project, roles=roles)
 
 
 def global_request_id_from(request: web.Request) -> str | None:
@@ -94,8 +59,12 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Who is asking, read inside the error middleware: unreadable identity headers are a 400."""
-    actor = actor_from(request)
+    """Who is asking, read inside the error middleware: unreadable identity headers are a 400,
+    Keystone out of reach a 503 (see `infra/http/authentication.py`)."""
+    try:
+        actor = await request.app[AUTHENTICATION].actor(request)
+    except NotAuthenticated as e:
+        return e.response
     ids = request[REQUEST_IDS_KEY]
     request[METADATA_KEY] = EventMetadata(
         actor=actor, request_id=ids.request_id, global_request_id=ids.global_request_id

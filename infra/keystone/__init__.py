@@ -1,0 +1,1 @@
+"""Keystone: validating callers' tokens with the catalog's own service credentials."""
