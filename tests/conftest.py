@@ -7,9 +7,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import aiohttp
 import asyncpg
 import pytest
+
+if TYPE_CHECKING:
+    from tests.keystone_accounts import KeystoneAdmin
 
 from tests.s3_admin import S3Admin
 
@@ -75,6 +80,17 @@ async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     async with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+async def keystone_admin() -> AsyncIterator[KeystoneAdmin]:
+    """The local Keystone's bootstrap admin, to make accounts and tokens for one test."""
+    from tests.keystone_accounts import KeystoneAdmin  # it needs `service_setting` from here
+
+    async with aiohttp.ClientSession() as session:
+        admin = KeystoneAdmin(session)
+        await admin.login()
+        yield admin
 
 
 @pytest.fixture

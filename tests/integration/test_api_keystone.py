@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -29,14 +28,6 @@ def keystone_settings(
         timeout_seconds=timeout_seconds,
     )
     return settings
-
-
-@pytest.fixture
-async def admin() -> AsyncIterator[KeystoneAdmin]:
-    async with aiohttp.ClientSession() as session:
-        keystone = KeystoneAdmin(session)
-        await keystone.login()
-        yield keystone
 
 
 @pytest.fixture
@@ -75,10 +66,10 @@ async def test_version_documents_need_no_token(api: ApiClient) -> None:
 
 
 async def test_the_token_says_who_is_asking_and_identity_headers_are_ignored(
-    api: ApiClient, admin: KeystoneAdmin
+    api: ApiClient, keystone_admin: KeystoneAdmin
 ) -> None:
-    member = await admin.account("member")
-    token = await admin.token_of(member)
+    member = await keystone_admin.account("member")
+    token = await keystone_admin.token_of(member)
     # A member claiming to be an admin by headers is still a member.
     forged = {"X-Auth-Token": token, "X-Roles": "admin", "X-Project-Id": "someone-else"}
     created = await api.post("/v2/images", json={"name": "mine"}, headers=forged)
@@ -95,19 +86,19 @@ async def test_the_token_says_who_is_asking_and_identity_headers_are_ignored(
     assert "member" in actor["roles"]
 
 
-async def test_an_admin_token_acts_as_admin(api: ApiClient, admin: KeystoneAdmin) -> None:
-    account = await admin.account("admin")
-    headers = {"X-Auth-Token": await admin.token_of(account)}
+async def test_an_admin_token_acts_as_admin(api: ApiClient, keystone_admin: KeystoneAdmin) -> None:
+    account = await keystone_admin.account("admin")
+    headers = {"X-Auth-Token": await keystone_admin.token_of(account)}
     response = await api.post("/v2/images", json={"visibility": "public"}, headers=headers)
     assert response.status == 201, await response.text()
 
 
 async def test_a_service_token_beside_the_users_is_checked_too(
-    api: ApiClient, admin: KeystoneAdmin
+    api: ApiClient, keystone_admin: KeystoneAdmin
 ) -> None:
-    member = await admin.account("member")
-    token = await admin.token_of(member)
-    service_token = await admin.project_token(
+    member = await keystone_admin.account("member")
+    token = await keystone_admin.token_of(member)
+    service_token = await keystone_admin.project_token(
         service_setting("CATALOG_TEST_KEYSTONE_COMPUTE_USER"),
         service_setting("CATALOG_TEST_KEYSTONE_COMPUTE_PASSWORD"),
         "service",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from infra.keystone.tokens import (
@@ -18,14 +16,6 @@ from infra.keystone.tokens import (
 from tests.keystone_accounts import KeystoneAdmin, catalog_credentials
 
 pytestmark = pytest.mark.keystone
-
-
-@pytest.fixture
-async def admin() -> AsyncIterator[KeystoneAdmin]:
-    async with aiohttp.ClientSession() as session:
-        keystone = KeystoneAdmin(session)
-        await keystone.login()
-        yield keystone
 
 
 def validator(credentials: KeystoneCredentials | None = None, **options: float) -> KeystoneTokens:
@@ -49,12 +39,12 @@ class CountingTokens(KeystoneTokens):
 
 
 async def test_a_project_token_gives_its_user_project_and_effective_roles(
-    admin: KeystoneAdmin,
+    keystone_admin: KeystoneAdmin,
 ) -> None:
-    account = await admin.account("admin")
+    account = await keystone_admin.account("admin")
     tokens = validator()
     try:
-        identity = await tokens.validate(await admin.token_of(account))
+        identity = await tokens.validate(await keystone_admin.token_of(account))
     finally:
         await tokens.close()
     assert identity.user_id == account.user_id
@@ -65,13 +55,13 @@ async def test_a_project_token_gives_its_user_project_and_effective_roles(
     assert {"admin", "manager", "member", "reader"} <= set(identity.roles)
 
 
-async def test_a_system_token_says_so(admin: KeystoneAdmin) -> None:
-    account = await admin.account("reader")
-    await admin.grant_system_role(account, "reader")
+async def test_a_system_token_says_so(keystone_admin: KeystoneAdmin) -> None:
+    account = await keystone_admin.account("reader")
+    await keystone_admin.grant_system_role(account, "reader")
     tokens = validator()
     try:
         identity = await tokens.validate(
-            await admin.system_token(account.user_name, account.password)
+            await keystone_admin.system_token(account.user_name, account.password)
         )
     finally:
         await tokens.close()
@@ -90,14 +80,16 @@ async def test_a_token_keystone_does_not_know_is_invalid(token: str) -> None:
         await tokens.close()
 
 
-async def test_a_revoked_token_is_refused_once_its_cache_entry_ends(admin: KeystoneAdmin) -> None:
-    account = await admin.account("member")
-    token = await admin.token_of(account)
+async def test_a_revoked_token_is_refused_once_its_cache_entry_ends(
+    keystone_admin: KeystoneAdmin,
+) -> None:
+    account = await keystone_admin.account("member")
+    token = await keystone_admin.token_of(account)
     cached, uncached = validator(), validator(cache_seconds=0)
     try:
         await cached.validate(token)
         await uncached.validate(token)
-        await admin.revoke(token)
+        await keystone_admin.revoke(token)
         # As with keystonemiddleware, a validated token is trusted until its entry ends.
         assert (await cached.validate(token)).user_id == account.user_id
         with pytest.raises(InvalidToken):
@@ -108,10 +100,10 @@ async def test_a_revoked_token_is_refused_once_its_cache_entry_ends(admin: Keyst
 
 
 async def test_keystone_is_asked_once_per_token_even_by_concurrent_requests(
-    admin: KeystoneAdmin,
+    keystone_admin: KeystoneAdmin,
 ) -> None:
-    account = await admin.account("member")
-    token = await admin.token_of(account)
+    account = await keystone_admin.account("member")
+    token = await keystone_admin.token_of(account)
     tokens = CountingTokens(
         catalog_credentials(), cache_seconds=300, cache_size=100, timeout_seconds=10
     )
@@ -128,12 +120,12 @@ async def test_keystone_is_asked_once_per_token_even_by_concurrent_requests(
     assert tokens.asked == 2  # one per distinct token, refused ones included
 
 
-async def test_wrong_service_credentials_let_nobody_through(admin: KeystoneAdmin) -> None:
-    account = await admin.account("member")
+async def test_wrong_service_credentials_let_nobody_through(keystone_admin: KeystoneAdmin) -> None:
+    account = await keystone_admin.account("member")
     tokens = validator(catalog_credentials(password="not-the-password"))
     try:
         with pytest.raises(KeystoneUnavailable):
-            await tokens.validate(await admin.token_of(account))
+            await tokens.validate(await keystone_admin.token_of(account))
     finally:
         await tokens.close()
 
