@@ -13,10 +13,10 @@ import aiohttp
 import asyncpg
 import pytest
 
+from tests.s3_admin import S3Admin
+
 if TYPE_CHECKING:
     from tests.keystone_accounts import KeystoneAdmin
-
-from tests.s3_admin import S3Admin
 
 
 def service_setting(name: str) -> str:
