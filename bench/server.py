@@ -7,11 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.serving import wait_until_serving
 
 
 def _free_port() -> int:
@@ -24,7 +23,8 @@ def _free_port() -> int:
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """Yields (base URL, pid) of a server on a free loopback port, stopped afterwards."""
     port = _free_port()
-    log = (data_dir / "server.log").open("wb")
+    output = data_dir / "server.log"
+    log = output.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
         env={**os.environ, "CATALOG_DATA_DIR": str(data_dir), **(env or {})},
@@ -33,15 +33,7 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/versions", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data_dir / "server.log").read_text()) from None
-                time.sleep(0.1)
+        wait_until_serving(url, process, output)
         yield url, process.pid
     finally:
         process.terminate()

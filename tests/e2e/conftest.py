@@ -8,9 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +20,9 @@ import pytest
 from glanceclient import Client as GlanceClient
 
 from tests.conftest import service_setting
+from tests.serving import wait_until_serving
 
-STARTUP_SECONDS = 30
+STOP_SECONDS = 60
 
 Server = subprocess.Popen[bytes]
 
@@ -33,19 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(f"{url}/versions", timeout=1).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise AssertionError(f"the server did not answer within {STARTUP_SECONDS}s:\n{log.read_text()}")
 
 
 def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[str, Server]:
@@ -75,7 +60,7 @@ def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[
 def stop_server(process: Server) -> None:
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

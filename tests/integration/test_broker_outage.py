@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ApiBuilder
-from tests.integration.consuming import until
 from tests.integration.kafka_pipeline import (
     outbox_ids,
     pipeline_settings,
@@ -25,6 +24,7 @@ from tests.integration.kafka_pipeline import (
     running,
 )
 from tests.integration.test_consumers_kafka import PER_IMAGE, busy_image
+from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -80,7 +80,7 @@ async def test_writes_go_on_without_the_broker_and_nothing_is_lost_or_doubled(
         async def applied(count: int) -> bool:
             return len(await outbox_ids(container)) >= count
 
-        await until(lambda: applied(IMAGES_PER_PHASE * PER_IMAGE), rounds=600)
+        await until(lambda: applied(IMAGES_PER_PHASE * PER_IMAGE), "the first images applied")
 
         await broker.stop()
         # Every write succeeds while the broker is away: the API never talks to Kafka.
@@ -88,7 +88,7 @@ async def test_writes_go_on_without_the_broker_and_nothing_is_lost_or_doubled(
         await broker.start()
 
         expected = 2 * IMAGES_PER_PHASE * PER_IMAGE
-        await until(lambda: applied(expected), rounds=1200, pause=0.1)
+        await until(lambda: applied(expected), "every image applied")
         ids = await outbox_ids(container)
         messages = await published(settings, set(ids), seconds=120)
 
