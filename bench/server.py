@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.serving import wait_until_serving
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serving import unused_port, wait_until_serving
 
 
 @contextlib.contextmanager
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """Yields (base URL, pid) of a server on a free loopback port, stopped afterwards."""
-    port = _free_port()
+    port = unused_port()
     output = data_dir / "server.log"
     log = output.open("wb")
     process = subprocess.Popen(

@@ -1,19 +1,58 @@
-"""Servers a test (or a benchmark) starts of its own: the wait until they answer."""
+"""Servers a test (or a benchmark) starts of its own: a port to put them on, and the wait
+until they answer."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import random
+import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
 from tests.waiting import eventually
 
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 20000
+"""Ports handed out start here, above the local services' defaults (infra/local/services)."""
 STARTUP_SECONDS = 120.0
 ANSWER_SECONDS = 10.0
 
 # What a server that is not (yet) up, or too busy to answer in time, makes a request raise.
 NOT_ANSWERING = (OSError, http.client.HTTPException)
+
+
+def unused_port() -> int:
+    """A loopback port nothing is bound to now, outside the kernel's ephemeral range."""
+    [port] = unused_ports(1)
+    return port
+
+
+def unused_ports(count: int) -> list[int]:
+    """`count` different loopback ports nothing is bound to now, outside the kernel's
+    ephemeral range.
+
+    The kernel gives ports from that range to outgoing connections. A port it handed out
+    (binding port 0) may be taken by any connection as soon as it is released, before the
+    server binds it; and once a server there stops, a client reconnecting to it may be given
+    that very port and connect to itself, so the server cannot start again. Below the range,
+    only servers take ports.
+    """
+    low, high = (int(n) for n in EPHEMERAL_PORTS.read_text().split())
+    candidates = range(LOWEST_PORT, low) if low > LOWEST_PORT else range(high + 1, 1 << 16)
+    found: list[int] = []
+    with contextlib.ExitStack() as probes:  # each port stays bound until all are found
+        for port in random.sample(candidates, min(len(candidates), 200 + count)):
+            probe = probes.enter_context(socket.socket())
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            found.append(port)
+            if len(found) == count:
+                return found
+    raise RuntimeError("no unused loopback ports outside the ephemeral range")
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], output: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,22 +19,16 @@ import pytest
 from glanceclient import Client as GlanceClient
 
 from tests.conftest import service_setting
-from tests.serving import wait_until_serving
+from tests.serving import unused_port, wait_until_serving
 
 STOP_SECONDS = 60
 
 Server = subprocess.Popen[bytes]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[str, Server]:
     """A `catalog serve` on a free loopback port, answering; its output appended to `log`."""
-    port = free_port()
+    port = unused_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
         "CATALOG_DATA_DIR": str(data_dir),
