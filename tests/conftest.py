@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
+from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 
 def service_setting(name: str) -> str:
@@ -65,3 +68,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'catalog.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def logged() -> Iterator[list[EventDict]]:
+    """What the catalog logs during the test, as key-value events (`event`, `log_level`, …),
+    with the request's context bound as the server's own configuration binds it."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+        yield captured
