@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from catalog.errors import DatabaseUnavailable
 from infra.db.availability import Availability, postgres_outage, sqlite_outage
 
 P = ParamSpec("P")
@@ -35,6 +37,8 @@ T = TypeVar("T")
 Work = Callable[Concatenate[sa.Connection, P], T]
 
 SQLITE_READ_THREADS = 4
+OUTAGE_PAUSE_SECONDS = 1.0
+"""How often work waiting for the database to come back asks whether it has."""
 SQLITE_BUSY_SECONDS = 10.0
 """How long SQLite work waits for another process's write lock before the database counts as
 unavailable."""
@@ -96,6 +100,14 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
+    async def wait_until_available(self) -> None:
+        """Return once the database answers (after an outage: once it is back)."""
+        while True:
+            with contextlib.suppress(DatabaseUnavailable):
+                await self.read(_answer)
+                return
+            await asyncio.sleep(OUTAGE_PAUSE_SECONDS)
+
     @abc.abstractmethod
     async def close(self) -> None: ...
 
@@ -153,6 +165,24 @@ class SqliteDatabase(Database):
             executor.shutdown(wait=True)
         for engine in (self._writes, self._reads):
             engine.dispose()
+
+
+async def run_through_outages(database: Database, job: Callable[[], Awaitable[None]]) -> None:
+    """Run `job` until it returns, starting it again whenever the database goes away under it.
+
+    For background work that holds something only a working database gives (a lock, a place in
+    the log): it gives it up with the outage and takes it again once the database is back. The
+    outage is the database's to log; waiting for it to end is not worth a line.
+    """
+    while True:
+        try:
+            return await job()
+        except DatabaseUnavailable:
+            await database.wait_until_available()
+
+
+def _answer(conn: sa.Connection) -> None:
+    conn.execute(sa.text("SELECT 1"))
 
 
 def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
