@@ -51,7 +51,8 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
             context.stores.writable(name)
     for name in targets:
         try:
-            await _copy_into(command.image_id, name, context, metadata)
+            with context.streaming_here.streaming(command.image_id):
+                await _copy_into(command.image_id, name, context, metadata)
         except DatabaseUnavailable:
             raise  # not this store's failure: no copy can be recorded now
         except CatalogError as e:

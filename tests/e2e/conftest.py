@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -57,6 +58,21 @@ def stop_server(process: Server) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def unfinished_upload(url: str, image_id: str, identity: dict[str, str]) -> socket.socket:
+    """A connection on which an upload of 100 MiB has sent its first 8 MiB and waits, for the
+    caller to cut short (close it, or kill the server)."""
+    host, port = url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    head = (
+        f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in identity.items())
+        + "\r\n"
+    )
+    client.sendall(head.encode() + b"\0" * (8 << 20))
+    return client
 
 
 StartServer = Callable[[dict[str, str]], str]

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from glanceclient import exc as glance_errors
 
 from tests.conftest import service_setting
-from tests.e2e.conftest import StartServer, caller, glance_api
+from tests.e2e.conftest import StartServer, caller, glance_api, unfinished_upload
 from tests.own_services import OwnService, own_service
 from tests.serving import ANSWER_SECONDS, unused_port
 from tests.waiting import eventually, until
@@ -197,12 +197,15 @@ def test_a_stopped_database_is_a_503_and_everything_goes_on_when_it_is_back(
     )
     log = tmp_path / "server.log"
     glance = glance_api(url, IDENTITY)
+    cut = glance.images.create(name="cut", disk_format="raw", container_format="bare")
 
-    with Clients(url) as clients:
+    with Clients(url) as clients, unfinished_upload(url, cut.id, IDENTITY) as upload:
         eventually(lambda: sum(a.status == 201 for a in clients.answers) >= 2, "writes succeed")
+        eventually(lambda: glance.images.get(cut.id).status == "saving", "the upload started")
 
         down = len(clients.answers)
         own_postgres.down()
+        upload.close()  # its end cannot be recorded now
         eventually(
             lambda: {a.method for a in clients.since(down) if a.status == 503} == {"GET", "POST"},
             "reads and writes answer 503",
@@ -226,6 +229,10 @@ def test_a_stopped_database_is_a_503_and_everything_goes_on_when_it_is_back(
     for answer in clients.answers:
         if answer.status == 503:
             assert_unavailable(answer)
+
+    # The upload cut while the database was down is failed by recovery, its bytes gone.
+    eventually(lambda: glance.images.get(cut.id).status == "queued", "the cut upload is failed")
+    assert list((tmp_path / "data" / "stores" / "file").iterdir()) == []
 
     # The background work goes on: heartbeat, relays, notifications consumer, scrubber.
     image = glance.images.create(name="after", disk_format="raw", container_format="bare")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import STOP_SECONDS, Server, start_server, stop_server
+from tests.e2e.conftest import (
+    STOP_SECONDS,
+    Server,
+    start_server,
+    stop_server,
+    unfinished_upload,
+)
 from tests.waiting import eventually
 
 IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
@@ -38,15 +43,7 @@ def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path) -> None:
     try:
         image = call("POST", f"{url}/v2/images", {"disk_format": "raw", "container_format": "bare"})
         image_url = f"{url}/v2/images/{image['id']}"
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as client:
-            head = (
-                f"PUT /v2/images/{image['id']}/file HTTP/1.1\r\nHost: {host}\r\n"
-                "Content-Type: application/octet-stream\r\nContent-Length: 104857600\r\n"
-                + "".join(f"{k}: {v}\r\n" for k, v in IDENTITY.items())
-                + "\r\n"
-            )
-            client.sendall(head.encode() + b"\0" * (8 << 20))
+        with unfinished_upload(url, str(image["id"]), IDENTITY):
             eventually(lambda: call("GET", image_url)["status"] == "saving", "the upload started")
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=STOP_SECONDS)
