@@ -62,11 +62,7 @@ def sqlite_outage(error: BaseException) -> bool:
     cause = error.orig if isinstance(error, sa.exc.DBAPIError) else error
     code = getattr(cause, "sqlite_errorcode", None)
     # Extended codes (SQLITE_IOERR_FSYNC, …) keep the primary code in their low byte.
-    return (
-        isinstance(cause, sqlite3.Error)
-        and code is not None
-        and code & 0xFF in (_SQLITE_UNAVAILABLE_CODES)
-    )
+    return isinstance(cause, sqlite3.Error) and (code or 0) & 0xFF in _SQLITE_UNAVAILABLE_CODES
 
 
 def _in_words(error: BaseException) -> str:

@@ -54,12 +54,7 @@ async def leadership(database: Database, job: str) -> AsyncIterator[Lease]:
     async with contextlib.AsyncExitStack() as held:
         with database.availability.watch():
             conn = await held.enter_async_context(database.async_engine.connect())
-            while not (
-                await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
-            ).scalar_one():
-                await conn.commit()
-                await asyncio.sleep(RETRY_SECONDS)
-            await conn.commit()
+        await _take_lock(database, conn, key)
         checking = asyncio.create_task(_keep_checking(conn, lease))
         try:
             yield lease
@@ -70,6 +65,19 @@ async def leadership(database: Database, job: str) -> AsyncIterator[Lease]:
             with contextlib.suppress(Exception):  # a dead connection has released it already
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 await conn.commit()
+
+
+async def _take_lock(database: Database, conn: AsyncConnection, key: int) -> None:
+    """Until this session holds the lock. Another process's release is not signalled, so it
+    asks again every `RETRY_SECONDS`; each attempt alone is watched for an outage."""
+    while True:
+        with database.availability.watch():
+            took = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            held = bool(took.scalar_one())
+            await conn.commit()
+        if held:
+            return
+        await asyncio.sleep(RETRY_SECONDS)
 
 
 async def _keep_checking(conn: AsyncConnection, lease: Lease) -> None:
