@@ -17,7 +17,9 @@ EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LOWEST_PORT = 20000
 """Ports handed out start here, above the local services' defaults (infra/local/services)."""
 STARTUP_SECONDS = 120.0
-ANSWER_SECONDS = 10.0
+ANSWER_SECONDS = 60.0
+"""How long a request to a server of one's own waits for its answer: a busy machine may be slow,
+and a test's request that gave up would fail it."""
 
 # What a server that is not (yet) up, or too busy to answer in time, makes a request raise.
 NOT_ANSWERING = (OSError, http.client.HTTPException)
