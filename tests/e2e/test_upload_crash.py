@@ -14,11 +14,11 @@ from tests.e2e.conftest import (
     stop_server,
     unfinished_upload,
 )
+from tests.serving import ANSWER_SECONDS
 from tests.waiting import eventually
 
 IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
 LEASE_SECONDS = "2"
-REQUEST_SECONDS = 60
 
 
 def start(data_dir: Path, log: Path) -> tuple[str, Server]:
@@ -32,7 +32,7 @@ def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[s
         data=json.dumps(body).encode() if body is not None else None,
         headers={**IDENTITY, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=REQUEST_SECONDS) as response:
+    with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
         result: dict[str, object] = json.loads(response.read())
         return result
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import start_server, stop_server
+from tests.serving import ANSWER_SECONDS
 from tests.waiting import eventually
 
 IDENTITY = {"X-Project-Id": "proj-w", "X-User-Id": "u", "X-Roles": "member,reader"}
-REQUEST_SECONDS = 60
 
 
 def children_of(pid: int) -> set[int]:
@@ -30,7 +30,7 @@ def call(method: str, url: str, body: object | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     headers = {**IDENTITY, "Content-Type": "application/json"}
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=REQUEST_SECONDS) as response:
+    with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
         return json.loads(response.read())
 
 
