@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.run import machine
 from bench.server import running_server
-from catalog.events import EventMetadata, ImageCreated, encode
+from catalog.events import EventMetadata, ImageCreated, RecordedEvent, encode
 from catalog.identity import Actor
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
@@ -49,6 +49,7 @@ from infra.db.tables import event
 from infra.kafka.cloudevents import encode_message
 from infra.kafka.relay import CHECKPOINT, ensure_topic, event_relay, run_relay
 from infra.settings import KafkaSettings
+from tests.waiting import until
 
 AIM_P99_MS = 25.0
 
@@ -56,6 +57,19 @@ AIM_P99_MS = 25.0
 def percentiles(delays: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(delays, n=100)
     return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def assigned(reader: AIOKafkaConsumer) -> None:
+    """Until the reader has its partitions and knows where in them it starts (`latest` is
+    resolved lazily: a record sent before that would go unseen)."""
+
+    async def ready() -> bool:
+        partitions = reader.assignment()
+        for partition in partitions:
+            await reader.position(partition)
+        return bool(partitions)
+
+    await until(ready, "the reader's partitions are assigned")
 
 
 class Arrivals:
@@ -81,9 +95,18 @@ class Arrivals:
                 self.seen[image] = now
 
 
+async def arrived(events: Arrivals, notes: Arrivals, images: dict[str, float]) -> None:
+    """Until each image has arrived on both topics."""
+
+    async def all_seen() -> bool:
+        return all(i in events.seen and i in notes.seen for i in images)
+
+    await until(all_seen, "the images' messages arrive")
+
+
 async def writers(url: str, count: int, seconds: float, rate: float) -> dict[str, float]:
-    """Creates from `count` concurrent clients for `seconds`, `rate` per second in all (0: as
-    fast as they can): when each 201 arrived, by image id."""
+    """Creates from `count` concurrent clients for `seconds` (at least one each), `rate` per
+    second in all (0: as fast as they can): when each 201 arrived, by image id."""
     answered: dict[str, float] = {}
     start = time.perf_counter()
     deadline = start + seconds
@@ -92,7 +115,7 @@ async def writers(url: str, count: int, seconds: float, rate: float) -> dict[str
 
         async def client(n: int) -> None:
             sent = 0
-            while time.perf_counter() < deadline:
+            while not sent or time.perf_counter() < deadline:
                 if rate:  # each client's share of the pace, staggered
                     due = start + (sent * count + n) / rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -137,6 +160,7 @@ async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -
     )
     await reader.start()
     await producer.start()
+    await assigned(reader)
     sent: dict[bytes, float] = {}
     delays: list[float] = []
 
@@ -145,15 +169,17 @@ async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -
             if record.value in sent:
                 delays.append(time.perf_counter() - sent[record.value])
 
+    async def all_read() -> bool:
+        return len(delays) == len(sent)
+
     reading = asyncio.create_task(read())
     try:
-        await asyncio.sleep(1.0)  # the reader's partitions are assigned
         for n in range(int(rate * seconds)):
             key = str(n).encode()
             sent[key] = time.perf_counter()
             await producer.send_and_wait(topic, key, key=key)
             await asyncio.sleep(1 / rate)
-        await asyncio.sleep(1.0)
+        await until(all_read, "every record sent is read")
     finally:
         reading.cancel()
         await producer.stop()
@@ -183,10 +209,13 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
     ):
         for reader in (events.reader, notes.reader):
             await reader.start()
+            await assigned(reader)
         tasks = [asyncio.create_task(a.run()) for a in (events, notes)]
-        await asyncio.sleep(2.0)  # partitions assigned, the server's consumers settled
+        # The server's relay and consumer are running once an image made now reaches both.
+        await arrived(events, notes, await writers(url, 1, 0.0, 0.0))
         answered = await writers(url, args.writers, args.seconds, args.rate)
-        await asyncio.sleep(2.0)
+        with contextlib.suppress(AssertionError):  # what never comes is reported below
+            await arrived(events, notes, answered)
         for task in tasks:
             task.cancel()
         for reader in (events.reader, notes.reader):
@@ -233,19 +262,30 @@ async def relay_rate(args: argparse.Namespace, database_url: str, suffix: str) -
     ]
     await database.write(lambda conn: conn.execute(sa.insert(event), rows))
     start_at = await database.read(load_checkpoint, CHECKPOINT)
-    backlog = await log.read(start_at, args.relay_events * 2)
+
+    async def whole_backlog() -> list[RecordedEvent]:
+        # Readers stop short of transactions still running anywhere on the server.
+        backlog = await log.read(start_at, args.relay_events * 2)
+        return backlog if len(backlog) >= args.relay_events else []
+
+    backlog = await until(whole_backlog, "the backlog is readable")
+    last = backlog[-1].position
     kafka = KafkaSettings(bootstrap_servers=args.kafka, events_topic=f"bench-relay-{suffix}")
 
     start = time.perf_counter()
     relaying = asyncio.create_task(run_relay(event_relay(log, kafka), kafka))
-    last = backlog[-1].position
-    while True:  # the relay's checkpoint is the only sign of its progress
-        if (await database.read(load_checkpoint, CHECKPOINT)).position >= last:
-            break
-        await asyncio.sleep(0.05)
-    relayed = len(backlog) / (time.perf_counter() - start)
-    relaying.cancel()
-    await asyncio.gather(relaying, return_exceptions=True)
+
+    async def relayed_all() -> bool:  # the relay's checkpoint is the only sign of its progress
+        if relaying.done():
+            relaying.result()  # a relay that stopped says why
+        return (await database.read(load_checkpoint, CHECKPOINT)).position >= last
+
+    try:
+        await until(relayed_all, "the relay publishes the backlog")
+        relayed = len(backlog) / (time.perf_counter() - start)
+    finally:
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
 
     producer = AIOKafkaProducer(
         bootstrap_servers=args.kafka, enable_idempotence=True, acks="all", linger_ms=0

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serving import unused_port, wait_until_serving
 
 
 @contextlib.contextmanager
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """Yields (base URL, pid) of a server on a free loopback port, stopped afterwards."""
-    port = _free_port()
-    log = (data_dir / "server.log").open("wb")
+    port = unused_port()
+    output = data_dir / "server.log"
+    log = output.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
         env={**os.environ, "CATALOG_DATA_DIR": str(data_dir), **(env or {})},
@@ -33,15 +26,7 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/versions", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data_dir / "server.log").read_text()) from None
-                time.sleep(0.1)
+        wait_until_serving(url, process, output)
         yield url, process.pid
     finally:
         process.terminate()

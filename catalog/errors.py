@@ -48,7 +48,22 @@ class UnsupportedMediaType(CatalogError):
 
 
 class ServiceUnavailable(CatalogError):
+    """Something the catalog depends on (a store, its database) cannot be used for now."""
+
     status = 503
+    retry_after = 5
+    """Seconds a client is told to wait before it tries again (`Retry-After`)."""
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The catalog's database cannot be reached: down, restarting, out of connections.
+
+    Raised by the database adapter, which also logs the outage (once, not per caller); the work
+    was not done, or its outcome is unknown, and may succeed when tried again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("The catalog database is not available; try again later.")
 
 
 class InvalidStatusTransition(Conflict):

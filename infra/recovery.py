@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.commands.recover_uploads import RecoverAbandonedUploads
+from catalog.errors import DatabaseUnavailable
 from catalog.events import EventMetadata
 from catalog.identity import SYSTEM_ACTOR
 from catalog.queries.images import ids_with_data_in_flight
@@ -68,7 +69,9 @@ async def run_heartbeat_and_recovery(container: Container, lease_seconds: float)
         try:
             await beat(container)
             await recover_once(container, lease)
+        except DatabaseUnavailable:
+            pass  # the database logs its outage once; the next round tries again
         except Exception:
-            # A database hiccup must not end the loop; the next round tries again.
+            # Nothing may end the loop; the next round tries again.
             log.exception("recovery_round_failed")
         await asyncio.sleep(interval)

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 import asyncpg
 import pytest
+import structlog
+from structlog.testing import capture_logs
+from structlog.typing import EventDict
 
 from tests.s3_admin import S3Admin
 
@@ -118,3 +121,11 @@ def s3_admin() -> Iterator[S3Admin]:
     )
     yield admin
     admin.remove_bucket()
+
+
+@pytest.fixture
+def logged() -> Iterator[list[EventDict]]:
+    """What the catalog logs during the test, as key-value events (`event`, `log_level`, …),
+    with the request's context bound as the server's own configuration binds it."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
+        yield captured

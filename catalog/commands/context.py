@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from catalog.commands.repository import ImageRepository
@@ -38,6 +42,32 @@ class Deletion:
     """After a scrub failed: when the image's scrub is due again."""
 
 
+class StreamingHere:
+    """The images this process is streaming bytes into right now: uploads, stagings, copies.
+
+    Recovery fails the transfers of processes that stopped. A transfer of this very process
+    can be abandoned too, when its end could not be recorded (the database was down): it is
+    recorded as streaming here, and is not. Recovery tells the two apart with this.
+    """
+
+    def __init__(self) -> None:
+        self._images: Counter[uuid.UUID] = Counter()
+
+    @contextlib.contextmanager
+    def streaming(self, image_id: uuid.UUID) -> Iterator[None]:
+        """Around a transfer, from before its start is recorded until its end is."""
+        self._images[image_id] += 1
+        try:
+            yield
+        finally:
+            self._images[image_id] -= 1
+            if not self._images[image_id]:
+                del self._images[image_id]
+
+    def __contains__(self, image_id: object) -> bool:
+        return image_id in self._images
+
+
 @dataclass(frozen=True)
 class CommandContext:
     images: ImageRepository
@@ -48,6 +78,7 @@ class CommandContext:
     limits: Limits = Limits()
     node_id: str | None = None
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""
+    streaming_here: StreamingHere = field(default_factory=StreamingHere)
     quotas: QuotaUsage | None = None
     """Per-project limits and usage; None: no project quotas."""
     deletion: Deletion = Deletion()

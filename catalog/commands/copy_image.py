@@ -19,7 +19,7 @@ from catalog.commands.access import require_visible
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
-from catalog.errors import CatalogError, Conflict
+from catalog.errors import CatalogError, Conflict, DatabaseUnavailable
 from catalog.events import EventMetadata
 from catalog.image import Image, ImageStatus
 
@@ -52,7 +52,10 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
             context.stores.writable(name)
     for name in targets:
         try:
-            await _copy_into(command.image_id, name, context, metadata)
+            with context.streaming_here.streaming(command.image_id):
+                await _copy_into(command.image_id, name, context, metadata)
+        except DatabaseUnavailable:
+            raise  # not this store's failure: no copy can be recorded now
         except CatalogError as e:
             if command.all_stores_must_succeed:
                 raise

@@ -10,7 +10,7 @@ Removing first makes a crash in between harmless: the next recovery removes noth
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -30,22 +30,34 @@ class RecoverAbandonedUploads(Command):
     candidates: Sequence[uuid.UUID]
     """Images the views show with bytes streaming in (saving, uploading, or copying)."""
     live_nodes: frozenset[str]
-    """Processes whose heartbeat is current."""
+    """Processes whose heartbeat is current. This process's own transfers count as alive only
+    while it streams them (`CommandContext.streaming_here`): one whose end could not be
+    recorded (the database was down) is abandoned as surely as a dead process's."""
 
 
 async def recover_abandoned_uploads(
     command: RecoverAbandonedUploads, context: CommandContext, metadata: EventMetadata
 ) -> list[uuid.UUID]:
     recovered = []
+    others = frozenset(node for node in command.live_nodes if node != context.node_id)
+
+    def alive(image_id: uuid.UUID) -> frozenset[str]:
+        """The processes whose transfers into the image are alive: every live one but this,
+        and this one too while it streams into the image. Asked again just before recording,
+        so a transfer this process starts meanwhile is never failed."""
+        if context.node_id is not None and image_id in context.streaming_here:
+            return others | {context.node_id}
+        return others
+
     for image_id in command.candidates:
         image = await context.images.load(image_id)
-        await _recover_copies(context, metadata, image, command.live_nodes)
-        if not image.upload_abandoned(command.live_nodes) or image.upload_location is None:
+        await _recover_copies(context, metadata, image, alive)
+        if not image.upload_abandoned(alive(image_id)) or image.upload_location is None:
             continue
         await release_data(context, image_id, image.upload_location)
 
         def fail(current: Image) -> bool:
-            if not current.upload_abandoned(command.live_nodes):
+            if not current.upload_abandoned(alive(current.id)):
                 return False
             current.fail_upload(ABANDONED, context.clock.now())
             return True
@@ -57,13 +69,16 @@ async def recover_abandoned_uploads(
 
 
 async def _recover_copies(
-    context: CommandContext, metadata: EventMetadata, image: Image, live_nodes: frozenset[str]
+    context: CommandContext,
+    metadata: EventMetadata,
+    image: Image,
+    alive: Callable[[uuid.UUID], frozenset[str]],
 ) -> None:
-    for store_name, copy in image.abandoned_copies(live_nodes).items():
+    for store_name, copy in image.abandoned_copies(alive(image.id)).items():
         await release_data(context, image.id, copy.location, store_name)
 
         def fail(current: Image, store_name: str = store_name) -> None:
-            if store_name in current.abandoned_copies(live_nodes):
+            if store_name in current.abandoned_copies(alive(current.id)):
                 current.fail_copy(store_name, ABANDONED_COPY, context.clock.now())
 
         await context.images.change(image.id, metadata, fail)

@@ -41,6 +41,13 @@ class UploadImageData(Command):
 async def upload_image_data(
     command: UploadImageData, context: CommandContext, metadata: EventMetadata
 ) -> None:
+    with context.streaming_here.streaming(command.image_id):
+        await _stream_in(command, context, metadata)
+
+
+async def _stream_in(
+    command: UploadImageData, context: CommandContext, metadata: EventMetadata
+) -> None:
     actor = metadata.actor
     store_name = command.store or context.stores.default_name
     store = context.stores.writable(store_name)

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
+from catalog.errors import DatabaseUnavailable
 from catalog.events import DomainEvent, ImageDataSent, RecordedEvent, decode
 from catalog.events.envelope import EventMetadata
 from catalog.image import ImageStatus
@@ -186,6 +187,8 @@ async def prune_outbox(container: Container) -> None:
             pruned = await container.database.write(prune_notifications, older_than, sent)
             if pruned:
                 log.info("notifications_pruned", count=pruned)
+        except DatabaseUnavailable:
+            pass  # the database logs its outage once; the next round tries again
         except Exception:
             log.exception("notifications_prune_failed")
         await asyncio.sleep(PRUNE_INTERVAL_SECONDS)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 import structlog
 
+from catalog.errors import DatabaseUnavailable
 from catalog.events import decode
 from infra.consumers.base import Consumer, Delivery, EventSource
 from infra.db.consumer_state import applied_versions, record_applied
@@ -51,9 +52,12 @@ async def run_consumer(
 ) -> None:
     """Consume until cancelled. A failure (database or broker down, an event the consumer cannot
     apply yet) stops nothing for good: the source is restarted from the last committed place
-    after a growing pause, so nothing is skipped and nothing is applied twice."""
+    after a growing pause, so nothing is skipped and nothing is applied twice. A database
+    outage (the database's to log) stops the source until the database is back: a consumer
+    group is not made to rebalance again and again meanwhile."""
     delay = RETRY_DELAY_START
     while True:
+        outage = False
         try:
             await source.start()
             log.info("consumer_started", consumer=consumer.name)
@@ -68,9 +72,13 @@ async def run_consumer(
                     after_commit()
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailable:
+            outage = True
         except Exception:
             log.exception("consumer_failed", consumer=consumer.name, retry_in=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_DELAY_MAX)
         finally:
             await source.stop()
+        if outage:
+            await database.wait_until_available()

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.commands.scrub_image import ScrubImage, ScrubOutcome, ScrubResult, scrubber_metadata
+from catalog.errors import DatabaseUnavailable
 from catalog.events import (
     DomainEvent,
     ImageDeleted,
@@ -30,6 +31,7 @@ from catalog.events import (
 )
 from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
+from infra.db.database import run_through_outages
 from infra.db.leadership import leadership
 from infra.db.tables import scrub_schedule
 
@@ -110,8 +112,10 @@ async def scrub_due(container: Container) -> list[ScrubOutcome]:
             outcome: ScrubOutcome = await container.bus.dispatch(
                 ScrubImage(image_id=image_id), scrubber_metadata()
             )
+        except DatabaseUnavailable:
+            raise  # nothing can be scrubbed or rescheduled until the database is back
         except Exception:
-            # A database or store outage: this image waits its retry, the others go on.
+            # Anything else: this image waits its retry, the others go on.
             log.exception("image_scrub_error", image_id=str(image_id))
             await container.database.write(reschedule, image_id, now + retry)
             continue
@@ -123,13 +127,21 @@ async def scrub_due(container: Container) -> list[ScrubOutcome]:
 
 
 async def run_scrubber(container: Container) -> None:
-    """Scrub what is due until cancelled; one process per database does it at a time."""
-    async with leadership(container.database, "scrubber.worker"):
+    """Scrub what is due until cancelled; one process per database does it at a time. A
+    database outage takes its lock away: it takes it again when the database is back."""
+    await run_through_outages(container.database, lambda: _scrub_while_leading(container))
+
+
+async def _scrub_while_leading(container: Container) -> None:
+    async with leadership(container.database, "scrubber.worker") as lease:
         log.info("scrubber_started")
         while True:
             try:
+                lease.check()
                 await scrub_due(container)
                 upcoming = await container.database.read(next_due)
+            except DatabaseUnavailable:
+                raise
             except Exception:
                 log.exception("scrubber_round_failed")
                 upcoming = None

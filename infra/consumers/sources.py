@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from catalog.errors import DatabaseUnavailable
 from catalog.events import RecordedEvent
 from catalog.ports import LOG_START, LogCursor
 from infra.consumers.base import Delivery
@@ -17,7 +18,7 @@ from infra.db.checkpoints import load_checkpoint, save_checkpoint
 from infra.db.consumer_state import load_offsets, save_offsets
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog, cursor_after
-from infra.db.leadership import leadership
+from infra.db.leadership import Lease, leadership
 from infra.db.tables import event
 from infra.kafka.cloudevents import from_cloudevent
 from infra.kafka.relay import ensure_topic
@@ -55,14 +56,16 @@ class LogTail:
         self._pause = Pause(idle_seconds)
         self._cursor = LOG_START
         self._pending = LOG_START
-        self._leadership: contextlib.AbstractAsyncContextManager[None] | None = None
+        self._leadership: contextlib.AbstractAsyncContextManager[Lease] | None = None
+        self._lease = Lease()
 
     async def start(self) -> None:
         self._leadership = leadership(self._log.database, self._name)
-        await self._leadership.__aenter__()
+        self._lease = await self._leadership.__aenter__()
         self._cursor = await self._log.database.read(load_checkpoint, self._name)
 
     async def next(self) -> Delivery | None:
+        self._lease.check()
         ticket = self._log.appended.ticket()
         events = await self._log.read(self._cursor, self._batch_size)
         if not events:
@@ -101,7 +104,12 @@ class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
         return None  # every place is written with its effects: nothing to save on the way out
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._source.seek_to_places(assigned)
+        try:
+            await self._source.seek_to_places(assigned)
+        except DatabaseUnavailable as e:
+            # Raised here, aiokafka would log it and fetch from Kafka's offsets: the source
+            # raises it instead, and the runner starts it again once the database is back.
+            self._source.unplaced = e
 
 
 class KafkaTail:
@@ -129,6 +137,8 @@ class KafkaTail:
         self._idle_ms = int(idle_seconds * 1000)
         self._kafka: AIOKafkaConsumer | None = None
         self._places: dict[int, int] = {}
+        self.unplaced: DatabaseUnavailable | None = None
+        """Why partitions assigned to this source could not be moved to their saved places."""
 
     @property
     def kafka(self) -> AIOKafkaConsumer:
@@ -137,6 +147,7 @@ class KafkaTail:
         return self._kafka
 
     async def start(self) -> None:
+        self.unplaced = None
         await ensure_topic(self._settings, self._topic)
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
@@ -166,6 +177,8 @@ class KafkaTail:
 
     async def next(self) -> Delivery | None:
         fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=self._batch_size)
+        if self.unplaced is not None:
+            raise self.unplaced
         events: list[RecordedEvent] = []
         places: dict[int, int] = {}
         for partition, records in fetched.items():

@@ -10,19 +10,26 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
   `IMMEDIATE` (another process writing meanwhile makes us wait, never fail half-way). Reads run
   on a few threads of their own beside it (WAL). A whole unit of work costs one thread hop,
   where an async driver would pay one per statement.
+
+Either way, a database that cannot be reached raises `DatabaseUnavailable` (see availability.py)
+and the work's own errors pass through unchanged.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from catalog.errors import DatabaseUnavailable
+from infra.db.availability import Availability, postgres_outage, sqlite_outage
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,6 +37,11 @@ T = TypeVar("T")
 Work = Callable[Concatenate[sa.Connection, P], T]
 
 SQLITE_READ_THREADS = 4
+OUTAGE_PAUSE_SECONDS = 1.0
+"""How often work waiting for the database to come back asks whether it has."""
+SQLITE_BUSY_SECONDS = 10.0
+"""How long SQLite work waits for another process's write lock before the database counts as
+unavailable."""
 
 
 def sqlite_path(url: str) -> str | None:
@@ -55,25 +67,46 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
 
 
 class Database(abc.ABC):
-    """The catalog's database: `write` runs a function in a transaction, `read` without one."""
+    """The catalog's database: `write` runs a function in a transaction, `read` without one.
+
+    Both raise `DatabaseUnavailable` when the database cannot be reached; `availability` tells
+    the log when that starts and ends.
+    """
 
     postgres: bool
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, is_outage: Callable[[BaseException], bool]) -> None:
         self.url = url
+        self.availability = Availability(self.display_url, is_outage)
 
     @property
     def display_url(self) -> str:
         """The URL without its password, for logs."""
         return sa.make_url(self.url).render_as_string(hide_password=True)
 
-    @abc.abstractmethod
     async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` in a transaction, committed when it returns."""
+        with self.availability.watch():
+            return await self._write(work, *args, **kwargs)
 
-    @abc.abstractmethod
     async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` outside any transaction (each statement stands alone)."""
+        with self.availability.watch():
+            return await self._read(work, *args, **kwargs)
+
+    @abc.abstractmethod
+    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    @abc.abstractmethod
+    async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    async def wait_until_available(self) -> None:
+        """Return once the database answers (after an outage: once it is back)."""
+        while True:
+            with contextlib.suppress(DatabaseUnavailable):
+                await self.read(_answer)
+                return
+            await asyncio.sleep(OUTAGE_PAUSE_SECONDS)
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -83,7 +116,7 @@ class PostgresDatabase(Database):
     postgres = True
 
     def __init__(self, url: str, *, pool_size: int) -> None:
-        super().__init__(url)
+        super().__init__(url, postgres_outage)
         # No pre-ping: it would cost a round trip per checkout; a dead connection fails its
         # statement and is replaced, and pool_recycle retires connections before servers
         # time them out.
@@ -97,11 +130,11 @@ class PostgresDatabase(Database):
         # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
         self._reads = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.async_engine.begin() as conn:
             return await conn.run_sync(work, *args, **kwargs)
 
-    async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._reads.connect() as conn:
             return await conn.run_sync(work, *args, **kwargs)
 
@@ -112,18 +145,18 @@ class PostgresDatabase(Database):
 class SqliteDatabase(Database):
     postgres = False
 
-    def __init__(self, url: str, path: str) -> None:
-        super().__init__(url)
-        self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE")
-        self._reads = _sqlite_engine(path, begin=None)
+    def __init__(self, url: str, path: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
+        super().__init__(url, sqlite_outage)
+        self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE", busy_seconds=busy_seconds)
+        self._reads = _sqlite_engine(path, begin=None, busy_seconds=busy_seconds)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="sqlite-read")
 
-    async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         run = functools.partial(_in_transaction, self._writes, work, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
-    async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         run = functools.partial(_on_connection, self._reads, work, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
@@ -132,6 +165,24 @@ class SqliteDatabase(Database):
             executor.shutdown(wait=True)
         for engine in (self._writes, self._reads):
             engine.dispose()
+
+
+async def run_through_outages(database: Database, job: Callable[[], Awaitable[None]]) -> None:
+    """Run `job` until it returns, starting it again whenever the database goes away under it.
+
+    For background work that holds something only a working database gives (a lock, a place in
+    the log): it gives it up with the outage and takes it again once the database is back. The
+    outage is the database's to log; waiting for it to end is not worth a line.
+    """
+    while True:
+        try:
+            return await job()
+        except DatabaseUnavailable:
+            await database.wait_until_available()
+
+
+def _answer(conn: sa.Connection) -> None:
+    conn.execute(sa.text("SELECT 1"))
 
 
 def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
@@ -144,7 +195,7 @@ def _on_connection(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) 
         return work(conn, *args, **kwargs)
 
 
-def _sqlite_engine(path: str, *, begin: str | None) -> sa.Engine:
+def _sqlite_engine(path: str, *, begin: str | None, busy_seconds: float) -> sa.Engine:
     """A sqlite3 engine whose connections may move between threads (one user at a time).
 
     The driver's own transaction handling is turned off: `begin` (if any) is what a transaction
@@ -153,17 +204,17 @@ def _sqlite_engine(path: str, *, begin: str | None) -> sa.Engine:
     engine = sa.create_engine(
         f"sqlite:///{path}", connect_args={"check_same_thread": False, "isolation_level": None}
     )
-    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_seconds))
     if begin is not None:
         sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_seconds: float, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; FULL makes a commit durable when it returns.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={round(busy_seconds * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

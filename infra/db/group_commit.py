@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from catalog.errors import DatabaseUnavailable
+
 Request = TypeVar("Request")
 Result = TypeVar("Result")
 
@@ -56,6 +58,8 @@ class GroupCommit(Generic[Request, Result]):
         if len(requests) > 1:
             try:
                 return await self._write_together(requests)
+            except DatabaseUnavailable as e:
+                return [e] * len(requests)  # no request of the batch can be written now
             except Exception:
                 pass  # each request is tried alone below, and reports its own error
         outcomes: list[Result | Exception] = []

@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, DatabaseUnavailable, ServiceUnavailable
 from infra.http.versions import VERSIONED, versions_document
 
 log = structlog.get_logger(__name__)
@@ -62,9 +62,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except CatalogError as e:
-        if e.status >= 500:
+        # A database outage is logged once by the database, not once per request it fails.
+        if e.status >= 500 and not isinstance(e, DatabaseUnavailable):
             log.error("request_failed", error=e.message, exc_info=e.__cause__ or e)
-        return error_response(request, e.status, e.message, detail=e.detail)
+        retry = {"Retry-After": str(e.retry_after)} if isinstance(e, ServiceUnavailable) else None
+        return error_response(request, e.status, e.message, detail=e.detail, headers=retry)
     except web.HTTPMethodNotAllowed as e:
         allow = ", ".join(sorted(e.allowed_methods))
         return error_response(

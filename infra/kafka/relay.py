@@ -23,11 +23,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from catalog.errors import DatabaseUnavailable
 from catalog.ports import LogCursor
 from infra.db.checkpoints import load_checkpoint, save_checkpoint
-from infra.db.database import Database
+from infra.db.database import Database, run_through_outages
 from infra.db.event_log import Positioned, SqlEventLog, cursor_after
-from infra.db.leadership import leadership
+from infra.db.leadership import Lease, leadership
 from infra.db.log_export import ExportedEvent, read_for_export
 from infra.db.notification_outbox import OutboxNotification, read_notifications
 from infra.kafka.cloudevents import encode_exported
@@ -143,7 +144,11 @@ async def send_batch(
 
 
 async def relay_batches(
-    relay: Relay[Row], producer: AIOKafkaProducer, settings: KafkaSettings, wakeup: Wakeup | None
+    relay: Relay[Row],
+    producer: AIOKafkaProducer,
+    settings: KafkaSettings,
+    wakeup: Wakeup | None,
+    lease: Lease,
 ) -> None:
     """Publish batch after batch, reading and sending the next one while the broker
     acknowledges the last; a checkpoint moves only past acknowledged batches, in order."""
@@ -154,6 +159,7 @@ async def relay_batches(
     previous: InFlight | None = None
     try:
         while True:
+            lease.check()
             ticket = wakeup.ticket() if wakeup else None
             current = await send_batch(relay, producer, cursor, settings.relay_batch_size)
             if previous is not None:
@@ -195,6 +201,8 @@ class CheckpointWriter:
             target = self._target
             try:
                 await self._database.write(save_checkpoint, self._name, target)
+            except DatabaseUnavailable:
+                return  # the relay meets the outage too, and starts again when it ends
             except Exception:
                 log.exception("relay_checkpoint_failed", relay=self._name)
                 return  # the next advance tries again
@@ -211,11 +219,18 @@ class CheckpointWriter:
 async def run_relay(
     relay: Relay[Row], settings: KafkaSettings, wakeup: Wakeup | None = None
 ) -> None:
-    """Relay until cancelled, riding out broker outages (the table keeps everything meanwhile).
+    """Relay until cancelled, riding out broker outages (the table keeps everything meanwhile)
+    and database outages (after which it takes its lock again and goes on from its checkpoint).
 
     After an empty read it waits for a nudge from a writer in this process, or polls again.
     """
-    async with leadership(relay.database, relay.name):
+    await run_through_outages(relay.database, lambda: _relay_while_leading(relay, settings, wakeup))
+
+
+async def _relay_while_leading(
+    relay: Relay[Row], settings: KafkaSettings, wakeup: Wakeup | None
+) -> None:
+    async with leadership(relay.database, relay.name) as lease:
         log.info("relay_started", relay=relay.name, topic=relay.topic)
         delay = 0.1
         while True:
@@ -229,7 +244,7 @@ async def run_relay(
                 await ensure_topic(settings, relay.topic)
                 await producer.start()
                 delay = 0.1
-                await relay_batches(relay, producer, settings, wakeup)
+                await relay_batches(relay, producer, settings, wakeup, lease)
             except KafkaError as e:
                 log.warning("relay_broker_unavailable", relay=relay.name, error=str(e))
                 await asyncio.sleep(delay)

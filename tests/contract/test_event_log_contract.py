@@ -18,6 +18,7 @@ from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
+from tests.waiting import until
 
 META = EventMetadata(
     actor=Actor(user_id="u1", project_id="p1", roles=("member",)), request_id="req-1"
@@ -94,6 +95,12 @@ async def test_reading_by_cursor_returns_every_event_once_in_order(log: SqlEvent
     streams = [uuid.uuid4() for _ in range(5)]
     for s in streams:
         await log.append(s, 0, [created()], META)
+
+    async def all_readable() -> bool:
+        # A reader stops short of transactions still running on the server (other tests').
+        return len(await log.read(LOG_START, 100)) == len(streams)
+
+    await until(all_readable, "the appends are readable")
     first = await log.read(LOG_START, 2)
     rest = await log.read(cursor_after(first, LOG_START), 100)
     seen = [e.stream_id for e in first + rest]

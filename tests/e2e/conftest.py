@@ -8,9 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,35 +19,17 @@ import openstack
 import pytest
 from glanceclient import Client as GlanceClient
 
-from tests.conftest import service_setting
+from tests.conftest import service_setting, upload_head
+from tests.serving import unused_port, wait_until_serving
 
-STARTUP_SECONDS = 30
+STOP_SECONDS = 60
 
 Server = subprocess.Popen[bytes]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(f"{url}/versions", timeout=1).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise AssertionError(f"the server did not answer within {STARTUP_SECONDS}s:\n{log.read_text()}")
-
-
 def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[str, Server]:
     """A `catalog serve` on a free loopback port, answering; its output appended to `log`."""
-    port = free_port()
+    port = unused_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")},
         "CATALOG_DATA_DIR": str(data_dir),
@@ -75,10 +54,19 @@ def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[
 def stop_server(process: Server) -> None:
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def unfinished_upload(url: str, image_id: str, identity: dict[str, str]) -> socket.socket:
+    """A connection on which an upload of 100 MiB has sent its first 8 MiB and waits, for the
+    caller to cut short (close it, or kill the server)."""
+    host, port = url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    client.sendall(upload_head(host, image_id, 100 << 20, identity) + b"\0" * (8 << 20))
+    return client
 
 
 StartServer = Callable[[dict[str, str]], str]

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.events import EventMetadata, ImageCreated, NewEvent
 from infra import bootstrap
+from tests.e2e.conftest import STOP_SECONDS
 from tests.integration.conftest import embedded_settings
-
-ROUNDS = 200
+from tests.waiting import eventually
 
 
 async def _created_image(data_dir: Path) -> uuid.UUID:
@@ -37,17 +37,16 @@ def test_consume_runs_a_consumer_until_stopped(tmp_path: Path) -> None:
     waiting = subprocess.run([*cli, "consumers"], env=env, capture_output=True, text=True)
     assert "consumer notifications: from the log; 1 events waiting" in waiting.stdout
 
+    def notified() -> list[tuple[str, str]]:
+        with contextlib.closing(sqlite3.connect(tmp_path / "catalog.db")) as conn:
+            return conn.execute("SELECT event_type, image_id FROM notification").fetchall()
+
     consumer = subprocess.Popen([*cli, "consume", "notifications"], env=env)
     try:
-        for _ in range(ROUNDS):
-            with sqlite3.connect(tmp_path / "catalog.db") as conn:
-                rows = conn.execute("SELECT event_type, image_id FROM notification").fetchall()
-            if rows:
-                break
-            time.sleep(0.05)
+        rows = eventually(notified, "the consumer writes the notification")
     finally:
         consumer.send_signal(signal.SIGTERM)
-        assert consumer.wait(timeout=30) == 0
+        assert consumer.wait(timeout=STOP_SECONDS) == 0
     assert rows == [("image.create", str(image_id))]
 
     caught_up = subprocess.run([*cli, "consumers"], env=env, capture_output=True, text=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-import time
 import urllib.request
 from pathlib import Path
 
-ROUNDS = 100
+from tests.serving import ANSWER_SECONDS
+from tests.waiting import eventually
 
 
 def test_the_embedded_server_notifies_what_it_did(embedded_server: str, tmp_path: Path) -> None:
@@ -18,20 +19,18 @@ def test_the_embedded_server_notifies_what_it_did(embedded_server: str, tmp_path
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
         image_id = json.load(response)["id"]
         request_id = response.headers["x-openstack-request-id"]
 
     database = tmp_path / "data" / "catalog.db"
-    for _ in range(ROUNDS):
-        with sqlite3.connect(database) as conn:
-            rows = conn.execute(
-                "SELECT message FROM notification WHERE image_id = ?", (image_id,)
-            ).fetchall()
-        if rows:
-            break
-        time.sleep(0.05)
-    [(message,)] = rows
+
+    def notified() -> list[tuple[str]]:
+        with contextlib.closing(sqlite3.connect(database)) as conn:
+            query = "SELECT message FROM notification WHERE image_id = ?"
+            return conn.execute(query, (image_id,)).fetchall()
+
+    [(message,)] = eventually(notified, "the image's creation is notified")
     created = json.loads(message)
     assert created["event_type"] == "image.create"
     assert created["payload"]["name"] == "seen"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import upload_head
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import STOP_SECONDS, Server, start_server, stop_server
 from tests.s3_admin import S3Admin
+from tests.serving import ANSWER_SECONDS
+from tests.waiting import eventually
 
 IDENTITY = {"X-Project-Id": "proj-crash", "X-User-Id": "u", "X-Roles": "member,reader"}
 LEASE_SECONDS = "2"
-DEADLINE = 30.0
 DECLARED = 100 << 20
 
 
@@ -30,21 +30,13 @@ def call(method: str, url: str, body: dict[str, object] | None = None) -> dict[s
         data=json.dumps(body).encode() if body is not None else None,
         headers={**IDENTITY, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
         result: dict[str, object] = json.loads(response.read())
         return result
 
 
 def status_of(image_url: str) -> object:
     return call("GET", image_url)["status"]
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Return once `condition()` holds; fail after a generous deadline."""
-    stop_at = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < stop_at, "the condition did not hold in time"
-        time.sleep(0.05)
 
 
 Reached = Callable[[str, str], None]
@@ -72,7 +64,7 @@ def crash(tmp_path: Path) -> Iterator[Crash]:
                 client.sendall(upload_head(host, image_id, DECLARED, IDENTITY) + bytes(sent))
                 reached(f"{url}/v2/images/{image_id}", image_id)
                 server.send_signal(signal.SIGKILL)
-                server.wait(timeout=10)
+                server.wait(timeout=STOP_SECONDS)
         finally:
             if server.poll() is None:
                 server.kill()
@@ -86,13 +78,13 @@ def crash(tmp_path: Path) -> Iterator[Crash]:
 
 
 def saving(image_url: str, image_id: str) -> None:
-    wait_until(lambda: status_of(image_url) == "saving")
+    eventually(lambda: status_of(image_url) == "saving", "the upload started")
 
 
 def test_an_upload_cut_by_a_killed_server_is_recovered(tmp_path: Path, crash: Crash) -> None:
     image_url = crash({"CATALOG_UPLOAD_LEASE_SECONDS": LEASE_SECONDS}, 8 << 20, saving)
 
-    wait_until(lambda: status_of(image_url) != "saving")
+    eventually(lambda: status_of(image_url) != "saving", "the upload recovered")
     assert status_of(image_url) == "queued"
     assert list((tmp_path / "data" / "stores" / "file").iterdir()) == []
 
@@ -114,7 +106,7 @@ def test_a_multipart_upload_cut_by_a_killed_server_is_aborted(
     # 5 MiB parts: the first one (two 4 MiB blocks) is out after 8 MiB.
     image_url = crash(env, 12 << 20, a_part_stored)
 
-    wait_until(lambda: status_of(image_url) != "saving")
+    eventually(lambda: status_of(image_url) != "saving", "the upload recovered")
     assert status_of(image_url) == "queued"
     image_id = image_url.rsplit("/", 1)[1]
     assert s3_admin.keys(image_id) == []

@@ -7,15 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import start_server, stop_server
+from tests.serving import ANSWER_SECONDS
+from tests.waiting import eventually
 
 IDENTITY = {"X-Project-Id": "proj-w", "X-User-Id": "u", "X-Roles": "member,reader"}
 
@@ -25,21 +25,12 @@ def children_of(pid: int) -> set[int]:
     return {int(p) for p in text.split()}
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def call(method: str, url: str, body: object | None = None) -> Any:
     """One request on a connection of its own, so the kernel may hand it to any worker."""
     data = None if body is None else json.dumps(body).encode()
     headers = {**IDENTITY, "Content-Type": "application/json"}
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=ANSWER_SECONDS) as response:
         return json.loads(response.read())
 
 
@@ -64,8 +55,10 @@ def test_workers_share_the_socket_and_stop_with_the_server(
 
         killed = min(workers)
         os.kill(killed, signal.SIGKILL)
-        replaced = wait_for(lambda: len(children_of(server.pid) - {killed}) == 2)
-        assert replaced, "the parent did not start a worker in place of the killed one"
+        eventually(
+            lambda: len(children_of(server.pid) - {killed}) == 2,
+            "the parent starts a worker in place of the killed one",
+        )
         workers = children_of(server.pid)
         assert len(call("GET", f"{url}/v2/images?limit=100")["images"]) == 12
     finally:

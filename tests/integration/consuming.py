@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 
@@ -14,9 +13,7 @@ from infra.consumers.runner import apply_delivery
 from infra.consumers.sources import LogTail, checkpoint_name
 from infra.db.checkpoints import load_checkpoint
 from infra.db.tables import event
-
-WAIT_ROUNDS = 200
-WAIT_SECONDS = 30.0
+from tests.waiting import DEADLINE_SECONDS
 
 
 async def consume_log(container: Container, name: str) -> int:
@@ -26,7 +23,7 @@ async def consume_log(container: Container, name: str) -> int:
     job = job_for(container, name)
     source = LogTail(container.log, job.consumer.name, batch_size=50, idle_seconds=0.01)
     last = await container.database.read(_last_cursor)
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
     applied = 0
     await source.start()
     try:
@@ -56,14 +53,3 @@ def _last_cursor(conn: sa.Connection) -> LogCursor:
 
 def _place(conn: sa.Connection, name: str) -> LogCursor:
     return load_checkpoint(conn, checkpoint_name(name))
-
-
-async def until(
-    check: Callable[[], Awaitable[bool]], *, rounds: int = WAIT_ROUNDS, pause: float = 0.05
-) -> None:
-    """Wait, a bounded number of rounds, for an async condition to hold."""
-    for _ in range(rounds):
-        if await check():
-            return
-        await asyncio.sleep(pause)
-    raise AssertionError("the condition did not hold in time")

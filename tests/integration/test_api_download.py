@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Any
 
@@ -20,13 +19,14 @@ from tests.integration.conftest import (
     refused_without_change,
     uploaded_image_id,
 )
+from tests.waiting import until
 
 DATA = bytes(range(256)) * 40  # 10 240 bytes
 
 
 async def _sent_records(container: Container, expected: int) -> list[dict[str, Any]]:
     """The `image.data_sent` events, once `expected` of them are in (recorded as a transfer
-    ends, so shortly after the client has the last byte); bounded wait."""
+    ends, so shortly after the client has the last byte)."""
 
     def read(conn: sa.Connection) -> list[dict[str, Any]]:
         rows = conn.execute(
@@ -36,11 +36,10 @@ async def _sent_records(container: Container, expected: int) -> list[dict[str, A
         )
         return [{**row.data, "actor": row.metadata["actor"]} for row in rows]
 
-    for _ in range(200):
-        records = await container.database.read(read)
-        if len(records) >= expected:
-            return records
-        await asyncio.sleep(0.01)
+    async def enough() -> bool:
+        return len(await container.database.read(read)) >= expected
+
+    await until(enough, f"{expected} transfers recorded")
     return await container.database.read(read)
 
 

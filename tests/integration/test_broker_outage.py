@@ -8,15 +8,12 @@ so stopping it leaves the rest of the suite's broker alone.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import ApiBuilder
-from tests.integration.consuming import until
 from tests.integration.kafka_pipeline import (
     outbox_ids,
     pipeline_settings,
@@ -25,54 +22,29 @@ from tests.integration.kafka_pipeline import (
     running,
 )
 from tests.integration.test_consumers_kafka import PER_IMAGE, busy_image
+from tests.own_services import OwnService, own_service
+from tests.serving import unused_ports
+from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
-SERVICES = Path(__file__).resolve().parents[2] / "infra" / "local" / "services"
-PORT, CONTROLLER_PORT = 59192, 59193
 IMAGES_PER_PHASE = 10
 
 
-class Broker:
-    def __init__(self, state: Path) -> None:
-        self.env = {
-            **os.environ,
-            "CATALOG_LOCAL_STATE_DIR": str(state),
-            "CATALOG_LOCAL_KAFKA_PORT": str(PORT),
-            "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT": str(CONTROLLER_PORT),
-        }
-        self.bootstrap = f"127.0.0.1:{PORT}"
-
-    def _services(self, action: str) -> None:
-        subprocess.run(
-            [str(SERVICES), action, "kafka"],
-            env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            timeout=300,
-        )
-
-    async def start(self) -> None:
-        await asyncio.to_thread(self._services, "up")
-
-    async def stop(self) -> None:
-        await asyncio.to_thread(self._services, "down")
-
-
 @pytest.fixture
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    own = Broker(tmp_path_factory.mktemp("broker"))
-    own._services("up")
-    try:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
+    state = tmp_path_factory.mktemp("broker")
+    port, controller = unused_ports(2)
+    ports = {"CATALOG_LOCAL_KAFKA_PORT": port, "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT": controller}
+    with own_service("kafka", state, **ports) as own:
         yield own
-    finally:
-        own._services("down")
 
 
 async def test_writes_go_on_without_the_broker_and_nothing_is_lost_or_doubled(
-    tmp_path: Path, postgres_url: str, api_for: ApiBuilder, broker: Broker
+    tmp_path: Path, postgres_url: str, api_for: ApiBuilder, broker: OwnService
 ) -> None:
-    settings = pipeline_settings(tmp_path, postgres_url, broker.bootstrap)
+    bootstrap = broker.settings["CATALOG_TEST_KAFKA_BOOTSTRAP"]
+    settings = pipeline_settings(tmp_path, postgres_url, bootstrap)
     api, container = await api_for(settings)
     async with running(*relay_and_consumers(container)):
         await asyncio.gather(*(busy_image(api) for _ in range(IMAGES_PER_PHASE)))
@@ -80,15 +52,15 @@ async def test_writes_go_on_without_the_broker_and_nothing_is_lost_or_doubled(
         async def applied(count: int) -> bool:
             return len(await outbox_ids(container)) >= count
 
-        await until(lambda: applied(IMAGES_PER_PHASE * PER_IMAGE), rounds=600)
+        await until(lambda: applied(IMAGES_PER_PHASE * PER_IMAGE), "the first images applied")
 
-        await broker.stop()
+        await asyncio.to_thread(broker.down)
         # Every write succeeds while the broker is away: the API never talks to Kafka.
         await asyncio.gather(*(busy_image(api) for _ in range(IMAGES_PER_PHASE)))
-        await broker.start()
+        await asyncio.to_thread(broker.up)
 
         expected = 2 * IMAGES_PER_PHASE * PER_IMAGE
-        await until(lambda: applied(expected), rounds=1200, pause=0.1)
+        await until(lambda: applied(expected), "every image applied")
         ids = await outbox_ids(container)
         messages = await published(settings, set(ids), seconds=120)
 

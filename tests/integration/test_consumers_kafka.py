@@ -10,7 +10,6 @@ import pytest
 from infra.consumers.status import consumer_status
 from tests.conftest import service_setting
 from tests.integration.conftest import PROJECT_A, ApiBuilder, ApiClient, created_image_id
-from tests.integration.consuming import until
 from tests.integration.kafka_pipeline import (
     outbox_ids,
     pipeline_settings,
@@ -18,6 +17,7 @@ from tests.integration.kafka_pipeline import (
     relay_and_consumers,
     running,
 )
+from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -52,7 +52,7 @@ async def test_a_group_of_consumers_notifies_once_through_rebalances(
         # One member of the group leaves mid-stream: its partitions move to the other.
         tasks[-1].cancel()
         await asyncio.gather(*(busy_image(api) for _ in range(IMAGES // 2)))
-        await until(all_applied, rounds=600)
+        await until(all_applied, "every event applied")
         ids = await outbox_ids(container)
         messages = await published(settings, set(ids), seconds=60)
         status = await consumer_status(container)

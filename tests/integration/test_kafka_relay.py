@@ -26,6 +26,7 @@ from infra.db.migrate import upgrade
 from infra.kafka.relay import CHECKPOINT, event_relay, run_relay
 from infra.settings import KafkaSettings
 from tests.conftest import service_setting
+from tests.waiting import DEADLINE_SECONDS, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -34,7 +35,6 @@ META = EventMetadata(
 )
 IMAGES = 60
 EVENTS_PER_IMAGE = 5
-DEADLINE = 60.0
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ async def consume_all(kafka: KafkaSettings, expected: int) -> list[tuple[str, di
     received: list[tuple[str, dict[str, object]]] = []
     try:
         loop = asyncio.get_running_loop()
-        stop_at = loop.time() + DEADLINE
+        stop_at = loop.time() + DEADLINE_SECONDS
         while loop.time() < stop_at:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
@@ -159,10 +159,10 @@ async def test_a_relay_killed_midway_loses_nothing_when_restarted(
     first = await start_relay(env)
     try:
         # Kill it (SIGKILL, no clean-up) as soon as it has published part of the log.
-        for _ in range(600):
-            if (await log.database.read(load_checkpoint, CHECKPOINT)).position > 0:
-                break
-            await asyncio.sleep(0.05)
+        async def published_some() -> bool:
+            return (await log.database.read(load_checkpoint, CHECKPOINT)).position > 0
+
+        await until(published_some, "the relay published part of the log")
         first.send_signal(signal.SIGKILL)
         await first.wait()
         reached = await log.database.read(load_checkpoint, CHECKPOINT)

@@ -12,7 +12,7 @@ from catalog.ports import LOG_START
 from infra.bootstrap import Container
 from infra.db.log_export import read_for_export
 from infra.kafka.cloudevents import encode_exported, encode_message, from_cloudevent
-from tests.integration.consuming import until
+from tests.waiting import until
 
 META = EventMetadata(
     actor=Actor(user_id="u", project_id="p", roles=("member", "reader")),

@@ -34,13 +34,14 @@ from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
+from tests.waiting import DEADLINE_SECONDS
 
 pytestmark = pytest.mark.postgres
 
 WRITERS = 16
 APPENDS_PER_WRITER = 25
 RUNS = 4
-GRACE_SECONDS = 10.0
+GRACE_SECONDS = DEADLINE_SECONDS
 
 
 class LingeringProjection:

@@ -23,7 +23,8 @@ from tests.integration.conftest import (
     event_count,
     uploaded_image_id,
 )
-from tests.integration.consuming import consume_log, until
+from tests.integration.consuming import consume_log
+from tests.waiting import until
 
 IMAGE_FIELDS = {
     "id", "name", "status", "created_at", "updated_at", "min_disk", "min_ram", "protected",

@@ -49,6 +49,7 @@ from tests.integration.views import (
     store_history,
     view_rows,
 )
+from tests.waiting import DEADLINE_SECONDS
 
 PATCH = {**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTETS = {**PROJECT_A, "Content-Type": "application/octet-stream"}
@@ -351,7 +352,7 @@ async def test_a_transaction_in_flight_elsewhere_does_not_cut_the_rebuild(
         rows = history(300, seed=5)
         await store_history(database, rows)  # committed after the blocker began
 
-        result = await asyncio.wait_for(rebuild_projections(log), timeout=30)
+        result = await asyncio.wait_for(rebuild_projections(log), timeout=DEADLINE_SECONDS)
 
         assert result.events == len(rows)
         rebuilt = await view_rows(database)

@@ -48,6 +48,7 @@ from tests.integration.views import (
     store_history,
     view_rows,
 )
+from tests.waiting import DEADLINE_SECONDS
 
 pytestmark = pytest.mark.postgres
 
@@ -110,7 +111,7 @@ class Traffic:
     async def more(self, count: int) -> None:
         """Wait until `count` more requests are answered."""
         target = self.requests + count
-        async with self.answered:
+        async with asyncio.timeout(DEADLINE_SECONDS), self.answered:
             await self.answered.wait_for(lambda: self.requests >= target)
 
     async def writer(self, n: int) -> None:
@@ -186,7 +187,7 @@ async def waiting_on_locks(url: str, count: int) -> None:
         " WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     try:
-        async with asyncio.timeout(30):
+        async with asyncio.timeout(DEADLINE_SECONDS):
             while True:
                 if await watcher.fetchval(query) >= count:
                     return

@@ -9,6 +9,7 @@ from infra.bootstrap import Container
 from tests.conftest import upload_head
 from tests.integration.conftest import PROJECT_A, stored_files
 from tests.integration.conftest import ApiClient as Client
+from tests.waiting import until
 
 DECLARED = 64 << 20
 SENT = 5 << 20
@@ -18,6 +19,10 @@ async def status_of(api: Client, image_id: str) -> str:
     body = await (await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)).json()
     status: str = body["status"]
     return status
+
+
+async def status_is(api: Client, image_id: str, status: str) -> bool:
+    return await status_of(api, image_id) == status
 
 
 async def test_a_client_that_disconnects_mid_upload_leaves_the_image_queued(
@@ -33,18 +38,10 @@ async def test_a_client_that_disconnects_mid_upload_leaves_the_image_queued(
         writer.write(b"\0" * (1 << 20))
         await writer.drain()
     # Saving while the bytes flow, then the client vanishes without finishing.
-    for _ in range(200):
-        if await status_of(api, image_id) == "saving":
-            break
-        await asyncio.sleep(0.01)
-    assert await status_of(api, image_id) == "saving"
+    await until(lambda: status_is(api, image_id, "saving"), "the upload started")
     writer.transport.abort()
 
-    for _ in range(500):
-        if await status_of(api, image_id) == "queued":
-            break
-        await asyncio.sleep(0.01)
-    assert await status_of(api, image_id) == "queued"
+    await until(lambda: status_is(api, image_id, "queued"), "the upload failed back to queued")
     assert stored_files(container) == []
     history = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
     assert history == ["image.created", "image.upload_started", "image.upload_failed"]

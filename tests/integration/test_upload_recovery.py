@@ -80,10 +80,23 @@ async def test_uploads_of_live_nodes_are_left_alone(container: Container) -> Non
     own = await saving_image(container, container.node_id)
     await beat(container)
 
-    assert await recover_once(container, LEASE) == []
+    with container.bus.context.streaming_here.streaming(own):
+        assert await recover_once(container, LEASE) == []
 
     assert (await container.bus.context.images.load(own)).status == "saving"
     assert len(stored_files(container)) == 1
+
+
+async def test_an_upload_this_process_no_longer_streams_is_failed(container: Container) -> None:
+    """Its end could not be recorded (the database was down when it came): nothing will
+    record it but recovery, although the process that streamed it still runs."""
+    own = await saving_image(container, container.node_id)
+    await beat(container)
+
+    assert await recover_once(container, LEASE) == [own]
+
+    assert (await container.bus.context.images.load(own)).status == "queued"
+    assert stored_files(container) == []
 
 
 @pytest.fixture

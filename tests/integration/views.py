@@ -16,6 +16,7 @@ from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.tables import event
+from tests.waiting import DEADLINE_SECONDS
 
 LIVE_TABLES = tuple(t for projection in INLINE_PROJECTIONS for t in projection.tables)
 
@@ -69,7 +70,7 @@ async def read_whole(
     flight anywhere on the server (other tests'), so an empty read is waited out."""
     events: list[E] = []
     cursor = LOG_START
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(DEADLINE_SECONDS):
         while len(events) < count:
             batch = await read(cursor, limit)
             if not batch:

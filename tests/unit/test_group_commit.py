@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from catalog.errors import DatabaseUnavailable
 from infra.db.group_commit import GroupCommit
 
 
@@ -19,6 +20,8 @@ class Writer:
 
     async def together(self, requests: Sequence[str]) -> list[str | Exception]:
         await asyncio.sleep(0)
+        if "down" in requests:
+            raise DatabaseUnavailable()
         if "bad" in requests:
             raise RuntimeError("the whole transaction failed")
         self.batches.append(list(requests))
@@ -68,3 +71,16 @@ async def test_a_request_given_up_before_its_turn_is_not_written() -> None:
     await asyncio.sleep(0.01)
     assert writer.alone == ["first"]
     assert writer.batches == []
+
+
+async def test_a_batch_the_database_is_unavailable_for_fails_whole_without_retries() -> None:
+    writer = Writer()
+    group: GroupCommit[str, str] = GroupCommit(writer.together, writer.one)
+    first = asyncio.create_task(group.submit("first"))
+    await asyncio.sleep(0)  # "first" goes alone; the rest queue up behind it
+    rest = await asyncio.gather(
+        *(group.submit(r) for r in ["x", "down", "y"]), return_exceptions=True
+    )
+    assert await first == "FIRST"
+    assert all(isinstance(result, DatabaseUnavailable) for result in rest)
+    assert writer.alone == ["first"]  # none of the batch was tried again alone

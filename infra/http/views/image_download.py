@@ -17,7 +17,7 @@ from aiohttp import web
 
 from catalog import policy
 from catalog.commands.record_data_sent import RecordDataSent
-from catalog.errors import BadRequest, Forbidden, NotFound
+from catalog.errors import BadRequest, DatabaseUnavailable, Forbidden, NotFound
 from catalog.events import ImageDataSent
 from catalog.queries.images import ImageView
 from infra.data_stores import ConfiguredStores, TranslatingStore
@@ -158,6 +158,9 @@ class _Transfer:
         try:
             command = RecordDataSent(sent=sent)
             await self.request.app[BUS].dispatch(command, metadata_of(self.request))
+        except DatabaseUnavailable:
+            # The outage itself is logged once, by the database; what it cost is said here.
+            log.warning("data_sent_not_recorded", image_id=str(self.view.id), bytes_sent=self.sent)
         except Exception:
             # The bytes went out; failing the response now would not take them back.
             log.exception("data_sent_not_recorded", image_id=str(self.view.id))

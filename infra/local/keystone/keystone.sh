@@ -14,6 +14,11 @@ KEYSTONE_URL=http://127.0.0.1:$KEYSTONE_PORT/v3
 
 keystone_pid() { read_pid "$KEYSTONE_PIDFILE"; }
 keystone_alive() { pid_is_ours "$(keystone_pid)" "--pythonpath $HERE/keystone"; }
+# The port the running server was started on (from its command line).
+keystone_running_port() {
+  tr '\0' ' ' <"/proc/$(keystone_pid)/cmdline" 2>/dev/null | grep -o -- '--bind 127.0.0.1:[0-9]*' \
+    | sed 's/.*://' || true
+}
 
 # Ready means: the bootstrap admin gets a token.
 keystone_ready() {
@@ -98,6 +103,7 @@ keystone_up() {
   mkdir -p "$KEYSTONE_HOME"
   keystone_install
   if keystone_alive; then
+    require_same_port keystone "$(keystone_running_port)" "$KEYSTONE_PORT" CATALOG_LOCAL_KEYSTONE_PORT
     if keystone_ready; then
       log "keystone: already running on 127.0.0.1:$KEYSTONE_PORT"
       keystone_accounts
@@ -118,7 +124,7 @@ keystone_up() {
 }
 
 keystone_wait() {
-  wait_ready keystone 90 "$KEYSTONE_LOG" keystone_alive keystone_ready
+  wait_ready keystone 180 "$KEYSTONE_LOG" keystone_alive keystone_ready
   keystone_accounts
 }
 
@@ -128,6 +134,12 @@ keystone_down() {
     stop_pid "$(keystone_pid)" keystone 30
   fi
   rm -f "$KEYSTONE_PIDFILE"
+}
+
+keystone_purge() {
+  keystone_down
+  log "keystone: removing $KEYSTONE_HOME"
+  rm -rf "$KEYSTONE_HOME"
 }
 
 keystone_status() {
