@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
 
+from catalog.commands.context import StreamingHere
 from catalog.commands.recover_uploads import RecoverAbandonedUploads
+from catalog.commands.registry import CommandBus
 from catalog.events import EventMetadata
 from catalog.identity import SYSTEM_ACTOR
 from infra.bootstrap import Container
@@ -99,9 +102,13 @@ async def delete_image(api: ApiClient, container: Container, image_id: str) -> N
 
 
 async def recover(api: ApiClient, container: Container, image_id: str) -> None:
-    # As a process that took this one for dead would: no heartbeat counts.
+    # As another process that took this one for dead would: no heartbeat counts, and it
+    # streams nothing itself.
+    elsewhere = replace(
+        container.bus.context, node_id="another-node", streaming_here=StreamingHere()
+    )
     command = RecoverAbandonedUploads(candidates=[uuid.UUID(image_id)], live_nodes=frozenset())
-    await container.bus.dispatch(command, EventMetadata(actor=SYSTEM_ACTOR))
+    await CommandBus(elsewhere).dispatch(command, EventMetadata(actor=SYSTEM_ACTOR))
 
 
 @pytest.mark.s3
