@@ -45,7 +45,7 @@ def _rules(path: Path | None) -> RuleSet:
         overrides = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise PolicyFileError(
-            f"CATALOG_POLICY_FILE {path}: not YAML or JSON: {_one_line(e)}"
+            f"CATALOG_POLICY_FILE {path}: not YAML or JSON: {_where(e)}"
         ) from None
     if not isinstance(overrides, dict):
         raise PolicyFileError(
@@ -63,6 +63,14 @@ def _text(path: Path, setting: str) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise PolicyFileError(f"{setting} {path}: cannot be read: {_one_line(e)}") from None
+
+
+def _where(error: yaml.YAMLError) -> str:
+    """Where in the file YAML found the problem, and what it is."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return _one_line(error)
 
 
 def _one_line(error: Exception) -> str:

@@ -23,6 +23,7 @@ from infra.settings import (
     CoreSettings,
     DatabaseSettings,
     DeletionSettings,
+    PolicySettings,
     QuotaSettings,
     Settings,
     StoresSettings,
@@ -46,10 +47,17 @@ def embedded_settings(
     stores: StoresSettings | None = None,
     quotas: QuotaSettings | None = None,
     deletion: DeletionSettings | None = None,
+    policy: PolicySettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
-    given = {"api": api, "stores": stores, "quotas": quotas, "deletion": deletion}
+    given = {
+        "api": api,
+        "stores": stores,
+        "quotas": quotas,
+        "deletion": deletion,
+        "policy": policy,
+    }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),
