@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -144,6 +147,24 @@ def stored_files(container: Container) -> list[Path]:
     assert isinstance(driver, FilesystemStore)
     root = driver.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def run_catalog(*args: str, settings: dict[str, str]) -> tuple[int, str, str]:
+    """Run the `catalog` command with these `CATALOG_*` settings only: (exit status, stdout,
+    stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "infra.cli",
+        *args,
+        env={**env, **settings},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 ApiBuilder = Callable[[Settings], Awaitable[tuple[ApiClient, Container]]]

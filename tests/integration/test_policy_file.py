@@ -4,11 +4,8 @@ start with one line naming the file and the problem."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from tests.integration.conftest import (
     created_image_id,
     embedded_settings,
     refused_without_change,
+    run_catalog,
     uploaded_image_id,
 )
 
@@ -250,22 +248,10 @@ async def test_the_server_does_not_start_with_a_bad_file_and_says_why_in_one_lin
 ) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text('delete_image: "role:admin or"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
-    env.update(CATALOG_DATA_DIR=str(tmp_path / "data"), CATALOG_POLICY_FILE=str(path))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "infra.cli",
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    assert process.returncode == 1
-    assert err.decode().splitlines() == [
+    settings = {"CATALOG_DATA_DIR": str(tmp_path / "data"), "CATALOG_POLICY_FILE": str(path)}
+    status, _, err = await run_catalog("serve", "--bind", "127.0.0.1:0", settings=settings)
+    assert status == 1
+    assert err.splitlines() == [
         f"catalog: CATALOG_POLICY_FILE {path}: rule 'delete_image': cannot read "
         "'role:admin or': it ends where a check should follow"
     ]
