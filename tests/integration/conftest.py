@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import ClientResponse, web
@@ -32,6 +33,7 @@ from infra.settings import (
     StoresSettings,
 )
 from stores.filesystem import FilesystemStore
+from tests.keystone_accounts import KeystoneAdmin
 
 PROJECT_A = {"X-Project-Id": "proj-a", "X-User-Id": "alice", "X-Roles": "member,reader"}
 PROJECT_B = {"X-Project-Id": "proj-b", "X-User-Id": "bob", "X-Roles": "member,reader"}
@@ -165,6 +167,15 @@ async def run_catalog(*args: str, settings: dict[str, str]) -> tuple[int, str, s
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def admin() -> AsyncIterator[KeystoneAdmin]:
+    """The local Keystone's bootstrap admin, to make accounts and tokens with."""
+    async with aiohttp.ClientSession() as session:
+        keystone = KeystoneAdmin(session)
+        await keystone.login()
+        yield keystone
 
 
 ApiBuilder = Callable[[Settings], Awaitable[tuple[ApiClient, Container]]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -29,14 +28,6 @@ def keystone_settings(
         timeout_seconds=timeout_seconds,
     )
     return settings
-
-
-@pytest.fixture
-async def admin() -> AsyncIterator[KeystoneAdmin]:
-    async with aiohttp.ClientSession() as session:
-        keystone = KeystoneAdmin(session)
-        await keystone.login()
-        yield keystone
 
 
 @pytest.fixture

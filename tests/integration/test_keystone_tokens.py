@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from infra.keystone.tokens import (
@@ -18,14 +16,6 @@ from infra.keystone.tokens import (
 from tests.keystone_accounts import KeystoneAdmin, catalog_credentials
 
 pytestmark = pytest.mark.keystone
-
-
-@pytest.fixture
-async def admin() -> AsyncIterator[KeystoneAdmin]:
-    async with aiohttp.ClientSession() as session:
-        keystone = KeystoneAdmin(session)
-        await keystone.login()
-        yield keystone
 
 
 def validator(credentials: KeystoneCredentials | None = None, **options: float) -> KeystoneTokens:

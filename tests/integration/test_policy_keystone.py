@@ -5,10 +5,8 @@ role of the deployment's own and the roles of a service token."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from infra.settings import PolicySettings
@@ -24,14 +22,6 @@ POLICY = f"""\
 publicize_image: "rule:context_is_admin or role:{PUBLISHER_ROLE}"
 fetch_image_location: "rule:service_api or service_roles:service"
 """
-
-
-@pytest.fixture
-async def admin() -> AsyncIterator[KeystoneAdmin]:
-    async with aiohttp.ClientSession() as session:
-        keystone = KeystoneAdmin(session)
-        await keystone.login()
-        yield keystone
 
 
 @pytest.fixture
