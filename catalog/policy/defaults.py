@@ -51,7 +51,7 @@ def _rules(check: str, description: str, *names: str) -> list[RuleDefault]:
 
 
 BASE = [
-    RuleDefault("default", "", "What a rule that names no defined rule falls back to.", ()),
+    RuleDefault("default", "", "Referred to by the task rules (`rule:default`).", ()),
     RuleDefault("context_is_admin", "role:admin", "Who is an administrator.", ()),
     RuleDefault("service_api", "role:service or role:admin", "Who is a cloud service.", ()),
 ]

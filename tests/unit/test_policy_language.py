@@ -4,6 +4,7 @@ string an operator may write; what oslo.policy cannot read is refused at start h
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from oslo_policy import policy as oslo
 
 from catalog.identity import Actor
 from catalog.policy import PolicyError, RuleSet, credentials
-from catalog.policy.defaults import GLANCE_RULES
+from catalog.policy.defaults import GLANCE_RULES, RULES
 from catalog.policy.language import Credentials, parse
 
 
@@ -224,3 +225,10 @@ def test_rules_referring_to_each_other_in_a_loop_are_refused() -> None:
 def test_a_rule_the_file_gets_wrong_is_named() -> None:
     with pytest.raises(PolicyError, match=r"^rule 'add_image': cannot read 'role:admin or \('"):
         RuleSet({"add_image": "role:admin or ("})
+
+
+def test_the_operations_guide_lists_every_rule_with_its_default() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    for rule in RULES:
+        default = f"`{rule.check}`" if rule.check else "(empty: everyone)"
+        assert f"| `{rule.name}` | {default} |" in guide, rule.name
