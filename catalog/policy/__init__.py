@@ -12,7 +12,7 @@ from catalog.policy.enforcer import (
 from catalog.policy.language import PolicyError
 from catalog.policy.property_protections import PropertyProtections
 from catalog.policy.rules import RuleSet
-from catalog.policy.visibility import Viewer, can_see, sees_membership
+from catalog.policy.visibility import Viewer, can_see, sees_every_membership, sees_membership
 
 __all__ = [
     "ImageAccess",
@@ -26,5 +26,6 @@ __all__ = [
     "credentials",
     "not_authorized",
     "reserved",
+    "sees_every_membership",
     "sees_membership",
 ]

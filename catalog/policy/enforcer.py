@@ -28,7 +28,7 @@ from catalog.identity import Actor
 from catalog.policy.language import Credentials, Target
 from catalog.policy.property_protections import Operation, PropertyProtections
 from catalog.policy.rules import RuleSet
-from catalog.policy.targets import ImageFacts, ImageTarget, member_for
+from catalog.policy.targets import ImageFacts, ImageTarget
 from catalog.policy.visibility import Viewer, can_see
 
 SERVICE_ROLE = "service"
@@ -144,13 +144,13 @@ class Policy:
         viewer = Viewer(actor.project_id, self._is_admin(creds))
         if not can_see(viewer, owner=image.owner, visibility=image.visibility, is_member=is_member):
             raise NotFound(missing)
-        target = ImageTarget(image, member_for(image, actor.project_id))
+        target = ImageTarget.asked_by(image, actor.project_id)
         return ImageAccess(self.rules, creds, viewer, target, missing)
 
     def may_audit(self, actor: Actor, image: ImageFacts) -> bool:
         """Reading an image's history (`get_image_history`), on the image as its stream leaves
         it, deleted or not: no one else may know it had one."""
-        target = ImageTarget(image, member_for(image, actor.project_id))
+        target = ImageTarget.asked_by(image, actor.project_id)
         return self.rules.enforced("get_image_history", target, self.credentials(actor))
 
     def shown_images(self, actor: Actor, images: Iterable[Shown]) -> list[Shown]:
@@ -160,7 +160,7 @@ class Policy:
             image
             for image in images
             if self.rules.enforced(
-                "get_image", ImageTarget(image, member_for(image, actor.project_id)), creds
+                "get_image", ImageTarget.asked_by(image, actor.project_id), creds
             )
         ]
 

@@ -95,6 +95,11 @@ class ImageTarget(Mapping[str, object]):
         self.image = image
         self.member = member
 
+    @classmethod
+    def asked_by(cls, image: ImageFacts, project_id: str | None) -> ImageTarget:
+        """The image as rules see it when `project_id` asks."""
+        return cls(image, member_for(image, project_id))
+
     def __getitem__(self, key: str) -> object:
         key = ALIASES.get(key, key)
         if key == "image_id":

@@ -30,9 +30,12 @@ def can_see(viewer: Viewer, *, owner: str | None, visibility: str, is_member: bo
     return visibility == "shared" and is_member
 
 
+def sees_every_membership(viewer: Viewer, *, owner: str | None) -> bool:
+    """Admins and the image's owner see all its memberships (Glance's database)."""
+    return viewer.is_admin or (viewer.project_id is not None and viewer.project_id == owner)
+
+
 def sees_membership(viewer: Viewer, *, owner: str | None, member: str) -> bool:
-    """Glance's database shows a membership to admins, to the image's owner and to the member
-    project itself; to anyone else it does not exist."""
-    return viewer.is_admin or (
-        viewer.project_id is not None and viewer.project_id in (owner, member)
-    )
+    """A membership exists for those who see every one, and for the member project itself; to
+    anyone else it does not exist."""
+    return sees_every_membership(viewer, owner=owner) or viewer.project_id == member

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from catalog.commands.manage_members import AddImageMember, RemoveImageMember, UpdateImageMember
 from catalog.errors import BadRequest, NotFound
-from catalog.policy import ImageAccess, sees_membership
+from catalog.policy import ImageAccess, sees_every_membership, sees_membership
 from catalog.queries import images as image_queries
 from catalog.queries.images import ImageView, MemberView
 from infra.http.identity import metadata_of
@@ -49,7 +49,7 @@ def _visible_members_of(view: ImageView, access: ImageAccess) -> str | None:
     """Whose memberships the caller sees: everyone's (None: an admin, the owner) or only its
     own project's."""
     project = access.viewer.project_id
-    if sees_membership(access.viewer, owner=view.owner, member=""):
+    if sees_every_membership(access.viewer, owner=view.owner):
         return None
     if project is None:
         raise NotFound(MISSING_IMAGE.format(id=view.id))
