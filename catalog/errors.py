@@ -6,6 +6,9 @@ Glance answers for it; the HTTP layer maps them in one place.
 
 from __future__ import annotations
 
+ACCESS_DENIED = "Access was denied to this resource."
+"""The general message of some of Glance's 403s, before their detail."""
+
 
 class CatalogError(Exception):
     """Root of every error the catalog raises on purpose."""

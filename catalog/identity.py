@@ -35,16 +35,12 @@ class Actor(BaseModel):
     """Roles of the service token sent beside the user's (`X-Service-Token`), as a service
     such as compute sends it when acting for a user."""
 
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
-
-SYSTEM_ACTOR = Actor(user_id="catalog", project_id=None, roles=("admin", "service"))
-"""The actor recorded for what the catalog does by itself (recovery, operators' commands)."""
+SYSTEM_ACTOR = Actor(
+    user_id="catalog", project_id=None, roles=("admin", "service"), system_scope="all"
+)
+"""The actor recorded for what the catalog does by itself (recovery, operators' commands):
+an admin of the whole system, as Keystone's system-scoped tokens are."""
 
 SCRUBBER_ACTOR = Actor(user_id="catalog-scrubber", project_id=None, roles=("service",))
 """The actor recorded for the scrubber's removal of the data of deleted images."""

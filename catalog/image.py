@@ -52,6 +52,7 @@ from catalog.events import (
     NewEvent,
 )
 from catalog.image_patch import PatchOperation, plan_update
+from catalog.policy.property_protections import PropertyCheck, every_property
 
 
 class ImageStatus(StrEnum):
@@ -154,6 +155,29 @@ class Image:
     def gone(self) -> bool:
         """Never created, deleted, or pending deletion: for users, the image does not exist."""
         return not self.exists or self.status in GONE_STATUSES
+
+    # What the data is, as the image shows it (and as policy rules may read it).
+
+    @property
+    def size(self) -> int | None:
+        # Staged bytes show their size before they become the image's data (as the view does).
+        return self.data.size if self.data else self.staged.size if self.staged else None
+
+    @property
+    def virtual_size(self) -> int | None:
+        return self.data.virtual_size if isinstance(self.data, ImageUploaded) else None
+
+    @property
+    def checksum(self) -> str | None:
+        return self.data.checksum if self.data else None
+
+    @property
+    def os_hash_algo(self) -> str | None:
+        return self.data.os_hash_algo if self.data else None
+
+    @property
+    def os_hash_value(self) -> str | None:
+        return self.data.os_hash_value if self.data else None
 
     @property
     def data_locations(self) -> list[str]:
@@ -448,10 +472,14 @@ class Image:
         tag_quota: int,
         property_quota: int,
         now: datetime,
+        may: PropertyCheck = every_property,
     ) -> None:
-        """All operations of one PATCH, applied together or not at all; no change, no event."""
+        """All operations of one PATCH, applied together or not at all; no change, no event.
+        `may`: what the caller may do to custom properties (property protections)."""
         self._require_live()
-        updated = plan_update(self, operations, tag_quota=tag_quota, property_quota=property_quota)
+        updated = plan_update(
+            self, operations, tag_quota=tag_quota, property_quota=property_quota, may=may
+        )
         if updated is not None:
             self._record(updated, now)
 

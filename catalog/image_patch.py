@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from catalog.errors import BadRequest, Conflict, Forbidden, TooLarge
+from catalog.errors import ACCESS_DENIED, BadRequest, Conflict, Forbidden, TooLarge
 from catalog.events import ImageUpdated
+from catalog.policy import reserved
+from catalog.policy.property_protections import Operation, PropertyCheck, every_property
 
 if TYPE_CHECKING:
     from catalog.image import Image
@@ -33,7 +35,6 @@ FORMAT_CHANGE_STATUSES = ("queued", "importing")
 MINIMUMS = ("min_ram", "min_disk")
 MINIMUM_LIMIT = 2**31 - 1
 """The largest min_ram / min_disk: they are 32-bit columns, in Glance's database as here."""
-DENIED = "Access was denied to this resource."
 CONFLICT = "There was a conflict when trying to complete your request."
 
 
@@ -50,8 +51,15 @@ class PatchOperation(BaseModel):
 
 
 def plan_update(
-    image: Image, operations: list[PatchOperation], *, tag_quota: int, property_quota: int
+    image: Image,
+    operations: list[PatchOperation],
+    *,
+    tag_quota: int,
+    property_quota: int,
+    may: PropertyCheck = every_property,
 ) -> ImageUpdated | None:
+    """`may`: what the caller may do to custom properties (the property protections); the
+    properties they may not read stay as they are, and to them they are not there."""
     attributes: dict[str, Any] = {}
     properties = dict(image.properties)
     tags: set[str] | None = None
@@ -63,7 +71,7 @@ def plan_update(
             else:
                 attributes[operation.name] = value
         else:
-            _custom_property(properties, operation)
+            _custom_property(properties, operation, may)
     _check_quotas(image, properties, tags, tag_quota, property_quota)
 
     changed = {k: v for k, v in attributes.items() if getattr(image, k) != v}
@@ -80,7 +88,7 @@ def plan_update(
 def _base_attribute(image: Image, operation: PatchOperation) -> Any:
     name = operation.name
     if operation.op == "remove":
-        raise Forbidden(DENIED, detail=f"Property {name} may not be removed.")
+        raise Forbidden(ACCESS_DENIED, detail=f"Property {name} may not be removed.")
     if operation.op == "add" and operation.add_requires_absent:
         raise Conflict(CONFLICT, detail=f"Property {name} already present.")
     if name in FORMAT_ATTRIBUTES and image.status not in FORMAT_CHANGE_STATUSES:
@@ -90,12 +98,18 @@ def _base_attribute(image: Image, operation: PatchOperation) -> Any:
     return operation.value
 
 
-def _custom_property(properties: dict[str, str], operation: PatchOperation) -> None:
-    name, present = operation.name, operation.name in properties
+def _custom_property(
+    properties: dict[str, str], operation: PatchOperation, may: PropertyCheck
+) -> None:
+    name = operation.name
+    present = name in properties and may(name, "read")
     if operation.op in ("remove", "replace") and not present:
         raise Conflict(CONFLICT, detail=f"Property {name} does not exist.")
     if operation.op == "add" and present and operation.add_requires_absent:
         raise Conflict(CONFLICT, detail=f"Property {name} already present.")
+    needed: Operation = "delete" if operation.op == "remove" else "update" if present else "create"
+    if not may(name, needed):
+        raise reserved(name)
     if operation.op == "remove":
         del properties[name]
     else:

@@ -10,6 +10,7 @@ from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.context import CommandContext, Deletion, Limits
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository
+from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStore
@@ -17,6 +18,7 @@ from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.location_holders import DatabaseLocationHolders
+from infra.policy_files import load_policy
 from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
 from infra.store_options import (
@@ -41,6 +43,7 @@ class Container:
     log: SqlEventLog
     stores: ConfiguredStores
     bus: CommandBus
+    policy: Policy
 
     async def close(self) -> None:
         await self.stores.close()
@@ -102,7 +105,9 @@ def _configured_store(
 
 
 async def build(settings: Settings, *, migrate: bool = True) -> Container:
-    """Build everything the API needs; bring the schema up to date first if asked."""
+    """Build everything the API needs; bring the schema up to date first if asked. A policy
+    file that cannot be used fails first (`PolicyFileError`), before the database is opened."""
+    policy = load_policy(settings.policy)
     if settings.database.url is None:
         settings.core.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(settings.database_url, pool_size=settings.database.pool_size)
@@ -131,6 +136,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             store_attempts=settings.deletion.scrub_retries,
             retry_delay=timedelta(seconds=settings.deletion.scrub_retry_seconds),
         ),
+        policy=policy,
     )
     return Container(
         settings=settings,
@@ -139,4 +145,5 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         log=log,
         stores=stores,
         bus=CommandBus(context),
+        policy=policy,
     )

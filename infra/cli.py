@@ -20,6 +20,7 @@ from infra import bootstrap
 from infra.bootstrap import Container
 from infra.http.app import create_app
 from infra.logging import configure
+from infra.policy_files import PolicyFileError, load_policy
 from infra.recovery import run_heartbeat_and_recovery
 from infra.settings import Settings
 from infra.workers import listening_socket, supervise
@@ -214,6 +215,7 @@ def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None
     if settings.database.url is None or not settings.database.url.startswith("postgres"):
         # SQLite has one writer: several processes would queue on its file lock.
         raise SystemExit("--workers above 1 needs PostgreSQL (CATALOG_DATABASE_URL)")
+    load_policy(settings.policy)  # a file the workers could not start with stops the parent
     sock = listening_socket(*_split_bind(bind))
     supervise(count, lambda: asyncio.run(serve(settings, bind, sock)))
 
@@ -253,6 +255,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     configure()
     settings = Settings()
+    try:
+        _run(args, settings)
+    except PolicyFileError as e:
+        raise SystemExit(f"catalog: {e}") from None
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "serve" and (args.workers or settings.api.workers) > 1:
         serve_in_workers(settings, args.bind or settings.api.bind, args.workers)
         return

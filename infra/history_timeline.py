@@ -41,11 +41,13 @@ from catalog.events import (
 )
 from catalog.identity import Actor
 from catalog.image import Image
+from catalog.policy import Policy
 from catalog.ports import AuditLog
 from catalog.queries.image_history import HistoryEntry, HistoryQuery, image_history
 
-OPERATOR = Actor(roles=("admin",))
-"""Who runs `catalog history`: whoever holds the database may read every image's history."""
+OPERATOR = Actor(user_id="catalog", roles=("admin",), system_scope="all")
+"""Who runs `catalog history`: whoever holds the database may read every image's history
+(a system-scoped admin, under the default rules whatever the API's policy file says)."""
 PAGE = 1000
 TYPE_WIDTH = len("image.member_status_changed")
 VERSION_WIDTH = 4
@@ -177,7 +179,7 @@ async def timeline(log: AuditLog, image_id: uuid.UUID, *, downloads: bool) -> As
     lines, after = Timeline(image_id), 0
     while True:
         query = HistoryQuery(after=after, limit=PAGE, downloads=downloads)
-        page = await image_history(log, image_id, OPERATOR, query)
+        page = await image_history(log, image_id, OPERATOR, query, Policy())
         for entry in page.entries:
             yield lines.line(entry)
         if page.next_after is None:

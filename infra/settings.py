@@ -105,6 +105,21 @@ class KeystoneSettings(BaseSettings):
         )
 
 
+class PolicySettings(BaseSettings):
+    """Who may do what: an oslo.policy file of Glance's rules, and property protections, both
+    read once at start (see docs/operations.md, "Policy")."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+
+    policy_file: Path | None = None
+    """A Glance `policy.yaml` (or JSON): rules that replace Glance's defaults; unset: the
+    defaults."""
+    property_protection_file: Path | None = None
+    """Glance's property protection file (INI); unset: no property is protected."""
+    property_protection_rule_format: Literal["roles", "policies"] = "roles"
+    """What the property protection file names: roles, or rules of the policy."""
+
+
 class StoresSettings(BaseSettings):
     """Which stores hold image data; each store's own options are in `infra/store_options.py`."""
 
@@ -231,6 +246,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
     stores: StoresSettings = field(default_factory=StoresSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)

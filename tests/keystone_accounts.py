@@ -90,6 +90,11 @@ class KeystoneAdmin:
         assert found["roles"], f"no role {name} in Keystone"
         return str(found["roles"][0]["id"])
 
+    async def ensure_role(self, name: str) -> None:
+        """A role of the deployment's own (as an operator's policy file names), made if new."""
+        if not (await self.call("GET", f"/roles?name={name}"))["roles"]:
+            await self.call("POST", "/roles", {"role": {"name": name}})
+
     async def project_token(self, user: str, password: str, project: str) -> str:
         scope = {"project": {"name": project, "domain": {"id": DOMAIN}}}
         return await self._token(user, password, scope)

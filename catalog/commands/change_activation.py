@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from catalog.commands.access import require_owner_action
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.events import EventMetadata
@@ -23,7 +23,7 @@ async def deactivate_image(
     command: DeactivateImage, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "deactivate")
+        require(context, image, metadata.actor, "deactivate")
         image.deactivate(context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)
@@ -33,7 +33,7 @@ async def reactivate_image(
     command: ReactivateImage, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "reactivate")
+        require(context, image, metadata.actor, "reactivate")
         image.reactivate(context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)

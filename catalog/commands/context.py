@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from catalog.commands.repository import ImageRepository
+from catalog.policy import Policy
 from catalog.ports import Clock, DataStores, LocationHolders, QuotaUsage
 
 
@@ -82,3 +83,5 @@ class CommandContext:
     quotas: QuotaUsage | None = None
     """Per-project limits and usage; None: no project quotas."""
     deletion: Deletion = Deletion()
+    policy: Policy = field(default_factory=Policy)
+    """Who may do what (Glance's default rules unless an operator's policy file changes them)."""

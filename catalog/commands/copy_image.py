@@ -14,8 +14,7 @@ import uuid
 
 import structlog
 
-from catalog import policy
-from catalog.commands.access import require_visible
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
@@ -36,9 +35,7 @@ class CopyImage(Command):
 
 async def copy_image(command: CopyImage, context: CommandContext, metadata: EventMetadata) -> None:
     image = await context.images.load(command.image_id)
-    require_visible(image, metadata.actor)
-    if not metadata.actor.is_admin:
-        raise policy.not_authorized("copy_image")
+    require(context, image, metadata.actor, "copy_image")
     if image.status is not ImageStatus.ACTIVE:
         raise Conflict("Only images with status active can be targeted for copying")
     held = {location.store for location in image.locations}

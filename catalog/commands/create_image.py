@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from catalog import policy
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.errors import ConcurrencyConflict, Conflict
@@ -49,7 +48,10 @@ async def create_image(
 ) -> CreatedImage:
     actor = metadata.actor
     owner = command.owner if command.owner is not None else actor.project_id
-    policy.enforce_add_image(actor, owner, command.visibility)
+    context.policy.enforce_add_image(actor, owner=owner, visibility=command.visibility)
+    properties = context.policy.property_access(actor)
+    for name in command.properties:
+        properties.require(name, "create")
     tags = tuple(dict.fromkeys(command.tags))
     check_tag_quota(len(tags), context.limits.image_tag_quota)
     check_property_quota(len(command.properties), context.limits.image_property_quota)

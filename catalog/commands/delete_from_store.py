@@ -12,8 +12,7 @@ import uuid
 
 import structlog
 
-from catalog import policy
-from catalog.commands.access import require_visible
+from catalog.commands.access import image_access
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
@@ -37,9 +36,9 @@ async def delete_from_store(
         raise Conflict(f"The selected store {command.store} is not available on this node.")
 
     def decide(image: Image) -> DataLocation:
-        require_visible(image, actor, f"Failed to find image {command.image_id}")
-        if not actor.is_admin:
-            raise policy.not_authorized("delete_image_location")
+        access = image_access(context, image, actor, f"Failed to find image {command.image_id}")
+        access.enforce("get_image_location")
+        access.enforce("delete_image_location")
         return image.remove_location(command.store, context.clock.now())
 
     removed = await context.images.change(command.image_id, metadata, decide)

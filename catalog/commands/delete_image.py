@@ -10,7 +10,7 @@ import uuid
 
 import structlog
 
-from catalog.commands.access import require_owner_action
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
@@ -34,7 +34,7 @@ async def delete_image(
 
     def decide(image: Image) -> list[str]:
         missing = f"Failed to find image {command.image_id} to delete"
-        require_owner_action(image, actor, "delete_image", missing)
+        require(context, image, actor, "delete_image", missing)
         return image.delete(now, delayed=deletion.delayed, scrub_time=deletion.scrub_time)
 
     doomed = await context.images.change(command.image_id, metadata, decide)

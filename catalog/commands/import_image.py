@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from catalog.commands.access import require_owner_action
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
@@ -32,7 +32,7 @@ async def import_image(
     command: ImportImage, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> tuple[DiskFormatRejected, str] | None:
-        require_owner_action(image, metadata.actor, "modify_image")
+        require(context, image, metadata.actor, "modify_image")
         now = context.clock.now()
         try:
             image.import_staged(now)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from catalog import policy
-from catalog.commands.access import require_owner_action, require_visible
+from catalog.commands.access import image_access, require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.errors import NotFound
 from catalog.events import EventMetadata
+from catalog.identity import Actor
 from catalog.image import Image
+from catalog.policy import sees_membership
 
 MemberStatus = Literal["pending", "accepted", "rejected"]
 
@@ -43,7 +45,7 @@ async def add_image_member(
     command: AddImageMember, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "add_member", _missing(command.image_id))
+        require(context, image, metadata.actor, "add_member", _missing(command.image_id))
         image.add_member(command.member, context.limits.image_member_quota, context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)
@@ -52,14 +54,8 @@ async def add_image_member(
 async def update_image_member(
     command: UpdateImageMember, context: CommandContext, metadata: EventMetadata
 ) -> None:
-    actor = metadata.actor
-
     def decide(image: Image) -> None:
-        require_visible(image, actor, _missing(command.image_id))
-        if not (
-            actor.is_admin or (actor.has_role("member") and actor.project_id == command.member)
-        ):
-            raise policy.not_authorized("modify_member")
+        _require_membership(context, image, metadata.actor, command.member, "modify_member")
         image.change_member_status(command.member, command.status, context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)
@@ -69,7 +65,21 @@ async def remove_image_member(
     command: RemoveImageMember, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "delete_member", _missing(command.image_id))
+        _require_membership(context, image, metadata.actor, command.member, "delete_member")
         image.remove_member(command.member, context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)
+
+
+def _require_membership(
+    context: CommandContext, image: Image, actor: Actor, member: str, rule: str
+) -> None:
+    """As Glance: the caller may read the membership (`get_member`), it exists for them (only
+    the owner, the member itself and admins see one), and `rule` lets them change it."""
+    access = image_access(context, image, actor, _missing(image.id))
+    access.enforce("get_member")
+    if member not in image.members or not sees_membership(
+        access.viewer, owner=image.owner, member=member
+    ):
+        raise NotFound(f"{member} not found in the member list of the image {image.id}.")
+    access.enforce(rule)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from catalog import policy
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.events import EventMetadata
@@ -23,11 +22,11 @@ class RestoreImage(Command):
 async def restore_image(
     command: RestoreImage, context: CommandContext, metadata: EventMetadata
 ) -> ImageStatus:
-    """The status the image is back in. 403 for non-admins (whatever the id: a deleted image
-    is no one's to see), 404 for an image that never existed, 409 for one not pending
-    deletion or whose scrub has started."""
-    if not metadata.actor.is_admin:
-        raise policy.not_authorized("restore_image")
+    """The status the image is back in. 403 for callers the `restore_image` rule refuses
+    (all but admins by default; whatever the id: a deleted image is no one's to see), 404 for
+    an image that never existed, 409 for one not pending deletion or whose scrub has
+    started."""
+    context.policy.enforce(metadata.actor, "restore_image")
 
     def decide(image: Image) -> ImageStatus:
         image.restore(context.clock.now())

@@ -19,8 +19,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict
 
-from catalog import policy
-from catalog.commands.access import require_visible
+from catalog.commands.access import image_access
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import as_recorded, may_attach
@@ -57,11 +56,10 @@ async def set_image_location(
     store_name, store = context.stores.for_location(command.url)
 
     image = await context.images.load(command.image_id)
-    require_visible(image, actor)
+    access = image_access(context, image, actor)
     if image.status is not ImageStatus.QUEUED:
         raise Conflict(f"It's not allowed to add locations if image status is {image.status}.")
-    if not (actor.has_role("service") or actor.is_admin):
-        policy.enforce_owner_action(actor, image.owner, "add_image_location")
+    access.enforce("add_image_location")
     url = command.url
     if store_name in context.stores.writable_names:
         # Only the cloud's services may point an image at data in the catalog's own stores
@@ -69,7 +67,8 @@ async def set_image_location(
         # users may only name data at an http(s) URL. Every refusal reads the same, so none
         # tells whether some image's data is there.
         if not (
-            actor.has_role("service") and await may_attach(context, actor, image.id, store, url)
+            context.policy.is_service(actor)
+            and await may_attach(context, actor, image.id, store, url)
         ):
             raise Forbidden("http store must be enabled to use location API by normal user.")
         url = as_recorded(store, url)

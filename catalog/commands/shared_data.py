@@ -22,8 +22,9 @@ import uuid
 
 import structlog
 
-from catalog import policy
+from catalog.commands.access import image_access
 from catalog.commands.context import CommandContext
+from catalog.errors import NotFound
 from catalog.identity import Actor
 from catalog.image import ImageStatus
 from catalog.ports import DataStore
@@ -69,7 +70,7 @@ async def may_attach(
     """Whether the caller may point image `image_id` at `location`, in one of the catalog's
     own stores: only if they may download every other image whose data is, or will be,
     there. Admins may."""
-    if actor.is_admin:
+    if context.policy.is_admin(actor):
         return True
     key = store.key_of(location)
     others = set(await context.holders.of(store.location_for(key)))
@@ -79,13 +80,11 @@ async def may_attach(
     others.discard(image_id)
     for other_id in others:
         other = await context.images.load(other_id)
-        if other.gone or not policy.may_read_data(
-            actor,
-            owner=other.owner,
-            visibility=other.visibility,
-            is_member=other.is_member(actor.project_id),
-            deactivated=other.status is ImageStatus.DEACTIVATED,
-        ):
+        try:
+            access = image_access(context, other, actor)
+        except NotFound:
+            return False
+        if not access.may_download(deactivated=other.status is ImageStatus.DEACTIVATED):
             return False
     return True
 

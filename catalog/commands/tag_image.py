@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from catalog.commands.access import require_owner_action
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.events import EventMetadata
@@ -25,7 +25,7 @@ async def add_image_tag(
     command: AddImageTag, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "modify_image")
+        require(context, image, metadata.actor, "modify_image")
         image.add_tag(command.tag, context.limits.image_tag_quota, context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)
@@ -35,7 +35,7 @@ async def remove_image_tag(
     command: RemoveImageTag, context: CommandContext, metadata: EventMetadata
 ) -> None:
     def decide(image: Image) -> None:
-        require_owner_action(image, metadata.actor, "modify_image")
+        require(context, image, metadata.actor, "modify_image")
         image.remove_tag(command.tag, context.clock.now())
 
     await context.images.change(command.image_id, metadata, decide)

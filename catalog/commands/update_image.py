@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import uuid
 
-from catalog import policy
-from catalog.commands.access import require_visible
+from catalog.commands.access import image_access
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.errors import Forbidden
+from catalog.errors import ACCESS_DENIED, Forbidden
 from catalog.events import EventMetadata
 from catalog.image import Image
-from catalog.image_patch import DENIED, PatchOperation
+from catalog.image_patch import PatchOperation
 
 
 class UpdateImage(Command):
@@ -26,21 +25,23 @@ async def update_image(
     command: UpdateImage, context: CommandContext, metadata: EventMetadata
 ) -> None:
     actor = metadata.actor
+    properties = context.policy.property_access(actor)
 
     def decide(image: Image) -> None:
-        require_visible(image, actor)
+        access = image_access(context, image, actor)
         for operation in command.operations:
             # Glance's order: who may set this visibility, then who may modify the image.
             if operation.name == "visibility" and operation.op != "remove":
-                policy.enforce_visibility(actor, image.owner, operation.value)
-            policy.enforce_owner_action(actor, image.owner, "modify_image")
-            if operation.name == "owner" and operation.op != "remove" and not actor.is_admin:
-                raise Forbidden(DENIED, detail="Owner can't be updated by non admin.")
+                access.enforce_visibility(operation.value)
+            access.enforce("modify_image")
+            if operation.name == "owner" and operation.op != "remove" and not access.is_admin:
+                raise Forbidden(ACCESS_DENIED, detail="Owner can't be updated by non admin.")
         image.update(
             list(command.operations),
             tag_quota=context.limits.image_tag_quota,
             property_quota=context.limits.image_property_quota,
             now=context.clock.now(),
+            may=properties.allows,
         )
 
     await context.images.change(command.image_id, metadata, decide)

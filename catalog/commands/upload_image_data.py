@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable
 
 from pydantic import ConfigDict
 
-from catalog.commands.access import require_owner_action
+from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
@@ -55,7 +55,8 @@ async def _stream_in(
     bound = await upload_bound(context, command.image_id, command.expected_size)
 
     def start(image: Image) -> tuple[str | None, str | None]:
-        require_owner_action(image, actor, "upload_image")
+        # Glance's rules: uploading is `upload_image`; staging for an import is a change.
+        require(context, image, actor, "modify_image" if command.staging else "upload_image")
         image.start_upload(
             store=store_name,
             location=location,

@@ -1,8 +1,9 @@
 """An image's history, read from the log: the one read that goes to the log by design.
 
 Whether the caller may read it is decided on the image as its whole stream leaves it, so also
-once it is deleted: admins and the owner's project may. Anyone else, like anyone asking for an
-image that never existed, finds nothing (404).
+once it is deleted, by the `get_image_history` rule (admins and readers of the owner's project,
+by default). Anyone else, like anyone asking for an image that never existed, finds nothing
+(404). Who downloaded the data is for those the `get_image_downloads` rule allows (admins).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from catalog import policy
 from catalog.commands.repository import rebuild
 from catalog.errors import NotFound
 from catalog.events import DomainEvent, RecordedEvent, decode
 from catalog.identity import Actor
+from catalog.policy import Policy, not_authorized
 from catalog.ports import AuditLog
 
 DOWNLOADS_ACTION = "get_image_downloads"
@@ -49,28 +50,30 @@ def missing(image_id: uuid.UUID) -> NotFound:
     return NotFound(f"No image found with ID {image_id}")
 
 
-async def audited_stream(log: AuditLog, image_id: uuid.UUID, actor: Actor) -> list[RecordedEvent]:
+async def audited_stream(
+    log: AuditLog, image_id: uuid.UUID, actor: Actor, policy: Policy
+) -> list[RecordedEvent]:
     """The image's whole stream, if `actor` may audit the image it makes; else 404."""
     stream = await log.load_stream(image_id)
     image = rebuild(image_id, stream)
-    if not image.exists or not policy.may_audit(actor, image.owner):
+    if not image.exists or not policy.may_audit(actor, image):
         raise missing(image_id)
     return stream
 
 
 async def image_history(
-    log: AuditLog, image_id: uuid.UUID, actor: Actor, query: HistoryQuery
+    log: AuditLog, image_id: uuid.UUID, actor: Actor, query: HistoryQuery, policy: Policy
 ) -> HistoryPage:
     """One page of the image's events, in log order, with its downloads if asked for.
 
     The image's own events and its downloads interleave by log position, which is also the
     order of the image's versions (each is appended after the one before has committed).
     """
-    stream = await audited_stream(log, image_id, actor)
+    stream = await audited_stream(log, image_id, actor, policy)
     candidates = [recorded for recorded in stream if recorded.position > query.after]
     if query.downloads:
-        if not actor.is_admin:
-            raise policy.not_authorized(DOWNLOADS_ACTION)
+        if not policy.allows(actor, DOWNLOADS_ACTION):
+            raise not_authorized(DOWNLOADS_ACTION)
         candidates += await log.downloads_of(image_id, query.after, query.limit + 1)
         candidates.sort(key=lambda recorded: recorded.position)
     page = candidates[: query.limit]

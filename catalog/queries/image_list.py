@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.identity import Actor
+from catalog.policy import Viewer
 from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
 
@@ -65,22 +65,25 @@ def column_range(column: str) -> range:
     return range(-(2 ** (bits - 1)), 2 ** (bits - 1))
 
 
-def _membership(actor: Actor, status: str) -> sa.ColumnElement[bool]:
-    conditions = [image_member.c.image_id == image.c.id, image_member.c.member == actor.project_id]
+def _membership(viewer: Viewer, status: str) -> sa.ColumnElement[bool]:
+    conditions = [image_member.c.image_id == image.c.id, image_member.c.member == viewer.project_id]
     if status != "all":
         conditions.append(image_member.c.status == status)
     return sa.exists().where(*conditions)
 
 
-def visible_to(actor: Actor, visibility: str | None, member_status: str) -> sa.ColumnElement[bool]:
-    """Glance's list rules for `visibility` (None = the default view)."""
+def visible_to(
+    viewer: Viewer, visibility: str | None, member_status: str
+) -> sa.ColumnElement[bool]:
+    """Glance's database's list rules for `visibility` (None = the default view); the same
+    images `catalog.policy.can_see` finds one by one."""
     v = image.c.visibility
-    if actor.is_admin:
+    if viewer.is_admin:
         if visibility is None:
-            return sa.or_(v != "community", image.c.owner == actor.project_id)
+            return sa.or_(v != "community", image.c.owner == viewer.project_id)
         return sa.true() if visibility == "all" else v == visibility
-    own = image.c.owner == actor.project_id
-    shared_with_me = sa.and_(v == "shared", _membership(actor, member_status))
+    own = image.c.owner == viewer.project_id
+    shared_with_me = sa.and_(v == "shared", _membership(viewer, member_status))
     if visibility is None:
         # Community images only when they are one's own (others ask for them by visibility).
         return sa.or_(own, image.c.owner.is_(None), v == "public", shared_with_me)
@@ -90,7 +93,7 @@ def visible_to(actor: Actor, visibility: str | None, member_status: str) -> sa.C
         return v == visibility
     if visibility == "private":
         return sa.and_(v == "private", own)
-    return sa.and_(v == "shared", sa.or_(own, _membership(actor, member_status)))
+    return sa.and_(v == "shared", sa.or_(own, _membership(viewer, member_status)))
 
 
 _COMPARE = {
@@ -145,8 +148,10 @@ def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     return (*sort, *tie_breakers)
 
 
-def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[ImageView]:
-    visible = visible_to(actor, query.visibility, query.member_status)
+def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[ImageView]:
+    """One page of the images the database layer finds for `viewer` (the policy then keeps
+    those `get_image` lets the caller see)."""
+    visible = visible_to(viewer, query.visibility, query.member_status)
     conditions: list[sa.ColumnElement[bool]] = [
         visible,
         image.c.status.not_in(HIDDEN_STATUSES),
@@ -165,7 +170,7 @@ def list_images(conn: sa.Connection, actor: Actor, query: ListQuery) -> list[Ima
                 sa.select(*(sort_expression(k).label(k) for k, _ in sort)).where(
                     image.c.id == query.marker,
                     image.c.status != "pending_delete",
-                    visible_to(actor, "all", "all"),
+                    visible_to(viewer, "all", "all"),
                 )
             )
         ).first()

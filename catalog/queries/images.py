@@ -10,9 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog import policy
-from catalog.events import ImageCreated, ImageUploaded, RecordedEvent
-from catalog.identity import Actor
+from catalog.events import ImageCreated, RecordedEvent
 from catalog.image import Image
 from catalog.projections.image_changes import created_row
 from catalog.projections.images import image, image_member, image_tag
@@ -84,7 +82,6 @@ def view_of_image(image: Image) -> ImageView:
     assert image.status is not None, "never created"
     assert image.created_at is not None
     assert image.updated_at is not None
-    data = image.data
     return ImageView(
         id=image.id,
         name=image.name,
@@ -95,12 +92,11 @@ def view_of_image(image: Image) -> ImageView:
         owner=image.owner,
         disk_format=image.disk_format,
         container_format=image.container_format,
-        # Staged bytes show their size before they become the image's data (as the view does).
-        size=data.size if data else image.staged.size if image.staged else None,
-        virtual_size=data.virtual_size if isinstance(data, ImageUploaded) else None,
-        checksum=data.checksum if data else None,
-        os_hash_algo=data.os_hash_algo if data else None,
-        os_hash_value=data.os_hash_value if data else None,
+        size=image.size,
+        virtual_size=image.virtual_size,
+        checksum=image.checksum,
+        os_hash_algo=image.os_hash_algo,
+        os_hash_value=image.os_hash_value,
         min_ram=image.min_ram,
         min_disk=image.min_disk,
         created_at=image.created_at,
@@ -138,16 +134,23 @@ def is_member(conn: sa.Connection, image_id: uuid.UUID, project_id: str | None) 
     return conn.execute(_IS_MEMBER, {"id": image_id, "member": project_id}).first() is not None
 
 
-def visible_image(conn: sa.Connection, image_id: uuid.UUID, actor: Actor) -> ImageView | None:
-    """The image if `actor` may see it: by the visibility rules, or as a member of a shared one."""
+@dataclass(frozen=True)
+class FoundImage:
+    view: ImageView
+    is_member: bool
+    """The caller's project is one the image is shared with."""
+
+
+def find_image(
+    conn: sa.Connection, image_id: uuid.UUID, project_id: str | None
+) -> FoundImage | None:
+    """The image with this id, whoever may see it (the policy decides), and whether it is
+    shared with `project_id` (asked only of a shared image of another project)."""
     view = get_image(conn, image_id)
     if view is None:
         return None
-    if policy.can_see(actor, owner=view.owner, visibility=view.visibility):
-        return view
-    if view.visibility == "shared" and is_member(conn, image_id, actor.project_id):
-        return view
-    return None
+    shared = view.visibility == "shared" and view.owner != project_id
+    return FoundImage(view, shared and is_member(conn, image_id, project_id))
 
 
 def image_views(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[ImageView]:

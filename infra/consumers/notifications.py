@@ -65,7 +65,8 @@ def oslo_context(metadata: EventMetadata) -> dict[str, Any]:
         "user": actor.user_id,
         "tenant": actor.project_id,
         "roles": list(actor.roles),
-        "is_admin": actor.is_admin,
+        # What the actor holds; what it may do was the policy's to decide, at the request.
+        "is_admin": "admin" in actor.roles,
         "user_identity": f"{actor.user_id or '-'} {actor.project_id or '-'} - - -",
     }
 

@@ -10,7 +10,7 @@ from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, STORES
+from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
@@ -85,6 +85,7 @@ def create_app(container: Container) -> web.Application:
     install_authentication(app, container.settings)
     app[BUS] = container.bus
     app[DATABASE] = container.database
+    app[POLICY] = container.policy
     app[AUDIT_LOG] = SqlAuditLog(container.log)
     app[STORES] = container.stores
     app.on_response_prepare.append(add_request_id)

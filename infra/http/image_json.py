@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,16 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def image_json(view: ImageView, *, show_locations: bool = False) -> dict[str, Any]:
-    """The image's JSON; its data's URLs only if the operator chose to show them (OSSN-0065)."""
+def image_json(
+    view: ImageView,
+    *,
+    show_locations: bool = False,
+    properties: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The image's JSON; its data's URLs only if the operator chose to show them (OSSN-0065).
+    `properties`: the custom properties the caller may read, if not all of them."""
     image_id = str(view.id)
-    body: dict[str, Any] = dict(view.properties)
+    body: dict[str, Any] = dict(view.properties if properties is None else properties)
     body.update(
         name=view.name,
         disk_format=view.disk_format,

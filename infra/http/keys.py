@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from catalog.commands.registry import CommandBus
+from catalog.policy import Policy
 from infra.data_stores import ConfiguredStores
 from infra.db.audit_log import SqlAuditLog
 from infra.db.database import Database
@@ -14,4 +15,5 @@ API_SETTINGS = web.AppKey("api_settings", ApiSettings)
 AUDIT_LOG = web.AppKey("audit_log", SqlAuditLog)
 BUS = web.AppKey("bus", CommandBus)
 DATABASE = web.AppKey("database", Database)
+POLICY = web.AppKey("policy", Policy)
 STORES = web.AppKey("stores", ConfiguredStores)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import ClientResponse, web
@@ -23,11 +27,13 @@ from infra.settings import (
     CoreSettings,
     DatabaseSettings,
     DeletionSettings,
+    PolicySettings,
     QuotaSettings,
     Settings,
     StoresSettings,
 )
 from stores.filesystem import FilesystemStore
+from tests.keystone_accounts import KeystoneAdmin
 
 PROJECT_A = {"X-Project-Id": "proj-a", "X-User-Id": "alice", "X-Roles": "member,reader"}
 PROJECT_B = {"X-Project-Id": "proj-b", "X-User-Id": "bob", "X-Roles": "member,reader"}
@@ -46,10 +52,17 @@ def embedded_settings(
     stores: StoresSettings | None = None,
     quotas: QuotaSettings | None = None,
     deletion: DeletionSettings | None = None,
+    policy: PolicySettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
-    given = {"api": api, "stores": stores, "quotas": quotas, "deletion": deletion}
+    given = {
+        "api": api,
+        "stores": stores,
+        "quotas": quotas,
+        "deletion": deletion,
+        "policy": policy,
+    }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
         database=DatabaseSettings(url=database_url),
@@ -136,6 +149,33 @@ def stored_files(container: Container) -> list[Path]:
     assert isinstance(driver, FilesystemStore)
     root = driver.root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def run_catalog(*args: str, settings: dict[str, str]) -> tuple[int, str, str]:
+    """Run the `catalog` command with these `CATALOG_*` settings only: (exit status, stdout,
+    stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "infra.cli",
+        *args,
+        env={**env, **settings},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def admin() -> AsyncIterator[KeystoneAdmin]:
+    """The local Keystone's bootstrap admin, to make accounts and tokens with."""
+    async with aiohttp.ClientSession() as session:
+        keystone = KeystoneAdmin(session)
+        await keystone.login()
+        yield keystone
 
 
 ApiBuilder = Callable[[Settings], Awaitable[tuple[ApiClient, Container]]]

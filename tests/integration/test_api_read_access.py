@@ -1,5 +1,7 @@
-"""Every read goes through one access rule: a caller who may not read at all is refused (403)
-on every read route, whatever the image, before anything is looked up or recorded."""
+"""Every read goes through the policy: a caller who may not read at all is refused the list
+(403, `get_images`) and finds no image on every other read route (404: `get_image` refuses
+them, and an image one may not get is never said to exist), as Glance answers; nothing is
+recorded either way."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from tests.integration.conftest import ADMIN, JSON, refused_without_change, uplo
 from tests.integration.conftest import ApiClient as Client
 
 CALLERS_WHO_MAY_NOT_READ = {
+    # A token scoped to no project is refused every project-scoped rule.
     "a member of no project": {"X-User-Id": "drifter", "X-Roles": "member,reader"},
     "a project without roles": {"X-Project-Id": "proj-a", "X-User-Id": "nobody", "X-Roles": ""},
 }
@@ -50,9 +53,11 @@ async def test_every_read_refuses_a_caller_who_may_not_read(
     headers = {**CALLERS_WHO_MAY_NOT_READ[caller], **JSON}
     for template in image_read_paths(api.app):
         path = template.format(image_id=image_id, member_id="proj-b")
+        status, message = (403, "You are not authorized to complete get_images action.")
+        if "{image_id}" in template:
+            status, message = (404, f"No image found with ID {image_id}")
+            if "/members" in template:
+                status, message = (404, f"Image {image_id} not found.")
         await refused_without_change(
-            container,
-            functools.partial(api.get, path, headers=headers),
-            403,
-            "You are not authorized to complete ",
+            container, functools.partial(api.get, path, headers=headers), status, message
         )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from tests.integration.conftest import (
     ApiClient,
     created_image_id,
     embedded_settings,
+    run_catalog,
     uploaded_image_id,
 )
 
@@ -26,20 +24,8 @@ V21 = "application/openstack-images-v2.1-json-patch"
 
 async def catalog(tmp_path: Path, database_url: str, *args: str) -> tuple[int, str, str]:
     """Run the `catalog` command on the test's database: (exit status, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}
-    env.update(CATALOG_DATA_DIR=str(tmp_path), CATALOG_DATABASE_URL=database_url)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "infra.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    settings = {"CATALOG_DATA_DIR": str(tmp_path), "CATALOG_DATABASE_URL": database_url}
+    return await run_catalog(*args, settings=settings)
 
 
 async def history(

@@ -6,12 +6,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from catalog import policy
 from catalog.commands.import_image import IMPORT_METHODS
 from catalog.quotas import mib
 from infra.data_stores import ConfiguredStore
 from infra.http.identity import metadata_of
-from infra.http.keys import BUS, STORES
+from infra.http.keys import BUS, POLICY, STORES
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
 from infra.http.versions import versions_document
@@ -57,7 +56,7 @@ async def stores_info(request: web.Request) -> web.Response:
 async def stores_detail(request: web.Request) -> web.Response:
     """The stores with their driver, weight and settings: for admins and services."""
     reject_body(request)
-    policy.enforce_read(metadata_of(request).actor, "stores_info_detail")
+    request.app[POLICY].enforce(metadata_of(request).actor, "stores_info_detail", {})
     configured_stores = request.app[STORES]
     stores = [
         {

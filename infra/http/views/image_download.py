@@ -15,9 +15,8 @@ from typing import Any, BinaryIO
 import structlog
 from aiohttp import web
 
-from catalog import policy
 from catalog.commands.record_data_sent import RecordDataSent
-from catalog.errors import BadRequest, DatabaseUnavailable, Forbidden, NotFound
+from catalog.errors import BadRequest, DatabaseUnavailable, NotFound
 from catalog.events import ImageDataSent
 from catalog.queries.images import ImageView
 from infra.data_stores import ConfiguredStores, TranslatingStore
@@ -25,7 +24,7 @@ from infra.http.byte_range import requested_range
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, STORES
 from infra.http.requests import image_id_from, reject_body
-from infra.http.views.images import visible_image
+from infra.http.views.images import image_access
 
 log = structlog.get_logger(__name__)
 
@@ -34,16 +33,13 @@ MISSING = "No image found with ID {id}"
 
 async def download(request: web.Request) -> web.StreamResponse:
     reject_body(request)
-    actor = metadata_of(request).actor
-    policy.enforce_read(actor, "download_image")
     image_id = image_id_from(request, MISSING)
-    view = await visible_image(request, image_id, MISSING.format(id=image_id))
-    if view.status == "deactivated" and not actor.is_admin:
-        raise Forbidden(
-            "The requested image has been deactivated. Image data download is forbidden."
-        )
+    view, access = await image_access(request, image_id, MISSING.format(id=image_id))
+    access.enforce_download(deactivated=view.status == "deactivated")
     stores = request.app[STORES]
     preferred = _preferred_stores(request, stores)
+    if preferred:
+        access.enforce("download_from_store")
     if not view.locations or view.size is None:
         return web.Response(status=204)
     store_name, url = _location_to_read(view, stores, preferred)

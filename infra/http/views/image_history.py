@@ -6,22 +6,20 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog import policy
 from catalog.queries.image_history import image_history
 from infra.http.history_json import entry_json
 from infra.http.history_params import history_query
 from infra.http.identity import metadata_of
-from infra.http.keys import AUDIT_LOG
+from infra.http.keys import AUDIT_LOG, POLICY
 from infra.http.requests import image_id_from, reject_body
 
 
 async def history(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_read(actor, "get_image_history")
     image_id = image_id_from(request, "No image found with ID {id}")
     query = history_query(request.query)
-    page = await image_history(request.app[AUDIT_LOG], image_id, actor, query)
+    page = await image_history(request.app[AUDIT_LOG], image_id, actor, query, request.app[POLICY])
     body: dict[str, object] = {
         "image_id": str(image_id),
         "events": [entry_json(entry) for entry in page.entries],

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from catalog import policy
 from catalog.commands.create_image import CreatedImage
 from catalog.commands.delete_image import DeleteImage
 from catalog.commands.import_image import IMPORT_METHODS
 from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
+from catalog.policy import ImageAccess
 from catalog.queries import image_list
 from catalog.queries import images as image_queries
 from catalog.queries.image_as_of import image_as_of
@@ -23,22 +24,46 @@ from infra.http.errors import error_response
 from infra.http.history_params import as_of_from
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, STORES
+from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
 from infra.http.list_params import list_query
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
 
-async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str) -> ImageView:
-    """The image if the caller may see it; otherwise it does not exist for them (404)."""
+async def image_access(
+    request: web.Request, image_id: uuid.UUID, missing: str
+) -> tuple[ImageView, ImageAccess]:
+    """The image, and what the caller may do with it; 404 if it does not exist for them."""
     actor = metadata_of(request).actor
-    view = await request.app[DATABASE].read(image_queries.visible_image, image_id, actor)
-    if view is None:
+    found = await request.app[DATABASE].read(image_queries.find_image, image_id, actor.project_id)
+    if found is None:
         raise NotFound(missing)
+    access = request.app[POLICY].image(
+        actor, found.view, is_member=found.is_member, missing=missing
+    )
+    return found.view, access
+
+
+async def visible_image(request: web.Request, image_id: uuid.UUID, missing: str) -> ImageView:
+    """The image if the caller may get it (`get_image`); otherwise it does not exist for them
+    (404)."""
+    view, access = await image_access(request, image_id, missing)
+    access.enforce("get_image")
     return view
 
 
+def shown_to(request: web.Request) -> Callable[[ImageView], dict[str, Any]]:
+    """How images are shown to the caller: with the custom properties they may read."""
+    readable = request.app[POLICY].property_access(metadata_of(request).actor).readable
+    show_locations = request.app[API_SETTINGS].show_locations
+
+    def shown(view: ImageView) -> dict[str, Any]:
+        return image_json(view, show_locations=show_locations, properties=readable(view.properties))
+
+    return shown
+
+
 def shown(request: web.Request, view: ImageView) -> dict[str, Any]:
-    return image_json(view, show_locations=request.app[API_SETTINGS].show_locations)
+    return shown_to(request)(view)
 
 
 async def create(request: web.Request) -> web.Response:
@@ -57,32 +82,34 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_read(actor, "get_image")
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
     as_of = as_of_from(request.query)
     if as_of is None:
         view = await visible_image(request, image_id, missing.format(id=image_id))
     else:  # the past is in the log only (not a Glance parameter)
-        view = await image_as_of(request.app[AUDIT_LOG], image_id, actor, as_of)
+        log, policy = request.app[AUDIT_LOG], request.app[POLICY]
+        view = await image_as_of(log, image_id, actor, as_of, policy)
     return web.json_response(shown(request, view))
 
 
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
     actor = metadata_of(request).actor
-    policy.enforce_read(actor, "get_images")
+    policy = request.app[POLICY]
+    policy.enforce(actor, "get_images")
     query = list_query(request.query)
     try:
-        page = await request.app[DATABASE].read(image_list.list_images, actor, query)
+        page = await request.app[DATABASE].read(image_list.list_images, policy.viewer(actor), query)
     except image_list.MarkerNotFound as e:
         raise BadRequest(f"No image found with ID {e}") from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {
-        "images": [shown(request, view) for view in page],
+        "images": [shown_to(request)(view) for view in policy.shown_images(actor, page)],
         "first": "/v2/images" + (f"?{urlencode(kept)}" if kept else ""),
         "schema": "/v2/schemas/images",
     }
+    # The database's page decides whether there is more (`get_image` may have kept fewer).
     if page and len(page) == query.limit:
         body["next"] = "/v2/images?" + urlencode([*kept, ("marker", str(page[-1].id))])
     return web.json_response(body)

@@ -8,13 +8,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from catalog import policy
 from catalog.commands.set_image_location import SetImageLocation, ValidationData
 from catalog.errors import BadRequest
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
 from infra.http.requests import image_id_from, json_object, reject_body
-from infra.http.views.images import visible_image
+from infra.http.views.images import image_access
 
 
 def _validation_data(raw: Any) -> ValidationData | None:
@@ -45,10 +44,10 @@ async def add_location(request: web.Request) -> web.Response:
 
 async def get_locations(request: web.Request) -> web.Response:
     reject_body(request)
-    policy.enforce_read(metadata_of(request).actor, "fetch_image_location")
     missing = "No image found with ID {id}"
     image_id = image_id_from(request, missing)
-    view = await visible_image(request, image_id, missing.format(id=image_id))
+    view, access = await image_access(request, image_id, missing.format(id=image_id))
+    access.enforce("fetch_image_location")
     return web.json_response(
         [{"url": loc["url"], "metadata": {"store": loc["store"]}} for loc in view.locations]
     )

@@ -7,16 +7,16 @@ from typing import Any
 
 from aiohttp import web
 
-from catalog import policy
 from catalog.commands.manage_members import AddImageMember, RemoveImageMember, UpdateImageMember
 from catalog.errors import BadRequest, NotFound
+from catalog.policy import ImageAccess, sees_every_membership, sees_membership
 from catalog.queries import images as image_queries
 from catalog.queries.images import ImageView, MemberView
 from infra.http.identity import metadata_of
 from infra.http.image_json import timestamp
 from infra.http.keys import BUS, DATABASE
 from infra.http.requests import image_id_from, json_object, reject_body
-from infra.http.views.images import visible_image
+from infra.http.views.images import image_access
 
 MISSING_IMAGE = "Image {id} not found."
 STATUSES = ("pending", "accepted", "rejected")
@@ -33,31 +33,35 @@ def member_json(member: MemberView) -> dict[str, Any]:
     }
 
 
-async def _image(request: web.Request) -> ImageView:
+async def _image(request: web.Request, rule: str) -> tuple[ImageView, ImageAccess]:
+    """The image, if the caller may read its memberships (`rule`); 404 if they may not see it."""
     image_id = image_id_from(request, MISSING_IMAGE)
-    return await visible_image(request, image_id, MISSING_IMAGE.format(id=image_id))
+    view, access = await image_access(request, image_id, MISSING_IMAGE.format(id=image_id))
+    access.enforce(rule)
+    return view, access
 
 
 async def _members(request: web.Request, image_id: uuid.UUID, only: str | None) -> list[MemberView]:
     return await request.app[DATABASE].read(image_queries.list_members, image_id, only)
 
 
-def _visible_members_of(request: web.Request, view: ImageView) -> str | None:
-    """Whose memberships the caller may see: everyone's (None) or only its own project's."""
-    actor = metadata_of(request).actor
-    if policy.may_list_members(actor, view.owner):
+def _visible_members_of(view: ImageView, access: ImageAccess) -> str | None:
+    """Whose memberships the caller sees: everyone's (None: an admin, the owner) or only its
+    own project's."""
+    project = access.viewer.project_id
+    if sees_every_membership(access.viewer, owner=view.owner):
         return None
-    if actor.project_id is None:
+    if project is None:
         raise NotFound(MISSING_IMAGE.format(id=view.id))
-    return actor.project_id
+    return project
 
 
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
-    policy.enforce_read(metadata_of(request).actor, "get_members")
-    view = await _image(request)
-    members = await _members(request, view.id, _visible_members_of(request, view))
-    if not members and _visible_members_of(request, view) is not None:
+    view, access = await _image(request, "get_members")
+    only = _visible_members_of(view, access)
+    members = await _members(request, view.id, only) if access.allows("get_member") else []
+    if not members and only is not None:
         raise NotFound(MISSING_IMAGE.format(id=view.id))
     return web.json_response(
         {"members": [member_json(m) for m in members], "schema": "/v2/schemas/members"}
@@ -66,11 +70,10 @@ async def index(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
-    policy.enforce_read(metadata_of(request).actor, "get_member")
-    view = await _image(request)
+    view, access = await _image(request, "get_member")
     member = request.match_info["member_id"]
-    only = _visible_members_of(request, view)
-    found = await _members(request, view.id, member) if only in (None, member) else []
+    seen = sees_membership(access.viewer, owner=view.owner, member=member)
+    found = await _members(request, view.id, member) if seen else []
     if not found:
         raise NotFound(f"{member} not found in the member list of the image {view.id}.")
     return web.json_response(member_json(found[0]))
