@@ -19,14 +19,28 @@ from types import FrameType
 
 import structlog
 
+from infra.operator_errors import OperatorError
+
 log = structlog.get_logger(__name__)
 
 RESTART_PAUSE_SECONDS = 1.0
 
 
+class CannotListen(OperatorError):
+    """The address to serve on cannot be bound."""
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`, which worker processes inherit."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=1024)
+    try:
+        sock = socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as e:
+        # Python adds the address it tried to the system's words: it is said already.
+        reason = (e.strerror or str(e)).partition(" (while attempting to bind")[0]
+        raise CannotListen(
+            f"cannot listen on {host}:{port} (--bind, CATALOG_API_BIND): {reason}"
+        ) from e
     sock.set_inheritable(True)
     return sock
 

@@ -1,0 +1,159 @@
+"""What an operator types and reads: a mistake, a database out of reach or a busy address is
+one line; commands that only read never create a database; the log's level and format are
+settings, alembic's lines included."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from infra.db.database import open_database
+from infra.db.migrate import upgrade
+from tests.catalog_command import one_line_error, run_catalog
+
+SOME_IMAGE = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port bound by nothing that listens: connections to it are refused."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield int(bound.getsockname()[1])
+
+
+def test_a_mistake_in_the_settings_is_one_line_and_nothing_starts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = {"CATALOG_DATA_DIR": str(data), "CATALOG_API_AUTH_MODE": "kestone"}
+    finished = run_catalog("serve", "--bind", "127.0.0.1:0", settings=settings, cwd=tmp_path)
+    assert one_line_error(finished) == (
+        "CATALOG_API_AUTH_MODE: must be one of noauth, trusted-headers, keystone"
+    )
+    assert not data.exists()
+
+
+def test_a_busy_port_is_found_before_the_database_is_touched(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        finished = run_catalog(
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            settings={"CATALOG_DATA_DIR": str(data)},
+            cwd=tmp_path,
+        )
+    assert one_line_error(finished) == (
+        f"cannot listen on 127.0.0.1:{port} (--bind, CATALOG_API_BIND): Address already in use"
+    )
+    assert not data.exists()  # nothing created, nothing migrated
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_database_out_of_reach_is_one_line(tmp_path: Path, workers: str) -> None:
+    with refusing_port() as port:
+        url = f"postgresql://catalog:s3cret@127.0.0.1:{port}/catalog"
+        finished = run_catalog(
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            workers,
+            settings={"CATALOG_DATABASE_URL": url},
+            cwd=tmp_path,
+        )
+    # With workers the server checks before it starts any: nothing else is logged.
+    assert one_line_error(finished).startswith(
+        f"cannot reach the database postgresql://catalog:***@127.0.0.1:{port}/catalog:"
+        " ConnectionRefusedError: "
+    )
+
+
+@pytest.mark.parametrize("command", [("history", SOME_IMAGE), ("consumers",)])
+def test_commands_that_only_read_never_create_a_database(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    data = tmp_path / "data"
+    finished = run_catalog(*command, settings={"CATALOG_DATA_DIR": str(data)}, cwd=tmp_path)
+    assert one_line_error(finished) == (
+        f"no catalog database at {data / 'catalog.db'} (CATALOG_DATA_DIR, CATALOG_DATABASE_URL);"
+        " `catalog db upgrade` creates one"
+    )
+    assert not data.exists()
+
+
+def test_commands_that_only_read_never_migrate(tmp_path: Path) -> None:
+    async def at_an_older_revision() -> None:
+        database = open_database(f"sqlite:///{tmp_path / 'catalog.db'}")
+        await upgrade(database, "0008")
+        await database.close()
+
+    asyncio.run(at_an_older_revision())
+    finished = run_catalog("consumers", settings={"CATALOG_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert one_line_error(finished) == (
+        f"the database sqlite:///{tmp_path / 'catalog.db'} has schema revision 0008, this"
+        " catalog needs 0009; `catalog db upgrade` brings an older schema up to date"
+    )
+
+
+@pytest.mark.postgres
+async def test_commands_that_only_read_leave_a_postgresql_database_alone(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    empty = await asyncio.to_thread(
+        run_catalog,
+        "history",
+        SOME_IMAGE,
+        settings={"CATALOG_DATABASE_URL": postgres_url},
+        cwd=tmp_path,
+    )
+    shown = postgres_url.replace(":catalog@", ":***@")
+    assert one_line_error(empty) == (
+        f"the database {shown} holds no catalog; `catalog db upgrade` creates its schema"
+    )
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        tables = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    finally:
+        await connection.close()
+    assert tables == 0
+
+    absent = f"{postgres_url.rpartition('/')[0]}/catalog_absent_{uuid.uuid4().hex[:8]}"
+    missing = await asyncio.to_thread(
+        run_catalog, "consumers", settings={"CATALOG_DATABASE_URL": absent}, cwd=tmp_path
+    )
+    name = absent.rpartition("/")[2]
+    assert one_line_error(missing) == (
+        f"cannot reach the database {absent.replace(':catalog@', ':***@')}:"
+        f' InvalidCatalogNameError: database "{name}" does not exist'
+    )
+
+
+def test_json_logs_carry_alembics_lines_too(tmp_path: Path) -> None:
+    settings = {"CATALOG_DATA_DIR": str(tmp_path), "CATALOG_LOG_FORMAT": "json"}
+    finished = run_catalog("db", "upgrade", settings=settings, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout == "database schema is up to date\n"
+    lines = [json.loads(line) for line in finished.stderr.splitlines()]
+    assert lines
+    assert all({"event", "level", "timestamp"} <= line.keys() for line in lines)
+    migrations = [line for line in lines if line.get("logger") == "alembic.runtime.migration"]
+    assert any(line["event"].startswith("Running upgrade  -> 0001") for line in migrations)
+
+
+def test_the_log_level_quiets_what_is_below_it(tmp_path: Path) -> None:
+    settings = {"CATALOG_DATA_DIR": str(tmp_path), "CATALOG_LOG_LEVEL": "warning"}
+    finished = run_catalog("db", "upgrade", settings=settings, cwd=tmp_path)
+    assert (finished.returncode, finished.stderr) == (0, "")
