@@ -64,8 +64,9 @@ async def serve(
     sock: socket.socket,
     *,
     migrate: bool = True,
+    serving: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serve on the listening `sock` until SIGTERM or SIGINT."""
+    """Serve on the listening `sock` until SIGTERM or SIGINT; `serving()` once it answers."""
     from infra.consumers.registry import run_job
 
     container = await bootstrap.build(settings, migrate=migrate)
@@ -100,6 +101,7 @@ async def serve(
             database=container.database.display_url,
             default_store=settings.stores.default_name,
         )
+        serving()
         await _until_stopped()
     finally:
         for task in background:
@@ -120,7 +122,10 @@ def serve_command(settings: Settings, bind: str, workers: int) -> None:
         asyncio.run(serve(settings, sock))
         return
     asyncio.run(migrate(settings, quiet=True))
-    supervise(workers, lambda: asyncio.run(serve(settings, sock, migrate=False)))
+    supervise(
+        workers,
+        lambda serving: asyncio.run(serve(settings, sock, migrate=False, serving=serving)),
+    )
 
 
 async def migrate(settings: Settings, *, quiet: bool = False) -> None:
