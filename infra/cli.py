@@ -1,14 +1,13 @@
 """The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers,
 restore an image pending deletion, show an image's history.
 
-Settings come from `CATALOG_*` variables. A mistake in them, a database out of reach or an
-address already taken is one line on standard error and exit status 1 (`OperatorError`), never
-a traceback.
+Settings come from `CATALOG_*` variables (`catalog COMMAND --help` lists those it reads). A
+mistake in them, a database out of reach or an address already taken is one line on standard
+error and exit status 1 (`OperatorError`), never a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import signal
@@ -23,6 +22,7 @@ from aiohttp import web
 
 from infra import bootstrap
 from infra.bootstrap import Container
+from infra.cli_parser import parser
 from infra.http.app import create_app
 from infra.logging import configure
 from infra.operator_errors import OperatorError, SettingsError
@@ -256,37 +256,6 @@ def _run(args: Any, settings: Settings) -> None:
         "history": lambda: history(settings, args.image_id, args.downloads),
     }
     asyncio.run(runs[args.command]())
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="catalog", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="serve the Image API v2")
-    s.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:9292)")
-    s.add_argument(
-        "--workers",
-        type=int,
-        help="server processes sharing the socket (PostgreSQL only; default 1)",
-    )
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply the migrations")
-    pr = sub.add_parser("projections", help="the read views")
-    pr.add_subparsers(dest="action", required=True).add_parser(
-        "rebuild", help="replay the log into new views, then switch to them"
-    )
-    sub.add_parser("relay", help="publish the log to Kafka")
-    c = sub.add_parser("consume", help="run one consumer of the log (e.g. notifications)")
-    c.add_argument("name", help="the consumer to run")
-    sub.add_parser("consumers", help="each consumer's place and lag")
-    im = sub.add_parser("images", help="operators' actions on images")
-    rs = im.add_subparsers(dest="action", required=True).add_parser(
-        "restore", help="undo the delayed delete of an image whose scrub has not started"
-    )
-    rs.add_argument("image_id", help="the id of the image pending deletion")
-    h = sub.add_parser("history", help="an image's history from the log, one line per event")
-    h.add_argument("image_id", help="the image's id (also of a deleted image)")
-    h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,6 +1,6 @@
 """What an operator types and reads: a mistake, a database out of reach or a busy address is
-one line; commands that only read never create a database; the log's level and format are
-settings, alembic's lines included."""
+one line; commands that only read never create a database; `--help` lists each command's
+settings; the log's level and format are settings, alembic's lines included."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +21,16 @@ from infra.db.migrate import upgrade
 from tests.catalog_command import one_line_error, run_catalog
 
 SOME_IMAGE = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+COMMANDS = [
+    ("serve",),
+    ("db", "upgrade"),
+    ("projections", "rebuild"),
+    ("relay",),
+    ("consume",),
+    ("consumers",),
+    ("images", "restore"),
+    ("history",),
+]
 
 
 @contextlib.contextmanager
@@ -139,6 +150,36 @@ async def test_commands_that_only_read_leave_a_postgresql_database_alone(
         f"cannot reach the database {absent.replace(':catalog@', ':***@')}:"
         f' InvalidCatalogNameError: database "{name}" does not exist'
     )
+
+
+def test_the_version(tmp_path: Path) -> None:
+    finished = run_catalog("--version", settings={}, cwd=tmp_path)
+    assert finished.stdout == f"catalog {metadata.version('image-catalog')}\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_says_what_a_command_does_and_the_settings_it_reads(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    finished = run_catalog(*command, "--help", settings={}, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    usage, description, *_ = finished.stdout.split("\n\n")
+    assert usage.startswith(f"usage: catalog {' '.join(command)} ")
+    assert len(description) > 40
+    settings = finished.stdout.split("settings (environment variables):\n")[1]
+    assert "  CATALOG_DATABASE_URL (default: unset)\n" in settings
+    assert "  CATALOG_LOG_LEVEL (default: INFO)\n      The least severe lines written" in settings
+
+
+def test_help_of_serve_lists_every_setting_and_each_stores_options(tmp_path: Path) -> None:
+    text = run_catalog("serve", "--help", settings={}, cwd=tmp_path).stdout
+    for expected in (
+        "  CATALOG_API_BIND (default: 127.0.0.1:9292)\n",
+        "  CATALOG_QUOTA_IMAGE_SIZE_TOTAL (default: -1)\n",
+        "  CATALOG_STORE_<NAME>_WEIGHT (default: 0) every driver\n",
+        "  CATALOG_STORE_<NAME>_BUCKET (default: images) s3\n",
+    ):
+        assert expected in text
 
 
 def test_json_logs_carry_alembics_lines_too(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra import cli
+from infra.cli_parser import parser
 from tests.integration.conftest import (
     ADMIN,
     PROJECT_A,
@@ -32,7 +33,7 @@ async def history(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str, *args: str
 ) -> str:
     """What `catalog history …` prints, run in this process (the entry point is tested below)."""
-    parsed = cli.parser().parse_args(["history", *args])
+    parsed = parser().parse_args(["history", *args])
     settings = embedded_settings(tmp_path, database_url)
     await cli.history(settings, parsed.image_id, parsed.downloads)
     return capsys.readouterr().out
