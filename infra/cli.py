@@ -23,6 +23,7 @@ from aiohttp import web
 from infra import bootstrap
 from infra.bootstrap import Container
 from infra.cli_parser import parser
+from infra.http.access_log import AccessLogger
 from infra.http.app import create_app
 from infra.logging import configure
 from infra.operator_errors import OperatorError, SettingsError
@@ -84,7 +85,7 @@ async def serve(
         )
     for name in settings.consumers.names():
         background.append(asyncio.create_task(run_job(container, name)))
-    runner = web.AppRunner(create_app(container), access_log=None)
+    runner = web.AppRunner(create_app(container), access_log_class=AccessLogger)
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()
