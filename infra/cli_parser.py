@@ -24,7 +24,7 @@ WORK = (
     Reads("log"),
 )
 """What the catalog's work reads, wherever it runs: its commands, its consumers."""
-SERVING = (Reads("api"), Reads("keystone"), *WORK)
+SERVING = (Reads("api"), Reads("keystone"), Reads("healthcheck"), *WORK)
 
 PROGRAM = """\
 An image catalog that speaks the OpenStack Image API v2, with the history of every image in
@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
         "Serve the Image API v2 until SIGTERM or SIGINT. The address is bound first, then the\n"
         "database schema brought up to date. Beside the API each process keeps its heartbeat,\n"
         "recovers the uploads of dead processes, relays the log to Kafka (when configured) and\n"
-        "runs the consumers in CATALOG_CONSUMER_IN_PROCESS.",
+        "runs the consumers in CATALOG_CONSUMER_IN_PROCESS. /healthcheck answers load balancers.",
         SERVING,
         stores=True,
     )

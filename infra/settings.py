@@ -42,7 +42,7 @@ class LogSettings(BaseSettings):
     model_config = _config("CATALOG_LOG_")
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """The least severe lines written."""
+    """The least severe lines written; DEBUG adds the health checks' access lines."""
     format: Literal["console", "json"] = "console"
     """console: `key=value` lines for people; json: one JSON object per line, for collectors."""
 
@@ -134,6 +134,16 @@ class ApiSettings(BaseSettings):
 def _listed(text: str) -> list[str]:
     """The items of a comma-separated setting, without blanks."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class HealthcheckSettings(BaseSettings):
+    """`/healthcheck`, as load balancers probe it (infra/http/views/healthcheck.py)."""
+
+    model_config = _config("CATALOG_HEALTHCHECK_")
+
+    disable_file: Path | None = None
+    """While this file exists, `/healthcheck` answers 503 `DISABLED BY FILE`, so load
+    balancers drain the node while it goes on serving (Glance's `disable_by_file_path`)."""
 
 
 class KeystoneSettings(BaseSettings):
@@ -374,6 +384,7 @@ class Settings:
     consumers: ConsumerSettings = field(default_factory=ConsumerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
+    healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
 
     @property
     def database_url(self) -> str:

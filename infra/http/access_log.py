@@ -2,7 +2,8 @@
 who asked, in the catalog's own log format.
 
 aiohttp calls the logger once the response is sent, for every request, also those answered
-before any view (a 404, a 401).
+before any view (a 404, a 401). Successful health checks come every second or two from each
+load balancer: they are logged at DEBUG, so they do not bury the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from infra.http.identity import METADATA_KEY, REQUEST_IDS_KEY
 
 access = structlog.get_logger("catalog.access")
 
+HEALTHCHECK_PATH = "/healthcheck"
 BODY_BYTES_SENT = web.RequestKey("body_bytes_sent", int)
 """Set by a view that sends its body past aiohttp's writer (sendfile): the bytes that went."""
 
@@ -33,6 +35,7 @@ def _body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> int |
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         ids, metadata = request.get(REQUEST_IDS_KEY), request.get(METADATA_KEY)
+        quiet = request.path == HEALTHCHECK_PATH and response.status < 400
         line = {
             "method": request.method,
             "path": request.raw_path,
@@ -46,4 +49,4 @@ class AccessLogger(AbstractAccessLogger):
             "client": request.remote,
         }
         said = {key: value for key, value in line.items() if value is not None}
-        access.info("request", **said)
+        (access.debug if quiet else access.info)("request", **said)

@@ -1,5 +1,5 @@
 """One access line per request in the server's log: method, path, status, bytes, duration,
-request id and project."""
+request id and project; health checks that pass only at DEBUG."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_every_request_is_one_access_line(serve: StartServer, tmp_path: Path) ->
     with call(file) as r:
         assert r.read() == data
         downloaded_id = r.headers["x-openstack-request-id"]
+    with urllib.request.urlopen(f"{url}/healthcheck", timeout=60) as r:
+        checked_id = r.headers["x-openstack-request-id"]
 
     log = tmp_path / "server.log"
     # Each line is written once its response has gone: the download's comes last.
@@ -64,3 +66,4 @@ def test_every_request_is_one_access_line(serve: StartServer, tmp_path: Path) ->
         200,
         len(data),
     )
+    assert checked_id not in lines  # a passing health check is a DEBUG line
