@@ -8,6 +8,7 @@ it (infra/settings_help.py).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
@@ -123,12 +125,48 @@ class ApiSettings(BaseSettings):
     show_locations: bool = False
     """Show images' `locations` and `direct_url` to every caller. Off by default: store URLs
     reveal the backend's layout and are a way to swap an image's data (OSSN-0065)."""
+    public_endpoint: str | None = None
+    """The URL clients reach the API at, e.g. `https://image.example.com` (Glance's
+    `public_endpoint`): the versions document and every absolute link are built on it.
+    Unset: the address each request came to, as a trusted proxy forwarded it."""
+    trusted_proxies: str = ""
+    """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
+    front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
+    and `-Prefix` say where the client reached the API."""
 
     @field_validator("bind")
     @classmethod
     def _host_and_port(cls, bind: str) -> str:
         host_and_port(bind)
         return bind
+
+    @field_validator("public_endpoint")
+    @classmethod
+    def _absolute_url(cls, endpoint: str | None) -> str | None:
+        if endpoint is None:
+            return None
+        url = URL(endpoint)
+        if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
+            raise ValueError("must be an http(s) URL without query, e.g. https://image.example.com")
+        return endpoint.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: str) -> str:
+        for entry in _listed(proxies):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or a network (CIDR); "
+                    "expected e.g. 10.0.0.5,192.168.10.0/24"
+                ) from None
+        return proxies
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(entry, strict=False) for entry in _listed(self.trusted_proxies)
+        ]
 
 
 def _listed(text: str) -> list[str]:

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from infra.http.identity import METADATA_KEY, REQUEST_IDS_KEY
+from infra.http.origin import ORIGIN_KEY
 
 access = structlog.get_logger("catalog.access")
 
@@ -35,6 +36,7 @@ def _body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> int |
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         ids, metadata = request.get(REQUEST_IDS_KEY), request.get(METADATA_KEY)
+        origin = request.get(ORIGIN_KEY)
         quiet = request.path == HEALTHCHECK_PATH and response.status < 400
         line = {
             "method": request.method,
@@ -46,7 +48,7 @@ class AccessLogger(AbstractAccessLogger):
             "global_request_id": ids.global_request_id if ids else None,
             "project_id": metadata.actor.project_id if metadata else None,
             "user_id": metadata.actor.user_id if metadata else None,
-            "client": request.remote,
+            "client": origin.client if origin else request.remote,
         }
         said = {key: value for key, value in line.items() if value is not None}
         (access.debug if quiet else access.info)("request", **said)

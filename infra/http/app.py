@@ -12,6 +12,7 @@ from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
 from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
+from infra.http.origin import ORIGINS, Origins, origin_middleware
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
@@ -76,16 +77,19 @@ def add_routes(app: web.Application) -> None:
 def create_app(container: Container) -> web.Application:
     """The API over an already built container (tests build their own around it)."""
     # Outermost first: request ids bind for everything after them, including the errors
-    # rendered by the error middleware, which sees what the identity and URL checks refuse.
+    # rendered by the error middleware, which sees what the origin, identity and URL checks
+    # refuse.
     middlewares = [
         request_id_middleware,
         error_middleware,
+        origin_middleware,
         identity_middleware,
         url_text_middleware,
     ]
     app = web.Application(middlewares=middlewares, client_max_size=JSON_BODY_LIMIT)
     settings = container.settings
     app[API_SETTINGS] = settings.api
+    app[ORIGINS] = Origins(settings.api)
     app[healthcheck.HEALTH] = HealthCheck(container.database, settings.healthcheck.disable_file)
     install_authentication(app, settings)
     app[BUS] = container.bus

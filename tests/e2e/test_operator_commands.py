@@ -176,6 +176,7 @@ def test_help_of_serve_lists_every_setting_and_each_stores_options(tmp_path: Pat
     for expected in (
         "  CATALOG_API_BIND (default: 127.0.0.1:9292)\n",
         "  CATALOG_HEALTHCHECK_DISABLE_FILE (default: unset)\n",
+        "  CATALOG_API_TRUSTED_PROXIES (default: empty)\n",
         "  CATALOG_QUOTA_IMAGE_SIZE_TOTAL (default: -1)\n",
         "  CATALOG_STORE_<NAME>_WEIGHT (default: 0) every driver\n",
         "  CATALOG_STORE_<NAME>_BUCKET (default: images) s3\n",

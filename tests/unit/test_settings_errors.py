@@ -76,6 +76,18 @@ def test_nothing_set_is_the_embedded_catalog() -> None:
             "or sqlite:////path/to/catalog.db",
         ),
         (
+            "CATALOG_API_PUBLIC_ENDPOINT",
+            "image.example.com",
+            "CATALOG_API_PUBLIC_ENDPOINT: must be an http(s) URL without query, "
+            "e.g. https://image.example.com",
+        ),
+        (
+            "CATALOG_API_TRUSTED_PROXIES",
+            "10.0.0.1,proxy.example.com",
+            "CATALOG_API_TRUSTED_PROXIES: 'proxy.example.com' is not an address or a network "
+            "(CIDR); expected e.g. 10.0.0.5,192.168.10.0/24",
+        ),
+        (
             "CATALOG_QUOTA_PROJECTS",
             "{proj-a: 5}",
             'CATALOG_QUOTA_PROJECTS: must be a JSON object, e.g. {"proj-a": {"image_size_total":'
