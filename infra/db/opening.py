@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from infra.db.database import Database, open_database, sqlite_path
 from infra.db.migrate import current_revision, head_revision, upgrade
 from infra.operator_errors import OperatorError, in_words
@@ -20,8 +18,8 @@ class DatabaseUnreachable(OperatorError):
 
 async def _reached(database: Database) -> None:
     try:
-        await database.read(lambda conn: conn.execute(sa.select(1)).scalar_one())
-    except Exception as e:  # only reaching the database can fail a `SELECT 1`
+        await database.first_contact()
+    except Exception as e:  # only reaching the database can fail its first contact
         raise DatabaseUnreachable(
             f"cannot reach the database {database.display_url}: {in_words(e)}"
         ) from e
