@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from infra.workers import MAX_QUICK_DEATHS
-from tests.catalog_command import COMMAND_SECONDS
 from tests.e2e.conftest import start_server, stop_server
-from tests.waiting import eventually
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 # A server whose workers fail as they start, whatever the reason: the supervisor sees only
 # that they die before serving. Its log is JSON, its last line what `catalog` would print.
@@ -48,7 +47,7 @@ def test_workers_that_keep_dying_as_they_start_stop_the_server(tmp_path: Path) -
         [sys.executable, "-c", FAILING_WORKERS],
         capture_output=True,
         text=True,
-        timeout=COMMAND_SECONDS,
+        timeout=DEADLINE_SECONDS,
         cwd=tmp_path,
         check=False,
     )
