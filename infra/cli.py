@@ -230,13 +230,13 @@ async def history(settings: Settings, image_id: str, downloads: bool) -> None:
     try:
         stream_id = uuid.UUID(image_id)
     except ValueError:
-        raise OperatorError(f"catalog history: {image_id!r} is not an image id") from None
+        raise OperatorError(f"history: {image_id!r} is not an image id") from None
     container = await bootstrap.build(settings, migrate=False)
     try:
         async for line in timeline(SqlAuditLog(container.log), stream_id, downloads=downloads):
             print(line)
     except NotFound:
-        raise OperatorError(f"catalog history: no image {image_id} in the log") from None
+        raise OperatorError(f"history: no image {image_id} in the log") from None
     finally:
         await container.close()
 

@@ -96,7 +96,7 @@ async def test_the_command_prints_and_an_unknown_image_is_a_clear_failure(
     unknown = str(uuid.uuid4())
     status, out, err = await catalog(tmp_path, database_url, "history", unknown)
     assert (status, out) == (1, "")
-    assert err.splitlines()[-1] == f"catalog history: no image {unknown} in the log"
+    assert err.splitlines()[-1] == f"catalog: history: no image {unknown} in the log"
     status, _, err = await catalog(tmp_path, database_url, "history", "nope")
     assert status == 1
-    assert err.splitlines()[-1] == "catalog history: 'nope' is not an image id"
+    assert err.splitlines()[-1] == "catalog: history: 'nope' is not an image id"
