@@ -14,20 +14,15 @@ from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStore
-from infra.db.database import Database, open_database
+from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
-from infra.db.migrate import upgrade
+from infra.db.opening import open_existing, open_migrated
 from infra.location_holders import DatabaseLocationHolders
+from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
-from infra.store_options import (
-    FilesystemOptions,
-    HttpOptions,
-    S3Options,
-    StoreOptions,
-    read_options,
-)
+from infra.store_options import FilesystemOptions, HttpOptions, S3Options, StoreOptions
 from stores.base import ImageStore
 from stores.filesystem import FilesystemStore
 from stores.http import HttpStore
@@ -52,12 +47,14 @@ class Container:
 
 def build_stores(settings: Settings) -> ConfiguredStores:
     """Every store named in `CATALOG_STORES`, each with its driver and options."""
-    given = settings.stores.options
     configured = [
-        _configured_store(settings, name, driver, read_options(name, driver, given.get(name)))
-        for name, driver in settings.stores.enabled()
+        _configured_store(settings, name, driver, options)
+        for name, driver, options in settings.stores.configured()
     ]
-    return ConfiguredStores(configured, settings.stores.default_name)
+    try:
+        return ConfiguredStores(configured, settings.stores.default_name)
+    except ValueError as e:
+        raise SettingsError(f"CATALOG_DEFAULT_STORE: the {e}") from None
 
 
 def _configured_store(
@@ -104,18 +101,34 @@ def _configured_store(
     )
 
 
-async def build(settings: Settings, *, migrate: bool = True) -> Container:
-    """Build everything the API needs; bring the schema up to date first if asked. A policy
-    file that cannot be used fails first (`PolicyFileError`), before the database is opened."""
-    policy = load_policy(settings.policy)
+async def open_database_of(settings: Settings, *, migrate: bool = True) -> Database:
+    """The catalog's database. `migrate`: its schema brought up to date first (the embedded
+    one created if missing); otherwise it must exist, up to date (commands that only read)."""
+    url, pool_size = settings.database_url, settings.database.pool_size
+    if not migrate:
+        return await open_existing(url, pool_size=pool_size)
     if settings.database.url is None:
-        settings.core.data_dir.mkdir(parents=True, exist_ok=True)
-    database = open_database(settings.database_url, pool_size=settings.database.pool_size)
-    if migrate:
-        await upgrade(database)
+        try:
+            settings.core.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OperatorError(
+                f"CATALOG_DATA_DIR: cannot create {settings.core.data_dir}: {e.strerror}"
+            ) from e
+    return await open_migrated(url, pool_size=pool_size)
+
+
+async def build(settings: Settings, *, migrate: bool = True) -> Container:
+    """Build everything the API needs, the database opened as `open_database_of` says. A
+    policy file or a store that cannot be used fails first, before the database is opened."""
+    policy = load_policy(settings.policy)
+    stores = build_stores(settings)
+    try:
+        database = await open_database_of(settings, migrate=migrate)
+    except BaseException:
+        await stores.close()
+        raise
     quota_limits = settings.quotas.limits()
     log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
-    stores = build_stores(settings)
     node_id = f"node-{uuid.uuid4()}"
     context = CommandContext(
         images=ImageRepository(log, ConflictRetry(budget=settings.core.conflict_retry_seconds)),

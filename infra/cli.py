@@ -1,9 +1,13 @@
 """The `catalog` command: serve the API, migrate, rebuild views, relay the log, run consumers,
-restore an image pending deletion, show an image's history."""
+restore an image pending deletion, show an image's history.
+
+Settings come from `CATALOG_*` variables (`catalog COMMAND --help` lists those it reads). A
+mistake in them, a database out of reach or an address already taken is one line on standard
+error and exit status 1 (`OperatorError`), never a traceback.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import signal
@@ -18,21 +22,17 @@ from aiohttp import web
 
 from infra import bootstrap
 from infra.bootstrap import Container
+from infra.cli_parser import parser
+from infra.http.access_log import AccessLogger
 from infra.http.app import create_app
 from infra.logging import configure
-from infra.policy_files import PolicyFileError, load_policy
+from infra.operator_errors import OperatorError, SettingsError
+from infra.policy_files import load_policy
 from infra.recovery import run_heartbeat_and_recovery
-from infra.settings import Settings
+from infra.settings import Settings, host_and_port, read_settings
 from infra.workers import listening_socket, supervise
 
 log = structlog.get_logger("catalog")
-
-
-def _split_bind(bind: str) -> tuple[str, int]:
-    host, _, port = bind.rpartition(":")
-    if not host or not port.isdigit():
-        raise SystemExit(f"--bind wants HOST:PORT, got {bind!r}")
-    return host.strip("[]"), int(port)
 
 
 async def _until_stopped() -> None:
@@ -43,23 +43,34 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, bind: str, sock: socket.socket | None = None) -> None:
-    """Serve on `bind`, or on the already listening `sock` of a multi-process server."""
-    from infra.consumers.registry import CONSUMERS, run_job
+def _check_serving(settings: Settings, workers: int) -> None:
+    """What `serve` alone needs of the settings, before it binds or opens anything."""
+    from infra.consumers.registry import CONSUMERS
 
-    host, port = _split_bind(bind)
     unknown = [name for name in settings.consumers.names() if name not in CONSUMERS]
     if unknown:
-        raise SystemExit(
+        raise SettingsError(
             f"CATALOG_CONSUMER_IN_PROCESS: no consumer named {', '.join(unknown)}"
             f" (there are: {', '.join(sorted(CONSUMERS))})"
         )
-    if settings.api.auth_mode == "keystone":
-        try:
-            settings.keystone.credentials()
-        except ValueError as e:
-            raise SystemExit(str(e)) from None
-    container = await bootstrap.build(settings)
+    if workers > 1 and not settings.database_url.startswith("postgres"):
+        # SQLite has one writer: several processes would queue on its file lock.
+        raise SettingsError(
+            "CATALOG_API_WORKERS, --workers: more than 1 needs PostgreSQL (CATALOG_DATABASE_URL)"
+        )
+
+
+async def serve(
+    settings: Settings,
+    sock: socket.socket,
+    *,
+    migrate: bool = True,
+    serving: Callable[[], None] = lambda: None,
+) -> None:
+    """Serve on the listening `sock` until SIGTERM or SIGINT; `serving()` once it answers."""
+    from infra.consumers.registry import run_job
+
+    container = await bootstrap.build(settings, migrate=migrate)
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(
             run_heartbeat_and_recovery(container, settings.core.upload_lease_seconds)
@@ -74,23 +85,24 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
         )
     for name in settings.consumers.names():
         background.append(asyncio.create_task(run_job(container, name)))
-    runner = web.AppRunner(create_app(container), access_log=None)
+    runner = web.AppRunner(create_app(container), access_log_class=AccessLogger)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port) if sock is None else web.SockSite(runner, sock)
-        await site.start()
+        await web.SockSite(runner, sock).start()
         if settings.api.auth_mode == "noauth":
             log.warning(
                 "noauth_mode",
                 detail="requests without identity headers act as project "
                 f"{settings.api.default_project!r} with the admin, member and reader roles",
             )
+        host, port = sock.getsockname()[:2]
         log.info(
             "serving",
             url=f"http://{host}:{port}",
             database=container.database.display_url,
             default_store=settings.stores.default_name,
         )
+        serving()
         await _until_stopped()
     finally:
         for task in background:
@@ -101,10 +113,27 @@ async def serve(settings: Settings, bind: str, sock: socket.socket | None = None
         await container.close()
 
 
-async def migrate(settings: Settings) -> None:
-    container = await bootstrap.build(settings)
-    await container.close()
-    print("database schema is up to date")
+def serve_command(settings: Settings, bind: str, workers: int) -> None:
+    """`catalog serve`: the address is bound before the database is opened or migrated, so a
+    busy port is found at once; with several workers the parent migrates, once."""
+    _check_serving(settings, workers)
+    load_policy(settings.policy)  # a file the server could not start with stops it first
+    sock = listening_socket(*host_and_port(bind))
+    if workers == 1:
+        asyncio.run(serve(settings, sock))
+        return
+    asyncio.run(migrate(settings, quiet=True))
+    supervise(
+        workers,
+        lambda serving: asyncio.run(serve(settings, sock, migrate=False, serving=serving)),
+    )
+
+
+async def migrate(settings: Settings, *, quiet: bool = False) -> None:
+    database = await bootstrap.open_database_of(settings)
+    await database.close()
+    if not quiet:
+        print("database schema is up to date")
 
 
 async def rebuild(settings: Settings) -> None:
@@ -115,7 +144,7 @@ async def rebuild(settings: Settings) -> None:
     try:
         result = await rebuild_projections(container.log, ProgressDisplay(sys.stderr))
     except RebuildError as e:
-        raise SystemExit(f"rebuild: {e}") from e
+        raise OperatorError(f"rebuild: {e}") from e
     finally:
         await container.close()
     print(result.summary())
@@ -143,7 +172,7 @@ async def relay(settings: Settings) -> None:
     from infra.kafka.relay import event_relay, run_relay
 
     if not settings.kafka.bootstrap_servers:
-        raise SystemExit("set CATALOG_KAFKA_BOOTSTRAP_SERVERS to relay the log to Kafka")
+        raise SettingsError("CATALOG_KAFKA_BOOTSTRAP_SERVERS: must be set to relay the log")
     await _run_until_stopped(
         settings,
         lambda container: run_relay(event_relay(container.log, settings.kafka), settings.kafka),
@@ -154,14 +183,16 @@ async def consume(settings: Settings, name: str) -> None:
     from infra.consumers.registry import CONSUMERS, run_job
 
     if name not in CONSUMERS:
-        raise SystemExit(f"no consumer named {name!r}; there are: {', '.join(sorted(CONSUMERS))}")
+        raise OperatorError(
+            f"no consumer named {name!r}; there are: {', '.join(sorted(CONSUMERS))}"
+        )
     await _run_until_stopped(settings, lambda container: run_job(container, name))
 
 
 async def consumers_status(settings: Settings) -> None:
     from infra.consumers.status import consumer_status
 
-    container = await bootstrap.build(settings)
+    container = await bootstrap.build(settings, migrate=False)
     try:
         for line in await consumer_status(container):
             print(line)
@@ -179,13 +210,13 @@ async def restore(settings: Settings, image_id: str) -> None:
     try:
         command = RestoreImage(image_id=uuid.UUID(image_id))
     except ValueError as e:
-        raise SystemExit(f"cannot restore {image_id!r}: not an image id") from e
+        raise OperatorError(f"cannot restore {image_id!r}: not an image id") from e
     metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-cli-{uuid.uuid4()}")
-    container = await bootstrap.build(settings)
+    container = await bootstrap.build(settings, migrate=False)
     try:
         status = await container.bus.dispatch(command, metadata)
     except CatalogError as e:
-        raise SystemExit(f"cannot restore image {image_id}: {e.message}") from e
+        raise OperatorError(f"cannot restore image {image_id}: {e.message}") from e
     finally:
         await container.close()
     print(f"image {image_id} restored, status {status}")
@@ -199,74 +230,24 @@ async def history(settings: Settings, image_id: str, downloads: bool) -> None:
     try:
         stream_id = uuid.UUID(image_id)
     except ValueError:
-        raise SystemExit(f"catalog history: {image_id!r} is not an image id") from None
-    container = await bootstrap.build(settings)
+        raise OperatorError(f"history: {image_id!r} is not an image id") from None
+    container = await bootstrap.build(settings, migrate=False)
     try:
         async for line in timeline(SqlAuditLog(container.log), stream_id, downloads=downloads):
             print(line)
     except NotFound:
-        raise SystemExit(f"catalog history: no image {image_id} in the log") from None
+        raise OperatorError(f"history: no image {image_id} in the log") from None
     finally:
         await container.close()
 
 
-def serve_in_workers(settings: Settings, bind: str, workers: int | None) -> None:
-    count = workers or settings.api.workers
-    if settings.database.url is None or not settings.database.url.startswith("postgres"):
-        # SQLite has one writer: several processes would queue on its file lock.
-        raise SystemExit("--workers above 1 needs PostgreSQL (CATALOG_DATABASE_URL)")
-    load_policy(settings.policy)  # a file the workers could not start with stops the parent
-    sock = listening_socket(*_split_bind(bind))
-    supervise(count, lambda: asyncio.run(serve(settings, bind, sock)))
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="catalog", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="serve the Image API v2")
-    s.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:9292)")
-    s.add_argument(
-        "--workers",
-        type=int,
-        help="server processes sharing the socket (PostgreSQL only; default 1)",
-    )
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply the migrations")
-    pr = sub.add_parser("projections", help="the read views")
-    pr.add_subparsers(dest="action", required=True).add_parser(
-        "rebuild", help="replay the log into new views, then switch to them"
-    )
-    sub.add_parser("relay", help="publish the log to Kafka")
-    c = sub.add_parser("consume", help="run one consumer of the log (e.g. notifications)")
-    c.add_argument("name", help="the consumer to run")
-    sub.add_parser("consumers", help="each consumer's place and lag")
-    im = sub.add_parser("images", help="operators' actions on images")
-    rs = im.add_subparsers(dest="action", required=True).add_parser(
-        "restore", help="undo the delayed delete of an image whose scrub has not started"
-    )
-    rs.add_argument("image_id", help="the id of the image pending deletion")
-    h = sub.add_parser("history", help="an image's history from the log, one line per event")
-    h.add_argument("image_id", help="the image's id (also of a deleted image)")
-    h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    configure()
-    settings = Settings()
-    try:
-        _run(args, settings)
-    except PolicyFileError as e:
-        raise SystemExit(f"catalog: {e}") from None
-
-
-def _run(args: argparse.Namespace, settings: Settings) -> None:
-    if args.command == "serve" and (args.workers or settings.api.workers) > 1:
-        serve_in_workers(settings, args.bind or settings.api.bind, args.workers)
+def _run(args: Any, settings: Settings) -> None:
+    if args.command == "serve":
+        serve_command(
+            settings, args.bind or settings.api.bind, args.workers or settings.api.workers
+        )
         return
-    runs = {
-        "serve": lambda: serve(settings, args.bind or settings.api.bind),
+    runs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "db": lambda: migrate(settings),
         "projections": lambda: rebuild(settings),
         "relay": lambda: relay(settings),
@@ -275,8 +256,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         "images": lambda: restore(settings, args.image_id),
         "history": lambda: history(settings, args.image_id, args.downloads),
     }
+    asyncio.run(runs[args.command]())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     try:
-        asyncio.run(runs[args.command]())
+        settings = read_settings()
+        configure(settings.log)
+        _run(args, settings)
+    except OperatorError as e:
+        for line in e.lines:
+            print(f"catalog: {line}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
 

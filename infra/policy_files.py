@@ -13,10 +13,11 @@ from pathlib import Path
 import yaml
 
 from catalog.policy import Policy, PolicyError, PropertyProtections, RuleSet
+from infra.operator_errors import SettingsError
 from infra.settings import PolicySettings
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(SettingsError):
     """A policy or property protection file the service cannot start with."""
 
 

@@ -1,23 +1,66 @@
 """Settings, one class per concern, each read from `CATALOG_*` environment variables.
 
 Nothing set means the embedded catalog: SQLite and files under `./catalog-data`, no Kafka.
+`read_settings` reads them all and checks them together: every mistake is one line of a
+`SettingsError` naming its variable. Each field's docstring is what `catalog … --help` says of
+it (infra/settings_help.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from yarl import URL
 
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
+from infra.operator_errors import SettingsError
+from infra.store_options import StoreOptions, read_options
+
+
+def _config(env_prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=env_prefix, use_attribute_docstrings=True)
+
+
+def host_and_port(bind: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets) as its parts; `ValueError` if it is not one."""
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:9292 or [::]:9292")
+    return host.strip("[]"), int(port)
+
+
+class LogSettings(BaseSettings):
+    """What the catalog writes to its standard error (infra/logging.py)."""
+
+    model_config = _config("CATALOG_LOG_")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe lines written; DEBUG adds the health checks' access lines."""
+    format: Literal["console", "json"] = "console"
+    """console: `key=value` lines for people; json: one JSON object per line, for collectors."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 class CoreSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+    model_config = _config("CATALOG_")
 
     data_dir: Path = Path("catalog-data")
     """Where the embedded database and the filesystem store live."""
@@ -38,45 +81,128 @@ class CoreSettings(BaseSettings):
 
 
 class DatabaseSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CATALOG_DATABASE_")
+    model_config = _config("CATALOG_DATABASE_")
 
-    url: str | None = None
+    url: str | None = Field(default=None, repr=False)
     """`postgresql://user:password@host:port/db`; unset: SQLite at `<data_dir>/catalog.db`."""
-    pool_size: int = 10
+    pool_size: int = Field(default=10, ge=1)
+    """Connections each process keeps to PostgreSQL (as many again when busy)."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            scheme = sa.make_url(url).drivername
+        except sa.exc.ArgumentError:
+            scheme = ""
+        if scheme not in ("postgresql", "postgres", "postgresql+asyncpg", "sqlite"):
+            raise ValueError(
+                "must be postgresql://user:password@host:port/database, "
+                "or sqlite:////path/to/catalog.db"
+            )
+        return url
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CATALOG_API_")
+    model_config = _config("CATALOG_API_")
 
     bind: str = "127.0.0.1:9292"
+    """HOST:PORT the API listens on (`--bind` overrides)."""
     auth_mode: Literal["noauth", "trusted-headers", "keystone"] = "noauth"
     """noauth: a request without identity headers acts as the default project, with every role.
     trusted-headers: identity comes only from X-Project-Id / X-User-Id / X-Roles (behind
     keystonemiddleware or a gateway of the deployment's own). keystone: the catalog validates
     X-Auth-Token with Keystone itself (`CATALOG_KEYSTONE_*`)."""
     default_project: str = "default"
+    """The project of `noauth` requests without identity headers."""
     default_user: str = "default"
+    """The user of `noauth` requests without identity headers."""
     workers: int = Field(default=1, ge=1)
-    """Server processes sharing the listening socket; more than one needs PostgreSQL."""
+    """Server processes sharing the listening socket (`--workers` overrides); more than one
+    needs PostgreSQL."""
     show_locations: bool = False
     """Show images' `locations` and `direct_url` to every caller. Off by default: store URLs
     reveal the backend's layout and are a way to swap an image's data (OSSN-0065)."""
+    public_endpoint: str | None = None
+    """The URL clients reach the API at, e.g. `https://image.example.com` (Glance's
+    `public_endpoint`): the versions document and every absolute link are built on it.
+    Unset: the address each request came to, as a trusted proxy forwarded it."""
+    trusted_proxies: str = ""
+    """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
+    front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
+    and `-Prefix` say where the client reached the API."""
+
+    @field_validator("bind")
+    @classmethod
+    def _host_and_port(cls, bind: str) -> str:
+        host_and_port(bind)
+        return bind
+
+    @field_validator("public_endpoint")
+    @classmethod
+    def _absolute_url(cls, endpoint: str | None) -> str | None:
+        if endpoint is None:
+            return None
+        url = URL(endpoint)
+        if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
+            raise ValueError("must be an http(s) URL without query, e.g. https://image.example.com")
+        return endpoint.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: str) -> str:
+        for entry in _listed(proxies):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or a network (CIDR); "
+                    "expected e.g. 10.0.0.5,192.168.10.0/24"
+                ) from None
+        return proxies
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(entry, strict=False) for entry in _listed(self.trusted_proxies)
+        ]
+
+
+def _listed(text: str) -> list[str]:
+    """The items of a comma-separated setting, without blanks."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class HealthcheckSettings(BaseSettings):
+    """`/healthcheck`, as load balancers probe it (infra/http/views/healthcheck.py)."""
+
+    model_config = _config("CATALOG_HEALTHCHECK_")
+
+    disable_file: Path | None = None
+    """While this file exists, `/healthcheck` answers 503 `DISABLED BY FILE`, so load
+    balancers drain the node while it goes on serving (Glance's `disable_by_file_path`)."""
 
 
 class KeystoneSettings(BaseSettings):
     """The catalog's own account in Keystone, with which it validates callers' tokens
     (`CATALOG_API_AUTH_MODE=keystone`), and the cache of validated tokens."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_KEYSTONE_")
+    model_config = _config("CATALOG_KEYSTONE_")
 
     auth_url: str | None = None
     """Keystone's public address, e.g. `https://keystone.example.com:5000` (`/v3` may end it);
     also what a 401 tells clients (`WWW-Authenticate`)."""
     username: str | None = None
+    """The catalog's own user in Keystone (it may validate tokens)."""
     password: str | None = Field(default=None, repr=False)
+    """That user's password."""
     project_name: str | None = None
+    """The project that user's token is scoped to."""
     user_domain_name: str = "Default"
+    """The user's domain."""
     project_domain_name: str = "Default"
+    """The project's domain."""
     cache_seconds: float = Field(default=300.0, ge=0)
     """How long a validated token is trusted without asking again (never past its expiry);
     a revoked token is still honoured for at most this long, as with keystonemiddleware."""
@@ -94,7 +220,7 @@ class KeystoneSettings(BaseSettings):
         }
         missing = [f"CATALOG_KEYSTONE_{name.upper()}" for name, value in given.items() if not value]
         if missing:
-            raise ValueError(f"{', '.join(missing)}: needed with CATALOG_API_AUTH_MODE=keystone")
+            raise SettingsError(f"{', '.join(missing)}: needed with CATALOG_API_AUTH_MODE=keystone")
         return KeystoneCredentials(
             auth_url=str(self.auth_url),
             username=str(self.username),
@@ -109,7 +235,7 @@ class PolicySettings(BaseSettings):
     """Who may do what: an oslo.policy file of Glance's rules, and property protections, both
     read once at start (see docs/operations.md, "Policy")."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+    model_config = _config("CATALOG_")
 
     policy_file: Path | None = None
     """A Glance `policy.yaml` (or JSON): rules that replace Glance's defaults; unset: the
@@ -123,7 +249,7 @@ class PolicySettings(BaseSettings):
 class StoresSettings(BaseSettings):
     """Which stores hold image data; each store's own options are in `infra/store_options.py`."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+    model_config = _config("CATALOG_")
 
     stores: str = "file:file"
     """`name:driver` pairs, comma-separated, e.g. `local:file,objects:s3,web:http` (drivers:
@@ -139,37 +265,74 @@ class StoresSettings(BaseSettings):
         for item in self.stores.split(","):
             name, sep, driver = item.strip().partition(":")
             if not sep or not name or not driver:
-                raise ValueError(f"CATALOG_STORES: expected name:driver, got {item.strip()!r}")
+                raise SettingsError(
+                    f"CATALOG_STORES: expected name:driver pairs, e.g. local:file,objects:s3;"
+                    f" got {item.strip()!r}"
+                )
             pairs.append((name.strip(), driver.strip()))
         names = [name for name, _ in pairs]
         if len(set(names)) != len(names):
-            raise ValueError(f"CATALOG_STORES: a store name appears twice in {self.stores!r}")
+            raise SettingsError(f"CATALOG_STORES: a store name appears twice in {self.stores!r}")
         return pairs
+
+    def configured(self) -> list[tuple[str, str, StoreOptions]]:
+        """Each store's (name, driver, options), its options read and checked."""
+        stores: list[tuple[str, str, StoreOptions]] = []
+        errors: list[SettingsError] = []
+        for name, driver in self.enabled():
+            try:
+                stores.append((name, driver, read_options(name, driver, self.options.get(name))))
+            except SettingsError as e:
+                errors.append(e)
+        if errors:
+            raise SettingsError.joined(errors)
+        return stores
 
     @property
     def default_name(self) -> str:
         return self.default_store or self.enabled()[0][0]
 
 
+class ProjectQuota(BaseModel):
+    """One project's limits in `CATALOG_QUOTA_PROJECTS`; a limit left out is the default's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image_count_total: int | None = Field(default=None, ge=-1)
+    image_size_total: int | None = Field(default=None, ge=-1)
+
+
 class QuotaSettings(BaseSettings):
     """Per-project limits, hard (see catalog/quotas.py); -1 means unlimited."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_QUOTA_")
+    model_config = _config("CATALOG_QUOTA_")
 
     image_count_total: int = Field(default=-1, ge=-1)
     """Images per project that are not deleted."""
     image_size_total: int = Field(default=-1, ge=-1)
     """MiB of image data per project, uploads in progress included."""
-    projects: dict[str, dict[str, int]] = Field(default_factory=dict)
+    projects: Annotated[dict[str, ProjectQuota], NoDecode] = Field(default_factory=dict)
     """Limits of particular projects, as JSON: `{"proj-a": {"image_size_total": 10240}}`;
     a limit a project does not name is the default's."""
+
+    @field_validator("projects", mode="before")
+    @classmethod
+    def _json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError(
+                'must be a JSON object, e.g. {"proj-a": {"image_size_total": 10240}}'
+            ) from None
 
     def limits(self) -> QuotaLimits:
         default = ProjectLimits(self.image_count_total, self.image_size_total)
         return QuotaLimits(
             default=default,
             projects={
-                project: ProjectLimits(**{**asdict(default), **given})
+                project: ProjectLimits(**{**asdict(default), **given.model_dump(exclude_none=True)})
                 for project, given in self.projects.items()
             },
         )
@@ -178,7 +341,7 @@ class QuotaSettings(BaseSettings):
 class DeletionSettings(BaseSettings):
     """Delayed delete (Glance's `delayed_delete`) and the scrubber that removes the data later."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_")
+    model_config = _config("CATALOG_")
 
     delayed_delete: bool = False
     """Deleting an image with data makes it `pending_delete`: gone for users, its data kept
@@ -193,13 +356,16 @@ class DeletionSettings(BaseSettings):
 
 
 class KafkaSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CATALOG_KAFKA_")
+    model_config = _config("CATALOG_KAFKA_")
 
     bootstrap_servers: str | None = None
-    """Unset: no Kafka; consumers tail the log in-process."""
+    """Kafka's brokers, `host:port`, comma-separated; unset: no Kafka, consumers tail the log
+    in-process."""
     events_topic: str = "catalog.events"
-    relay_batch_size: int = 500
-    relay_idle_seconds: float = 0.02
+    """The topic the relay publishes the log to."""
+    relay_batch_size: int = Field(default=500, gt=0)
+    """Events the relay publishes in one batch at most."""
+    relay_idle_seconds: float = Field(default=0.02, gt=0)
     """How often an idle relay looks for rows written by other processes (writers in its own
     process wake it at once)."""
 
@@ -207,25 +373,27 @@ class KafkaSettings(BaseSettings):
 class ConsumerSettings(BaseSettings):
     """The consumers of the log (infra/consumers/): which run inside `catalog serve`."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_CONSUMER_")
+    model_config = _config("CATALOG_CONSUMER_")
 
     in_process: str = "notifications,scrubber"
     """Consumers `catalog serve` runs beside the API, comma-separated; empty: none (run them
     with `catalog consume NAME` instead)."""
     batch_size: int = Field(default=500, gt=0)
+    """Events a consumer applies in one transaction at most."""
     idle_seconds: float = Field(default=0.05, gt=0)
     """How long a consumer waits for news before it looks again."""
 
     def names(self) -> list[str]:
-        return [name.strip() for name in self.in_process.split(",") if name.strip()]
+        return _listed(self.in_process)
 
 
 class NotificationSettings(BaseSettings):
     """Glance-compatible notifications (catalog/notifications.py)."""
 
-    model_config = SettingsConfigDict(env_prefix="CATALOG_NOTIFICATIONS_")
+    model_config = _config("CATALOG_NOTIFICATIONS_")
 
     topic: str = "catalog.notifications"
+    """Where notifications are published (with Kafka)."""
     publisher_id: str = "image.localhost"
     """The envelope's `publisher_id` (Glance's `default_publisher_id`)."""
     disabled: str = ""
@@ -235,13 +403,14 @@ class NotificationSettings(BaseSettings):
     """How long sent notifications stay in the outbox table."""
 
     def disabled_types(self) -> frozenset[str]:
-        return frozenset(t.strip() for t in self.disabled.split(",") if t.strip())
+        return frozenset(_listed(self.disabled))
 
 
 @dataclass
 class Settings:
     """Every concern's settings, read once by the entrypoint and passed down."""
 
+    log: LogSettings = field(default_factory=LogSettings)
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
@@ -253,7 +422,44 @@ class Settings:
     consumers: ConsumerSettings = field(default_factory=ConsumerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
+    healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
 
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{(self.core.data_dir / 'catalog.db').resolve()}"
+
+
+def concerns() -> dict[str, type[BaseSettings]]:
+    """Each concern's name in `Settings` and its settings class."""
+    hints = get_type_hints(Settings)
+    return {concern.name: hints[concern.name] for concern in fields(Settings)}
+
+
+def read_settings() -> Settings:
+    """Every concern's settings from the environment, checked: a `SettingsError` names every
+    mistake, not only the first."""
+    read: dict[str, Any] = {}
+    errors: list[SettingsError] = []
+    for name, model in concerns().items():
+        try:
+            read[name] = model()
+        except ValidationError as e:
+            errors.append(SettingsError.of(e, model, model.model_config.get("env_prefix", "")))
+    for check in _across_concerns(read):
+        try:
+            check()
+        except SettingsError as e:
+            errors.append(e)
+    if errors:
+        raise SettingsError.joined(errors)
+    return Settings(**read)
+
+
+def _across_concerns(read: dict[str, Any]) -> list[Callable[[], object]]:
+    """The checks no concern's class makes alone, for the concerns read without mistakes."""
+    checks: list[Callable[[], object]] = []
+    if "stores" in read:
+        checks.append(read["stores"].configured)
+    if "api" in read and "keystone" in read and read["api"].auth_mode == "keystone":
+        checks.append(read["keystone"].credentials)
+    return checks

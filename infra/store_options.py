@@ -10,8 +10,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.operator_errors import SettingsError
 
 # Glance reserves `os_glance_` for its own internal stores; a name also becomes part of an
 # environment variable and of URLs (`/v2/stores/{name}/…`).
@@ -20,15 +22,17 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 def check_store_name(name: str) -> str:
     if not _NAME.fullmatch(name) or name.startswith("os_glance_"):
-        raise ValueError(
-            f"invalid store name {name!r}: letters, digits, '-' and '_', at most 64, "
-            "not starting with os_glance_"
+        raise SettingsError(
+            f"CATALOG_STORES: invalid store name {name!r}: letters, digits, '-' and '_', "
+            "at most 64, not starting with os_glance_"
         )
     return name
 
 
 class StoreOptions(BaseSettings):
     """What every store has, whatever its driver."""
+
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
 
     description: str = ""
     """Shown in `GET /v2/info/stores`."""
@@ -45,12 +49,17 @@ class S3Options(StoreOptions):
     endpoint: str | None = None
     """The endpoint URL; unset: AWS's."""
     access_key: str = ""
-    secret_key: str = ""
+    """The access key; empty: botocore finds credentials itself."""
+    secret_key: str = Field(default="", repr=False)
+    """The secret key going with it."""
     bucket: str = "images"
-    """Created on first use if it does not exist."""
+    """The bucket of the image data, created on first use if it does not exist."""
     region: str = "us-east-1"
+    """The bucket's region."""
     multipart_threshold_mib: int = Field(default=16, ge=0)
+    """Objects larger than this go up in parts."""
     part_size_mib: int = Field(default=16, ge=5)
+    """The size of those parts; an upload holds about two in memory."""
 
 
 class HttpOptions(StoreOptions):
@@ -74,9 +83,16 @@ def env_prefix(name: str) -> str:
 
 
 def read_options(name: str, driver: str, given: dict[str, Any] | None = None) -> StoreOptions:
-    """The options of store `name`: `given` values first, then the environment, then defaults."""
+    """The options of store `name`: `given` values first, then the environment, then defaults;
+    a `SettingsError` names each mistake."""
     options_class = OPTIONS_OF_DRIVER.get(driver)
     if options_class is None:
         known = ", ".join(OPTIONS_OF_DRIVER)
-        raise ValueError(f"store {name!r}: unknown driver {driver!r}; known: {known}")
-    return options_class(_env_prefix=env_prefix(check_store_name(name)), **(given or {}))
+        raise SettingsError(
+            f"CATALOG_STORES: store {name!r}: unknown driver {driver!r}; known: {known}"
+        )
+    prefix = env_prefix(check_store_name(name))
+    try:
+        return options_class(_env_prefix=prefix, **(given or {}))
+    except ValidationError as e:
+        raise SettingsError.of(e, options_class, prefix) from None

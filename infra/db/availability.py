@@ -23,6 +23,7 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
+from infra.operator_errors import in_words
 
 log = structlog.get_logger(__name__)
 
@@ -65,12 +66,6 @@ def sqlite_outage(error: BaseException) -> bool:
     return isinstance(cause, sqlite3.Error) and (code or 0) & 0xFF in _SQLITE_UNAVAILABLE_CODES
 
 
-def _in_words(error: BaseException) -> str:
-    """The driver's own words, without SQLAlchemy's wrapping (statement, parameters, links)."""
-    *_, innermost = _chain(error)
-    return f"{type(innermost).__name__}: {innermost}"
-
-
 class Availability:
     """Whether the database could be reached, as the work run on it finds out; each change is
     logged once.
@@ -106,9 +101,7 @@ class Availability:
     def _lost(self, started: float, error: BaseException) -> None:
         if self._down_since is None and started > self._up_since:
             self._down_since = time.monotonic()
-            _told(
-                log.error, "database_unavailable", database=self._database, error=_in_words(error)
-            )
+            _told(log.error, "database_unavailable", database=self._database, error=in_words(error))
 
     def _answered(self, started: float) -> None:
         if self._down_since is not None and started > self._down_since:

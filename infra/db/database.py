@@ -100,6 +100,12 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
+    async def first_contact(self) -> None:
+        """Reach the database once, outside `availability`: it fails with the driver's own
+        error, which a process that never reached its database tells as it stops (there is
+        no outage to log: the database was never there)."""
+        await self._read(_answer)
+
     async def wait_until_available(self) -> None:
         """Return once the database answers (after an outage: once it is back)."""
         while True:

@@ -6,15 +6,18 @@ from aiohttp import web
 
 from infra.bootstrap import Container
 from infra.db.audit_log import SqlAuditLog
+from infra.health import HealthCheck
 from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
 from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
+from infra.http.origin import ORIGINS, Origins, origin_middleware
 from infra.http.versions import ROUTE_PREFIX
 from infra.http.views import (
     actions,
     discovery,
+    healthcheck,
     image_data,
     image_download,
     image_history,
@@ -36,6 +39,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
+    r.add_route("*", "/healthcheck", healthcheck.healthcheck)
     r.add_get(V, discovery.to_v2_root, allow_head=False)
     r.add_get(V + "/schemas/image", discovery.schema_view("image"), allow_head=False)
     r.add_get(V + "/schemas/images", discovery.schema_view("images"), allow_head=False)
@@ -73,16 +77,21 @@ def add_routes(app: web.Application) -> None:
 def create_app(container: Container) -> web.Application:
     """The API over an already built container (tests build their own around it)."""
     # Outermost first: request ids bind for everything after them, including the errors
-    # rendered by the error middleware, which sees what the identity and URL checks refuse.
+    # rendered by the error middleware, which sees what the origin, identity and URL checks
+    # refuse.
     middlewares = [
         request_id_middleware,
         error_middleware,
+        origin_middleware,
         identity_middleware,
         url_text_middleware,
     ]
     app = web.Application(middlewares=middlewares, client_max_size=JSON_BODY_LIMIT)
-    app[API_SETTINGS] = container.settings.api
-    install_authentication(app, container.settings)
+    settings = container.settings
+    app[API_SETTINGS] = settings.api
+    app[ORIGINS] = Origins(settings.api)
+    app[healthcheck.HEALTH] = HealthCheck(container.database, settings.healthcheck.disable_file)
+    install_authentication(app, settings)
     app[BUS] = container.bus
     app[DATABASE] = container.database
     app[POLICY] = container.policy

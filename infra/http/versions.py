@@ -6,6 +6,8 @@ import re
 
 from aiohttp import web
 
+from infra.http.origin import public_url
+
 ACCEPTED = r"v2(?:\.(?:[0-7]|9|15|17))?"
 """Version tokens Glance accepts in a URL (without caching or multiple stores configured)."""
 ROUTE_PREFIX = "/{version:" + ACCEPTED + "}"
@@ -18,7 +20,7 @@ LISTED = (SUPPORTED[0], SUPPORTED[1], CURRENT, *SUPPORTED[2:])
 
 
 def versions_document(request: web.Request) -> dict[str, object]:
-    href = f"{request.scheme}://{request.host}/v2/"
+    href = public_url(request, "/v2/")
     return {
         "versions": [
             {

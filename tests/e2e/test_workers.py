@@ -77,4 +77,7 @@ def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode != 0
-    assert b"--workers above 1 needs PostgreSQL" in result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "catalog: CATALOG_API_WORKERS, --workers: more than 1 needs PostgreSQL"
+        " (CATALOG_DATABASE_URL)"
+    ]

@@ -322,6 +322,8 @@ class Route:
     for_everyone: bool = False
     """Whether it answers the same to everyone (versions, schemas): it need not read the
     identity headers, so it may answer a malformed one."""
+    sent_as: str | None = None
+    """The method sent to a route that takes any (`*`)."""
 
     @property
     def name(self) -> str:
@@ -367,7 +369,7 @@ class Route:
             where=place.where,
             hostile=hostile,
             must_refuse=place.must_refuse,
-            method=self.method,
+            method=self.sent_as or self.method,
             target=target,
             headers=tuple(draft.headers.items()),
             body=body if body is None or isinstance(body, bytes) else encoded(body),
@@ -508,6 +510,16 @@ MEMBER_STATUS: dict[str, Any] = {
 ROUTES = (
     discovery("/", refuses_body=False),
     discovery("/versions", refuses_body=False),
+    # Any method (`*`): walked with OPTIONS, what HAProxy's `option httpchk` sends by default.
+    Route(
+        "*",
+        "/healthcheck",
+        sent_as="OPTIONS",
+        callers=ANYONE,
+        images=(),
+        refuses_body=False,
+        for_everyone=True,
+    ),
     discovery(V, refuses_body=False),
     *(discovery(f"{V}/schemas/{name}") for name in ("image", "images", "member", "members")),
     *(discovery(f"{V}/info/{name}") for name in ("import", "stores")),

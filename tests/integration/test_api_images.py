@@ -31,7 +31,8 @@ async def test_create_answers_201_with_location_and_glance_defaults(api: Client)
     )
     assert response.status == 201
     body = await response.json()
-    assert response.headers["Location"] == f"/v2/images/{body['id']}"
+    # Absolute, as Glance's: on the address the client used.
+    assert response.headers["Location"] == str(api.make_url(f"/v2/images/{body['id']}"))
     assert response.headers["x-openstack-request-id"].startswith("req-")
     assert response.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
     assert body["status"] == "queued"

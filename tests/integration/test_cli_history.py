@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra import cli
+from infra.cli_parser import parser
 from tests.integration.conftest import (
     ADMIN,
     PROJECT_A,
@@ -32,7 +33,7 @@ async def history(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str, *args: str
 ) -> str:
     """What `catalog history …` prints, run in this process (the entry point is tested below)."""
-    parsed = cli.parser().parse_args(["history", *args])
+    parsed = parser().parse_args(["history", *args])
     settings = embedded_settings(tmp_path, database_url)
     await cli.history(settings, parsed.image_id, parsed.downloads)
     return capsys.readouterr().out
@@ -95,7 +96,7 @@ async def test_the_command_prints_and_an_unknown_image_is_a_clear_failure(
     unknown = str(uuid.uuid4())
     status, out, err = await catalog(tmp_path, database_url, "history", unknown)
     assert (status, out) == (1, "")
-    assert err.splitlines()[-1] == f"catalog history: no image {unknown} in the log"
+    assert err.splitlines()[-1] == f"catalog: history: no image {unknown} in the log"
     status, _, err = await catalog(tmp_path, database_url, "history", "nope")
     assert status == 1
-    assert err.splitlines()[-1] == "catalog history: 'nope' is not an image id"
+    assert err.splitlines()[-1] == "catalog: history: 'nope' is not an image id"

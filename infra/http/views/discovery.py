@@ -11,6 +11,7 @@ from catalog.quotas import mib
 from infra.data_stores import ConfiguredStore
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, POLICY, STORES
+from infra.http.origin import public_url
 from infra.http.requests import reject_body
 from infra.http.schemas import schema
 from infra.http.versions import versions_document
@@ -105,4 +106,4 @@ async def usage_info(request: web.Request) -> web.Response:
 
 async def to_v2_root(request: web.Request) -> web.Response:
     """`/v2` (or `/v2.N`) without a slash: Glance redirects to `/v2/`."""
-    raise web.HTTPFound(f"{request.scheme}://{request.host}/v2/")
+    raise web.HTTPFound(public_url(request, "/v2/"))

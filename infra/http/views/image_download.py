@@ -20,6 +20,7 @@ from catalog.errors import BadRequest, DatabaseUnavailable, NotFound
 from catalog.events import ImageDataSent
 from catalog.queries.images import ImageView
 from infra.data_stores import ConfiguredStores, TranslatingStore
+from infra.http.access_log import BODY_BYTES_SENT
 from infra.http.byte_range import requested_range
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, STORES
@@ -143,6 +144,7 @@ class _Transfer:
                 await asyncio.shield(self._record())
 
     async def _record(self) -> None:
+        self.request[BODY_BYTES_SENT] = self.sent
         sent = ImageDataSent(
             image_id=str(self.view.id),
             owner=self.view.owner,

@@ -26,6 +26,7 @@ from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
 from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
 from infra.http.list_params import list_query
+from infra.http.origin import public_url
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
 
@@ -71,7 +72,7 @@ async def create(request: web.Request) -> web.Response:
     created: CreatedImage = await request.app[BUS].dispatch(command, metadata_of(request))
     view = image_queries.view_of_created(created.recorded, created.event)
     headers = {
-        "Location": f"/v2/images/{view.id}",
+        "Location": public_url(request, f"/v2/images/{view.id}"),
         # Tells clients (openstacksdk, `openstack image create --import`) they may import.
         "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
         "OpenStack-image-store-ids": ",".join(s.name for s in request.app[STORES].all),
