@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP) check
 	infra/local/tools
 	infra/local/services up > .services-env
 	. ./.services-env && $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## OpenStack's interop suite (Tempest's tempest.api.image.v2) against the catalog behind the local
+## Keystone, with one store and with two; TEMPEST_ARGS go to infra/local/tempest/run.
+tempest: $(STAMP)
+	infra/local/tempest/run $(TEMPEST_ARGS)
 
 services-up:
 	infra/local/services up

@@ -69,6 +69,14 @@ class DatabaseUnavailable(ServiceUnavailable):
         super().__init__("The catalog database is not available; try again later.")
 
 
+class RefusedLocation(BadRequest):
+    """A location no configured store may reach: its scheme, its form or its address."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid location: {reason}")
+        self.reason = reason
+
+
 class InvalidStatusTransition(Conflict):
     """The image's status does not allow what was asked."""
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.commands.upload_limits import TOO_LARGE
-from catalog.errors import BadRequest, CatalogError, Gone, NotFound, ServiceUnavailable, TooLarge
+from catalog.errors import (
+    BadRequest,
+    CatalogError,
+    Gone,
+    NotFound,
+    RefusedLocation,
+    ServiceUnavailable,
+    TooLarge,
+)
 from stores.base import ImageStore, StoredData
 from stores.errors import (
     InvalidLocation,
@@ -37,7 +45,7 @@ def _translated() -> Iterator[None]:
     except StoreNotFound as e:
         raise NotFound("Image data not found in its store.") from e
     except InvalidLocation as e:
-        raise BadRequest(f"Invalid location: {e}") from e
+        raise RefusedLocation(str(e)) from e
     except StoreReadOnly as e:
         raise BadRequest(f"Read-only store: {e}") from e
     except StoreUnavailable as e:

@@ -6,7 +6,9 @@ bootstrap admin; nothing is shared between tests but the server.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +82,32 @@ class KeystoneAdmin:
             role_id = await self.role_id(role)
             await self.call("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
         return Account(user_id, user["name"], password, project_id, project_name)
+
+    @contextlib.asynccontextmanager
+    async def region_serving_images(self, image_url: str) -> AsyncIterator[str]:
+        """A new region in Keystone's catalog, with the identity service (this Keystone) and
+        the image service at `image_url`: clients given the region find the test's own catalog
+        there, as users of a cloud find its image service. Removed afterwards."""
+        region = f"region-{uuid.uuid4().hex[:10]}"
+        await self.call("POST", "/regions", {"region": {"id": region}})
+        endpoint_ids = []
+        try:
+            for service_type, url in (("identity", self.url), ("image", image_url)):
+                found = await self.call("GET", f"/services?type={service_type}")
+                for interface in ("public", "internal"):
+                    endpoint = {
+                        "service_id": found["services"][0]["id"],
+                        "interface": interface,
+                        "region_id": region,
+                        "url": url,
+                    }
+                    created = await self.call("POST", "/endpoints", {"endpoint": endpoint})
+                    endpoint_ids.append(created["endpoint"]["id"])
+            yield region
+        finally:
+            for endpoint_id in endpoint_ids:
+                await self.call("DELETE", f"/endpoints/{endpoint_id}")
+            await self.call("DELETE", f"/regions/{region}")
 
     async def grant_system_role(self, account: Account, role: str) -> None:
         role_id = await self.role_id(role)

@@ -23,7 +23,7 @@ from catalog.commands.access import image_access
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import as_recorded, may_attach
-from catalog.errors import BadRequest, Conflict, Forbidden
+from catalog.errors import BadRequest, Conflict, Forbidden, RefusedLocation
 from catalog.events import EventMetadata, ImageLocationAdded
 from catalog.image import Image, ImageStatus
 
@@ -82,10 +82,14 @@ async def set_image_location(
         for h in hashes:
             h.update(chunk)
 
-    async for chunk in store.get(url):
-        size += len(chunk)
-        # Off the event loop: hashing a multi-GiB image must not stall other requests.
-        await asyncio.to_thread(update, chunk)
+    try:
+        async for chunk in store.get(url):
+            size += len(chunk)
+            # Off the event loop: hashing a multi-GiB image must not stall other requests.
+            await asyncio.to_thread(update, chunk)
+    except RefusedLocation as e:
+        # Glance's words for a location its filter refuses, which clients look for.
+        raise BadRequest(f"URI for add location does not pass filtering: {e.reason}") from e
     if (
         check is not None
         and wanted is not None

@@ -23,11 +23,8 @@ def entry_json(entry: HistoryEntry) -> dict[str, Any]:
         "event_id": str(recorded.event_id),
         "type": recorded.event_type,
         "occurred_at": exact_timestamp(recorded.occurred_at),
-        "actor": {
-            "user_id": metadata.actor.user_id,
-            "project_id": metadata.actor.project_id,
-            "roles": list(metadata.actor.roles),
-        },
+        # As recorded: the token's domains, system scope and a service's roles when present.
+        "actor": metadata.actor.model_dump(mode="json"),
         "request_id": metadata.request_id,
         "global_request_id": metadata.global_request_id,
         "change": encode(entry.event),

@@ -120,3 +120,23 @@ async def test_keystone_out_of_reach_lets_nobody_through(
     assert response.status == 503, await response.text()
     assert "identity service is not available" in (await response.json())["message"]
     assert await event_count(container) == 0
+
+
+async def test_the_history_names_the_service_acting_for_the_user(
+    api: ApiClient, keystone_admin: KeystoneAdmin
+) -> None:
+    member = await keystone_admin.account("member")
+    service_token = await keystone_admin.project_token(
+        service_setting("CATALOG_TEST_KEYSTONE_COMPUTE_USER"),
+        service_setting("CATALOG_TEST_KEYSTONE_COMPUTE_PASSWORD"),
+        "service",
+    )
+    both = {"X-Auth-Token": await keystone_admin.token_of(member), "X-Service-Token": service_token}
+    created = await api.post("/v2/images", json={"name": "snapshot"}, headers={**both, **JSON})
+    assert created.status == 201, await created.text()
+    image_id = (await created.json())["id"]
+    history = await api.get(f"/v2/images/{image_id}/history", headers=both)
+    actor = (await history.json())["events"][0]["actor"]
+    assert (actor["user_id"], actor["project_id"]) == (member.user_id, member.project_id)
+    assert actor["service_roles"] == ["service"]
+    assert actor["user_domain_id"] == actor["project_domain_id"] == "default"

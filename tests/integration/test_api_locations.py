@@ -63,6 +63,16 @@ async def test_matching_validation_data_is_accepted(api: Client, location: str) 
     assert response.status == 202
 
 
+async def test_empty_validation_data_asks_for_no_check(api: Client, location: str) -> None:
+    # As Glance's schema: both hash fields or neither. Tempest's client always sends the key.
+    image_id = await queued_image(api)
+    body = {"url": location, "validation_data": {}}
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
+    assert response.status == 202, await response.text()
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
+    assert (shown["status"], shown["os_hash_value"]) == ("active", hashlib.sha512(DATA).hexdigest())
+
+
 async def assert_refused(
     api: Client, container: Container, image_id: str, body: Any, status: int, start: str
 ) -> None:

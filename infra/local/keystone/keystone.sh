@@ -58,6 +58,8 @@ keystone_write_conf() {
 log_file = $KEYSTONE_HOME/keystone-app.log
 [database]
 connection = sqlite:///$KEYSTONE_HOME/keystone.db
+[identity]
+password_hash_rounds = $KEYSTONE_PASSWORD_HASH_ROUNDS
 [token]
 provider = fernet
 expiration = $KEYSTONE_TOKEN_SECONDS
