@@ -1,11 +1,16 @@
-"""Loading an image from its events and saving what it decided: the load–decide–append loop."""
+"""Loading an aggregate from its events and saving what it decided: the load–decide–append loop.
+
+One `Repository` per kind of aggregate (images; any other kind of stream the catalog keeps),
+each given how to fold a stream into its aggregate. Everything else, the optimistic append, the
+turns per stream within a process and the retries across processes, is the same for all.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.stream_locks import StreamLocks
@@ -18,76 +23,110 @@ from catalog.quotas import QuotaClaim
 T = TypeVar("T")
 
 
-def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
-    """The aggregate as its recorded events left it."""
-    return Image.from_history(
-        image_id,
-        (
-            NewEvent(
-                event=decode(r.event_type, r.schema_version, r.data),
-                occurred_at=r.occurred_at,
-                event_id=r.event_id,
-            )
-            for r in history
-        ),
+class Aggregate(Protocol):
+    """What a repository needs of an aggregate: its stream, the version it has reached (events
+    loaded plus events decided), and the events it decided since it was loaded."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    version: int
+    pending: list[NewEvent]
+
+
+A = TypeVar("A", bound=Aggregate)
+
+Fold = Callable[[uuid.UUID, Iterable[NewEvent]], A]
+"""Builds an aggregate from its stream id and its events, oldest first (`Image.from_history`)."""
+
+
+def decoded(history: Iterable[RecordedEvent]) -> Iterable[NewEvent]:
+    """Recorded events as the domain folds them (upcast to their current schema)."""
+    return (
+        NewEvent(
+            event=decode(r.event_type, r.schema_version, r.data),
+            occurred_at=r.occurred_at,
+            event_id=r.event_id,
+        )
+        for r in history
     )
 
 
-class ImageRepository:
-    """Images, as far as commands need them: loaded from the log, saved by appending."""
+def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
+    """The image as its recorded events left it."""
+    return Image.from_history(image_id, decoded(history))
 
-    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
+
+class Repository(Generic[A]):
+    """Aggregates of one kind, as far as commands need them: loaded from the log, saved by
+    appending."""
+
+    def __init__(
+        self, log: EventLog, fold: Fold[A], *, noun: str, retry: ConflictRetry | None = None
+    ) -> None:
         self._log = log
+        self._fold = fold
+        self._noun = noun
+        """How a 409 names the aggregate ("Image")."""
         self._retry = retry or ConflictRetry()
         self._writers = StreamLocks()
 
-    async def load(self, image_id: uuid.UUID) -> Image:
-        return rebuild(image_id, await self._log.load_stream(image_id))
+    async def load(self, stream_id: uuid.UUID) -> A:
+        return self._fold(stream_id, decoded(await self._log.load_stream(stream_id)))
 
     async def save(
-        self, image: Image, metadata: EventMetadata, claim: QuotaClaim | None = None
+        self, aggregate: A, metadata: EventMetadata, claim: QuotaClaim | None = None
     ) -> list[RecordedEvent]:
-        """Append what the image decided since it was loaded (optimistically), with the
+        """Append what the aggregate decided since it was loaded (optimistically), with the
         quota `claim` the decision makes, if any."""
-        if not image.pending:
+        if not aggregate.pending:
             return []
-        expected = image.version - len(image.pending)
-        recorded = await self._log.append(image.id, expected, image.pending, metadata, claim)
-        image.pending = []
+        expected = aggregate.version - len(aggregate.pending)
+        recorded = await self._log.append(
+            aggregate.id, expected, aggregate.pending, metadata, claim
+        )
+        aggregate.pending = []
         return recorded
 
     async def record_fact(
         self, stream_id: uuid.UUID, event: DomainEvent, metadata: EventMetadata, now: datetime
     ) -> None:
-        """Start a new stream with one event about an image that changes no image."""
+        """Start a new stream with one event that changes no aggregate (a download)."""
         await self._log.append(stream_id, 0, [NewEvent(event=event, occurred_at=now)], metadata)
 
     async def change(
         self,
-        image_id: uuid.UUID,
+        stream_id: uuid.UUID,
         metadata: EventMetadata,
-        decide: Callable[[Image], T],
-        claim: Callable[[Image], QuotaClaim | None] | None = None,
+        decide: Callable[[A], T],
+        claim: Callable[[A], QuotaClaim | None] | None = None,
     ) -> T:
-        """Load the image, let `decide` act on it, append; on a concurrent write, do it again.
+        """Load the aggregate, let `decide` act on it, append; on a concurrent write, do it again.
 
-        Changes to one image take turns within this process, so they never conflict with each
-        other; a conflict comes from another process, and the image is loaded and decided on
+        Changes to one stream take turns within this process, so they never conflict with each
+        other; a conflict comes from another process, and the aggregate is loaded and decided on
         again (see `ConflictRetry`) until the retry budget is spent: then the caller gets a
-        409. `decide` must be free of side effects other than on the image, since it may run
-        more than once.
+        409. `decide` must be free of side effects other than on the aggregate, since it may
+        run more than once.
         """
 
         async def attempt() -> T:
-            image = await self.load(image_id)
-            outcome = decide(image)
-            await self.save(image, metadata, claim(image) if claim else None)
+            aggregate = await self.load(stream_id)
+            outcome = decide(aggregate)
+            await self.save(aggregate, metadata, claim(aggregate) if claim else None)
             return outcome
 
-        async with self._writers.turn(image_id):
+        async with self._writers.turn(stream_id):
             try:
                 return await self._retry.run(attempt)
             except ConcurrencyConflict as e:
                 raise Conflict(
-                    f"Image {image_id} is being changed by another request; try again."
+                    f"{self._noun} {stream_id} is being changed by another request; try again."
                 ) from e
+
+
+class ImageRepository(Repository[Image]):
+    """Images: loaded from the log, saved by appending."""
+
+    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
+        super().__init__(log, Image.from_history, noun="Image", retry=retry)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class DomainEvent(BaseModel):
-    """Something that happened to an image, in the past tense.
+    """Something that happened to an aggregate of the catalog (an image, ...), in the past tense.
 
     `event_type` is the stable name stored in the log and sent on the wire; it never names a
     Python import path. `schema_version` rises whenever the data's shape changes, and an upcaster
