@@ -94,6 +94,13 @@ _RESTORABLE: dict[ImageStatus | None, Literal["active", "deactivated"]] = {
 }
 """The statuses a delayed delete keeps the data of, as a restore brings them back."""
 
+
+def stores_shown(store_names: Iterable[str]) -> str | None:
+    """The stores holding an image's data, as Glance shows them: `fast,bulk`, each store once,
+    in the order its copy was made; None while it has no data."""
+    return ",".join(dict.fromkeys(store_names)) or None
+
+
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
 
@@ -178,6 +185,11 @@ class Image:
     @property
     def os_hash_value(self) -> str | None:
         return self.data.os_hash_value if self.data else None
+
+    @property
+    def stores(self) -> str | None:
+        """Where the data is, as the API shows it (`stores`)."""
+        return stores_shown(location.store for location in self.locations)
 
     @property
     def data_locations(self) -> list[str]:

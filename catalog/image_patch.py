@@ -2,13 +2,18 @@
 
 Pure: works on a copy of the image's state and returns the event to record, or None when the
 operations change nothing.
+
+Beyond Glance's `add`, `replace` and `remove` of top-level attributes, a PATCH may say what
+clients that send the difference between two documents (openstacksdk, through `jsonpatch`)
+write: `move` and `copy` (RFC 6902) between custom properties and tags, single tags by their
+place in the list as shown (`/tags/0`, `/tags/-`), and `/stores` written back as it was read.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.errors import ACCESS_DENIED, BadRequest, Conflict, Forbidden, TooLarge
 from catalog.events import ImageUpdated
@@ -35,19 +40,41 @@ FORMAT_CHANGE_STATUSES = ("queued", "importing")
 MINIMUMS = ("min_ram", "min_disk")
 MINIMUM_LIMIT = 2**31 - 1
 """The largest min_ram / min_disk: they are 32-bit columns, in Glance's database as here."""
+TAG_LENGTH_LIMIT = 255
+STORES = "stores"
+"""Where the image's data is (`fast,bulk`): shown with the image, kept by its uploads and copies."""
 CONFLICT = "There was a conflict when trying to complete your request."
 
 
-class PatchOperation(BaseModel):
-    """One operation of a PATCH, on a top-level attribute or custom property."""
+class Pointer(BaseModel):
+    """What an operation names: a top-level attribute or custom property, or one tag."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    op: Literal["add", "replace", "remove"]
     name: str
+    index: Annotated[int, Field(ge=0)] | Literal["-"] | None = None
+    """`/tags/<index>`: the tag at that place in the list as shown (sorted); `-`: after the last."""
+
+    def __str__(self) -> str:
+        return f"/{self.name}" if self.index is None else f"/{self.name}/{self.index}"
+
+
+class PatchOperation(BaseModel):
+    """One operation of a PATCH."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["add", "replace", "remove", "move", "copy"]
+    path: Pointer
     value: Any = None
+    source: Pointer | None = None
+    """`move` and `copy`: where the value comes from (the operation's `from`)."""
     add_requires_absent: bool = False
     """The older media type (v2.0) refuses to `add` what is already there."""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
 def plan_update(
@@ -60,29 +87,119 @@ def plan_update(
 ) -> ImageUpdated | None:
     """`may`: what the caller may do to custom properties (the property protections); the
     properties they may not read stay as they are, and to them they are not there."""
-    attributes: dict[str, Any] = {}
-    properties = dict(image.properties)
-    tags: set[str] | None = None
+    draft = _Draft(image, may)
     for operation in operations:
-        if operation.name in BASE_ATTRIBUTES:
-            value = _base_attribute(image, operation)
-            if operation.name == "tags":
-                tags = set(value)
-            else:
-                attributes[operation.name] = value
-        else:
-            _custom_property(properties, operation, may)
-    _check_quotas(image, properties, tags, tag_quota, property_quota)
+        draft.apply(operation)
+    tags = set(draft.tags) if draft.tags is not None else None
+    _check_quotas(image, draft.properties, tags, tag_quota, property_quota)
 
-    changed = {k: v for k, v in attributes.items() if getattr(image, k) != v}
-    set_properties = {k: v for k, v in properties.items() if image.properties.get(k) != v}
-    removed = tuple(k for k in image.properties if k not in properties)
+    changed = {k: v for k, v in draft.attributes.items() if getattr(image, k) != v}
+    set_properties = {k: v for k, v in draft.properties.items() if image.properties.get(k) != v}
+    removed = tuple(k for k in image.properties if k not in draft.properties)
     new_tags = tuple(sorted(tags)) if tags is not None and tags != image.tags else None
     if not (changed or set_properties or removed or new_tags is not None):
         return None
     return ImageUpdated(
         attributes=changed, properties=set_properties, removed_properties=removed, tags=new_tags
     )
+
+
+class _Draft:
+    """The image as the operations so far leave it."""
+
+    def __init__(self, image: Image, may: PropertyCheck) -> None:
+        self.image = image
+        self.may = may
+        self.attributes: dict[str, Any] = {}
+        self.properties = dict(image.properties)
+        self.tags: list[str] | None = None
+        """The tags as a list while operations address them one by one; None: untouched."""
+
+    def apply(self, operation: PatchOperation) -> None:
+        if operation.source is None:
+            self._write(operation)
+            return
+        for pointer in (operation.source, operation.path):
+            _check_movable(operation, pointer)
+        value = self._read(operation.source)
+        if operation.op == "move":
+            self._write(PatchOperation(op="remove", path=operation.source))
+        self._write(PatchOperation(op="add", path=operation.path, value=value))
+
+    def tag_list(self) -> list[str]:
+        return self.tags if self.tags is not None else sorted(self.image.tags)
+
+    def _read(self, pointer: Pointer) -> Any:
+        if pointer.index is not None:
+            return self.tag_list()[_existing_tag(self.tag_list(), pointer)]
+        if pointer.name == STORES and self.image.stores is not None:
+            return self.image.stores
+        if pointer.name in self.properties and self.may(pointer.name, "read"):
+            return self.properties[pointer.name]
+        raise Conflict(CONFLICT, detail=f"Property {pointer.name} does not exist.")
+
+    def _write(self, operation: PatchOperation) -> None:
+        name = operation.name
+        if operation.path.index is not None:
+            self.tags = _tags_written(self.tag_list(), operation)
+        elif name == STORES:
+            _check_stores(self.image, operation)
+        elif name == "tags":
+            self.tags = list(_base_attribute(self.image, operation))
+        elif name in BASE_ATTRIBUTES:
+            self.attributes[name] = _base_attribute(self.image, operation)
+        else:
+            _custom_property(self.properties, operation, self.may)
+
+
+def _check_movable(operation: PatchOperation, pointer: Pointer) -> None:
+    """`move` and `copy` carry strings: custom properties and tags, and `/stores` as a source."""
+    if pointer.index is None and (
+        pointer.name in BASE_ATTRIBUTES or (pointer.name == STORES and pointer == operation.path)
+    ):
+        raise BadRequest(
+            f"Operation `{operation.op}` cannot use {pointer}: it takes a custom property, a tag"
+            " (/tags/<index>) or /stores, and puts it into a custom property or a tag."
+        )
+
+
+def _check_stores(image: Image, operation: PatchOperation) -> None:
+    """`stores` tells where the data is; only its copies and deletions in stores change that.
+    Removing it, or writing back what was read, changes nothing: clients that send the
+    difference between the image as read and as they want it send exactly that."""
+    if operation.op != "remove" and operation.value != image.stores:
+        raise Forbidden(f"Attribute '{STORES}' is read-only.")
+
+
+def _tags_written(tags: list[str], operation: PatchOperation) -> list[str]:
+    """The tag list after an operation on one of its tags."""
+    written = list(tags)
+    index = operation.path.index
+    if operation.op == "add":
+        place = len(written) if index == "-" else index
+        if not isinstance(place, int) or place > len(written):
+            raise Conflict(
+                CONFLICT,
+                detail=f"Cannot add a tag at {operation.path}: the image has {len(written)} tags.",
+            )
+        written.insert(place, _tag(operation.value))
+    elif operation.op == "remove":
+        del written[_existing_tag(written, operation.path)]
+    else:
+        written[_existing_tag(written, operation.path)] = _tag(operation.value)
+    return written
+
+
+def _existing_tag(tags: list[str], pointer: Pointer) -> int:
+    if not isinstance(pointer.index, int) or pointer.index >= len(tags):
+        raise Conflict(CONFLICT, detail=f"There is no tag at {pointer}.")
+    return pointer.index
+
+
+def _tag(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > TAG_LENGTH_LIMIT:
+        raise BadRequest(f"A tag is a string of at most {TAG_LENGTH_LIMIT} characters.")
+    return value
 
 
 def _base_attribute(image: Image, operation: PatchOperation) -> Any:

@@ -30,11 +30,13 @@ async def update_image(
     def decide(image: Image) -> None:
         access = image_access(context, image, actor)
         for operation in command.operations:
-            # Glance's order: who may set this visibility, then who may modify the image.
-            if operation.name == "visibility" and operation.op != "remove":
+            # Glance's order: who may set this visibility, then who may modify the image. Only
+            # `add` and `replace` write base attributes; `move` and `copy` may not name them.
+            writes = operation.op in ("add", "replace")
+            if operation.name == "visibility" and writes:
                 access.enforce_visibility(operation.value)
             access.enforce("modify_image")
-            if operation.name == "owner" and operation.op != "remove" and not access.is_admin:
+            if operation.name == "owner" and writes and not access.is_admin:
                 raise Forbidden(ACCESS_DENIED, detail="Owner can't be updated by non admin.")
         image.update(
             list(command.operations),

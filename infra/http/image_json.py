@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from catalog.image import stores_shown
+from catalog.image_patch import STORES
 from catalog.queries.images import ImageView
 
 
@@ -23,6 +25,9 @@ def image_json(
     `properties`: the custom properties the caller may read, if not all of them."""
     image_id = str(view.id)
     body: dict[str, Any] = dict(view.properties if properties is None else properties)
+    # `stores` tells where the data is; a custom property of that name (PATCH once took one)
+    # must not pretend otherwise.
+    body.pop(STORES, None)
     body.update(
         name=view.name,
         disk_format=view.disk_format,
@@ -47,8 +52,8 @@ def image_json(
         file=f"/v2/images/{image_id}/file",
         schema="/v2/schemas/image",
     )
-    if view.locations:
-        body["stores"] = ",".join(dict.fromkeys(loc["store"] for loc in view.locations))
+    if stores := stores_shown(loc["store"] for loc in view.locations):
+        body[STORES] = stores
     if show_locations:
         body["locations"] = [
             {"url": loc["url"], "metadata": {"store": loc["store"]}} for loc in view.locations

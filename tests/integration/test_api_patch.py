@@ -168,7 +168,7 @@ async def test_the_wrong_media_type_is_415_with_accept_patch(
         ({"op": "add"}, 400, "Request body must be a JSON array of operation objects."),
         (["add"], 400, "Operations must be JSON objects."),
         ([{"path": "/name", "value": "x"}], 400, "Unable to find `op` in JSON Schema change."),
-        ([{"op": "move", "path": "/name"}], 400, "Invalid operation: `move`."),
+        ([{"op": "test", "path": "/name"}], 400, "Invalid operation: `test`."),
         ([{"op": "add", "value": "x"}], 400, "Unable to find 'path' in JSON Schema change"),
         ([{"op": "add", "path": "name", "value": "x"}], 400, "Pointer `name` does not start"),
         ([{"op": "add", "path": "/a//b", "value": "x"}], 400, 'contains adjacent "/"'),

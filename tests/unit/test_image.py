@@ -268,7 +268,7 @@ def test_deactivation_goes_between_active_and_deactivated_only() -> None:
 
 
 def op(kind: str, name: str, value: object = None) -> PatchOperation:
-    return PatchOperation.model_validate({"op": kind, "name": name, "value": value})
+    return PatchOperation.model_validate({"op": kind, "path": {"name": name}, "value": value})
 
 
 def test_an_update_is_one_event_or_none_at_all() -> None:
