@@ -92,7 +92,7 @@ def property_json(view: PropertyView) -> dict[str, Any]:
 
 
 def properties_json(views: Sequence[PropertyView]) -> dict[str, Any]:
-    return {"properties": {view.name: property_json(view) for view in views}}
+    return {"properties": {view.name: ordered(view.attributes) for view in views}}
 
 
 def tag_json(view: TagView) -> dict[str, Any]:
@@ -104,4 +104,6 @@ def tag_json(view: TagView) -> dict[str, Any]:
 
 
 def resource_type_json(view: ResourceTypeView) -> dict[str, Any]:
-    return {"name": view.name, "created_at": timestamp(view.created_at)}
+    # Made by its first association, never changed since: as Glance shows such a one.
+    made = timestamp(view.created_at)
+    return {"name": view.name, "created_at": made, "updated_at": made}
