@@ -43,8 +43,8 @@ class PropertyDefinition(BaseModel):
     attributes: dict[str, Any]
 
 
-class MetadefNamespaceCreated(MetadefEvent):
-    event_type = "metadef_namespace.created"
+class NamespaceFields(MetadefEvent):
+    """A namespace's own fields (not an event of its own: those below carry them)."""
 
     namespace: str
     display_name: str | None = None
@@ -54,17 +54,14 @@ class MetadefNamespaceCreated(MetadefEvent):
     owner: str | None = None
 
 
-class MetadefNamespaceUpdated(MetadefEvent):
+class MetadefNamespaceCreated(NamespaceFields):
+    event_type = "metadef_namespace.created"
+
+
+class MetadefNamespaceUpdated(NamespaceFields):
     """The namespace's own fields, all of them as they are now (a rename too)."""
 
     event_type = "metadef_namespace.updated"
-
-    namespace: str
-    display_name: str | None = None
-    description: str | None = None
-    visibility: str = "private"
-    protected: bool = False
-    owner: str | None = None
 
 
 class MetadefNamespaceDeleted(MetadefEvent):

@@ -101,13 +101,20 @@ def objects_of(conn: sa.Connection, namespace_id: uuid.UUID) -> list[ObjectView]
     return [ObjectView(**row._mapping) for row in rows]
 
 
-def object_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> ObjectView | None:
+def _named(
+    conn: sa.Connection, columns: Sequence[sa.Column[Any]], namespace_id: uuid.UUID, name: str
+) -> sa.RowMapping | None:
+    """The row of the namespace's object, property or tag called `name`, if there is one."""
+    table = columns[0].table
     row = conn.execute(
-        sa.select(*_OBJECT).where(
-            metadef_object.c.namespace_id == namespace_id, metadef_object.c.name == name
-        )
+        sa.select(*columns).where(table.c.namespace_id == namespace_id, table.c.name == name)
     ).first()
-    return None if row is None else ObjectView(**row._mapping)
+    return None if row is None else row._mapping
+
+
+def object_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> ObjectView | None:
+    row = _named(conn, _OBJECT, namespace_id, name)
+    return None if row is None else ObjectView(**row)
 
 
 def properties_of(conn: sa.Connection, namespace_id: uuid.UUID) -> list[PropertyView]:
@@ -117,12 +124,8 @@ def properties_of(conn: sa.Connection, namespace_id: uuid.UUID) -> list[Property
 
 
 def property_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> PropertyView | None:
-    row = conn.execute(
-        sa.select(*_PROPERTY).where(
-            metadef_property.c.namespace_id == namespace_id, metadef_property.c.name == name
-        )
-    ).first()
-    return None if row is None else PropertyView(**row._mapping)
+    row = _named(conn, _PROPERTY, namespace_id, name)
+    return None if row is None else PropertyView(**row)
 
 
 def _tag_expression(key: str) -> sa.ColumnElement[Any]:
@@ -152,14 +155,10 @@ def tags_of(
 
 
 def tag_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> TagView:
-    row = conn.execute(
-        sa.select(*_TAG).where(
-            metadef_tag.c.namespace_id == namespace_id, metadef_tag.c.name == name
-        )
-    ).first()
+    row = _named(conn, _TAG, namespace_id, name)
     if row is None:
         raise NotFound(f"Could not find metadata tag {name}")
-    return TagView(**row._mapping)
+    return TagView(**row)
 
 
 def associations_of(
