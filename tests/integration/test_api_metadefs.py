@@ -4,6 +4,7 @@ nothing; the views are the log's (rebuilt, they answer the same)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -219,3 +220,17 @@ async def test_the_views_rebuilt_from_the_log_answer_the_same(
     await rebuild_projections(container.log)
     after = [await (await api.get(p, headers=ADMIN_A)).text() for p in paths]
     assert after == before
+
+
+async def test_of_namespaces_taking_one_name_at_once_one_gets_it(api: Client) -> None:
+    creates = [{"namespace": "race", "description": str(i)} for i in range(4)]
+    answers = await asyncio.gather(*(api.post(NS, json=b, headers=ADMIN_A) for b in creates))
+    assert sorted(a.status for a in answers) == [201, 409, 409, 409]
+    for name in ("r1", "r2"):
+        await created(api, {"namespace": name})
+    renames = [
+        api.put(f"{NS}/{n}", json={"namespace": "taken"}, headers=ADMIN_A) for n in ("r1", "r2")
+    ]
+    assert sorted(a.status for a in await asyncio.gather(*renames)) == [200, 409]
+    names = sorted(n["namespace"] for n in (await got(api, NS))["namespaces"])
+    assert names in (["r1", "race", "taken"], ["r2", "race", "taken"])
