@@ -67,6 +67,11 @@ async def test_a_namespace_is_created_with_its_contents_and_shown_with_them(api:
     assert shown["objects"][0]["required"] == ["ram"]
     assert sorted(t["name"] for t in shown["tags"]) == ["fast", "small"]
     assert shown["resource_type_associations"][0]["prefix"] == "hw_"
+    image = "resource_type=OS::Glance::Image"
+    cpu = await got(api, f"{NS}/OS::Test::Full/properties/hw_cpu?{image}")
+    assert cpu["name"] == "cpu"
+    await got(api, f"{NS}/OS::Test::Full/properties/cpu?{image}", status=404)
+    await got(api, f"{NS}/OS::Test::Full/properties/hw_cpu?resource_type=Nope", status=404)
     prefixed = await got(api, f"{NS}/OS::Test::Full?resource_type=OS::Glance::Image")
     assert list(prefixed["properties"]) == ["hw_cpu"]
     assert prefixed["objects"][0]["required"] == ["hw_ram"]

@@ -7,6 +7,8 @@ are commands, answered from the namespace as the command left it.
 
 from __future__ import annotations
 
+import uuid
+
 from aiohttp import web
 
 from catalog.commands.associate_resource_type import (
@@ -150,10 +152,35 @@ async def show_property(request: web.Request) -> web.Response:
     reject_body(request)
     name, property_name = _namespace(request), request.match_info["property_name"]
     view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_property")
+    resource_type = request.query.get("resource_type")
+    if resource_type:
+        property_name = await _unprefixed(request, view.id, resource_type, property_name)
     found = await request.app[DATABASE].read(contents.property_named, view.id, property_name)
     if found is None:
         raise NotFound(_property_missing(property_name))
     return web.json_response(property_json(found))
+
+
+async def _unprefixed(
+    request: web.Request, namespace_id: uuid.UUID, resource_type: str, name: str
+) -> str:
+    """The name of the property that `name` is under the prefix of the namespace's association
+    with `resource_type` (asked for as a resource of that type sees it)."""
+    found = await request.app[DATABASE].read(contents.associations_of, [namespace_id])
+    association = next((a for a in found[namespace_id] if a.name == resource_type), None)
+    if association is None:
+        raise NotFound(
+            f"The metadata definition resource-type with name={resource_type}, was not found."
+        )
+    prefix = association.prefix
+    if not prefix:
+        return name
+    if not name.startswith(prefix):
+        raise NotFound(
+            f"Property {name} does not start with the expected resource type association prefix"
+            f" of '{prefix}'."
+        )
+    return name[len(prefix) :]
 
 
 def _property_of(namespace: Namespace, name: str) -> contents.PropertyView:
