@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from catalog.claims import Claim
 from catalog.events import EventMetadata, NewEvent, RecordedEvent
-from catalog.quotas import QuotaClaim, QuotaLimits, Usage
+from catalog.quotas import QuotaLimits, Usage
 
 
 @dataclass(frozen=True, order=True)
@@ -44,14 +45,15 @@ class EventLog(Protocol):
         expected_version: int,
         events: Sequence[NewEvent],
         metadata: EventMetadata,
-        claim: QuotaClaim | None = None,
+        claim: Claim | None = None,
     ) -> list[RecordedEvent]:
         """Append events as versions expected_version+1.. in one transaction.
 
         The inline projections are updated in the same transaction. Raises
         `ConcurrencyConflict` if the stream is no longer at `expected_version`. A `claim` is
-        checked against the project's quotas in that transaction, after every earlier claim
-        of the project: `TooLarge` if it does not fit, and then nothing is appended.
+        checked in that transaction, after every earlier claim of the same project or name
+        (`catalog/claims.py`): if it is refused (a quota's `TooLarge`, a name's `Conflict`),
+        nothing is appended.
         """
         ...
 
@@ -93,6 +95,14 @@ class LocationHolders(Protocol):
         (kept too while they are pending deletion), a copy or an upload streaming in there,
         staged bytes waiting for their import. Locations as the store spells them
         (`DataStore.location_for`)."""
+        ...
+
+
+class NamespaceStreams(Protocol):
+    """Which stream holds the metadata definitions namespace of a name (its view)."""
+
+    async def stream_of(self, name: str) -> uuid.UUID | None:
+        """The stream of the live namespace called `name`, if there is one."""
         ...
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.context import CommandContext, Deletion, Limits
 from catalog.commands.registry import CommandBus
-from catalog.commands.repository import ImageRepository
+from catalog.commands.repository import ImageRepository, NamespaceRepository
 from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
@@ -18,6 +18,7 @@ from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.opening import open_existing, open_migrated
 from infra.location_holders import DatabaseLocationHolders
+from infra.metadef_namespaces import DatabaseNamespaceStreams
 from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.quota_usage import DatabaseQuotaUsage
@@ -130,11 +131,14 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     quota_limits = settings.quotas.limits()
     log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
     node_id = f"node-{uuid.uuid4()}"
+    retry_budget = settings.core.conflict_retry_seconds
     context = CommandContext(
-        images=ImageRepository(log, ConflictRetry(budget=settings.core.conflict_retry_seconds)),
+        images=ImageRepository(log, ConflictRetry(budget=retry_budget)),
         stores=stores,
         clock=SystemClock(),
         holders=DatabaseLocationHolders(database),
+        metadefs=NamespaceRepository(log, ConflictRetry(budget=retry_budget)),
+        namespaces=DatabaseNamespaceStreams(database),
         limits=Limits(
             image_size_cap=settings.core.image_size_cap,
             image_tag_quota=settings.core.image_tag_quota,

@@ -241,6 +241,38 @@ async def history(settings: Settings, image_id: str, downloads: bool) -> None:
         await container.close()
 
 
+async def load_metadefs(settings: Settings, path: str) -> None:
+    """Make the namespaces defined at `path` what their files say, as the system."""
+    from pathlib import Path
+
+    from catalog.commands.load_metadef_namespace import LoadedNamespace, LoadMetadefNamespace
+    from catalog.errors import CatalogError
+    from catalog.events import EventMetadata
+    from catalog.identity import SYSTEM_ACTOR
+    from infra.metadef_files import read_definitions
+
+    definitions = read_definitions(Path(path))
+    metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-cli-{uuid.uuid4()}")
+    container = await bootstrap.build(settings, migrate=False)
+    try:
+        for definition in definitions:
+            command = LoadMetadefNamespace(definition=definition)
+            try:
+                loaded: LoadedNamespace = await container.bus.dispatch(command, metadata)
+            except CatalogError as e:
+                name = definition.fields.namespace
+                raise OperatorError(f"metadefs load: namespace {name}: {e.message}") from e
+            print(f"namespace {loaded.name}: {_loaded(loaded)}")
+    finally:
+        await container.close()
+
+
+def _loaded(loaded: Any) -> str:
+    if loaded.created:
+        return "created"
+    return f"updated ({loaded.changes} changes)" if loaded.changes else "unchanged"
+
+
 def _run(args: Any, settings: Settings) -> None:
     if args.command == "serve":
         serve_command(
@@ -255,6 +287,7 @@ def _run(args: Any, settings: Settings) -> None:
         "consumers": lambda: consumers_status(settings),
         "images": lambda: restore(settings, args.image_id),
         "history": lambda: history(settings, args.image_id, args.downloads),
+        "metadefs": lambda: load_metadefs(settings, args.path),
     }
     asyncio.run(runs[args.command]())
 

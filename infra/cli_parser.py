@@ -169,4 +169,15 @@ def parser() -> argparse.ArgumentParser:
     )
     h.add_argument("image_id", help="the image's id (also of a deleted image)")
     h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
+    load = _command(
+        _actions(sub, "metadefs", "metadata definitions"),
+        "load",
+        "load metadata definitions files in Glance's JSON format",
+        "Make each namespace defined in PATH (a .json file, or a directory of them such as\n"
+        "/etc/glance/metadefs) what its file says: created if missing, else changed to match\n"
+        "(protected or not); loading the same files again changes nothing. Every file is\n"
+        "checked before any is loaded. The database must exist.",
+        DATABASE,
+    )
+    load.add_argument("path", help="a definitions file, or a directory of them")
     return p

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from catalog.commands.repository import ImageRepository
+from catalog.commands.repository import ImageRepository, NamespaceRepository
 from catalog.policy import Policy
-from catalog.ports import Clock, DataStores, LocationHolders, QuotaUsage
+from catalog.ports import Clock, DataStores, LocationHolders, NamespaceStreams, QuotaUsage
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ class CommandContext:
     clock: Clock
     holders: LocationHolders
     """Which images hold the bytes at a location: asked before any bytes are removed."""
+    metadefs: NamespaceRepository
+    namespaces: NamespaceStreams
+    """Which stream holds the metadata definitions namespace of a name."""
     limits: Limits = Limits()
     node_id: str | None = None
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""

@@ -1,8 +1,12 @@
 """Loading an aggregate from its events and saving what it decided: the load–decide–append loop.
 
-One `Repository` per kind of aggregate (images; any other kind of stream the catalog keeps),
-each given how to fold a stream into its aggregate. Everything else, the optimistic append, the
-turns per stream within a process and the retries across processes, is the same for all.
+One `Repository` per kind of aggregate (images, metadata definitions namespaces), each given
+how to fold a stream into its aggregate and which event begins one. Everything else, the
+optimistic append, the turns per stream within a process and the retries across processes, is
+the same for all.
+
+A stream of another kind (a client may name any id) holds no aggregate of this one: it loads
+as one that does not exist, and creating one on it conflicts, as on any stream in use.
 """
 
 from __future__ import annotations
@@ -12,13 +16,22 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
+from catalog.claims import Claim
 from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.stream_locks import StreamLocks
 from catalog.errors import ConcurrencyConflict, Conflict
-from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
+from catalog.events import (
+    DomainEvent,
+    EventMetadata,
+    ImageCreated,
+    NewEvent,
+    RecordedEvent,
+    decode,
+)
+from catalog.events.metadefs import MetadefNamespaceCreated
 from catalog.image import Image
+from catalog.metadefs.namespace import Namespace
 from catalog.ports import EventLog
-from catalog.quotas import QuotaClaim
 
 T = TypeVar("T")
 
@@ -52,9 +65,15 @@ def decoded(history: Iterable[RecordedEvent]) -> Iterable[NewEvent]:
     )
 
 
+def of_kind(history: list[RecordedEvent], creation: type[DomainEvent]) -> list[RecordedEvent]:
+    """`history` if it is the stream of an aggregate that `creation` begins, else nothing."""
+    return history if history and history[0].event_type == creation.event_type else []
+
+
 def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
-    """The image as its recorded events left it."""
-    return Image.from_history(image_id, decoded(history))
+    """The image as its recorded events left it (one that does not exist if they are not an
+    image's)."""
+    return Image.from_history(image_id, decoded(of_kind(history, ImageCreated)))
 
 
 class Repository(Generic[A]):
@@ -62,23 +81,32 @@ class Repository(Generic[A]):
     appending."""
 
     def __init__(
-        self, log: EventLog, fold: Fold[A], *, noun: str, retry: ConflictRetry | None = None
+        self,
+        log: EventLog,
+        fold: Fold[A],
+        *,
+        creation: type[DomainEvent],
+        noun: str,
+        retry: ConflictRetry | None = None,
     ) -> None:
         self._log = log
         self._fold = fold
+        self._creation = creation
+        """The event that begins a stream of this kind."""
         self._noun = noun
         """How a 409 names the aggregate ("Image")."""
         self._retry = retry or ConflictRetry()
         self._writers = StreamLocks()
 
     async def load(self, stream_id: uuid.UUID) -> A:
-        return self._fold(stream_id, decoded(await self._log.load_stream(stream_id)))
+        history = of_kind(await self._log.load_stream(stream_id), self._creation)
+        return self._fold(stream_id, decoded(history))
 
     async def save(
-        self, aggregate: A, metadata: EventMetadata, claim: QuotaClaim | None = None
+        self, aggregate: A, metadata: EventMetadata, claim: Claim | None = None
     ) -> list[RecordedEvent]:
         """Append what the aggregate decided since it was loaded (optimistically), with the
-        quota `claim` the decision makes, if any."""
+        `claim` the decision makes, if any (a quota's, a name's)."""
         if not aggregate.pending:
             return []
         expected = aggregate.version - len(aggregate.pending)
@@ -99,7 +127,7 @@ class Repository(Generic[A]):
         stream_id: uuid.UUID,
         metadata: EventMetadata,
         decide: Callable[[A], T],
-        claim: Callable[[A], QuotaClaim | None] | None = None,
+        claim: Callable[[A], Claim | None] | None = None,
     ) -> T:
         """Load the aggregate, let `decide` act on it, append; on a concurrent write, do it again.
 
@@ -129,4 +157,17 @@ class ImageRepository(Repository[Image]):
     """Images: loaded from the log, saved by appending."""
 
     def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(log, Image.from_history, noun="Image", retry=retry)
+        super().__init__(log, Image.from_history, creation=ImageCreated, noun="Image", retry=retry)
+
+
+class NamespaceRepository(Repository[Namespace]):
+    """Metadata definitions namespaces: loaded from the log, saved by appending."""
+
+    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
+        super().__init__(
+            log,
+            Namespace.from_history,
+            creation=MetadefNamespaceCreated,
+            noun="Metadata definition namespace",
+            retry=retry,
+        )

@@ -11,6 +11,7 @@ from catalog.events.image import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageEvent,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
@@ -29,7 +30,8 @@ from catalog.events.image import (
     ImageUploadFailed,
     ImageUploadStarted,
 )
-from catalog.events.registry import decode, decode_json, encode
+from catalog.events.metadefs import MetadefEvent
+from catalog.events.registry import aggregate_of, decode, decode_json, encode
 
 __all__ = [
     "DomainEvent",
@@ -42,6 +44,7 @@ __all__ = [
     "ImageDeactivated",
     "ImageDeletePending",
     "ImageDeleted",
+    "ImageEvent",
     "ImageLocationAdded",
     "ImageLocationRemoved",
     "ImageMemberAdded",
@@ -59,9 +62,11 @@ __all__ = [
     "ImageUploadFailed",
     "ImageUploadStarted",
     "ImageUploaded",
+    "MetadefEvent",
     "NewEvent",
     "RecordedEvent",
     "ReplayEvent",
+    "aggregate_of",
     "decode",
     "decode_json",
     "encode",

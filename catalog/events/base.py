@@ -19,3 +19,6 @@ class DomainEvent(BaseModel):
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    aggregate: ClassVar[str]
+    """The kind of aggregate whose streams hold the event ("images", "metadefs"): which fold
+    reads it, and where its CloudEvents say it comes from."""

@@ -10,7 +10,13 @@ from pydantic import Field
 from catalog.events.base import DomainEvent
 
 
-class ImageCreated(DomainEvent):
+class ImageEvent(DomainEvent):
+    """An event of an image's stream (or of a download's, which names its image)."""
+
+    aggregate = "images"
+
+
+class ImageCreated(ImageEvent):
     """A new image record exists, without data (status `queued`)."""
 
     event_type = "image.created"
@@ -28,7 +34,7 @@ class ImageCreated(DomainEvent):
     properties: dict[str, str] = Field(default_factory=dict)
 
 
-class ImageUploadStarted(DomainEvent):
+class ImageUploadStarted(ImageEvent):
     """Bytes started streaming into a store (status `saving`).
 
     The location is recorded before the first byte is written, so recovery can always find and
@@ -49,7 +55,7 @@ class ImageUploadStarted(DomainEvent):
     """Bytes claimed against the project's storage quota until the upload ends (v2)."""
 
 
-class ImageStaged(DomainEvent):
+class ImageStaged(ImageEvent):
     """Staged bytes are durable and hashed; the image waits, `uploading`, for its import."""
 
     event_type = "image.staged"
@@ -65,7 +71,7 @@ class ImageStaged(DomainEvent):
     virtual_size: int | None = None
 
 
-class ImageUploadFailed(DomainEvent):
+class ImageUploadFailed(ImageEvent):
     """An upload ended without data; its partial bytes are gone (back to `queued`)."""
 
     event_type = "image.upload_failed"
@@ -74,7 +80,7 @@ class ImageUploadFailed(DomainEvent):
     location: str
 
 
-class ImageUploaded(DomainEvent):
+class ImageUploaded(ImageEvent):
     """The image's bytes are durable in a store and hashed (status `active`)."""
 
     event_type = "image.uploaded"
@@ -88,7 +94,7 @@ class ImageUploaded(DomainEvent):
     virtual_size: int | None = None
 
 
-class ImageLocationAdded(DomainEvent):
+class ImageLocationAdded(ImageEvent):
     """Data already in a store was attached to the image and hashed (status `active`)."""
 
     event_type = "image.location_added"
@@ -102,7 +108,7 @@ class ImageLocationAdded(DomainEvent):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
-class ImageCopyStarted(DomainEvent):
+class ImageCopyStarted(ImageEvent):
     """A copy of the image's data started streaming into another store (copy-image import).
 
     Recorded before the first byte is written, so recovery can remove the bytes of a copy whose
@@ -115,7 +121,7 @@ class ImageCopyStarted(DomainEvent):
     node_id: str | None = None
 
 
-class ImageCopied(DomainEvent):
+class ImageCopied(ImageEvent):
     """A copy is complete, verified against the image's checksum and hash: the image has data
     in one more store."""
 
@@ -125,7 +131,7 @@ class ImageCopied(DomainEvent):
     location: str
 
 
-class ImageCopyFailed(DomainEvent):
+class ImageCopyFailed(ImageEvent):
     """A copy ended without data; its partial bytes are gone."""
 
     event_type = "image.copy_failed"
@@ -135,7 +141,7 @@ class ImageCopyFailed(DomainEvent):
     reason: str
 
 
-class ImageLocationRemoved(DomainEvent):
+class ImageLocationRemoved(ImageEvent):
     """One store's copy of the image's data was let go. By `DELETE /v2/stores/{store}/{id}`:
     the image stays active with its other copies, and the bytes at `location` are to go. By
     the scrubber, for an image pending deletion: the bytes at `location` are already gone.
@@ -147,7 +153,7 @@ class ImageLocationRemoved(DomainEvent):
     location: str
 
 
-class ImageDataSent(DomainEvent):
+class ImageDataSent(ImageEvent):
     """Image bytes went out to a client (Glance's `image.send`), on a stream of its own per
     transfer: downloads are facts about a reader, not changes to the image, and many may run
     at once without contending for the image's stream. The receiver is the event's actor."""
@@ -167,7 +173,7 @@ class ImageDataSent(DomainEvent):
         return self.bytes_sent == self.requested
 
 
-class ImageDeleted(DomainEvent):
+class ImageDeleted(ImageEvent):
     """The image is gone for users; the listed locations' data is to be removed (unless
     another image holds it too)."""
 
@@ -176,7 +182,7 @@ class ImageDeleted(DomainEvent):
     locations: tuple[str, ...] = ()
 
 
-class ImageDeletePending(DomainEvent):
+class ImageDeletePending(ImageEvent):
     """The image is gone for users, but its stored data is kept until `scrub_after` (delayed
     delete, status `pending_delete`): until the scrubber starts, an admin can restore it."""
 
@@ -193,7 +199,7 @@ class ImageDeletePending(DomainEvent):
     an immediate delete, and are not part of what a restore gives back."""
 
 
-class ImageRestored(DomainEvent):
+class ImageRestored(ImageEvent):
     """A deletion pending scrubbing was undone: the image is back with its data and members."""
 
     event_type = "image.restored"
@@ -201,14 +207,14 @@ class ImageRestored(DomainEvent):
     status: Literal["active", "deactivated"]
 
 
-class ImageScrubStarted(DomainEvent):
+class ImageScrubStarted(ImageEvent):
     """The scrubber began removing the data of an image pending deletion; from here on the
     image can no longer be restored, so a restore can never race the removal of its bytes."""
 
     event_type = "image.scrub_started"
 
 
-class ImageScrubFailed(DomainEvent):
+class ImageScrubFailed(ImageEvent):
     """A store kept failing to remove its copy; the image stays `pending_delete`, with its
     remaining locations, and is scrubbed again from `retry_after`."""
 
@@ -222,13 +228,13 @@ class ImageScrubFailed(DomainEvent):
     retry_after: datetime
 
 
-class ImageScrubbed(DomainEvent):
+class ImageScrubbed(ImageEvent):
     """Every byte of an image pending deletion is gone from its stores (status `deleted`)."""
 
     event_type = "image.scrubbed"
 
 
-class ImageTagAdded(DomainEvent):
+class ImageTagAdded(ImageEvent):
     """A tag was put on the image."""
 
     event_type = "image.tag_added"
@@ -236,7 +242,7 @@ class ImageTagAdded(DomainEvent):
     tag: str
 
 
-class ImageTagRemoved(DomainEvent):
+class ImageTagRemoved(ImageEvent):
     """A tag was taken off the image."""
 
     event_type = "image.tag_removed"
@@ -244,19 +250,19 @@ class ImageTagRemoved(DomainEvent):
     tag: str
 
 
-class ImageDeactivated(DomainEvent):
+class ImageDeactivated(ImageEvent):
     """The image's data may no longer be downloaded by non-admins (status `deactivated`)."""
 
     event_type = "image.deactivated"
 
 
-class ImageReactivated(DomainEvent):
+class ImageReactivated(ImageEvent):
     """The image is usable again (status `active`)."""
 
     event_type = "image.reactivated"
 
 
-class ImageUpdated(DomainEvent):
+class ImageUpdated(ImageEvent):
     """Attributes, custom properties or tags changed, all by one request (one PATCH)."""
 
     event_type = "image.updated"
@@ -270,7 +276,7 @@ class ImageUpdated(DomainEvent):
     """The whole new set of tags, when it changed."""
 
 
-class ImageMemberAdded(DomainEvent):
+class ImageMemberAdded(ImageEvent):
     """A project was given access to a shared image (membership `pending`)."""
 
     event_type = "image.member_added"
@@ -278,7 +284,7 @@ class ImageMemberAdded(DomainEvent):
     member: str
 
 
-class ImageMemberStatusChanged(DomainEvent):
+class ImageMemberStatusChanged(ImageEvent):
     """A member accepted, rejected, or set back to pending its membership."""
 
     event_type = "image.member_status_changed"
@@ -287,7 +293,7 @@ class ImageMemberStatusChanged(DomainEvent):
     status: str
 
 
-class ImageMemberRemoved(DomainEvent):
+class ImageMemberRemoved(ImageEvent):
     """A project's access to the image was taken away."""
 
     event_type = "image.member_removed"

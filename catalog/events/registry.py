@@ -33,38 +33,39 @@ from catalog.events.image import (
     ImageUploadFailed,
     ImageUploadStarted,
 )
+from catalog.events.metadefs import METADEF_EVENTS
 from catalog.events.upcasters import upcast
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.event_type: cls
-    for cls in (
-        ImageCreated,
-        ImageUploadStarted,
-        ImageStaged,
-        ImageUploadFailed,
-        ImageUploaded,
-        ImageLocationAdded,
-        ImageLocationRemoved,
-        ImageCopyStarted,
-        ImageCopied,
-        ImageCopyFailed,
-        ImageDeleted,
-        ImageDeletePending,
-        ImageRestored,
-        ImageScrubStarted,
-        ImageScrubFailed,
-        ImageScrubbed,
-        ImageTagAdded,
-        ImageTagRemoved,
-        ImageDeactivated,
-        ImageReactivated,
-        ImageUpdated,
-        ImageMemberAdded,
-        ImageMemberStatusChanged,
-        ImageMemberRemoved,
-        ImageDataSent,
-    )
-}
+_EVENTS: tuple[type[DomainEvent], ...] = (
+    ImageCreated,
+    ImageUploadStarted,
+    ImageStaged,
+    ImageUploadFailed,
+    ImageUploaded,
+    ImageLocationAdded,
+    ImageLocationRemoved,
+    ImageCopyStarted,
+    ImageCopied,
+    ImageCopyFailed,
+    ImageDeleted,
+    ImageDeletePending,
+    ImageRestored,
+    ImageScrubStarted,
+    ImageScrubFailed,
+    ImageScrubbed,
+    ImageTagAdded,
+    ImageTagRemoved,
+    ImageDeactivated,
+    ImageReactivated,
+    ImageUpdated,
+    ImageMemberAdded,
+    ImageMemberStatusChanged,
+    ImageMemberRemoved,
+    ImageDataSent,
+    *METADEF_EVENTS,
+)
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.event_type: cls for cls in _EVENTS}
 
 
 def encode(event: DomainEvent) -> dict[str, Any]:
@@ -87,6 +88,11 @@ def decode_json(event_type: str, schema_version: int, data: str | bytes) -> Doma
     if schema_version == cls.schema_version:
         return cls.model_validate_json(data)
     return decode(event_type, schema_version, json.loads(data))
+
+
+def aggregate_of(event_type: str) -> str:
+    """The kind of aggregate whose streams hold events of this type ("images", ...)."""
+    return _event_class(event_type).aggregate
 
 
 def _event_class(event_type: str) -> type[DomainEvent]:

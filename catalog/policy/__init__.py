@@ -3,6 +3,8 @@ protections, decided in one place (`enforcer.Policy`)."""
 
 from catalog.policy.enforcer import (
     ImageAccess,
+    MetadefAccess,
+    NamespaceFacts,
     Policy,
     PropertyAccess,
     credentials,
@@ -16,6 +18,8 @@ from catalog.policy.visibility import Viewer, can_see, sees_every_membership, se
 
 __all__ = [
     "ImageAccess",
+    "MetadefAccess",
+    "NamespaceFacts",
     "Policy",
     "PolicyError",
     "PropertyAccess",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from catalog.errors import ACCESS_DENIED, Forbidden, NotFound
 from catalog.identity import Actor
@@ -167,6 +167,31 @@ class Policy:
     def property_access(self, actor: Actor) -> PropertyAccess:
         return PropertyAccess(self.protections, self.credentials(actor))
 
+    def metadef(
+        self, actor: Actor, namespace: NamespaceFacts | None, *, missing: str
+    ) -> MetadefAccess:
+        """What the caller may do with a metadata definitions namespace (None: with none in
+        particular, as listing or creating one); `NotFound(missing)` if the database layer
+        would not find it for them (`can_see`: admins, its owner, everyone when public)."""
+        creds = self.credentials(actor)
+        if namespace is None:
+            return MetadefAccess(self.rules, creds, _own(actor), missing)
+        viewer = Viewer(actor.project_id, self._is_admin(creds))
+        owner, visibility = namespace.owner, namespace.visibility
+        if not can_see(viewer, owner=owner, visibility=visibility, is_member=False):
+            raise NotFound(missing)
+        target = {"project_id": owner, "visibility": visibility}
+        return MetadefAccess(self.rules, creds, target, missing)
+
+    def shown_namespaces(self, actor: Actor, namespaces: Iterable[Listed]) -> list[Listed]:
+        """Of namespaces the database layer found, those `get_metadef_namespace` lets the
+        caller see."""
+        return [
+            namespace
+            for namespace in namespaces
+            if self.metadef(actor, namespace, missing="").allows("get_metadef_namespace")
+        ]
+
 
 def _own(actor: Actor) -> Target:
     return {"project_id": actor.project_id}
@@ -210,6 +235,43 @@ class ImageAccess:
         """Making the image public or community has a rule of its own (a plain 403)."""
         rule = VISIBILITY_RULES.get(visibility)
         if rule is not None and not self.allows(rule):
+            raise not_authorized(rule)
+
+
+class NamespaceFacts(Protocol):
+    """What the rules read of a metadata definitions namespace."""
+
+    @property
+    def owner(self) -> str | None: ...
+
+    @property
+    def visibility(self) -> str: ...
+
+
+Listed = TypeVar("Listed", bound=NamespaceFacts)
+
+
+@dataclass(frozen=True)
+class MetadefAccess:
+    """One caller and one namespace they can see (or none in particular): Glance's
+    `MetadefAPIPolicy`, whose target is the namespace's owner and visibility."""
+
+    rules: RuleSet
+    creds: Credentials
+    target: Target
+    missing: str
+
+    def allows(self, rule: str) -> bool:
+        return self.rules.enforced(rule, self.target, self.creds)
+
+    def enforce(self, *rules: str) -> None:
+        """403 for the first of `rules` that refuses, or 404 if the caller may not even get
+        the namespace: a namespace one may not see is never said to exist."""
+        for rule in rules:
+            if self.allows(rule):
+                continue
+            if rule == "get_metadef_namespace" or not self.allows("get_metadef_namespace"):
+                raise NotFound(self.missing)
             raise not_authorized(rule)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from catalog.policy import Viewer
 from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
+from catalog.queries.keyset import after, ordered_by
 
 SORT_KEYS = (
     "name",
@@ -124,24 +125,6 @@ def _property_equals(dialect: str, key: str, value: str) -> sa.ColumnElement[boo
     return condition
 
 
-def _after(sort: tuple[tuple[str, str], ...], marker: sa.Row[Any]) -> sa.ColumnElement[bool]:
-    """Rows strictly after the marker in the sort order (lexicographic over the keys).
-
-    The bound on the first key alone is implied by the rest, and is there for the planner: it
-    lets the sort key's index start at the marker instead of at the beginning.
-    """
-    first_key, first_direction = sort[0]
-    first, first_value = sort_expression(first_key), marker._mapping[first_key]
-    start = first >= first_value if first_direction == "asc" else first <= first_value
-    alternatives = []
-    for i, (key, direction) in enumerate(sort):
-        equal_before = [sort_expression(k) == marker._mapping[k] for k, _ in sort[:i]]
-        expression, value = sort_expression(key), marker._mapping[key]
-        beyond = expression > value if direction == "asc" else expression < value
-        alternatives.append(sa.and_(*equal_before, beyond))
-    return sa.and_(start, sa.or_(*alternatives))
-
-
 def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     keys = [k for k, _ in sort]
     tie_breakers = tuple((k, "desc") for k in ("created_at", "id") if k not in keys)
@@ -176,8 +159,8 @@ def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[I
         ).first()
         if marker is None:
             raise MarkerNotFound(str(query.marker))
-        conditions.append(_after(sort, marker))
-    order = [sort_expression(k).asc() if d == "asc" else sort_expression(k).desc() for k, d in sort]
+        conditions.append(after(sort, marker._mapping, sort_expression))
+    order = ordered_by(sort, sort_expression)
     rows = (
         conn.execute(
             sa.select(*IMAGE_COLUMNS).where(*conditions).order_by(*order).limit(query.limit)

@@ -22,7 +22,7 @@ def project_usage(conn: sa.Connection, project: str) -> Usage:
     return Usage(images=int(images), bytes=int(size))
 
 
-def enforce_claim(conn: sa.Connection, claim: QuotaClaim, limits: QuotaLimits) -> None:
+def enforce_quota_claim(conn: sa.Connection, claim: QuotaClaim, limits: QuotaLimits) -> None:
     """Check `claim` inside the appending transaction, after every earlier claim of the same
     project has committed: on PostgreSQL a transaction lock per project orders them (SQLite
     has one writer, which orders everything)."""

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
-from catalog.events import DomainEvent, ImageDataSent, RecordedEvent, decode
+from catalog.events import DomainEvent, ImageDataSent, ImageEvent, RecordedEvent, decode
 from catalog.events.envelope import EventMetadata
 from catalog.image import ImageStatus
 from catalog.notifications import (
@@ -110,6 +110,8 @@ class NotificationsConsumer:
     def _rows(
         self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent
     ) -> list[dict[str, Any]]:
+        if not isinstance(event, ImageEvent):  # Glance's metadefs notifications are not sent
+            return []
         actor = recorded.metadata.actor
         if isinstance(event, ImageDataSent):
             notifications = [sent_notification(event, actor)]

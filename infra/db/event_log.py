@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from catalog.claims import Claim
 from catalog.errors import CatalogError, ConcurrencyConflict
 from catalog.events import (
     DomainEvent,
@@ -30,8 +31,8 @@ from catalog.events import (
 )
 from catalog.ports import LogCursor
 from catalog.projections.base import Projection
-from catalog.queries.quotas import enforce_claim
-from catalog.quotas import QuotaClaim, QuotaLimits
+from catalog.queries.claims import enforce_claim
+from catalog.quotas import QuotaLimits
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
 from infra.db.tables import event
@@ -102,7 +103,7 @@ class _Append:
     expected_version: int
     events: tuple[NewEvent, ...]
     metadata: EventMetadata
-    claim: QuotaClaim | None = None
+    claim: Claim | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         meta = self.metadata.model_dump(mode="json")
@@ -151,7 +152,7 @@ class SqlEventLog:
         expected_version: int,
         events: Sequence[NewEvent],
         metadata: EventMetadata,
-        claim: QuotaClaim | None = None,
+        claim: Claim | None = None,
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         if self._group_commit is not None:
@@ -193,7 +194,7 @@ class SqlEventLog:
                 continue
             try:
                 outcomes.append(self._write(conn, request))
-            except CatalogError as e:  # a quota refused this one; the others still commit
+            except CatalogError as e:  # a claim refused this one; the others still commit
                 outcomes.append(e)
                 versions[request.stream_id] = current
                 continue

@@ -25,6 +25,8 @@ from infra.http.views import (
     images,
     locations,
     members,
+    metadef_contents,
+    metadef_namespaces,
     stores,
     tags,
 )
@@ -45,6 +47,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get(V + "/schemas/images", discovery.schema_view("images"), allow_head=False)
     r.add_get(V + "/schemas/member", discovery.schema_view("member"), allow_head=False)
     r.add_get(V + "/schemas/members", discovery.schema_view("members"), allow_head=False)
+    for name in METADEF_SCHEMAS:
+        r.add_get(V + f"/schemas/{name}", discovery.schema_view(name), allow_head=False)
     r.add_get(V + "/info/import", discovery.import_info, allow_head=False)
     r.add_get(V + "/info/usage", discovery.usage_info, allow_head=False)
     r.add_get(V + "/info/stores", discovery.stores_info, allow_head=False)
@@ -72,6 +76,61 @@ def add_routes(app: web.Application) -> None:
     r.add_post(V + "/images/{image_id}/actions/deactivate", actions.deactivate)
     r.add_post(V + "/images/{image_id}/actions/reactivate", actions.reactivate)
     r.add_post(V + "/images/{image_id}/actions/restore", actions.restore)
+    add_metadef_routes(app)
+
+
+METADEF_SCHEMAS = tuple(
+    f"metadefs/{name}"
+    for name in (
+        "namespace",
+        "namespaces",
+        "object",
+        "objects",
+        "property",
+        "properties",
+        "tag",
+        "tags",
+        "resource_type",
+        "resource_types",
+    )
+)
+
+
+def add_metadef_routes(app: web.Application) -> None:
+    r = app.router
+    ns = V + "/metadefs/namespaces"
+    one = ns + "/{namespace}"
+    r.add_get(V + "/metadefs/resource_types", metadef_namespaces.resource_types, allow_head=False)
+    r.add_get(ns, metadef_namespaces.index, allow_head=False)
+    r.add_post(ns, metadef_namespaces.create)
+    r.add_get(one, metadef_namespaces.show, allow_head=False)
+    r.add_put(one, metadef_namespaces.update)
+    r.add_delete(one, metadef_namespaces.delete)
+    r.add_get(one + "/objects", metadef_contents.list_objects, allow_head=False)
+    r.add_post(one + "/objects", metadef_contents.create_object)
+    r.add_delete(one + "/objects", metadef_namespaces.delete_objects)
+    r.add_get(one + "/objects/{object_name}", metadef_contents.show_object, allow_head=False)
+    r.add_put(one + "/objects/{object_name}", metadef_contents.update_object)
+    r.add_delete(one + "/objects/{object_name}", metadef_contents.delete_object)
+    r.add_get(one + "/properties", metadef_contents.list_properties, allow_head=False)
+    r.add_post(one + "/properties", metadef_contents.create_property)
+    r.add_delete(one + "/properties", metadef_namespaces.delete_properties)
+    prop = one + "/properties/{property_name}"
+    r.add_get(prop, metadef_contents.show_property, allow_head=False)
+    r.add_put(prop, metadef_contents.update_property)
+    r.add_delete(prop, metadef_contents.delete_property)
+    r.add_get(one + "/tags", metadef_contents.list_tags, allow_head=False)
+    r.add_post(one + "/tags", metadef_contents.create_tags)
+    r.add_delete(one + "/tags", metadef_namespaces.delete_tags)
+    tag = one + "/tags/{tag_name}"
+    r.add_get(tag, metadef_contents.show_tag, allow_head=False)
+    r.add_post(tag, metadef_contents.create_tag)
+    r.add_put(tag, metadef_contents.update_tag)
+    r.add_delete(tag, metadef_contents.delete_tag)
+    types = one + "/resource_types"
+    r.add_get(types, metadef_contents.list_associations, allow_head=False)
+    r.add_post(types, metadef_contents.associate)
+    r.add_delete(types + "/{resource_type}", metadef_contents.dissociate)
 
 
 def create_app(container: Container) -> web.Application:

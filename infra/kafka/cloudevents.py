@@ -1,4 +1,5 @@
-"""Domain events on Kafka as CloudEvents 1.0 (structured JSON), keyed by image id."""
+"""Domain events on Kafka as CloudEvents 1.0 (structured JSON), keyed by their stream (an
+image's, a metadata definitions namespace's); the source names the kind of stream."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from catalog.events import EventMetadata, RecordedEvent
+from catalog.events import EventMetadata, RecordedEvent, aggregate_of
 from catalog.identity import Actor
 from infra.db.log_export import ExportedEvent
 
-SOURCE = "/catalog/images"
+
+def source_of(event_type: str) -> str:
+    """`/catalog/images`, `/catalog/metadefs`: which kind of aggregate the event is of."""
+    return f"/catalog/{aggregate_of(event_type)}"
 
 
 def to_cloudevent(recorded: RecordedEvent) -> dict[str, Any]:
@@ -19,7 +23,7 @@ def to_cloudevent(recorded: RecordedEvent) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": str(recorded.event_id),
-        "source": SOURCE,
+        "source": source_of(recorded.event_type),
         "type": recorded.event_type,
         "subject": str(recorded.stream_id),
         "time": recorded.occurred_at.isoformat().replace("+00:00", "Z"),
@@ -45,7 +49,7 @@ def encode_exported(row: ExportedEvent) -> tuple[bytes, bytes]:
     attributes = {
         "specversion": "1.0",
         "id": str(row.event_id),
-        "source": SOURCE,
+        "source": source_of(row.event_type),
         "type": row.event_type,
         "subject": stream_id,
         "time": row.occurred_at.isoformat().replace("+00:00", "Z"),

@@ -40,6 +40,7 @@ import itertools
 import json
 import socket
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -59,6 +60,7 @@ from structlog.typing import EventDict
 from catalog.events import ImageDataSent
 from infra.bootstrap import Container
 from infra.db.tables import event
+from infra.http.app import METADEF_SCHEMAS
 from infra.http.list_params import BOOLEANS, EQUAL, IN_OR_EQUAL, NOT_FILTERS, NUMBERS, TIMES
 from tests.integration.conftest import (
     ADMIN,
@@ -191,7 +193,7 @@ CALLERS: Mapping[str, Mapping[str, str]] = {
     "service": {"X-Project-Id": "svc", "X-User-Id": "glance", "X-Roles": "admin,service"},
 }
 IMAGES = ("queued", "active", "shared")
-IMAGE_PLACEHOLDERS = {"{" + image + "}" for image in IMAGES}
+PLACEHOLDERS = {"{" + name + "}" for name in (*IMAGES, "namespace")}
 IDENTITY_HEADERS = ("X-Project-Id", "X-User-Id", "X-Roles", "X-Tenant-Id")
 
 
@@ -358,7 +360,7 @@ class Route:
         target = self.path
         for name, value in draft.params.items():
             # Placeholders stay as they are, to be replaced by the images' ids when sent.
-            shown = value if value in IMAGE_PLACEHOLDERS else percent_encoded(value)
+            shown = value if value in PLACEHOLDERS else percent_encoded(value)
             target = target.replace("{" + name + "}", str(shown))
         if draft.query:
             query = (f"{percent_encoded(k)}={percent_encoded(v)}" for k, v in draft.query)
@@ -494,7 +496,81 @@ LOCATION_PLACES = (
 def naming(method: str, path: str, param: str, ordinary: str, **route: Any) -> Route:
     """A route whose path names something besides the image: a store, a tag, a member."""
     places = (in_path(param, URL_NAME), *route.pop("places", ()))
-    return Route(method, path, params={param: ordinary}, places=places, **route)
+    params = {param: ordinary, **route.pop("params", {})}
+    return Route(method, path, params=params, places=places, **route)
+
+
+def metadef_routes() -> Iterator[Route]:
+    """The metadata definitions routes, on `{namespace}` (an admin's public namespace holding
+    an object `o`, a property `p`, a tag `t` and an association with `T`)."""
+    root = V + "/metadefs/namespaces"
+    one = root + "/{namespace}"
+    reads: dict[str, Any] = {"callers": ANYONE, "images": ()}
+    writes: dict[str, Any] = {"callers": ("admin",), "images": (), "headers": JSON_TYPE}
+    ns: dict[str, Any] = {
+        "params": {"namespace": "{namespace}"},
+        "places": (in_path("namespace", URL_NAME),),
+    }
+
+    def body(route: dict[str, Any], ordinary: dict[str, Any], key: str, build: Any) -> Any:
+        places = (*route.get("places", ()), in_body(key, build, JSON_NAME), WHOLE)
+        return {**route, "body": ordinary, "places": places}
+
+    yield from (discovery(f"{V}/schemas/{name}") for name in METADEF_SCHEMAS)
+    yield Route("GET", V + "/metadefs/resource_types", **reads)
+    listing = tuple(
+        in_query(name, URL_TEXT)
+        for name in ("limit", "marker", "sort_key", "sort_dir", "visibility", "resource_types")
+    )
+    yield Route("GET", root, **reads, places=listing)
+    named = {"namespace": "n"}
+    yield Route("POST", root, **body(writes, named, "namespace", lambda v: {"namespace": v}))
+    yield Route("GET", one, **reads, **ns)
+    yield Route(
+        "PUT", one, **body({**writes, **ns}, named, "namespace", lambda v: {"namespace": v})
+    )
+    for kind in ("", "/objects", "/properties", "/tags"):
+        yield Route("DELETE", one + kind, **{**writes, **ns})
+    contents: tuple[tuple[str, str, dict[str, Any], Any], ...] = (
+        ("objects", "object_name", {"name": "o2"}, lambda v: {"name": v}),
+        (
+            "properties",
+            "property_name",
+            {"name": "p2", "type": "string", "title": "P"},
+            lambda v: {"name": v, "type": "string", "title": "P"},
+        ),
+        ("tags", "tag_name", {"name": "t2"}, lambda v: {"name": v}),
+    )
+    for kind, param, ordinary, build in contents:
+        existing = {"o": "o", "p": "p", "t": "t"}[kind[0]]
+        yield Route("GET", f"{one}/{kind}", **reads, **ns)
+        yield naming("GET", f"{one}/{kind}/{{{param}}}", param, existing, **reads, **ns)
+        yield naming("DELETE", f"{one}/{kind}/{{{param}}}", param, existing, **writes, **ns)
+        yield naming(
+            "PUT",
+            f"{one}/{kind}/{{{param}}}",
+            param,
+            existing,
+            **body({**writes, **ns}, ordinary, "name", build),
+        )
+        if kind != "tags":
+            yield Route("POST", f"{one}/{kind}", **body({**writes, **ns}, ordinary, "name", build))
+    yield naming("POST", one + "/tags/{tag_name}", "tag_name", "t3", **writes, **ns)
+    tags = {"tags": [{"name": "t4"}]}
+    yield Route(
+        "POST",
+        one + "/tags",
+        **body({**writes, **ns}, tags, "tags", lambda v: {"tags": [{"name": v}]}),
+    )
+    yield Route("GET", one + "/resource_types", **reads, **ns)
+    yield Route(
+        "POST",
+        one + "/resource_types",
+        **body({**writes, **ns}, {"name": "T2"}, "name", lambda v: {"name": v}),
+    )
+    yield naming(
+        "DELETE", one + "/resource_types/{resource_type}", "resource_type", "T", **writes, **ns
+    )
 
 
 SHARED_FIRST = ("shared", "active")
@@ -506,6 +582,8 @@ MEMBER_STATUS: dict[str, Any] = {
     "body": {"status": "accepted"},
     "places": (in_body("status", lambda value: {"status": value}, JSON_TEXT), WHOLE),
 }
+
+METADEF_ROUTES = tuple(metadef_routes())
 
 ROUTES = (
     discovery("/", refuses_body=False),
@@ -620,6 +698,7 @@ ROUTES = (
         Route("POST", f"{IMAGE}/actions/{action}", callers=("owner", "admin"))
         for action in ("deactivate", "reactivate", "restore")
     ),
+    *METADEF_ROUTES,
 )
 
 # --- The walk ----------------------------------------------------------------------------------
@@ -812,8 +891,23 @@ async def fixture_names(api: ApiClient, container: Container) -> dict[str, str]:
         f"/v2/images/{shared}/members/proj-b", json={"status": "accepted"}, headers=PROJECT_B
     )
     assert accepted.status == 200, await accepted.text()
+    namespace = f"ns-{uuid.uuid4()}"
+    made = await api.post(
+        "/v2/metadefs/namespaces",
+        json={
+            "namespace": namespace,
+            "visibility": "public",
+            "objects": [{"name": "o"}],
+            "properties": {"p": {"type": "string", "title": "P"}},
+            "tags": [{"name": "t"}],
+            "resource_type_associations": [{"name": "T"}],
+        },
+        headers=ADMIN,
+    )
+    assert made.status == 201, await made.text()
     driver = container.stores.named("file").driver
     return {
+        "namespace": namespace,
         "queued": await created_image_id(api),
         "active": await uploaded_image_id(api),
         "shared": shared,

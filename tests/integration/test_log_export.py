@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from catalog.events import EventMetadata, ImageCreated, ImageUpdated, NewEvent
+from catalog.events.metadefs import MetadefNamespaceCreated
 from catalog.identity import Actor
 from catalog.ports import LOG_START
 from infra.bootstrap import Container
@@ -31,17 +32,19 @@ async def test_exported_events_are_the_log_events_on_the_wire(container: Contain
     await container.log.append(stream, 0, events, META)
     other = NewEvent(event=ImageCreated(), occurred_at=at)
     await container.log.append(uuid.uuid4(), 0, [other], EventMetadata())
+    namespace = NewEvent(event=MetadefNamespaceCreated(namespace="n"), occurred_at=at)
+    await container.log.append(uuid.uuid4(), 0, [namespace], META)
 
     # The never-skipping reader may hold back for a moment while any transaction of the
     # database server runs: read until everything is there.
     async def everything_readable() -> bool:
-        return len(await container.log.read(LOG_START, 10)) == 3
+        return len(await container.log.read(LOG_START, 10)) == 4
 
     await until(everything_readable)
     recorded = await container.log.read(LOG_START, 10)
     exported = await container.database.read(read_for_export, LOG_START, 10)
 
-    assert len(exported) == len(recorded) == 3
+    assert len(exported) == len(recorded) == 4
     for row, event in zip(exported, recorded, strict=True):
         key, value = encode_exported(row)
         assert (key, json.loads(value)) == (
@@ -49,3 +52,6 @@ async def test_exported_events_are_the_log_events_on_the_wire(container: Contain
             json.loads(encode_message(event)[1]),
         )
         assert from_cloudevent(value) == event.model_copy(update={"commit_order": 0})
+    # The source names the kind of stream: an image's, a metadata definitions namespace's.
+    sources = [json.loads(encode_message(event)[1])["source"] for event in recorded]
+    assert sources == [*["/catalog/images"] * 3, "/catalog/metadefs"]

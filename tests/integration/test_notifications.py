@@ -213,3 +213,17 @@ async def test_a_consumers_lag_is_what_waits_for_it(api: ApiClient, container: C
     assert "consumer notifications: from the log; 0 events waiting" in (
         await consumer_status(container)
     )
+
+
+async def test_metadata_definitions_changes_notify_nothing_and_stop_nothing(
+    api: ApiClient, container: Container
+) -> None:
+    namespace = {"namespace": "n", "tags": [{"name": "t"}]}
+    assert (await api.post("/v2/metadefs/namespaces", json=namespace, headers=ADMIN)).status == 201
+    image_id = await uploaded_image_id(api)
+
+    await consume_log(container, "notifications")
+
+    payloads = [m["payload"] for m in await outbox(container)]
+    assert payloads
+    assert all(image_id in str(payload) for payload in payloads)

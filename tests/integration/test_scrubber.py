@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from catalog.claims import Claim
 from catalog.commands.scrub_image import ScrubResult
 from catalog.events import EventMetadata, ImageLocationRemoved, NewEvent
 from catalog.projections.images import image as image_table
-from catalog.quotas import QuotaClaim
 from infra.bootstrap import Container
 from infra.projection_rebuild import rebuild_projections
 from stores.errors import StoreError, StoreUnavailable
@@ -224,7 +224,7 @@ async def test_a_crash_between_removing_bytes_and_recording_it_is_harmless(
         expected_version: int,
         events: Sequence[NewEvent],
         metadata: EventMetadata,
-        claim: QuotaClaim | None = None,
+        claim: Claim | None = None,
     ) -> Any:
         if crashes[0] and isinstance(events[0].event, ImageLocationRemoved):
             crashes[0] = 0

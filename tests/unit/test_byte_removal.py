@@ -11,8 +11,9 @@ import catalog.commands
 
 COMMANDS = Path(catalog.commands.__file__).parent
 DECIDES = COMMANDS / "shared_data.py"
-AGGREGATE = {"image", "current"}
-"""How commands name the `Image` they decide on, whose `delete` is a decision, not I/O."""
+AGGREGATE = {"image", "current", "namespace"}
+"""How commands name the aggregate (an `Image`, a `Namespace`) they decide on, whose `delete`
+is a decision, not I/O."""
 
 
 def _deletes(path: Path) -> set[str]:
