@@ -1,7 +1,7 @@
 """Listing images: Glance's filters, visibility rules and sorting, all in one SQL query.
 
-Pages use keyset pagination on the sort keys (with `created_at` and `id` always appended as
-tie-breakers), so a page costs the same deep in the list as at its start. Nullable sort keys
+Pages use keyset pagination on the sort keys (`catalog/queries/keyset.py`), so a page costs the
+same deep in the list as at its start. Nullable sort keys
 compare as '' or 0, as Glance does, so NULLs have a place in the order.
 """
 
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from catalog.policy import Viewer
 from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
+from catalog.queries.keyset import after, full_sort, ordered
 
 SORT_KEYS = (
     "name",
@@ -124,30 +125,6 @@ def _property_equals(dialect: str, key: str, value: str) -> sa.ColumnElement[boo
     return condition
 
 
-def _after(sort: tuple[tuple[str, str], ...], marker: sa.Row[Any]) -> sa.ColumnElement[bool]:
-    """Rows strictly after the marker in the sort order (lexicographic over the keys).
-
-    The bound on the first key alone is implied by the rest, and is there for the planner: it
-    lets the sort key's index start at the marker instead of at the beginning.
-    """
-    first_key, first_direction = sort[0]
-    first, first_value = sort_expression(first_key), marker._mapping[first_key]
-    start = first >= first_value if first_direction == "asc" else first <= first_value
-    alternatives = []
-    for i, (key, direction) in enumerate(sort):
-        equal_before = [sort_expression(k) == marker._mapping[k] for k, _ in sort[:i]]
-        expression, value = sort_expression(key), marker._mapping[key]
-        beyond = expression > value if direction == "asc" else expression < value
-        alternatives.append(sa.and_(*equal_before, beyond))
-    return sa.and_(start, sa.or_(*alternatives))
-
-
-def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    keys = [k for k, _ in sort]
-    tie_breakers = tuple((k, "desc") for k in ("created_at", "id") if k not in keys)
-    return (*sort, *tie_breakers)
-
-
 def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[ImageView]:
     """One page of the images the database layer finds for `viewer` (the policy then keeps
     those `get_image` lets the caller see)."""
@@ -176,8 +153,8 @@ def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[I
         ).first()
         if marker is None:
             raise MarkerNotFound(str(query.marker))
-        conditions.append(_after(sort, marker))
-    order = [sort_expression(k).asc() if d == "asc" else sort_expression(k).desc() for k, d in sort]
+        conditions.append(after(sort, marker._mapping, sort_expression))
+    order = ordered(sort, sort_expression)
     rows = (
         conn.execute(
             sa.select(*IMAGE_COLUMNS).where(*conditions).order_by(*order).limit(query.limit)
