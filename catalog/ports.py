@@ -139,6 +139,11 @@ class DataStore(Protocol):
 
     async def size(self, location: str) -> int: ...
 
+    async def check_location(self, location: str) -> None:
+        """`RefusedLocation` if `location` is not one this store may read, found without
+        reading it; `ServiceUnavailable` if that cannot be told now."""
+        ...
+
 
 class DataStores(Protocol):
     """The configured stores, by name."""
