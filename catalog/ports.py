@@ -172,3 +172,18 @@ class DataStores(Protocol):
     def for_location(self, location: str) -> tuple[str, DataStore]:
         """The store holding `location` and its name; `BadRequest` if none does."""
         ...
+
+
+class RemoteData(Protocol):
+    """Image data at an http(s) URL outside the catalog's stores, which an import fetches (the
+    tasks API's `import_from`). Errors arrive already as `CatalogError`s."""
+
+    async def check_location(self, location: str) -> None:
+        """`RefusedLocation` if the URL `location` may not be fetched (its scheme, its form, an
+        address its host resolves to), found without fetching it; `ServiceUnavailable` if that
+        cannot be told now."""
+        ...
+
+    def get(self, location: str) -> AsyncIterator[bytes]:
+        """The bytes at the URL; `NotFound` (on the first iteration) if there are none."""
+        ...

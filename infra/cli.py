@@ -30,6 +30,7 @@ from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.recovery import run_heartbeat_and_recovery
 from infra.settings import Settings, host_and_port, read_settings
+from infra.task_expiry import run_task_expiry
 from infra.workers import listening_socket, supervise
 
 log = structlog.get_logger("catalog")
@@ -74,7 +75,8 @@ async def serve(
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(
             run_heartbeat_and_recovery(container, settings.core.upload_lease_seconds)
-        )
+        ),
+        asyncio.create_task(run_task_expiry(container)),
     ]
     if settings.kafka.bootstrap_servers:
         from infra.kafka.relay import event_relay, run_relay

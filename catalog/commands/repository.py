@@ -1,8 +1,10 @@
 """Loading an aggregate from its events and saving what it decided: the load–decide–append loop.
 
-One `Repository` per kind of aggregate (images; any other kind of stream the catalog keeps),
-each given how to fold a stream into its aggregate. Everything else, the optimistic append, the
-turns per stream within a process and the retries across processes, is the same for all.
+One `Repository` per kind of aggregate (images, tasks), each given how to fold a stream into
+its aggregate and the event that starts a stream of its kind. Everything else, the optimistic
+append, the turns per stream within a process and the retries across processes, is the same for
+all. Every kind's ids are unique across kinds (a stream is one thing), and a stream of another
+kind loads as an aggregate that does not exist: asked for as an image, a task is no image.
 """
 
 from __future__ import annotations
@@ -15,10 +17,19 @@ from typing import Generic, Protocol, TypeVar
 from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.stream_locks import StreamLocks
 from catalog.errors import ConcurrencyConflict, Conflict
-from catalog.events import DomainEvent, EventMetadata, NewEvent, RecordedEvent, decode
+from catalog.events import (
+    DomainEvent,
+    EventMetadata,
+    ImageCreated,
+    NewEvent,
+    RecordedEvent,
+    TaskCreated,
+    decode,
+)
 from catalog.image import Image
 from catalog.ports import EventLog
 from catalog.quotas import QuotaClaim
+from catalog.task import Task
 
 T = TypeVar("T")
 
@@ -52,9 +63,14 @@ def decoded(history: Iterable[RecordedEvent]) -> Iterable[NewEvent]:
     )
 
 
+def of_kind(history: list[RecordedEvent], created: type[DomainEvent]) -> list[RecordedEvent]:
+    """`history` if it is a stream of the kind `created` starts; else nothing."""
+    return history if history and history[0].event_type == created.event_type else []
+
+
 def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
-    """The image as its recorded events left it."""
-    return Image.from_history(image_id, decoded(history))
+    """The image as its recorded events left it (no image, if they are not an image's)."""
+    return Image.from_history(image_id, decoded(of_kind(history, ImageCreated)))
 
 
 class Repository(Generic[A]):
@@ -62,17 +78,26 @@ class Repository(Generic[A]):
     appending."""
 
     def __init__(
-        self, log: EventLog, fold: Fold[A], *, noun: str, retry: ConflictRetry | None = None
+        self,
+        log: EventLog,
+        fold: Fold[A],
+        *,
+        created: type[DomainEvent],
+        noun: str,
+        retry: ConflictRetry | None = None,
     ) -> None:
         self._log = log
         self._fold = fold
+        self._created = created
+        """The event that starts a stream of this kind."""
         self._noun = noun
         """How a 409 names the aggregate ("Image")."""
         self._retry = retry or ConflictRetry()
         self._writers = StreamLocks()
 
     async def load(self, stream_id: uuid.UUID) -> A:
-        return self._fold(stream_id, decoded(await self._log.load_stream(stream_id)))
+        history = of_kind(await self._log.load_stream(stream_id), self._created)
+        return self._fold(stream_id, decoded(history))
 
     async def save(
         self, aggregate: A, metadata: EventMetadata, claim: QuotaClaim | None = None
@@ -129,4 +154,11 @@ class ImageRepository(Repository[Image]):
     """Images: loaded from the log, saved by appending."""
 
     def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(log, Image.from_history, noun="Image", retry=retry)
+        super().__init__(log, Image.from_history, created=ImageCreated, noun="Image", retry=retry)
+
+
+class TaskRepository(Repository[Task]):
+    """Tasks: loaded from the log, saved by appending."""
+
+    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
+        super().__init__(log, Task.from_history, created=TaskCreated, noun="Task", retry=retry)

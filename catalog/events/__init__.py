@@ -3,6 +3,7 @@
 from catalog.events.base import DomainEvent
 from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent, ReplayEvent
 from catalog.events.image import (
+    IMAGE_EVENTS,
     ImageCopied,
     ImageCopyFailed,
     ImageCopyStarted,
@@ -12,6 +13,7 @@ from catalog.events.image import (
     ImageDeleted,
     ImageDeletePending,
     ImageLocationAdded,
+    ImageLocationRejected,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
@@ -30,8 +32,17 @@ from catalog.events.image import (
     ImageUploadStarted,
 )
 from catalog.events.registry import decode, decode_json, encode
+from catalog.events.task import (
+    TASK_EVENTS,
+    TaskCreated,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+)
 
 __all__ = [
+    "IMAGE_EVENTS",
+    "TASK_EVENTS",
     "DomainEvent",
     "EventMetadata",
     "ImageCopied",
@@ -43,6 +54,7 @@ __all__ = [
     "ImageDeletePending",
     "ImageDeleted",
     "ImageLocationAdded",
+    "ImageLocationRejected",
     "ImageLocationRemoved",
     "ImageMemberAdded",
     "ImageMemberRemoved",
@@ -62,6 +74,10 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "ReplayEvent",
+    "TaskCreated",
+    "TaskFailed",
+    "TaskStarted",
+    "TaskSucceeded",
     "decode",
     "decode_json",
     "encode",

@@ -5,6 +5,11 @@ from __future__ import annotations
 from catalog.projections.base import Projection
 from catalog.projections.images import ImagesProjection
 from catalog.projections.location_holders import LocationHoldersProjection
+from catalog.projections.tasks import TasksProjection
 
-INLINE_PROJECTIONS: tuple[Projection, ...] = (ImagesProjection(), LocationHoldersProjection())
+INLINE_PROJECTIONS: tuple[Projection, ...] = (
+    ImagesProjection(),
+    LocationHoldersProjection(),
+    TasksProjection(),
+)
 """Updated in the same transaction as every append, so reads see a write as soon as it returns."""
