@@ -72,6 +72,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     actor, policy = _allowed(request, None)  # `get_task` is about the task: asked once found
+    reject_body(request)
     task_id = task_id_from(request)
     found = await request.app[DATABASE].read(
         task_queries.find_task, task_id, policy.viewer(actor), _now(request)
