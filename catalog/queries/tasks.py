@@ -1,8 +1,9 @@
 """Show and list tasks from the tasks view, with Glance's visibility, filters and sorting.
 
-A caller sees the tasks of their own project (and tasks of no project); an admin sees every
-task. A task past its `expires_at` is gone for everyone, as Glance forgets expired tasks when
-they are next listed.
+Through the tasks API a caller sees the tasks of their own project (and tasks of no project);
+an admin sees every task. An image's tasks are for whoever may see the image, whoever asked
+for them. A task past its `expires_at` is gone for everyone, as Glance forgets expired tasks
+when they are next listed.
 """
 
 from __future__ import annotations
