@@ -7,12 +7,12 @@ Pure: no I/O, no clock. Command methods check the rules and record events; state
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from catalog.aggregate import EventSourced
 from catalog.disk_formats import Inspection, accept
 from catalog.errors import (
     BadRequest,
@@ -33,6 +33,7 @@ from catalog.events import (
     ImageDeleted,
     ImageDeletePending,
     ImageLocationAdded,
+    ImageLocationRejected,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
@@ -49,7 +50,6 @@ from catalog.events import (
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
-    NewEvent,
 )
 from catalog.image_patch import PatchOperation, plan_update
 from catalog.policy.property_protections import PropertyCheck, every_property
@@ -104,12 +104,11 @@ def stores_shown(store_names: Iterable[str]) -> str | None:
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
 
-class Image:
+class Image(EventSourced):
     """One image's decision state, rebuilt from its events."""
 
     def __init__(self, image_id: uuid.UUID) -> None:
-        self.id = image_id
-        self.version = 0
+        super().__init__(image_id)
         self.status: ImageStatus | None = None
         self.name: str | None = None
         self.owner: str | None = None
@@ -124,6 +123,9 @@ class Image:
         self.disk_format: str | None = None
         self.container_format: str | None = None
         self.locations: list[DataLocation] = []
+        self.rejected_locations: list[DataLocation] = []
+        """Locations in read-only stores whose data did not match the hash given for it: listed,
+        as Glance lists them, but not the image's data (it has none)."""
         self.tags: set[str] = set()
         self.upload_location: str | None = None
         self.upload_node: str | None = None
@@ -142,21 +144,6 @@ class Image:
         """A scrub failed: the next one is due from then."""
         self.created_at: datetime | None = None
         self.updated_at: datetime | None = None
-        self.pending: list[NewEvent] = []
-
-    # -- loading -------------------------------------------------------------------------------
-
-    @classmethod
-    def from_history(cls, image_id: uuid.UUID, history: Iterable[NewEvent]) -> Image:
-        image = cls(image_id)
-        for new in history:
-            image.apply(new.event, new.occurred_at)
-            image.version += 1
-        return image
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
 
     @property
     def gone(self) -> bool:
@@ -255,11 +242,8 @@ class Image:
         self._require_transfer_in_progress(ImageStatus.UPLOADING, streaming=ImageStatus.UPLOADING)
         self._record(staged, now)
 
-    def import_staged(self, now: datetime) -> None:
-        """glance-direct: the staged bytes become the image's data (uploading → active).
-
-        Staging already wrote them to their store and hashed them, so the import only records.
-        """
+    def require_staged(self) -> None:
+        """What a glance-direct import needs: staged bytes and both formats (else 409)."""
         self._require_live()
         if self.status is ImageStatus.ACTIVE:
             raise Conflict("Image with status active cannot be target for import")
@@ -269,8 +253,17 @@ class Image:
             raise Conflict("'container_format' needs to be set before import")
         if self.disk_format is None:
             raise Conflict("'disk_format' needs to be set before import")
+
+    def import_staged(self, now: datetime) -> None:
+        """glance-direct: the staged bytes become the image's data (uploading → active).
+
+        Staging already wrote them to their store and hashed them, so the import only records.
+        """
+        self.require_staged()
         assert self.upload_location is not None
         assert self.upload_store is not None
+        assert self.staged is not None
+        assert self.disk_format is not None
         staged = self.staged
         virtual_size = None
         if self.container_format == "bare" and staged.found_format is not None:
@@ -309,6 +302,14 @@ class Image:
             raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
         self._require_formats()
         self._record(added, now)
+
+    def reject_location(self, store: str, location: str, reason: str, now: datetime) -> None:
+        """Data at `location`, in read-only `store`, is not what the caller said: the image
+        stays queued and lists the location (once), as Glance does."""
+        self._require_live()
+        if self.status is not ImageStatus.QUEUED:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.QUEUED)
+        self._record(ImageLocationRejected(store=store, location=location, reason=reason), now)
 
     def start_copy(self, store: str, location: str, node_id: str | None, now: datetime) -> None:
         """copy-image: the data starts streaming into `store`; the image stays active."""
@@ -575,11 +576,6 @@ class Image:
 
     # -- state -----------------------------------------------------------------------------------
 
-    def _record(self, event: DomainEvent, now: datetime) -> None:
-        self.apply(event, now)
-        self.version += 1
-        self.pending.append(NewEvent(event=event, occurred_at=now))
-
     def apply(self, event: DomainEvent, at: datetime) -> None:
         """Change state by one event. Never raises for an event that is in the log."""
         match event:
@@ -616,7 +612,12 @@ class Image:
                 self.upload_location = None
                 self.upload_store = None
                 self.staged = None
+                self.rejected_locations = []  # the image has data now: only its own is listed
                 self.locations.append(DataLocation(event.store, event.location))
+            case ImageLocationRejected():
+                rejected = DataLocation(event.store, event.location)
+                if rejected not in self.rejected_locations:
+                    self.rejected_locations.append(rejected)
             case ImageCopyStarted():
                 self.copies[event.store] = CopyInProgress(event.location, event.node_id)
                 return  # the image itself does not change until the copy is complete
@@ -672,6 +673,7 @@ class Image:
             case ImageDeleted() | ImageScrubbed():
                 self.status = ImageStatus.DELETED
                 self.locations = []
+                self.rejected_locations = []
                 self.copies = {}
                 self.upload_location = None
                 self.staged = None

@@ -149,6 +149,11 @@ class DataStore(Protocol):
 
     async def size(self, location: str) -> int: ...
 
+    async def check_location(self, location: str) -> None:
+        """`RefusedLocation` if `location` is not one this store may read, found without
+        reading it; `ServiceUnavailable` if that cannot be told now."""
+        ...
+
 
 class DataStores(Protocol):
     """The configured stores, by name."""
@@ -176,4 +181,19 @@ class DataStores(Protocol):
 
     def for_location(self, location: str) -> tuple[str, DataStore]:
         """The store holding `location` and its name; `BadRequest` if none does."""
+        ...
+
+
+class RemoteData(Protocol):
+    """Image data at an http(s) URL outside the catalog's stores, which an import fetches (the
+    tasks API's `import_from`). Errors arrive already as `CatalogError`s."""
+
+    async def check_location(self, location: str) -> None:
+        """`RefusedLocation` if the URL `location` may not be fetched (its scheme, its form, an
+        address its host resolves to), found without fetching it; `ServiceUnavailable` if that
+        cannot be told now."""
+        ...
+
+    def get(self, location: str) -> AsyncIterator[bytes]:
+        """The bytes at the URL; `NotFound` (on the first iteration) if there are none."""
         ...

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.commands.conflict_retry import ConflictRetry
-from catalog.commands.context import CommandContext, Deletion, Limits
+from catalog.commands.context import CommandContext, Deletion, Limits, Tasks
 from catalog.commands.registry import CommandBus
-from catalog.commands.repository import ImageRepository, NamespaceRepository
+from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.clock import SystemClock
@@ -40,8 +40,11 @@ class Container:
     stores: ConfiguredStores
     bus: CommandBus
     policy: Policy
+    remote: TranslatingStore
+    """Where the tasks API's imports fetch data from."""
 
     async def close(self) -> None:
+        await self.remote.driver.close()
         await self.stores.close()
         await self.database.close()
 
@@ -132,8 +135,10 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
     node_id = f"node-{uuid.uuid4()}"
     retry_budget = settings.core.conflict_retry_seconds
+    remote = TranslatingStore(HttpStore(allowed_networks=settings.tasks.import_networks()))
     context = CommandContext(
         images=ImageRepository(log, ConflictRetry(budget=retry_budget)),
+        tasks=TaskRepository(log, ConflictRetry(budget=retry_budget)),
         stores=stores,
         clock=SystemClock(),
         holders=DatabaseLocationHolders(database),
@@ -154,6 +159,9 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             retry_delay=timedelta(seconds=settings.deletion.scrub_retry_seconds),
         ),
         policy=policy,
+        task_settings=Tasks(
+            time_to_live=timedelta(hours=settings.tasks.time_to_live), remote=remote
+        ),
     )
     return Container(
         settings=settings,
@@ -163,4 +171,5 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         stores=stores,
         bus=CommandBus(context),
         policy=policy,
+        remote=remote,
     )

@@ -30,6 +30,7 @@ from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.recovery import run_heartbeat_and_recovery
 from infra.settings import Settings, host_and_port, read_settings
+from infra.task_expiry import run_task_expiry
 from infra.workers import listening_socket, supervise
 
 log = structlog.get_logger("catalog")
@@ -74,7 +75,8 @@ async def serve(
     background: list[asyncio.Task[None]] = [
         asyncio.create_task(
             run_heartbeat_and_recovery(container, settings.core.upload_lease_seconds)
-        )
+        ),
+        asyncio.create_task(run_task_expiry(container)),
     ]
     if settings.kafka.bootstrap_servers:
         from infra.kafka.relay import event_relay, run_relay
@@ -223,20 +225,27 @@ async def restore(settings: Settings, image_id: str) -> None:
 
 
 async def history(settings: Settings, image_id: str, downloads: bool) -> None:
+    """An image's timeline, or a task's (whose id names no image)."""
     from catalog.errors import NotFound
     from infra.db.audit_log import SqlAuditLog
     from infra.history_timeline import timeline
+    from infra.task_timeline import task_timeline
 
     try:
         stream_id = uuid.UUID(image_id)
     except ValueError:
         raise OperatorError(f"history: {image_id!r} is not an image id") from None
     container = await bootstrap.build(settings, migrate=False)
+    log = SqlAuditLog(container.log)
     try:
-        async for line in timeline(SqlAuditLog(container.log), stream_id, downloads=downloads):
-            print(line)
+        try:
+            async for line in timeline(log, stream_id, downloads=downloads):
+                print(line)
+        except NotFound:
+            async for line in task_timeline(log, stream_id):
+                print(line)
     except NotFound:
-        raise OperatorError(f"history: no image {image_id} in the log") from None
+        raise OperatorError(f"history: no image or task {image_id} in the log") from None
     finally:
         await container.close()
 

@@ -161,13 +161,13 @@ def parser() -> argparse.ArgumentParser:
     h = _command(
         sub,
         "history",
-        "an image's history from the log, one line per event",
+        "an image's or a task's history from the log, one line per event",
         "Print an image's history from the log, one line per event: time, version, event\n"
-        "type, actor, request id, what changed; deleted images too. Only reads: the database\n"
-        "must exist.",
+        "type, actor, request id, what changed; deleted images too. Given a task's id, the\n"
+        "task's history (also of an expired task). Only reads: the database must exist.",
         DATABASE,
     )
-    h.add_argument("image_id", help="the image's id (also of a deleted image)")
+    h.add_argument("image_id", help="the image's id (also of a deleted image), or a task's")
     h.add_argument("--downloads", action="store_true", help="also who downloaded its data")
     load = _command(
         _actions(sub, "metadefs", "metadata definitions"),

@@ -89,6 +89,10 @@ class TranslatingStore:
         with _translated():
             return await self.driver.size(location)
 
+    async def check_location(self, location: str) -> None:
+        with _translated():
+            await self.driver.check_location(location)
+
     def local_file(self, location: str) -> Path | None:
         """The file holding the data at `location` if it is on this machine's filesystem, so
         a download can hand it to the kernel (sendfile) instead of copying it through Python."""

@@ -153,15 +153,7 @@ class ApiSettings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, proxies: str) -> str:
-        for entry in _listed(proxies):
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"{entry!r} is not an address or a network (CIDR); "
-                    "expected e.g. 10.0.0.5,192.168.10.0/24"
-                ) from None
-        return proxies
+        return _checked_networks(proxies)
 
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [
@@ -172,6 +164,19 @@ class ApiSettings(BaseSettings):
 def _listed(text: str) -> list[str]:
     """The items of a comma-separated setting, without blanks."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _checked_networks(text: str) -> str:
+    """`text` if it lists addresses or networks (CIDR), comma-separated; else `ValueError`."""
+    for entry in _listed(text):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an address or a network (CIDR); "
+                "expected e.g. 10.0.0.5,192.168.10.0/24"
+            ) from None
+    return text
 
 
 class HealthcheckSettings(BaseSettings):
@@ -355,6 +360,28 @@ class DeletionSettings(BaseSettings):
     """After a scrub failed: seconds before that image's scrub is due again."""
 
 
+class TaskSettings(BaseSettings):
+    """Tasks (Glance's `[task]` options): every import and location import runs as one, and
+    the tasks API's own imports fetch data from URLs."""
+
+    model_config = _config("CATALOG_TASK_")
+
+    time_to_live: float = Field(default=48.0, gt=0)
+    """Hours a task is kept once it ended, then forgotten (Glance's `task_time_to_live`)."""
+    import_allowed_networks: str = ""
+    """Networks (CIDR), comma-separated, that the tasks API's imports (`import_from`) may
+    fetch from although they are loopback, link-local or private; by default only public
+    addresses."""
+
+    @field_validator("import_allowed_networks")
+    @classmethod
+    def _networks(cls, networks: str) -> str:
+        return _checked_networks(networks)
+
+    def import_networks(self) -> list[str]:
+        return _listed(self.import_allowed_networks)
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -422,6 +449,7 @@ class Settings:
     consumers: ConsumerSettings = field(default_factory=ConsumerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
+    tasks: TaskSettings = field(default_factory=TaskSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
 
     @property

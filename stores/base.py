@@ -102,6 +102,11 @@ class ImageStore(Protocol):
         """The size in bytes of the data at `location`; `StoreNotFound` if there is none."""
         ...
 
+    async def check_location(self, location: str) -> None:
+        """`InvalidLocation` if `location` is not one this store may read, found without
+        reading it (whether there is data there is the read's to find)."""
+        ...
+
     async def close(self) -> None:
         """Release connections and other resources; the store is not used afterwards."""
         ...

@@ -108,6 +108,9 @@ class FilesystemStore:
         path = self.path_of(location)
         await _io(asyncio.to_thread(path.unlink, missing_ok=True))
 
+    async def check_location(self, location: str) -> None:
+        self.key_of(location)
+
     async def size(self, location: str) -> int:
         path = self.path_of(location)
         stat = await _io(asyncio.to_thread(path.stat))

@@ -169,6 +169,9 @@ class S3Store:
         """Remove the object and every multipart upload open on its key (see the class)."""
         await self._remove(await self._connected(), self.key_of(location))
 
+    async def check_location(self, location: str) -> None:
+        self.key_of(location)
+
     async def size(self, location: str) -> int:
         key = self.key_of(location)
         client = await self._connected()

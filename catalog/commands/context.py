@@ -9,9 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from catalog.commands.repository import ImageRepository, NamespaceRepository
+from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
-from catalog.ports import Clock, DataStores, LocationHolders, NamespaceStreams, QuotaUsage
+from catalog.ports import (
+    Clock,
+    DataStores,
+    LocationHolders,
+    NamespaceStreams,
+    QuotaUsage,
+    RemoteData,
+)
 
 
 @dataclass(frozen=True)
@@ -43,35 +50,47 @@ class Deletion:
     """After a scrub failed: when the image's scrub is due again."""
 
 
-class StreamingHere:
-    """The images this process is streaming bytes into right now: uploads, stagings, copies.
+class WorkingHere:
+    """What this process is working on right now, by stream id: the images it streams bytes
+    into (uploads, stagings, copies), or the tasks it runs.
 
-    Recovery fails the transfers of processes that stopped. A transfer of this very process
-    can be abandoned too, when its end could not be recorded (the database was down): it is
-    recorded as streaming here, and is not. Recovery tells the two apart with this.
+    Recovery fails the work of processes that stopped. Work of this very process can be
+    abandoned too, when its end could not be recorded (the database was down): it is recorded
+    as running here, and is not. Recovery tells the two apart with this.
     """
 
     def __init__(self) -> None:
-        self._images: Counter[uuid.UUID] = Counter()
+        self._ids: Counter[uuid.UUID] = Counter()
 
     @contextlib.contextmanager
-    def streaming(self, image_id: uuid.UUID) -> Iterator[None]:
-        """Around a transfer, from before its start is recorded until its end is."""
-        self._images[image_id] += 1
+    def working_on(self, stream_id: uuid.UUID) -> Iterator[None]:
+        """Around the work, from before its start is recorded until its end is."""
+        self._ids[stream_id] += 1
         try:
             yield
         finally:
-            self._images[image_id] -= 1
-            if not self._images[image_id]:
-                del self._images[image_id]
+            self._ids[stream_id] -= 1
+            if not self._ids[stream_id]:
+                del self._ids[stream_id]
 
-    def __contains__(self, image_id: object) -> bool:
-        return image_id in self._images
+    def __contains__(self, stream_id: object) -> bool:
+        return stream_id in self._ids
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """How tasks live (Glance's `[task]` options)."""
+
+    time_to_live: timedelta = timedelta(hours=48)
+    """How long a task is kept once it ended (Glance's `task_time_to_live`)."""
+    remote: RemoteData | None = None
+    """Where the tasks API's imports fetch their data from; None: such imports are refused."""
 
 
 @dataclass(frozen=True)
 class CommandContext:
     images: ImageRepository
+    tasks: TaskRepository
     stores: DataStores
     clock: Clock
     holders: LocationHolders
@@ -82,7 +101,11 @@ class CommandContext:
     limits: Limits = Limits()
     node_id: str | None = None
     """This process, as recorded on the uploads it streams (see `recover_uploads`)."""
-    streaming_here: StreamingHere = field(default_factory=StreamingHere)
+    streaming_here: WorkingHere = field(default_factory=WorkingHere)
+    """The images this process streams bytes into."""
+    tasks_here: WorkingHere = field(default_factory=WorkingHere)
+    """The tasks this process runs."""
+    task_settings: Tasks = Tasks()
     quotas: QuotaUsage | None = None
     """Per-project limits and usage; None: no project quotas."""
     deletion: Deletion = Deletion()

@@ -5,6 +5,9 @@ streamed from the image's current data into the target store, hashed on the way 
 against the image's size, checksum and hash, then recorded (`image.copied`): the image then
 has data in one more store. A failed copy removes its bytes and is recorded too; one whose
 process died is failed by recovery. The image stays active throughout.
+
+The copies run as one `api_image_import` task, once the caller's rights, the image's status and
+the stores asked for allow them (else a 4xx, and no task).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import structlog
 from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.import_image import import_task
+from catalog.commands.run_as_task import Outcome, image_result, run_as_task
 from catalog.commands.shared_data import release_data
-from catalog.errors import CatalogError, Conflict, DatabaseUnavailable
+from catalog.errors import BadRequest, CatalogError, Conflict, DatabaseUnavailable
 from catalog.events import EventMetadata
 from catalog.image import Image, ImageStatus
 
@@ -47,16 +52,31 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
             if name not in context.stores.names:
                 raise Conflict(f"Store for identifier {name} not found")
             context.stores.writable(name)
-    for name in targets:
-        try:
-            with context.streaming_here.streaming(command.image_id):
-                await _copy_into(command.image_id, name, context, metadata)
-        except DatabaseUnavailable:
-            raise  # not this store's failure: no copy can be recorded now
-        except CatalogError as e:
-            if command.all_stores_must_succeed:
-                raise
-            log.warning("copy_failed", image_id=str(command.image_id), store=name, error=e.message)
+            if name in held:
+                raise BadRequest(f"Image is already present at store '{name}'")
+
+    async def work() -> Outcome:
+        for name in targets:
+            try:
+                with context.streaming_here.working_on(command.image_id):
+                    await _copy_into(command.image_id, name, context, metadata)
+            except DatabaseUnavailable:
+                raise  # not this store's failure: no copy can be recorded now
+            except CatalogError as e:
+                if command.all_stores_must_succeed:
+                    raise
+                log.warning(
+                    "copy_failed", image_id=str(command.image_id), store=name, error=e.message
+                )
+        return image_result(command.image_id, image.size)
+
+    request: dict[str, object] = {"method": {"name": "copy-image"}}
+    if command.stores is None:
+        request["all_stores"] = True
+    else:
+        request["stores"] = list(command.stores)
+    request["all_stores_must_succeed"] = command.all_stores_must_succeed
+    await run_as_task(context, metadata, import_task(command.image_id, request, targets), work)
 
 
 async def _copy_into(

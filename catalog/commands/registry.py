@@ -25,6 +25,7 @@ from catalog.commands.create_metadef_namespace import (
     CreateMetadefNamespace,
     create_metadef_namespace,
 )
+from catalog.commands.create_import_task import CreateImportTask, create_import_task
 from catalog.commands.delete_from_store import DeleteFromStore, delete_from_store
 from catalog.commands.delete_image import DeleteImage, delete_image
 from catalog.commands.delete_metadef_namespace import (
@@ -70,6 +71,7 @@ from catalog.commands.manage_metadef_tags import (
     update_metadef_tag,
 )
 from catalog.commands.record_data_sent import RecordDataSent, record_data_sent
+from catalog.commands.recover_tasks import RecoverAbandonedTasks, recover_abandoned_tasks
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
 from catalog.commands.restore_image import RestoreImage, restore_image
 from catalog.commands.scrub_image import ScrubImage, scrub_image
@@ -96,6 +98,8 @@ HANDLERS: dict[type[Command], Handler] = {
     RestoreImage: restore_image,
     ScrubImage: scrub_image,
     RecoverAbandonedUploads: recover_abandoned_uploads,
+    RecoverAbandonedTasks: recover_abandoned_tasks,
+    CreateImportTask: create_import_task,
     RecordDataSent: record_data_sent,
     AddImageTag: add_image_tag,
     RemoveImageTag: remove_image_tag,

@@ -1,7 +1,7 @@
 """Loading an aggregate from its events and saving what it decided: the load–decide–append loop.
 
-One `Repository` per kind of aggregate (images, metadata definitions namespaces), each given
-how to fold a stream into its aggregate and which event begins one. Everything else, the
+One `Repository` per kind of aggregate (images, metadata definitions namespaces, tasks), each
+given how to fold a stream into its aggregate and which event begins one. Everything else, the
 optimistic append, the turns per stream within a process and the retries across processes, is
 the same for all.
 
@@ -26,12 +26,15 @@ from catalog.events import (
     ImageCreated,
     NewEvent,
     RecordedEvent,
+    TaskCreated,
     decode,
 )
 from catalog.events.metadefs import MetadefNamespaceCreated
 from catalog.image import Image
 from catalog.metadefs.namespace import Namespace
 from catalog.ports import EventLog
+from catalog.quotas import QuotaClaim
+from catalog.task import Task
 
 T = TypeVar("T")
 
@@ -171,3 +174,10 @@ class NamespaceRepository(Repository[Namespace]):
             noun="Metadata definition namespace",
             retry=retry,
         )
+
+
+class TaskRepository(Repository[Task]):
+    """Tasks: loaded from the log, saved by appending."""
+
+    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
+        super().__init__(log, Task.from_history, creation=TaskCreated, noun="Task", retry=retry)

@@ -6,9 +6,14 @@ other callers only data at an http(s) URL, through a configured http store. A lo
 catalog's own stores is recorded as the store spells it, so that every image holding the same
 bytes is found by the same location.
 
-The data is read once to record its size and hashes before the image becomes active, so an
-active image always has a known size, checksum and os_hash_value. Given `validation_data`, the
-computed hash must match it.
+Everything that can be told without reading the data is checked first (the input, the caller's
+rights, the image's status, whether the store may read the location): a refusal is a 4xx and
+leaves nothing behind. Then the work runs as a `location_import` task, as in Glance: the data
+is read once to record its size and hashes before the image becomes active, so an active image
+always has a known size, checksum and os_hash_value. Given `validation_data`, the image's hash
+is that algorithm's (Glance's rule), and it must match: if not, or if the data cannot be read,
+the task fails and the image stays `queued` (a location in a read-only store stays listed on
+it, as Glance leaves it); the request is still accepted (202), as in Glance.
 """
 
 from __future__ import annotations
@@ -22,12 +27,24 @@ from pydantic import BaseModel, ConfigDict
 from catalog.commands.access import image_access
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
+from catalog.commands.run_as_task import Failed, NewTask, Outcome, image_result, run_as_task
 from catalog.commands.shared_data import as_recorded, may_attach
-from catalog.errors import BadRequest, Conflict, Forbidden, RefusedLocation
+from catalog.errors import (
+    BadRequest,
+    CatalogError,
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    RefusedLocation,
+)
 from catalog.events import EventMetadata, ImageLocationAdded
 from catalog.image import Image, ImageStatus
+from catalog.ports import DataStore
+from catalog.task import Task, TaskType
 
 HASH_ALGORITHMS = ("sha1", "sha256", "sha512", "md5")
+HASHING_ALGORITHM = "sha512"
+"""The image's hash when the caller gives none to check (Glance's `hashing_algorithm`)."""
 
 
 class ValidationData(BaseModel):
@@ -45,7 +62,7 @@ class SetImageLocation(Command):
 
 async def set_image_location(
     command: SetImageLocation, context: CommandContext, metadata: EventMetadata
-) -> None:
+) -> Task:
     actor = metadata.actor
     wanted = command.validation_data
     if wanted is not None:
@@ -72,40 +89,85 @@ async def set_image_location(
         ):
             raise Forbidden("http store must be enabled to use location API by normal user.")
         url = as_recorded(store, url)
-
-    md5, digest = hashlib.md5(usedforsecurity=False), hashlib.sha512()
-    hashes = [md5, digest, *([hashlib.new(wanted.os_hash_algo)] if wanted else [])]
-    check = hashes[2] if wanted else None
-    size = 0
-
-    def update(chunk: bytes) -> None:
-        for h in hashes:
-            h.update(chunk)
-
     try:
-        async for chunk in store.get(url):
-            size += len(chunk)
-            # Off the event loop: hashing a multi-GiB image must not stall other requests.
-            await asyncio.to_thread(update, chunk)
+        await store.check_location(url)
     except RefusedLocation as e:
-        # Glance's words for a location its filter refuses, which clients look for.
-        raise BadRequest(f"URI for add location does not pass filtering: {e.reason}") from e
-    if (
-        check is not None
-        and wanted is not None
-        and check.hexdigest() != wanted.os_hash_value.lower()
-    ):
-        raise BadRequest("The data at the location does not match validation_data.")
+        raise _not_passing(e) from e
+
+    async def work() -> Outcome:
+        return await _import_location(context, metadata, command.image_id, store_name, url, wanted)
+
+    task_input = {
+        "image_id": str(command.image_id),
+        "loc_url": url,  # as recorded: without any credentials it was given with
+        "validation_data": {} if wanted is None else wanted.model_dump(),
+    }
+    new = NewTask(TaskType.LOCATION_IMPORT, task_input, command.image_id)
+    return await run_as_task(context, metadata, new, work)
+
+
+def _not_passing(refused: RefusedLocation) -> BadRequest:
+    # Glance's words for a location its filter refuses, which clients look for.
+    return BadRequest(f"URI for add location does not pass filtering: {refused.reason}")
+
+
+async def _import_location(
+    context: CommandContext,
+    metadata: EventMetadata,
+    image_id: uuid.UUID,
+    store_name: str,
+    url: str,
+    wanted: ValidationData | None,
+) -> Outcome:
+    algorithm = HASHING_ALGORITHM if wanted is None else wanted.os_hash_algo
+    store = context.stores.named(store_name)
+    try:
+        size, checksum, digest = await _hashes(store, url, algorithm)
+    except DatabaseUnavailable:
+        raise
+    except RefusedLocation as e:  # a redirect to an address the store may not reach
+        return Failed(_not_passing(e).message)
+    except CatalogError as e:
+        return Failed(f"Reading the data at the location failed: {e.message}")
+    if wanted is not None and digest != wanted.os_hash_value.lower():
+        reason = (
+            f"os_hash_value: ({wanted.os_hash_value}) not matched with actual"
+            f" os_hash_value: ({digest})"
+        )
+        if store_name not in context.stores.writable_names:
+
+            def reject(current: Image) -> None:
+                current.reject_location(store_name, url, reason, context.clock.now())
+
+            await context.images.change(image_id, metadata, reject)
+        return Failed(reason)
     added = ImageLocationAdded(
         store=store_name,
         location=url,
         size=size,
-        checksum=md5.hexdigest(),
-        os_hash_algo="sha512",
-        os_hash_value=digest.hexdigest(),
+        checksum=checksum,
+        os_hash_algo=algorithm,
+        os_hash_value=digest,
     )
 
     def attach(current: Image) -> None:
         current.add_location(added, context.clock.now())
 
-    await context.images.change(command.image_id, metadata, attach)
+    await context.images.change(image_id, metadata, attach)
+    return image_result(image_id)
+
+
+async def _hashes(store: DataStore, url: str, algorithm: str) -> tuple[int, str, str]:
+    """The size, md5 checksum and `algorithm` hash of the data at `url`."""
+    md5, digest = hashlib.md5(usedforsecurity=False), hashlib.new(algorithm)
+    size = 0
+
+    def update(chunk: bytes) -> None:
+        md5.update(chunk)
+        digest.update(chunk)
+
+    async for chunk in store.get(url):
+        size += len(chunk)
+        # Off the event loop: hashing a multi-GiB image must not stall other requests.
+        await asyncio.to_thread(update, chunk)
+    return size, md5.hexdigest(), digest.hexdigest()

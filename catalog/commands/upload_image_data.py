@@ -41,7 +41,7 @@ class UploadImageData(Command):
 async def upload_image_data(
     command: UploadImageData, context: CommandContext, metadata: EventMetadata
 ) -> None:
-    with context.streaming_here.streaming(command.image_id):
+    with context.streaming_here.working_on(command.image_id):
         await _stream_in(command, context, metadata)
 
 

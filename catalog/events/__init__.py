@@ -3,6 +3,7 @@
 from catalog.events.base import DomainEvent
 from catalog.events.envelope import EventMetadata, NewEvent, RecordedEvent, ReplayEvent
 from catalog.events.image import (
+    IMAGE_EVENTS,
     ImageCopied,
     ImageCopyFailed,
     ImageCopyStarted,
@@ -13,6 +14,7 @@ from catalog.events.image import (
     ImageDeletePending,
     ImageEvent,
     ImageLocationAdded,
+    ImageLocationRejected,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
@@ -32,8 +34,17 @@ from catalog.events.image import (
 )
 from catalog.events.metadefs import MetadefEvent
 from catalog.events.registry import aggregate_of, decode, decode_json, encode
+from catalog.events.task import (
+    TASK_EVENTS,
+    TaskCreated,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+)
 
 __all__ = [
+    "IMAGE_EVENTS",
+    "TASK_EVENTS",
     "DomainEvent",
     "EventMetadata",
     "ImageCopied",
@@ -46,6 +57,7 @@ __all__ = [
     "ImageDeleted",
     "ImageEvent",
     "ImageLocationAdded",
+    "ImageLocationRejected",
     "ImageLocationRemoved",
     "ImageMemberAdded",
     "ImageMemberRemoved",
@@ -66,6 +78,10 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "ReplayEvent",
+    "TaskCreated",
+    "TaskFailed",
+    "TaskStarted",
+    "TaskSucceeded",
     "aggregate_of",
     "decode",
     "decode_json",

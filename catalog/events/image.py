@@ -108,6 +108,19 @@ class ImageLocationAdded(ImageEvent):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
+class ImageLocationRejected(ImageEvent):
+    """Data at a location in a read-only store (an http URL) did not match the hash the
+    caller gave for it: the image stays `queued`, without data, and lists the location, as
+    Glance does (it cannot remove what it does not own). Not the image's data: getting data
+    later replaces it."""
+
+    event_type = "image.location_rejected"
+
+    store: str
+    location: str
+    reason: str
+
+
 class ImageCopyStarted(ImageEvent):
     """A copy of the image's data started streaming into another store (copy-image import).
 
@@ -299,3 +312,34 @@ class ImageMemberRemoved(ImageEvent):
     event_type = "image.member_removed"
 
     member: str
+
+
+IMAGE_EVENTS: tuple[type[DomainEvent], ...] = (
+    ImageCreated,
+    ImageUploadStarted,
+    ImageStaged,
+    ImageUploadFailed,
+    ImageUploaded,
+    ImageLocationAdded,
+    ImageLocationRejected,
+    ImageLocationRemoved,
+    ImageCopyStarted,
+    ImageCopied,
+    ImageCopyFailed,
+    ImageDeleted,
+    ImageDeletePending,
+    ImageRestored,
+    ImageScrubStarted,
+    ImageScrubFailed,
+    ImageScrubbed,
+    ImageTagAdded,
+    ImageTagRemoved,
+    ImageDeactivated,
+    ImageReactivated,
+    ImageUpdated,
+    ImageMemberAdded,
+    ImageMemberStatusChanged,
+    ImageMemberRemoved,
+    ImageDataSent,
+)
+"""Every event of an image's stream, and the downloads of its data (streams of their own)."""

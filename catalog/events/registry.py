@@ -6,66 +6,14 @@ import json
 from typing import Any
 
 from catalog.events.base import DomainEvent
-from catalog.events.image import (
-    ImageCopied,
-    ImageCopyFailed,
-    ImageCopyStarted,
-    ImageCreated,
-    ImageDataSent,
-    ImageDeactivated,
-    ImageDeleted,
-    ImageDeletePending,
-    ImageLocationAdded,
-    ImageLocationRemoved,
-    ImageMemberAdded,
-    ImageMemberRemoved,
-    ImageMemberStatusChanged,
-    ImageReactivated,
-    ImageRestored,
-    ImageScrubbed,
-    ImageScrubFailed,
-    ImageScrubStarted,
-    ImageStaged,
-    ImageTagAdded,
-    ImageTagRemoved,
-    ImageUpdated,
-    ImageUploaded,
-    ImageUploadFailed,
-    ImageUploadStarted,
-)
+from catalog.events.image import IMAGE_EVENTS
 from catalog.events.metadefs import METADEF_EVENTS
+from catalog.events.task import TASK_EVENTS
 from catalog.events.upcasters import upcast
 
-_EVENTS: tuple[type[DomainEvent], ...] = (
-    ImageCreated,
-    ImageUploadStarted,
-    ImageStaged,
-    ImageUploadFailed,
-    ImageUploaded,
-    ImageLocationAdded,
-    ImageLocationRemoved,
-    ImageCopyStarted,
-    ImageCopied,
-    ImageCopyFailed,
-    ImageDeleted,
-    ImageDeletePending,
-    ImageRestored,
-    ImageScrubStarted,
-    ImageScrubFailed,
-    ImageScrubbed,
-    ImageTagAdded,
-    ImageTagRemoved,
-    ImageDeactivated,
-    ImageReactivated,
-    ImageUpdated,
-    ImageMemberAdded,
-    ImageMemberStatusChanged,
-    ImageMemberRemoved,
-    ImageDataSent,
-    *METADEF_EVENTS,
-)
-
-EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.event_type: cls for cls in _EVENTS}
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.event_type: cls for cls in (*IMAGE_EVENTS, *METADEF_EVENTS, *TASK_EVENTS)
+}
 
 
 def encode(event: DomainEvent) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from catalog.events import (
     ImageDeleted,
     ImageDeletePending,
     ImageLocationAdded,
+    ImageLocationRejected,
     ImageLocationRemoved,
     ImageMemberAdded,
     ImageMemberRemoved,
@@ -254,11 +255,13 @@ def _upload_failed(at: Place, event: ImageUploadFailed) -> ImageChange:
     return UpdateImage(at.version, {**values, "updated_at": at.occurred_at})
 
 
+# The image had no data before: its only location now is its data's (a location listed after a
+# rejected location import is no longer).
 @_decides(ImageUploaded, ImageLocationAdded)
 def _data_added(at: Place, event: ImageUploaded | ImageLocationAdded) -> ImageChange:
-    location = {"url": event.location, "store": event.store}
     values = {
         "status": "active",
+        "locations": [{"url": event.location, "store": event.store}],
         "reserved_bytes": 0,
         "size": event.size,
         "checksum": event.checksum,
@@ -267,7 +270,17 @@ def _data_added(at: Place, event: ImageUploaded | ImageLocationAdded) -> ImageCh
         "virtual_size": getattr(event, "virtual_size", None),
         "updated_at": at.occurred_at,
     }
-    return UpdateImage(at.version, values, {"locations": lambda current: [*current, location]})
+    return UpdateImage(at.version, values)
+
+
+@_decides(ImageLocationRejected)
+def _location_rejected(at: Place, event: ImageLocationRejected) -> ImageChange:
+    rejected = {"url": event.location, "store": event.store}
+
+    def listed(current: list[dict[str, str]]) -> list[dict[str, str]]:
+        return current if rejected in current else [*current, rejected]
+
+    return UpdateImage(at.version, {"updated_at": at.occurred_at}, {"locations": listed})
 
 
 @_decides(ImageCopied)

@@ -1,7 +1,7 @@
 """Listing images: Glance's filters, visibility rules and sorting, all in one SQL query.
 
-Pages use keyset pagination on the sort keys (with `created_at` and `id` always appended as
-tie-breakers), so a page costs the same deep in the list as at its start. Nullable sort keys
+Pages use keyset pagination on the sort keys (`catalog/queries/keyset.py`), so a page costs the
+same deep in the list as at its start. Nullable sort keys
 compare as '' or 0, as Glance does, so NULLs have a place in the order.
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from catalog.policy import Viewer
 from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
-from catalog.queries.keyset import after, ordered_by
+from catalog.queries.keyset import after, full_sort, ordered
 
 SORT_KEYS = (
     "name",
@@ -125,12 +125,6 @@ def _property_equals(dialect: str, key: str, value: str) -> sa.ColumnElement[boo
     return condition
 
 
-def full_sort(sort: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    keys = [k for k, _ in sort]
-    tie_breakers = tuple((k, "desc") for k in ("created_at", "id") if k not in keys)
-    return (*sort, *tie_breakers)
-
-
 def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[ImageView]:
     """One page of the images the database layer finds for `viewer` (the policy then keeps
     those `get_image` lets the caller see)."""
@@ -160,7 +154,7 @@ def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[I
         if marker is None:
             raise MarkerNotFound(str(query.marker))
         conditions.append(after(sort, marker._mapping, sort_expression))
-    order = ordered_by(sort, sort_expression)
+    order = ordered(sort, sort_expression)
     rows = (
         conn.execute(
             sa.select(*IMAGE_COLUMNS).where(*conditions).order_by(*order).limit(query.limit)

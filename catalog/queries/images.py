@@ -102,7 +102,10 @@ def view_of_image(image: Image) -> ImageView:
         created_at=image.created_at,
         updated_at=image.updated_at,
         properties=dict(image.properties),
-        locations=tuple({"url": loc.url, "store": loc.store} for loc in image.locations),
+        locations=tuple(
+            {"url": loc.url, "store": loc.store}
+            for loc in (*image.rejected_locations, *image.locations)
+        ),
         tags=tuple(sorted(image.tags)),
     )
 

@@ -1,7 +1,8 @@
 """Keyset pages: the rows strictly after a marker row in a sort order over several keys.
 
-A page then costs the same deep in a list as at its start. Lists append tie-breakers to the
-client's keys so that the order is total, and the marker is the row the last page ended on.
+A page costs the same deep in a list as at its start, since it starts from an index at the
+marker's values instead of skipping what lies before it. Every list appends tie-breakers
+(`created_at`, then `id`) so that the order is total.
 """
 
 from __future__ import annotations
@@ -12,24 +13,25 @@ from typing import Any
 import sqlalchemy as sa
 
 Sort = tuple[tuple[str, str], ...]
-"""(key, "asc" or "desc"), the first key first."""
+"""(key, "asc" or "desc") pairs, the first the most significant."""
+Expression = Callable[[str], sa.ColumnElement[Any]]
+"""What a sort key orders by (a column, or an expression on it)."""
+
+TIE_BREAKERS = ("created_at", "id")
 
 
-def ordered_by(
-    sort: Sort, expression: Callable[[str], sa.ColumnElement[Any]]
-) -> list[sa.UnaryExpression[Any]]:
-    """ORDER BY for `sort`, each key read by `expression`."""
-    return [expression(k).asc() if d == "asc" else expression(k).desc() for k, d in sort]
+def full_sort(sort: Sort, tie_direction: str = "desc") -> Sort:
+    """`sort` followed by the tie-breakers it does not name, in `tie_direction`."""
+    keys = [k for k, _ in sort]
+    return (*sort, *((k, tie_direction) for k in TIE_BREAKERS if k not in keys))
 
 
-def after(
-    sort: Sort, marker: Mapping[Any, Any], expression: Callable[[str], sa.ColumnElement[Any]]
-) -> sa.ColumnElement[bool]:
-    """Rows strictly after `marker` (its value of each key) in the order of `sort`
-    (lexicographic over the keys).
+def after(sort: Sort, marker: Mapping[Any, Any], expression: Expression) -> sa.ColumnElement[bool]:
+    """Rows strictly after the marker's values (by key) in the sort order (lexicographic over
+    the keys).
 
     The bound on the first key alone is implied by the rest, and is there for the planner: it
-    lets the first key's index start at the marker instead of at the beginning.
+    lets the sort key's index start at the marker instead of at the beginning.
     """
     first_key, first_direction = sort[0]
     first, first_value = expression(first_key), marker[first_key]
@@ -41,3 +43,8 @@ def after(
         beyond = expression(key) > value if direction == "asc" else expression(key) < value
         alternatives.append(sa.and_(*equal_before, beyond))
     return sa.and_(start, sa.or_(*alternatives))
+
+
+def ordered(sort: Sort, expression: Expression) -> list[sa.UnaryExpression[Any]]:
+    """The ORDER BY of `sort`."""
+    return [expression(k).asc() if d == "asc" else expression(k).desc() for k, d in sort]

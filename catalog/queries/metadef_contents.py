@@ -24,7 +24,7 @@ from catalog.projections.metadefs import (
     metadef_resource_type_association,
     metadef_tag,
 )
-from catalog.queries.keyset import after, ordered_by
+from catalog.queries.keyset import after, ordered
 
 TAG_SORT_KEYS = ("name", "created_at", "updated_at")
 _TAG_ORDER = ("created_at", "position", "ordinal")
@@ -148,7 +148,7 @@ def tags_of(
         if marker is None:
             raise NotFound(f"Could not find metadata tag {query.marker}")
         conditions.append(after(sort, marker._mapping, _tag_expression))
-    select = sa.select(*_TAG).where(*conditions).order_by(*ordered_by(sort, _tag_expression))
+    select = sa.select(*_TAG).where(*conditions).order_by(*ordered(sort, _tag_expression))
     if query.limit is not None:
         select = select.limit(query.limit)
     return [TagView(**row._mapping) for row in conn.execute(select)]

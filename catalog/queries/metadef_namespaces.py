@@ -16,7 +16,7 @@ from catalog.metadefs.namespace import Namespace
 from catalog.policy import Viewer
 from catalog.projections.metadefs import metadef_namespace as ns
 from catalog.projections.metadefs import metadef_resource_type_association as association
-from catalog.queries.keyset import after, ordered_by
+from catalog.queries.keyset import after, ordered
 
 SORT_KEYS = (
     "namespace",
@@ -135,7 +135,7 @@ def list_namespaces(
     rows = conn.execute(
         sa.select(*_COLUMNS)
         .where(*conditions)
-        .order_by(*ordered_by(sort, _sort_expression))
+        .order_by(*ordered(sort, _sort_expression))
         .limit(query.limit)
     )
     return [NamespaceView(**row._mapping) for row in rows]

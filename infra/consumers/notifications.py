@@ -23,7 +23,14 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
-from catalog.events import DomainEvent, ImageDataSent, ImageEvent, RecordedEvent, decode
+from catalog.events import (
+    IMAGE_EVENTS,
+    DomainEvent,
+    ImageDataSent,
+    ImageEvent,
+    RecordedEvent,
+    decode,
+)
 from catalog.events.envelope import EventMetadata
 from catalog.image import ImageStatus
 from catalog.notifications import (
@@ -90,7 +97,9 @@ def oslo_message(
 
 class NotificationsConsumer:
     name = NAME
-    event_types: frozenset[str] | None = None  # an image's fold needs every one of its events
+    # An image's fold needs every one of its events; tasks and metadata definitions have no
+    # notifications here (Glance's metadefs notifications are not sent).
+    event_types: frozenset[str] | None = frozenset(cls.event_type for cls in IMAGE_EVENTS)
 
     def __init__(self, settings: NotificationSettings) -> None:
         self._publisher_id = settings.publisher_id

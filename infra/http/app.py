@@ -29,6 +29,7 @@ from infra.http.views import (
     metadef_namespaces,
     stores,
     tags,
+    tasks,
 )
 
 JSON_BODY_LIMIT = 1 << 20
@@ -49,6 +50,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get(V + "/schemas/members", discovery.schema_view("members"), allow_head=False)
     for name in METADEF_SCHEMAS:
         r.add_get(V + f"/schemas/{name}", discovery.schema_view(name), allow_head=False)
+    r.add_get(V + "/schemas/task", discovery.schema_view("task"), allow_head=False)
+    r.add_get(V + "/schemas/tasks", discovery.schema_view("tasks"), allow_head=False)
     r.add_get(V + "/info/import", discovery.import_info, allow_head=False)
     r.add_get(V + "/info/usage", discovery.usage_info, allow_head=False)
     r.add_get(V + "/info/stores", discovery.stores_info, allow_head=False)
@@ -59,6 +62,7 @@ def add_routes(app: web.Application) -> None:
     r.add_patch(V + "/images/{image_id}", images.update)
     r.add_delete(V + "/images/{image_id}", images.delete)
     r.add_get(V + "/images/{image_id}/history", image_history.history, allow_head=False)
+    r.add_get(V + "/images/{image_id}/tasks", tasks.image_tasks, allow_head=False)
     r.add_put(V + "/images/{image_id}/file", image_data.upload)
     r.add_get(V + "/images/{image_id}/file", image_download.download, allow_head=False)
     r.add_put(V + "/images/{image_id}/stage", image_data.stage)
@@ -76,6 +80,10 @@ def add_routes(app: web.Application) -> None:
     r.add_post(V + "/images/{image_id}/actions/deactivate", actions.deactivate)
     r.add_post(V + "/images/{image_id}/actions/reactivate", actions.reactivate)
     r.add_post(V + "/images/{image_id}/actions/restore", actions.restore)
+    r.add_get(V + "/tasks", tasks.index, allow_head=False)
+    r.add_post(V + "/tasks", tasks.create)
+    r.add_get(V + "/tasks/{task_id}", tasks.show, allow_head=False)
+    r.add_delete(V + "/tasks/{task_id}", tasks.delete)
     add_metadef_routes(app)
 
 

@@ -46,7 +46,7 @@ def list_query(params: MultiMapping[str]) -> ListQuery:
         raise BadRequest(f"Invalid status: {member_status}")
     keys = list(dict.fromkeys(params))  # each name once, in the order given
     return ListQuery(
-        limit=_limit(params),
+        limit=limit_from(params),
         marker=_marker(params),
         comparisons=tuple(
             c for key in keys if key not in NOT_FILTERS for c in _comparisons(key, params[key])
@@ -60,7 +60,8 @@ def list_query(params: MultiMapping[str]) -> ListQuery:
     )
 
 
-def _limit(params: MultiMapping[str]) -> int:
+def limit_from(params: MultiMapping[str]) -> int:
+    """`limit`, as Glance reads it for every list: 25 by default, at most 1000."""
     if "limit" not in params:
         return LIMIT_DEFAULT
     try:
@@ -211,7 +212,7 @@ def _sort_key(key: str) -> str:
     return key
 
 
-def _sort_dir(direction: str) -> str:
+def sort_direction(direction: str) -> str:
     if direction not in ("asc", "desc"):
         raise BadRequest(f"Invalid sort direction: {direction}")
     return direction
@@ -224,10 +225,10 @@ def _sort(params: MultiMapping[str]) -> tuple[tuple[str, str], ...]:
         pairs = []
         for item in params["sort"].strip().split(","):
             key, _, direction = item.partition(":")
-            pairs.append((_sort_key(key.strip()), _sort_dir(direction.strip() or "desc")))
+            pairs.append((_sort_key(key.strip()), sort_direction(direction.strip() or "desc")))
         return tuple(pairs)
     keys = [_sort_key(k.strip()) for k in params.getall("sort_key", [])] or ["created_at"]
-    dirs = [_sort_dir(d.strip()) for d in params.getall("sort_dir", [])] or ["desc"]
+    dirs = [sort_direction(d.strip()) for d in params.getall("sort_dir", [])] or ["desc"]
     if len(dirs) > 1 and len(dirs) != len(keys):
         raise BadRequest("Number of sort dirs does not match the number of sort keys")
     if len(dirs) == 1:

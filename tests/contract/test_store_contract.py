@@ -352,7 +352,10 @@ class StoreContract:
                 await store.delete(location)
             with pytest.raises(InvalidLocation):
                 await read_all(store, location)
+            with pytest.raises(InvalidLocation):
+                await store.check_location(location)
         assert await store.size(store.location_for(key)) == 4
+        await store.check_location(store.location_for(key))
 
     def test_a_location_names_its_key(self, store: ImageStore, key: str) -> None:
         assert store.key_of(store.location_for(key)) == key

@@ -31,6 +31,7 @@ from infra.settings import (
     QuotaSettings,
     Settings,
     StoresSettings,
+    TaskSettings,
 )
 from stores.filesystem import FilesystemStore
 from tests.keystone_accounts import KeystoneAdmin
@@ -53,6 +54,7 @@ def embedded_settings(
     quotas: QuotaSettings | None = None,
     deletion: DeletionSettings | None = None,
     policy: PolicySettings | None = None,
+    tasks: TaskSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -62,6 +64,7 @@ def embedded_settings(
         "quotas": quotas,
         "deletion": deletion,
         "policy": policy,
+        "tasks": tasks,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]

@@ -493,6 +493,40 @@ LOCATION_PLACES = (
 )
 
 
+# An import from a URL the catalog may not fetch: refused however good the rest is.
+ORDINARY_TASK: dict[str, Any] = {
+    "type": "import",
+    "input": {
+        "import_from": "http://127.0.0.1:9/x",
+        "import_from_format": "raw",
+        "image_properties": ORDINARY_IMAGE,
+    },
+}
+
+
+def in_task(build: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """A task whose input is the ordinary one changed by `build`."""
+    return lambda value: {**ORDINARY_TASK, "input": {**ORDINARY_TASK["input"], **build(value)}}
+
+
+TASK_PLACES = (
+    in_body("type", lambda value: {**ORDINARY_TASK, "type": value}, JSON_TEXT),
+    in_body("import_from", in_task(lambda value: {"import_from": value}), JSON_NAME),
+    in_body(
+        "image property",
+        in_task(lambda value: {"image_properties": {**ORDINARY_IMAGE, "os_distro": value}}),
+        JSON_TEXT,
+    ),
+    in_body(
+        "image property name",
+        in_task(lambda value: {"image_properties": {**ORDINARY_IMAGE, value: "v"}}),
+        JSON_KEY,
+    ),
+    WHOLE,
+)
+TASK_ROUTE: dict[str, Any] = {"callers": ("admin",), "images": ()}
+
+
 def naming(method: str, path: str, param: str, ordinary: str, **route: Any) -> Route:
     """A route whose path names something besides the image: a store, a tag, a member."""
     places = (in_path(param, URL_NAME), *route.pop("places", ()))
@@ -599,7 +633,10 @@ ROUTES = (
         for_everyone=True,
     ),
     discovery(V, refuses_body=False),
-    *(discovery(f"{V}/schemas/{name}") for name in ("image", "images", "member", "members")),
+    *(
+        discovery(f"{V}/schemas/{name}")
+        for name in ("image", "images", "member", "members", "task", "tasks")
+    ),
     *(discovery(f"{V}/info/{name}") for name in ("import", "stores")),
     *(discovery(f"{V}/info/{name}", for_everyone=False) for name in ("usage", "stores/detail")),
     Route("GET", V + "/images", callers=ANYONE, images=(), places=tuple(list_places())),
@@ -699,6 +736,31 @@ ROUTES = (
         for action in ("deactivate", "reactivate", "restore")
     ),
     *METADEF_ROUTES,
+    Route("GET", IMAGE + "/tasks", callers=ANYONE),
+    Route(
+        "GET",
+        V + "/tasks",
+        callers=("admin",),
+        images=(),
+        refuses_body=False,  # as Glance, which ignores it
+        places=tuple(
+            in_query(name, URL_TEXT)
+            for name in ("status", "type", "owner", "sort_key", "sort_dir", "limit", "marker")
+        ),
+    ),
+    Route(
+        "POST",
+        V + "/tasks",
+        callers=("admin",),
+        images=(),
+        headers=JSON_TYPE,
+        body=ORDINARY_TASK,
+        places=TASK_PLACES,
+    ),
+    *(
+        naming(method, V + "/tasks/{task_id}", "task_id", str(uuid.UUID(int=1)), **TASK_ROUTE)
+        for method in ("GET", "DELETE")
+    ),
 )
 
 # --- The walk ----------------------------------------------------------------------------------

@@ -78,6 +78,31 @@ async def test_data_at_a_url_is_attached_hashed_served_and_left_alone(
     assert not any(request.startswith("DELETE") for request in origin.requests)
 
 
+async def test_data_at_a_url_not_matching_its_hash_stays_listed_on_the_queued_image(
+    store_api: StoreApi, origin_url: tuple[Origin, str]
+) -> None:
+    # Tempest's LocationImportTest, as Glance: the http store cannot remove what it does not
+    # own, so the location stays listed; the image stays queued without data.
+    api, _ = await store_api("127.0.0.0/8")
+    _, url = origin_url
+    image_id = await created_image_id(api)
+    wrong = {"os_hash_algo": "sha512", "os_hash_value": "beefdead" * 16}
+    body = {"url": f"{url}/image", "validation_data": wrong}
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=PROJECT_A)
+    assert response.status == 202, await response.text()
+    tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
+    assert [t["status"] for t in tasks["tasks"]] == ["failure"]
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)).json()
+    assert (shown["status"], shown["checksum"], shown["stores"]) == ("queued", None, "web")
+
+    right = {"os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(DATA).hexdigest()}
+    body = {"url": f"{url}/image", "validation_data": right}
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=PROJECT_A)
+    assert response.status == 202, await response.text()
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)).json()
+    assert (shown["status"], shown["size"], shown["stores"]) == ("active", len(DATA), "web")
+
+
 async def test_the_http_store_is_listed_read_only_and_takes_no_uploads(
     store_api: StoreApi,
 ) -> None:

@@ -82,21 +82,49 @@ async def assert_refused(
     )
 
 
-async def test_mismatching_validation_data_changes_nothing(
-    api: Client, container: Container, location: str
+async def image_tasks(api: Client, image_id: str) -> list[dict[str, Any]]:
+    response = await api.get(f"/v2/images/{image_id}/tasks", headers=HEADERS)
+    assert response.status == 200, await response.text()
+    tasks: list[dict[str, Any]] = (await response.json())["tasks"]
+    return tasks
+
+
+async def test_the_location_import_is_a_task_with_the_hash_asked_for(
+    api: Client, location: str
 ) -> None:
     image_id = await queued_image(api)
-    wrong = {"os_hash_algo": "sha256", "os_hash_value": "0" * 64}
-    await assert_refused(
-        api,
-        container,
+    wanted = {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(DATA).hexdigest()}
+    body = {"url": location, "validation_data": wanted}
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
+    assert response.status == 202
+    [task] = await image_tasks(api, image_id)
+    assert (task["type"], task["status"], task["image_id"]) == (
+        "location_import",
+        "success",
         image_id,
-        {"url": location, "validation_data": wrong},
-        400,
-        "The data at the location does not match validation_data.",
     )
+    assert task["result"] == {"image_id": image_id}
+    assert task["input"]["validation_data"] == wanted
     shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
-    assert shown["status"] == "queued"
+    assert (shown["os_hash_algo"], shown["os_hash_value"]) == ("sha256", wanted["os_hash_value"])
+
+
+async def test_mismatching_validation_data_fails_the_task_and_leaves_the_image_queued(
+    api: Client, container: Container, location: str
+) -> None:
+    # As Glance: the data is read after the request is accepted, so the answer is 202 and the
+    # failure is the task's; the image gets no data.
+    image_id = await queued_image(api)
+    wrong = {"os_hash_algo": "sha256", "os_hash_value": "0" * 64}
+    body = {"url": location, "validation_data": wrong}
+    response = await api.post(f"/v2/images/{image_id}/locations", json=body, headers=HEADERS)
+    assert response.status == 202
+    [task] = await image_tasks(api, image_id)
+    assert (task["type"], task["status"]) == ("location_import", "failure")
+    assert task["message"].startswith(f"os_hash_value: ({'0' * 64}) not matched")
+    shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
+    assert (shown["status"], shown["checksum"], shown["os_hash_value"]) == ("queued", None, None)
+    assert "stores" not in shown  # in the catalog's own store: not the image's, not listed
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ def test_every_image_read_is_found(api: Client) -> None:
         "/v2/images/{image_id}/locations",
         "/v2/images/{image_id}/members",
         "/v2/images/{image_id}/members/{member_id}",
+        "/v2/images/{image_id}/tasks",
     ]
 
 
@@ -58,6 +59,8 @@ async def test_every_read_refuses_a_caller_who_may_not_read(
             status, message = (404, f"No image found with ID {image_id}")
             if "/members" in template:
                 status, message = (404, f"Image {image_id} not found.")
+            if template.endswith("/tasks"):
+                status, message = (404, "The resource could not be found.")
         await refused_without_change(
             container, functools.partial(api.get, path, headers=headers), status, message
         )

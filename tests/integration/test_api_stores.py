@@ -189,6 +189,13 @@ def _copy_image(
     )
 
 
+async def _tasks(api: ApiClient, image_id: str) -> Any:
+    """The image's tasks, as its owner reads them."""
+    response = await api.get(f"/v2/images/{image_id}/tasks", headers={**PROJECT_A, **JSON})
+    assert response.status == 200, await response.text()
+    return (await response.json())["tasks"]
+
+
 async def _second_copy(api: ApiClient, image_id: str, store: str) -> None:
     """A copy of the image's data in `store`, made by the copy-image import (admin)."""
     response = await _copy_image(api, image_id, ADMIN, {"stores": [store]})
@@ -273,6 +280,18 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
     assert (tmp_path / "stores" / "fast" / image_id).read_bytes() == b"everywhere"
     types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
     assert types[-2:] == ["image.copy_started", "image.copied"]
+    [task] = await _tasks(api, image_id)
+    assert (task["type"], task["status"], task["owner"]) == (
+        "api_image_import",
+        "success",
+        "admin-proj",
+    )
+    assert task["input"]["import_req"] == {
+        "method": {"name": "copy-image"},
+        "all_stores": True,
+        "all_stores_must_succeed": True,
+    }
+    assert task["input"]["backend"] == ["fast"]
     # Nothing left to copy: accepted, and nothing recorded.
     before = len(types)
     again = await _copy_image(api, image_id, ADMIN, {"all_stores": True})
@@ -344,6 +363,9 @@ async def test_a_copy_that_does_not_match_the_image_is_removed_and_recorded(
     assert not (tmp_path / "stores" / "fast" / image_id).exists()
     types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
     assert types[-2:] == ["image.copy_started", "image.copy_failed"]
+    [task] = await _tasks(api, image_id)
+    assert task["status"] == "failure"
+    assert "does not match the image's checksum" in task["message"]
 
 
 async def test_a_copy_of_a_dead_process_is_failed_and_its_bytes_removed(

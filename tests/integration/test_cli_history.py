@@ -96,7 +96,33 @@ async def test_the_command_prints_and_an_unknown_image_is_a_clear_failure(
     unknown = str(uuid.uuid4())
     status, out, err = await catalog(tmp_path, database_url, "history", unknown)
     assert (status, out) == (1, "")
-    assert err.splitlines()[-1] == f"catalog: history: no image {unknown} in the log"
+    assert err.splitlines()[-1] == f"catalog: history: no image or task {unknown} in the log"
     status, _, err = await catalog(tmp_path, database_url, "history", "nope")
     assert status == 1
     assert err.splitlines()[-1] == "catalog: history: 'nope' is not an image id"
+
+
+async def test_the_timeline_of_a_task(
+    api: ApiClient, capsys: pytest.CaptureFixture[str], tmp_path: Path, database_url: str
+) -> None:
+    image_id = await created_image_id(api)
+    staged = await api.put(
+        f"/v2/images/{image_id}/stage",
+        data=b"staged",
+        headers={**PROJECT_A, "Content-Type": "application/octet-stream"},
+    )
+    assert staged.status == 204
+    body = {"method": {"name": "glance-direct"}}
+    imported = await api.post(f"/v2/images/{image_id}/import", json=body, headers=PROJECT_A)
+    assert imported.status == 202
+    tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
+    task_id = tasks["tasks"][0]["id"]
+
+    created, started, succeeded = (
+        await history(capsys, tmp_path, database_url, task_id)
+    ).splitlines()
+    assert "  v1    task.created  " in created
+    assert f"created: api_image_import of image {image_id}, input " in created
+    assert "by user alice (project proj-a, roles member,reader)" in created
+    assert "  v2    task.started  " in started
+    assert f"succeeded: result {{'image_id': '{image_id}'}}, 'Copied 0 MiB', expires " in succeeded

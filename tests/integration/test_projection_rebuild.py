@@ -114,8 +114,16 @@ async def api_answers(api: ApiClient, ids: list[str]) -> dict[str, Any]:
         for query in ("", "?sort=name:asc", "?tag=extra", "?visibility=shared&member_status=all"):
             response = await api.get(f"/v2/images{query}", headers={**headers, **JSON})
             answers[f"{who} list{query}"] = (response.status, await response.json())
+    for query in ("", "?sort_key=status&sort_dir=asc"):
+        response = await api.get(f"/v2/tasks{query}", headers={**ADMIN, **JSON})
+        answers[f"tasks{query}"] = (response.status, await response.json())
     for image_id in ids:
-        for path in (f"/v2/images/{image_id}", f"/v2/images/{image_id}/members"):
+        paths = (
+            f"/v2/images/{image_id}",
+            f"/v2/images/{image_id}/members",
+            f"/v2/images/{image_id}/tasks",
+        )
+        for path in paths:
             response = await api.get(path, headers={**ADMIN, **JSON})
             answers[path] = (response.status, await response.json())
     return answers
@@ -138,6 +146,7 @@ async def test_rebuilt_views_hold_the_live_rows_and_answer_the_same(
     assert len(live["image"]) == 7
     assert live["image_tag"]
     assert live["image_member"]
+    assert live["task"]
 
     result = await rebuild_projections(other_log, batch_size=7)
 

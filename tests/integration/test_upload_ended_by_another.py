@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from catalog.commands.context import StreamingHere
+from catalog.commands.context import WorkingHere
 from catalog.commands.recover_uploads import RecoverAbandonedUploads
 from catalog.commands.registry import CommandBus
 from catalog.events import EventMetadata
@@ -104,9 +104,7 @@ async def delete_image(api: ApiClient, container: Container, image_id: str) -> N
 async def recover(api: ApiClient, container: Container, image_id: str) -> None:
     # As another process that took this one for dead would: no heartbeat counts, and it
     # streams nothing itself.
-    elsewhere = replace(
-        container.bus.context, node_id="another-node", streaming_here=StreamingHere()
-    )
+    elsewhere = replace(container.bus.context, node_id="another-node", streaming_here=WorkingHere())
     command = RecoverAbandonedUploads(candidates=[uuid.UUID(image_id)], live_nodes=frozenset())
     await CommandBus(elsewhere).dispatch(command, EventMetadata(actor=SYSTEM_ACTOR))
 

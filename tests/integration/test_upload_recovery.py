@@ -80,7 +80,7 @@ async def test_uploads_of_live_nodes_are_left_alone(container: Container) -> Non
     own = await saving_image(container, container.node_id)
     await beat(container)
 
-    with container.bus.context.streaming_here.streaming(own):
+    with container.bus.context.streaming_here.working_on(own):
         assert await recover_once(container, LEASE) == []
 
     assert (await container.bus.context.images.load(own)).status == "saving"

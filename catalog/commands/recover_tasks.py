@@ -1,0 +1,58 @@
+"""Fail the tasks of processes that died: nothing will ever end them otherwise.
+
+A task records the process running it when it starts (`task.started`). When that process stops
+renewing its heartbeat, or when this very process no longer runs a task it is recorded as
+running (its end could not be recorded: the database was down), the task is failed. What its
+work did is recorded on the image's own stream, which recovery of uploads and copies looks
+after (`recover_uploads.py`); the task only says it did not see its work through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import structlog
+
+from catalog.commands.base import Command
+from catalog.commands.context import CommandContext
+from catalog.events import EventMetadata
+from catalog.task import Task
+
+log = structlog.get_logger(__name__)
+
+ABANDONED = "The task was abandoned: the process running it stopped before it ended."
+
+
+class RecoverAbandonedTasks(Command):
+    candidates: Sequence[uuid.UUID]
+    """Tasks the view shows as not ended."""
+    live_nodes: frozenset[str]
+    """Processes whose heartbeat is current. This process's own tasks count as running only
+    while it runs them (`CommandContext.tasks_here`)."""
+
+
+async def recover_abandoned_tasks(
+    command: RecoverAbandonedTasks, context: CommandContext, metadata: EventMetadata
+) -> list[uuid.UUID]:
+    others = frozenset(node for node in command.live_nodes if node != context.node_id)
+
+    def alive(task_id: uuid.UUID) -> frozenset[str]:
+        """Asked again just before recording, so a task this process runs is never failed."""
+        if context.node_id is not None and task_id in context.tasks_here:
+            return others | {context.node_id}
+        return others
+
+    recovered = []
+    for task_id in command.candidates:
+
+        def fail(task: Task) -> bool:
+            if not task.abandoned(alive(task.id)):
+                return False
+            task.fail(ABANDONED, context.task_settings.time_to_live, context.clock.now())
+            return True
+
+        if await context.tasks.change(task_id, metadata, fail):
+            log.warning("task_recovered", task_id=str(task_id))
+            recovered.append(task_id)
+    return recovered
