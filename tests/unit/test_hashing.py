@@ -59,7 +59,9 @@ async def test_digests_can_be_read_twice_and_after_more_data() -> None:
 
 
 async def test_the_event_loop_keeps_running_while_large_blocks_are_hashed() -> None:
-    # Hashed on the loop, one 64 MiB block would stall it for well over 100 ms.
+    # Hashed on the loop, the ticker could only run between the blocks: a handful of ticks at
+    # most. Hashed in a thread, it keeps ticking throughout. Counting ticks, not timing them,
+    # keeps the test true on a busy machine.
     blocks = [bytes([n]) * (64 * MiB) for n in range(2)]
     gaps: list[float] = []
     done = asyncio.Event()
@@ -80,7 +82,6 @@ async def test_the_event_loop_keeps_running_while_large_blocks_are_hashed() -> N
         await ticking
     assert result == expected(*blocks)
     assert len(gaps) > 10
-    assert max(gaps) < 0.08
 
 
 async def test_a_cancelled_update_adds_nothing_and_the_hasher_stays_usable() -> None:
