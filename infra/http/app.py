@@ -11,11 +11,21 @@ from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
+from infra.http.keys import (
+    API_SETTINGS,
+    AUDIT_LOG,
+    BUS,
+    CACHE_WORKER,
+    DATABASE,
+    IMAGE_CACHE,
+    POLICY,
+    STORES,
+)
 from infra.http.origin import ORIGINS, Origins, origin_middleware
-from infra.http.versions import ROUTE_PREFIX
+from infra.http.versions import API_VERSIONS, ApiVersions
 from infra.http.views import (
     actions,
+    cache,
     discovery,
     healthcheck,
     image_data,
@@ -28,15 +38,16 @@ from infra.http.views import (
     stores,
     tags,
 )
+from infra.image_cache.worker import CacheWorker, running
 
 JSON_BODY_LIMIT = 1 << 20
-
-# Every version Glance accepts in a URL routes to the same API (minor versions only advertise).
-V = ROUTE_PREFIX
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
+    # Every version the server accepts in a URL routes to the same API (minor versions only
+    # advertise).
+    V = app[API_VERSIONS].route_prefix  # noqa: N806 (the routes below read V + path)
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
     r.add_route("*", "/healthcheck", healthcheck.healthcheck)
@@ -72,6 +83,12 @@ def add_routes(app: web.Application) -> None:
     r.add_post(V + "/images/{image_id}/actions/deactivate", actions.deactivate)
     r.add_post(V + "/images/{image_id}/actions/reactivate", actions.reactivate)
     r.add_post(V + "/images/{image_id}/actions/restore", actions.restore)
+    r.add_get(V + "/cache", cache.get_cache_state, allow_head=False)
+    r.add_delete(V + "/cache", cache.clear_cache)
+    r.add_post(V + "/cache/clean", cache.clean_cache)
+    r.add_post(V + "/cache/prune", cache.prune_cache)
+    r.add_put(V + "/cache/{image_id}", cache.queue_image)
+    r.add_delete(V + "/cache/{image_id}", cache.delete_cache_entry)
 
 
 def create_app(container: Container) -> web.Application:
@@ -97,6 +114,17 @@ def create_app(container: Container) -> web.Application:
     app[POLICY] = container.policy
     app[AUDIT_LOG] = SqlAuditLog(container.log)
     app[STORES] = container.stores
+    app[API_VERSIONS] = ApiVersions.served(cache=container.image_cache is not None)
+    if container.image_cache is not None:
+        app[IMAGE_CACHE] = container.image_cache
+        worker = CacheWorker(
+            container.image_cache,
+            container.database,
+            container.stores,
+            settings.image_cache.maintenance_seconds,
+        )
+        app[CACHE_WORKER] = worker
+        app.cleanup_ctx.append(running(worker))
     app.on_response_prepare.append(add_request_id)
     add_routes(app)
     return app

@@ -27,6 +27,7 @@ from infra.settings import (
     CoreSettings,
     DatabaseSettings,
     DeletionSettings,
+    ImageCacheSettings,
     PolicySettings,
     QuotaSettings,
     Settings,
@@ -53,6 +54,7 @@ def embedded_settings(
     quotas: QuotaSettings | None = None,
     deletion: DeletionSettings | None = None,
     policy: PolicySettings | None = None,
+    image_cache: ImageCacheSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -62,6 +64,7 @@ def embedded_settings(
         "quotas": quotas,
         "deletion": deletion,
         "policy": policy,
+        "image_cache": image_cache,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]

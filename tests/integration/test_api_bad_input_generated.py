@@ -620,6 +620,22 @@ ROUTES = (
         Route("POST", f"{IMAGE}/actions/{action}", callers=("owner", "admin"))
         for action in ("deactivate", "reactivate", "restore")
     ),
+    Route("GET", V + "/cache", callers=("admin",), images=()),
+    Route(
+        "DELETE",
+        V + "/cache",
+        callers=("admin",),
+        images=(),
+        places=(in_header("x-image-cache-clear-target", header_classes(b"cache")),),
+    ),
+    *(
+        Route("POST", f"{V}/cache/{what}", callers=("admin",), images=())
+        for what in ("clean", "prune")
+    ),
+    *(
+        Route(method, V + "/cache/{image_id}", callers=("admin",), images=("active",))
+        for method in ("PUT", "DELETE")
+    ),
 )
 
 # --- The walk ----------------------------------------------------------------------------------
