@@ -161,15 +161,15 @@ class ImageCache:
 
     async def prune(self) -> tuple[int, int]:
         """Evict the least recently used entries beyond `max_size`: (files, bytes) removed."""
+        return await asyncio.to_thread(self.prune_now)
 
-        def prune() -> tuple[int, int]:
-            chosen = to_prune(self._entries(), self.max_size)
-            for entry in chosen:
-                self._evict(entry.data.image_id)
-                log.info("image_cache_pruned", image_id=entry.data.image_id, size=entry.data.size)
-            return len(chosen), sum(entry.data.size for entry in chosen)
-
-        return await asyncio.to_thread(prune)
+    def prune_now(self) -> tuple[int, int]:
+        """`prune`, in the calling thread."""
+        chosen = to_prune(self._entries(), self.max_size)
+        for entry in chosen:
+            self._evict(entry.data.image_id)
+            log.info("image_cache_pruned", image_id=entry.data.image_id, size=entry.data.size)
+        return len(chosen), sum(entry.data.size for entry in chosen)
 
     async def clean(self) -> tuple[int, int]:
         """Remove invalid bytes, fills stalled longer than `stall_time`, and halves of entries

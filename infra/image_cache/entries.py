@@ -56,7 +56,8 @@ def to_prune(entries: Sequence[CacheEntry], max_size: int) -> list[CacheEntry]:
     """The least recently used entries to remove so that the rest fit in `max_size` bytes."""
     total = sum(entry.data.size for entry in entries)
     chosen: list[CacheEntry] = []
-    for entry in sorted(entries, key=lambda e: (e.last_accessed, e.last_modified)):
+    # Last used: its last hit, or its fill for one never hit since (a new entry is recent).
+    for entry in sorted(entries, key=lambda e: max(e.last_accessed, e.last_modified)):
         if total <= max_size:
             break
         chosen.append(entry)

@@ -87,6 +87,10 @@ class CacheFill:
             self.path.unlink(missing_ok=True)
             return False
         log.info("image_cached", image_id=self.expected.image_id, size=self.size)
+        try:
+            self.cache.prune_now()  # back within its size, the new entry counted
+        except OSError as e:
+            log.warning("image_cache_prune_failed", error=str(e))
         return True
 
     async def abandon(self) -> None:

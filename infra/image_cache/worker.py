@@ -85,7 +85,6 @@ class CacheWorker:
             await asyncio.shield(fill.abandon())
             raise
         await fill.finish()
-        await self.cache.prune()
         return True
 
     async def maintain(self) -> None:

@@ -5,6 +5,7 @@ and managed through Glance's cache API."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,21 @@ async def test_bytes_that_are_not_the_images_are_never_cached(
         remote.write_bytes(DATA)
         assert await download(api, image_id) == DATA
         assert await cached_ids(api) == [image_id]
+
+
+async def test_cleaning_removes_fills_stalled_longer_than_the_stall_time(
+    cache_api: CacheApi, tmp_path: Path
+) -> None:
+    api, _ = await cache_api(stall_time=3600)
+    incomplete = tmp_path / "cache" / "incomplete"
+    stalled, streaming = incomplete / "stalled", incomplete / "streaming"
+    stalled.write_bytes(b"left by a dead process")
+    streaming.write_bytes(b"still coming")
+    two_hours_ago = time.time() - 7200
+    os.utime(stalled, (two_hours_ago, two_hours_ago))
+    cleaned = await api.post("/v2/cache/clean", headers=ADMIN)
+    assert await cleaned.json() == {"total_files_cleaned": 1, "total_bytes_cleaned": 22}
+    assert sorted(p.name for p in incomplete.iterdir()) == ["streaming"]
 
 
 async def test_a_queued_image_is_fetched_in_the_background(cache_api: CacheApi) -> None:

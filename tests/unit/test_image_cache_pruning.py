@@ -20,3 +20,8 @@ def test_the_least_recently_used_go_first_until_the_rest_fit() -> None:
 def test_never_used_entries_go_in_the_order_they_came() -> None:
     entries = [entry("second", 1, 0.0, modified=2.0), entry("first", 1, 0.0, modified=1.0)]
     assert [e.data.image_id for e in to_prune(entries, 1)] == ["first"]
+
+
+def test_a_new_entry_is_more_recent_than_one_hit_before_it_came() -> None:
+    entries = [entry("hit-earlier", 1, 5.0, modified=1.0), entry("new", 1, 0.0, modified=9.0)]
+    assert [e.data.image_id for e in to_prune(entries, 1)] == ["hit-earlier"]

@@ -75,8 +75,6 @@ async def download(request: web.Request) -> web.StreamResponse:
     else:
         fill = await cached.start_fill(expected) if cached and expected else None
         await transfer.stream(response, store, url, fill)
-        if fill is not None and cached is not None:
-            await cached.prune()
     return response
 
 
