@@ -1,5 +1,6 @@
 """The image cache through the real clients: python-glanceclient (its API and the `glance`
-command line) and openstacksdk, against a `catalog serve` whose data is on the S3 server."""
+command line), openstacksdk and the `openstack` command line, against a `catalog serve` whose
+data is on the S3 server."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.e2e.conftest import (
     StartServer,
     glance_api,
     glance_cli,
+    openstack_cli,
     s3_store,
     sdk,
 )
@@ -120,3 +122,26 @@ def test_openstacksdk_queues_lists_deletes_and_clears(cached_server: str) -> Non
     conn.image.clean_cache()
     with pytest.raises(openstack.exceptions.ForbiddenException):
         sdk(cached_server, PROJECT_A).image.get_image_cache()
+
+
+def test_the_openstack_command_line_queues_lists_deletes_and_clears(
+    cached_server: str, keystone: str
+) -> None:
+    image_id = uploaded(cached_server, os.urandom(1024 * 1024))
+    cli = openstack_cli(cached_server, keystone)
+
+    def state() -> dict[str, Any]:
+        listed = cli.json("cached", "image", "list")
+        return {
+            "cached_images": [{"image_id": e["ID"]} for e in listed if e["State"] == "cached"],
+            "queued_images": [e["ID"] for e in listed if e["State"] == "queued"],
+        }
+
+    cli("cached", "image", "queue", image_id)
+    eventually(cached_by(state, image_id), "the queued image cached")
+    cli("cached", "image", "delete", image_id)
+    assert state()["cached_images"] == []
+    cli("cached", "image", "queue", image_id)
+    eventually(cached_by(state, image_id), "the image queued again cached")
+    cli("cached", "image", "clear", "--cache")
+    assert state()["cached_images"] == []
