@@ -47,7 +47,8 @@ class CacheWorker:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        maintenance_due = loop.time()
+        # Not at start: what a dead process left is stalled only after the stall time anyway.
+        maintenance_due = loop.time() + self.maintenance_seconds
         while True:
             self._nudged.clear()
             for image_id in await self.cache.queued():
