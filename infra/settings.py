@@ -382,6 +382,23 @@ class TaskSettings(BaseSettings):
         return _listed(self.import_allowed_networks)
 
 
+class ImageCacheSettings(BaseSettings):
+    """The node-local image cache (Glance's `image_cache_*`): copies of images whose data lives
+    in a remote store (S3, http), served from this node's disk (infra/image_cache/)."""
+
+    model_config = _config("CATALOG_IMAGE_CACHE_")
+
+    dir: Path | None = None
+    """The cache's folder on this node; unset: no cache, and the cache API answers 404."""
+    max_size: int = Field(default=10 * 1024**3, ge=0)
+    """Bytes the cache may hold; beyond it the least recently used images are pruned."""
+    stall_time: int = Field(default=86400, gt=0)
+    """Seconds after which an unfinished fill is taken for dead and removed by the cleaning."""
+    maintenance_seconds: float = Field(default=300.0, gt=0)
+    """How often the cache is cleaned, pruned and checked against the images (evicting those
+    deleted or whose data went away)."""
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -451,6 +468,7 @@ class Settings:
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
+    image_cache: ImageCacheSettings = field(default_factory=ImageCacheSettings)
 
     @property
     def database_url(self) -> str:
