@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from infra.consumers.registry import run_job
+from infra.consumers.status import consumer_status
 from infra.db.tables import notification
 from tests.integration.conftest import PROJECT_A, ApiBuilder, failed_upload_image_id
 from tests.integration.kafka_pipeline import running
@@ -82,11 +83,20 @@ async def test_notifications_are_published_as_oslo_messaging_publishes_them(
         # Made by the catalog: durable, so what is queued survives a restart of the broker.
         assert await durable(channel, exchange, f"{topic}.info")
 
+        async def relay_caught_up() -> str:
+            lines = [line for line in await consumer_status(container) if "RabbitMQ" in line]
+            return lines[0] if lines and lines[0].endswith(": 0 notifications waiting") else ""
+
+        status = await until(relay_caught_up, "the RabbitMQ relay's status with nothing waiting")
+
     async with amqp_channel(rabbitmq_url) as channel:
         await oslo_notify(rabbitmq_url, exchange, topic)
         [reference] = await taken_off(channel, f"{topic}.info", lambda taken: bool(taken))
 
     assert len(error) == 1
+    # Where it publishes, without the credentials of the transport URL.
+    assert f"RabbitMQ exchange {exchange} at rabbit://127.0.0.1:" in status
+    assert "@" not in status
     for message in [*on_info, *on_error]:
         assert message.exchange == exchange
         assert message.properties == reference.properties  # JSON, UTF-8, persistent
