@@ -15,8 +15,13 @@ import sqlalchemy as sa
 from infra.consumers.registry import run_job
 from infra.consumers.status import consumer_status
 from infra.db.tables import notification
-from tests.integration.conftest import PROJECT_A, ApiBuilder, failed_upload_image_id
-from tests.integration.kafka_pipeline import running
+from tests.integration.conftest import (
+    PROJECT_A,
+    ApiBuilder,
+    created_image_id,
+    failed_upload_image_id,
+)
+from tests.integration.kafka_pipeline import outbox_ids, running
 from tests.integration.rabbitmq_queues import (
     amqp_channel,
     durable,
@@ -115,3 +120,28 @@ async def test_notifications_are_published_as_oslo_messaging_publishes_them(
     assert create.message["_context_user_id"] == PROJECT_A["X-User-Id"]
     assert create.message["_context_project_id"] == PROJECT_A["X-Project-Id"]
     assert set(create.message["_context_roles"]) == {"member", "reader"}
+
+
+async def test_a_queue_deleted_under_the_relay_is_made_again_before_more_is_sent(
+    tmp_path: Path, sqlite_url: str, rabbitmq_url: str, api_for: ApiBuilder
+) -> None:
+    """A message RabbitMQ cannot route (its queue was deleted while the relay was connected)
+    comes back to the relay instead of being dropped: the relay connects again, makes the queue
+    again and sends it again."""
+    settings = rabbitmq_settings(tmp_path, sqlite_url, rabbitmq_url)
+    queue = f"{settings.notifications.topics}.info"
+    api, container = await api_for(settings)
+
+    async def written(count: int) -> set[str]:
+        ids = set(await outbox_ids(container))
+        return ids if len(ids) == count else set()
+
+    async with running(run_job(container, "notifications")), amqp_channel(rabbitmq_url) as channel:
+        await created_image_id(api)
+        before = await until(lambda: written(1), "the first image's notification written")
+        await taken_off(channel, queue, with_ids(before))
+        await channel.queue_delete(queue)
+
+        await created_image_id(api)
+        after = await until(lambda: written(2), "the second image's notification written")
+        await taken_off(channel, queue, with_ids(after - before))
