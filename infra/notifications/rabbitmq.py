@@ -106,7 +106,9 @@ class AmqpPublisher:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                     priority=0,
                     headers={},
-                    message_id=str(row.message_id),
+                    # No AMQP message id of ours (kombu sets none either): the client tells
+                    # which publish a returned message was by it, and one notification is
+                    # published once per topic. The oslo message id is in the body.
                 )
                 # Each publish takes its turn on the channel as its task starts, and tasks
                 # start in the order they are made: the broker gets them in outbox order.
