@@ -127,9 +127,12 @@ async def test_a_queue_deleted_under_the_relay_is_made_again_before_more_is_sent
 ) -> None:
     """A message RabbitMQ cannot route (its queue was deleted while the relay was connected)
     comes back to the relay instead of being dropped: the relay connects again, makes the queue
-    again and sends it again."""
+    again and sends it again. Each notification goes to every topic's queue."""
     settings = rabbitmq_settings(tmp_path, sqlite_url, rabbitmq_url)
-    queue = f"{settings.notifications.topics}.info"
+    topic = settings.notifications.topics
+    topics = f"{topic},{topic}-audit"
+    settings.notifications = settings.notifications.model_copy(update={"topics": topics})
+    queue, other = f"{topic}.info", f"{topic}-audit.info"
     api, container = await api_for(settings)
 
     async def written(count: int) -> set[str]:
@@ -145,3 +148,4 @@ async def test_a_queue_deleted_under_the_relay_is_made_again_before_more_is_sent
         await created_image_id(api)
         after = await until(lambda: written(2), "the second image's notification written")
         await taken_off(channel, queue, with_ids(after - before))
+        await taken_off(channel, other, with_ids(after))
