@@ -365,7 +365,8 @@ class KafkaSettings(BaseSettings):
     events_topic: str = "catalog.events"
     """The topic the relay publishes the log to."""
     relay_batch_size: int = Field(default=500, gt=0)
-    """Events the relay publishes in one batch at most."""
+    """Rows a relay publishes in one batch at most: events, or notifications (every relay's,
+    RabbitMQ's too)."""
     relay_idle_seconds: float = Field(default=0.02, gt=0)
     """How often an idle relay looks for rows written by other processes (writers in its own
     process wake it at once)."""
