@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from infra.settings import ConsumerSettings, NotificationSettings, Settings
 from tests.integration.conftest import embedded_settings
@@ -71,6 +71,16 @@ async def amqp_channel(rabbitmq_url: str) -> AsyncIterator[AbstractChannel]:
         await connection.close()
 
 
+async def existing_queue(channel: AbstractChannel, name: str) -> AbstractQueue | None:
+    """Queue `name` as it is now (its `declaration_result` counts its messages), or None while
+    it does not exist: the relay makes it as it first publishes to it."""
+    try:
+        return await channel.get_queue(name)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        await channel.reopen()  # the broker closes the channel that asked
+        return None
+
+
 async def taken_off(
     channel: AbstractChannel, queue_name: str, enough: Callable[[list[Received]], bool]
 ) -> list[Received]:
@@ -79,10 +89,8 @@ async def taken_off(
     taken: list[Received] = []
 
     async def all_came() -> bool:
-        try:
-            queue = await channel.get_queue(queue_name)
-        except aio_pika.exceptions.ChannelNotFoundEntity:
-            await channel.reopen()
+        queue = await existing_queue(channel, queue_name)
+        if queue is None:
             return False
         while (incoming := await queue.get(no_ack=True, fail=False)) is not None:
             taken.append(received(incoming))

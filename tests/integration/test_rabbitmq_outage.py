@@ -19,7 +19,13 @@ from infra.consumers.registry import run_job
 from infra.db.tables import notification
 from tests.integration.conftest import ApiBuilder
 from tests.integration.kafka_pipeline import running
-from tests.integration.rabbitmq_queues import amqp_channel, rabbitmq_settings, taken_off, with_ids
+from tests.integration.rabbitmq_queues import (
+    amqp_channel,
+    existing_queue,
+    rabbitmq_settings,
+    taken_off,
+    with_ids,
+)
 from tests.integration.test_consumers_kafka import PER_IMAGE, busy_image
 from tests.own_services import OwnService, own_service
 from tests.waiting import until
@@ -66,7 +72,9 @@ async def test_nothing_is_lost_or_reordered_when_rabbitmq_restarts_during_writes
         async with amqp_channel(url) as channel:
 
             async def queued() -> bool:  # confirmed by the broker, before it stops
-                declared = await channel.declare_queue(queue, passive=True)
+                declared = await existing_queue(channel, queue)
+                if declared is None:
+                    return False
                 count = declared.declaration_result.message_count
                 return count is not None and count >= IMAGES_PER_PHASE * PER_IMAGE
 
