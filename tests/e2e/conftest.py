@@ -51,7 +51,7 @@ def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[
     return url, process
 
 
-def stop_server(process: Server) -> None:
+def stop_server(process: subprocess.Popen[Any]) -> None:
     process.terminate()
     try:
         process.wait(timeout=STOP_SECONDS)

@@ -131,6 +131,24 @@ async def uploaded_image_id(
     return image_id
 
 
+async def failed_upload_image_id(api: ApiClient) -> str:
+    """An image whose upload came short of its declared size: Glance's notifications for it
+    include `image.upload` at ERROR priority."""
+    image_id = await created_image_id(api)
+    short = await api.put(
+        f"/v2/images/{image_id}/file",
+        data=io.BytesIO(b"abc"),
+        headers={
+            **PROJECT_A,
+            **JSON,
+            "Content-Type": "application/octet-stream",
+            "x-openstack-image-size": "10",
+        },
+    )
+    assert short.status == 400
+    return image_id
+
+
 async def refused_without_change(
     container: Container,
     send: Callable[[], Awaitable[ClientResponse]],
