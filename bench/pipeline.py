@@ -47,7 +47,8 @@ from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.db.tables import event
 from infra.kafka.cloudevents import encode_message
-from infra.kafka.relay import CHECKPOINT, ensure_topic, event_relay, run_relay
+from infra.kafka.relay import CHECKPOINT, ensure_topic, event_relay
+from infra.relay import run_relay
 from infra.settings import KafkaSettings
 from tests.waiting import until
 
@@ -151,7 +152,7 @@ def consumer_process(data_dir: Path, env: dict[str, str], wanted: bool) -> Itera
 
 async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -> list[float]:
     """Kafka's own delays: records sent by an idempotent producer (acks=all) at `rate`/s."""
-    await ensure_topic(KafkaSettings(bootstrap_servers=bootstrap), topic)
+    await ensure_topic(bootstrap, topic)
     reader = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, auto_offset_reset="latest", fetch_max_wait_ms=5
     )
@@ -190,9 +191,8 @@ async def kafka_floor(bootstrap: str, topic: str, rate: float, seconds: float) -
 async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> None:
     events_topic = f"catalog.events.bench-{suffix}"
     notifications_topic = f"catalog.notifications.bench-{suffix}"
-    kafka = KafkaSettings(bootstrap_servers=args.kafka)
     for topic in (events_topic, notifications_topic):
-        await ensure_topic(kafka, topic)
+        await ensure_topic(args.kafka, topic)
     env = {
         "CATALOG_DATABASE_URL": database_url,
         "CATALOG_KAFKA_BOOTSTRAP_SERVERS": args.kafka,

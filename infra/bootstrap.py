@@ -17,6 +17,7 @@ from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStor
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.opening import open_existing, open_migrated
+from infra.image_cache.disk import ImageCache
 from infra.location_holders import DatabaseLocationHolders
 from infra.metadef_namespaces import DatabaseNamespaceStreams
 from infra.operator_errors import OperatorError, SettingsError
@@ -42,6 +43,8 @@ class Container:
     policy: Policy
     remote: TranslatingStore
     """Where the tasks API's imports fetch data from."""
+    image_cache: ImageCache | None = None
+    """This node's image cache, if `CATALOG_IMAGE_CACHE_DIR` is set."""
 
     async def close(self) -> None:
         await self.remote.driver.close()
@@ -105,6 +108,23 @@ def _configured_store(
     )
 
 
+def build_image_cache(settings: Settings) -> ImageCache | None:
+    """The node's image cache in `CATALOG_IMAGE_CACHE_DIR`, its folders made; None if unset."""
+    options = settings.image_cache
+    if options.dir is None:
+        return None
+    cache = ImageCache(
+        options.dir.resolve(), max_size=options.max_size, stall_time=options.stall_time
+    )
+    try:
+        cache.create_folders()
+    except OSError as e:
+        raise OperatorError(
+            f"CATALOG_IMAGE_CACHE_DIR: cannot use {options.dir}: {e.strerror}"
+        ) from e
+    return cache
+
+
 async def open_database_of(settings: Settings, *, migrate: bool = True) -> Database:
     """The catalog's database. `migrate`: its schema brought up to date first (the embedded
     one created if missing); otherwise it must exist, up to date (commands that only read)."""
@@ -125,6 +145,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     """Build everything the API needs, the database opened as `open_database_of` says. A
     policy file or a store that cannot be used fails first, before the database is opened."""
     policy = load_policy(settings.policy)
+    image_cache = build_image_cache(settings)
     stores = build_stores(settings)
     try:
         database = await open_database_of(settings, migrate=migrate)
@@ -172,4 +193,5 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         bus=CommandBus(context),
         policy=policy,
         remote=remote,
+        image_cache=image_cache,
     )

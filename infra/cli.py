@@ -79,7 +79,8 @@ async def serve(
         asyncio.create_task(run_task_expiry(container)),
     ]
     if settings.kafka.bootstrap_servers:
-        from infra.kafka.relay import event_relay, run_relay
+        from infra.kafka.relay import event_relay
+        from infra.relay import run_relay
 
         relay = event_relay(container.log, settings.kafka)
         background.append(
@@ -171,7 +172,8 @@ async def _run_until_stopped(
 
 
 async def relay(settings: Settings) -> None:
-    from infra.kafka.relay import event_relay, run_relay
+    from infra.kafka.relay import event_relay
+    from infra.relay import run_relay
 
     if not settings.kafka.bootstrap_servers:
         raise SettingsError("CATALOG_KAFKA_BOOTSTRAP_SERVERS: must be set to relay the log")

@@ -24,7 +24,14 @@ WORK = (
     Reads("log"),
 )
 """What the catalog's work reads, wherever it runs: its commands, its consumers."""
-SERVING = (Reads("api"), Reads("keystone"), Reads("policy"), Reads("healthcheck"), *WORK)
+SERVING = (
+    Reads("api"),
+    Reads("keystone"),
+    Reads("policy"),
+    Reads("healthcheck"),
+    Reads("image_cache"),
+    *WORK,
+)
 
 PROGRAM = """\
 An image catalog that speaks the OpenStack Image API v2, with the history of every image in

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from catalog.commands.upload_limits import TOO_LARGE
 from catalog.errors import (
@@ -179,6 +180,23 @@ class ConfiguredStores:
             if configured.store.driver.owns(location):
                 return name, configured.store
         raise BadRequest(f"No configured store holds the location {location!r}.")
+
+    def location_to_read(
+        self, locations: Sequence[Mapping[str, Any]], preferred: Sequence[str] = ()
+    ) -> tuple[str, str]:
+        """The copy of an image to read, as (store, url): a preferred store's, else the
+        highest weight's, else the first; `NotFound` if no configured store holds one."""
+
+        def rank(location: Mapping[str, Any]) -> tuple[int, int]:
+            name = location["store"]
+            first = preferred.index(name) if name in preferred else len(preferred)
+            return first, -self._stores[name].weight
+
+        readable = [loc for loc in locations if loc["store"] in self._stores]
+        if not readable:
+            raise NotFound("Image data not found in its store.")
+        chosen = min(readable, key=rank)
+        return chosen["store"], chosen["url"]
 
     async def close(self) -> None:
         for configured in self._stores.values():

@@ -22,6 +22,7 @@ from yarl import URL
 
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
+from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
 from infra.store_options import StoreOptions, read_options
 
@@ -382,6 +383,23 @@ class TaskSettings(BaseSettings):
         return _listed(self.import_allowed_networks)
 
 
+class ImageCacheSettings(BaseSettings):
+    """The node-local image cache (Glance's `image_cache_*`): copies of images whose data lives
+    in a remote store (S3, http), served from this node's disk (infra/image_cache/)."""
+
+    model_config = _config("CATALOG_IMAGE_CACHE_")
+
+    dir: Path | None = None
+    """The cache's folder on this node; unset: no cache, and the cache API answers 404."""
+    max_size: int = Field(default=10 * 1024**3, ge=0)
+    """Bytes the cache may hold; beyond it the least recently used images are pruned."""
+    stall_time: int = Field(default=86400, gt=0)
+    """Seconds after which an unfinished fill is taken for dead and removed by the cleaning."""
+    maintenance_seconds: float = Field(default=300.0, gt=0)
+    """How often the cache is cleaned, pruned and checked against the images (evicting those
+    deleted or whose data went away)."""
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -391,7 +409,8 @@ class KafkaSettings(BaseSettings):
     events_topic: str = "catalog.events"
     """The topic the relay publishes the log to."""
     relay_batch_size: int = Field(default=500, gt=0)
-    """Events the relay publishes in one batch at most."""
+    """Rows a relay publishes in one batch at most: events, or notifications (every relay's,
+    RabbitMQ's too)."""
     relay_idle_seconds: float = Field(default=0.02, gt=0)
     """How often an idle relay looks for rows written by other processes (writers in its own
     process wake it at once)."""
@@ -415,19 +434,59 @@ class ConsumerSettings(BaseSettings):
 
 
 class NotificationSettings(BaseSettings):
-    """Glance-compatible notifications (catalog/notifications.py)."""
+    """Glance-compatible notifications (catalog/notifications.py) and where they are sent
+    (infra/notifications/)."""
 
     model_config = _config("CATALOG_NOTIFICATIONS_")
 
+    transport_url: str = Field(default="", repr=False)
+    """oslo.messaging transport URLs, as Glance's `transport_url`, separated by spaces when
+    there are several; each is sent every notification, laid out as oslo.messaging's driver
+    lays them out: `rabbit://user:pass@host:5672/` (more hosts of one cluster:
+    `rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost`), `kafka://host:9092/`, `noop`.
+    Empty: none."""
+    topics: str = "notifications"
+    """Topics every notification is sent to, comma-separated (Glance's
+    `[oslo_messaging_notifications] topics`): on a transport, to `<topic>.<priority>`, e.g.
+    `notifications.info`, `notifications.error`."""
+    exchange: str = "glance"
+    """RabbitMQ's exchange for notifications (Glance's `control_exchange`)."""
+    amqp_durable_queues: bool = True
+    """RabbitMQ: the exchange and queues the catalog has to make are durable, so queued
+    notifications survive a broker restart (oslo.messaging's `amqp_durable_queues`, false by
+    default there). Ones that exist are used as they are: set it as the cloud's services do."""
+    rabbit_quorum_queue: bool = False
+    """RabbitMQ: the queues the catalog has to make are quorum queues (and durable), as with
+    oslo.messaging's `rabbit_quorum_queue`. Set it as the cloud's services do."""
     topic: str = "catalog.notifications"
-    """Where notifications are published (with Kafka)."""
+    """The catalog's own topic on its Kafka (`CATALOG_KAFKA_BOOTSTRAP_SERVERS`), with every
+    notification, keyed by image id; empty: not published there."""
     publisher_id: str = "image.localhost"
     """The envelope's `publisher_id` (Glance's `default_publisher_id`)."""
     disabled: str = ""
     """Event types not to send, comma-separated: a full type (`image.send`) or a group of them
     (`image.member`, `image`), matched on whole dot-separated parts."""
     retention_hours: float = Field(default=168.0, gt=0)
-    """How long sent notifications stay in the outbox table."""
+    """How long notifications stay in the outbox table once every destination has them."""
+
+    @field_validator("transport_url")
+    @classmethod
+    def _transport_urls(cls, text: str) -> str:
+        parse_transport_urls(text)
+        return text
+
+    @field_validator("topics")
+    @classmethod
+    def _some_topic(cls, topics: str) -> str:
+        if not _listed(topics):
+            raise ValueError("must name at least one topic, e.g. notifications")
+        return topics
+
+    def transport_urls(self) -> list[TransportUrl]:
+        return parse_transport_urls(self.transport_url)
+
+    def topic_names(self) -> list[str]:
+        return _listed(self.topics)
 
     def disabled_types(self) -> frozenset[str]:
         return frozenset(_listed(self.disabled))
@@ -451,6 +510,7 @@ class Settings:
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
+    image_cache: ImageCacheSettings = field(default_factory=ImageCacheSettings)
 
     @property
     def database_url(self) -> str:

@@ -97,6 +97,12 @@ async def keystone_admin() -> AsyncIterator[KeystoneAdmin]:
 
 
 @pytest.fixture
+def rabbitmq_url() -> str:
+    """The local RabbitMQ, as an oslo.messaging transport URL (`rabbit://user:pass@host:port/`)."""
+    return service_setting("CATALOG_TEST_RABBITMQ_URL")
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'catalog.db'}"
 

@@ -1,6 +1,6 @@
-"""A server of a test's own from `infra/local/services` (PostgreSQL, Kafka), apart from the
-shared ones the suite uses: its own state folder and ports, so the test may stop and start it.
-It is stopped and its state removed at the end, whatever happens."""
+"""A server of a test's own from `infra/local/services` (PostgreSQL, Kafka, RabbitMQ), apart
+from the shared ones the suite uses: its own state folder and ports, so the test may stop and
+start it. It is stopped and its state removed at the end, whatever happens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.serving import unused_ports
+
 SERVICES = Path(__file__).resolve().parents[1] / "infra" / "local" / "services"
 SCRIPT_SECONDS = 300
 
@@ -17,7 +19,7 @@ SCRIPT_SECONDS = 300
 class OwnService:
     def __init__(self, name: str, state: Path, ports: dict[str, int]) -> None:
         self.name = name
-        """`pg` or `kafka`, as the script names them."""
+        """`pg`, `kafka`, `rabbitmq`, as the script names them."""
         self._env = {
             **os.environ,
             "CATALOG_LOCAL_STATE_DIR": str(state),
@@ -49,8 +51,10 @@ class OwnService:
 
 
 @contextlib.contextmanager
-def own_service(name: str, state: Path, **ports: int) -> Iterator[OwnService]:
-    """Service `name` started in `state` on `ports` (CATALOG_LOCAL_*_PORT=…), purged after."""
+def own_service(name: str, state: Path, *port_variables: str) -> Iterator[OwnService]:
+    """Service `name` started in `state` on ports nothing uses now, one for each of
+    `port_variables` (`CATALOG_LOCAL_*_PORT`), and purged after."""
+    ports = dict(zip(port_variables, unused_ports(len(port_variables)), strict=True))
     service = OwnService(name, state, ports)
     try:
         service.up()

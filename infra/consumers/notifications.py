@@ -1,8 +1,8 @@
 """The notifications consumer: Glance's notifications for every event, into the outbox.
 
 Each event's notifications (catalog/notifications.py) are written to the `notification` table in
-the transaction that records the event as applied, so each is written exactly once; the
-notification relay then publishes the outbox to `catalog.notifications` (infra/kafka/relay.py).
+the transaction that records the event as applied, so each is written exactly once; relays then
+publish the outbox wherever notifications are sent (infra/notifications/routes.py).
 Message ids derive from the event's id, so a message published again after a crash is
 recognisably the same message.
 
@@ -17,6 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,7 +45,8 @@ from infra.consumers.base import ConsumerJob
 from infra.db.checkpoints import load_checkpoint
 from infra.db.event_log import load_stream_before
 from infra.db.notification_outbox import add_notifications, prune_notifications
-from infra.kafka.relay import NOTIFICATIONS_CHECKPOINT, notification_relay, run_relay
+from infra.notifications.routes import notification_relays
+from infra.relay import run_relay
 from infra.settings import NotificationSettings
 from infra.wakeup import Wakeup
 
@@ -172,29 +174,26 @@ PRUNE_INTERVAL_SECONDS = 600.0
 
 
 def notifications_job(container: Container) -> ConsumerJob:
-    """The consumer, the relay that publishes its outbox (with Kafka), and the outbox's pruning;
-    the relay is nudged after each of the consumer's commits."""
+    """The consumer, the relays that publish its outbox (one per destination), and the
+    outbox's pruning; the relays are nudged after each of the consumer's commits."""
     settings = container.settings
     written = Wakeup()
     job = ConsumerJob(NotificationsConsumer(settings.notifications), after_commit=written.notify)
-    if settings.kafka.bootstrap_servers:
-        relay = notification_relay(container.database, settings.notifications)
-        job.companions.append(lambda: run_relay(relay, settings.kafka, written))
-    job.companions.append(lambda: prune_outbox(container))
+    relays = notification_relays(container.database, settings.kafka, settings.notifications)
+    for relay in relays:
+        job.companions.append(partial(run_relay, relay, settings.kafka, written))
+    names = [relay.name for relay in relays]
+    job.companions.append(lambda: prune_outbox(container, names))
     return job
 
 
-async def prune_outbox(container: Container) -> None:
-    """Forget notifications past their retention (once published, where there is Kafka)."""
-    settings = container.settings
-    retention = timedelta(hours=settings.notifications.retention_hours)
+async def prune_outbox(container: Container, relays: Sequence[str]) -> None:
+    """Forget notifications past their retention, once every relay has published them."""
+    retention = timedelta(hours=container.settings.notifications.retention_hours)
     while True:
         try:
-            sent = (
-                await container.database.read(load_checkpoint, NOTIFICATIONS_CHECKPOINT)
-                if settings.kafka.bootstrap_servers
-                else None
-            )
+            places = [await container.database.read(load_checkpoint, name) for name in relays]
+            sent = min(places) if places else None
             older_than = datetime.now(UTC) - retention
             pruned = await container.database.write(prune_notifications, older_than, sent)
             if pruned:

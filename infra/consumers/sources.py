@@ -148,7 +148,7 @@ class KafkaTail:
 
     async def start(self) -> None:
         self.unplaced = None
-        await ensure_topic(self._settings, self._topic)
+        await ensure_topic(str(self._settings.bootstrap_servers), self._topic)
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
             group_id=group_id(self._topic, self._name),

@@ -7,7 +7,8 @@ from infra.consumers.registry import CONSUMERS
 from infra.consumers.sources import checkpoint_name, events_after, group_id, kafka_lag
 from infra.db.checkpoints import load_checkpoint
 from infra.db.notification_outbox import notifications_after
-from infra.kafka.relay import CHECKPOINT, NOTIFICATIONS_CHECKPOINT
+from infra.kafka.relay import CHECKPOINT
+from infra.notifications.routes import notification_relays
 
 
 async def consumer_status(container: Container) -> list[str]:
@@ -27,7 +28,10 @@ async def consumer_status(container: Container) -> list[str]:
         events = await database.read(load_checkpoint, CHECKPOINT)
         lag = await database.read(events_after, events)
         lines.append(f"relay {CHECKPOINT}: {lag} events waiting")
-        notifications = await database.read(load_checkpoint, NOTIFICATIONS_CHECKPOINT)
-        lag = await database.read(notifications_after, notifications)
-        lines.append(f"relay {NOTIFICATIONS_CHECKPOINT}: {lag} notifications waiting")
+    for relay in notification_relays(database, kafka, container.settings.notifications):
+        sent = await database.read(load_checkpoint, relay.name)
+        lag = await database.read(notifications_after, sent)
+        lines.append(
+            f"relay {relay.name} to {relay.destination.describe}: {lag} notifications waiting"
+        )
     return lines

@@ -11,11 +11,21 @@ from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
+from infra.http.keys import (
+    API_SETTINGS,
+    AUDIT_LOG,
+    BUS,
+    CACHE_WORKER,
+    DATABASE,
+    IMAGE_CACHE,
+    POLICY,
+    STORES,
+)
 from infra.http.origin import ORIGINS, Origins, origin_middleware
-from infra.http.versions import ROUTE_PREFIX
+from infra.http.versions import API_VERSIONS, ApiVersions
 from infra.http.views import (
     actions,
+    cache,
     discovery,
     healthcheck,
     image_data,
@@ -31,15 +41,16 @@ from infra.http.views import (
     tags,
     tasks,
 )
+from infra.image_cache.worker import CacheWorker, running
 
 JSON_BODY_LIMIT = 1 << 20
-
-# Every version Glance accepts in a URL routes to the same API (minor versions only advertise).
-V = ROUTE_PREFIX
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
+    # Every version the server accepts in a URL routes to the same API (minor versions only
+    # advertise).
+    V = app[API_VERSIONS].route_prefix  # noqa: N806 (the routes below read V + path)
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
     r.add_route("*", "/healthcheck", healthcheck.healthcheck)
@@ -84,7 +95,13 @@ def add_routes(app: web.Application) -> None:
     r.add_post(V + "/tasks", tasks.create)
     r.add_get(V + "/tasks/{task_id}", tasks.show, allow_head=False)
     r.add_delete(V + "/tasks/{task_id}", tasks.delete)
-    add_metadef_routes(app)
+    r.add_get(V + "/cache", cache.get_cache_state, allow_head=False)
+    r.add_delete(V + "/cache", cache.clear_cache)
+    r.add_post(V + "/cache/clean", cache.clean_cache)
+    r.add_post(V + "/cache/prune", cache.prune_cache)
+    r.add_put(V + "/cache/{image_id}", cache.queue_image)
+    r.add_delete(V + "/cache/{image_id}", cache.delete_cache_entry)
+    add_metadef_routes(app, V)
 
 
 METADEF_SCHEMAS = tuple(
@@ -104,11 +121,12 @@ METADEF_SCHEMAS = tuple(
 )
 
 
-def add_metadef_routes(app: web.Application) -> None:
+def add_metadef_routes(app: web.Application, v: str) -> None:
+    """The metadata definitions routes, under the version prefix `v`."""
     r = app.router
-    ns = V + "/metadefs/namespaces"
+    ns = v + "/metadefs/namespaces"
     one = ns + "/{namespace}"
-    r.add_get(V + "/metadefs/resource_types", metadef_namespaces.resource_types, allow_head=False)
+    r.add_get(v + "/metadefs/resource_types", metadef_namespaces.resource_types, allow_head=False)
     r.add_get(ns, metadef_namespaces.index, allow_head=False)
     r.add_post(ns, metadef_namespaces.create)
     r.add_get(one, metadef_namespaces.show, allow_head=False)
@@ -164,6 +182,17 @@ def create_app(container: Container) -> web.Application:
     app[POLICY] = container.policy
     app[AUDIT_LOG] = SqlAuditLog(container.log)
     app[STORES] = container.stores
+    app[API_VERSIONS] = ApiVersions.served(cache=container.image_cache is not None)
+    if container.image_cache is not None:
+        app[IMAGE_CACHE] = container.image_cache
+        worker = CacheWorker(
+            container.image_cache,
+            container.database,
+            container.stores,
+            settings.image_cache.maintenance_seconds,
+        )
+        app[CACHE_WORKER] = worker
+        app.cleanup_ctx.append(running(worker))
     app.on_response_prepare.append(add_request_id)
     add_routes(app)
     return app

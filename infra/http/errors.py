@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from catalog.errors import CatalogError, DatabaseUnavailable, ServiceUnavailable
-from infra.http.versions import VERSIONED, versions_document
+from infra.http.versions import accepted_version, versions_document
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             headers={"Allow": allow},
         )
     except web.HTTPNotFound:
-        if not VERSIONED.match(request.path):
+        if not accepted_version(request):
             # Outside every version Glance serves: it answers with the versions it has.
             return web.json_response(versions_document(request), status=300)
         return error_response(request, 404, "The resource could not be found.")

@@ -51,7 +51,7 @@ def start_server(data_dir: Path, log: Path, extra_env: dict[str, str]) -> tuple[
     return url, process
 
 
-def stop_server(process: Server) -> None:
+def stop_server(process: subprocess.Popen[Any]) -> None:
     process.terminate()
     try:
         process.wait(timeout=STOP_SECONDS)
@@ -102,14 +102,21 @@ def full_server(serve: StartServer, postgres_url: str) -> str:
             "CATALOG_KAFKA_BOOTSTRAP_SERVERS": service_setting("CATALOG_TEST_KAFKA_BOOTSTRAP"),
             "CATALOG_KAFKA_EVENTS_TOPIC": f"catalog.events.e2e-{suffix}",
             "CATALOG_NOTIFICATIONS_TOPIC": f"catalog.notifications.e2e-{suffix}",
-            "CATALOG_STORES": "s3:s3",
-            "CATALOG_STORE_S3_ENDPOINT": service_setting("CATALOG_TEST_S3_ENDPOINT"),
-            "CATALOG_STORE_S3_ACCESS_KEY": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
-            "CATALOG_STORE_S3_SECRET_KEY": service_setting("CATALOG_TEST_S3_SECRET_KEY"),
-            "CATALOG_STORE_S3_REGION": service_setting("CATALOG_TEST_S3_REGION"),
-            "CATALOG_STORE_S3_BUCKET": f"e2e-{uuid.uuid4().hex[:12]}",
+            **s3_store(),
         }
     )
+
+
+def s3_store() -> dict[str, str]:
+    """The settings of one store `s3` on the S3 server, in a new bucket of its own."""
+    return {
+        "CATALOG_STORES": "s3:s3",
+        "CATALOG_STORE_S3_ENDPOINT": service_setting("CATALOG_TEST_S3_ENDPOINT"),
+        "CATALOG_STORE_S3_ACCESS_KEY": service_setting("CATALOG_TEST_S3_ACCESS_KEY"),
+        "CATALOG_STORE_S3_SECRET_KEY": service_setting("CATALOG_TEST_S3_SECRET_KEY"),
+        "CATALOG_STORE_S3_REGION": service_setting("CATALOG_TEST_S3_REGION"),
+        "CATALOG_STORE_S3_BUCKET": f"e2e-{uuid.uuid4().hex[:12]}",
+    }
 
 
 # -- callers, Python clients and command lines for the client suites ---------------------------

@@ -33,7 +33,7 @@ from glanceclient import exc as glance_errors
 from tests.conftest import service_setting
 from tests.e2e.conftest import StartServer, caller, glance_api, unfinished_upload
 from tests.own_services import OwnService, own_service
-from tests.serving import ANSWER_SECONDS, unused_port
+from tests.serving import ANSWER_SECONDS
 from tests.waiting import eventually, until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -166,7 +166,7 @@ def keyed_on_topic(topic: str, key: str) -> bool:
 @pytest.fixture
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
     state = tmp_path_factory.mktemp("postgres")
-    with own_service("pg", state, CATALOG_LOCAL_PG_PORT=unused_port()) as postgres:
+    with own_service("pg", state, "CATALOG_LOCAL_PG_PORT") as postgres:
         yield postgres
 
 

@@ -27,6 +27,7 @@ from infra.settings import (
     CoreSettings,
     DatabaseSettings,
     DeletionSettings,
+    ImageCacheSettings,
     PolicySettings,
     QuotaSettings,
     Settings,
@@ -55,6 +56,7 @@ def embedded_settings(
     deletion: DeletionSettings | None = None,
     policy: PolicySettings | None = None,
     tasks: TaskSettings | None = None,
+    image_cache: ImageCacheSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -65,6 +67,7 @@ def embedded_settings(
         "deletion": deletion,
         "policy": policy,
         "tasks": tasks,
+        "image_cache": image_cache,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
@@ -125,6 +128,24 @@ async def uploaded_image_id(
         sent["X-Image-Meta-Store"] = store
     response = await api.put(f"/v2/images/{image_id}/file", data=io.BytesIO(data), headers=sent)
     assert response.status == 204, await response.text()
+    return image_id
+
+
+async def failed_upload_image_id(api: ApiClient) -> str:
+    """An image whose upload came short of its declared size: Glance's notifications for it
+    include `image.upload` at ERROR priority."""
+    image_id = await created_image_id(api)
+    short = await api.put(
+        f"/v2/images/{image_id}/file",
+        data=io.BytesIO(b"abc"),
+        headers={
+            **PROJECT_A,
+            **JSON,
+            "Content-Type": "application/octet-stream",
+            "x-openstack-image-size": "10",
+        },
+    )
+    assert short.status == 400
     return image_id
 
 

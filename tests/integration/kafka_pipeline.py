@@ -16,7 +16,8 @@ from aiokafka import AIOKafkaConsumer
 from infra.bootstrap import Container
 from infra.consumers.registry import run_job
 from infra.db.tables import notification
-from infra.kafka.relay import event_relay, run_relay
+from infra.kafka.relay import event_relay
+from infra.relay import run_relay
 from infra.settings import ConsumerSettings, KafkaSettings, NotificationSettings, Settings
 from tests.integration.conftest import embedded_settings
 
@@ -65,11 +66,20 @@ async def outbox_ids(container: Container) -> list[str]:
 
 
 async def published(settings: Settings, expected: set[str], seconds: float) -> list[dict[str, Any]]:
-    """Messages on the notifications topic until every `expected` message id has come (or the
-    time is up): the oslo message inside each record's envelope."""
+    """The oslo messages on the catalog's own notifications topic until every `expected`
+    message id has come (or the time is up)."""
+    bootstrap = str(settings.kafka.bootstrap_servers)
+    return await oslo_messages(bootstrap, settings.notifications.topic, expected, seconds)
+
+
+async def oslo_messages(
+    bootstrap: str, topic: str, expected: set[str], seconds: float
+) -> list[dict[str, Any]]:
+    """Messages on `topic` until every `expected` message id has come (or the time is up):
+    the oslo message inside each record's envelope."""
     reader = AIOKafkaConsumer(
-        settings.notifications.topic,
-        bootstrap_servers=settings.kafka.bootstrap_servers,
+        topic,
+        bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -761,6 +761,22 @@ ROUTES = (
         naming(method, V + "/tasks/{task_id}", "task_id", str(uuid.UUID(int=1)), **TASK_ROUTE)
         for method in ("GET", "DELETE")
     ),
+    Route("GET", V + "/cache", callers=("admin",), images=()),
+    Route(
+        "DELETE",
+        V + "/cache",
+        callers=("admin",),
+        images=(),
+        places=(in_header("x-image-cache-clear-target", header_classes(b"cache")),),
+    ),
+    *(
+        Route("POST", f"{V}/cache/{what}", callers=("admin",), images=())
+        for what in ("clean", "prune")
+    ),
+    *(
+        Route(method, V + "/cache/{image_id}", callers=("admin",), images=("active",))
+        for method in ("PUT", "DELETE")
+    ),
 )
 
 # --- The walk ----------------------------------------------------------------------------------

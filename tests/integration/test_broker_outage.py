@@ -23,7 +23,6 @@ from tests.integration.kafka_pipeline import (
 )
 from tests.integration.test_consumers_kafka import PER_IMAGE, busy_image
 from tests.own_services import OwnService, own_service
-from tests.serving import unused_ports
 from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -34,9 +33,8 @@ IMAGES_PER_PHASE = 10
 @pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
     state = tmp_path_factory.mktemp("broker")
-    port, controller = unused_ports(2)
-    ports = {"CATALOG_LOCAL_KAFKA_PORT": port, "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT": controller}
-    with own_service("kafka", state, **ports) as own:
+    ports = "CATALOG_LOCAL_KAFKA_PORT", "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT"
+    with own_service("kafka", state, *ports) as own:
         yield own
 
 

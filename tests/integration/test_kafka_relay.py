@@ -23,7 +23,8 @@ from infra.db.checkpoints import load_checkpoint
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
-from infra.kafka.relay import CHECKPOINT, event_relay, run_relay
+from infra.kafka.relay import CHECKPOINT, event_relay
+from infra.relay import run_relay
 from infra.settings import KafkaSettings
 from tests.conftest import service_setting
 from tests.waiting import DEADLINE_SECONDS, until

@@ -14,13 +14,13 @@ from infra.db.tables import checkpoint, notification
 from infra.settings import NotificationSettings
 from tests.integration.conftest import (
     ADMIN,
-    JSON,
     PROJECT_A,
     PROJECT_B,
     ApiBuilder,
     ApiClient,
     embedded_settings,
     event_count,
+    failed_upload_image_id,
     uploaded_image_id,
 )
 from tests.integration.consuming import consume_log
@@ -142,22 +142,7 @@ async def test_an_image_life_gives_glances_notifications_in_order(
 async def test_a_failed_upload_is_an_error_notification(
     api: ApiClient, container: Container
 ) -> None:
-    create = await api.post(
-        "/v2/images", json={"disk_format": "raw", "container_format": "bare"}, headers=PROJECT_A
-    )
-    image_id = (await create.json())["id"]
-    short = await api.put(
-        f"/v2/images/{image_id}/file",
-        data=io.BytesIO(b"abc"),
-        headers={
-            **PROJECT_A,
-            **JSON,
-            "Content-Type": "application/octet-stream",
-            "x-openstack-image-size": "10",
-        },
-    )
-    assert short.status == 400
-
+    image_id = await failed_upload_image_id(api)
     await consume_log(container, "notifications")
     messages = await outbox(container)
 

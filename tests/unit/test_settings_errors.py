@@ -113,6 +113,40 @@ def test_nothing_set_is_the_embedded_catalog() -> None:
             "local:ftp",
             "CATALOG_STORES: store 'local': unknown driver 'ftp'; known: file, s3, http",
         ),
+        (
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL",
+            "amqp://glance:s3cret@mq1:5672/",
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL: 'amqp://***@mq1:5672/': unknown transport "
+            "'amqp' (known: rabbit://, kafka://, noop)",
+        ),
+        (
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL",
+            "rabbit://glance:s3cret@mq1/ kafka://k1:9092/ rabbit://glance:n3w@mq1:5672/",
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL: rabbit://mq1:5672/ is named twice",
+        ),
+        (
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL",
+            "rabbit://glance:s3cret@mq1:56720000/",
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL: 'rabbit://***@mq1:56720000/': port 56720000 "
+            "is out of range",
+        ),
+        (
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL",
+            "rabbit://glance:s3cret@mq1/?ssl=1&key=s3cret",
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL: 'rabbit://***@mq1/': options after `?` are "
+            "not read; remove them",
+        ),
+        (
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL",
+            "s3cret",
+            "CATALOG_NOTIFICATIONS_TRANSPORT_URL: expected transport URLs, e.g. "
+            "rabbit://user:pass@host:5672/ or noop",
+        ),
+        (
+            "CATALOG_NOTIFICATIONS_TOPICS",
+            " , ",
+            "CATALOG_NOTIFICATIONS_TOPICS: must name at least one topic, e.g. notifications",
+        ),
     ],
 )
 def test_a_mistake_is_one_line_naming_the_variable(

@@ -3,6 +3,11 @@
 From the filesystem store the kernel copies the file to the socket (sendfile); other stores
 stream through in chunks. Every transfer that started is recorded (`image.data_sent`) with the
 bytes that actually went out, also when the client went away early.
+
+With a node cache (infra/image_cache/), a whole download of an active image is served from
+the cache with sendfile when it holds the image's bytes; otherwise bytes streaming from a
+remote store also fill the cache. Range requests and deactivated images bypass it, as on
+Glance; the rules are checked and the transfer recorded the same way in every case.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import structlog
 from aiohttp import web
@@ -23,9 +28,11 @@ from infra.data_stores import ConfiguredStores, TranslatingStore
 from infra.http.access_log import BODY_BYTES_SENT
 from infra.http.byte_range import requested_range
 from infra.http.identity import metadata_of
-from infra.http.keys import BUS, STORES
+from infra.http.keys import BUS, IMAGE_CACHE, STORES
 from infra.http.requests import image_id_from, reject_body
 from infra.http.views.images import image_access
+from infra.image_cache.entries import ExpectedData
+from infra.image_cache.fill import CacheFill
 
 log = structlog.get_logger(__name__)
 
@@ -41,11 +48,16 @@ async def download(request: web.Request) -> web.StreamResponse:
     preferred = _preferred_stores(request, stores)
     if preferred:
         access.enforce("download_from_store")
+    cache = request.app.get(IMAGE_CACHE)
     if not view.locations or view.size is None:
+        if cache is not None:
+            await cache.evict(str(image_id))  # its data went away
         return web.Response(status=204)
-    store_name, url = _location_to_read(view, stores, preferred)
+    store_name, url = stores.location_to_read(view.locations, preferred)
     store = stores.named(store_name)
     wanted = requested_range(request.headers, view.size)
+    expected = ExpectedData.of(view)
+    cached = cache if wanted is None and view.status == "active" and expected else None
     offset, length = (wanted.offset, wanted.length) if wanted else (0, view.size)
     headers = {"Content-Type": "application/octet-stream", "Content-Length": str(length)}
     if wanted is not None:
@@ -54,12 +66,23 @@ async def download(request: web.Request) -> web.StreamResponse:
         headers["Content-MD5"] = view.checksum
     response = web.StreamResponse(status=206 if wanted else 200, headers=headers)
     transfer = _Transfer(request, view, store_name, offset, length)
+    hit = await cached.open_cached(expected) if cached and expected else None
     local = store.local_file(url)
-    if local is not None:
-        await transfer.send_file(response, local)
+    if hit is not None:
+        await transfer.send_file(response, hit)
+    elif local is not None:
+        await transfer.send_file(response, await _opened(local))
     else:
-        await transfer.stream(response, store, url)
+        fill = await cached.start_fill(expected) if cached and expected else None
+        await transfer.stream(response, store, url, fill)
     return response
+
+
+async def _opened(path: Path) -> BinaryIO:
+    try:
+        return await asyncio.to_thread(path.open, "rb")
+    except FileNotFoundError as e:
+        raise NotFound("Image data not found in its store.") from e
 
 
 def _preferred_stores(request: web.Request, stores: ConfiguredStores) -> list[str]:
@@ -69,25 +92,6 @@ def _preferred_stores(request: web.Request, stores: ConfiguredStores) -> list[st
         if name not in stores.names:
             raise BadRequest(f"Store '{name}' is not configured.")
     return names
-
-
-def _location_to_read(
-    view: ImageView, stores: ConfiguredStores, preferred: list[str]
-) -> tuple[str, str]:
-    """The copy to read: a preferred store's, else the highest weight's, else the first."""
-
-    def rank(location: dict[str, Any]) -> tuple[int, int]:
-        name = location["store"]
-        configured = stores.configured(name)
-        weight = configured.weight if configured is not None else 0
-        first = preferred.index(name) if name in preferred else len(preferred)
-        return first, -weight
-
-    readable = [loc for loc in view.locations if loc["store"] in stores.names]
-    if not readable:
-        raise NotFound("Image data not found in its store.")
-    chosen = min(readable, key=rank)
-    return chosen["store"], chosen["url"]
 
 
 class _Transfer:
@@ -103,11 +107,8 @@ class _Transfer:
         self.length = length
         self.sent = 0
 
-    async def send_file(self, response: web.StreamResponse, path: Path) -> None:
-        try:
-            file: BinaryIO = await asyncio.to_thread(path.open, "rb")
-        except FileNotFoundError as e:
-            raise NotFound("Image data not found in its store.") from e
+    async def send_file(self, response: web.StreamResponse, file: BinaryIO) -> None:
+        """Send the opened `file` (closed once sent) with the kernel's sendfile."""
         try:
             await response.prepare(self.request)
             try:
@@ -127,21 +128,42 @@ class _Transfer:
             finally:
                 file.close()  # a read-only descriptor: closing it does not block
 
-    async def stream(self, response: web.StreamResponse, store: TranslatingStore, url: str) -> None:
-        chunks = store.get(url, offset=self.offset, length=self.length)
-        async with contextlib.aclosing(chunks):
-            # The first chunk before answering: missing data is still a clean error status.
-            first = await anext(chunks, b"")
-            await response.prepare(self.request)
-            try:
-                await response.write(first)
-                self.sent += len(first)
-                async for chunk in chunks:
-                    await response.write(chunk)
-                    self.sent += len(chunk)
-                await response.write_eof()
-            finally:
-                await asyncio.shield(self._record())
+    async def stream(
+        self,
+        response: web.StreamResponse,
+        store: TranslatingStore,
+        url: str,
+        fill: CacheFill | None = None,
+    ) -> None:
+        """Stream from the store; `fill`, if given, gets the same bytes (the whole image)."""
+        try:
+            chunks = store.get(url, offset=self.offset, length=self.length)
+            async with contextlib.aclosing(chunks):
+                # The first chunk before answering: missing data is still a clean error status.
+                first = await anext(chunks, b"")
+                await response.prepare(self.request)
+                try:
+                    await self._send(response, first, fill)
+                    async for chunk in chunks:
+                        await self._send(response, chunk, fill)
+                    if fill is not None:
+                        # Before the end goes out: a client that has the whole image can
+                        # count on this node's cache having it too.
+                        await asyncio.shield(fill.finish())
+                    await response.write_eof()
+                finally:
+                    await asyncio.shield(self._record())
+        finally:
+            if fill is not None:
+                await asyncio.shield(fill.abandon())  # unless finished: a cut transfer
+
+    async def _send(
+        self, response: web.StreamResponse, chunk: bytes, fill: CacheFill | None
+    ) -> None:
+        await response.write(chunk)
+        self.sent += len(chunk)
+        if fill is not None:
+            await fill.write(chunk)
 
     async def _record(self) -> None:
         self.request[BODY_BYTES_SENT] = self.sent

@@ -24,7 +24,7 @@ from infra.http.errors import error_response
 from infra.http.history_params import as_of_from
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, POLICY, STORES
+from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, IMAGE_CACHE, POLICY, STORES
 from infra.http.list_params import list_query
 from infra.http.origin import public_url
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
@@ -141,4 +141,8 @@ async def delete(request: web.Request) -> web.Response:
     missing = "Failed to find image {id} to delete"
     image_id = image_id_from(request, missing)
     await request.app[BUS].dispatch(DeleteImage(image_id=image_id), metadata_of(request))
+    cache = request.app.get(IMAGE_CACHE)
+    if cache is not None:
+        # This node's copy goes at once; other nodes' go at their next upkeep (or next hit).
+        await cache.evict(str(image_id))
     return web.Response(status=204)

@@ -1,0 +1,226 @@
+"""Relays: publish a table read in commit order to a broker, in that order, at least once.
+
+Two tables are relayed. The log goes to Kafka's `catalog.events` (the log is the outbox:
+request handlers never publish), and the notifications outbox goes wherever notifications are
+sent (infra/notifications/routes.py). A relay reads from its checkpoint with a reader that
+never skips a row, hands each batch to its destination in order, waits until the broker has
+acknowledged the whole batch, and only then moves its checkpoint. A crash between the two
+sends a batch again: consumers drop duplicates by (stream, version), notifications carry
+stable message ids. On PostgreSQL one process at a time runs each relay, whoever holds its
+lock; the others wait to take over.
+
+What a destination is (a Kafka topic, a RabbitMQ exchange) is its own module's business: here
+it is something to connect to that takes batches in order and says when the broker has them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+import structlog
+
+from catalog.errors import DatabaseUnavailable
+from catalog.ports import LogCursor
+from infra.db.checkpoints import load_checkpoint, save_checkpoint
+from infra.db.database import Database, run_through_outages
+from infra.db.event_log import Positioned, cursor_after
+from infra.db.leadership import Lease, leadership
+from infra.wakeup import Pause, Wakeup
+
+log = structlog.get_logger(__name__)
+
+RETRY_DELAY_MAX = 5.0
+
+Row = TypeVar("Row", bound=Positioned)
+RowIn = TypeVar("RowIn", bound=Positioned, contravariant=True)
+
+
+class Publisher(Protocol[RowIn]):
+    """A connection to a broker, open while a relay uses it."""
+
+    async def send(self, batch: Sequence[RowIn]) -> asyncio.Future[None]:
+        """Hand `batch` to the broker in its order, without waiting for the broker; the future
+        is done once the broker has acknowledged all of it, or fails."""
+        ...
+
+
+@dataclass(frozen=True)
+class Destination(Generic[Row]):
+    """Where a relay publishes: how to connect, and which errors mean the broker is away
+    (the relay connects again after a pause, and sends again from its checkpoint)."""
+
+    describe: str
+    """For the logs, e.g. `Kafka topic catalog.events at kafka1:9092` (no credentials)."""
+    connect: Callable[[], AbstractAsyncContextManager[Publisher[Row]]]
+    outages: tuple[type[BaseException], ...]
+
+
+@dataclass(frozen=True)
+class Relay(Generic[Row]):
+    """What one relay publishes: its checkpoint's name (its lock's too), its reader, and
+    where it publishes."""
+
+    name: str
+    database: Database
+    read: Callable[[LogCursor, int], Awaitable[Sequence[Row]]]
+    destination: Destination[Row]
+
+
+class RelayPace(Protocol):
+    """How a relay reads: rows per batch at most, and its longest pause while idle."""
+
+    @property
+    def relay_batch_size(self) -> int: ...
+
+    @property
+    def relay_idle_seconds(self) -> float: ...
+
+
+def acknowledged(acks: Sequence[Awaitable[object]]) -> asyncio.Future[None]:
+    """Done once every acknowledgement has come; failed with the first failure once all are
+    in, so that none is left unretrieved."""
+
+    async def all_in() -> None:
+        outcomes = await asyncio.gather(*acks, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    return asyncio.ensure_future(all_in())
+
+
+def abandon(acks: asyncio.Future[None]) -> None:
+    """A batch whose acknowledgement no one will wait for (the connection is going away): it
+    is sent again from the checkpoint, and its outcome is of no interest."""
+    if not acks.done():
+        acks.cancel()
+    elif not acks.cancelled():
+        acks.exception()
+
+
+@dataclass
+class InFlight:
+    """A batch handed to the broker: acknowledged when `acks` is done, then checkpointed."""
+
+    acks: asyncio.Future[None]
+    cursor: LogCursor
+
+
+async def send_batch(
+    relay: Relay[Row], publisher: Publisher[Row], cursor: LogCursor, batch_size: int
+) -> InFlight | None:
+    """Hand the next batch after `cursor` to the broker, without waiting for its answer."""
+    batch = await relay.read(cursor, batch_size)
+    if not batch:
+        return None
+    return InFlight(await publisher.send(batch), cursor_after(batch, cursor))
+
+
+async def relay_batches(
+    relay: Relay[Row],
+    publisher: Publisher[Row],
+    pace: RelayPace,
+    wakeup: Wakeup | None,
+    lease: Lease,
+) -> None:
+    """Publish batch after batch, reading and sending the next one while the broker
+    acknowledges the last; a checkpoint moves only past acknowledged batches, in order."""
+    # Only the leader moves this checkpoint, so it is read once per connection.
+    cursor = await relay.database.read(load_checkpoint, relay.name)
+    checkpoint = CheckpointWriter(relay.database, relay.name)
+    pause = Pause(pace.relay_idle_seconds)
+    in_flight: list[InFlight] = []  # at most two: the last batch sent, and the one before
+    try:
+        while True:
+            lease.check()
+            ticket = wakeup.ticket() if wakeup else None
+            current = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
+            if current is not None:
+                in_flight.append(current)
+            if len(in_flight) > 1 or (in_flight and current is None):
+                await in_flight[0].acks
+                checkpoint.advance(in_flight.pop(0).cursor)
+            if current is not None:
+                cursor = current.cursor
+                pause.reset()
+            else:
+                await pause.wait(ticket)
+    finally:
+        for batch in in_flight:
+            abandon(batch.acks)
+        await checkpoint.close()
+
+
+class CheckpointWriter:
+    """Moves a relay's checkpoint beside the relay, not in its way.
+
+    A commit can take a while (the database syncs it to disk); the relay goes on reading and
+    sending meanwhile, and the writer catches up with the latest acknowledged place, one write
+    at a time. A crash loses at most the places not yet written: those batches are sent again,
+    which consumers recognise.
+    """
+
+    def __init__(self, database: Database, name: str) -> None:
+        self._database = database
+        self._name = name
+        self._target: LogCursor | None = None
+        self._written: LogCursor | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def advance(self, cursor: LogCursor) -> None:
+        self._target = cursor
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        while self._target is not None and self._target != self._written:
+            target = self._target
+            try:
+                await self._database.write(save_checkpoint, self._name, target)
+            except DatabaseUnavailable:
+                return  # the relay meets the outage too, and starts again when it ends
+            except Exception:
+                log.exception("relay_checkpoint_failed", relay=self._name)
+                return  # the next advance tries again
+            self._written = target
+
+    async def close(self) -> None:
+        """Write the last place, unless cancelled while waiting."""
+        if self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+        if self._target != self._written:
+            await self._catch_up()
+
+
+async def run_relay(relay: Relay[Row], pace: RelayPace, wakeup: Wakeup | None = None) -> None:
+    """Relay until cancelled, riding out broker outages (the table keeps everything meanwhile)
+    and database outages (after which it takes its lock again and goes on from its checkpoint).
+
+    After an empty read it waits for a nudge from a writer in this process, or polls again.
+    """
+    await run_through_outages(relay.database, lambda: _relay_while_leading(relay, pace, wakeup))
+
+
+async def _relay_while_leading(relay: Relay[Row], pace: RelayPace, wakeup: Wakeup | None) -> None:
+    destination = relay.destination
+    async with leadership(relay.database, relay.name) as lease:
+        log.info("relay_started", relay=relay.name, destination=destination.describe)
+        delay = 0.1
+        while True:
+            try:
+                async with destination.connect() as publisher:
+                    delay = 0.1
+                    await relay_batches(relay, publisher, pace, wakeup, lease)
+            except destination.outages as e:
+                log.warning(
+                    "relay_broker_unavailable",
+                    relay=relay.name,
+                    destination=destination.describe,
+                    error=str(e) or type(e).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_DELAY_MAX)
