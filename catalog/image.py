@@ -7,6 +7,7 @@ Pure: no I/O, no clock. Command methods check the rules and record events; state
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
