@@ -30,6 +30,7 @@ from infra.settings import (
     PolicySettings,
     QuotaSettings,
     Settings,
+    SignatureSettings,
     StoresSettings,
     TaskSettings,
 )
@@ -55,6 +56,7 @@ def embedded_settings(
     deletion: DeletionSettings | None = None,
     policy: PolicySettings | None = None,
     tasks: TaskSettings | None = None,
+    signatures: SignatureSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -65,6 +67,7 @@ def embedded_settings(
         "deletion": deletion,
         "policy": policy,
         "tasks": tasks,
+        "signatures": signatures,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
