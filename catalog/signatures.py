@@ -79,6 +79,15 @@ class SignedWith:
             return None
         return cls(*(properties[name] for name in names))
 
+    def as_properties(self) -> dict[str, str]:
+        """The four properties, as an image holds them."""
+        return {
+            SIGNATURE: self.signature,
+            HASH_METHOD: self.hash_method,
+            KEY_TYPE: self.key_type,
+            CERTIFICATE_UUID: self.certificate_uuid,
+        }
+
 
 class Verifier:
     """Checks a digest against a signature, with a certificate already found acceptable."""

@@ -17,12 +17,17 @@ from catalog.errors import BadRequest
 from catalog.signatures import SignatureRefused, SignedWith, Verifier, refused
 
 
+def signature_failure(image_id: uuid.UUID, refused: SignatureRefused) -> BadRequest:
+    """A refused signature, answered as Glance answers it."""
+    return BadRequest(f"Signature verification failed for image {image_id}: {refused.detail}")
+
+
 @contextmanager
 def _answered_as_glance(image_id: uuid.UUID) -> Iterator[None]:
     try:
         yield
     except SignatureRefused as e:
-        raise BadRequest(f"Signature verification failed for image {image_id}: {e.detail}") from e
+        raise signature_failure(image_id, e) from e
 
 
 async def verifier_for(

@@ -109,6 +109,7 @@ async def _stream_in(
         inspection,
         virtual_size,
         staging=command.staging,
+        signed=signed,
     )
 
 
@@ -139,8 +140,10 @@ async def _complete(
     virtual_size: int | None,
     *,
     staging: bool,
+    signed: SignedWith | None,
 ) -> None:
-    """Record the streamed bytes: as the image's data (active), or as staged for an import."""
+    """Record the streamed bytes: as the image's data (active), or as staged for an import
+    (with the signature they were verified against)."""
     digests = {
         "size": stored.size,
         "checksum": stored.checksum,
@@ -152,7 +155,8 @@ async def _complete(
         now = context.clock.now()
         if staging:
             found = {"found_format": inspection.format, "virtual_size": inspection.virtual_size}
-            image.complete_staging(ImageStaged(**digests, **found), now)
+            signed_with = signed.as_properties() if signed else None
+            image.complete_staging(ImageStaged(**digests, **found, signed_with=signed_with), now)
         else:
             uploaded = ImageUploaded(
                 store=store_name, location=stored.location, virtual_size=virtual_size, **digests

@@ -263,3 +263,33 @@ async def test_data_stored_in_s3_is_verified_in_the_same_pass(
     response = await sent(api, tampered, DATA + b"!")
     assert response.status == 400
     assert (await shown(api, tampered))["status"] == "queued"
+
+
+async def test_an_import_refuses_staged_data_whose_signature_changed_after_staging(
+    signing_api: tuple[ApiClient, Container], certificates: Path
+) -> None:
+    api, container = signing_api
+    made = signed(DATA)
+    made.kept_in(certificates)
+    image_id = await created_image_id(api)
+    assert (await sent(api, image_id, DATA, "stage")).status == 204
+    # Signed only now: the staged bytes were never verified against this signature.
+    patch = [{"op": "add", "path": f"/{name}", "value": v} for name, v in made.properties.items()]
+    patched = await api.patch(
+        f"/v2/images/{image_id}",
+        json=patch,
+        headers={**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"},
+    )
+    assert patched.status == 200, await patched.text()
+    imported = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "glance-direct"}},
+        headers={**PROJECT_A, **JSON},
+    )
+    assert imported.status == 400
+    assert (await imported.json())["message"].startswith(
+        CANNOT.format(image_id) + "The signature properties changed after the data was staged."
+    )
+    image = await shown(api, image_id)
+    assert (image["status"], image["size"]) == ("queued", None)
+    assert stored_files(container) == []
