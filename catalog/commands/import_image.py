@@ -60,8 +60,8 @@ async def import_image(
         except DiskFormatRejected as rejected:
             # The staged bytes are not what the image claims: they go, the image is queued.
             return rejected, image.reject_staged(rejected.detail, now)
-        except SignatureRefused as refused:
-            unverified = signature_failure(command.image_id, refused)
+        except SignatureRefused as why:
+            unverified = signature_failure(command.image_id, why)
             return unverified, image.reject_staged(unverified.message, now)
         return None
 

@@ -17,9 +17,9 @@ from catalog.errors import BadRequest
 from catalog.signatures import SignatureRefused, SignedWith, Verifier, refused
 
 
-def signature_failure(image_id: uuid.UUID, refused: SignatureRefused) -> BadRequest:
+def signature_failure(image_id: uuid.UUID, why: SignatureRefused) -> BadRequest:
     """A refused signature, answered as Glance answers it."""
-    return BadRequest(f"Signature verification failed for image {image_id}: {refused.detail}")
+    return BadRequest(f"Signature verification failed for image {image_id}: {why.detail}")
 
 
 @contextmanager

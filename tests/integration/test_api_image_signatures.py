@@ -154,6 +154,18 @@ async def test_an_unknown_certificate_refuses_the_upload(
     await refused_and_left_queued(api, container, made, message)
 
 
+async def test_a_certificate_id_naming_a_file_outside_the_folder_finds_nothing(
+    signing_api: tuple[ApiClient, Container], certificates: Path
+) -> None:
+    api, container = signing_api
+    made = signed(DATA)
+    made.kept_in(certificates / "inner")
+    outside = f"inner/{made.certificate_uuid}"
+    escaping = Signed(DATA, {**made.properties, "img_signature_certificate_uuid": outside}, b"")
+    message = CANNOT + f"Certificate not found with ID: {outside}."
+    await refused_and_left_queued(api, container, escaping, message)
+
+
 async def test_without_a_certificate_source_a_signed_image_is_refused(
     api: ApiClient, container: Container
 ) -> None:
