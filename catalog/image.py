@@ -54,6 +54,7 @@ from catalog.events import (
 )
 from catalog.image_patch import PatchOperation, plan_update
 from catalog.policy.property_protections import PropertyCheck, every_property
+from catalog.signatures import SignedWith, refused
 
 
 class ImageStatus(StrEnum):
@@ -266,6 +267,9 @@ class Image(EventSourced):
         assert self.staged is not None
         assert self.disk_format is not None
         staged = self.staged
+        if SignedWith.of(self.properties) != SignedWith.of(staged.signed_with or {}):
+            # The bytes were verified (or not) against the signature they had when staged.
+            raise refused("The signature properties changed after the data was staged")
         virtual_size = None
         if self.container_format == "bare" and staged.found_format is not None:
             # The format was unknown while staging; now it is claimed, the bytes must match it.

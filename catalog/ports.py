@@ -6,7 +6,7 @@ Adapters in `infra/` implement them; the domain and the command handlers only se
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -123,6 +123,10 @@ class StoredData(Protocol):
     def os_hash_algo(self) -> str: ...
     @property
     def os_hash_value(self) -> str: ...
+    @property
+    def digests(self) -> Mapping[str, str]:
+        """The hex digests asked for with `add`'s `also_digest`, by hashlib name."""
+        ...
 
 
 class DataStore(Protocol):
@@ -138,8 +142,16 @@ class DataStore(Protocol):
         ...
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
-    ) -> StoredData: ...
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
+    ) -> StoredData:
+        """Store the bytes under `key`, digested once as they pass: md5, sha512 and the
+        hashlib algorithms named in `also_digest`."""
+        ...
 
     def get(
         self, location: str, *, offset: int = 0, length: int | None = None
@@ -181,6 +193,17 @@ class DataStores(Protocol):
 
     def for_location(self, location: str) -> tuple[str, DataStore]:
         """The store holding `location` and its name; `BadRequest` if none does."""
+        ...
+
+
+class Certificates(Protocol):
+    """Where the certificates of signed images are found, by their uuid
+    (`img_signature_certificate_uuid`)."""
+
+    async def find(self, uuid: str, token: str | None) -> bytes | None:
+        """The certificate's bytes (PEM or DER), or None if there is none with that uuid.
+        `token` is the caller's, for a key manager that answers each user for their own
+        secrets. `ServiceUnavailable` if the certificates cannot be reached now."""
         ...
 
 

@@ -12,6 +12,7 @@ from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
+from infra.certificates import BarbicanCertificates, DirectoryCertificates, FirstFound
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStore
 from infra.db.database import Database
@@ -43,13 +44,31 @@ class Container:
     policy: Policy
     remote: TranslatingStore
     """Where the tasks API's imports fetch data from."""
+    certificates: FirstFound
+    """Where the certificates of signed images are found."""
     image_cache: ImageCache | None = None
     """This node's image cache, if `CATALOG_IMAGE_CACHE_DIR` is set."""
 
     async def close(self) -> None:
+        await self.certificates.close()
         await self.remote.driver.close()
         await self.stores.close()
         await self.database.close()
+
+
+def build_certificates(settings: Settings) -> FirstFound:
+    """The certificate sources `CATALOG_SIGNATURE_*` configures, the folder first."""
+    signatures = settings.signatures
+    folder = signatures.certificates_dir
+    barbican = None
+    if signatures.barbican_url or signatures.barbican_from_catalog:
+        barbican = BarbicanCertificates(
+            url=None if signatures.barbican_from_catalog else signatures.barbican_url,
+            keystone_url=settings.keystone.auth_url,
+            interface=signatures.barbican_interface,
+            timeout=signatures.barbican_timeout_seconds,
+        )
+    return FirstFound(DirectoryCertificates(folder) if folder else None, barbican)
 
 
 def build_stores(settings: Settings) -> ConfiguredStores:
@@ -157,6 +176,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     node_id = f"node-{uuid.uuid4()}"
     retry_budget = settings.core.conflict_retry_seconds
     remote = TranslatingStore(HttpStore(allowed_networks=settings.tasks.import_networks()))
+    certificates = build_certificates(settings)
     context = CommandContext(
         images=ImageRepository(log, ConflictRetry(budget=retry_budget)),
         tasks=TaskRepository(log, ConflictRetry(budget=retry_budget)),
@@ -180,6 +200,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             retry_delay=timedelta(seconds=settings.deletion.scrub_retry_seconds),
         ),
         policy=policy,
+        certificates=certificates,
         task_settings=Tasks(
             time_to_live=timedelta(hours=settings.tasks.time_to_live), remote=remote
         ),
@@ -194,4 +215,5 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         policy=policy,
         remote=remote,
         image_cache=image_cache,
+        certificates=certificates,
     )

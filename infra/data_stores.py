@@ -70,10 +70,15 @@ class TranslatingStore:
             return self.driver.key_of(location)
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
     ) -> StoredData:
         with _translated():
-            return await self.driver.add(key, chunks, max_size=max_size)
+            return await self.driver.add(key, chunks, max_size=max_size, also_digest=also_digest)
 
     async def get(
         self, location: str, *, offset: int = 0, length: int | None = None

@@ -400,6 +400,28 @@ class ImageCacheSettings(BaseSettings):
     deleted or whose data went away)."""
 
 
+class SignatureSettings(BaseSettings):
+    """Where the certificates of signed images are found (`img_signature_certificate_uuid`):
+    a folder, a Barbican key manager, or both (the folder is asked first). With neither, the
+    data of a signed image is refused: its certificate cannot be found."""
+
+    model_config = _config("CATALOG_SIGNATURE_")
+
+    certificates_dir: Path | None = None
+    """A folder of X.509 certificates, PEM or DER, each in a file named by its uuid (with
+    `.pem`, `.der`, `.crt` or no extension)."""
+    barbican_url: str | None = None
+    """Barbican's address, e.g. `https://barbican.example.com:9311`; its secrets are read
+    with the caller's token (`GET /v1/secrets/{uuid}/payload`)."""
+    barbican_from_catalog: bool = False
+    """Find Barbican in the caller's Keystone catalog (service type `key-manager`) instead of
+    `CATALOG_SIGNATURE_BARBICAN_URL`; needs `CATALOG_KEYSTONE_AUTH_URL`."""
+    barbican_interface: Literal["public", "internal", "admin"] = "public"
+    """Which of Barbican's catalog endpoints to use."""
+    barbican_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a question to Barbican may take before the upload answers 503."""
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -509,6 +531,7 @@ class Settings:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     deletion: DeletionSettings = field(default_factory=DeletionSettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
     image_cache: ImageCacheSettings = field(default_factory=ImageCacheSettings)
 
@@ -550,4 +573,14 @@ def _across_concerns(read: dict[str, Any]) -> list[Callable[[], object]]:
         checks.append(read["stores"].configured)
     if "api" in read and "keystone" in read and read["api"].auth_mode == "keystone":
         checks.append(read["keystone"].credentials)
+    if "signatures" in read and "keystone" in read:
+        checks.append(lambda: _barbican_findable(read["signatures"], read["keystone"]))
     return checks
+
+
+def _barbican_findable(signatures: SignatureSettings, keystone: KeystoneSettings) -> None:
+    if signatures.barbican_from_catalog and not keystone.auth_url:
+        raise SettingsError(
+            "CATALOG_SIGNATURE_BARBICAN_FROM_CATALOG: needs CATALOG_KEYSTONE_AUTH_URL to read "
+            "the catalog"
+        )

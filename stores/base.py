@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from stores.errors import InvalidLocation
@@ -34,6 +34,8 @@ class StoredData:
     """Always "sha512"."""
     os_hash_value: str
     """sha512 hex digest."""
+    digests: Mapping[str, str] = field(default_factory=dict)
+    """The hex digests `add` was asked for with `also_digest`, by hashlib name."""
 
 
 class ImageStore(Protocol):
@@ -66,9 +68,17 @@ class ImageStore(Protocol):
         ...
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
     ) -> StoredData:
         """Store the streamed bytes under `key`, replacing what was there.
+
+        The bytes are digested as they pass, once: md5 and sha512 always, and the hashlib
+        algorithms named in `also_digest` (reported in `StoredData.digests`).
 
         Raises `SizeLimitExceeded` as soon as more than `max_size` bytes have arrived. On any
         failure or cancellation nothing is left under `key` and the error propagates unchanged

@@ -7,7 +7,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Sequence
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
@@ -55,14 +55,19 @@ class FilesystemStore:
         return self.path_of(location).name
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
     ) -> StoredData:
         path = self._path_for_key(key)
         file = _NewFile(path)
         worker = SerialWorker()
         try:
             await _io(worker.run(file.open))
-            hasher = StreamHasher()
+            hasher = StreamHasher(also_digest)
             async with contextlib.aclosing(
                 regroup(chunks, BLOCK_SIZE, max_size=max_size)
             ) as blocks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -70,7 +70,12 @@ class HttpStore:
         raise StoreReadOnly("the http store is read-only: its locations have no keys")
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
     ) -> StoredData:
         """Always `StoreReadOnly`, without reading `chunks` (closed if a generator)."""
         if isinstance(chunks, AsyncGenerator):

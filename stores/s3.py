@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,11 +90,16 @@ class S3Store:
         return f"s3://{self.bucket}/{check_key(key)}"
 
     async def add(
-        self, key: str, chunks: AsyncIterable[bytes], *, max_size: int | None = None
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_size: int | None = None,
+        also_digest: Sequence[str] = (),
     ) -> StoredData:
         location = self.location_for(key)
         client = await self._connected()
-        hasher = StreamHasher()
+        hasher = StreamHasher(also_digest)
         # Written into, not built from bytes: the HTTP client then sends it without a copy.
         part = io.BytesIO()
         upload: MultipartUpload | None = None

@@ -12,6 +12,7 @@ from datetime import timedelta
 from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
 from catalog.ports import (
+    Certificates,
     Clock,
     DataStores,
     LocationHolders,
@@ -19,6 +20,14 @@ from catalog.ports import (
     QuotaUsage,
     RemoteData,
 )
+
+
+class _NoCertificates:
+    async def find(self, uuid: str, token: str | None) -> bytes | None:
+        return None
+
+
+NO_CERTIFICATES: Certificates = _NoCertificates()
 
 
 @dataclass(frozen=True)
@@ -111,3 +120,6 @@ class CommandContext:
     deletion: Deletion = Deletion()
     policy: Policy = field(default_factory=Policy)
     """Who may do what (Glance's default rules unless an operator's policy file changes them)."""
+    certificates: Certificates = field(default_factory=lambda: NO_CERTIFICATES)
+    """Where the certificates of signed images are found; by default nowhere, so a signed
+    image's data is refused (its certificate cannot be found)."""

@@ -20,9 +20,12 @@ from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.run_as_task import NewTask, Outcome, image_result, run_as_task
 from catalog.commands.shared_data import release_data
+from catalog.commands.signed_data import signature_failure
 from catalog.disk_formats import DiskFormatRejected
+from catalog.errors import CatalogError
 from catalog.events import EventMetadata
 from catalog.image import Image
+from catalog.signatures import SignatureRefused
 from catalog.task import TaskType
 
 IMPORT_METHODS = ("glance-direct", "copy-image")
@@ -49,7 +52,7 @@ async def import_image(
     staged_in = [image.upload_store] if image.upload_store else []
     size = image.size
 
-    def decide(image: Image) -> tuple[DiskFormatRejected, str] | None:
+    def decide(image: Image) -> tuple[CatalogError, str] | None:
         require(context, image, metadata.actor, "modify_image")
         now = context.clock.now()
         try:
@@ -57,6 +60,9 @@ async def import_image(
         except DiskFormatRejected as rejected:
             # The staged bytes are not what the image claims: they go, the image is queued.
             return rejected, image.reject_staged(rejected.detail, now)
+        except SignatureRefused as why:
+            unverified = signature_failure(command.image_id, why)
+            return unverified, image.reject_staged(unverified.message, now)
         return None
 
     async def work() -> Outcome:

@@ -14,18 +14,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterable
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
+from catalog.commands.signed_data import check_signature, verifier_for
 from catalog.commands.upload_limits import bounded, upload_bound
 from catalog.disk_formats import FormatInspector, Inspection, accept, inspected
 from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
 from catalog.image import Image
 from catalog.ports import StoredData
+from catalog.signatures import SignedWith
 
 
 class UploadImageData(Command):
@@ -36,6 +38,8 @@ class UploadImageData(Command):
     store: str | None = None
     expected_size: int | None = None
     staging: bool = False
+    token: str | None = Field(default=None, repr=False)
+    """The caller's token, for a key manager that keeps signed images' certificates."""
 
 
 async def upload_image_data(
@@ -54,7 +58,7 @@ async def _stream_in(
     location = store.location_for(str(command.image_id))
     bound = await upload_bound(context, command.image_id, command.expected_size)
 
-    def start(image: Image) -> tuple[str | None, str | None]:
+    def start(image: Image) -> tuple[str | None, str | None, SignedWith | None]:
         # Glance's rules: uploading is `upload_image`; staging for an import is a change.
         require(context, image, actor, "modify_image" if command.staging else "upload_image")
         image.start_upload(
@@ -66,25 +70,32 @@ async def _stream_in(
             staging=command.staging,
             reserved=bound.reserved,
         )
-        # The formats as the upload starts: from here on they cannot change.
-        return image.disk_format, image.container_format
+        # The formats and signature as the upload starts: what the data is checked against.
+        return image.disk_format, image.container_format, SignedWith.of(image.properties)
 
-    claimed = await context.images.change(
+    disk_format, container_format, signed = await context.images.change(
         command.image_id, metadata, start, claim=lambda _: bound.claim()
     )
     inspector = FormatInspector()
     try:
+        verifier = await verifier_for(context, command.image_id, signed, command.token)
         chunks = inspected(bounded(command.chunks, bound), inspector)
         stored = await store.add(
-            str(command.image_id), chunks, max_size=context.limits.image_size_cap
+            str(command.image_id),
+            chunks,
+            max_size=context.limits.image_size_cap,
+            also_digest=[verifier.digest_name] if verifier else [],
         )
         if command.expected_size is not None and stored.size != command.expected_size:
             raise BadRequest(
                 f"Image size {stored.size} does not match the expected size "
                 f"{command.expected_size}."
             )
+        check_signature(verifier, command.image_id, stored.digests)
         inspection = inspector.finish()
-        virtual_size = _checked_format(inspection, claimed, staging=command.staging)
+        virtual_size = _checked_format(
+            inspection, disk_format, container_format, staging=command.staging
+        )
     except BaseException as e:
         # Shielded: a client that went away must still leave the image queued, not saving.
         await asyncio.shield(_abandon(context, command.image_id, metadata, store_name, location, e))
@@ -98,16 +109,20 @@ async def _stream_in(
         inspection,
         virtual_size,
         staging=command.staging,
+        signed=signed,
     )
 
 
 def _checked_format(
-    inspection: Inspection, claimed: tuple[str | None, str | None], *, staging: bool
+    inspection: Inspection,
+    disk_format: str | None,
+    container_format: str | None,
+    *,
+    staging: bool,
 ) -> int | None:
     """The virtual size to record; `DiskFormatRejected` for unsafe data, or for an upload's
     data that is not its claimed disk format (a staging's is checked at import, when the
     format is final)."""
-    disk_format, container_format = claimed
     if container_format != "bare":
         return None  # the disk is inside a container (ova, docker, ...): nothing to inspect
     if staging or disk_format is None:
@@ -125,8 +140,10 @@ async def _complete(
     virtual_size: int | None,
     *,
     staging: bool,
+    signed: SignedWith | None,
 ) -> None:
-    """Record the streamed bytes: as the image's data (active), or as staged for an import."""
+    """Record the streamed bytes: as the image's data (active), or as staged for an import
+    (with the signature they were verified against)."""
     digests = {
         "size": stored.size,
         "checksum": stored.checksum,
@@ -138,7 +155,8 @@ async def _complete(
         now = context.clock.now()
         if staging:
             found = {"found_format": inspection.format, "virtual_size": inspection.virtual_size}
-            image.complete_staging(ImageStaged(**digests, **found), now)
+            signed_with = signed.as_properties() if signed else None
+            image.complete_staging(ImageStaged(**digests, **found, signed_with=signed_with), now)
         else:
             uploaded = ImageUploaded(
                 store=store_name, location=stored.location, virtual_size=virtual_size, **digests

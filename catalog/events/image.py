@@ -69,6 +69,9 @@ class ImageStaged(ImageEvent):
     """The disk format the bytes turned out to be, checked against `disk_format` at import
     (None: staged before inspection existed, v1)."""
     virtual_size: int | None = None
+    signed_with: dict[str, str] | None = None
+    """The signature properties the bytes were verified against as they were staged (None:
+    the image was not signed then); the import refuses them if the image's differ now."""
 
 
 class ImageUploadFailed(ImageEvent):

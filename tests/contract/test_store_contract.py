@@ -142,6 +142,17 @@ class StoreContract:
         stored = await store.add(key, stream(payload))
         await self.assert_stored(store, key, stored, payload)
 
+    async def test_digests_asked_for_are_taken_as_the_bytes_are_stored(
+        self, store: ImageStore, key: str
+    ) -> None:
+        payload = data(2 * MiB + 7)
+        stored = await store.add(key, stream(payload), also_digest=["sha256", "sha512"])
+        await self.assert_stored(store, key, stored, payload)
+        assert stored.digests == {
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "sha512": hashlib.sha512(payload).hexdigest(),
+        }
+
     async def test_an_empty_object_is_stored(self, store: ImageStore, key: str) -> None:
         stored = await store.add(key, stream(b""))
         await self.assert_stored(store, key, stored, b"")

@@ -31,6 +31,7 @@ from infra.settings import (
     PolicySettings,
     QuotaSettings,
     Settings,
+    SignatureSettings,
     StoresSettings,
     TaskSettings,
 )
@@ -57,6 +58,7 @@ def embedded_settings(
     policy: PolicySettings | None = None,
     tasks: TaskSettings | None = None,
     image_cache: ImageCacheSettings | None = None,
+    signatures: SignatureSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -68,6 +70,7 @@ def embedded_settings(
         "policy": policy,
         "tasks": tasks,
         "image_cache": image_cache,
+        "signatures": signatures,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]

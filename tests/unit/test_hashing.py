@@ -97,3 +97,17 @@ async def test_a_cancelled_update_adds_nothing_and_the_hasher_stays_usable() -> 
     assert waiting.cancelled()
     await hasher.update(second)
     assert await hasher.digests() == expected(first, second)
+
+
+async def test_digests_asked_for_are_taken_in_the_same_pass() -> None:
+    blocks = [b"x" * 100, b"y" * (3 * MiB), b"z"]
+    whole = b"".join(blocks)
+    hasher = StreamHasher(also=["sha224", "sha512"])
+    for block in blocks:
+        await hasher.update(block)
+    digests = await hasher.digests()
+    assert digests.sha512 == hashlib.sha512(whole).hexdigest()
+    assert digests.also == {
+        "sha224": hashlib.sha224(whole).hexdigest(),
+        "sha512": hashlib.sha512(whole).hexdigest(),
+    }

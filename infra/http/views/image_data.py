@@ -57,6 +57,7 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
         store=text_header(request, "X-Image-Meta-Store"),
         expected_size=_expected_size(request),
         staging=staging,
+        token=request.headers.get("X-Auth-Token"),
     )
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=204)
