@@ -44,6 +44,7 @@ class Container:
     """Where the tasks API's imports fetch data from."""
 
     async def close(self) -> None:
+        await self.bus.context.background.close()  # records its ends while it still can
         await self.remote.driver.close()
         await self.stores.close()
         await self.database.close()

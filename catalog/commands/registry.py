@@ -21,11 +21,11 @@ from catalog.commands.change_activation import (
 from catalog.commands.context import CommandContext
 from catalog.commands.copy_image import CopyImage, copy_image
 from catalog.commands.create_image import CreateImage, create_image
+from catalog.commands.create_import_task import CreateImportTask, create_import_task
 from catalog.commands.create_metadef_namespace import (
     CreateMetadefNamespace,
     create_metadef_namespace,
 )
-from catalog.commands.create_import_task import CreateImportTask, create_import_task
 from catalog.commands.delete_from_store import DeleteFromStore, delete_from_store
 from catalog.commands.delete_image import DeleteImage, delete_image
 from catalog.commands.delete_metadef_namespace import (

@@ -33,7 +33,6 @@ from catalog.events.metadefs import MetadefNamespaceCreated
 from catalog.image import Image
 from catalog.metadefs.namespace import Namespace
 from catalog.ports import EventLog
-from catalog.quotas import QuotaClaim
 from catalog.task import Task
 
 T = TypeVar("T")
