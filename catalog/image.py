@@ -367,13 +367,17 @@ class Image(EventSourced):
         if brings_data:
             self.require_staged()
             self._staged_virtual_size()
+        self.require_no_import()
+        started = ImageImportStarted(task_id=task_id, stores=stores, brings_data=brings_data)
+        self._record(started, now)
+
+    def require_no_import(self) -> None:
+        """Glance's import lock: one import (or copy) of an image at a time (else 409)."""
         if self.import_progress.task is not None:
             raise Conflict(
                 f"New operation on image '{self.id}' is not permitted as prior operation "
                 "is still in progress"
             )
-        started = ImageImportStarted(task_id=task_id, stores=stores, brings_data=brings_data)
-        self._record(started, now)
 
     def end_import(self, task_id: str, reason: str, now: datetime) -> list[DataLocation]:
         """The import run by `task_id` ended: its lock goes (nothing to do if it has not it).

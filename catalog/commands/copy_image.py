@@ -36,6 +36,7 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
     require(context, image, metadata.actor, "copy_image")
     if image.status is not ImageStatus.ACTIVE:
         raise Conflict("Only images with status active can be targeted for copying")
+    image.require_no_import()  # taken before the task, as Glance: a refusal leaves none
     held = {location.store for location in image.locations}
     targets = [name for name in stores_asked(context, command.stores) if name not in held]
     if command.stores is not None:

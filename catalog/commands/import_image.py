@@ -91,6 +91,7 @@ async def import_image(
     image = await context.images.load(command.image_id)
     require(context, image, metadata.actor, "modify_image")
     source = SOURCES[command.method](image)
+    image.require_no_import()  # taken before the task, as Glance: a refusal leaves none
     targets = stores_asked(context, command.stores)
 
     async def work() -> Outcome:
