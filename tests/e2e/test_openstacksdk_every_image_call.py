@@ -44,6 +44,21 @@ def status_becomes(conn: Any, image_id: str, status: str) -> Any:
     )
 
 
+def copy_done(conn: Any, image_id: str) -> Any:
+    """The image once its copy-image import ended, as Tempest's waiter tells it."""
+    return eventually(
+        lambda: (
+            (image := conn.image.get_image(image_id)).properties.get(
+                "os_glance_importing_to_stores"
+            )
+            == ""
+            and "os_glance_import_task" not in image.properties
+            and image
+        ),
+        f"image {image_id} copied",
+    )
+
+
 def works_on_any_image(owner: Any, member: Any, image_id: str, default_store: str) -> None:
     """What every image takes, whatever its status: reads, updates, tags and members."""
     images = owner.image
@@ -209,6 +224,7 @@ def test_several_stores_through_the_sdk(serve: StartServer) -> None:
         images.get_image(image.id), method="copy-image", stores=["fast"]
     )
     assert copied.status_code == 202
+    copy_done(owner, image.id)
     assert images.get_image(image.id).properties["stores"] == "bulk,fast"
     updated = images.update_image(images.get_image(image.id), k="v")
     assert (updated.properties["k"], updated.properties["stores"]) == ("v", "bulk,fast")
