@@ -12,8 +12,6 @@ when copied or moving to the failed ones, and the lock goes when the task ends.
 
 from __future__ import annotations
 
-import structlog
-
 from catalog.commands.access import require
 from catalog.commands.context import CommandContext
 from catalog.commands.import_image import ImportImage, import_task
@@ -23,8 +21,6 @@ from catalog.commands.run_as_task import Outcome, image_result, start_as_task
 from catalog.errors import BadRequest, Conflict
 from catalog.events import EventMetadata
 from catalog.image import ImageStatus
-
-log = structlog.get_logger(__name__)
 
 
 class CopyImage(ImportImage):
@@ -46,8 +42,10 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
 
     async def copy_all() -> Outcome:
         current = await context.images.load(command.image_id)
-        data, first = current.data, current.locations[0]
-        assert data is not None
+        data = current.data
+        if current.gone or data is None or not current.locations:
+            raise Conflict("Only images with status active can be targeted for copying")
+        first = current.locations[0]
         source = DataSource(first.store, first.url, data.size, data.checksum, data.os_hash_value)
         await write_to_stores(
             context,
