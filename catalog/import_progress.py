@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 IMPORT_TASK = "os_glance_import_task"
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
+PROGRESS = (IMPORT_TASK, IMPORTING, FAILED)
 
 
 def _listed(value: str | None) -> tuple[str, ...]:
@@ -64,7 +65,7 @@ class ImportProgress:
 
     def shown_in(self, properties: Mapping[str, str]) -> dict[str, str]:
         """`properties` with this progress in place of the one they showed."""
-        kept = {k: v for k, v in properties.items() if k not in (IMPORT_TASK, IMPORTING, FAILED)}
+        kept = {k: v for k, v in properties.items() if k not in PROGRESS}
         if self.task is not None:
             kept[IMPORT_TASK] = self.task
         if self.shown:
