@@ -45,9 +45,10 @@ LEASE = timedelta(seconds=30)
 async def two_stores(
     tmp_path: Path, database_url: str, api_for: ApiBuilder
 ) -> tuple[ApiClient, Container]:
-    """Two folder stores: `fast` and `cheap`, the default (where bytes are staged)."""
+    """Two folder stores: `fast` and `cheap`, the default (where bytes are staged); and `web`,
+    the read-only http store, which imports never write."""
     stores = StoresSettings(
-        stores="fast:file,cheap:file",
+        stores="fast:file,cheap:file,web:http",
         default_store="cheap",
         options={"cheap": {"dir": tmp_path / "bulk"}},
     )
@@ -197,6 +198,8 @@ async def test_when_not_all_stores_must_succeed_the_others_are_kept(
         ({"stores": ["fast"], "all_stores": True}, 400, "All_stores parameter can't be used"),
         ({"stores": "fast"}, 400, "'stores' must be a list of store identifiers."),
         ({"all_stores_must_succeed": "no"}, 400, "'all_stores_must_succeed' must be boolean"),
+        # Glance answers 202 and its task fails, leaving the image `importing` for good.
+        ({"stores": ["fast", "web"]}, 410, "Error in store configuration. Adding images"),
     ],
 )
 async def test_bad_store_requests_change_nothing(
