@@ -33,6 +33,9 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageImported,
+    ImageImportEnded,
+    ImageImportStarted,
     ImageLocationAdded,
     ImageLocationRejected,
     ImageLocationRemoved,
@@ -53,6 +56,7 @@ from catalog.events import (
     ImageUploadStarted,
 )
 from catalog.image_patch import PatchOperation, plan_update
+from catalog.import_progress import ImportProgress
 from catalog.policy.property_protections import PropertyCheck, every_property
 from catalog.signatures import SignedWith, refused
 
@@ -132,8 +136,10 @@ class Image(EventSourced):
         self.upload_location: str | None = None
         self.upload_node: str | None = None
         self.upload_store: str | None = None
-        self.data: ImageUploaded | ImageLocationAdded | None = None
+        self.data: ImageUploaded | ImageLocationAdded | ImageImported | None = None
         """What the image's data is (size and digests), once it has some."""
+        self.import_progress = ImportProgress()
+        """The stores an import (or copy) writes, and the task holding the import lock."""
         self.copies: dict[str, CopyInProgress] = {}
         """Copies streaming into other stores, by store name."""
         self.staged: ImageStaged | None = None
@@ -161,7 +167,9 @@ class Image(EventSourced):
 
     @property
     def virtual_size(self) -> int | None:
-        return self.data.virtual_size if isinstance(self.data, ImageUploaded) else None
+        return (
+            self.data.virtual_size if isinstance(self.data, ImageUploaded | ImageImported) else None
+        )
 
     @property
     def checksum(self) -> str | None:
@@ -257,24 +265,15 @@ class Image(EventSourced):
             raise Conflict("'disk_format' needs to be set before import")
 
     def import_staged(self, now: datetime) -> None:
-        """glance-direct: the staged bytes become the image's data (uploading → active).
-
-        Staging already wrote them to their store and hashed them, so the import only records.
-        """
+        """glance-direct into the store it was staged in: the staged bytes become the image's
+        data (uploading → active). Staging already wrote them there and hashed them, so the
+        import only records."""
         self.require_staged()
         assert self.upload_location is not None
         assert self.upload_store is not None
-        assert self.staged is not None
-        assert self.disk_format is not None
         staged = self.staged
-        if SignedWith.of(self.properties) != SignedWith.of(staged.signed_with or {}):
-            # The bytes were verified (or not) against the signature they had when staged.
-            raise refused("The signature properties changed after the data was staged")
-        virtual_size = None
-        if self.container_format == "bare" and staged.found_format is not None:
-            # The format was unknown while staging; now it is claimed, the bytes must match it.
-            found = Inspection(staged.found_format, staged.virtual_size, (), staged.size)
-            virtual_size = accept(self.disk_format, found)
+        assert staged is not None
+        self._require_staged_as_signed()
         imported = ImageUploaded(
             store=self.upload_store,
             location=self.upload_location,
@@ -282,9 +281,61 @@ class Image(EventSourced):
             checksum=staged.checksum,
             os_hash_algo=staged.os_hash_algo,
             os_hash_value=staged.os_hash_value,
-            virtual_size=virtual_size,
+            virtual_size=self._staged_virtual_size(),
         )
         self._record(imported, now)
+
+    def _require_staged_as_signed(self) -> None:
+        """The staged bytes were verified (or not) against the signature properties the image
+        had when they were staged: if those changed since, SignatureRefused."""
+        staged = self.staged
+        assert staged is not None
+        if SignedWith.of(self.properties) != SignedWith.of(staged.signed_with or {}):
+            raise refused("The signature properties changed after the data was staged")
+
+    def _staged_virtual_size(self) -> int | None:
+        """The staged bytes' virtual size, once checked against the disk format claimed now
+        (it was unknown while staging, for `bare` images): DiskFormatRejected if they do not
+        match it."""
+        staged = self.staged
+        assert staged is not None
+        assert self.disk_format is not None
+        if self.container_format == "bare" and staged.found_format is not None:
+            found = Inspection(staged.found_format, staged.virtual_size, (), staged.size)
+            return accept(self.disk_format, found)
+        return None
+
+    def complete_import(self, now: datetime) -> None:
+        """An import that brought the data has written it into its stores: importing →
+        active, with the staged bytes' size and digests."""
+        if self.status is not ImageStatus.IMPORTING or self.staged is None:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
+        staged = self.staged
+        imported = ImageImported(
+            size=staged.size,
+            checksum=staged.checksum,
+            os_hash_algo=staged.os_hash_algo,
+            os_hash_value=staged.os_hash_value,
+            virtual_size=self._staged_virtual_size(),
+        )
+        self._record(imported, now)
+
+    def fail_import(self, reason: str, now: datetime) -> list[DataLocation]:
+        """An import that was to bring the data failed: back to `queued`, without the copies
+        it made nor the staged bytes. Returns what to remove (once recorded)."""
+        if self.status is not ImageStatus.IMPORTING:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.QUEUED)
+        doomed = list(self.locations)
+        for location in doomed:
+            self._record(ImageLocationRemoved(store=location.store, location=location.url), now)
+        staged = self.upload_location
+        assert staged is not None
+        assert self.upload_store is not None
+        self._record(ImageUploadFailed(reason=reason, location=staged), now)
+        kept = {location.url for location in doomed}
+        if staged not in kept:
+            doomed.append(DataLocation(self.upload_store, staged))
+        return doomed
 
     def fail_upload(self, reason: str, now: datetime) -> None:
         """An upload or a staging ends without data: back to `queued`."""
@@ -316,10 +367,45 @@ class Image(EventSourced):
             raise InvalidStatusTransition(str(self.status), ImageStatus.QUEUED)
         self._record(ImageLocationRejected(store=store, location=location, reason=reason), now)
 
-    def start_copy(self, store: str, location: str, node_id: str | None, now: datetime) -> None:
-        """copy-image: the data starts streaming into `store`; the image stays active."""
+    def begin_import(
+        self, task_id: str, stores: tuple[str, ...], now: datetime, *, brings_data: bool = False
+    ) -> None:
+        """Task `task_id` takes the image's import lock to write its data into `stores`.
+        `brings_data`: the staged bytes become the image's data (uploading → importing); they
+        are checked against the disk format claimed now (DiskFormatRejected) and the signature
+        properties they were staged with (SignatureRefused)."""
         self._require_live()
-        if self.status is not ImageStatus.ACTIVE:
+        if brings_data:
+            self.require_staged()
+            self._require_staged_as_signed()
+            self._staged_virtual_size()
+        self.require_no_import()
+        started = ImageImportStarted(task_id=task_id, stores=stores, brings_data=brings_data)
+        self._record(started, now)
+
+    def require_no_import(self) -> None:
+        """Glance's import lock: one import (or copy) of an image at a time (else 409)."""
+        if self.import_progress.task is not None:
+            raise Conflict(
+                f"New operation on image '{self.id}' is not permitted as prior operation "
+                "is still in progress"
+            )
+
+    def end_import(self, task_id: str, reason: str, now: datetime) -> list[DataLocation]:
+        """The import run by `task_id` ended: its lock goes (nothing to do if it has not it).
+        An import that was to bring the data and did not failed (`fail_import`, for `reason`):
+        returns the bytes to remove once recorded."""
+        if self.import_progress.task != task_id:
+            return []
+        doomed = self.fail_import(reason, now) if self.status is ImageStatus.IMPORTING else []
+        self._record(ImageImportEnded(task_id=task_id), now)
+        return doomed
+
+    def start_copy(self, store: str, location: str, node_id: str | None, now: datetime) -> None:
+        """The data starts streaming into `store`: a copy of an active image's (copy-image),
+        or the data an import brings (the image is `importing`)."""
+        self._require_live()
+        if self.status not in (ImageStatus.ACTIVE, ImageStatus.IMPORTING):
             raise Conflict("Only images with status active can be targeted for copying")
         if any(loc.store == store for loc in self.locations):
             raise BadRequest(f"Image is already present at store '{store}'")
@@ -628,10 +714,24 @@ class Image(EventSourced):
                 return  # the image itself does not change until the copy is complete
             case ImageCopyFailed():
                 self.copies.pop(event.store, None)
-                return
+                self.import_progress = self.import_progress.failed_in(event.store)
             case ImageCopied():
                 self.copies.pop(event.store, None)
+                self.import_progress = self.import_progress.stored(event.store)
                 self.locations.append(DataLocation(event.store, event.location))
+            case ImageImportStarted():
+                self.import_progress = self.import_progress.started(event.task_id, event.stores)
+                if event.brings_data:
+                    self.status = ImageStatus.IMPORTING
+                    self.rejected_locations = []  # the data comes: only its own is listed
+            case ImageImported():
+                self.data = event
+                self.status = ImageStatus.ACTIVE
+                self.upload_location = None
+                self.upload_store = None
+                self.staged = None
+            case ImageImportEnded():
+                self.import_progress = self.import_progress.ended(event.task_id)
             case ImageLocationRemoved():
                 self.locations = [loc for loc in self.locations if loc.url != event.location]
             case ImageTagAdded():

@@ -6,7 +6,8 @@ operations change nothing.
 Beyond Glance's `add`, `replace` and `remove` of top-level attributes, a PATCH may say what
 clients that send the difference between two documents (openstacksdk, through `jsonpatch`)
 write: `move` and `copy` (RFC 6902) between custom properties and tags, single tags by their
-place in the list as shown (`/tags/0`, `/tags/-`), and `/stores` written back as it was read.
+place in the list as shown (`/tags/0`, `/tags/-`), and `/stores` and an import's `os_glance_*`
+progress written back as they were read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.errors import ACCESS_DENIED, BadRequest, Conflict, Forbidden, TooLarge
 from catalog.events import ImageUpdated
+from catalog.import_progress import PROGRESS
 from catalog.policy import reserved
 from catalog.policy.property_protections import Operation, PropertyCheck, every_property
 
@@ -132,8 +134,8 @@ class _Draft:
     def _read(self, pointer: Pointer) -> Any:
         if pointer.index is not None:
             return self.tag_list()[_existing_tag(self.tag_list(), pointer)]
-        if pointer.name == STORES and self.image.stores is not None:
-            return self.image.stores
+        if pointer.name in (shown := _shown(self.image)):
+            return shown[pointer.name]
         if pointer.name in self.properties and self.may(pointer.name, "read"):
             return self.properties[pointer.name]
         raise Conflict(CONFLICT, detail=f"Property {pointer.name} does not exist.")
@@ -142,8 +144,8 @@ class _Draft:
         name = operation.name
         if operation.path.index is not None:
             self.tags = _tags_written(self.tag_list(), operation)
-        elif name == STORES:
-            _check_stores(self.image, operation)
+        elif name == STORES or name in PROGRESS:
+            _check_shown(self.image, operation)
         elif name == "tags":
             self.tags = list(_base_attribute(self.image, operation))
         elif name in BASE_ATTRIBUTES:
@@ -163,12 +165,22 @@ def _check_movable(operation: PatchOperation, pointer: Pointer) -> None:
         )
 
 
-def _check_stores(image: Image, operation: PatchOperation) -> None:
-    """`stores` tells where the data is; only its copies and deletions in stores change that.
-    Removing it, or writing back what was read, changes nothing: clients that send the
-    difference between the image as read and as they want it send exactly that."""
-    if operation.op != "remove" and operation.value != image.stores:
-        raise Forbidden(f"Attribute '{STORES}' is read-only.")
+def _shown(image: Image) -> dict[str, str]:
+    """What the image shows that only its data and imports change: `stores`, and the import's
+    progress (`os_glance_*`)."""
+    shown = image.import_progress.shown_in({})
+    return {**({STORES: image.stores} if image.stores is not None else {}), **shown}
+
+
+def _check_shown(image: Image, operation: PatchOperation) -> None:
+    """`stores` tells where the data is, the `os_glance_*` progress how an import went; only
+    copies, deletions in stores and imports change them. Removing one, or writing back what
+    was read, changes nothing: clients that send the difference between the image as read and
+    as they want it send exactly that."""
+    name = operation.name
+    if operation.op != "remove" and operation.value != _shown(image).get(name):
+        reason = "read-only" if name == STORES else "reserved"
+        raise Forbidden(f"Attribute '{name}' is {reason}.")
 
 
 def _tags_written(tags: list[str], operation: PatchOperation) -> list[str]:

@@ -23,6 +23,7 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageImported,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
@@ -131,7 +132,7 @@ class ImageNotifications:
             case ImageUploadStarted(staging=False, store=store):
                 prepare = {**payload, **_import_stores(), "backend": store}
                 return [update, Notification("image.prepare", prepare)]
-            case ImageUploaded():
+            case ImageUploaded() | ImageImported():
                 done = [Notification("image.upload", {**payload, **_import_stores()})]
                 if before is not ImageStatus.ACTIVE:
                     done.append(Notification("image.activate", payload))

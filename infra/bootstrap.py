@@ -50,6 +50,7 @@ class Container:
     """This node's image cache, if `CATALOG_IMAGE_CACHE_DIR` is set."""
 
     async def close(self) -> None:
+        await self.bus.context.background.close()  # records its ends while it still can
         await self.certificates.close()
         await self.remote.driver.close()
         await self.stores.close()

@@ -24,6 +24,9 @@ from catalog.events import (
     ImageDataSent,
     ImageDeactivated,
     ImageDeleted,
+    ImageImported,
+    ImageImportEnded,
+    ImageImportStarted,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageMemberAdded,
@@ -124,6 +127,12 @@ def describe(before: Image, event: DomainEvent) -> str:
             return f"copied into store {event.store}"
         case ImageCopyFailed():
             return f"copy into store {event.store} failed: {event.reason}"
+        case ImageImportStarted():
+            return f"import into {', '.join(event.stores)} started by task {event.task_id}"
+        case ImageImported():
+            return f"data imported: {event.size} bytes, checksum {event.checksum}"
+        case ImageImportEnded():
+            return f"import of task {event.task_id} ended"
         case ImageLocationRemoved():
             return f"data removed from store {event.store}"
         case ImageDeleted():

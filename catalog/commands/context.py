@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from catalog.commands.background import Background
 from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
 from catalog.ports import (
@@ -74,13 +75,20 @@ class WorkingHere:
     @contextlib.contextmanager
     def working_on(self, stream_id: uuid.UUID) -> Iterator[None]:
         """Around the work, from before its start is recorded until its end is."""
-        self._ids[stream_id] += 1
+        self.enter(stream_id)
         try:
             yield
         finally:
-            self._ids[stream_id] -= 1
-            if not self._ids[stream_id]:
-                del self._ids[stream_id]
+            self.leave(stream_id)
+
+    def enter(self, stream_id: uuid.UUID) -> None:
+        """The work starts (for work handed from one coroutine to another: `working_on`)."""
+        self._ids[stream_id] += 1
+
+    def leave(self, stream_id: uuid.UUID) -> None:
+        self._ids[stream_id] -= 1
+        if not self._ids[stream_id]:
+            del self._ids[stream_id]
 
     def __contains__(self, stream_id: object) -> bool:
         return stream_id in self._ids
@@ -114,6 +122,8 @@ class CommandContext:
     """The images this process streams bytes into."""
     tasks_here: WorkingHere = field(default_factory=WorkingHere)
     """The tasks this process runs."""
+    background: Background = field(default_factory=Background)
+    """The work requests started and did not wait for (closed with the process)."""
     task_settings: Tasks = Tasks()
     quotas: QuotaUsage | None = None
     """Per-project limits and usage; None: no project quotas."""

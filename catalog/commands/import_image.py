@@ -1,40 +1,82 @@
-"""Import an image's data: POST /v2/images/{id}/import.
+"""Import an image's data: POST /v2/images/{id}/import, the import methods that bring an image
+its data (`glance-direct`; `copy-image`, which copies an active image's, is in `copy_image.py`).
 
-`glance-direct` is served here (`copy-image` in `copy_image.py`): the bytes were staged
-(PUT …/stage) into the store they will live in and hashed on the way, so the import records
-them as the image's data at once (uploading → active) and the 202 answer comes after it is
-done. The bytes were inspected while staged; if they are not what the image's disk format
-claims, the import fails with 415 and the image returns to `queued` without them.
+As on Glance, the request is answered (202) once the import has begun: its task holds the
+image's import lock, the image is `importing` and the stores asked are listed in
+`os_glance_importing_to_stores` (`import_lock.py`). The bytes were inspected while staged; if
+they are not what the image's disk format claims, the import fails at once with 415 and the
+image returns to `queued` without them.
 
-The import runs as an `api_image_import` task (Glance's), once the caller's rights and the
-image's state allow it: its outcome is there to read at `GET /v2/images/{id}/tasks`.
+In the background, the import pipeline (`import_pipeline.py`) writes the method's bytes into
+each store asked: those staged into a store asked stay where they are. Then the image becomes
+active with its data in the stores written (`image.imported`) and bytes staged elsewhere go;
+or, when a store failed and all had to succeed (or none was written), the import fails: the
+copies it made and the staged bytes go, and the image returns to `queued` (as when its
+process dies: `import_lock.py`). Either way the task
+tells the outcome, at `GET /v2/images/{id}/tasks`.
+
+An import method is one entry of `SOURCES`: where its bytes come from.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+from pydantic import Field
 
 from catalog.commands.access import require
 from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
-from catalog.commands.run_as_task import NewTask, Outcome, image_result, run_as_task
+from catalog.commands.import_lock import locked_import
+from catalog.commands.import_pipeline import DataSource, stores_asked, write_to_stores
+from catalog.commands.run_as_task import (
+    Failed,
+    NewTask,
+    Outcome,
+    image_result,
+    start_as_task,
+)
 from catalog.commands.shared_data import release_data
-from catalog.commands.signed_data import signature_failure
-from catalog.disk_formats import DiskFormatRejected
-from catalog.errors import CatalogError
 from catalog.events import EventMetadata
 from catalog.image import Image
-from catalog.signatures import SignatureRefused
 from catalog.task import TaskType
 
-IMPORT_METHODS = ("glance-direct", "copy-image")
+
+def staged_bytes(image: Image) -> DataSource:
+    """glance-direct: the bytes staged (PUT …/stage), hashed while they were."""
+    image.require_staged()
+    staged = image.staged
+    assert staged is not None
+    assert image.upload_store is not None
+    assert image.upload_location is not None
+    return DataSource(
+        image.upload_store,
+        image.upload_location,
+        staged.size,
+        staged.checksum,
+        staged.os_hash_value,
+    )
+
+
+SOURCES: dict[str, Callable[[Image], DataSource]] = {"glance-direct": staged_bytes}
+"""The import methods that bring an image its data, and where each reads its bytes (checking
+the image can be imported so, else a 409)."""
+
+IMPORT_METHODS = (*SOURCES, "copy-image")
 """The import methods this catalog serves, as `/v2/info/import` and the 201 header list them."""
 
 
 class ImportImage(Command):
     image_id: uuid.UUID
     method: str
+    stores: tuple[str, ...] | None = None
+    """The stores to write; None: every store that can take data."""
+    all_stores_must_succeed: bool = True
+    """If a store fails: the import fails (True), or goes on with the other stores (False)."""
+    request: dict[str, Any] = Field(default_factory=dict)
+    """The import request as the client sent it (the task's input shows it, as Glance's)."""
 
 
 def import_task(image_id: uuid.UUID, request: dict[str, Any], stores: list[str]) -> NewTask:
@@ -48,30 +90,33 @@ async def import_image(
 ) -> None:
     image = await context.images.load(command.image_id)
     require(context, image, metadata.actor, "modify_image")
-    image.require_staged()
-    staged_in = [image.upload_store] if image.upload_store else []
-    size = image.size
-
-    def decide(image: Image) -> tuple[CatalogError, str] | None:
-        require(context, image, metadata.actor, "modify_image")
-        now = context.clock.now()
-        try:
-            image.import_staged(now)
-        except DiskFormatRejected as rejected:
-            # The staged bytes are not what the image claims: they go, the image is queued.
-            return rejected, image.reject_staged(rejected.detail, now)
-        except SignatureRefused as why:
-            unverified = signature_failure(command.image_id, why)
-            return unverified, image.reject_staged(unverified.message, now)
-        return None
+    source = SOURCES[command.method](image)
+    image.require_no_import()  # taken before the task, as Glance: a refusal leaves none
+    targets = stores_asked(context, command.stores)
 
     async def work() -> Outcome:
-        outcome = await context.images.change(command.image_id, metadata, decide)
-        if outcome is not None:
-            rejected, doomed = outcome
-            await release_data(context, command.image_id, doomed)
-            raise rejected
-        return image_result(command.image_id, size)
+        written = await write_to_stores(
+            context,
+            metadata,
+            command.image_id,
+            source,
+            targets,
+            all_must_succeed=command.all_stores_must_succeed,
+        )
+        if not written:  # the import lock's release queues the image again
+            return Failed("The image could not be imported into any of the stores asked.")
 
-    request = {"method": {"name": command.method}}
-    await run_as_task(context, metadata, import_task(command.image_id, request, staged_in), work)
+        def activate(image: Image) -> None:
+            image.complete_import(context.clock.now())
+
+        await context.images.change(command.image_id, metadata, activate)
+        if source.store not in written:
+            await release_data(context, command.image_id, source.location, source.store)
+        return image_result(command.image_id, source.size)
+
+    request = command.request or {"method": {"name": command.method}}
+    new = import_task(command.image_id, request, targets)
+    begin = locked_import(
+        context, metadata, command.image_id, targets, work, rule="modify_image", brings_data=True
+    )
+    await start_as_task(context, metadata, new, begin)

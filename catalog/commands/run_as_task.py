@@ -16,6 +16,10 @@ The work ends in one of two ways:
   the request's answer. A database that cannot be reached records nothing: recovery ends the
   task once it answers again.
 
+A task may also answer its request once it has begun (`start_as_task`): what is checked and
+recorded first is the request's answer, the rest runs in the background (`background.py`) and
+is told by the task and the image only.
+
 Commands that start tasks check everything they can before (the caller's rights, the image's
 status, the input): a request refused then leaves no task behind.
 """
@@ -26,7 +30,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -41,6 +45,7 @@ INTERNAL_ERROR = "Task failed due to Internal Error"
 """Glance's message for a task whose work failed for a reason it does not tell users."""
 CANCELLED = "The task was stopped before it ended: its request or its server stopped."
 MiB = 1 << 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Failed:
 
 Outcome = Succeeded | Failed
 Work = Callable[[], Awaitable[Outcome]]
+Begin = Callable[[Task], Awaitable[Work]]
+"""The part of a task its request waits for; it returns the rest, run in the background."""
 
 
 def image_result(image_id: uuid.UUID, size: int | None = None) -> Succeeded:
@@ -77,6 +84,45 @@ async def run_as_task(
     context: CommandContext, metadata: EventMetadata, new: NewTask, work: Work
 ) -> Task:
     """Record a task for `work`, run it, record how it ended; the task as it ended."""
+    task = _started(context, metadata, new)
+    with context.tasks_here.working_on(task.id):
+        await context.tasks.save(task, metadata)
+        outcome = await _failing_task(context, metadata, task.id, work())
+        return await _end(context, metadata, task.id, outcome)
+
+
+async def start_as_task(
+    context: CommandContext, metadata: EventMetadata, new: NewTask, begin: Begin
+) -> Task:
+    """Record a task, run `begin` (its error is the request's answer and fails the task), then
+    the work it returns in the background; the task as it began."""
+    task = _started(context, metadata, new)
+    context.tasks_here.enter(task.id)  # left by the background work, once it has ended
+    try:
+        await context.tasks.save(task, metadata)
+        work = await _failing_task(context, metadata, task.id, begin(task))
+    except BaseException:
+        context.tasks_here.leave(task.id)
+        raise
+    context.background.spawn(_in_background(context, metadata, task.id, work))
+    return task
+
+
+async def _in_background(
+    context: CommandContext, metadata: EventMetadata, task_id: uuid.UUID, work: Work
+) -> None:
+    try:
+        outcome = await _failing_task(context, metadata, task_id, work())
+        await _end(context, metadata, task_id, outcome)
+    except DatabaseUnavailable:
+        log.warning("task_end_not_recorded", task_id=str(task_id))  # recovery ends it
+    except Exception:
+        log.exception("task_failed", task_id=str(task_id))  # recorded: no one else to tell
+    finally:
+        context.tasks_here.leave(task_id)
+
+
+def _started(context: CommandContext, metadata: EventMetadata, new: NewTask) -> Task:
     actor, now = metadata.actor, context.clock.now()
     created = TaskCreated(
         type=new.type,
@@ -88,17 +134,21 @@ async def run_as_task(
     )
     task = Task.create(uuid.uuid4(), created, now)
     task.start(context.node_id, now)
-    with context.tasks_here.working_on(task.id):
-        await context.tasks.save(task, metadata)
-        try:
-            outcome = await work()
-        except DatabaseUnavailable:
-            raise  # nothing can be recorded now; recovery ends the task later
-        except BaseException as e:
-            # Shielded: a request that goes away must not leave its task running.
-            await asyncio.shield(_end_quietly(context, metadata, task.id, failure_of(e)))
-            raise
-        return await _end(context, metadata, task.id, outcome)
+    return task
+
+
+async def _failing_task(
+    context: CommandContext, metadata: EventMetadata, task_id: uuid.UUID, work: Awaitable[T]
+) -> T:
+    """`work`'s result; if it raises, the task fails with why, and the error goes on."""
+    try:
+        return await work
+    except DatabaseUnavailable:
+        raise  # nothing can be recorded now; recovery ends the task later
+    except BaseException as e:
+        # Shielded: a request that goes away must not leave its task running.
+        await asyncio.shield(_end_quietly(context, metadata, task_id, failure_of(e)))
+        raise
 
 
 def failure_of(error: BaseException) -> Failed:

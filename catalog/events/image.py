@@ -157,6 +157,44 @@ class ImageCopyFailed(ImageEvent):
     reason: str
 
 
+class ImageImportStarted(ImageEvent):
+    """An import (or copy) began writing the image's data into `stores`, run by task `task_id`.
+
+    Shown as Glance shows it: the task holds the image's import lock (`os_glance_import_task`),
+    the stores are listed as importing (`os_glance_importing_to_stores`) until each is copied
+    or fails (then listed in `os_glance_failed_import`)."""
+
+    event_type = "image.import_started"
+
+    task_id: str
+    stores: tuple[str, ...]
+    brings_data: bool = False
+    """The import brings the image its data (glance-direct): it is `importing` until the
+    import ends. A copy-image import does not: the image stays active."""
+
+
+class ImageImported(ImageEvent):
+    """An import that brought the image its data wrote it into every store it had to: the
+    image is active, its data is what was staged (size, digests; `virtual_size` as inspected),
+    held in the stores the import copied it into (`image.copied`)."""
+
+    event_type = "image.imported"
+
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+    virtual_size: int | None = None
+
+
+class ImageImportEnded(ImageEvent):
+    """The import run by `task_id` ended: its lock on the image is released."""
+
+    event_type = "image.import_ended"
+
+    task_id: str
+
+
 class ImageLocationRemoved(ImageEvent):
     """One store's copy of the image's data was let go. By `DELETE /v2/stores/{store}/{id}`:
     the image stays active with its other copies, and the bytes at `location` are to go. By
@@ -329,6 +367,9 @@ IMAGE_EVENTS: tuple[type[DomainEvent], ...] = (
     ImageCopyStarted,
     ImageCopied,
     ImageCopyFailed,
+    ImageImportStarted,
+    ImageImported,
+    ImageImportEnded,
     ImageDeleted,
     ImageDeletePending,
     ImageRestored,

@@ -26,6 +26,9 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageImported,
+    ImageImportEnded,
+    ImageImportStarted,
     ImageLocationAdded,
     ImageLocationRejected,
     ImageLocationRemoved,
@@ -45,6 +48,7 @@ from catalog.events import (
     RecordedEvent,
     ReplayEvent,
 )
+from catalog.import_progress import ImportProgress
 
 Derive = Callable[[Any], Any]
 """A column's new value computed from its current one."""
@@ -194,7 +198,7 @@ def _member_removed(at: Place, event: ImageMemberRemoved) -> ImageChange:
     return UpdateImage(at.version, then=RemoveMember(event.member))
 
 
-# Copies in progress are not a change users see; counted so recovery can find them.
+# Copies in progress are counted so recovery can find them; users see the import's progress.
 @_decides(ImageCopyStarted)
 def _copy_started(at: Place, event: ImageCopyStarted) -> ImageChange:
     return UpdateImage(at.version, derived={"copies_in_progress": _one_more})
@@ -202,7 +206,43 @@ def _copy_started(at: Place, event: ImageCopyStarted) -> ImageChange:
 
 @_decides(ImageCopyFailed)
 def _copy_failed(at: Place, event: ImageCopyFailed) -> ImageChange:
-    return UpdateImage(at.version, derived={"copies_in_progress": _one_less})
+    derived = {
+        "copies_in_progress": _one_less,
+        "properties": _progressed(lambda progress: progress.failed_in(event.store)),
+    }
+    return UpdateImage(at.version, {"updated_at": at.occurred_at}, derived)
+
+
+# An import that brings the data: `importing`, and a location listed after a rejected location
+# import is no longer (the stores it writes are listed as each is copied).
+@_decides(ImageImportStarted)
+def _import_started(at: Place, event: ImageImportStarted) -> ImageChange:
+    progressed = _progressed(lambda progress: progress.started(event.task_id, event.stores))
+    values: dict[str, Any] = {"updated_at": at.occurred_at}
+    if event.brings_data:
+        values |= {"status": "importing", "locations": []}
+    return UpdateImage(at.version, values, {"properties": progressed})
+
+
+@_decides(ImageImported)
+def _imported(at: Place, event: ImageImported) -> ImageChange:
+    values = {
+        "status": "active",
+        "reserved_bytes": 0,
+        "size": event.size,
+        "checksum": event.checksum,
+        "os_hash_algo": event.os_hash_algo,
+        "os_hash_value": event.os_hash_value,
+        "virtual_size": event.virtual_size,
+        "updated_at": at.occurred_at,
+    }
+    return UpdateImage(at.version, values)
+
+
+@_decides(ImageImportEnded)
+def _import_ended(at: Place, event: ImageImportEnded) -> ImageChange:
+    progressed = _progressed(lambda progress: progress.ended(event.task_id))
+    return UpdateImage(at.version, {"updated_at": at.occurred_at}, {"properties": progressed})
 
 
 @_decides(ImageTagAdded)
@@ -289,6 +329,7 @@ def _copied(at: Place, event: ImageCopied) -> ImageChange:
     derived: dict[str, Derive] = {
         "locations": lambda current: [*current, copied],
         "copies_in_progress": _one_less,
+        "properties": _progressed(lambda progress: progress.stored(event.store)),
     }
     return UpdateImage(at.version, {"updated_at": at.occurred_at}, derived)
 
@@ -306,6 +347,15 @@ def _one_more(count: int) -> int:
 
 def _one_less(count: int) -> int:
     return count - 1
+
+
+def _progressed(step: Callable[[ImportProgress], ImportProgress]) -> Derive:
+    """The properties with the import's progress moved on by `step`."""
+
+    def derive(current: Mapping[str, str]) -> dict[str, str]:
+        return step(ImportProgress.of(current)).shown_in(current)
+
+    return derive
 
 
 def _merged(current: Mapping[str, str], event: ImageUpdated) -> dict[str, str]:

@@ -36,6 +36,7 @@ from catalog.events import (
     ImageCopyStarted,
     ImageDeleted,
     ImageDeletePending,
+    ImageImported,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageScrubbed,
@@ -90,6 +91,8 @@ def steps_of(event: DomainEvent) -> tuple[Step, ...]:
             return (Release(_STREAMING_IN),)
         case ImageUploaded() | ImageLocationAdded():
             return Release(_STREAMING_IN), Hold(event.location, DATA)
+        case ImageImported():  # the staged bytes are now data where the import copied them
+            return (Release(_STREAMING_IN),)
         case ImageCopyStarted():
             return (Hold(event.location, COPY),)
         case ImageCopyFailed():
@@ -111,6 +114,7 @@ _HOLDING_EVENTS = frozenset(
         ImageUploadFailed,
         ImageUploaded,
         ImageLocationAdded,
+        ImageImported,
         ImageCopyStarted,
         ImageCopyFailed,
         ImageCopied,

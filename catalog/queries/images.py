@@ -101,7 +101,7 @@ def view_of_image(image: Image) -> ImageView:
         min_disk=image.min_disk,
         created_at=image.created_at,
         updated_at=image.updated_at,
-        properties=dict(image.properties),
+        properties=image.import_progress.shown_in(image.properties),
         locations=tuple(
             {"url": loc.url, "store": loc.store}
             for loc in (*image.rejected_locations, *image.locations)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from catalog.errors import BadRequest, Forbidden, UnsupportedMediaType
 from catalog.image_patch import PatchOperation, Pointer
+from catalog.import_progress import PROGRESS
 from infra.http.requests import READ_ONLY, RESERVED, validate_image
 
 V20 = "application/openstack-images-v2.0-json-patch"
@@ -138,8 +139,8 @@ def _check_attribute(pointer: Pointer, op: str, value: Any) -> None:
     root = pointer.name
     if root in READ_ONLY_IN_PATCH:
         raise Forbidden(f"Attribute '{root}' is read-only.")
-    if root in RESERVED or root.startswith("os_glance"):
-        raise Forbidden(f"Attribute '{root}' is reserved.")
+    if root in RESERVED or (root.startswith("os_glance") and root not in PROGRESS):
+        raise Forbidden(f"Attribute '{root}' is reserved.")  # an import's progress: as `stores`
     if root == "locations":
         raise Forbidden("It's not allowed to update locations if locations are invisible.")
     if len(root) > 255:

@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     openstack_cli,
     sdk,
 )
+from tests.waiting import eventually
 
 pytestmark = IGNORE_SDK_DEPRECATIONS
 
@@ -38,7 +39,10 @@ def test_glanceclient_stages_then_imports(server: str, request: pytest.FixtureRe
     client.images.stage(image.id, io.BytesIO(DATA))
     assert client.images.get(image.id).status == "uploading"
     client.images.image_import(image.id, method="glance-direct")
-    imported = client.images.get(image.id)
+    imported = eventually(
+        lambda: (shown := client.images.get(image.id)).status == "active" and shown,
+        "the import to end",
+    )
     assert (imported.status, imported.checksum) == ("active", hashlib.md5(DATA).hexdigest())
     assert b"".join(client.images.data(image.id)) == DATA
 
@@ -53,7 +57,11 @@ def test_openstacksdk_creates_with_import(embedded_server: str) -> None:
         use_import=True,
         wait=True,
     )
-    shown = conn.image.get_image(image.id)
+    # The import ends in the background, as on Glance: openstacksdk returns before.
+    shown = eventually(
+        lambda: (found := conn.image.get_image(image.id)).status == "active" and found,
+        "the import to end",
+    )
     assert (shown.status, shown.size) == ("active", len(DATA))
     assert conn.image.download_image(shown).content == DATA
 
@@ -66,7 +74,10 @@ def test_the_command_lines_create_via_import(catalog: str, keystone: str, tmp_pa
         "image", "create", "--import", "--file", str(source),
         "--disk-format", "raw", "--container-format", "bare", "osc-import",
     )  # fmt: skip
-    shown = osc.json("image", "show", created["id"])
+    shown = eventually(
+        lambda: (image := osc.json("image", "show", created["id"]))["status"] == "active" and image,
+        "the CLI's import to end",
+    )
     assert (shown["status"], shown["checksum"]) == ("active", hashlib.md5(DATA).hexdigest())
 
     glance = glance_cli(catalog)
@@ -77,5 +88,11 @@ def test_the_command_lines_create_via_import(catalog: str, keystone: str, tmp_pa
         stdin=source,
     )  # fmt: skip
     assert "cli-import" in output
-    listed = osc.json("image", "list", "--name", "cli-import", "--long")
-    assert [i["Status"] for i in listed] == ["active"]
+    listed = eventually(
+        lambda: (
+            [i["Status"] for i in osc.json("image", "list", "--name", "cli-import", "--long")]
+            == ["active"]
+        ),
+        "the CLI's import to end",
+    )
+    assert listed

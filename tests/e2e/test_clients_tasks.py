@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     openstack_cli,
     sdk,
 )
+from tests.waiting import eventually
 
 pytestmark = IGNORE_SDK_DEPRECATIONS
 
@@ -32,6 +33,11 @@ def imported_image(url: str) -> str:
     image = client.images.create(name="task", disk_format="raw", container_format="bare")
     client.images.stage(image.id, io.BytesIO(DATA))
     client.images.image_import(image.id, method="glance-direct")
+    # The import ends in the background: the image becomes active, then its task ends.
+    admin = glance_api(url, ADMIN)
+    eventually(
+        lambda: [t.status for t in admin.tasks.list()] == ["success"], "the import's task to end"
+    )
     image_id: str = image.id
     return image_id
 

@@ -22,6 +22,7 @@ from infra import bootstrap
 from infra.bootstrap import Container
 from infra.db.tables import event
 from infra.http.app import create_app
+from infra.http.keys import BUS
 from infra.settings import (
     ApiSettings,
     CoreSettings,
@@ -45,6 +46,13 @@ ADMIN = {"X-Project-Id": "admin-proj", "X-User-Id": "root", "X-Roles": "admin,me
 JSON = {"Accept": "application/json"}
 
 ApiClient = TestClient[web.Request, web.Application]
+
+
+async def settled(api: ApiClient) -> None:
+    """Once the work requests started in the background (imports, copies) has ended."""
+    app = api.app
+    assert app is not None
+    await app[BUS].context.background.idle()
 
 
 def embedded_settings(

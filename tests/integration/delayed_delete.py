@@ -14,7 +14,13 @@ from catalog.events import RecordedEvent
 from infra.bootstrap import Container
 from infra.settings import DeletionSettings, Settings, StoresSettings
 from stores.filesystem import FilesystemStore
-from tests.integration.conftest import ADMIN, ApiClient, embedded_settings, uploaded_image_id
+from tests.integration.conftest import (
+    ADMIN,
+    ApiClient,
+    embedded_settings,
+    settled,
+    uploaded_image_id,
+)
 
 SCRUB_TIME = timedelta(hours=1)
 RETRY_SECONDS = 600
@@ -47,6 +53,7 @@ async def image_in_both_stores(api: ApiClient, data: bytes = b"twice") -> str:
         headers=ADMIN,
     )
     assert response.status == 202, await response.text()
+    await settled(api)
     return image_id
 
 

@@ -19,6 +19,7 @@ from tests.integration.conftest import (
     ApiClient,
     created_image_id,
     refused_without_change,
+    settled,
 )
 
 V21 = "application/openstack-images-v2.1-json-patch"
@@ -112,6 +113,7 @@ async def test_the_log_rebuilds_exactly_what_the_view_shows(api: ApiClient) -> N
         headers={**PROJECT_A, "Content-Type": "application/json"},
     )
     assert imported.status == 202
+    await settled(api)
     await assert_as_of_later_is_what_show_answers(api, image_id)
     for action in ("deactivate", "reactivate"):
         response = await api.post(f"/v2/images/{image_id}/actions/{action}", headers=ADMIN)

@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     created_image_id,
     embedded_settings,
     event_count,
+    settled,
     stored_files,
 )
 from tests.integration.consuming import consume_log
@@ -251,6 +252,7 @@ async def test_staged_data_is_verified_as_it_is_staged(
         headers={**PROJECT_A, **JSON},
     )
     assert imported.status == 202, await imported.text()
+    await settled(api)
     assert (await shown(api, image_id))["status"] == "active"
 
 

@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     ApiFactory,
     event_count,
     refused_without_change,
+    settled,
     stored_files,
 )
 from tests.integration.conftest import ApiClient as Client
@@ -67,6 +68,7 @@ async def test_staged_data_becomes_the_image_on_import(api: Client) -> None:
 
     response = await start_import(api, image_id)
     assert response.status == 202
+    await settled(api)
     imported = await show(api, image_id)
     assert imported["status"] == "active"
     assert imported["size"] == len(DATA)
@@ -130,6 +132,7 @@ async def test_refused_imports_change_nothing(api: Client, container: Container)
     active = await create(api)
     assert (await stage(api, active)).status == 204
     assert (await start_import(api, active)).status == 202
+    await settled(api)
     await refused(active, GLANCE_DIRECT, 409, "Image with status active cannot be target")
 
 
@@ -190,4 +193,5 @@ async def test_an_admin_may_import_another_projects_staged_image(api: Client) ->
     image_id = await create(api)
     assert (await stage(api, image_id)).status == 204
     assert (await start_import(api, image_id, headers=ADMIN)).status == 202
+    await settled(api)
     assert (await show(api, image_id))["status"] == "active"

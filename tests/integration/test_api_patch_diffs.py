@@ -21,6 +21,7 @@ from tests.integration.conftest import (
     ApiBuilder,
     event_count,
     refused_without_change,
+    settled,
     uploaded_image_id,
 )
 from tests.integration.conftest import ApiClient as Client
@@ -84,6 +85,7 @@ async def test_stores_of_several_copies_written_back(
         headers={"X-Roles": "admin,member,reader", "X-Project-Id": "admin-proj"},
     )
     assert copied.status == 202, await copied.text()
+    await settled(api)
     shown = await patched(
         api,
         image_id,
@@ -94,6 +96,42 @@ async def test_stores_of_several_copies_written_back(
         ],
     )
     assert (shown["k"], shown["stores"]) == ("v", "fast,cheap")
+
+
+async def test_an_imports_progress_written_back_changes_nothing(
+    tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
+) -> None:
+    """openstacksdk's `update_image` after an import: the `os_glance_*` progress it read."""
+    api, container = await api_for(two_store_settings(tmp_path, sqlite_url))
+    image_id = await uploaded_image_id(api, b"data")
+    copied = await api.post(
+        f"/v2/images/{image_id}/import",
+        json={"method": {"name": "copy-image"}, "all_stores": True},
+        headers={"X-Roles": "admin,member,reader", "X-Project-Id": "admin-proj"},
+    )
+    assert copied.status == 202, await copied.text()
+    await settled(api)
+    before = await event_count(container)
+    for unchanged in (
+        [{"op": "remove", "path": "/os_glance_failed_import"}],
+        [{"op": "replace", "path": "/os_glance_importing_to_stores", "value": ""}],
+    ):
+        shown = await patched(api, image_id, unchanged)
+        assert (shown["os_glance_importing_to_stores"], shown["os_glance_failed_import"]) == (
+            "",
+            "",
+        )
+    assert await event_count(container) == before
+    for changed in (
+        [{"op": "replace", "path": "/os_glance_failed_import", "value": "fast"}],
+        [{"op": "add", "path": "/os_glance_import_task", "value": "mine"}],
+    ):
+        await refused_without_change(
+            container,
+            lambda changed=changed: patch(api, image_id, changed),  # type: ignore[misc]
+            403,
+            f"Attribute '{changed[0]['path'][1:]}' is reserved.",
+        )
 
 
 async def test_an_image_without_data_has_no_stores_to_remove(api: Client) -> None:

@@ -196,18 +196,19 @@ async def _tasks(api: ApiClient, image_id: str) -> Any:
     return (await response.json())["tasks"]
 
 
-async def _second_copy(api: ApiClient, image_id: str, store: str) -> None:
+async def _second_copy(api: ApiClient, container: Container, image_id: str, store: str) -> None:
     """A copy of the image's data in `store`, made by the copy-image import (admin)."""
     response = await _copy_image(api, image_id, ADMIN, {"stores": [store]})
     assert response.status == 202, await response.text()
+    await container.bus.context.background.idle()
 
 
 async def test_one_copy_can_be_removed_and_its_bytes_go(
     two_stores: tuple[ApiClient, Container], tmp_path: Path
 ) -> None:
-    api, _ = two_stores
+    api, container = two_stores
     image_id = await uploaded_image_id(api, b"twice")
-    await _second_copy(api, image_id, "fast")
+    await _second_copy(api, container, image_id, "fast")
     assert (await _shown(api, image_id))["stores"] == "cheap,fast"
 
     response = await api.delete(f"/v2/stores/cheap/{image_id}", headers=ADMIN)
@@ -251,7 +252,7 @@ async def test_downloads_read_the_preferred_copy_else_the_heaviest_store(
 ) -> None:
     api, container = two_stores
     image_id = await uploaded_image_id(api, b"same bytes")
-    await _second_copy(api, image_id, "fast")
+    await _second_copy(api, container, image_id, "fast")
     # Tell the copies apart by what they hold: the store is not asked to verify on read.
     fast_copy = tmp_path / "stores" / "fast" / image_id
     await asyncio.to_thread(fast_copy.write_bytes, b"fast bytes")
@@ -276,27 +277,43 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
     image_id = await uploaded_image_id(api, b"everywhere")
     response = await _copy_image(api, image_id, ADMIN, {"all_stores": True})
     assert response.status == 202
-    assert (await _shown(api, image_id))["stores"] == "cheap,fast"
+    # Answered once the copy has begun: the import lock is held, the store listed as importing.
+    began = await _shown(api, image_id)
+    [task] = await _tasks(api, image_id)
+    assert began["os_glance_import_task"] == task["id"]
+    assert (began["os_glance_importing_to_stores"], began["os_glance_failed_import"]) == (
+        "fast",
+        "",
+    )
+    await container.bus.context.background.idle()
+    shown = await _shown(api, image_id)
+    assert shown["stores"] == "cheap,fast"
+    assert "os_glance_import_task" not in shown
+    assert (shown["os_glance_importing_to_stores"], shown["os_glance_failed_import"]) == ("", "")
     assert (tmp_path / "stores" / "fast" / image_id).read_bytes() == b"everywhere"
     types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
-    assert types[-2:] == ["image.copy_started", "image.copied"]
+    assert types[-4:] == [
+        "image.import_started",
+        "image.copy_started",
+        "image.copied",
+        "image.import_ended",
+    ]
     [task] = await _tasks(api, image_id)
     assert (task["type"], task["status"], task["owner"]) == (
         "api_image_import",
         "success",
         "admin-proj",
     )
-    assert task["input"]["import_req"] == {
-        "method": {"name": "copy-image"},
-        "all_stores": True,
-        "all_stores_must_succeed": True,
-    }
+    # The request as sent, as Glance keeps it.
+    assert task["input"]["import_req"] == {"method": {"name": "copy-image"}, "all_stores": True}
     assert task["input"]["backend"] == ["fast"]
-    # Nothing left to copy: accepted, and nothing recorded.
-    before = len(types)
+    # Nothing left to copy: accepted, and nothing copied.
     again = await _copy_image(api, image_id, ADMIN, {"all_stores": True})
     assert again.status == 202
-    assert len(await container.log.load_stream(uuid.UUID(image_id))) == before
+    await container.bus.context.background.idle()
+    types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
+    assert types[-2:] == ["image.import_started", "image.import_ended"]
+    assert (await _shown(api, image_id))["stores"] == "cheap,fast"
 
 
 @pytest.mark.parametrize(
@@ -356,13 +373,17 @@ async def test_a_copy_that_does_not_match_the_image_is_removed_and_recorded(
     image_id = await uploaded_image_id(api, b"original")
     await asyncio.to_thread((tmp_path / "bulk" / image_id).write_bytes, b"tampered")
     response = await _copy_image(api, image_id, {**ADMIN, **JSON}, {"stores": ["fast"]})
-    assert response.status == 409
-    assert "does not match the image's checksum" in (await response.json())["message"]
+    assert response.status == 202  # the failure is told by the task and the image
+    await container.bus.context.background.idle()
     shown = await _shown(api, image_id)
     assert (shown["status"], shown["stores"]) == ("active", "cheap")
+    assert (shown["os_glance_importing_to_stores"], shown["os_glance_failed_import"]) == (
+        "",
+        "fast",
+    )
     assert not (tmp_path / "stores" / "fast" / image_id).exists()
     types = [e.event_type for e in await container.log.load_stream(uuid.UUID(image_id))]
-    assert types[-2:] == ["image.copy_started", "image.copy_failed"]
+    assert types[-3:] == ["image.copy_started", "image.copy_failed", "image.import_ended"]
     [task] = await _tasks(api, image_id)
     assert task["status"] == "failure"
     assert "does not match the image's checksum" in task["message"]
@@ -402,11 +423,12 @@ async def test_copies_go_between_a_folder_and_the_real_s3_server(
     """copy-image into S3Proxy, a ranged read of the S3 copy, and the folder's copy let go."""
     s3_options = s3_store_options("copies")
     stores = StoresSettings(stores="file:file,objects:s3", options={"objects": s3_options})
-    api, _ = await api_for(embedded_settings(tmp_path, database_url, stores=stores))
+    api, container = await api_for(embedded_settings(tmp_path, database_url, stores=stores))
     data = bytes(range(256)) * 4096
     image_id = await uploaded_image_id(api, data)
     response = await _copy_image(api, image_id, ADMIN, {"stores": ["objects"]})
     assert response.status == 202, await response.text()
+    await container.bus.context.background.idle()
     assert (await _shown(api, image_id))["stores"] == "file,objects"
 
     removed = await api.delete(f"/v2/stores/file/{image_id}", headers=ADMIN)

@@ -37,6 +37,7 @@ from tests.integration.conftest import (
     embedded_settings,
     event_count,
     refused_without_change,
+    settled,
 )
 from tests.integration.delayed_delete import FixedClock
 
@@ -54,6 +55,7 @@ async def imported_image_id(api: ApiClient, data: bytes = STAGED) -> str:
     body = {"method": {"name": "glance-direct"}}
     response = await api.post(f"/v2/images/{image_id}/import", json=body, headers=PROJECT_A)
     assert response.status == 202, await response.text()
+    await settled(api)
     return image_id
 
 

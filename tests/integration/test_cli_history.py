@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     created_image_id,
     embedded_settings,
     run_catalog,
+    settled,
     uploaded_image_id,
 )
 
@@ -115,6 +116,7 @@ async def test_the_timeline_of_a_task(
     body = {"method": {"name": "glance-direct"}}
     imported = await api.post(f"/v2/images/{image_id}/import", json=body, headers=PROJECT_A)
     assert imported.status == 202
+    await settled(api)
     tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
     task_id = tasks["tasks"][0]["id"]
 

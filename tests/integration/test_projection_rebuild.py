@@ -39,6 +39,7 @@ from tests.integration.conftest import (
     ApiClient,
     created_image_id,
     event_count,
+    settled,
     uploaded_image_id,
 )
 from tests.integration.views import (
@@ -100,6 +101,7 @@ async def varied_history(api: ApiClient) -> list[str]:
     assert (
         await api.post(f"/v2/images/{imported}/import", json=body, headers=PROJECT_A)
     ).status == 202
+    await settled(api)
 
     deleted = await uploaded_image_id(api, b"to delete", tags=["gone"])
     assert (await api.delete(f"/v2/images/{deleted}", headers=PROJECT_A)).status == 204

@@ -23,7 +23,7 @@ from infra.bootstrap import Container
 from infra.db.replay_reader import ReplayReader
 from infra.db.tables import event
 from infra.projection_rebuild import rebuild_projections
-from tests.integration.conftest import JSON, PROJECT_A, ApiClient, created_image_id
+from tests.integration.conftest import JSON, PROJECT_A, ApiClient, created_image_id, settled
 from tests.waiting import until
 
 DATA = b"bytes staged by an old catalog"
@@ -118,6 +118,7 @@ async def test_old_schema_events_read_back_upcast_everywhere(
     body = {"method": {"name": "glance-direct"}}
     response = await api.post(f"/v2/images/{image_id}/import", json=body, headers=HEADERS)
     assert response.status == 202, await response.text()
+    await settled(api)
     shown = await (await api.get(f"/v2/images/{image_id}", headers=HEADERS)).json()
     assert shown["status"] == "active"
     assert shown["checksum"] == hashlib.md5(DATA, usedforsecurity=False).hexdigest()

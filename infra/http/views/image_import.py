@@ -1,4 +1,4 @@
-"""/v2/images/{image_id}/import: interoperable image import (glance-direct, copy-image)."""
+"""/v2/images/{image_id}/import: interoperable image import (every method of `IMPORT_METHODS`)."""
 
 from __future__ import annotations
 
@@ -60,14 +60,13 @@ async def import_image(request: web.Request) -> web.Response:
     image_id = image_id_from(request, MISSING)
     body = await json_object(request)
     method = method_from(body)
-    command: ImportImage | CopyImage
-    if method == "copy-image":
-        command = CopyImage(
-            image_id=image_id,
-            stores=stores_from(request, body),
-            all_stores_must_succeed=body.get("all_stores_must_succeed", True),
-        )
-    else:
-        command = ImportImage(image_id=image_id, method=method)
+    kind = CopyImage if method == "copy-image" else ImportImage
+    command = kind(
+        image_id=image_id,
+        method=method,
+        stores=stores_from(request, body),
+        all_stores_must_succeed=body.get("all_stores_must_succeed", True),
+        request=body,
+    )
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=202)
