@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +30,7 @@ from infra.settings import (
     DatabaseSettings,
     DeletionSettings,
     ImageCacheSettings,
+    ImportSettings,
     PolicySettings,
     QuotaSettings,
     Settings,
@@ -67,6 +69,7 @@ def embedded_settings(
     tasks: TaskSettings | None = None,
     image_cache: ImageCacheSettings | None = None,
     signatures: SignatureSettings | None = None,
+    imports: ImportSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -79,6 +82,7 @@ def embedded_settings(
         "tasks": tasks,
         "image_cache": image_cache,
         "signatures": signatures,
+        "imports": imports,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]
@@ -98,6 +102,14 @@ async def container(tmp_path: Path, database_url: str) -> AsyncIterator[Containe
 async def api(container: Container, aiohttp_client: object) -> TestClient:  # type: ignore[type-arg]
     client: TestClient = await aiohttp_client(create_app(container))  # type: ignore[operator,type-arg]
     return client
+
+
+@pytest.fixture(scope="session")
+def qemu_img() -> str:
+    """qemu-img, which tests need for real (not skipped): CI installs it (infra/local/tools)."""
+    found = shutil.which("qemu-img")
+    assert found, "qemu-img is missing: install Debian's qemu-utils (infra/local/tools does)"
+    return found
 
 
 async def event_count(container: Container, stream_id: str | None = None) -> int:
