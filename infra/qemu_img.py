@@ -30,6 +30,8 @@ INFO_MEMORY_LIMIT = 1 << 30
 """Bytes of address space `qemu-img info` may use (Glance's limit)."""
 INFO_CPU_SECONDS = 30
 """Seconds of CPU time `qemu-img info` may use (Glance's limit)."""
+QEMU_FORMATS = {"vhd": "vpc"}
+"""Disk formats qemu-img knows by another name."""
 VMDK_ALLOWED_TYPES = frozenset({"streamOptimized", "monolithicSparse"})
 """VMDK create-types whose data is inside the file (Glance's default `vmdk_allowed_types`)."""
 
@@ -73,14 +75,16 @@ class QemuImgConverter:
             if source_format != target_format:
                 target = Path(work) / f"converted.{target_format}"
                 await self._run(
-                    "convert", "-f", source_format, "-O", target_format, str(source), str(target)
-                )
+                    "convert", "-f", _named(source_format), "-O", target_format, str(source),
+                    str(target),
+                )  # fmt: skip
                 source.unlink()  # not needed anymore: the folder holds one disk at a time
                 await self._checked(target, target_format)
             yield await _hashed(target, target_format, virtual_size)
 
     async def _checked(self, path: Path, disk_format: str) -> int:
         """`path`'s virtual size, once qemu-img agrees it is a safe `disk_format` disk."""
+        disk_format = _named(disk_format)
         info = json.loads(
             await self._run("info", "-f", disk_format, "--output=json", str(path), limited=True)
         )
@@ -118,6 +122,11 @@ class QemuImgConverter:
             # qemu-img's own words say what it refused (a wrong format, a truncated header).
             raise ConversionRefused(err.decode(errors="replace").strip() or "qemu-img failed")
         return out.decode()
+
+
+def _named(disk_format: str) -> str:
+    """A disk format as qemu-img names it."""
+    return QEMU_FORMATS.get(disk_format, disk_format)
 
 
 def _limits() -> None:

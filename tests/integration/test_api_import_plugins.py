@@ -15,6 +15,7 @@ import pytest
 
 from infra.bootstrap import Container
 from infra.settings import ImportSettings
+from tests.disk_images import iso
 from tests.integration.conftest import (
     ADMIN,
     PROJECT_A,
@@ -50,6 +51,13 @@ def converting(
         return await api_for(embedded_settings(tmp_path, database_url, imports=imports))
 
     return make
+
+
+def disk(qemu_img: str, folder: Path, qemu_format: str) -> bytes:
+    """An empty 1 MiB disk of `qemu_format` made by qemu-img."""
+    path = folder / f"disk.{qemu_format}"
+    subprocess.run([qemu_img, "create", "-q", "-f", qemu_format, str(path), "1M"], check=True)
+    return path.read_bytes()
 
 
 def qcow2(qemu_img: str, folder: Path, *, backed: bool = False) -> bytes:
@@ -106,6 +114,24 @@ async def test_a_qcow2_import_is_converted_to_raw(
     )
     assert len(stored_files(container)) == 1
     assert left_in(work_dir) == []
+
+
+async def test_a_vhd_import_is_converted_by_qemu_imgs_name_for_it(
+    converting: Any, qemu_img: str, tmp_path: Path
+) -> None:
+    api, _ = await converting()
+    image_id = await imported(api, disk(qemu_img, tmp_path, "vpc"), "vhd")
+    image = await show(api, image_id)
+    assert (image["status"], image["disk_format"]) == ("active", "raw")
+    assert image["virtual_size"] == image["size"]
+
+
+async def test_an_iso_is_kept_as_it_is(converting: Any) -> None:
+    api, _ = await converting()
+    data = iso()
+    image_id = await imported(api, data, "iso")
+    image = await show(api, image_id)
+    assert (image["status"], image["disk_format"], image["size"]) == ("active", "iso", len(data))
 
 
 async def test_a_raw_import_is_checked_and_kept(converting: Any, work_dir: Path) -> None:

@@ -20,6 +20,9 @@ from catalog.commands.import_plugins.base import ImportRun
 from catalog.errors import ServiceUnavailable
 from catalog.ports import ConvertedDisk
 
+NOT_CONVERTED = frozenset({"iso"})
+"""Disk formats stored as they are, as Glance stores them: an ISO is not a disk to convert."""
+
 
 @dataclass(frozen=True)
 class ConvertedSource(DataSource):
@@ -41,6 +44,8 @@ async def convert_image(run: ImportRun) -> None:
         raise ServiceUnavailable("No image converter is configured for image_conversion.")
     image = await run.context.images.load(run.image_id)
     assert image.disk_format is not None  # an import needs it (`Image.require_staged`)
+    if image.disk_format in NOT_CONVERTED:
+        return
     source = run.source
     converting = options.converter.convert(
         source.read(run.context), image.disk_format, options.output_format
