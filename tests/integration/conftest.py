@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -102,14 +101,6 @@ async def container(tmp_path: Path, database_url: str) -> AsyncIterator[Containe
 async def api(container: Container, aiohttp_client: object) -> TestClient:  # type: ignore[type-arg]
     client: TestClient = await aiohttp_client(create_app(container))  # type: ignore[operator,type-arg]
     return client
-
-
-@pytest.fixture(scope="session")
-def qemu_img() -> str:
-    """qemu-img, which tests need for real (not skipped): CI installs it (infra/local/tools)."""
-    found = shutil.which("qemu-img")
-    assert found, "qemu-img is missing: install Debian's qemu-utils (infra/local/tools does)"
-    return found
 
 
 async def event_count(container: Container, stream_id: str | None = None) -> int:
