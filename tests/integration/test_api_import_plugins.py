@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra.bootstrap import Container
-from infra.settings import ImportSettings
+from infra.settings import ImportSettings, StoresSettings
 from tests.disk_images import iso
 from tests.integration.conftest import (
     ADMIN,
@@ -142,6 +142,48 @@ async def test_a_raw_import_is_checked_and_kept(converting: Any, work_dir: Path)
     image = await show(api, image_id)
     assert (image["status"], image["disk_format"], image["size"]) == ("active", "raw", len(data))
     assert image["checksum"] == hashlib.md5(data).hexdigest()
+    assert left_in(work_dir) == []
+
+
+def files_in(folder: Path) -> list[bytes]:
+    return [path.read_bytes() for path in folder.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("asked", "holding"),
+    [(["fast", "cheap"], ["fast", "cheap"]), (["fast"], ["fast"])],
+    ids=["the-staging-store-too", "another-store"],
+)
+async def test_every_store_asked_gets_the_converted_disk_and_nothing_else_stays(
+    tmp_path: Path,
+    database_url: str,
+    work_dir: Path,
+    api_for: ApiBuilder,
+    qemu_img: str,
+    asked: list[str],
+    holding: list[str],
+) -> None:
+    folders = {"fast": tmp_path / "fast", "cheap": tmp_path / "cheap"}
+    stores = StoresSettings(
+        stores="fast:file,cheap:file",
+        default_store="cheap",  # where the bytes are staged
+        options={name: {"dir": folder} for name, folder in folders.items()},
+    )
+    imports = ImportSettings(plugins="image_conversion", conversion_work_dir=work_dir)
+    settings = embedded_settings(tmp_path, database_url, stores=stores, imports=imports)
+    api, _ = await api_for(settings)
+    image_id = await created_image_id(api, disk_format="qcow2", container_format="bare")
+    assert (await stage(api, image_id, qcow2(qemu_img, tmp_path))).status == 204
+    body = {"method": {"name": "glance-direct"}, "stores": asked}
+    assert (await start_import(api, image_id, body)).status == 202
+    await settled(api)
+
+    image = await show(api, image_id)
+    assert (image["status"], image["stores"]) == ("active", ",".join(holding))
+    raw = bytes(MiB)
+    assert {name: files_in(folder) for name, folder in folders.items()} == {
+        name: [raw] if name in holding else [] for name in folders
+    }
     assert left_in(work_dir) == []
 
 
