@@ -191,6 +191,9 @@ async def refused(api: ApiClient, container: Container, work_dir: Path, image_id
     """The import failed: the image is queued, without any byte; the task's message."""
     image = await show(api, image_id)
     assert (image["status"], image["size"], image["checksum"]) == ("queued", None, None)
+    # As Glance's: the stores asked are failed ones, waiters stop waiting on them.
+    assert image["os_glance_importing_to_stores"] == ""
+    assert image["os_glance_failed_import"] == "file"
     assert stored_files(container) == []
     assert left_in(work_dir) == []
     task = await task_of(api, image_id)
