@@ -28,7 +28,7 @@ from stores.streaming import READ_CHUNK_SIZE
 
 INFO_MEMORY_LIMIT = 1 << 30
 """Bytes of address space `qemu-img info` may use (Glance's limit)."""
-INFO_CPU_SECONDS = 30
+INFO_CPU_SECONDS = 2
 """Seconds of CPU time `qemu-img info` may use (Glance's limit)."""
 QEMU_FORMATS = {"vhd": "vpc"}
 """Disk formats qemu-img knows by another name."""

@@ -132,6 +132,7 @@ async def test_an_iso_is_kept_as_it_is(converting: Any) -> None:
     image_id = await imported(api, data, "iso")
     image = await show(api, image_id)
     assert (image["status"], image["disk_format"], image["size"]) == ("active", "iso", len(data))
+    assert image["virtual_size"] == len(data)
 
 
 async def test_a_raw_import_is_checked_and_kept(converting: Any, work_dir: Path) -> None:
