@@ -23,6 +23,7 @@ from tests.integration.conftest import (
     ApiClient,
     created_image_id,
     embedded_settings,
+    run_catalog,
     settled,
     stored_files,
 )
@@ -251,3 +252,18 @@ async def test_configured_properties_are_injected_for_members_not_admins(
     shown = await (await api.get(f"/v2/images/{by_admin}", headers=ADMIN)).json()
     assert shown["status"] == "active"
     assert "team" not in shown
+
+
+async def test_the_server_does_not_start_converting_without_qemu_img(tmp_path: Path) -> None:
+    settings = {
+        "CATALOG_DATA_DIR": str(tmp_path / "data"),
+        "CATALOG_IMPORT_PLUGINS": "image_conversion",
+        "PATH": str(tmp_path),  # a PATH without qemu-img
+    }
+    status, _, err = await run_catalog("serve", "--bind", "127.0.0.1:0", settings=settings)
+    assert status == 1
+    assert err.splitlines() == [
+        "catalog: CATALOG_IMPORT_PLUGINS: image_conversion needs qemu-img on the PATH "
+        "(Debian's qemu-utils package)"
+    ]
+    assert not (tmp_path / "data").exists(), "nothing is created before"
