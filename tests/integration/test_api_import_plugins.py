@@ -15,6 +15,7 @@ import pytest
 
 from infra.bootstrap import Container
 from infra.settings import ImportSettings, StoresSettings
+from tests.conftest import s3_store_options
 from tests.disk_images import iso
 from tests.integration.conftest import (
     ADMIN,
@@ -186,6 +187,24 @@ async def test_every_store_asked_gets_the_converted_disk_and_nothing_else_stays(
     assert {name: files_in(folder) for name, folder in folders.items()} == {
         name: [raw] if name in holding else [] for name in folders
     }
+    assert left_in(work_dir) == []
+
+
+@pytest.mark.s3
+async def test_a_qcow2_staged_in_s3_is_stored_there_as_raw(
+    tmp_path: Path, database_url: str, work_dir: Path, api_for: ApiBuilder, qemu_img: str
+) -> None:
+    """A Ceph-style deployment: object storage only, images kept raw."""
+    stores = StoresSettings(stores="objects:s3", options={"objects": s3_store_options("raw")})
+    imports = ImportSettings(plugins="image_conversion", conversion_work_dir=work_dir)
+    settings = embedded_settings(tmp_path, database_url, stores=stores, imports=imports)
+    api, _ = await api_for(settings)
+    image_id = await imported(api, qcow2(qemu_img, tmp_path), "qcow2")
+
+    image = await show(api, image_id)
+    assert (image["status"], image["disk_format"], image["stores"]) == ("active", "raw", "objects")
+    download = await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_A)
+    assert await download.read() == bytes(MiB)
     assert left_in(work_dir) == []
 
 
