@@ -137,14 +137,17 @@ async def test_an_iso_is_kept_as_it_is(converting: Any) -> None:
     assert image["virtual_size"] == len(data)
 
 
-async def test_a_raw_import_is_checked_and_kept(converting: Any, work_dir: Path) -> None:
+async def test_a_raw_import_is_checked_and_kept_as_it_was(converting: Any, work_dir: Path) -> None:
     api, _ = await converting()
     data = b"raw disk " * 4096
-    image_id = await imported(api, data, "raw")
+    image_id = await imported(api, data, "raw", container_format="ovf")
 
     image = await show(api, image_id)
-    assert (image["status"], image["disk_format"], image["size"]) == ("active", "raw", len(data))
+    assert (image["status"], image["size"]) == ("active", len(data))
+    assert (image["disk_format"], image["container_format"]) == ("raw", "ovf")
     assert image["checksum"] == hashlib.md5(data).hexdigest()
+    events = (await history_of(api, image_id))["events"]
+    assert [e["type"] for e in events if e["type"] == "image.updated"] == []
     assert left_in(work_dir) == []
 
 

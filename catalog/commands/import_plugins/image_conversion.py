@@ -50,6 +50,9 @@ async def convert_image(run: ImportRun) -> None:
     converting = options.converter.convert(
         source.read(run.context), image.disk_format, options.output_format
     )
+    if image.disk_format == options.output_format:
+        async with converting:  # checked only: the image stays as it was staged, as on Glance
+            return
     disk = await run.held.enter_async_context(converting)
     run.converted = disk
     run.source = ConvertedSource(
