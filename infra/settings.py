@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from yarl import URL
 
+from catalog.commands.import_plugins import PLUGINS
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
@@ -422,6 +423,57 @@ class SignatureSettings(BaseSettings):
     """How long a question to Barbican may take before the upload answers 503."""
 
 
+class ImportSettings(BaseSettings):
+    """The plugins every import that brings an image its data runs (Glance's
+    `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    `[inject_metadata_properties]`)."""
+
+    model_config = _config("CATALOG_IMPORT_")
+
+    plugins: str = ""
+    """The import plugins run, in order, comma-separated: `image_conversion` (converts the
+    data to `CATALOG_IMPORT_CONVERSION_OUTPUT_FORMAT` with qemu-img, which must be installed:
+    Debian's qemu-utils), `inject_image_metadata` (sets `CATALOG_IMPORT_INJECT`)."""
+    conversion_output_format: Literal["qcow2", "raw", "vmdk"] = "raw"
+    """The disk format `image_conversion` converts imported images to."""
+    conversion_work_dir: Path | None = None
+    """Where `image_conversion` keeps an image's bytes while converting them (room for the
+    image twice); unset: the system's temporary folder."""
+    inject: str = ""
+    """Properties `inject_image_metadata` sets on every imported image, `key:value` pairs
+    comma-separated (e.g. `os_distro:ubuntu,owner_team:ops`); `os_glance*` keys are left out."""
+    inject_ignore_user_roles: str = "admin"
+    """Roles, comma-separated, whose imports get no injected properties."""
+
+    @field_validator("plugins")
+    @classmethod
+    def _known_plugins(cls, plugins: str) -> str:
+        unknown = [name for name in _listed(plugins) if name not in PLUGINS]
+        if unknown:
+            raise ValueError(f"unknown import plugins; known: {', '.join(PLUGINS)}")
+        return plugins
+
+    @field_validator("inject")
+    @classmethod
+    def _pairs(cls, inject: str) -> str:
+        if any(not key.strip() for key, _, _ in map(_pair, _listed(inject))):
+            raise ValueError("must be key:value pairs, comma-separated")
+        return inject
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(_listed(self.plugins))
+
+    def injected(self) -> dict[str, str]:
+        return {key.strip(): value.strip() for key, _, value in map(_pair, _listed(self.inject))}
+
+    def ignored_roles(self) -> frozenset[str]:
+        return frozenset(_listed(self.inject_ignore_user_roles))
+
+
+def _pair(entry: str) -> tuple[str, str, str]:
+    return entry.partition(":")
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -534,6 +586,7 @@ class Settings:
     signatures: SignatureSettings = field(default_factory=SignatureSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
     image_cache: ImageCacheSettings = field(default_factory=ImageCacheSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
 
     @property
     def database_url(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from catalog.ports import (
     Certificates,
     Clock,
     DataStores,
+    DiskConverter,
     LocationHolders,
     NamespaceStreams,
     QuotaUsage,
@@ -105,6 +106,23 @@ class Tasks:
 
 
 @dataclass(frozen=True)
+class ImportPlugins:
+    """The steps every import that brings an image its data runs before writing it into
+    the stores (Glance's `[image_import_opts] image_import_plugins`), and their options."""
+
+    enabled: tuple[str, ...] = ()
+    """The plugins run, in order, by name (`catalog/commands/import_plugins`)."""
+    output_format: str = "raw"
+    """`image_conversion`: the disk format imported images are converted to."""
+    converter: DiskConverter | None = None
+    """`image_conversion`: what converts them (needed when it is enabled)."""
+    inject: Mapping[str, str] = field(default_factory=dict)
+    """`inject_image_metadata`: the properties every import sets."""
+    ignore_user_roles: frozenset[str] = frozenset({"admin"})
+    """`inject_image_metadata`: callers with one of these roles get no properties injected."""
+
+
+@dataclass(frozen=True)
 class CommandContext:
     images: ImageRepository
     tasks: TaskRepository
@@ -133,3 +151,4 @@ class CommandContext:
     certificates: Certificates = field(default_factory=lambda: NO_CERTIFICATES)
     """Where the certificates of signed images are found; by default nowhere, so a signed
     image's data is refused (its certificate cannot be found)."""
+    import_plugins: ImportPlugins = ImportPlugins()
