@@ -54,7 +54,7 @@ def add_routes(app: web.Application) -> None:
     V = app[API_VERSIONS].route_prefix  # noqa: N806 (the routes below read V + path)
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
-    r.add_route("*", "/healthcheck", healthcheck.healthcheck)
+    r.add_route("*", healthcheck.PATH, healthcheck.healthcheck)
     r.add_get(V, discovery.to_v2_root, allow_head=False)
     for name in SERVED_SCHEMAS:
         r.add_get(V + f"/schemas/{name}", discovery.schema_view(name), allow_head=False)
