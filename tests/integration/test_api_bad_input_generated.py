@@ -457,6 +457,7 @@ PATCH_PLACES = (
     patching("tags", {name: s.map(lambda tag: [tag]) for name, s in JSON_NAME.items()}),
     in_body("path", lambda value: [{"op": "add", "path": pointer(value), "value": "v"}], JSON_KEY),
     in_body("op", lambda value: [{"op": value, "path": "/name", "value": "n"}], JSON_TEXT),
+    in_body("from", lambda value: [{"op": "copy", "from": pointer(value), "path": "/c"}], JSON_KEY),
     in_header("Content-Type", header_classes(PATCH_TYPE)),
     WHOLE,
 )
