@@ -395,9 +395,9 @@ class SignatureSettings(BaseSettings):
 
 
 class ImportSettings(BaseSettings):
-    """The plugins every import that brings an image its data runs (Glance's
-    `[image_import_opts] image_import_plugins`, `[image_conversion]` and
-    `[inject_metadata_properties]`)."""
+    """The plugins every glance-direct import runs before its bytes go into the stores
+    (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
 
     model_config = _config("CATALOG_IMPORT_")
 
