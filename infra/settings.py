@@ -25,6 +25,7 @@ from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
+from infra.setting_values import Networks, listed
 from infra.store_options import StoreOptions, read_options
 
 
@@ -131,7 +132,7 @@ class ApiSettings(BaseSettings):
     """The URL clients reach the API at, e.g. `https://image.example.com` (Glance's
     `public_endpoint`): the versions document and every absolute link are built on it.
     Unset: the address each request came to, as a trusted proxy forwarded it."""
-    trusted_proxies: str = ""
+    trusted_proxies: Networks = ""
     """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
     front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
     and `-Prefix` say where the client reached the API."""
@@ -152,33 +153,8 @@ class ApiSettings(BaseSettings):
             raise ValueError("must be an http(s) URL without query, e.g. https://image.example.com")
         return endpoint.rstrip("/")
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, proxies: str) -> str:
-        return _checked_networks(proxies)
-
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        return [
-            ipaddress.ip_network(entry, strict=False) for entry in _listed(self.trusted_proxies)
-        ]
-
-
-def _listed(text: str) -> list[str]:
-    """The items of a comma-separated setting, without blanks."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _checked_networks(text: str) -> str:
-    """`text` if it lists addresses or networks (CIDR), comma-separated; else `ValueError`."""
-    for entry in _listed(text):
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise ValueError(
-                f"{entry!r} is not an address or a network (CIDR); "
-                "expected e.g. 10.0.0.5,192.168.10.0/24"
-            ) from None
-    return text
+        return [ipaddress.ip_network(entry, strict=False) for entry in listed(self.trusted_proxies)]
 
 
 class HealthcheckSettings(BaseSettings):
@@ -370,18 +346,13 @@ class TaskSettings(BaseSettings):
 
     time_to_live: float = Field(default=48.0, gt=0)
     """Hours a task is kept once it ended, then forgotten (Glance's `task_time_to_live`)."""
-    import_allowed_networks: str = ""
+    import_allowed_networks: Networks = ""
     """Networks (CIDR), comma-separated, that the tasks API's imports (`import_from`) may
     fetch from although they are loopback, link-local or private; by default only public
     addresses."""
 
-    @field_validator("import_allowed_networks")
-    @classmethod
-    def _networks(cls, networks: str) -> str:
-        return _checked_networks(networks)
-
     def import_networks(self) -> list[str]:
-        return _listed(self.import_allowed_networks)
+        return listed(self.import_allowed_networks)
 
 
 class ImageCacheSettings(BaseSettings):
@@ -424,9 +395,9 @@ class SignatureSettings(BaseSettings):
 
 
 class ImportSettings(BaseSettings):
-    """The plugins every import that brings an image its data runs (Glance's
-    `[image_import_opts] image_import_plugins`, `[image_conversion]` and
-    `[inject_metadata_properties]`)."""
+    """The plugins every glance-direct import runs before its bytes go into the stores
+    (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
 
     model_config = _config("CATALOG_IMPORT_")
 
@@ -448,7 +419,7 @@ class ImportSettings(BaseSettings):
     @field_validator("plugins")
     @classmethod
     def _known_plugins(cls, plugins: str) -> str:
-        unknown = [name for name in _listed(plugins) if name not in PLUGINS]
+        unknown = [name for name in listed(plugins) if name not in PLUGINS]
         if unknown:
             raise ValueError(f"unknown import plugins; known: {', '.join(PLUGINS)}")
         return plugins
@@ -456,18 +427,18 @@ class ImportSettings(BaseSettings):
     @field_validator("inject")
     @classmethod
     def _pairs(cls, inject: str) -> str:
-        if any(not key.strip() for key, _, _ in map(_pair, _listed(inject))):
+        if any(not key.strip() for key, _, _ in map(_pair, listed(inject))):
             raise ValueError("must be key:value pairs, comma-separated")
         return inject
 
     def enabled(self) -> tuple[str, ...]:
-        return tuple(_listed(self.plugins))
+        return tuple(listed(self.plugins))
 
     def injected(self) -> dict[str, str]:
-        return {key.strip(): value.strip() for key, _, value in map(_pair, _listed(self.inject))}
+        return {key.strip(): value.strip() for key, _, value in map(_pair, listed(self.inject))}
 
     def ignored_roles(self) -> frozenset[str]:
-        return frozenset(_listed(self.inject_ignore_user_roles))
+        return frozenset(listed(self.inject_ignore_user_roles))
 
 
 def _pair(entry: str) -> tuple[str, str, str]:
@@ -504,7 +475,7 @@ class ConsumerSettings(BaseSettings):
     """How long a consumer waits for news before it looks again."""
 
     def names(self) -> list[str]:
-        return _listed(self.in_process)
+        return listed(self.in_process)
 
 
 class NotificationSettings(BaseSettings):
@@ -552,7 +523,7 @@ class NotificationSettings(BaseSettings):
     @field_validator("topics")
     @classmethod
     def _some_topic(cls, topics: str) -> str:
-        if not _listed(topics):
+        if not listed(topics):
             raise ValueError("must name at least one topic, e.g. notifications")
         return topics
 
@@ -560,10 +531,10 @@ class NotificationSettings(BaseSettings):
         return parse_transport_urls(self.transport_url)
 
     def topic_names(self) -> list[str]:
-        return _listed(self.topics)
+        return listed(self.topics)
 
     def disabled_types(self) -> frozenset[str]:
-        return frozenset(_listed(self.disabled))
+        return frozenset(listed(self.disabled))
 
 
 @dataclass
