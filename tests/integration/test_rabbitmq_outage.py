@@ -37,9 +37,7 @@ IMAGES_PER_PHASE = 8
 
 @pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
-    state = tmp_path_factory.mktemp("rabbitmq")
-    ports = "CATALOG_LOCAL_RABBITMQ_PORT", "CATALOG_LOCAL_RABBITMQ_DIST_PORT"
-    with own_service("rabbitmq", state, *ports) as own:
+    with own_service("rabbitmq", tmp_path_factory.mktemp("rabbitmq")) as own:
         yield own
 
 
