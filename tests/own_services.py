@@ -26,6 +26,8 @@ class OwnService:
     def __init__(self, name: str, state: Path, ports: dict[str, int]) -> None:
         self.name = name
         """`pg`, `kafka`, `rabbitmq`, as the script names them."""
+        self.state = state
+        """Its state folder (`CATALOG_LOCAL_STATE_DIR`)."""
         self._env = {
             **os.environ,
             "CATALOG_LOCAL_STATE_DIR": str(state),
