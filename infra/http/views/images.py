@@ -19,6 +19,7 @@ from catalog.queries import image_list
 from catalog.queries import images as image_queries
 from catalog.queries.image_as_of import image_as_of
 from catalog.queries.images import ImageView
+from catalog.queries.keyset import MarkerNotFound
 from infra.http import patch
 from infra.http.errors import error_response
 from infra.http.history_params import as_of_from
@@ -102,7 +103,7 @@ async def index(request: web.Request) -> web.Response:
     query = list_query(request.query)
     try:
         page = await request.app[DATABASE].read(image_list.list_images, policy.viewer(actor), query)
-    except image_list.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise BadRequest(f"No image found with ID {e}") from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {

@@ -16,6 +16,7 @@ from catalog.errors import NotFound
 from catalog.identity import Actor
 from catalog.policy import Policy
 from catalog.queries import tasks as task_queries
+from catalog.queries.keyset import MarkerNotFound
 from catalog.task import Task
 from infra.http.errors import error_response
 from infra.http.identity import metadata_of
@@ -57,7 +58,7 @@ async def index(request: web.Request) -> web.Response:
         page = await request.app[DATABASE].read(
             task_queries.list_tasks, policy.viewer(actor), query, _now(request)
         )
-    except task_queries.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise not_found_marker(str(e)) from e
     kept = [(k, v) for k, v in request.query.items() if k != "marker"]
     body: dict[str, object] = {
