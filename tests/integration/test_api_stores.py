@@ -24,6 +24,7 @@ from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
+    PROJECT_B,
     READER_A,
     ApiBuilder,
     ApiClient,
@@ -320,6 +321,7 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
     ("body", "identity", "status", "message"),
     [
         ({"stores": ["fast"]}, PROJECT_A, 403, "You are not authorized to complete copy_image"),
+        ({"stores": ["fast"]}, PROJECT_B, 404, "No image found with ID"),
         ({"stores": ["cheap"]}, ADMIN, 400, "Image is already present at store 'cheap'"),
         ({"stores": ["nowhere"]}, ADMIN, 409, "Store for identifier nowhere not found"),
         ({"stores": "fast"}, ADMIN, 400, "'stores' must be a list"),
