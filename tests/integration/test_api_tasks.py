@@ -31,6 +31,7 @@ from tests.integration.conftest import (
     JSON,
     PROJECT_A,
     PROJECT_B,
+    READER_A,
     ApiBuilder,
     ApiClient,
     created_image_id,
@@ -262,21 +263,25 @@ async def test_the_tasks_api_is_for_admins(
 
 
 @pytest.fixture
-async def open_to_members(
+async def opened_by_policy(
     tmp_path: Path, database_url: str, api_for: ApiBuilder
 ) -> tuple[ApiClient, Container]:
-    """The tasks API opened to members by an operator's policy file, creating tasks left to
-    admins."""
+    """The tasks API opened to readers by an operator's policy file, reading a task whole to
+    members, creating tasks to admins."""
     path = tmp_path / "policy.yaml"
-    path.write_text('tasks_api_access: "role:member"\nadd_task: "rule:context_is_admin"\n')
+    path.write_text(
+        'tasks_api_access: "role:reader"\n'
+        'get_task: "role:member"\n'
+        'add_task: "rule:context_is_admin"\n'
+    )
     policy = PolicySettings(policy_file=path)
     return await api_for(embedded_settings(tmp_path, database_url, policy=policy))
 
 
-async def test_members_given_the_tasks_api_see_their_own_projects_tasks_only(
-    open_to_members: tuple[ApiClient, Container],
+async def test_callers_given_the_tasks_api_see_their_own_projects_tasks_only(
+    opened_by_policy: tuple[ApiClient, Container],
 ) -> None:
-    api, container = open_to_members
+    api, container = opened_by_policy
     image_id = await imported_image_id(api)
     [task] = await tasks_of(api, image_id)
     path = f"/v2/tasks/{task['id']}"
@@ -299,6 +304,14 @@ async def test_members_given_the_tasks_api_see_their_own_projects_tasks_only(
         lambda: api.get(f"/v2/tasks?marker={task['id']}", headers=as_b),
         400,
         f"Task with the given id {task['id']} was not found",
+    )
+    # A reader of the project lists it, but may not read it whole.
+    assert await listed_for(READER_A) == [task["id"]]
+    await refused_without_change(
+        container,
+        lambda: api.get(path, headers={**READER_A, **JSON}),
+        403,
+        "You are not authorized to complete get_task action.",
     )
     # Members may read tasks here, not create them.
     await refused_without_change(
