@@ -267,27 +267,6 @@ class Image(EventSourced):
         if self.disk_format is None:
             raise Conflict("'disk_format' needs to be set before import")
 
-    def import_staged(self, now: datetime) -> None:
-        """glance-direct into the store it was staged in: the staged bytes become the image's
-        data (uploading → active). Staging already wrote them there and hashed them, so the
-        import only records."""
-        self.require_staged()
-        assert self.upload_location is not None
-        assert self.upload_store is not None
-        staged = self.staged
-        assert staged is not None
-        self._require_staged_as_signed()
-        imported = ImageUploaded(
-            store=self.upload_store,
-            location=self.upload_location,
-            size=staged.size,
-            checksum=staged.checksum,
-            os_hash_algo=staged.os_hash_algo,
-            os_hash_value=staged.os_hash_value,
-            virtual_size=self._staged_virtual_size(),
-        )
-        self._record(imported, now)
-
     def _require_staged_as_signed(self) -> None:
         """The staged bytes were verified (or not) against the signature properties the image
         had when they were staged: if those changed since, SignatureRefused."""

@@ -94,6 +94,17 @@ class WorkingHere:
     def __contains__(self, stream_id: object) -> bool:
         return stream_id in self._ids
 
+    def alive(
+        self, stream_id: uuid.UUID, live_nodes: frozenset[str], here: str | None
+    ) -> frozenset[str]:
+        """The processes whose work on `stream_id` counts as alive: the live ones other than
+        this one (`here`), and this one too only while it works on the stream. Asked just
+        before recording a recovery, so work this process starts meanwhile is never failed."""
+        others = frozenset(node for node in live_nodes if node != here)
+        if here is not None and stream_id in self:
+            return others | {here}
+        return others
+
 
 @dataclass(frozen=True)
 class Tasks:

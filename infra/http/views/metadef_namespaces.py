@@ -19,6 +19,7 @@ from catalog.metadefs.namespace import Namespace
 from catalog.policy import MetadefAccess
 from catalog.queries import metadef_contents as contents
 from catalog.queries import metadef_namespaces as namespaces
+from catalog.queries.keyset import MarkerNotFound
 from catalog.queries.metadef_namespaces import NamespaceView
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, DATABASE, POLICY
@@ -59,7 +60,7 @@ async def index(request: web.Request) -> web.Response:
         page = await request.app[DATABASE].read(
             namespaces.list_namespaces, policy.viewer(actor), query
         )
-    except namespaces.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise NotFound(namespace_not_found(str(e))) from e
     shown = policy.shown_namespaces(actor, page)
     associations = await request.app[DATABASE].read(
