@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.aggregate import EventSourced
 from catalog.errors import Conflict, Forbidden, NotFound
-from catalog.events import DomainEvent, NewEvent
+from catalog.events import DomainEvent
 from catalog.events.metadefs import (
     MetadefNamespaceCreated,
     MetadefNamespaceDeleted,
@@ -83,40 +84,28 @@ class NamespaceDefinition(BaseModel):
     properties: tuple[PropertyDefinition, ...] = ()
 
 
-@dataclass
-class Namespace:
+class Namespace(EventSourced):
     """One namespace's decision state, rebuilt from its events."""
 
-    id: uuid.UUID
-    version: int = 0
-    name: str = ""
-    display_name: str | None = None
-    description: str | None = None
-    visibility: str = "private"
-    protected: bool = False
-    owner: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted: bool = False
-    objects: dict[str, MetadefObject] = field(default_factory=dict)
-    properties: dict[str, PropertyDefinition] = field(default_factory=dict)
-    tags: dict[str, MetadefTag] = field(default_factory=dict)
-    associations: dict[str, Association] = field(default_factory=dict)
-    pending: list[NewEvent] = field(default_factory=list)
-
-    # -- loading -------------------------------------------------------------------------------
-
-    @classmethod
-    def from_history(cls, stream_id: uuid.UUID, history: Iterable[NewEvent]) -> Namespace:
-        namespace = cls(stream_id)
-        for new in history:
-            namespace.apply(new.event, new.occurred_at)
-            namespace.version += 1
-        return namespace
+    def __init__(self, stream_id: uuid.UUID) -> None:
+        super().__init__(stream_id)
+        self.name = ""
+        self.display_name: str | None = None
+        self.description: str | None = None
+        self.visibility = "private"
+        self.protected = False
+        self.owner: str | None = None
+        self.created_at: datetime | None = None
+        self.updated_at: datetime | None = None
+        self.deleted = False
+        self.objects: dict[str, MetadefObject] = {}
+        self.properties: dict[str, PropertyDefinition] = {}
+        self.tags: dict[str, MetadefTag] = {}
+        self.associations: dict[str, Association] = {}
 
     @property
     def exists(self) -> bool:
-        return self.version > 0 and not self.deleted
+        return super().exists and not self.deleted
 
     # -- the namespace ---------------------------------------------------------------------------
 
@@ -367,11 +356,6 @@ class Namespace:
         )
 
     # -- state -----------------------------------------------------------------------------------
-
-    def _record(self, event: DomainEvent, now: datetime) -> None:
-        self.apply(event, now)
-        self.version += 1
-        self.pending.append(NewEvent(event=event, occurred_at=now))
 
     def apply(self, event: DomainEvent, at: datetime) -> None:
         """Change state by one event. Never raises for an event that is in the log."""
