@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.errors import NotFound
-from catalog.metadefs.namespace import Namespace
+from catalog.events.metadefs import PropertyDefinition
+from catalog.metadefs.namespace import Association, MetadefObject, MetadefTag, Namespace
 from catalog.projections.metadefs import (
     metadef_object,
     metadef_property,
@@ -219,29 +220,40 @@ def prefixed(contents: NamespaceContents, prefix: str | None) -> NamespaceConten
     )
 
 
+def object_view(made: MetadefObject) -> ObjectView:
+    """An object as a command left it."""
+    definition = made.definition
+    return ObjectView(
+        name=definition.name,
+        description=definition.description,
+        required=list(definition.required),
+        properties=definition.properties,
+        created_at=made.created_at,
+        updated_at=made.updated_at,
+    )
+
+
+def property_view(definition: PropertyDefinition) -> PropertyView:
+    return PropertyView(definition.name, definition.attributes)
+
+
+def tag_view(tag: MetadefTag) -> TagView:
+    return TagView(tag.name, tag.created_at, tag.updated_at)
+
+
+def association_view(made: Association) -> AssociationView:
+    return AssociationView(
+        made.name, made.prefix, made.properties_target, made.created_at, made.updated_at
+    )
+
+
 def contents_of_namespace(namespace: Namespace) -> NamespaceContents:
     """What a namespace holds as a command left it, in the order its views list it."""
-    objects = [
-        ObjectView(
-            name=o.definition.name,
-            description=o.definition.description,
-            required=list(o.definition.required),
-            properties=o.definition.properties,
-            created_at=o.created_at,
-            updated_at=o.updated_at,
-        )
-        for o in namespace.objects.values()
-    ]
     made = enumerate(namespace.tags.values())  # in the order they were made
     newest_first = [t for _, t in sorted(made, key=lambda m: (m[1].created_at, m[0]), reverse=True)]
     return NamespaceContents(
-        objects=objects,
-        properties=[
-            PropertyView(name, p.attributes) for name, p in sorted(namespace.properties.items())
-        ],
-        tags=[TagView(t.name, t.created_at, t.updated_at) for t in newest_first],
-        associations=[
-            AssociationView(a.name, a.prefix, a.properties_target, a.created_at, a.updated_at)
-            for a in namespace.associations.values()
-        ],
+        objects=[object_view(o) for o in namespace.objects.values()],
+        properties=[property_view(p) for _, p in sorted(namespace.properties.items())],
+        tags=[tag_view(t) for t in newest_first],
+        associations=[association_view(a) for a in namespace.associations.values()],
     )

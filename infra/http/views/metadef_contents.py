@@ -106,16 +106,12 @@ async def show_object(request: web.Request) -> web.Response:
     return web.json_response(object_json(name, found))
 
 
-def _object_of(namespace: Namespace, name: str) -> contents.ObjectView:
-    made = contents.contents_of_namespace(namespace)
-    return next(o for o in made.objects if o.name == name)
-
-
 async def create_object(request: web.Request) -> web.Response:
     definition = object_body(await json_body(request))
     name = _namespace(request)
     namespace = await _dispatch(request, CreateMetadefObject(namespace=name, definition=definition))
-    return web.json_response(object_json(name, _object_of(namespace, definition.name)), status=201)
+    made = contents.object_view(namespace.objects[definition.name])
+    return web.json_response(object_json(name, made), status=201)
 
 
 async def update_object(request: web.Request) -> web.Response:
@@ -125,7 +121,8 @@ async def update_object(request: web.Request) -> web.Response:
         namespace=name, name=request.match_info["object_name"], definition=definition
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(object_json(name, _object_of(namespace, definition.name)))
+    changed = contents.object_view(namespace.objects[definition.name])
+    return web.json_response(object_json(name, changed))
 
 
 async def delete_object(request: web.Request) -> web.Response:
@@ -183,15 +180,12 @@ async def _unprefixed(
     return name[len(prefix) :]
 
 
-def _property_of(namespace: Namespace, name: str) -> contents.PropertyView:
-    return contents.PropertyView(name, namespace.properties[name].attributes)
-
-
 async def create_property(request: web.Request) -> web.Response:
     definition = property_body(await json_body(request))
     command = CreateMetadefProperty(namespace=_namespace(request), definition=definition)
     namespace = await _dispatch(request, command)
-    return web.json_response(property_json(_property_of(namespace, definition.name)), status=201)
+    made = contents.property_view(namespace.properties[definition.name])
+    return web.json_response(property_json(made), status=201)
 
 
 async def update_property(request: web.Request) -> web.Response:
@@ -202,7 +196,8 @@ async def update_property(request: web.Request) -> web.Response:
         definition=definition,
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(property_json(_property_of(namespace, definition.name)))
+    changed = contents.property_view(namespace.properties[definition.name])
+    return web.json_response(property_json(changed))
 
 
 async def delete_property(request: web.Request) -> web.Response:
@@ -236,16 +231,11 @@ async def show_tag(request: web.Request) -> web.Response:
     return web.json_response(tag_json(found))
 
 
-def _tag_of(namespace: Namespace, name: str) -> contents.TagView:
-    tag = namespace.tags[name]
-    return contents.TagView(tag.name, tag.created_at, tag.updated_at)
-
-
 async def create_tag(request: web.Request) -> web.Response:
     reject_body(request)
     name = tag_name(request.match_info["tag_name"])
     namespace = await _dispatch(request, CreateMetadefTag(namespace=_namespace(request), name=name))
-    return web.json_response(tag_json(_tag_of(namespace, name)), status=201)
+    return web.json_response(tag_json(contents.tag_view(namespace.tags[name])), status=201)
 
 
 async def create_tags(request: web.Request) -> web.Response:
@@ -265,7 +255,7 @@ async def update_tag(request: web.Request) -> web.Response:
         namespace=_namespace(request), name=request.match_info["tag_name"], new_name=new_name
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(tag_json(_tag_of(namespace, new_name)))
+    return web.json_response(tag_json(contents.tag_view(namespace.tags[new_name])))
 
 
 async def delete_tag(request: web.Request) -> web.Response:
@@ -292,9 +282,8 @@ async def associate(request: web.Request) -> web.Response:
     association = association_body(await json_body(request))
     command = AssociateResourceType(namespace=_namespace(request), association=association)
     namespace = await _dispatch(request, command)
-    made = contents.contents_of_namespace(namespace).associations
-    shown = next(a for a in made if a.name == association.name)
-    return web.json_response(association_json(shown), status=201)
+    made = namespace.associations[association.name]
+    return web.json_response(association_json(contents.association_view(made)), status=201)
 
 
 async def dissociate(request: web.Request) -> web.Response:
