@@ -44,11 +44,17 @@ def _valid(body: Any, checker: jsonschema.protocols.Validator) -> None:
 def checked(body: Any, name: str, read_only: tuple[str, ...] = ()) -> dict[str, Any]:
     """`body`, refused if it sets a read-only attribute (403) or does not match the schema
     `metadefs/<name>` (400)."""
+    return _checked_against(validator(f"metadefs/{name}"), body, read_only)
+
+
+def _checked_against(
+    checker: jsonschema.protocols.Validator, body: Any, read_only: tuple[str, ...]
+) -> dict[str, Any]:
     if isinstance(body, dict):
         for key in read_only:
             if key in body:
                 raise Forbidden(f"Attribute '{key}' is read-only.")
-    _valid(body, validator(f"metadefs/{name}"))
+    _valid(body, checker)
     checked_body: dict[str, Any] = body
     return checked_body
 
@@ -143,11 +149,7 @@ def tag_rename(body: Any) -> str:
 
 def tag_names(body: Any) -> tuple[str, ...]:
     """The tags of POST …/tags; none when the body names none (Glance fails on that)."""
-    if isinstance(body, dict):
-        for key in TIMES:
-            if key in body:
-                raise Forbidden(f"Attribute '{key}' is read-only.")
-    _valid(body, _tag_list())
+    body = _checked_against(_tag_list(), body, TIMES)
     return tuple(tag["name"] for tag in body.get("tags") or ())
 
 

@@ -211,6 +211,7 @@ async def test_namespaces_are_listed_by_visibility_and_owner_in_pages(api: Clien
         ("get", f"{NS}/taken/tags/nope", None, ADMIN_A, 404, "Could not find metadata tag nope"),
         ("post", f"{NS}/taken/tags/{'x' * 81}", None, ADMIN_A, 400, "Provided object does not"),
         ("post", f"{NS}/taken/tags", {"tags": "t"}, ADMIN_A, 400, "Provided object does not"),
+        ("post", f"{NS}/taken/tags", {"created_at": "now"}, ADMIN_A, 403, "Attribute 'created_at'"),
         ("put", f"{NS}/taken/tags/t", {"name": 5}, ADMIN_A, 400, "Provided object does not"),
         ("delete", f"{NS}/taken/tags/nope", None, ADMIN_A, 404, "Could not find metadata tag"),
         ("get", f"{NS}/taken/resource_types", {"x": 1}, ADMIN_A, 400, "A body is not expected"),
