@@ -208,6 +208,8 @@ async def test_namespaces_are_listed_by_visibility_and_owner_in_pages(api: Clien
         ("put", f"{NS}/taken/properties/nope", {"name": "p"}, ADMIN_A, 400, "Provided object"),
         ("delete", f"{NS}/taken/properties/nope", None, ADMIN_A, 404, "Could not find property"),
         ("get", f"{NS}/taken/tags?limit=x", None, ADMIN_A, 400, "limit param must be an integer"),
+        ("get", f"{NS}/taken/tags?marker=nope", None, ADMIN_A, 404, "Could not find metadata tag"),
+        ("get", f"{NS}/taken/tags?sort_key=id", None, ADMIN_A, 400, "Invalid sort key: id"),
         ("get", f"{NS}/taken/tags/nope", None, ADMIN_A, 404, "Could not find metadata tag nope"),
         ("post", f"{NS}/taken/tags/{'x' * 81}", None, ADMIN_A, 400, "Provided object does not"),
         ("post", f"{NS}/taken/tags", {"tags": "t"}, ADMIN_A, 400, "Provided object does not"),

@@ -111,3 +111,17 @@ async def test_another_project_changes_neither_a_public_nor_a_private_namespace(
     for name in ("open", "secret"):
         shown = await api.get(f"{NS}/{name}", headers={**ADMIN_A, **JSON})
         assert {"objects", "properties", "tags"} <= set(await shown.json())
+
+
+UNREADING = {"X-Project-Id": "proj-b", "X-User-Id": "uma", "X-Roles": "member"}
+"""A caller without the reader role: Glance's default rules let them read no metadefs."""
+
+
+@pytest.mark.parametrize("path", [NS, "/v2/metadefs/resource_types"])
+async def test_the_lists_of_no_namespace_in_particular_are_for_readers(
+    api: Client, container: Container, namespaces: None, path: str
+) -> None:
+    response = await api.get(path, headers={**PROJECT_B, **JSON})
+    assert response.status == 200, await response.text()
+    request = partial(api.get, path, headers={**UNREADING, **JSON})
+    await refused_without_change(container, request, 404, "The resource could not be found.")
