@@ -1,7 +1,7 @@
 """What a metadata definitions namespace holds: /v2/metadefs/namespaces/{namespace}/objects,
 /properties, /tags and /resource_types, each listed, shown, created, changed and deleted.
 
-Reads find the namespace as its own routes do (`namespace_access`), then its contents; writes
+Reads find the namespace as its own routes do (`readable_namespace`), then its contents; writes
 are commands, answered from the namespace as the command left it.
 """
 
@@ -57,7 +57,7 @@ from infra.http.metadef_requests import (
     tag_rename,
 )
 from infra.http.requests import json_body, reject_body
-from infra.http.views.metadef_namespaces import namespace_access
+from infra.http.views.metadef_namespaces import readable_namespace
 
 OBJECTS_SCHEMA = "v2/schemas/metadefs/objects"
 """As Glance names it in the objects' list (without the leading slash)."""
@@ -87,9 +87,7 @@ async def list_objects(request: web.Request) -> web.Response:
     reject_body(request)
     check_object_list(request.query)
     name = _namespace(request)
-    view, _ = await namespace_access(
-        request, name, namespace_not_found(name), "get_metadef_objects"
-    )
+    view = await readable_namespace(request, name, namespace_not_found(name), "get_metadef_objects")
     found = await request.app[DATABASE].read(contents.objects_of, view.id)
     return web.json_response(
         {"objects": [object_json(name, o) for o in found], "schema": OBJECTS_SCHEMA}
@@ -99,7 +97,7 @@ async def list_objects(request: web.Request) -> web.Response:
 async def show_object(request: web.Request) -> web.Response:
     reject_body(request)
     name, object_name = _namespace(request), request.match_info["object_name"]
-    view, _ = await namespace_access(request, name, namespace_not_found(name), "get_metadef_object")
+    view = await readable_namespace(request, name, namespace_not_found(name), "get_metadef_object")
     found = await request.app[DATABASE].read(contents.object_named, view.id, object_name)
     if found is None:
         raise NotFound(_object_missing(object_name))
@@ -140,7 +138,7 @@ async def delete_object(request: web.Request) -> web.Response:
 async def list_properties(request: web.Request) -> web.Response:
     reject_body(request)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_properties")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_properties")
     found = await request.app[DATABASE].read(contents.properties_of, view.id)
     return web.json_response(properties_json(found))
 
@@ -148,7 +146,7 @@ async def list_properties(request: web.Request) -> web.Response:
 async def show_property(request: web.Request) -> web.Response:
     reject_body(request)
     name, property_name = _namespace(request), request.match_info["property_name"]
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_property")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_property")
     resource_type = request.query.get("resource_type")
     if resource_type:
         property_name = await _unprefixed(request, view.id, resource_type, property_name)
@@ -216,7 +214,7 @@ async def list_tags(request: web.Request) -> web.Response:
     reject_body(request)
     query = tag_list_query(request.query)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_tags")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_tags")
     found = await request.app[DATABASE].read(contents.tags_of, view.id, query)
     return web.json_response({"tags": [{"name": t.name} for t in found]})
 
@@ -224,7 +222,7 @@ async def list_tags(request: web.Request) -> web.Response:
 async def show_tag(request: web.Request) -> web.Response:
     reject_body(request)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_tag")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_tag")
     found = await request.app[DATABASE].read(
         contents.tag_named, view.id, request.match_info["tag_name"]
     )
@@ -271,7 +269,7 @@ async def delete_tag(request: web.Request) -> web.Response:
 async def list_associations(request: web.Request) -> web.Response:
     reject_body(request)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_resource_type")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_resource_type")
     found = await request.app[DATABASE].read(contents.associations_of, [view.id])
     return web.json_response(
         {"resource_type_associations": [association_json(a) for a in found[view.id]]}
