@@ -47,6 +47,20 @@ from catalog.metadefs.definitions import checked_name
 V = TypeVar("V")
 
 
+def object_not_found(name: str) -> NotFound:
+    """Glance's answer for an object the namespace does not hold (its properties' and tags'
+    below)."""
+    return NotFound(f"Could not find metadata object {name}")
+
+
+def property_not_found(name: str) -> NotFound:
+    return NotFound(f"Could not find property {name}")
+
+
+def tag_not_found(name: str) -> NotFound:
+    return NotFound(f"Could not find metadata tag {name}")
+
+
 @dataclass(frozen=True)
 class MetadefObject:
     definition: ObjectDefinition
@@ -187,7 +201,7 @@ class Namespace(EventSourced):
         try:
             return self.objects[name]
         except KeyError:
-            raise NotFound(f"Could not find metadata object {name}") from None
+            raise object_not_found(name) from None
 
     # -- properties ------------------------------------------------------------------------------
 
@@ -222,7 +236,7 @@ class Namespace(EventSourced):
         try:
             return self.properties[name]
         except KeyError:
-            raise NotFound(f"Could not find property {name}") from None
+            raise property_not_found(name) from None
 
     # -- tags ------------------------------------------------------------------------------------
 
@@ -259,7 +273,7 @@ class Namespace(EventSourced):
         try:
             return self.tags[name]
         except KeyError:
-            raise NotFound(f"Could not find metadata tag {name}") from None
+            raise tag_not_found(name) from None
 
     def _require_new_tags(self, names: Iterable[str], *, append: bool) -> None:
         seen = set(self.tags) if append else set()

@@ -15,9 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.errors import NotFound
 from catalog.events.metadefs import PropertyDefinition
-from catalog.metadefs.namespace import Association, MetadefObject, MetadefTag, Namespace
+from catalog.metadefs.namespace import (
+    Association,
+    MetadefObject,
+    MetadefTag,
+    Namespace,
+    tag_not_found,
+)
 from catalog.projections.metadefs import (
     metadef_object,
     metadef_property,
@@ -147,7 +152,7 @@ def tags_of(
             )
         ).first()
         if marker is None:
-            raise NotFound(f"Could not find metadata tag {query.marker}")
+            raise tag_not_found(query.marker)
         conditions.append(after(sort, marker._mapping, _tag_expression))
     select = sa.select(*_TAG).where(*conditions).order_by(*ordered(sort, _tag_expression))
     if query.limit is not None:
@@ -155,11 +160,9 @@ def tags_of(
     return [TagView(**row._mapping) for row in conn.execute(select)]
 
 
-def tag_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> TagView:
+def tag_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> TagView | None:
     row = _named(conn, _TAG, namespace_id, name)
-    if row is None:
-        raise NotFound(f"Could not find metadata tag {name}")
-    return TagView(**row)
+    return None if row is None else TagView(**row)
 
 
 def associations_of(

@@ -34,7 +34,12 @@ from catalog.commands.manage_metadef_tags import (
 )
 from catalog.commands.metadef_access import namespace_not_found, no_namespace
 from catalog.errors import NotFound
-from catalog.metadefs.namespace import Namespace
+from catalog.metadefs.namespace import (
+    Namespace,
+    object_not_found,
+    property_not_found,
+    tag_not_found,
+)
 from catalog.queries import metadef_contents as contents
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, DATABASE
@@ -67,14 +72,6 @@ def _namespace(request: web.Request) -> str:
     return request.match_info["namespace"]
 
 
-def _object_missing(name: str) -> str:
-    return f"Could not find metadata object {name}"
-
-
-def _property_missing(name: str) -> str:
-    return f"Could not find property {name}"
-
-
 async def _dispatch(request: web.Request, command: Command) -> Namespace:
     namespace: Namespace = await request.app[BUS].dispatch(command, metadata_of(request))
     return namespace
@@ -100,7 +97,7 @@ async def show_object(request: web.Request) -> web.Response:
     view = await readable_namespace(request, name, namespace_not_found(name), "get_metadef_object")
     found = await request.app[DATABASE].read(contents.object_named, view.id, object_name)
     if found is None:
-        raise NotFound(_object_missing(object_name))
+        raise object_not_found(object_name)
     return web.json_response(object_json(name, found))
 
 
@@ -152,7 +149,7 @@ async def show_property(request: web.Request) -> web.Response:
         property_name = await _unprefixed(request, view.id, resource_type, property_name)
     found = await request.app[DATABASE].read(contents.property_named, view.id, property_name)
     if found is None:
-        raise NotFound(_property_missing(property_name))
+        raise property_not_found(property_name)
     return web.json_response(property_json(found))
 
 
@@ -221,11 +218,11 @@ async def list_tags(request: web.Request) -> web.Response:
 
 async def show_tag(request: web.Request) -> web.Response:
     reject_body(request)
-    name = _namespace(request)
+    name, tag = _namespace(request), request.match_info["tag_name"]
     view = await readable_namespace(request, name, no_namespace(name), "get_metadef_tag")
-    found = await request.app[DATABASE].read(
-        contents.tag_named, view.id, request.match_info["tag_name"]
-    )
+    found = await request.app[DATABASE].read(contents.tag_named, view.id, tag)
+    if found is None:
+        raise tag_not_found(tag)
     return web.json_response(tag_json(found))
 
 
