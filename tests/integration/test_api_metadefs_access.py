@@ -13,7 +13,7 @@ import pytest
 from infra.bootstrap import Container
 from tests.integration.conftest import JSON, PROJECT_B, refused_without_change
 from tests.integration.conftest import ApiClient as Client
-from tests.integration.test_api_metadefs import ADMIN_A, NS, created
+from tests.integration.test_api_metadefs import ADMIN_A, NS, PROPERTY, created
 
 HOLDING = {
     "objects": [{"name": "o"}],
@@ -24,8 +24,10 @@ HOLDING = {
 """What both namespaces of proj-a hold: the object, property, tag and association the routes
 name."""
 
-READS = ["", "/objects", "/objects/o", "/properties", "/properties/p", "/tags", "/tags/t"]
-READS.append("/resource_types")
+READS = (
+    *("", "/objects", "/objects/o", "/properties", "/properties/p"),
+    *("/tags", "/tags/t", "/resource_types"),
+)
 
 # Method, path under the namespace, body, and the rule that refuses it on a public namespace.
 WRITES: list[tuple[str, str, Any, str]] = [
@@ -37,13 +39,8 @@ WRITES: list[tuple[str, str, Any, str]] = [
     ("post", "/objects", {"name": "o2"}, "add_metadef_object"),
     ("put", "/objects/o", {"name": "o"}, "modify_metadef_object"),
     ("delete", "/objects/o", None, "delete_metadef_object"),
-    ("post", "/properties", {"name": "p2", "type": "string", "title": "P"}, "add_metadef_property"),
-    (
-        "put",
-        "/properties/p",
-        {"name": "p", "type": "string", "title": "Q"},
-        "modify_metadef_property",
-    ),
+    ("post", "/properties", {**PROPERTY, "name": "p2"}, "add_metadef_property"),
+    ("put", "/properties/p", PROPERTY, "modify_metadef_property"),
     ("delete", "/properties/p", None, "remove_metadef_property"),
     ("post", "/tags", {"tags": [{"name": "t2"}]}, "add_metadef_tags"),
     ("post", "/tags/t2", None, "add_metadef_tag"),
