@@ -162,10 +162,13 @@ class Namespace(EventSourced):
         self._require_unprotected()
         self._record(MetadefTagsDeleted(), now)
 
-    def _require_unprotected(self) -> None:
+    def _require_unprotected(self, what: str = "namespace", name: str | None = None) -> None:
+        """Nothing is deleted from a protected namespace: not `what` called `name` (the
+        namespace itself by default)."""
         if self.protected:
             raise Forbidden(
-                f"Metadata definition namespace {self.name} is protected and cannot be deleted."
+                f"Metadata definition {what} {name or self.name} is protected and cannot be"
+                " deleted."
             )
 
     # -- objects ---------------------------------------------------------------------------------
@@ -191,10 +194,7 @@ class Namespace(EventSourced):
 
     def remove_object(self, name: str, now: datetime) -> None:
         self._require_object(name)
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition object {name} is protected and cannot be deleted."
-            )
+        self._require_unprotected("object", name)
         self._record(MetadefObjectDeleted(name=name), now)
 
     def _require_object(self, name: str) -> MetadefObject:
@@ -226,10 +226,7 @@ class Namespace(EventSourced):
 
     def remove_property(self, name: str, now: datetime) -> None:
         self._require_property(name)
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition property {name} is protected and cannot be deleted."
-            )
+        self._require_unprotected("property", name)
         self._record(MetadefPropertyDeleted(name=name), now)
 
     def _require_property(self, name: str) -> PropertyDefinition:
@@ -265,8 +262,7 @@ class Namespace(EventSourced):
 
     def remove_tag(self, name: str, now: datetime) -> None:
         self._require_tag(name)
-        if self.protected:
-            raise Forbidden(f"Metadata definition tag {name} is protected and cannot be deleted.")
+        self._require_unprotected("tag", name)
         self._record(MetadefTagDeleted(name=name), now)
 
     def _require_tag(self, name: str) -> MetadefTag:
@@ -300,11 +296,7 @@ class Namespace(EventSourced):
     def dissociate(self, name: str, now: datetime) -> None:
         if name not in self.associations:
             raise NotFound(f"Failed to find resource type {name} to delete")
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition resource-type-association {name} is protected and cannot "
-                "be deleted."
-            )
+        self._require_unprotected("resource-type-association", name)
         self._record(MetadefResourceTypeDissociated(name=name), now)
 
     # -- a definition file ------------------------------------------------------------------------
