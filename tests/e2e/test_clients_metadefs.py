@@ -42,6 +42,38 @@ def test_glanceclient_builds_and_reads_a_namespace(embedded_server: str) -> None
     assert [n.namespace for n in glance.metadefs_namespace.list()] == []
 
 
+def test_glanceclient_changes_and_deletes_what_a_namespace_holds(embedded_server: str) -> None:
+    glance = glance_api(embedded_server, ADMIN)
+    glance.metadefs_namespace.create(namespace="gcu", description="d")
+    glance.metadefs_property.create("gcu", name="p", type="string", title="P")
+    glance.metadefs_object.create("gcu", name="o", description="an o")
+    glance.metadefs_tag.create("gcu", "t")
+    glance.metadefs_resource_type.associate("gcu", name="OS::Nova::Flavor")
+    # Each update reads the item, changes it and sends all of it back, as the client does.
+    assert glance.metadefs_namespace.update("gcu", description="e").description == "e"
+    assert glance.metadefs_property.update("gcu", "p", title="Q").title == "Q"
+    assert glance.metadefs_object.update("gcu", "o", name="o2").name == "o2"
+    assert glance.metadefs_tag.update("gcu", "t", name="t2").name == "t2"
+    assert glance.metadefs_property.get("gcu", "p").title == "Q"
+    assert glance.metadefs_object.get("gcu", "o2").description == "an o"
+    assert glance.metadefs_tag.get("gcu", "t2").name == "t2"
+    assert [t.name for t in glance.metadefs_tag.list("gcu")] == ["t2"]
+    assert [a.name for a in glance.metadefs_resource_type.get("gcu")] == ["OS::Nova::Flavor"]
+    glance.metadefs_property.delete("gcu", "p")
+    glance.metadefs_object.delete("gcu", "o2")
+    glance.metadefs_tag.delete("gcu", "t2")
+    glance.metadefs_resource_type.deassociate("gcu", "OS::Nova::Flavor")
+    held = ("properties", "objects", "tags", "resource_type_associations")
+    assert not set(held) & set(glance.metadefs_namespace.get("gcu"))
+    glance.metadefs_property.create("gcu", name="p", type="string", title="P")
+    glance.metadefs_object.create("gcu", name="o")
+    glance.metadefs_tag.create("gcu", "t")
+    glance.metadefs_property.delete_all("gcu")
+    glance.metadefs_object.delete_all("gcu")
+    glance.metadefs_tag.delete_all("gcu")
+    assert not set(held) & set(glance.metadefs_namespace.get("gcu"))
+
+
 def test_the_glance_md_commands(catalog: str) -> None:
     glance = glance_cli(catalog)
     glance("md-namespace-create", "cli-ns", "--visibility", "public")
