@@ -120,6 +120,37 @@ def test_openstacksdk_metadef_calls(embedded_server: str) -> None:
     assert "sdk-ns" not in [n.namespace for n in conn.image.metadef_namespaces()]
 
 
+def test_openstacksdk_changes_and_deletes_what_a_namespace_holds(embedded_server: str) -> None:
+    conn = sdk(embedded_server, ADMIN)
+    namespace = conn.image.create_metadef_namespace(namespace="sdku", description="d")
+    conn.image.create_metadef_object(namespace, name="o", description="an o")
+    conn.image.create_metadef_property(namespace, name="p", type="string", title="P")
+    conn.image.create_metadef_resource_type_association(namespace, name="OS::Nova::Flavor")
+    conn.image.add_tag_to_metadef_namespace(namespace, "t")
+    conn.image.add_tag_to_metadef_namespace(namespace, "u")
+    assert conn.image.update_metadef_namespace(namespace, description="e").description == "e"
+    changed = conn.image.update_metadef_object("o", namespace, name="o", description="x")
+    assert changed.description == "x"
+    assert conn.image.get_metadef_object("o", namespace).description == "x"
+    prop = conn.image.update_metadef_property("p", namespace, name="p", type="string", title="Q")
+    assert prop.title == "Q"
+    assert conn.image.get_metadef_property("p", namespace).title == "Q"
+    associations = conn.image.metadef_resource_type_associations(namespace)
+    assert [a.name for a in associations] == ["OS::Nova::Flavor"]
+    conn.image.delete_metadef_resource_type_association("OS::Nova::Flavor", namespace)
+    conn.image.delete_metadef_property("p", namespace)
+    conn.image.delete_metadef_object("o", namespace)
+    conn.image.remove_tag_from_metadef_namespace(namespace, "t")
+    assert [t["name"] for t in conn.image.get_metadef_namespace("sdku").tags] == ["u"]
+    conn.image.remove_tags_from_metadef_namespace(namespace)
+    conn.image.create_metadef_property(namespace, name="p", type="string", title="P")
+    conn.image.delete_all_metadef_properties(namespace)
+    # Read as JSON: the SDK's namespaces without tags share one default list, which its
+    # add_tag_to_metadef_namespace above appended to.
+    shown = conn.image.get("/metadefs/namespaces/sdku").json()
+    assert not {"properties", "objects", "tags", "resource_type_associations"} & set(shown)
+
+
 def test_the_openstack_image_metadef_commands(catalog: str, keystone: str) -> None:
     osc = openstack_cli(catalog, keystone)
     osc("image", "metadef", "namespace", "create", "osc-ns", "--public")
