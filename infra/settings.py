@@ -25,6 +25,7 @@ from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
 from infra.store_options import StoreOptions, read_options
+from stores.url_filter import Listed, UrlFilter
 
 
 def _config(env_prefix: str) -> SettingsConfigDict:
@@ -379,8 +380,28 @@ class TaskSettings(BaseSettings):
     def _networks(cls, networks: str) -> str:
         return _checked_networks(networks)
 
+    import_allowed_schemes: str = "http,https"
+    import_disallowed_schemes: str = ""
+    import_allowed_hosts: str = ""
+    import_disallowed_hosts: str = ""
+    import_allowed_ports: str = "80,443"
+    import_disallowed_ports: str = ""
+    """Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
+    host and port, comma-separated (Glance's `import_filtering_opts`, with its defaults): an
+    allow-list that names anything makes its deny-list unread."""
+
     def import_networks(self) -> list[str]:
         return _listed(self.import_allowed_networks)
+
+    def import_filter(self) -> UrlFilter:
+        def part(allowed: str, disallowed: str) -> Listed:
+            return Listed.of(_listed(allowed), _listed(disallowed))
+
+        return UrlFilter(
+            schemes=part(self.import_allowed_schemes, self.import_disallowed_schemes),
+            hosts=part(self.import_allowed_hosts, self.import_disallowed_hosts),
+            ports=part(self.import_allowed_ports, self.import_disallowed_ports),
+        )
 
 
 class ImageCacheSettings(BaseSettings):

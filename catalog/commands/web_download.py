@@ -1,0 +1,103 @@
+"""Import an image's data from an http(s) URL: the `web-download` import method.
+
+The URL is checked when the import is asked (its scheme, host and port against the import
+filter, the addresses its host resolves to): one that may not be fetched is a 400, as on
+Glance, and the image must be `queued` with both formats set (409). Then, as a task in the
+background, the bytes are fetched and staged into the first store asked as a staging is (PUT
+…/stage): inspected, hashed and counted against the owner's quota as they stream, in one pass,
+redirects checked like the URL. Bytes that are not what `validation_data` says go. The staged
+bytes are then imported as glance-direct's are (`import_image.staged_import`): the image is
+`importing` until they are written into every store asked, then `active`. Any failure leaves
+the task failed with why and the image `queued` without a byte: a fetch that fails removes
+what it had staged (`upload_image_data`), an import that fails removes what it wrote
+(`import_lock`).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from catalog.commands.access import require
+from catalog.commands.context import CommandContext
+from catalog.commands.fetched_urls import fetchable
+from catalog.commands.import_image import ImportImage, import_task, staged_import
+from catalog.commands.import_pipeline import stores_asked
+from catalog.commands.run_as_task import Failed, Outcome, Work, start_as_task
+from catalog.commands.shared_data import release_data
+from catalog.commands.upload_image_data import UploadImageData, upload_image_data
+from catalog.errors import Conflict
+from catalog.events import EventMetadata
+from catalog.image import Image, ImageStatus
+from catalog.task import Task
+
+METHOD = "web-download"
+
+
+class WebDownload(ImportImage):
+    uri: str = ""
+    validation: tuple[str, str] | None = Field(default=None)
+    """`validation_data`: the algorithm and hash the fetched bytes must have."""
+
+
+async def web_download(
+    command: WebDownload, context: CommandContext, metadata: EventMetadata
+) -> None:
+    image = await context.images.load(command.image_id)
+    require(context, image, metadata.actor, "modify_image")
+    _require_importable(image)
+    remote = await fetchable(context, command.uri, "URI for web-download does not pass filtering")
+    targets = stores_asked(context, command.stores)
+
+    async def begin(task: Task) -> Work:
+        async def fetch_then_import() -> Outcome:
+            staging = UploadImageData(
+                image_id=command.image_id,
+                chunks=remote.get(command.uri),
+                store=targets[0],
+                staging=True,
+            )
+            await upload_image_data(staging, context, metadata)
+            wrong = await _reject_unexpected(context, metadata, command)
+            if wrong is not None:
+                return wrong
+            work = await staged_import(context, metadata, command, targets)(task)
+            return await work()
+
+        return fetch_then_import
+
+    new = import_task(command.image_id, command.request_shown, targets)
+    await start_as_task(context, metadata, new, begin)
+
+
+def _require_importable(image: Image) -> None:
+    """Glance's preconditions for web-download (409s)."""
+    if image.status is not ImageStatus.QUEUED:
+        raise Conflict(f"Image needs to be in 'queued' state to use '{METHOD}' method")
+    if image.container_format is None:
+        raise Conflict("'container_format' needs to be set before import")
+    if image.disk_format is None:
+        raise Conflict("'disk_format' needs to be set before import")
+    image.require_no_import()
+
+
+async def _reject_unexpected(
+    context: CommandContext, metadata: EventMetadata, command: WebDownload
+) -> Failed | None:
+    """The staged bytes go, and the image is queued again, if their hash is not the one
+    `validation_data` gave."""
+    if command.validation is None:
+        return None
+
+    def check(image: Image) -> str | None:
+        staged = image.staged
+        assert staged is not None
+        if (staged.os_hash_algo, staged.os_hash_value) == command.validation:
+            return None
+        return image.reject_staged("Image hash does not match validation_data", context.clock.now())
+
+    doomed = await context.images.change(command.image_id, metadata, check)
+    if doomed is None:
+        return None
+    await release_data(context, command.image_id, doomed)
+    algorithm, value = command.validation
+    return Failed(f"The data's {algorithm} hash is not {value}, as validation_data says.")

@@ -1,0 +1,215 @@
+"""web-download: an image's data imported from an http(s) URL, in the background as a task.
+
+The data is fetched, inspected and hashed as it streams, then written into the stores asked;
+any failure leaves the task failed with why and the image `queued` without a byte. A URL the
+import filter or the address rules refuse is a 400 at once, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.bootstrap import Container
+from infra.settings import TaskSettings
+from tests.http_origin import DATA, Origin, serving
+from tests.integration.conftest import (
+    JSON,
+    PROJECT_A,
+    ApiBuilder,
+    ApiClient,
+    created_image_id,
+    embedded_settings,
+    refused_without_change,
+    settled,
+    stored_files,
+)
+
+LOOPBACK = "127.0.0.0/8"
+AS_A = {**PROJECT_A, **JSON}
+
+
+@pytest.fixture
+async def origin(tmp_path: Path) -> AsyncIterator[tuple[Origin, str]]:
+    file = tmp_path / "remote-image"
+    file.write_bytes(DATA)
+    source = Origin(file)
+    async with serving(source) as url:
+        yield source, url
+
+
+async def downloading_api(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, **filtering: str
+) -> tuple[ApiClient, Container]:
+    """An API whose imports may fetch from loopback, on any port unless `filtering` says."""
+    options = {"import_allowed_networks": LOOPBACK, "import_allowed_ports": "", **filtering}
+    tasks = TaskSettings(**options)  # type: ignore[arg-type]
+    return await api_for(embedded_settings(tmp_path / "catalog", database_url, tasks=tasks))
+
+
+@pytest.fixture
+async def downloading(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder
+) -> tuple[ApiClient, Container]:
+    return await downloading_api(tmp_path, database_url, api_for)
+
+
+def web_download(uri: str, **method: Any) -> dict[str, Any]:
+    return {"method": {"name": "web-download", "uri": uri, **method}}
+
+
+async def imported(api: ApiClient, image_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The image's last task, once the import asked with `body` has ended."""
+    response = await api.post(f"/v2/images/{image_id}/import", json=body, headers=PROJECT_A)
+    assert response.status == 202, await response.text()
+    await settled(api)
+    tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
+    task: dict[str, Any] = tasks["tasks"][0]
+    return task
+
+
+async def image_of(api: ApiClient, image_id: str) -> dict[str, Any]:
+    shown: dict[str, Any] = await (
+        await api.get(f"/v2/images/{image_id}", headers=PROJECT_A)
+    ).json()
+    return shown
+
+
+async def test_web_download_imports_the_urls_data(
+    downloading: tuple[ApiClient, Container], origin: tuple[Origin, str]
+) -> None:
+    api, container = downloading
+    _, url = origin
+    image_id = await created_image_id(api)
+    task = await imported(api, image_id, web_download(f"{url}/image"))
+    assert (task["status"], task["result"]) == ("success", {"image_id": image_id})
+    shown = await image_of(api, image_id)
+    assert (shown["status"], shown["size"]) == ("active", len(DATA))
+    assert shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
+    data = await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_A)
+    assert await data.read() == DATA
+    assert len(stored_files(container)) == 1
+
+
+async def test_validation_data_that_matches_is_accepted(
+    downloading: tuple[ApiClient, Container], origin: tuple[Origin, str]
+) -> None:
+    api, _ = downloading
+    _, url = origin
+    image_id = await created_image_id(api)
+    expected = {"os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(DATA).hexdigest()}
+    task = await imported(api, image_id, web_download(f"{url}/image", validation_data=expected))
+    assert task["status"] == "success", task
+    assert (await image_of(api, image_id))["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("path", "image", "method", "why"),
+    [
+        ("/broken", {}, {}, ""),
+        ("/image", {"disk_format": "qcow2"}, {}, ""),
+        (
+            "/image",
+            {},
+            {"validation_data": {"os_hash_algo": "sha512", "os_hash_value": "0" * 128}},
+            "validation_data",
+        ),
+    ],
+    ids=["broken source", "disk format mismatch", "wrong hash"],
+)
+async def test_a_failed_web_download_fails_its_task_and_leaves_no_bytes(
+    downloading: tuple[ApiClient, Container],
+    origin: tuple[Origin, str],
+    path: str,
+    image: dict[str, Any],
+    method: dict[str, Any],
+    why: str,
+) -> None:
+    api, container = downloading
+    _, url = origin
+    image_id = await created_image_id(api, **image)
+    task = await imported(api, image_id, web_download(f"{url}{path}", **method))
+    assert task["status"] == "failure", task
+    assert why in task["message"]
+    shown = await image_of(api, image_id)
+    assert (shown["status"], shown["size"], shown["checksum"]) == ("queued", None, None)
+    assert "os_glance_import_task" not in shown
+    assert stored_files(container) == []
+
+
+async def test_a_redirect_to_a_disallowed_host_fails_and_leaves_no_bytes(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, origin: tuple[Origin, str]
+) -> None:
+    api, container = await downloading_api(
+        tmp_path, database_url, api_for, import_disallowed_hosts="localhost"
+    )
+    source, url = origin
+    source.redirect_to = url.replace("127.0.0.1", "localhost") + "/image"
+    image_id = await created_image_id(api)
+    task = await imported(api, image_id, web_download(f"{url}/moved"))
+    assert task["status"] == "failure", task
+    assert (await image_of(api, image_id))["status"] == "queued"
+    assert stored_files(container) == []
+
+
+@pytest.mark.parametrize(
+    ("filtering", "uri"),
+    [
+        ({}, "ftp://127.0.0.1/image"),
+        ({"import_allowed_ports": "80,443"}, "{url}/image"),
+        ({"import_disallowed_ports": "{port}"}, "{url}/image"),
+        ({"import_disallowed_hosts": "127.0.0.1"}, "{url}/image"),
+        ({"import_allowed_hosts": "example.com"}, "{url}/image"),
+        ({"import_allowed_schemes": "https"}, "{url}/image"),
+        ({"import_allowed_networks": ""}, "{url}/image"),
+    ],
+    ids=["scheme", "port", "disallowed port", "host", "allowed host", "allowed scheme", "net"],
+)
+async def test_a_uri_that_does_not_pass_filtering_is_400_and_changes_nothing(
+    tmp_path: Path,
+    database_url: str,
+    api_for: ApiBuilder,
+    origin: tuple[Origin, str],
+    filtering: dict[str, str],
+    uri: str,
+) -> None:
+    _, url = origin
+    port = url.rsplit(":", 1)[1]
+    options = {k: v.format(port=port) for k, v in filtering.items()}
+    api, container = await downloading_api(tmp_path, database_url, api_for, **options)
+    image_id = await created_image_id(api)
+    uri = uri.format(url=url)
+    await refused_without_change(
+        container,
+        lambda: api.post(f"/v2/images/{image_id}/import", json=web_download(uri), headers=AS_A),
+        400,
+        f"URI for web-download does not pass filtering: {uri}",
+    )
+    assert stored_files(container) == []
+
+
+async def test_web_download_needs_a_queued_image(
+    downloading: tuple[ApiClient, Container], origin: tuple[Origin, str]
+) -> None:
+    api, container = downloading
+    _, url = origin
+    image_id = await created_image_id(api)
+    await imported(api, image_id, web_download(f"{url}/image"))
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/import", json=web_download(f"{url}/image"), headers=AS_A
+        ),
+        409,
+        "Image needs to be in 'queued' state to use 'web-download' method",
+    )
+
+
+async def test_info_import_offers_web_download(api: ApiClient) -> None:
+    info = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
+    assert info["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
