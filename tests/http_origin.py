@@ -33,6 +33,7 @@ class Origin:
             "/get-only": self._get_only,
             "/unsized": self._unsized,
             "/from-start": self._from_start,
+            "/cut-short": self._cut_short,
         }
         for path, handler in routes.items():
             self.app.router.add_route("*", path, handler)
@@ -86,6 +87,15 @@ class Origin:
         if request.method != "HEAD":
             await response.write(DATA)
         await response.write_eof()
+        return response
+
+    async def _cut_short(self, request: web.Request) -> web.StreamResponse:
+        # Promises all the bytes, sends half, then drops the connection: a source that breaks.
+        response = web.StreamResponse(headers={"Content-Length": str(len(DATA))})
+        await response.prepare(request)
+        await response.write(DATA[: len(DATA) // 2])
+        assert request.transport is not None
+        request.transport.close()
         return response
 
     async def _from_start(self, request: web.Request) -> web.Response:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from infra.bootstrap import Container
-from infra.settings import TaskSettings
+from infra.settings import QuotaSettings, StoresSettings, TaskSettings
+from tests.conftest import s3_store_options
 from tests.http_origin import DATA, Origin, serving
 from tests.integration.conftest import (
     JSON,
@@ -43,12 +44,21 @@ async def origin(tmp_path: Path) -> AsyncIterator[tuple[Origin, str]]:
 
 
 async def downloading_api(
-    tmp_path: Path, database_url: str, api_for: ApiBuilder, **filtering: str
+    tmp_path: Path,
+    database_url: str,
+    api_for: ApiBuilder,
+    *,
+    stores: StoresSettings | None = None,
+    quotas: QuotaSettings | None = None,
+    filtering: dict[str, str] | None = None,
 ) -> tuple[ApiClient, Container]:
     """An API whose imports may fetch from loopback, on any port unless `filtering` says."""
-    options = {"import_allowed_networks": LOOPBACK, "import_allowed_ports": "", **filtering}
+    options = {"import_allowed_networks": LOOPBACK, "import_allowed_ports": "", **(filtering or {})}
     tasks = TaskSettings(**options)  # type: ignore[arg-type]
-    return await api_for(embedded_settings(tmp_path / "catalog", database_url, tasks=tasks))
+    settings = embedded_settings(
+        tmp_path / "catalog", database_url, tasks=tasks, stores=stores, quotas=quotas
+    )
+    return await api_for(settings)
 
 
 @pytest.fixture
@@ -112,6 +122,7 @@ async def test_validation_data_that_matches_is_accepted(
     ("path", "image", "method", "why"),
     [
         ("/broken", {}, {}, ""),
+        ("/cut-short", {}, {}, ""),
         ("/image", {"disk_format": "qcow2"}, {}, ""),
         (
             "/image",
@@ -120,7 +131,7 @@ async def test_validation_data_that_matches_is_accepted(
             "validation_data",
         ),
     ],
-    ids=["broken source", "disk format mismatch", "wrong hash"],
+    ids=["broken source", "source cut short", "disk format mismatch", "wrong hash"],
 )
 async def test_a_failed_web_download_fails_its_task_and_leaves_no_bytes(
     downloading: tuple[ApiClient, Container],
@@ -142,11 +153,48 @@ async def test_a_failed_web_download_fails_its_task_and_leaves_no_bytes(
     assert stored_files(container) == []
 
 
+async def test_a_source_larger_than_the_quota_fails_and_leaves_no_bytes(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, origin: tuple[Origin, str]
+) -> None:
+    quotas = QuotaSettings(image_size_total=1)  # MiB; the source is 2
+    api, container = await downloading_api(tmp_path, database_url, api_for, quotas=quotas)
+    _, url = origin
+    image_id = await created_image_id(api)
+    task = await imported(api, image_id, web_download(f"{url}/image"))
+    assert task["status"] == "failure", task
+    assert (await image_of(api, image_id))["status"] == "queued"
+    assert stored_files(container) == []
+
+
+@pytest.mark.s3
+async def test_web_download_into_a_folder_and_the_real_s3_server(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, origin: tuple[Origin, str]
+) -> None:
+    stores = StoresSettings(
+        stores="file:file,objects:s3", options={"objects": s3_store_options("web-download")}
+    )
+    api, _ = await downloading_api(tmp_path, database_url, api_for, stores=stores)
+    _, url = origin
+    image_id = await created_image_id(api)
+    task = await imported(api, image_id, {**web_download(f"{url}/image"), "all_stores": True})
+    assert task["status"] == "success", task
+    shown = await image_of(api, image_id)
+    assert (shown["status"], shown["stores"]) == ("active", "file,objects")
+    from_s3 = await api.get(f"/v2/images/{image_id}/file?prefer=objects", headers=PROJECT_A)
+    assert await from_s3.read() == DATA
+    only_s3 = await created_image_id(api)
+    task = await imported(api, only_s3, {**web_download(f"{url}/image"), "stores": ["objects"]})
+    assert task["status"] == "success", task
+    assert (await image_of(api, only_s3))["stores"] == "objects"
+    for done in (image_id, only_s3):
+        assert (await api.delete(f"/v2/images/{done}", headers=PROJECT_A)).status == 204
+
+
 async def test_a_redirect_to_a_disallowed_host_fails_and_leaves_no_bytes(
     tmp_path: Path, database_url: str, api_for: ApiBuilder, origin: tuple[Origin, str]
 ) -> None:
     api, container = await downloading_api(
-        tmp_path, database_url, api_for, import_disallowed_hosts="localhost"
+        tmp_path, database_url, api_for, filtering={"import_disallowed_hosts": "localhost"}
     )
     source, url = origin
     source.redirect_to = url.replace("127.0.0.1", "localhost") + "/image"
@@ -181,7 +229,7 @@ async def test_a_uri_that_does_not_pass_filtering_is_400_and_changes_nothing(
     _, url = origin
     port = url.rsplit(":", 1)[1]
     options = {k: v.format(port=port) for k, v in filtering.items()}
-    api, container = await downloading_api(tmp_path, database_url, api_for, **options)
+    api, container = await downloading_api(tmp_path, database_url, api_for, filtering=options)
     image_id = await created_image_id(api)
     uri = uri.format(url=url)
     await refused_without_change(
