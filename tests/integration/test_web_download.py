@@ -215,8 +215,18 @@ async def test_a_redirect_to_a_disallowed_host_fails_and_leaves_no_bytes(
         ({"import_allowed_hosts": "example.com"}, "{url}/image"),
         ({"import_allowed_schemes": "https"}, "{url}/image"),
         ({"import_allowed_networks": ""}, "{url}/image"),
+        ({"import_allowed_ports": "80,443"}, "http://does-not.exist/no/possible/way"),
     ],
-    ids=["scheme", "port", "disallowed port", "host", "allowed host", "allowed scheme", "net"],
+    ids=[
+        "scheme",
+        "port",
+        "disallowed port",
+        "host",
+        "allowed host",
+        "allowed scheme",
+        "net",
+        "unknown host",
+    ],
 )
 async def test_a_uri_that_does_not_pass_filtering_is_400_and_changes_nothing(
     tmp_path: Path,
