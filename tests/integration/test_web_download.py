@@ -8,13 +8,19 @@ import filter or the address rules refuse is a 400 at once, and changes nothing.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from catalog.events import EventMetadata, TaskCreated
+from catalog.image import Image
+from catalog.task import Task, TaskStatus
 from infra.bootstrap import Container
+from infra.recovery import recover_once, recover_tasks_once
 from infra.settings import QuotaSettings, StoresSettings, TaskSettings
 from tests.conftest import s3_store_options
 from tests.http_origin import DATA, Origin, serving
@@ -32,6 +38,8 @@ from tests.integration.conftest import (
 
 LOOPBACK = "127.0.0.0/8"
 AS_A = {**PROJECT_A, **JSON}
+DEAD = "node-that-died"
+LEASE = timedelta(seconds=30)
 
 
 @pytest.fixture
@@ -271,3 +279,39 @@ async def test_web_download_needs_a_queued_image(
 async def test_info_import_offers_web_download(api: ApiClient) -> None:
     info = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
     assert info["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
+
+
+async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
+    downloading: tuple[ApiClient, Container],
+) -> None:
+    """A process that died while fetching: its staging and its task are failed by recovery,
+    and the bytes it had fetched go."""
+    api, container = downloading
+    image_id = await created_image_id(api)
+    context = container.bus.context
+    now = datetime.now(UTC)
+    created = TaskCreated(type="api_image_import", owner="proj-a", image_id=image_id)
+    task = Task.create(uuid.uuid4(), created, now)
+    task.start(DEAD, now)
+    await context.tasks.save(task, EventMetadata())
+    store = context.stores.writable("file")
+    location = store.location_for(image_id)
+
+    def start(image: Image) -> None:
+        image.start_upload(
+            store="file", location=location, expected_size=None, now=now, node_id=DEAD, staging=True
+        )
+
+    await context.images.change(uuid.UUID(image_id), EventMetadata(), start)
+    await store.add(image_id, _fetched_so_far())
+    assert stored_files(container) != []
+
+    await recover_once(container, LEASE)
+    assert await recover_tasks_once(container, LEASE) == [task.id]
+    assert (await context.tasks.load(task.id)).status is TaskStatus.FAILURE
+    assert (await image_of(api, image_id))["status"] == "queued"
+    assert stored_files(container) == []
+
+
+async def _fetched_so_far() -> AsyncIterator[bytes]:
+    yield DATA[:1024]
