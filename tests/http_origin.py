@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -34,10 +35,13 @@ class Origin:
             "/unsized": self._unsized,
             "/from-start": self._from_start,
             "/cut-short": self._cut_short,
+            "/held": self._held,
         }
         for path, handler in routes.items():
             self.app.router.add_route("*", path, handler)
         self.redirect_to = "/image"
+        self.release = asyncio.Event()
+        """What `/held` waits for before it answers."""
 
     @web.middleware
     async def _record(
@@ -88,6 +92,10 @@ class Origin:
             await response.write(DATA)
         await response.write_eof()
         return response
+
+    async def _held(self, request: web.Request) -> web.Response:
+        await self.release.wait()
+        return web.Response(body=DATA)
 
     async def _cut_short(self, request: web.Request) -> web.StreamResponse:
         # Promises all the bytes, sends half, then drops the connection: a source that breaks.

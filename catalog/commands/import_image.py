@@ -33,10 +33,10 @@ from catalog.commands.context import CommandContext
 from catalog.commands.import_lock import locked_import
 from catalog.commands.import_pipeline import DataSource, stores_asked, write_to_stores
 from catalog.commands.run_as_task import (
-    Begin,
     Failed,
     NewTask,
     Outcome,
+    Work,
     image_result,
     start_as_task,
 )
@@ -104,15 +104,19 @@ async def import_image(
     SOURCES[command.method](image)  # the image can be imported so, else a 409
     image.require_no_import()  # taken before the task, as Glance: a refusal leaves none
     targets = stores_asked(context, command.stores)
+    work = staged_import(context, metadata, command, targets)
+    begin = locked_import(
+        context, metadata, command.image_id, targets, work, rule="modify_image", brings_data=True
+    )
     new = import_task(command.image_id, command.request_shown, targets)
-    await start_as_task(context, metadata, new, staged_import(context, metadata, command, targets))
+    await start_as_task(context, metadata, new, begin)
 
 
 def staged_import(
     context: CommandContext, metadata: EventMetadata, command: ImportImage, targets: list[str]
-) -> Begin:
-    """An import of the staged bytes: the lock taken (the image `importing`), then in the
-    background the bytes written into `targets` and the image activated."""
+) -> Work:
+    """The work of an import of the staged bytes, the lock taken (the image `importing`): the
+    bytes written into `targets` and the image activated."""
 
     async def work() -> Outcome:
         source = staged_source(await context.images.load(command.image_id))
@@ -135,6 +139,4 @@ def staged_import(
             await release_data(context, command.image_id, source.location, source.store)
         return image_result(command.image_id, source.size)
 
-    return locked_import(
-        context, metadata, command.image_id, targets, work, rule="modify_image", brings_data=True
-    )
+    return work

@@ -2,15 +2,16 @@
 
 The URL is checked when the import is asked (its scheme, host and port against the import
 filter, the addresses its host resolves to): one that may not be fetched is a 400, as on
-Glance, and the image must be `queued` with both formats set (409). Then, as a task in the
-background, the bytes are fetched and staged into the first store asked as a staging is (PUT
-…/stage): inspected, hashed and counted against the owner's quota as they stream, in one pass,
-redirects checked like the URL. Bytes that are not what `validation_data` says go. The staged
-bytes are then imported as glance-direct's are (`import_image.staged_import`): the image is
-`importing` until they are written into every store asked, then `active`. Any failure leaves
-the task failed with why and the image `queued` without a byte: a fetch that fails removes
-what it had staged (`upload_image_data`), an import that fails removes what it wrote
-(`import_lock`).
+Glance, and the image must be `queued` with both formats set (409). The import's task takes
+the image's import lock before the request is answered, as every import's (`import_lock.py`):
+a second import meanwhile is a 409. Then, in the background, the bytes are fetched and staged
+into the first store asked as a staging is (PUT …/stage): inspected, hashed and counted
+against the owner's quota as they stream, in one pass, redirects checked like the URL. Bytes
+that are not what `validation_data` says go. The lock then brings the staged bytes, imported
+as glance-direct's are (`import_image.staged_import`): the image is `importing` until they are
+written into every store asked, then `active`. Any failure leaves the task failed with why and
+the image `queued` without a byte: a fetch that fails removes what it had staged
+(`upload_image_data`), an import that fails removes what it wrote (`import_lock`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from catalog.commands.access import require
 from catalog.commands.context import CommandContext
 from catalog.commands.fetched_urls import fetchable
 from catalog.commands.import_image import ImportImage, import_task, staged_import
+from catalog.commands.import_lock import locked_import, take_import_lock
 from catalog.commands.import_pipeline import stores_asked
 from catalog.commands.run_as_task import Failed, Outcome, Work, start_as_task
 from catalog.commands.shared_data import release_data
@@ -31,6 +33,7 @@ from catalog.image import Image, ImageStatus
 from catalog.task import Task
 
 METHOD = "web-download"
+RULE = "modify_image"
 
 
 class WebDownload(ImportImage):
@@ -43,7 +46,7 @@ async def web_download(
     command: WebDownload, context: CommandContext, metadata: EventMetadata
 ) -> None:
     image = await context.images.load(command.image_id)
-    require(context, image, metadata.actor, "modify_image")
+    require(context, image, metadata.actor, RULE)
     _require_importable(image)
     remote = await fetchable(context, command.uri, "URI for web-download does not pass filtering")
     targets = stores_asked(context, command.stores)
@@ -60,24 +63,31 @@ async def web_download(
             wrong = await _reject_unexpected(context, metadata, command)
             if wrong is not None:
                 return wrong
-            work = await staged_import(context, metadata, command, targets)(task)
-            return await work()
+            # The lock, held since the request, now brings the staged bytes (`importing`).
+            image_id = command.image_id
+            await take_import_lock(
+                context, metadata, image_id, task.id, targets, rule=RULE, brings_data=True
+            )
+            return await staged_import(context, metadata, command, targets)()
 
-        return fetch_then_import
+        locked = locked_import(
+            context, metadata, command.image_id, targets, fetch_then_import, rule=RULE
+        )
+        return await locked(task)
 
     new = import_task(command.image_id, command.request_shown, targets)
     await start_as_task(context, metadata, new, begin)
 
 
 def _require_importable(image: Image) -> None:
-    """Glance's preconditions for web-download (409s)."""
+    """Glance's preconditions for web-download (409s); an import under way first."""
+    image.require_no_import()
     if image.status is not ImageStatus.QUEUED:
         raise Conflict(f"Image needs to be in 'queued' state to use '{METHOD}' method")
     if image.container_format is None:
         raise Conflict("'container_format' needs to be set before import")
     if image.disk_format is None:
         raise Conflict("'disk_format' needs to be set before import")
-    image.require_no_import()
 
 
 async def _reject_unexpected(

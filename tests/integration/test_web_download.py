@@ -35,6 +35,7 @@ from tests.integration.conftest import (
     settled,
     stored_files,
 )
+from tests.waiting import until
 
 LOOPBACK = "127.0.0.0/8"
 AS_A = {**PROJECT_A, **JSON}
@@ -49,6 +50,7 @@ async def origin(tmp_path: Path) -> AsyncIterator[tuple[Origin, str]]:
     source = Origin(file)
     async with serving(source) as url:
         yield source, url
+        source.release.set()  # a test that failed while a fetch was held ends at once
 
 
 async def downloading_api(
@@ -88,6 +90,19 @@ async def imported(api: ApiClient, image_id: str, body: dict[str, Any]) -> dict[
     tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
     task: dict[str, Any] = tasks["tasks"][0]
     return task
+
+
+async def refused_import(
+    api: ApiClient, container: Container, image_id: str, uri: str, status: int, message: str
+) -> None:
+    """A web-download of `uri` that must be refused with `status` and `message`, changing
+    nothing."""
+    await refused_without_change(
+        container,
+        lambda: api.post(f"/v2/images/{image_id}/import", json=web_download(uri), headers=AS_A),
+        status,
+        message,
+    )
 
 
 async def image_of(api: ApiClient, image_id: str) -> dict[str, Any]:
@@ -250,11 +265,8 @@ async def test_a_uri_that_does_not_pass_filtering_is_400_and_changes_nothing(
     api, container = await downloading_api(tmp_path, database_url, api_for, filtering=options)
     image_id = await created_image_id(api)
     uri = uri.format(url=url)
-    await refused_without_change(
-        container,
-        lambda: api.post(f"/v2/images/{image_id}/import", json=web_download(uri), headers=AS_A),
-        400,
-        f"URI for web-download does not pass filtering: {uri}",
+    await refused_import(
+        api, container, image_id, uri, 400, f"URI for web-download does not pass filtering: {uri}"
     )
     assert stored_files(container) == []
 
@@ -266,14 +278,49 @@ async def test_web_download_needs_a_queued_image(
     _, url = origin
     image_id = await created_image_id(api)
     await imported(api, image_id, web_download(f"{url}/image"))
-    await refused_without_change(
+    await refused_import(
+        api,
         container,
-        lambda: api.post(
-            f"/v2/images/{image_id}/import", json=web_download(f"{url}/image"), headers=AS_A
-        ),
+        image_id,
+        f"{url}/image",
         409,
         "Image needs to be in 'queued' state to use 'web-download' method",
     )
+
+
+async def test_an_image_being_fetched_refuses_another_import(
+    downloading: tuple[ApiClient, Container], origin: tuple[Origin, str]
+) -> None:
+    api, container = downloading
+    source, url = origin
+    image_id = await created_image_id(api)
+    response = await api.post(
+        f"/v2/images/{image_id}/import", json=web_download(f"{url}/held"), headers=PROJECT_A
+    )
+    assert response.status == 202, await response.text()
+
+    async def fetching() -> bool:
+        return "GET /held" in source.requests  # the staging has begun: no more events till
+
+    await until(fetching, "the fetch to begin")
+    shown = await image_of(api, image_id)
+    assert (shown["os_glance_importing_to_stores"], shown["status"]) == ("file", "uploading")
+    task_id = shown["os_glance_import_task"]
+    await refused_import(
+        api,
+        container,
+        image_id,
+        f"{url}/image",
+        409,
+        f"New operation on image '{image_id}' is not permitted as prior operation is still "
+        "in progress",
+    )
+    source.release.set()
+    await settled(api)
+    shown = await image_of(api, image_id)
+    assert (shown["status"], shown.get("os_glance_import_task")) == ("active", None)
+    tasks = await (await api.get(f"/v2/images/{image_id}/tasks", headers=PROJECT_A)).json()
+    assert [(t["id"], t["status"]) for t in tasks["tasks"]] == [(task_id, "success")]
 
 
 async def test_info_import_offers_web_download(api: ApiClient) -> None:
@@ -298,6 +345,7 @@ async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
     location = store.location_for(image_id)
 
     def start(image: Image) -> None:
+        image.begin_import(str(task.id), ("file",), now)  # as the request took it
         image.start_upload(
             store="file", location=location, expected_size=None, now=now, node_id=DEAD, staging=True
         )
@@ -309,7 +357,8 @@ async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
     await recover_once(container, LEASE)
     assert await recover_tasks_once(container, LEASE) == [task.id]
     assert (await context.tasks.load(task.id)).status is TaskStatus.FAILURE
-    assert (await image_of(api, image_id))["status"] == "queued"
+    shown = await image_of(api, image_id)
+    assert (shown["status"], shown.get("os_glance_import_task")) == ("queued", None)
     assert stored_files(container) == []
 
 
