@@ -380,15 +380,23 @@ class TaskSettings(BaseSettings):
     def _networks(cls, networks: str) -> str:
         return _checked_networks(networks)
 
+    # Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
+    # host and port (Glance's `import_filtering_opts`, with its defaults).
     import_allowed_schemes: str = "http,https"
+    """URL schemes imports may fetch, comma-separated; when set, the disallowed ones are not
+    read."""
     import_disallowed_schemes: str = ""
+    """URL schemes imports may not fetch, comma-separated (when no scheme is allowed)."""
     import_allowed_hosts: str = ""
+    """Hosts (as written in URLs) imports may fetch from, comma-separated; when set, the
+    disallowed ones are not read."""
     import_disallowed_hosts: str = ""
+    """Hosts imports may not fetch from, comma-separated (when no host is allowed)."""
     import_allowed_ports: str = "80,443"
+    """Ports imports may fetch from, comma-separated; when set, the disallowed ones are not
+    read. Empty: any port not disallowed."""
     import_disallowed_ports: str = ""
-    """Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
-    host and port, comma-separated (Glance's `import_filtering_opts`, with its defaults): an
-    allow-list that names anything makes its deny-list unread."""
+    """Ports imports may not fetch from, comma-separated (when no port is allowed)."""
 
     def import_networks(self) -> list[str]:
         return _listed(self.import_allowed_networks)
