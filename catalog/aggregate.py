@@ -1,5 +1,6 @@
-"""What every aggregate (an image, a task) has: its stream, the version it has reached, and
-the events it decided since it was loaded; rebuilt by applying its events in order.
+"""What every aggregate (an image, a task, a metadata definitions namespace) has: its stream,
+the version it has reached, and the events it decided since it was loaded; rebuilt by applying
+its events in order.
 
 Pure: no I/O, no clock. A subclass's command methods check its invariants and `_record`
 events; its state changes only in `apply`.

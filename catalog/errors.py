@@ -50,6 +50,13 @@ class UnsupportedMediaType(CatalogError):
     status = 415
 
 
+class ConversionRefused(CatalogError):
+    """An import's bytes could not be converted to the disk format operators asked for: the
+    import fails (its task tells why), as on Glance."""
+
+    status = 400
+
+
 class ServiceUnavailable(CatalogError):
     """Something the catalog depends on (a store, its database) cannot be used for now."""
 

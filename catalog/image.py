@@ -7,11 +7,11 @@ Pure: no I/O, no clock. Command methods check the rules and record events; state
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from catalog.aggregate import EventSourced
 from catalog.disk_formats import Inspection, accept
@@ -59,6 +59,9 @@ from catalog.image_patch import PatchOperation, plan_update
 from catalog.import_progress import ImportProgress
 from catalog.policy.property_protections import PropertyCheck, every_property
 from catalog.signatures import SignedWith, refused
+
+if TYPE_CHECKING:
+    from catalog.ports import ConvertedDisk
 
 
 class ImageStatus(StrEnum):
@@ -264,27 +267,6 @@ class Image(EventSourced):
         if self.disk_format is None:
             raise Conflict("'disk_format' needs to be set before import")
 
-    def import_staged(self, now: datetime) -> None:
-        """glance-direct into the store it was staged in: the staged bytes become the image's
-        data (uploading → active). Staging already wrote them there and hashed them, so the
-        import only records."""
-        self.require_staged()
-        assert self.upload_location is not None
-        assert self.upload_store is not None
-        staged = self.staged
-        assert staged is not None
-        self._require_staged_as_signed()
-        imported = ImageUploaded(
-            store=self.upload_store,
-            location=self.upload_location,
-            size=staged.size,
-            checksum=staged.checksum,
-            os_hash_algo=staged.os_hash_algo,
-            os_hash_value=staged.os_hash_value,
-            virtual_size=self._staged_virtual_size(),
-        )
-        self._record(imported, now)
-
     def _require_staged_as_signed(self) -> None:
         """The staged bytes were verified (or not) against the signature properties the image
         had when they were staged: if those changed since, SignatureRefused."""
@@ -305,20 +287,38 @@ class Image(EventSourced):
             return accept(self.disk_format, found)
         return None
 
-    def complete_import(self, now: datetime) -> None:
+    def complete_import(self, now: datetime, converted: ConvertedDisk | None = None) -> None:
         """An import that brought the data has written it into its stores: importing →
-        active, with the staged bytes' size and digests."""
+        active, with the staged bytes' size and digests; or, when the import converted them,
+        the converted disk's, in its format (`bare`, as Glance: the format was changed
+        first, so the history keeps the one claimed before)."""
         if self.status is not ImageStatus.IMPORTING or self.staged is None:
             raise InvalidStatusTransition(str(self.status), ImageStatus.ACTIVE)
-        staged = self.staged
+        data: ImageStaged | ConvertedDisk = self.staged
+        virtual_size = self._staged_virtual_size()
+        if converted is not None:
+            data, virtual_size = converted, converted.virtual_size
+            formats = {"disk_format": converted.disk_format, "container_format": "bare"}
+            self._record(ImageUpdated(attributes=formats), now)
         imported = ImageImported(
-            size=staged.size,
-            checksum=staged.checksum,
-            os_hash_algo=staged.os_hash_algo,
-            os_hash_value=staged.os_hash_value,
-            virtual_size=self._staged_virtual_size(),
+            size=data.size,
+            checksum=data.checksum,
+            os_hash_algo=data.os_hash_algo,
+            os_hash_value=data.os_hash_value,
+            virtual_size=virtual_size,
         )
         self._record(imported, now)
+
+    def inject_properties(self, properties: Mapping[str, str], now: datetime) -> None:
+        """Properties operators have every import set (Glance's `inject_image_metadata`),
+        recorded as a change of the image; its own `os_glance_*` ones are never set so."""
+        changed = {
+            name: value
+            for name, value in properties.items()
+            if not name.startswith("os_glance") and self.properties.get(name) != value
+        }
+        if changed:
+            self._record(ImageUpdated(properties=changed), now)
 
     def fail_import(self, reason: str, now: datetime) -> list[DataLocation]:
         """An import that was to bring the data failed: back to `queued`, without the copies

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -110,11 +111,9 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class StoredData(Protocol):
-    """What a store reports once an image's bytes are durable."""
+class HashedData(Protocol):
+    """Bytes of an image, measured and hashed as Glance records them."""
 
-    @property
-    def location(self) -> str: ...
     @property
     def size(self) -> int: ...
     @property
@@ -123,6 +122,13 @@ class StoredData(Protocol):
     def os_hash_algo(self) -> str: ...
     @property
     def os_hash_value(self) -> str: ...
+
+
+class StoredData(HashedData, Protocol):
+    """What a store reports once an image's bytes are durable."""
+
+    @property
+    def location(self) -> str: ...
     @property
     def digests(self) -> Mapping[str, str]:
         """The hex digests asked for with `add`'s `also_digest`, by hashlib name."""
@@ -219,4 +225,28 @@ class RemoteData(Protocol):
 
     def get(self, location: str) -> AsyncIterator[bytes]:
         """The bytes at the URL; `NotFound` (on the first iteration) if there are none."""
+        ...
+
+
+class ConvertedDisk(HashedData, Protocol):
+    """A disk image converted by a `DiskConverter`: held aside until the import ends."""
+
+    @property
+    def disk_format(self) -> str: ...
+    @property
+    def virtual_size(self) -> int: ...
+
+    def read(self) -> AsyncIterator[bytes]: ...
+
+
+class DiskConverter(Protocol):
+    """Converts disk images from one format to another (`qemu-img convert`)."""
+
+    def convert(
+        self, data: AsyncIterator[bytes], source_format: str, target_format: str
+    ) -> AbstractAsyncContextManager[ConvertedDisk]:
+        """The bytes of `data` as `target_format`, held until the context ends (then they
+        go, whichever way it ends). `ConversionRefused` if the bytes are not a safe disk of
+        `source_format` (a backing file, an external data file) or the converter refuses them;
+        the bytes are then already gone."""
         ...

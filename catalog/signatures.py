@@ -143,6 +143,7 @@ _KEY_CLASSES: Mapping[str, type[_PublicKey]] = {
     "RSA-PSS": rsa.RSAPublicKey,
     "DSA": dsa.DSAPublicKey,
 }
+"""The public key a key type needs; every other (`ECC_<curve>`) needs an elliptic curve key."""
 
 
 def _loaded(certificate: bytes, signed: SignedWith) -> x509.Certificate:
@@ -176,13 +177,7 @@ def _usable(certificate: x509.Certificate, now: datetime) -> x509.Certificate:
 
 def _public_key(certificate: x509.Certificate, key_type: str) -> _PublicKey:
     key = certificate.public_key()
-    expected: type[_PublicKey]
-    if key_type == "RSA-PSS":
-        expected = rsa.RSAPublicKey
-    elif key_type == "DSA":
-        expected = dsa.DSAPublicKey
-    else:
-        expected = ec.EllipticCurvePublicKey
+    expected = _KEY_CLASSES.get(key_type, ec.EllipticCurvePublicKey)
     if not isinstance(key, expected):
         raise refused(f"Invalid public key type for signature key type: {key_type}")
     return key

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.commands.conflict_retry import ConflictRetry
-from catalog.commands.context import CommandContext, Deletion, Limits, Tasks
+from catalog.commands.context import CommandContext, Deletion, ImportPlugins, Limits, Tasks
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
@@ -23,6 +23,7 @@ from infra.location_holders import DatabaseLocationHolders
 from infra.metadef_namespaces import DatabaseNamespaceStreams
 from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
+from infra.qemu_img import QemuImgConverter
 from infra.quota_usage import DatabaseQuotaUsage
 from infra.settings import Settings
 from infra.store_options import FilesystemOptions, HttpOptions, S3Options, StoreOptions
@@ -70,6 +71,24 @@ def build_certificates(settings: Settings) -> FirstFound:
             timeout=signatures.barbican_timeout_seconds,
         )
     return FirstFound(DirectoryCertificates(folder) if folder else None, barbican)
+
+
+def build_import_plugins(settings: Settings) -> ImportPlugins:
+    """The import plugins `CATALOG_IMPORT_*` enables; `image_conversion` needs qemu-img."""
+    imports = settings.imports
+    converter = QemuImgConverter.found(imports.conversion_work_dir)
+    if "image_conversion" in imports.enabled() and converter is None:
+        raise OperatorError(
+            "CATALOG_IMPORT_PLUGINS: image_conversion needs qemu-img on the PATH "
+            "(Debian's qemu-utils package)"
+        )
+    return ImportPlugins(
+        enabled=imports.enabled(),
+        output_format=imports.conversion_output_format,
+        converter=converter,
+        inject=imports.injected(),
+        ignore_user_roles=imports.ignored_roles(),
+    )
 
 
 def build_stores(settings: Settings) -> ConfiguredStores:
@@ -166,6 +185,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     policy file or a store that cannot be used fails first, before the database is opened."""
     policy = load_policy(settings.policy)
     image_cache = build_image_cache(settings)
+    import_plugins = build_import_plugins(settings)  # refused before anything is opened
     stores = build_stores(settings)
     try:
         database = await open_database_of(settings, migrate=migrate)
@@ -210,6 +230,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         task_settings=Tasks(
             time_to_live=timedelta(hours=settings.tasks.time_to_live), remote=remote
         ),
+        import_plugins=import_plugins,
     )
     return Container(
         settings=settings,

@@ -40,6 +40,7 @@ from catalog.events import (
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
+    RecordedEvent,
     encode,
 )
 from catalog.identity import Actor
@@ -54,6 +55,7 @@ OPERATOR = Actor(user_id="catalog", roles=("admin",), system_scope="all")
 PAGE = 1000
 TYPE_WIDTH = len("image.member_status_changed")
 VERSION_WIDTH = 4
+TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def shown(value: Any) -> str:
@@ -73,6 +75,21 @@ def request_text(metadata: EventMetadata) -> str:
     if metadata.global_request_id:
         text += f" (global {metadata.global_request_id})"
     return text
+
+
+def timeline_line(recorded: RecordedEvent, description: str, *, own: bool = True) -> str:
+    """One line of a timeline (an image's, a task's): the event's time, its version (`--` for
+    an event not of the stream told, such as a download's), type, actor and request id, then
+    `description`."""
+    columns = (
+        recorded.occurred_at.strftime(TIME),
+        (f"v{recorded.version}" if own else "--").ljust(VERSION_WIDTH),
+        recorded.event_type.ljust(TYPE_WIDTH),
+        actor_text(recorded.metadata),
+        request_text(recorded.metadata),
+        description,
+    )
+    return "  ".join(columns)
 
 
 def _created(event: ImageCreated) -> str:
@@ -172,15 +189,7 @@ class Timeline:
         change = describe(self._image, entry.event)
         if own:
             self._image.apply(entry.event, recorded.occurred_at)
-        columns = (
-            recorded.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            (f"v{recorded.version}" if own else "--").ljust(VERSION_WIDTH),
-            recorded.event_type.ljust(TYPE_WIDTH),
-            actor_text(recorded.metadata),
-            request_text(recorded.metadata),
-            change,
-        )
-        return "  ".join(columns)
+        return timeline_line(recorded, change, own=own)
 
 
 async def timeline(log: AuditLog, image_id: uuid.UUID, *, downloads: bool) -> AsyncIterator[str]:

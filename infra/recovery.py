@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import structlog
 
-from catalog.commands.base import Command
 from catalog.commands.recover_tasks import RecoverAbandonedTasks
 from catalog.commands.recover_uploads import RecoverAbandonedUploads
 from catalog.errors import DatabaseUnavailable
@@ -53,7 +52,7 @@ async def live_nodes(container: Container, lease: timedelta) -> frozenset[str]:
 
 
 Candidates = Callable[[sa.Connection], list[uuid.UUID]]
-Recovery = Callable[[list[uuid.UUID], frozenset[str]], Command]
+Recovery = type[RecoverAbandonedUploads] | type[RecoverAbandonedTasks]
 
 
 async def _recover(
@@ -65,29 +64,20 @@ async def _recover(
         return []
     alive = await live_nodes(container, lease) | {container.node_id}
     metadata = EventMetadata(actor=SYSTEM_ACTOR, request_id=f"req-recovery-{uuid.uuid4()}")
-    recovered: list[uuid.UUID] = await container.bus.dispatch(recovery(candidates, alive), metadata)
+    command = recovery(candidates=candidates, live_nodes=alive)
+    recovered: list[uuid.UUID] = await container.bus.dispatch(command, metadata)
     return recovered
 
 
 async def recover_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
     """Fail every upload and copy whose process has not been seen within the lease."""
     # Bytes stream in while saving (upload), uploading (staging) or copying to another store.
-    return await _recover(
-        container,
-        lease,
-        ids_with_data_in_flight,
-        lambda candidates, alive: RecoverAbandonedUploads(candidates=candidates, live_nodes=alive),
-    )
+    return await _recover(container, lease, ids_with_data_in_flight, RecoverAbandonedUploads)
 
 
 async def recover_tasks_once(container: Container, lease: timedelta) -> list[uuid.UUID]:
     """Fail every task whose process has not been seen within the lease."""
-    return await _recover(
-        container,
-        lease,
-        unfinished_task_ids,
-        lambda candidates, alive: RecoverAbandonedTasks(candidates=candidates, live_nodes=alive),
-    )
+    return await _recover(container, lease, unfinished_task_ids, RecoverAbandonedTasks)
 
 
 async def run_heartbeat_and_recovery(container: Container, lease_seconds: float) -> None:

@@ -20,10 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from yarl import URL
 
+from catalog.commands.import_plugins import PLUGINS
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
+from infra.setting_values import Networks, listed
 from infra.store_options import StoreOptions, read_options
 from stores.url_filter import Listed, UrlFilter
 
@@ -131,7 +133,7 @@ class ApiSettings(BaseSettings):
     """The URL clients reach the API at, e.g. `https://image.example.com` (Glance's
     `public_endpoint`): the versions document and every absolute link are built on it.
     Unset: the address each request came to, as a trusted proxy forwarded it."""
-    trusted_proxies: str = ""
+    trusted_proxies: Networks = ""
     """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
     front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
     and `-Prefix` say where the client reached the API."""
@@ -152,33 +154,8 @@ class ApiSettings(BaseSettings):
             raise ValueError("must be an http(s) URL without query, e.g. https://image.example.com")
         return endpoint.rstrip("/")
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, proxies: str) -> str:
-        return _checked_networks(proxies)
-
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        return [
-            ipaddress.ip_network(entry, strict=False) for entry in _listed(self.trusted_proxies)
-        ]
-
-
-def _listed(text: str) -> list[str]:
-    """The items of a comma-separated setting, without blanks."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _checked_networks(text: str) -> str:
-    """`text` if it lists addresses or networks (CIDR), comma-separated; else `ValueError`."""
-    for entry in _listed(text):
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise ValueError(
-                f"{entry!r} is not an address or a network (CIDR); "
-                "expected e.g. 10.0.0.5,192.168.10.0/24"
-            ) from None
-    return text
+        return [ipaddress.ip_network(entry, strict=False) for entry in listed(self.trusted_proxies)]
 
 
 class HealthcheckSettings(BaseSettings):
@@ -370,15 +347,10 @@ class TaskSettings(BaseSettings):
 
     time_to_live: float = Field(default=48.0, gt=0)
     """Hours a task is kept once it ended, then forgotten (Glance's `task_time_to_live`)."""
-    import_allowed_networks: str = ""
-    """Networks (CIDR), comma-separated, that the tasks API's imports (`import_from`) may
-    fetch from although they are loopback, link-local or private; by default only public
+    import_allowed_networks: Networks = ""
+    """Networks (CIDR), comma-separated, that imports (web-download, the tasks API's
+    `import_from`) may fetch from although they are loopback, link-local or private; by default only public
     addresses."""
-
-    @field_validator("import_allowed_networks")
-    @classmethod
-    def _networks(cls, networks: str) -> str:
-        return _checked_networks(networks)
 
     # Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
     # host and port (Glance's `import_filtering_opts`, with its defaults).
@@ -399,11 +371,11 @@ class TaskSettings(BaseSettings):
     """Ports imports may not fetch from, comma-separated (when no port is allowed)."""
 
     def import_networks(self) -> list[str]:
-        return _listed(self.import_allowed_networks)
+        return listed(self.import_allowed_networks)
 
     def import_filter(self) -> UrlFilter:
         def part(allowed: str, disallowed: str) -> Listed:
-            return Listed.of(_listed(allowed), _listed(disallowed))
+            return Listed.of(listed(allowed), listed(disallowed))
 
         return UrlFilter(
             schemes=part(self.import_allowed_schemes, self.import_disallowed_schemes),
@@ -451,6 +423,57 @@ class SignatureSettings(BaseSettings):
     """How long a question to Barbican may take before the upload answers 503."""
 
 
+class ImportSettings(BaseSettings):
+    """The plugins every glance-direct import runs before its bytes go into the stores
+    (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
+
+    model_config = _config("CATALOG_IMPORT_")
+
+    plugins: str = ""
+    """The import plugins run, in order, comma-separated: `image_conversion` (converts the
+    data to `CATALOG_IMPORT_CONVERSION_OUTPUT_FORMAT` with qemu-img, which must be installed:
+    Debian's qemu-utils), `inject_image_metadata` (sets `CATALOG_IMPORT_INJECT`)."""
+    conversion_output_format: Literal["qcow2", "raw", "vmdk"] = "raw"
+    """The disk format `image_conversion` converts imported images to."""
+    conversion_work_dir: Path | None = None
+    """Where `image_conversion` keeps an image's bytes while converting them (room for the
+    image twice); unset: the system's temporary folder."""
+    inject: str = ""
+    """Properties `inject_image_metadata` sets on every imported image, `key:value` pairs
+    comma-separated (e.g. `os_distro:ubuntu,owner_team:ops`); `os_glance*` keys are left out."""
+    inject_ignore_user_roles: str = "admin"
+    """Roles, comma-separated, whose imports get no injected properties."""
+
+    @field_validator("plugins")
+    @classmethod
+    def _known_plugins(cls, plugins: str) -> str:
+        unknown = [name for name in listed(plugins) if name not in PLUGINS]
+        if unknown:
+            raise ValueError(f"unknown import plugins; known: {', '.join(PLUGINS)}")
+        return plugins
+
+    @field_validator("inject")
+    @classmethod
+    def _pairs(cls, inject: str) -> str:
+        if any(not key.strip() for key, _, _ in map(_pair, listed(inject))):
+            raise ValueError("must be key:value pairs, comma-separated")
+        return inject
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(listed(self.plugins))
+
+    def injected(self) -> dict[str, str]:
+        return {key.strip(): value.strip() for key, _, value in map(_pair, listed(self.inject))}
+
+    def ignored_roles(self) -> frozenset[str]:
+        return frozenset(listed(self.inject_ignore_user_roles))
+
+
+def _pair(entry: str) -> tuple[str, str, str]:
+    return entry.partition(":")
+
+
 class KafkaSettings(BaseSettings):
     model_config = _config("CATALOG_KAFKA_")
 
@@ -481,7 +504,7 @@ class ConsumerSettings(BaseSettings):
     """How long a consumer waits for news before it looks again."""
 
     def names(self) -> list[str]:
-        return _listed(self.in_process)
+        return listed(self.in_process)
 
 
 class NotificationSettings(BaseSettings):
@@ -529,7 +552,7 @@ class NotificationSettings(BaseSettings):
     @field_validator("topics")
     @classmethod
     def _some_topic(cls, topics: str) -> str:
-        if not _listed(topics):
+        if not listed(topics):
             raise ValueError("must name at least one topic, e.g. notifications")
         return topics
 
@@ -537,10 +560,10 @@ class NotificationSettings(BaseSettings):
         return parse_transport_urls(self.transport_url)
 
     def topic_names(self) -> list[str]:
-        return _listed(self.topics)
+        return listed(self.topics)
 
     def disabled_types(self) -> frozenset[str]:
-        return frozenset(_listed(self.disabled))
+        return frozenset(listed(self.disabled))
 
 
 @dataclass
@@ -563,6 +586,7 @@ class Settings:
     signatures: SignatureSettings = field(default_factory=SignatureSettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
     image_cache: ImageCacheSettings = field(default_factory=ImageCacheSettings)
+    imports: ImportSettings = field(default_factory=ImportSettings)
 
     @property
     def database_url(self) -> str:

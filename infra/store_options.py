@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.operator_errors import SettingsError
+from infra.setting_values import Networks, listed
 
 # Glance reserves `os_glance_` for its own internal stores; a name also becomes part of an
 # environment variable and of URLs (`/v2/stores/{name}/…`).
@@ -63,12 +64,12 @@ class S3Options(StoreOptions):
 
 
 class HttpOptions(StoreOptions):
-    allowed_networks: str = ""
+    allowed_networks: Networks = ""
     """Comma-separated networks (CIDR) that locations may reach even though they are loopback,
     link-local or private; by default no such address is reachable."""
 
     def networks(self) -> list[str]:
-        return [n.strip() for n in self.allowed_networks.split(",") if n.strip()]
+        return listed(self.allowed_networks)
 
 
 OPTIONS_OF_DRIVER: dict[str, type[StoreOptions]] = {

@@ -26,9 +26,7 @@ from catalog.events import (
     decode,
 )
 from catalog.ports import AuditLog
-from infra.history_timeline import TYPE_WIDTH, VERSION_WIDTH, actor_text, request_text, shown
-
-TIME = "%Y-%m-%dT%H:%M:%SZ"
+from infra.history_timeline import TIME, shown, timeline_line
 
 
 def _expires(at: datetime) -> str:
@@ -53,15 +51,7 @@ def describe_task_event(event: DomainEvent) -> str:
 
 def task_line(recorded: RecordedEvent) -> str:
     event = decode(recorded.event_type, recorded.schema_version, recorded.data)
-    columns = (
-        recorded.occurred_at.strftime(TIME),
-        f"v{recorded.version}".ljust(VERSION_WIDTH),
-        recorded.event_type.ljust(TYPE_WIDTH),
-        actor_text(recorded.metadata),
-        request_text(recorded.metadata),
-        describe_task_event(event),
-    )
-    return "  ".join(columns)
+    return timeline_line(recorded, describe_task_event(event))
 
 
 async def task_timeline(log: AuditLog, task_id: uuid.UUID) -> AsyncIterator[str]:

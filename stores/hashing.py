@@ -55,6 +55,7 @@ class StreamHasher:
         # sha512 is digested anyway: asked for again, it is the same digest.
         self._also = {name: hashlib.new(name) for name in also if name != HASH_ALGO}
         self._also_sha512 = HASH_ALGO in also
+        self._every = (self._md5, self._sha512, *self._also.values())
         self._size = 0
         self._in_flight: list[asyncio.Future[None]] = []
 
@@ -62,13 +63,12 @@ class StreamHasher:
         """Start digesting `block` (treated as immutable from here on)."""
         await self._settle()
         self._size += len(block)
-        digests = [self._md5, self._sha512, *self._also.values()]
         if len(block) < _INLINE_LIMIT:
-            for digest in digests:
+            for digest in self._every:
                 digest.update(block)
             return
         loop = asyncio.get_running_loop()
-        self._in_flight = [loop.run_in_executor(None, d.update, block) for d in digests]
+        self._in_flight = [loop.run_in_executor(None, d.update, block) for d in self._every]
 
     async def digests(self) -> Digests:
         """The result, once every block given so far is digested."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -100,6 +101,14 @@ async def keystone_admin() -> AsyncIterator[KeystoneAdmin]:
 def rabbitmq_url() -> str:
     """The local RabbitMQ, as an oslo.messaging transport URL (`rabbit://user:pass@host:port/`)."""
     return service_setting("CATALOG_TEST_RABBITMQ_URL")
+
+
+@pytest.fixture(scope="session")
+def qemu_img() -> str:
+    """qemu-img, which tests need for real (not skipped): CI installs it (infra/local/tools)."""
+    found = shutil.which("qemu-img")
+    assert found, "qemu-img is missing: install Debian's qemu-utils (infra/local/tools does)"
+    return found
 
 
 @pytest.fixture

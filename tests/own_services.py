@@ -14,12 +14,20 @@ from tests.serving import unused_ports
 
 SERVICES = Path(__file__).resolve().parents[1] / "infra" / "local" / "services"
 SCRIPT_SECONDS = 300
+PORT_VARIABLES = {
+    "pg": ("CATALOG_LOCAL_PG_PORT",),
+    "kafka": ("CATALOG_LOCAL_KAFKA_PORT", "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT"),
+    "rabbitmq": ("CATALOG_LOCAL_RABBITMQ_PORT", "CATALOG_LOCAL_RABBITMQ_DIST_PORT"),
+}
+"""The ports each service listens on, as the script's settings name them."""
 
 
 class OwnService:
     def __init__(self, name: str, state: Path, ports: dict[str, int]) -> None:
         self.name = name
         """`pg`, `kafka`, `rabbitmq`, as the script names them."""
+        self.state = state
+        """Its state folder (`CATALOG_LOCAL_STATE_DIR`)."""
         self._env = {
             **os.environ,
             "CATALOG_LOCAL_STATE_DIR": str(state),
@@ -51,9 +59,10 @@ class OwnService:
 
 
 @contextlib.contextmanager
-def own_service(name: str, state: Path, *port_variables: str) -> Iterator[OwnService]:
-    """Service `name` started in `state` on ports nothing uses now, one for each of
-    `port_variables` (`CATALOG_LOCAL_*_PORT`), and purged after."""
+def own_service(name: str, state: Path) -> Iterator[OwnService]:
+    """Service `name` started in `state` on ports nothing uses now (one for each of its
+    `PORT_VARIABLES`), and purged after."""
+    port_variables = PORT_VARIABLES[name]
     ports = dict(zip(port_variables, unused_ports(len(port_variables)), strict=True))
     service = OwnService(name, state, ports)
     try:

@@ -37,6 +37,10 @@ class Background:
             await asyncio.gather(*self._running, return_exceptions=True)
 
     async def close(self) -> None:
+        # Work spawned a moment ago may not have taken its first step: cancelled then, none of
+        # its code would run, so it could not record how it ended. One turn of the loop starts
+        # every piece spawned so far (their first steps are already queued, ahead of ours).
+        await asyncio.sleep(0)
         running = list(self._running)
         for task in running:
             task.cancel()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,6 +16,7 @@ from catalog.ports import (
     Certificates,
     Clock,
     DataStores,
+    DiskConverter,
     LocationHolders,
     NamespaceStreams,
     QuotaUsage,
@@ -93,6 +94,17 @@ class WorkingHere:
     def __contains__(self, stream_id: object) -> bool:
         return stream_id in self._ids
 
+    def alive(
+        self, stream_id: uuid.UUID, live_nodes: frozenset[str], here: str | None
+    ) -> frozenset[str]:
+        """The processes whose work on `stream_id` counts as alive: the live ones other than
+        this one (`here`), and this one too only while it works on the stream. Asked just
+        before recording a recovery, so work this process starts meanwhile is never failed."""
+        others = frozenset(node for node in live_nodes if node != here)
+        if here is not None and stream_id in self:
+            return others | {here}
+        return others
+
 
 @dataclass(frozen=True)
 class Tasks:
@@ -102,6 +114,23 @@ class Tasks:
     """How long a task is kept once it ended (Glance's `task_time_to_live`)."""
     remote: RemoteData | None = None
     """Where the tasks API's imports fetch their data from; None: such imports are refused."""
+
+
+@dataclass(frozen=True)
+class ImportPlugins:
+    """The steps every import that brings an image its data runs before writing it into
+    the stores (Glance's `[image_import_opts] image_import_plugins`), and their options."""
+
+    enabled: tuple[str, ...] = ()
+    """The plugins run, in order, by name (`catalog/commands/import_plugins`)."""
+    output_format: str = "raw"
+    """`image_conversion`: the disk format imported images are converted to."""
+    converter: DiskConverter | None = None
+    """`image_conversion`: what converts them (needed when it is enabled)."""
+    inject: Mapping[str, str] = field(default_factory=dict)
+    """`inject_image_metadata`: the properties every import sets."""
+    ignore_user_roles: frozenset[str] = frozenset({"admin"})
+    """`inject_image_metadata`: callers with one of these roles get no properties injected."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +162,4 @@ class CommandContext:
     certificates: Certificates = field(default_factory=lambda: NO_CERTIFICATES)
     """Where the certificates of signed images are found; by default nowhere, so a signed
     image's data is refused (its certificate cannot be found)."""
+    import_plugins: ImportPlugins = ImportPlugins()

@@ -8,13 +8,15 @@ image's import lock, the image is `importing` and the stores asked are listed in
 they are not what the image's disk format claims, the import fails at once with 415 and the
 image returns to `queued` without them.
 
-In the background, the import pipeline (`import_pipeline.py`) writes the method's bytes into
-each store asked: those staged into a store asked stay where they are. Then the image becomes
-active with its data in the stores written (`image.imported`) and bytes staged elsewhere go;
-or, when a store failed and all had to succeed (or none was written), the import fails: the
-copies it made and the staged bytes go, and the image returns to `queued` (as when its
-process dies: `import_lock.py`). Either way the task
-tells the outcome, at `GET /v2/images/{id}/tasks`.
+In the background, the import plugins operators enabled run first (`import_plugins/`: they
+may convert the bytes, or set properties), then the import pipeline (`import_pipeline.py`)
+writes the bytes into each store asked: those staged into a store asked stay where they are
+(or are replaced there by the converted ones). Then the image becomes active with its data in
+the stores written (`image.imported`) and bytes staged elsewhere go; or, when a plugin
+refused the bytes, a store failed and all had to succeed, or none was written, the import
+fails: the copies it made, the converted and the staged bytes go, and the image returns to
+`queued` (as when its process dies: `import_lock.py`). Either way the task tells the outcome,
+at `GET /v2/images/{id}/tasks`.
 
 An import method is one entry of `SOURCES`: where its bytes come from.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from pydantic import Field
@@ -32,6 +35,7 @@ from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.import_lock import locked_import
 from catalog.commands.import_pipeline import DataSource, stores_asked, write_to_stores
+from catalog.commands.import_plugins import ImportRun, run_plugins
 from catalog.commands.run_as_task import (
     Failed,
     NewTask,
@@ -120,23 +124,27 @@ def staged_import(
 
     async def work() -> Outcome:
         source = staged_source(await context.images.load(command.image_id))
-        written = await write_to_stores(
-            context,
-            metadata,
-            command.image_id,
-            source,
-            targets,
-            all_must_succeed=command.all_stores_must_succeed,
-        )
-        if not written:  # the import lock's release queues the image again
-            return Failed("The image could not be imported into any of the stores asked.")
+        async with AsyncExitStack() as held:
+            run = ImportRun(context, metadata, command.image_id, source, held)
+            await run_plugins(run)
+            written = await write_to_stores(
+                context,
+                metadata,
+                command.image_id,
+                run.source,
+                targets,
+                all_must_succeed=command.all_stores_must_succeed,
+            )
+            if not written:  # the import lock's release queues the image again
+                return Failed("The image could not be imported into any of the stores asked.")
 
-        def activate(image: Image) -> None:
-            image.complete_import(context.clock.now())
+            def activate(image: Image) -> None:
+                image.complete_import(context.clock.now(), run.converted)
 
-        await context.images.change(command.image_id, metadata, activate)
+            await context.images.change(command.image_id, metadata, activate)
+        # Staged into a store written, the bytes there are the image's data now.
         if source.store not in written:
             await release_data(context, command.image_id, source.location, source.store)
-        return image_result(command.image_id, source.size)
+        return image_result(command.image_id, run.source.size)
 
     return work

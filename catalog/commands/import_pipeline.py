@@ -45,6 +45,10 @@ class DataSource:
     def read(self, context: CommandContext) -> AsyncIterator[bytes]:
         return context.stores.named(self.store).get(self.location)
 
+    def already_at(self, store: str, location: str) -> bool:
+        """Whether these very bytes are where `store` keeps the image (no copy needed)."""
+        return (store, location) == (self.store, self.location)
+
 
 def stores_asked(context: CommandContext, stores: tuple[str, ...] | None) -> list[str]:
     """The stores an import writes: those named (each once, in order; an unknown one is a
@@ -95,7 +99,7 @@ async def _write_into(
 ) -> None:
     target = context.stores.writable(store_name)
     location = target.location_for(str(image_id))
-    in_place = (store_name, location) == (source.store, source.location)
+    in_place = source.already_at(store_name, location)
 
     def start(image: Image) -> None:
         now = context.clock.now()

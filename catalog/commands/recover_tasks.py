@@ -37,20 +37,13 @@ class RecoverAbandonedTasks(Command):
 async def recover_abandoned_tasks(
     command: RecoverAbandonedTasks, context: CommandContext, metadata: EventMetadata
 ) -> list[uuid.UUID]:
-    others = frozenset(node for node in command.live_nodes if node != context.node_id)
-
-    def alive(task_id: uuid.UUID) -> frozenset[str]:
-        """Asked again just before recording, so a task this process runs is never failed."""
-        if context.node_id is not None and task_id in context.tasks_here:
-            return others | {context.node_id}
-        return others
-
     recovered = []
     for task_id in command.candidates:
 
         def fail(task: Task) -> str | None:
             """The failed task's image, if it works on one; None if it is not abandoned."""
-            if not task.abandoned(alive(task.id)):
+            alive = context.tasks_here.alive(task.id, command.live_nodes, context.node_id)
+            if not task.abandoned(alive):
                 return None
             task.fail(ABANDONED, context.task_settings.time_to_live, context.clock.now())
             return task.image_id or ""

@@ -39,15 +39,10 @@ async def recover_abandoned_uploads(
     command: RecoverAbandonedUploads, context: CommandContext, metadata: EventMetadata
 ) -> list[uuid.UUID]:
     recovered = []
-    others = frozenset(node for node in command.live_nodes if node != context.node_id)
 
     def alive(image_id: uuid.UUID) -> frozenset[str]:
-        """The processes whose transfers into the image are alive: every live one but this,
-        and this one too while it streams into the image. Asked again just before recording,
-        so a transfer this process starts meanwhile is never failed."""
-        if context.node_id is not None and image_id in context.streaming_here:
-            return others | {context.node_id}
-        return others
+        """The processes whose transfers into the image are alive."""
+        return context.streaming_here.alive(image_id, command.live_nodes, context.node_id)
 
     for image_id in command.candidates:
         image = await context.images.load(image_id)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from catalog.aggregate import EventSourced
 from catalog.errors import Conflict, Forbidden, NotFound
-from catalog.events import DomainEvent, NewEvent
+from catalog.events import DomainEvent
 from catalog.events.metadefs import (
     MetadefNamespaceCreated,
     MetadefNamespaceDeleted,
@@ -44,6 +45,20 @@ from catalog.events.metadefs import (
 from catalog.metadefs.definitions import checked_name
 
 V = TypeVar("V")
+
+
+def object_not_found(name: str) -> NotFound:
+    """Glance's answer for an object the namespace does not hold (its properties' and tags'
+    below)."""
+    return NotFound(f"Could not find metadata object {name}")
+
+
+def property_not_found(name: str) -> NotFound:
+    return NotFound(f"Could not find property {name}")
+
+
+def tag_not_found(name: str) -> NotFound:
+    return NotFound(f"Could not find metadata tag {name}")
 
 
 @dataclass(frozen=True)
@@ -83,40 +98,28 @@ class NamespaceDefinition(BaseModel):
     properties: tuple[PropertyDefinition, ...] = ()
 
 
-@dataclass
-class Namespace:
+class Namespace(EventSourced):
     """One namespace's decision state, rebuilt from its events."""
 
-    id: uuid.UUID
-    version: int = 0
-    name: str = ""
-    display_name: str | None = None
-    description: str | None = None
-    visibility: str = "private"
-    protected: bool = False
-    owner: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted: bool = False
-    objects: dict[str, MetadefObject] = field(default_factory=dict)
-    properties: dict[str, PropertyDefinition] = field(default_factory=dict)
-    tags: dict[str, MetadefTag] = field(default_factory=dict)
-    associations: dict[str, Association] = field(default_factory=dict)
-    pending: list[NewEvent] = field(default_factory=list)
-
-    # -- loading -------------------------------------------------------------------------------
-
-    @classmethod
-    def from_history(cls, stream_id: uuid.UUID, history: Iterable[NewEvent]) -> Namespace:
-        namespace = cls(stream_id)
-        for new in history:
-            namespace.apply(new.event, new.occurred_at)
-            namespace.version += 1
-        return namespace
+    def __init__(self, stream_id: uuid.UUID) -> None:
+        super().__init__(stream_id)
+        self.name = ""
+        self.display_name: str | None = None
+        self.description: str | None = None
+        self.visibility = "private"
+        self.protected = False
+        self.owner: str | None = None
+        self.created_at: datetime | None = None
+        self.updated_at: datetime | None = None
+        self.deleted = False
+        self.objects: dict[str, MetadefObject] = {}
+        self.properties: dict[str, PropertyDefinition] = {}
+        self.tags: dict[str, MetadefTag] = {}
+        self.associations: dict[str, Association] = {}
 
     @property
     def exists(self) -> bool:
-        return self.version > 0 and not self.deleted
+        return super().exists and not self.deleted
 
     # -- the namespace ---------------------------------------------------------------------------
 
@@ -159,10 +162,13 @@ class Namespace:
         self._require_unprotected()
         self._record(MetadefTagsDeleted(), now)
 
-    def _require_unprotected(self) -> None:
+    def _require_unprotected(self, what: str = "namespace", name: str | None = None) -> None:
+        """Nothing is deleted from a protected namespace: not `what` called `name` (the
+        namespace itself by default)."""
         if self.protected:
             raise Forbidden(
-                f"Metadata definition namespace {self.name} is protected and cannot be deleted."
+                f"Metadata definition {what} {name or self.name} is protected and cannot be"
+                " deleted."
             )
 
     # -- objects ---------------------------------------------------------------------------------
@@ -188,17 +194,14 @@ class Namespace:
 
     def remove_object(self, name: str, now: datetime) -> None:
         self._require_object(name)
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition object {name} is protected and cannot be deleted."
-            )
+        self._require_unprotected("object", name)
         self._record(MetadefObjectDeleted(name=name), now)
 
     def _require_object(self, name: str) -> MetadefObject:
         try:
             return self.objects[name]
         except KeyError:
-            raise NotFound(f"Could not find metadata object {name}") from None
+            raise object_not_found(name) from None
 
     # -- properties ------------------------------------------------------------------------------
 
@@ -223,17 +226,14 @@ class Namespace:
 
     def remove_property(self, name: str, now: datetime) -> None:
         self._require_property(name)
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition property {name} is protected and cannot be deleted."
-            )
+        self._require_unprotected("property", name)
         self._record(MetadefPropertyDeleted(name=name), now)
 
     def _require_property(self, name: str) -> PropertyDefinition:
         try:
             return self.properties[name]
         except KeyError:
-            raise NotFound(f"Could not find property {name}") from None
+            raise property_not_found(name) from None
 
     # -- tags ------------------------------------------------------------------------------------
 
@@ -262,15 +262,14 @@ class Namespace:
 
     def remove_tag(self, name: str, now: datetime) -> None:
         self._require_tag(name)
-        if self.protected:
-            raise Forbidden(f"Metadata definition tag {name} is protected and cannot be deleted.")
+        self._require_unprotected("tag", name)
         self._record(MetadefTagDeleted(name=name), now)
 
     def _require_tag(self, name: str) -> MetadefTag:
         try:
             return self.tags[name]
         except KeyError:
-            raise NotFound(f"Could not find metadata tag {name}") from None
+            raise tag_not_found(name) from None
 
     def _require_new_tags(self, names: Iterable[str], *, append: bool) -> None:
         seen = set(self.tags) if append else set()
@@ -297,11 +296,7 @@ class Namespace:
     def dissociate(self, name: str, now: datetime) -> None:
         if name not in self.associations:
             raise NotFound(f"Failed to find resource type {name} to delete")
-        if self.protected:
-            raise Forbidden(
-                f"Metadata definition resource-type-association {name} is protected and cannot "
-                "be deleted."
-            )
+        self._require_unprotected("resource-type-association", name)
         self._record(MetadefResourceTypeDissociated(name=name), now)
 
     # -- a definition file ------------------------------------------------------------------------
@@ -367,11 +362,6 @@ class Namespace:
         )
 
     # -- state -----------------------------------------------------------------------------------
-
-    def _record(self, event: DomainEvent, now: datetime) -> None:
-        self.apply(event, now)
-        self.version += 1
-        self.pending.append(NewEvent(event=event, occurred_at=now))
 
     def apply(self, event: DomainEvent, at: datetime) -> None:
         """Change state by one event. Never raises for an event that is in the log."""

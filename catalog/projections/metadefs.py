@@ -192,13 +192,13 @@ class _Tables:
 
 def _apply(conn: sa.Connection, t: _Tables, at: _At, event: MetadefEvent) -> None:
     if isinstance(event, MetadefNamespaceCreated):
-        row = {**_namespace_fields(event), "id": at.namespace_id, "created_at": at.occurred_at}
+        row = {**event.model_dump(), "id": at.namespace_id, "created_at": at.occurred_at}
         row.update(updated_at=at.occurred_at, position=at.position, version=at.version)
         conn.execute(insert_or_ignore(t.namespaces, "id"), row)
         return
-    fields = _namespace_fields(event) if isinstance(event, MetadefNamespaceUpdated) else {}
+    fields: dict[str, Any] = {}
     if isinstance(event, MetadefNamespaceUpdated):
-        fields["updated_at"] = at.occurred_at
+        fields = {**event.model_dump(), "updated_at": at.occurred_at}
     guarded = (
         sa.update(t.namespaces)
         .where(t.namespaces.c.id == at.namespace_id, t.namespaces.c.version < at.version)
@@ -206,10 +206,6 @@ def _apply(conn: sa.Connection, t: _Tables, at: _At, event: MetadefEvent) -> Non
     )
     if conn.execute(guarded).rowcount == 1:
         _change_contents(conn, t, at, event)
-
-
-def _namespace_fields(event: MetadefNamespaceCreated | MetadefNamespaceUpdated) -> dict[str, Any]:
-    return event.model_dump()
 
 
 def _change_contents(conn: sa.Connection, t: _Tables, at: _At, event: MetadefEvent) -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from catalog.policy import Viewer
 from catalog.projections.images import image, image_member, image_tag, sort_expression
 from catalog.queries.images import HIDDEN_STATUSES, IMAGE_COLUMNS, ImageView, image_views
-from catalog.queries.keyset import after, full_sort, ordered
+from catalog.queries.keyset import after_marker, full_sort, ordered
 
 SORT_KEYS = (
     "name",
@@ -53,10 +53,6 @@ class ListQuery:
     member_status: str = "accepted"
     os_hidden: bool = False
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
-
-
-class MarkerNotFound(LookupError):
-    pass
 
 
 def column_range(column: str) -> range:
@@ -142,18 +138,12 @@ def list_images(conn: sa.Connection, viewer: Viewer, query: ListQuery) -> list[I
     ]
     sort = full_sort(query.sort)
     if query.marker is not None:
-        marker = (
-            conn.execute(
-                sa.select(*(sort_expression(k).label(k) for k, _ in sort)).where(
-                    image.c.id == query.marker,
-                    image.c.status != "pending_delete",
-                    visible_to(viewer, "all", "all"),
-                )
-            )
-        ).first()
-        if marker is None:
-            raise MarkerNotFound(str(query.marker))
-        conditions.append(after(sort, marker._mapping, sort_expression))
+        where = (
+            image.c.id == query.marker,
+            image.c.status != "pending_delete",
+            visible_to(viewer, "all", "all"),
+        )
+        conditions.append(after_marker(conn, sort, sort_expression, query.marker, *where))
     order = ordered(sort, sort_expression)
     rows = (
         conn.execute(

@@ -45,6 +45,27 @@ def after(sort: Sort, marker: Mapping[Any, Any], expression: Expression) -> sa.C
     return sa.and_(start, sa.or_(*alternatives))
 
 
+class MarkerNotFound(LookupError):
+    """The marker names no row the caller may see (its argument: the marker as given)."""
+
+
+def after_marker(
+    conn: sa.Connection,
+    sort: Sort,
+    expression: Expression,
+    marker: object,
+    *where: sa.ColumnElement[bool],
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the marker row in the sort order (`after`), the marker row being
+    the one `where` finds among those the caller may see; MarkerNotFound if there is none."""
+    found = conn.execute(
+        sa.select(*(expression(k).label(k) for k, _ in sort)).where(*where)
+    ).first()
+    if found is None:
+        raise MarkerNotFound(str(marker))
+    return after(sort, found._mapping, expression)
+
+
 def ordered(sort: Sort, expression: Expression) -> list[sa.UnaryExpression[Any]]:
     """The ORDER BY of `sort`."""
     return [expression(k).asc() if d == "asc" else expression(k).desc() for k, d in sort]

@@ -15,8 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.errors import NotFound
-from catalog.metadefs.namespace import Namespace
+from catalog.events.metadefs import PropertyDefinition
+from catalog.metadefs.namespace import (
+    Association,
+    MetadefObject,
+    MetadefTag,
+    Namespace,
+    tag_not_found,
+)
 from catalog.projections.metadefs import (
     metadef_object,
     metadef_property,
@@ -146,7 +152,7 @@ def tags_of(
             )
         ).first()
         if marker is None:
-            raise NotFound(f"Could not find metadata tag {query.marker}")
+            raise tag_not_found(query.marker)
         conditions.append(after(sort, marker._mapping, _tag_expression))
     select = sa.select(*_TAG).where(*conditions).order_by(*ordered(sort, _tag_expression))
     if query.limit is not None:
@@ -154,11 +160,9 @@ def tags_of(
     return [TagView(**row._mapping) for row in conn.execute(select)]
 
 
-def tag_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> TagView:
+def tag_named(conn: sa.Connection, namespace_id: uuid.UUID, name: str) -> TagView | None:
     row = _named(conn, _TAG, namespace_id, name)
-    if row is None:
-        raise NotFound(f"Could not find metadata tag {name}")
-    return TagView(**row)
+    return None if row is None else TagView(**row)
 
 
 def associations_of(
@@ -219,29 +223,40 @@ def prefixed(contents: NamespaceContents, prefix: str | None) -> NamespaceConten
     )
 
 
+def object_view(made: MetadefObject) -> ObjectView:
+    """An object as a command left it."""
+    definition = made.definition
+    return ObjectView(
+        name=definition.name,
+        description=definition.description,
+        required=list(definition.required),
+        properties=definition.properties,
+        created_at=made.created_at,
+        updated_at=made.updated_at,
+    )
+
+
+def property_view(definition: PropertyDefinition) -> PropertyView:
+    return PropertyView(definition.name, definition.attributes)
+
+
+def tag_view(tag: MetadefTag) -> TagView:
+    return TagView(tag.name, tag.created_at, tag.updated_at)
+
+
+def association_view(made: Association) -> AssociationView:
+    return AssociationView(
+        made.name, made.prefix, made.properties_target, made.created_at, made.updated_at
+    )
+
+
 def contents_of_namespace(namespace: Namespace) -> NamespaceContents:
     """What a namespace holds as a command left it, in the order its views list it."""
-    objects = [
-        ObjectView(
-            name=o.definition.name,
-            description=o.definition.description,
-            required=list(o.definition.required),
-            properties=o.definition.properties,
-            created_at=o.created_at,
-            updated_at=o.updated_at,
-        )
-        for o in namespace.objects.values()
-    ]
     made = enumerate(namespace.tags.values())  # in the order they were made
     newest_first = [t for _, t in sorted(made, key=lambda m: (m[1].created_at, m[0]), reverse=True)]
     return NamespaceContents(
-        objects=objects,
-        properties=[
-            PropertyView(name, p.attributes) for name, p in sorted(namespace.properties.items())
-        ],
-        tags=[TagView(t.name, t.created_at, t.updated_at) for t in newest_first],
-        associations=[
-            AssociationView(a.name, a.prefix, a.properties_target, a.created_at, a.updated_at)
-            for a in namespace.associations.values()
-        ],
+        objects=[object_view(o) for o in namespace.objects.values()],
+        properties=[property_view(p) for _, p in sorted(namespace.properties.items())],
+        tags=[tag_view(t) for t in newest_first],
+        associations=[association_view(a) for a in namespace.associations.values()],
     )

@@ -16,7 +16,7 @@ from catalog.metadefs.namespace import Namespace
 from catalog.policy import Viewer
 from catalog.projections.metadefs import metadef_namespace as ns
 from catalog.projections.metadefs import metadef_resource_type_association as association
-from catalog.queries.keyset import after, ordered
+from catalog.queries.keyset import after_marker, full_sort, ordered
 
 SORT_KEYS = (
     "namespace",
@@ -58,10 +58,6 @@ class NamespaceListQuery:
     visibility: str | None = None
     resource_types: tuple[str, ...] = ()
     """Only namespaces associated with one of these."""
-
-
-class MarkerNotFound(LookupError):
-    pass
 
 
 def find_namespace(conn: sa.Connection, name: str) -> NamespaceView | None:
@@ -121,17 +117,10 @@ def list_namespaces(
                 association.c.name.in_(query.resource_types),
             )
         )
-    tie_breakers = [k for k in ("created_at", "id") if k != query.sort_key]
-    sort = tuple((key, query.sort_dir) for key in (query.sort_key, *tie_breakers))
+    sort = full_sort(((query.sort_key, query.sort_dir),), query.sort_dir)
     if query.marker is not None:
-        marker = conn.execute(
-            sa.select(*(_sort_expression(k).label(k) for k, _ in sort)).where(
-                ns.c.namespace == query.marker, _visible_to(viewer)
-            )
-        ).first()
-        if marker is None:
-            raise MarkerNotFound(query.marker)
-        conditions.append(after(sort, marker._mapping, _sort_expression))
+        where = (ns.c.namespace == query.marker, _visible_to(viewer))
+        conditions.append(after_marker(conn, sort, _sort_expression, query.marker, *where))
     rows = conn.execute(
         sa.select(*_COLUMNS)
         .where(*conditions)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from catalog.policy import Viewer
 from catalog.projections.tasks import task
-from catalog.queries.keyset import Sort, after, full_sort, ordered
+from catalog.queries.keyset import Sort, after_marker, full_sort, ordered
 from catalog.task import Task
 
 SORT_KEYS = (
@@ -112,10 +112,6 @@ def view_of_task(task: Task) -> TaskView:
     )
 
 
-class MarkerNotFound(LookupError):
-    pass
-
-
 _COLUMNS = [c for c in task.c if c.name != "version"]
 
 
@@ -161,14 +157,8 @@ def list_tasks(
     conditions = [*_present(viewer, now), *(_equals(c, v) for c, v in query.filters)]
     sort: Sort = full_sort(((query.sort_key, query.sort_dir),), query.sort_dir)
     if query.marker is not None:
-        marker = conn.execute(
-            sa.select(*(sort_expression(k).label(k) for k, _ in sort)).where(
-                task.c.id == query.marker, *_present(viewer, now)
-            )
-        ).first()
-        if marker is None:
-            raise MarkerNotFound(str(query.marker))
-        conditions.append(after(sort, marker._mapping, sort_expression))
+        where = (task.c.id == query.marker, *_present(viewer, now))
+        conditions.append(after_marker(conn, sort, sort_expression, query.marker, *where))
     rows = conn.execute(
         sa.select(*_COLUMNS)
         .where(*conditions)

@@ -14,10 +14,10 @@ from aiohttp.abc import AbstractAccessLogger
 
 from infra.http.identity import METADATA_KEY, REQUEST_IDS_KEY
 from infra.http.origin import ORIGIN_KEY
+from infra.http.views import healthcheck
 
 access = structlog.get_logger("catalog.access")
 
-HEALTHCHECK_PATH = "/healthcheck"
 BODY_BYTES_SENT = web.RequestKey("body_bytes_sent", int)
 """Set by a view that sends its body past aiohttp's writer (sendfile): the bytes that went."""
 
@@ -37,7 +37,7 @@ class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         ids, metadata = request.get(REQUEST_IDS_KEY), request.get(METADATA_KEY)
         origin = request.get(ORIGIN_KEY)
-        quiet = request.path == HEALTHCHECK_PATH and response.status < 400
+        quiet = request.path == healthcheck.PATH and response.status < 400
         line = {
             "method": request.method,
             "path": request.raw_path,

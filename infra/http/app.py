@@ -22,6 +22,7 @@ from infra.http.keys import (
     STORES,
 )
 from infra.http.origin import ORIGINS, Origins, origin_middleware
+from infra.http.schemas import SERVED_SCHEMAS
 from infra.http.versions import API_VERSIONS, ApiVersions
 from infra.http.views import (
     actions,
@@ -53,16 +54,10 @@ def add_routes(app: web.Application) -> None:
     V = app[API_VERSIONS].route_prefix  # noqa: N806 (the routes below read V + path)
     r.add_get("/", discovery.root, allow_head=False)
     r.add_get("/versions", discovery.versions, allow_head=False)
-    r.add_route("*", "/healthcheck", healthcheck.healthcheck)
+    r.add_route("*", healthcheck.PATH, healthcheck.healthcheck)
     r.add_get(V, discovery.to_v2_root, allow_head=False)
-    r.add_get(V + "/schemas/image", discovery.schema_view("image"), allow_head=False)
-    r.add_get(V + "/schemas/images", discovery.schema_view("images"), allow_head=False)
-    r.add_get(V + "/schemas/member", discovery.schema_view("member"), allow_head=False)
-    r.add_get(V + "/schemas/members", discovery.schema_view("members"), allow_head=False)
-    for name in METADEF_SCHEMAS:
+    for name in SERVED_SCHEMAS:
         r.add_get(V + f"/schemas/{name}", discovery.schema_view(name), allow_head=False)
-    r.add_get(V + "/schemas/task", discovery.schema_view("task"), allow_head=False)
-    r.add_get(V + "/schemas/tasks", discovery.schema_view("tasks"), allow_head=False)
     r.add_get(V + "/info/import", discovery.import_info, allow_head=False)
     r.add_get(V + "/info/usage", discovery.usage_info, allow_head=False)
     r.add_get(V + "/info/stores", discovery.stores_info, allow_head=False)
@@ -102,23 +97,6 @@ def add_routes(app: web.Application) -> None:
     r.add_put(V + "/cache/{image_id}", cache.queue_image)
     r.add_delete(V + "/cache/{image_id}", cache.delete_cache_entry)
     add_metadef_routes(app, V)
-
-
-METADEF_SCHEMAS = tuple(
-    f"metadefs/{name}"
-    for name in (
-        "namespace",
-        "namespaces",
-        "object",
-        "objects",
-        "property",
-        "properties",
-        "tag",
-        "tags",
-        "resource_type",
-        "resource_types",
-    )
-)
 
 
 def add_metadef_routes(app: web.Application, v: str) -> None:

@@ -1,10 +1,12 @@
-"""Reading `GET /v2/images` parameters into a `ListQuery`, with Glance's rules and messages."""
+"""Reading `GET /v2/images` parameters into a `ListQuery`, with Glance's rules and messages;
+what every list reads (`limit`, a sort direction) and links to (its first and next pages)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from multidict import MultiMapping
 
@@ -71,6 +73,16 @@ def limit_from(params: MultiMapping[str]) -> int:
     if limit < 0:
         raise BadRequest("limit param must be positive")
     return min(limit, LIMIT_MAX)
+
+
+def page_links(path: str, params: MultiMapping[str], next_marker: str | None) -> dict[str, str]:
+    """A list page's `first` link (`path` with the request's parameters but its marker) and, if
+    there is more, its `next` (the same, from `next_marker`)."""
+    kept = [(k, v) for k, v in params.items() if k != "marker"]
+    links = {"first": path + (f"?{urlencode(kept)}" if kept else "")}
+    if next_marker is not None:
+        links["next"] = f"{path}?" + urlencode([*kept, ("marker", next_marker)])
+    return links
 
 
 def _marker(params: MultiMapping[str]) -> uuid.UUID | None:

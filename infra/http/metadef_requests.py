@@ -23,6 +23,7 @@ from catalog.metadefs.definitions import object_definition, properties_of, prope
 from catalog.metadefs.namespace import NamespaceDefinition
 from catalog.queries.metadef_contents import TAG_SORT_KEYS, TagQuery
 from catalog.queries.metadef_namespaces import SORT_KEYS, NamespaceListQuery
+from infra.http.list_params import limit_from, sort_direction
 from infra.http.schemas import schema, validator
 
 GENERATED = ("self", "schema", "created_at", "updated_at")
@@ -30,8 +31,6 @@ GENERATED = ("self", "schema", "created_at", "updated_at")
 TIMES = ("created_at", "updated_at")
 """... nor in a property, a tag or an association."""
 NAMESPACE_FIELDS = ("namespace", "display_name", "description", "visibility", "protected", "owner")
-LIMIT_DEFAULT = 25
-LIMIT_MAX = 1000
 
 
 def _valid(body: Any, checker: jsonschema.protocols.Validator) -> None:
@@ -45,11 +44,17 @@ def _valid(body: Any, checker: jsonschema.protocols.Validator) -> None:
 def checked(body: Any, name: str, read_only: tuple[str, ...] = ()) -> dict[str, Any]:
     """`body`, refused if it sets a read-only attribute (403) or does not match the schema
     `metadefs/<name>` (400)."""
+    return _checked_against(validator(f"metadefs/{name}"), body, read_only)
+
+
+def _checked_against(
+    checker: jsonschema.protocols.Validator, body: Any, read_only: tuple[str, ...]
+) -> dict[str, Any]:
     if isinstance(body, dict):
         for key in read_only:
             if key in body:
                 raise Forbidden(f"Attribute '{key}' is read-only.")
-    _valid(body, validator(f"metadefs/{name}"))
+    _valid(body, checker)
     checked_body: dict[str, Any] = body
     return checked_body
 
@@ -144,11 +149,7 @@ def tag_rename(body: Any) -> str:
 
 def tag_names(body: Any) -> tuple[str, ...]:
     """The tags of POST …/tags; none when the body names none (Glance fails on that)."""
-    if isinstance(body, dict):
-        for key in TIMES:
-            if key in body:
-                raise Forbidden(f"Attribute '{key}' is read-only.")
-    _valid(body, _tag_list())
+    body = _checked_against(_tag_list(), body, TIMES)
     return tuple(tag["name"] for tag in body.get("tags") or ())
 
 
@@ -158,10 +159,7 @@ def appending(value: str | None) -> bool:
 
 
 def _sort_dir(params: MultiMapping[str]) -> str:
-    sort_dir = params.get("sort_dir", "desc")
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir}")
-    return sort_dir
+    return sort_direction(params.get("sort_dir", "desc"))
 
 
 def _sort_key(params: MultiMapping[str], keys: tuple[str, ...]) -> str:
@@ -173,6 +171,8 @@ def _sort_key(params: MultiMapping[str], keys: tuple[str, ...]) -> str:
 
 
 def _limit(params: MultiMapping[str], *, zero: bool = True) -> int | None:
+    """The `limit` of the lists of a namespace's contents: none unless given (all are listed),
+    and not capped, unlike the namespaces' own (`limit_from`)."""
     if "limit" not in params:
         return None
     try:
@@ -192,10 +192,9 @@ def _visibility(params: MultiMapping[str], allowed: tuple[str, ...]) -> str | No
 
 
 def namespace_list_query(params: MultiMapping[str]) -> NamespaceListQuery:
-    limit = _limit(params)
     types = params.get("resource_types")
     return NamespaceListQuery(
-        limit=LIMIT_DEFAULT if limit is None else min(limit, LIMIT_MAX),
+        limit=limit_from(params),
         marker=params.get("marker"),
         sort_key=_sort_key(params, SORT_KEYS),
         sort_dir=_sort_dir(params),

@@ -217,6 +217,17 @@ def test_glanceclient_adds_replaces_and_removes(catalog: str) -> None:
         client.images.update(image.id, owner="proj-b")
 
 
+def test_glanceclient_renaming_a_property_sends_a_move(catalog: str) -> None:
+    """A property removed and another added with the same value: glanceclient's PATCH (the
+    difference of the two documents, by jsonpatch) is one `move`."""
+    client = glance_api(catalog, PROJECT_A)
+    image = client.images.create(name="renamed-key", old_key="kept value")
+    updated = client.images.update(image.id, remove_props=["old_key"], new_key="kept value")
+    for shown in (updated, client.images.get(image.id)):
+        assert shown.new_key == "kept value"
+        assert "old_key" not in shown
+
+
 def test_openstacksdk_updates_attributes_and_properties(catalog: str) -> None:
     image = glance_api(catalog, PROJECT_A).images.create(name="sdk", os_distro="debian")
     conn = sdk(catalog, PROJECT_A)

@@ -165,8 +165,7 @@ def keyed_on_topic(topic: str, key: str) -> bool:
 
 @pytest.fixture
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
-    state = tmp_path_factory.mktemp("postgres")
-    with own_service("pg", state, "CATALOG_LOCAL_PG_PORT") as postgres:
+    with own_service("pg", tmp_path_factory.mktemp("postgres")) as postgres:
         yield postgres
 
 

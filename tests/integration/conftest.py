@@ -29,6 +29,7 @@ from infra.settings import (
     DatabaseSettings,
     DeletionSettings,
     ImageCacheSettings,
+    ImportSettings,
     PolicySettings,
     QuotaSettings,
     Settings,
@@ -67,6 +68,7 @@ def embedded_settings(
     tasks: TaskSettings | None = None,
     image_cache: ImageCacheSettings | None = None,
     signatures: SignatureSettings | None = None,
+    imports: ImportSettings | None = None,
     **core: object,
 ) -> Settings:
     """Settings on `data_dir` (SQLite unless `database_url`), with any concern given replaced."""
@@ -79,6 +81,7 @@ def embedded_settings(
         "tasks": tasks,
         "image_cache": image_cache,
         "signatures": signatures,
+        "imports": imports,
     }
     return Settings(
         core=CoreSettings(data_dir=data_dir, **core),  # type: ignore[arg-type]

@@ -60,8 +60,8 @@ from structlog.typing import EventDict
 from catalog.events import ImageDataSent
 from infra.bootstrap import Container
 from infra.db.tables import event
-from infra.http.app import METADEF_SCHEMAS
 from infra.http.list_params import BOOLEANS, EQUAL, IN_OR_EQUAL, NOT_FILTERS, NUMBERS, TIMES
+from infra.http.schemas import SERVED_SCHEMAS
 from tests.integration.conftest import (
     ADMIN,
     PROJECT_A,
@@ -457,6 +457,7 @@ PATCH_PLACES = (
     patching("tags", {name: s.map(lambda tag: [tag]) for name, s in JSON_NAME.items()}),
     in_body("path", lambda value: [{"op": "add", "path": pointer(value), "value": "v"}], JSON_KEY),
     in_body("op", lambda value: [{"op": value, "path": "/name", "value": "n"}], JSON_TEXT),
+    in_body("from", lambda value: [{"op": "copy", "from": pointer(value), "path": "/c"}], JSON_KEY),
     in_header("Content-Type", header_classes(PATCH_TYPE)),
     WHOLE,
 )
@@ -550,7 +551,6 @@ def metadef_routes() -> Iterator[Route]:
         places = (*route.get("places", ()), in_body(key, build, JSON_NAME), WHOLE)
         return {**route, "body": ordinary, "places": places}
 
-    yield from (discovery(f"{V}/schemas/{name}") for name in METADEF_SCHEMAS)
     yield Route("GET", V + "/metadefs/resource_types", **reads)
     listing = tuple(
         in_query(name, URL_TEXT)
@@ -633,10 +633,7 @@ ROUTES = (
         for_everyone=True,
     ),
     discovery(V, refuses_body=False),
-    *(
-        discovery(f"{V}/schemas/{name}")
-        for name in ("image", "images", "member", "members", "task", "tasks")
-    ),
+    *(discovery(f"{V}/schemas/{name}") for name in SERVED_SCHEMAS),
     *(discovery(f"{V}/info/{name}") for name in ("import", "stores")),
     *(discovery(f"{V}/info/{name}", for_everyone=False) for name in ("usage", "stores/detail")),
     Route("GET", V + "/images", callers=ANYONE, images=(), places=tuple(list_places())),

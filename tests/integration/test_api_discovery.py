@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from infra.http.schemas import SERVED_SCHEMAS
 from tests.integration.conftest import PROJECT_A
 from tests.integration.conftest import ApiClient as Client
 
@@ -31,6 +32,15 @@ async def test_the_image_schemas_are_glances(api: Client) -> None:
     for name in ("image", "images"):
         response = await api.get(f"/v2/schemas/{name}", headers=PROJECT_A)
         assert response.status == 200
+        assert await response.json() == json.loads((REFERENCE / f"{name}.json").read_text())
+
+
+async def test_every_schema_kept_is_served(api: Client) -> None:
+    kept = sorted(str(p.relative_to(REFERENCE).with_suffix("")) for p in REFERENCE.rglob("*.json"))
+    assert sorted(SERVED_SCHEMAS) == kept
+    for name in kept:
+        response = await api.get(f"/v2/schemas/{name}", headers=PROJECT_A)
+        assert response.status == 200, name
         assert await response.json() == json.loads((REFERENCE / f"{name}.json").read_text())
 
 

@@ -41,6 +41,8 @@ FULL = {
     "tags": [{"name": "small"}, {"name": "fast"}],
 }
 
+PROPERTY = {"name": "p", "type": "string", "title": "P"}
+
 
 async def created(api: Client, body: dict[str, Any], headers: dict[str, str] = ADMIN_A) -> Any:
     response = await api.post(NS, json=body, headers=headers)
@@ -185,6 +187,38 @@ async def test_namespaces_are_listed_by_visibility_and_owner_in_pages(api: Clien
         ("delete", f"{NS}/taken/objects/nope", None, ADMIN_A, 404, "Could not find metadata"),
         ("post", f"{NS}/nope/objects", {"name": "o"}, ADMIN_A, 404, "Metadata definition names"),
         ("post", f"{NS}/taken/resource_types", {"name": "T"}, ADMIN_A, 409, "The metadata def"),
+        # Every other route, its own bad input (a body where none goes, a parameter, a name).
+        ("get", "/v2/metadefs/resource_types", {"x": 1}, ADMIN_A, 400, "A body is not expected"),
+        ("get", f"{NS}?limit=-1", None, ADMIN_A, 400, "limit param must be positive"),
+        ("get", f"{NS}?sort_dir=up", None, ADMIN_A, 400, "Invalid sort direction: up"),
+        ("get", f"{NS}?sort_key=size", None, ADMIN_A, 400, "Invalid sort key: size"),
+        ("get", f"{NS}?visibility=shared", None, ADMIN_A, 400, "Invalid visibility value"),
+        ("get", f"{NS}/nope", None, ADMIN_A, 404, "Metadata definition namespace=nope was not"),
+        ("put", f"{NS}/taken", {"namespace": "taken", "visibility": "x"}, ADMIN_A, 400, "Prov"),
+        ("delete", f"{NS}/nope", None, ADMIN_A, 404, "Namespace nope not found"),
+        ("delete", f"{NS}/guarded/objects", None, ADMIN_A, 403, "Metadata definition namespace"),
+        ("delete", f"{NS}/guarded/properties", None, ADMIN_A, 403, "Metadata definition names"),
+        ("get", f"{NS}/taken/objects?limit=0", None, ADMIN_A, 400, "limit param must be positive"),
+        ("get", f"{NS}/taken/objects/nope", None, ADMIN_A, 404, "Could not find metadata object"),
+        ("put", f"{NS}/taken/objects/o", {"name": 5}, ADMIN_A, 400, "Provided object does not"),
+        ("put", f"{NS}/taken/objects/nope", {"name": "x"}, ADMIN_A, 404, "Could not find metadata"),
+        ("get", f"{NS}/taken/properties", {"x": 1}, ADMIN_A, 400, "A body is not expected"),
+        ("get", f"{NS}/taken/properties/nope", None, ADMIN_A, 404, "Could not find property nope"),
+        ("put", f"{NS}/taken/properties/nope", PROPERTY, ADMIN_A, 404, "Could not find property"),
+        ("put", f"{NS}/taken/properties/nope", {"name": "p"}, ADMIN_A, 400, "Provided object"),
+        ("delete", f"{NS}/taken/properties/nope", None, ADMIN_A, 404, "Could not find property"),
+        ("get", f"{NS}/taken/tags?limit=x", None, ADMIN_A, 400, "limit param must be an integer"),
+        ("get", f"{NS}/taken/tags?marker=nope", None, ADMIN_A, 404, "Could not find metadata tag"),
+        ("get", f"{NS}/taken/tags?sort_key=id", None, ADMIN_A, 400, "Invalid sort key: id"),
+        ("get", f"{NS}/taken/tags/nope", None, ADMIN_A, 404, "Could not find metadata tag nope"),
+        ("post", f"{NS}/taken/tags/{'x' * 81}", None, ADMIN_A, 400, "Provided object does not"),
+        ("post", f"{NS}/taken/tags", {"tags": "t"}, ADMIN_A, 400, "Provided object does not"),
+        ("post", f"{NS}/taken/tags", {"created_at": "now"}, ADMIN_A, 403, "Attribute 'created_at'"),
+        ("put", f"{NS}/taken/tags/t", {"name": 5}, ADMIN_A, 400, "Provided object does not"),
+        ("delete", f"{NS}/taken/tags/nope", None, ADMIN_A, 404, "Could not find metadata tag"),
+        ("get", f"{NS}/taken/resource_types", {"x": 1}, ADMIN_A, 400, "A body is not expected"),
+        ("post", f"{NS}/taken/resource_types", {"prefix": "x_"}, ADMIN_A, 400, "Provided object"),
+        ("delete", f"{NS}/taken/resource_types/U", None, ADMIN_A, 404, "Failed to find resource"),
     ],
 )
 async def test_refusals_change_nothing(

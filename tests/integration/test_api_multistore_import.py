@@ -192,25 +192,36 @@ async def test_when_not_all_stores_must_succeed_the_others_are_kept(
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "message"),
+    ("body", "header", "status", "message"),
     [
-        ({"stores": ["nowhere"]}, 409, "Store for identifier nowhere not found"),
-        ({"stores": ["fast"], "all_stores": True}, 400, "All_stores parameter can't be used"),
-        ({"stores": "fast"}, 400, "'stores' must be a list of store identifiers."),
-        ({"all_stores_must_succeed": "no"}, 400, "'all_stores_must_succeed' must be boolean"),
+        ({"stores": ["nowhere"]}, None, 409, "Store for identifier nowhere not found"),
+        ({}, "nowhere", 409, "Store for identifier nowhere not found"),
+        ({"stores": ["fast"], "all_stores": True}, None, 400, "All_stores parameter can't be"),
+        ({"all_stores": True}, "fast", 400, "All_stores parameter can't be used"),
+        ({"stores": ["fast"]}, "cheap", 400, "Stores parameter and x-image-meta-store header"),
+        ({"stores": "fast"}, None, 400, "'stores' must be a list of store identifiers."),
+        ({"all_stores_must_succeed": "no"}, None, 400, "'all_stores_must_succeed' must be"),
         # Glance answers 202 and its task fails, leaving the image `importing` for good.
-        ({"stores": ["fast", "web"]}, 410, "Error in store configuration. Adding images"),
+        ({"stores": ["fast", "web"]}, None, 410, "Error in store configuration. Adding images"),
     ],
 )
 async def test_bad_store_requests_change_nothing(
-    two_stores: tuple[ApiClient, Container], body: dict[str, Any], status: int, message: str
+    two_stores: tuple[ApiClient, Container],
+    tmp_path: Path,
+    body: dict[str, Any],
+    header: str | None,
+    status: int,
+    message: str,
 ) -> None:
+    """Stores asked in the body, in the X-Image-Meta-Store header, or both."""
     api, container = two_stores
     image_id = await staged_image_id(api)
+    headers = PROJECT_A if header is None else {**PROJECT_A, "X-Image-Meta-Store": header}
     await refused_without_change(
-        container, lambda: start_import(api, image_id, body), status, message
+        container, lambda: start_import(api, image_id, body, headers), status, message
     )
     assert (await shown(api, image_id))["status"] == "uploading"
+    assert holding(tmp_path) == {"cheap"}  # the staged bytes, left where they were
 
 
 async def test_an_image_being_imported_refuses_another_import(

@@ -8,7 +8,6 @@ string, and addresses tags one by one (`/tags/0`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ import pytest
 
 from infra.bootstrap import Container
 from tests.integration.conftest import (
-    JSON,
-    PROJECT_A,
     ApiBuilder,
     event_count,
     refused_without_change,
@@ -26,18 +23,8 @@ from tests.integration.conftest import (
 )
 from tests.integration.conftest import ApiClient as Client
 from tests.integration.conftest import created_image_id as new_image
+from tests.integration.test_api_patch import HEADERS, patch
 from tests.integration.test_api_stores import two_store_settings
-
-V21 = "application/openstack-images-v2.1-json-patch"
-HEADERS = {**PROJECT_A, **JSON}
-
-
-async def patch(api: Client, image_id: str, body: Any) -> Any:
-    return await api.patch(
-        f"/v2/images/{image_id}",
-        data=json.dumps(body),
-        headers={**HEADERS, "Content-Type": V21},
-    )
 
 
 async def patched(api: Client, image_id: str, body: Any) -> dict[str, Any]:

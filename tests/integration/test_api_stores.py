@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
+from catalog.commands.copy_image import CopyImage
+from catalog.commands.run_as_task import CANCELLED
 from catalog.events import EventMetadata
+from catalog.identity import Actor
 from catalog.image import Image
 from infra.bootstrap import Container
 from infra.recovery import recover_once
@@ -24,6 +27,7 @@ from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
+    PROJECT_B,
     READER_A,
     ApiBuilder,
     ApiClient,
@@ -316,10 +320,30 @@ async def test_copy_image_copies_into_every_store_that_lacks_the_data(
     assert (await _shown(api, image_id))["stores"] == "cheap,fast"
 
 
+async def test_a_copy_the_server_stops_before_it_began_ends_its_task_and_lock(
+    two_stores: tuple[ApiClient, Container], tmp_path: Path
+) -> None:
+    api, container = two_stores
+    image_id = await uploaded_image_id(api, b"to copy")
+    admin = Actor(user_id="root", project_id="admin-proj", roles=("admin", "member", "reader"))
+    copy = CopyImage(image_id=uuid.UUID(image_id), method="copy-image", stores=("fast",))
+    # Dispatched here, not through HTTP, so that the loop does not turn before the server
+    # stops: the copy is stopped before its first step, as by a stop right after the 202.
+    await container.bus.dispatch(copy, EventMetadata(actor=admin))
+    await container.bus.context.background.close()
+    [task] = await _tasks(api, image_id)
+    assert (task["status"], task["message"]) == ("failure", CANCELLED)
+    shown = await _shown(api, image_id)
+    assert (shown["status"], shown["stores"]) == ("active", "cheap")
+    assert "os_glance_import_task" not in shown  # the import lock is released
+    assert not (tmp_path / "stores" / "fast" / image_id).exists()
+
+
 @pytest.mark.parametrize(
     ("body", "identity", "status", "message"),
     [
         ({"stores": ["fast"]}, PROJECT_A, 403, "You are not authorized to complete copy_image"),
+        ({"stores": ["fast"]}, PROJECT_B, 404, "No image found with ID"),
         ({"stores": ["cheap"]}, ADMIN, 400, "Image is already present at store 'cheap'"),
         ({"stores": ["nowhere"]}, ADMIN, 409, "Store for identifier nowhere not found"),
         ({"stores": "fast"}, ADMIN, 400, "'stores' must be a list"),

@@ -23,7 +23,7 @@ from catalog.commands.registry import CommandBus
 from catalog.projections.tasks import forget_expired
 from infra.bootstrap import Container
 from infra.http.app import create_app
-from infra.settings import TaskSettings
+from infra.settings import PolicySettings, TaskSettings
 from infra.task_expiry import forget_expired_tasks
 from tests.http_origin import DATA, Origin, serving
 from tests.integration.conftest import (
@@ -31,6 +31,7 @@ from tests.integration.conftest import (
     JSON,
     PROJECT_A,
     PROJECT_B,
+    READER_A,
     ApiBuilder,
     ApiClient,
     created_image_id,
@@ -259,6 +260,67 @@ async def test_the_tasks_api_is_for_admins(
         403,
         "You are not authorized to complete tasks_api_access action.",
     )
+
+
+@pytest.fixture
+async def opened_by_policy(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder
+) -> tuple[ApiClient, Container]:
+    """The tasks API opened to readers by an operator's policy file, reading a task whole to
+    members, creating tasks to admins."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        'tasks_api_access: "role:reader"\n'
+        'get_task: "role:member"\n'
+        'add_task: "rule:context_is_admin"\n'
+    )
+    policy = PolicySettings(policy_file=path)
+    return await api_for(embedded_settings(tmp_path, database_url, policy=policy))
+
+
+async def test_callers_given_the_tasks_api_see_their_own_projects_tasks_only(
+    opened_by_policy: tuple[ApiClient, Container],
+) -> None:
+    api, container = opened_by_policy
+    image_id = await imported_image_id(api)
+    [task] = await tasks_of(api, image_id)
+    path = f"/v2/tasks/{task['id']}"
+
+    async def listed_for(headers: dict[str, str]) -> list[str]:
+        response = await api.get("/v2/tasks", headers={**headers, **JSON})
+        assert response.status == 200, await response.text()
+        return [t["id"] for t in (await response.json())["tasks"]]
+
+    assert await listed_for(PROJECT_A) == [task["id"]]
+    await status_of_get(api, path, PROJECT_A, 200)
+    # Another project's task is not there for proj-b: not listed, not found, not a marker.
+    assert await listed_for(PROJECT_B) == []
+    as_b = {**PROJECT_B, **JSON}
+    await refused_without_change(
+        container, lambda: api.get(path, headers=as_b), 404, f"Could not find task {task['id']}"
+    )
+    await refused_without_change(
+        container,
+        lambda: api.get(f"/v2/tasks?marker={task['id']}", headers=as_b),
+        400,
+        f"Task with the given id {task['id']} was not found",
+    )
+    # A reader of the project lists it, but may not read it whole.
+    assert await listed_for(READER_A) == [task["id"]]
+    await refused_without_change(
+        container,
+        lambda: api.get(path, headers={**READER_A, **JSON}),
+        403,
+        "You are not authorized to complete get_task action.",
+    )
+    # Members may read tasks here, not create them.
+    await refused_without_change(
+        container,
+        lambda: api.post("/v2/tasks", json=import_task("http://example.com/x"), headers=as_b),
+        403,
+        "You are not authorized to complete add_task action.",
+    )
+    assert await listed_for(ADMIN) == [task["id"]]
 
 
 async def test_unknown_tasks_are_404_and_tasks_are_never_deleted(

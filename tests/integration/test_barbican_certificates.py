@@ -4,6 +4,7 @@ Barbican (and the Keystone catalog that names it) stand in as a small HTTP serve
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from tests.integration.conftest import (
     event_count,
     stored_files,
 )
+from tests.serving import unused_ports
 from tests.signing import Signed, signed
 
 TOKEN = "gAAAAAB-a-users-token"
@@ -40,11 +42,16 @@ class KeyManager:
 
     secrets: dict[str, bytes] = field(default_factory=dict)
     failing: bool = False
+    silent: bool = False
+    """Asked for a secret, answers nothing until the test is over."""
+    over: asyncio.Event = field(default_factory=asyncio.Event)
     asked_with: list[str | None] = field(default_factory=list)
     url: str = ""
 
     async def payload(self, request: web.Request) -> web.Response:
         self.asked_with.append(request.headers.get("X-Auth-Token"))
+        if self.silent:
+            await self.over.wait()
         if self.failing:
             return web.Response(status=500)
         if request.headers.get("X-Auth-Token") != TOKEN:
@@ -78,6 +85,7 @@ async def key_manager() -> AsyncIterator[KeyManager]:
     await server.start_server()
     manager.url = str(server.make_url("")).rstrip("/")
     yield manager
+    manager.over.set()
     await server.close()
 
 
@@ -153,6 +161,31 @@ async def test_barbican_out_of_order_is_a_503_that_leaves_nothing(
     made = signed(DATA)
     key_manager.secrets[made.certificate_uuid] = made.certificate
     key_manager.failing = True
+    await refused_as_unavailable(api, container, made)
+    key_manager.failing = False
+    assert (await upload(api, made))[1].status == 204
+
+
+async def test_barbican_unreachable_or_not_answering_in_time_is_a_503_that_leaves_nothing(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, key_manager: KeyManager
+) -> None:
+    made = signed(DATA)
+    key_manager.secrets[made.certificate_uuid] = made.certificate
+    (nothing_there,) = unused_ports(1)
+    unreachable = SignatureSettings(barbican_url=f"http://127.0.0.1:{nothing_there}")
+    api, container = await api_on(tmp_path / "unreachable", database_url, api_for, unreachable)
+    await refused_as_unavailable(api, container, made)
+    # A Barbican that never answers: whatever the machine's pace, the wait always runs out.
+    key_manager.silent = True
+    silent = SignatureSettings(barbican_url=key_manager.url, barbican_timeout_seconds=0.5)
+    api, container = await api_on(tmp_path / "silent", database_url, api_for, silent)
+    await refused_as_unavailable(api, container, made)
+    assert key_manager.asked_with == [TOKEN]
+
+
+async def refused_as_unavailable(api: ApiClient, container: Container, made: Signed) -> None:
+    """The upload of `made` answered 503, the image queued, nothing stored, and only the
+    image's creation and the upload's start and failure recorded."""
     before = await event_count(container)
     image_id, response = await upload(api, made)
     assert response.status == 503
@@ -160,8 +193,6 @@ async def test_barbican_out_of_order_is_a_503_that_leaves_nothing(
     assert await status_of(api, image_id) == "queued"
     assert stored_files(container) == []
     assert await event_count(container) == before + 3  # created, upload started, failed
-    key_manager.failing = False
-    assert (await upload(api, made))[1].status == 204
 
 
 async def test_barbican_is_found_in_the_callers_keystone_catalog(

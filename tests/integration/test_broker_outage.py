@@ -32,9 +32,7 @@ IMAGES_PER_PHASE = 10
 
 @pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
-    state = tmp_path_factory.mktemp("broker")
-    ports = "CATALOG_LOCAL_KAFKA_PORT", "CATALOG_LOCAL_KAFKA_CONTROLLER_PORT"
-    with own_service("kafka", state, *ports) as own:
+    with own_service("kafka", tmp_path_factory.mktemp("broker")) as own:
         yield own
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,13 +12,6 @@ from catalog.disk_formats import DiskFormatRejected, FormatInspector, Inspection
 from tests.disk_images import MiB, gpt, iso
 
 SIZE = "5M"
-
-
-@pytest.fixture(scope="module")
-def qemu_img() -> str:
-    found = shutil.which("qemu-img")
-    assert found, "qemu-img is missing: install Debian's qemu-utils (infra/local/tools does)"
-    return found
 
 
 KINDS = [

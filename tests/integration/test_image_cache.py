@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     ADMIN,
     JSON,
     PROJECT_A,
+    PROJECT_B,
     ApiBuilder,
     ApiClient,
     created_image_id,
@@ -328,6 +329,33 @@ async def test_bad_cache_requests_are_refused_and_change_nothing(cache_api: Cach
             403,
             "Access was denied to this resource.",
         ),
+        # The owner sees the image, but may not take it out of the cache.
+        (
+            lambda: api.delete(f"/v2/cache/{cached}", headers={**PROJECT_A, **JSON}),
+            403,
+            "Access was denied to this resource.",
+        ),
+        # Another project does not see the image: none to queue; nor may it manage the cache.
+        (
+            lambda: api.put(f"/v2/cache/{cached}", headers={**PROJECT_B, **JSON}),
+            404,
+            f"Image {cached} not found.",
+        ),
+        (
+            lambda: api.delete(f"/v2/cache/{cached}", headers={**PROJECT_B, **JSON}),
+            403,
+            "Access was denied to this resource.",
+        ),
+        (
+            lambda: api.put(f"/v2/cache/{cached}", headers=admin, data=b"{}"),
+            400,
+            "A body is not expected with this request.",
+        ),
+        (
+            lambda: api.post("/v2/cache/prune", headers=admin, data=b"{}"),
+            400,
+            "A body is not expected with this request.",
+        ),
     ]
     for send, status, message in cases:
         await refused_leaving_the_cache(api, container, send, status, message)
@@ -344,6 +372,7 @@ async def test_without_a_cache_the_cache_api_is_not_supported(cache_api: CacheAp
         lambda: api.delete(f"/v2/cache/{image_id}", headers=admin),
         lambda: api.delete("/v2/cache", headers=admin),
         lambda: api.post("/v2/cache/prune", headers=admin),
+        lambda: api.post("/v2/cache/clean", headers=admin),
     ):
         await refused_without_change(
             container, send, 404, "Caching via API is not supported at this site."

@@ -133,6 +133,12 @@ async def image_of_proj_a(api: ApiClient, **properties: str) -> str:
     return image_id
 
 
+async def seen_by_admin(api: ApiClient, image_id: str) -> dict[str, Any]:
+    """The image's custom properties, all of them (an admin reads every one)."""
+    shown = await api.get(f"/v2/images/{image_id}", headers=ADMIN_JSON)
+    return custom(await shown.json())
+
+
 async def patch(
     api: ApiClient, image_id: str, headers: dict[str, str], *operations: dict[str, Any]
 ) -> ClientResponse:
@@ -169,8 +175,7 @@ async def test_properties_one_may_not_read_are_neither_shown_nor_listed(
     assert custom(shown) == readable
     listed = await (await api.get("/v2/images", headers=MEMBER)).json()
     assert [custom(i) for i in listed["images"]] == [readable]
-    admin_view = await (await api.get(f"/v2/images/{image_id}", headers=ADMIN_JSON)).json()
-    assert custom(admin_view) == PROPERTIES
+    assert await seen_by_admin(api, image_id) == PROPERTIES
 
 
 async def test_patch_refuses_what_one_may_not_do_and_keeps_what_one_may_not_see(
@@ -208,8 +213,7 @@ async def test_patch_refuses_what_one_may_not_do_and_keeps_what_one_may_not_see(
         k: v for k, v in expected.items() if k != "x_secret_key"
     }
     # Unlike Glance, which drops it here, the property the member could not see is kept.
-    admin_view = await (await api.get(f"/v2/images/{image_id}", headers=ADMIN_JSON)).json()
-    assert custom(admin_view) == expected
+    assert await seen_by_admin(api, image_id) == expected
 
 
 async def test_removing_a_property_needs_delete(roles_api: tuple[ApiClient, Container]) -> None:
@@ -218,6 +222,44 @@ async def test_removing_a_property_needs_delete(roles_api: tuple[ApiClient, Cont
     removed = await patch(api, image_id, MEMBER, {"op": "remove", "path": "/x_plain"})
     assert removed.status == 200, await removed.text()
     assert "x_plain" not in await removed.json()
+
+
+async def test_move_and_copy_follow_the_protections_of_both_properties(
+    roles_api: tuple[ApiClient, Container],
+) -> None:
+    """`move` reads and deletes its source and writes its target, `copy` reads its source and
+    writes its target: each step needs what that operation alone would need."""
+    api, container = roles_api
+    image_id = await image_of_proj_a(api, **PROPERTIES)
+    refusals = [
+        # Not readable: not there, so nothing of it reaches a property or a tag.
+        ({"op": "copy", "from": "/x_secret_key", "path": "/x_leak"}, 409, "x_secret_key"),
+        ({"op": "copy", "from": "/x_secret_key", "path": "/tags/-"}, 409, "x_secret_key"),
+        # Readable but not deletable: it may be copied, not moved.
+        ({"op": "move", "from": "/x_billing_code", "path": "/x_b"}, 403, "x_billing_code"),
+        # A target one may not create.
+        ({"op": "copy", "from": "/x_plain", "path": "/x_secret_new"}, 403, "x_secret_new"),
+        ({"op": "move", "from": "/x_plain", "path": "/x_compute_host"}, 403, "x_compute_host"),
+    ]
+    for operation, status, name in refusals:
+        message = {
+            409: f"Property {name} does not exist.",
+            403: f"Attribute '{name}' is reserved.",
+        }[status]
+        await refused_without_change(
+            container,
+            functools.partial(patch, api, image_id, MEMBER, operation),
+            status,
+            message,
+            anywhere=True,
+        )
+
+    copy_billing = {"op": "copy", "from": "/x_billing_code", "path": "/x_b"}
+    move_plain = {"op": "move", "from": "/x_plain", "path": "/x_moved"}
+    changed = await patch(api, image_id, MEMBER, copy_billing, move_plain)
+    assert changed.status == 200, await changed.text()
+    kept = {k: v for k, v in PROPERTIES.items() if k != "x_plain"}
+    assert await seen_by_admin(api, image_id) == {**kept, "x_b": "b-1", "x_moved": "p"}
 
 
 async def test_the_roles_of_a_service_token_count(roles_api: tuple[ApiClient, Container]) -> None:

@@ -51,7 +51,12 @@ async def oslo_notify(rabbitmq_url: str, exchange: str, topic: str) -> None:
         "--durable",
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
-    assert await asyncio.wait_for(peer.wait(), PEER_SECONDS) == 0
+    try:
+        assert await asyncio.wait_for(peer.wait(), PEER_SECONDS) == 0
+    finally:
+        if peer.returncode is None:  # not done in time: not left running after the test
+            peer.kill()
+            await peer.wait()
 
 
 async def test_notifications_are_published_as_oslo_messaging_publishes_them(

@@ -9,6 +9,8 @@ ports), so stopping it leaves the rest of the suite's broker alone.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,9 +39,7 @@ IMAGES_PER_PHASE = 8
 
 @pytest.fixture
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
-    state = tmp_path_factory.mktemp("rabbitmq")
-    ports = "CATALOG_LOCAL_RABBITMQ_PORT", "CATALOG_LOCAL_RABBITMQ_DIST_PORT"
-    with own_service("rabbitmq", state, *ports) as own:
+    with own_service("rabbitmq", tmp_path_factory.mktemp("rabbitmq")) as own:
         yield own
 
 
@@ -102,3 +102,17 @@ async def test_nothing_is_lost_or_reordered_when_rabbitmq_restarts_during_writes
         if message.message["message_id"] not in seen:
             seen.append(message.message["message_id"])
     assert first_seen == order
+
+
+def test_a_node_that_outlived_its_script_is_stopped_and_can_start_again(
+    broker: OwnService,
+) -> None:
+    """The script that runs the node stops it on SIGTERM; one that does not stop in time is
+    killed, and the node it started must not be left holding the ports."""
+    home = broker.state / "rabbitmq"
+    script = int((home / "rabbitmq.pid").read_text().split()[0])
+    node = int((home / "beam.pid").read_text().split()[0])
+    os.kill(script, signal.SIGKILL)  # as a stop that ran out of time does
+    broker.down()
+    assert not Path(f"/proc/{node}").exists(), "the node is still running"
+    broker.up()

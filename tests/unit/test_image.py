@@ -17,9 +17,11 @@ from catalog.errors import (
     TooLarge,
 )
 from catalog.events import (
+    ImageCopied,
     ImageCreated,
     ImageDeleted,
     ImageDeletePending,
+    ImageImported,
     ImageLocationAdded,
     ImageLocationRemoved,
     ImageRestored,
@@ -194,6 +196,20 @@ def staging_image(node_id: str | None = "n1") -> Image:
     return image
 
 
+def import_staged(image: Image, now: datetime) -> None:
+    """glance-direct into the store the bytes were staged in, as its import's task decides it:
+    the lock taken, the staged bytes recorded as copied where they are, the image active, the
+    lock released."""
+    assert image.upload_store is not None
+    assert image.upload_location is not None
+    store, location = image.upload_store, image.upload_location
+    image.begin_import("task", (store,), now, brings_data=True)
+    image.start_copy(store, location, None, now)
+    image.complete_copy(store, now)
+    image.complete_import(now)
+    image.end_import("task", "", now)
+
+
 def test_staging_goes_queued_uploading_and_the_import_makes_it_active() -> None:
     image = staging_image()
     assert status(image) is ImageStatus.UPLOADING
@@ -201,11 +217,12 @@ def test_staging_goes_queued_uploading_and_the_import_makes_it_active() -> None:
     image.complete_staging(STAGED, T0)
     assert status(image) is ImageStatus.UPLOADING
     assert not image.transfer_in_progress
-    image.import_staged(T0)
+    image.pending = []
+    import_staged(image, T0)
     assert status(image) is ImageStatus.ACTIVE
-    imported = image.pending[-1].event
-    assert isinstance(imported, ImageUploaded)
-    assert (imported.location, imported.size, imported.checksum) == (LOCATION, 3, "c")
+    [copied] = [new.event for new in image.pending if isinstance(new.event, ImageCopied)]
+    [imported] = [new.event for new in image.pending if isinstance(new.event, ImageImported)]
+    assert (copied.location, imported.size, imported.checksum) == (LOCATION, 3, "c")
     assert Image.from_history(image.id, image.pending).locations == [DataLocation("file", LOCATION)]
 
 
@@ -223,7 +240,7 @@ def test_a_failed_staging_returns_the_image_to_queued() -> None:
     assert status(image) is ImageStatus.QUEUED
     assert image.data_locations == []
     with pytest.raises(Conflict, match="needs to be staged"):
-        image.import_staged(T0)
+        image.begin_import("task", ("file",), T0, brings_data=True)
 
 
 def test_staged_bytes_are_deleted_with_the_image() -> None:
@@ -445,7 +462,7 @@ ACTIONS_ON_A_LIVE_IMAGE = {
     "reactivate": lambda i: i.reactivate(T0),
     "start_copy": lambda i: i.start_copy("cheap", "cheap://copy", None, T0),
     "remove_location": lambda i: i.remove_location("fast", T0),
-    "import_staged": lambda i: i.import_staged(T0),
+    "begin_import": lambda i: i.begin_import("task", ("cheap",), T0, brings_data=True),
 }
 
 

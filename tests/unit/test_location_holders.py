@@ -12,7 +12,7 @@ from bench.event_history import history
 from catalog.events import ImageCreated, ImageStaged, decode_json
 from catalog.image import DataLocation, Image
 from catalog.projections.location_holders import Held, fold, steps_of
-from tests.unit.test_image import uploaded
+from tests.unit.test_image import import_staged, uploaded
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HERE, THERE = "file:///images/x", "s3://bucket/x"
@@ -70,7 +70,7 @@ def test_what_an_image_holds_through_every_decision_about_its_data() -> None:
     )
     staged = ImageStaged(size=3, checksum="c" * 32, os_hash_algo="sha512", os_hash_value="h" * 128)
     then(lambda i: i.complete_staging(staged, next(now)), {HERE: "staging"})
-    then(lambda i: i.import_staged(next(now)), {HERE: "data"})
+    then(lambda i: import_staged(i, next(now)), {HERE: "data"})
     then(lambda i: i.start_copy("s3", THERE, None, next(now)), {HERE: "data", THERE: "copy"})
     then(lambda i: i.fail_copy("s3", "broken", next(now)), {HERE: "data"})
     then(lambda i: i.start_copy("s3", THERE, None, next(now)), {HERE: "data", THERE: "copy"})

@@ -4,6 +4,7 @@ protected one, renames keep places, and a definition file loaded twice records n
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,3 +106,22 @@ def test_a_definition_loaded_again_records_nothing_and_a_changed_one_only_the_ch
         "MetadefTagCreated",
     ]
     assert list(namespace.tags) == ["b", "c"]
+
+
+def test_a_protected_namespace_says_which_item_cannot_be_deleted() -> None:
+    namespace = saved(Namespace.create(uuid.uuid4(), definition(protected=True), NOW))
+    image = "OS::Glance::Image"
+    refusals: list[tuple[str, Callable[[datetime], None]]] = [
+        ("namespace ns", namespace.delete),
+        ("namespace ns", namespace.delete_tags),
+        ("object o", lambda now: namespace.remove_object("o", now)),
+        ("property p", lambda now: namespace.remove_property("p", now)),
+        ("tag a", lambda now: namespace.remove_tag("a", now)),
+        (f"resource-type-association {image}", lambda now: namespace.dissociate(image, now)),
+    ]
+    for what, delete in refusals:
+        with pytest.raises(Forbidden) as refused:
+            delete(LATER)
+        assert refused.value.message == (
+            f"Metadata definition {what} is protected and cannot be deleted."
+        )

@@ -88,6 +88,12 @@ def test_nothing_set_is_the_embedded_catalog() -> None:
             "(CIDR); expected e.g. 10.0.0.5,192.168.10.0/24",
         ),
         (
+            "CATALOG_TASK_IMPORT_ALLOWED_NETWORKS",
+            "10.20.0.0/16,intranet",
+            "CATALOG_TASK_IMPORT_ALLOWED_NETWORKS: 'intranet' is not an address or a network "
+            "(CIDR); expected e.g. 10.0.0.5,192.168.10.0/24",
+        ),
+        (
             "CATALOG_QUOTA_PROJECTS",
             "{proj-a: 5}",
             'CATALOG_QUOTA_PROJECTS: must be a JSON object, e.g. {"proj-a": {"image_size_total":'
@@ -153,6 +159,20 @@ def test_a_mistake_is_one_line_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, line: str
 ) -> None:
     assert mistakes(monkeypatch, **{variable: value}) == [line]
+
+
+def test_a_stores_networks_are_checked_as_every_setting_of_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    told = mistakes(
+        monkeypatch,
+        CATALOG_STORES="local:file,web:http",
+        CATALOG_STORE_WEB_ALLOWED_NETWORKS="10.20.0.0/16,intranet",
+    )
+    assert told == [
+        "CATALOG_STORE_WEB_ALLOWED_NETWORKS: 'intranet' is not an address or a network (CIDR); "
+        "expected e.g. 10.0.0.5,192.168.10.0/24"
+    ]
 
 
 def test_every_mistake_is_told_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from catalog.events import TaskCreated
+from catalog.projections.tasks import row_after
+from catalog.queries.tasks import view_of_task
 from catalog.task import InvalidTaskTransition, Task, TaskStatus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -61,3 +65,36 @@ def test_only_a_task_whose_process_is_gone_is_abandoned() -> None:
     task.start("node-1", NOW)
     assert not task.abandoned(frozenset({"node-1"}))
     assert task.abandoned(frozenset({"node-2"}))
+
+
+ENDINGS: dict[str, Callable[[Task, datetime], None]] = {
+    "success": lambda task, at: task.succeed({"image_id": "x"}, "Copied 1 MiB", TTL, at),
+    "failure": lambda task, at: task.fail("stopped", TTL, at),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_the_tasks_view_holds_what_the_aggregate_shows(ending: str) -> None:
+    """After every event (and again when it is replayed) the view's row is the view that a
+    create's answer builds from the aggregate without reading the view back."""
+    image_id = str(uuid.uuid4())
+    created = TaskCreated(
+        type="api_image_import",
+        owner="proj-a",
+        image_id=image_id,
+        user_id="alice",
+        request_id="req-1",
+        input={"image_id": image_id, "backend": ["file"]},
+    )
+    task = Task.create(uuid.uuid4(), created, NOW)
+    task.start("node-1", NOW + timedelta(seconds=1))
+    ENDINGS[ending](task, NOW + timedelta(seconds=2))
+    row = None
+    for version, new in enumerate(task.pending, start=1):
+        row = row_after(row, task.id, version, new.occurred_at, new.event)
+        assert row is not None
+        shown = asdict(view_of_task(Task.from_history(task.id, task.pending[:version])))
+        assert {name: value for name, value in row.items() if name != "version"} == shown
+        assert row_after(row, task.id, version, new.occurred_at, new.event) == row
+    assert row is not None
+    assert row["status"] == ending

@@ -11,6 +11,31 @@ import jsonschema
 
 HERE = Path(__file__).parent
 
+SERVED_SCHEMAS = (
+    "image",
+    "images",
+    "member",
+    "members",
+    "task",
+    "tasks",
+    *(
+        f"metadefs/{name}"
+        for name in (
+            "namespace",
+            "namespaces",
+            "object",
+            "objects",
+            "property",
+            "properties",
+            "tag",
+            "tags",
+            "resource_type",
+            "resource_types",
+        )
+    ),
+)
+"""The schemas `GET /v2/schemas/<name>` serves, by name (each a file `<name>.json` here)."""
+
 
 @cache
 def schema(name: str) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from aiohttp import web
 from infra.health import Health, HealthCheck
 
 HEALTH = web.AppKey("health", HealthCheck)
+PATH = "/healthcheck"
+"""Where load balancers probe: outside every API version, open to anyone."""
 
 # The order breaks ties between equally acceptable types, as oslo.middleware's does.
 OFFERS = ("text/plain", "text/html", "application/json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -19,13 +18,14 @@ from catalog.queries import image_list
 from catalog.queries import images as image_queries
 from catalog.queries.image_as_of import image_as_of
 from catalog.queries.images import ImageView
+from catalog.queries.keyset import MarkerNotFound
 from infra.http import patch
 from infra.http.errors import error_response
 from infra.http.history_params import as_of_from
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
 from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, IMAGE_CACHE, POLICY, STORES
-from infra.http.list_params import list_query
+from infra.http.list_params import list_query, page_links
 from infra.http.origin import public_url
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
 
@@ -102,17 +102,15 @@ async def index(request: web.Request) -> web.Response:
     query = list_query(request.query)
     try:
         page = await request.app[DATABASE].read(image_list.list_images, policy.viewer(actor), query)
-    except image_list.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise BadRequest(f"No image found with ID {e}") from e
-    kept = [(k, v) for k, v in request.query.items() if k != "marker"]
+    # The database's page decides whether there is more (`get_image` may have kept fewer).
+    more = str(page[-1].id) if page and len(page) == query.limit else None
     body: dict[str, object] = {
         "images": [shown_to(request)(view) for view in policy.shown_images(actor, page)],
-        "first": "/v2/images" + (f"?{urlencode(kept)}" if kept else ""),
+        **page_links("/v2/images", request.query, more),
         "schema": "/v2/schemas/images",
     }
-    # The database's page decides whether there is more (`get_image` may have kept fewer).
-    if page and len(page) == query.limit:
-        body["next"] = "/v2/images?" + urlencode([*kept, ("marker", str(page[-1].id))])
     return web.json_response(body)
 
 

@@ -1,7 +1,7 @@
 """What a metadata definitions namespace holds: /v2/metadefs/namespaces/{namespace}/objects,
 /properties, /tags and /resource_types, each listed, shown, created, changed and deleted.
 
-Reads find the namespace as its own routes do (`namespace_access`), then its contents; writes
+Reads find the namespace as its own routes do (`readable_namespace`), then its contents; writes
 are commands, answered from the namespace as the command left it.
 """
 
@@ -34,7 +34,12 @@ from catalog.commands.manage_metadef_tags import (
 )
 from catalog.commands.metadef_access import namespace_not_found, no_namespace
 from catalog.errors import NotFound
-from catalog.metadefs.namespace import Namespace
+from catalog.metadefs.namespace import (
+    Namespace,
+    object_not_found,
+    property_not_found,
+    tag_not_found,
+)
 from catalog.queries import metadef_contents as contents
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, DATABASE
@@ -57,7 +62,7 @@ from infra.http.metadef_requests import (
     tag_rename,
 )
 from infra.http.requests import json_body, reject_body
-from infra.http.views.metadef_namespaces import namespace_access
+from infra.http.views.metadef_namespaces import readable_namespace
 
 OBJECTS_SCHEMA = "v2/schemas/metadefs/objects"
 """As Glance names it in the objects' list (without the leading slash)."""
@@ -65,14 +70,6 @@ OBJECTS_SCHEMA = "v2/schemas/metadefs/objects"
 
 def _namespace(request: web.Request) -> str:
     return request.match_info["namespace"]
-
-
-def _object_missing(name: str) -> str:
-    return f"Could not find metadata object {name}"
-
-
-def _property_missing(name: str) -> str:
-    return f"Could not find property {name}"
 
 
 async def _dispatch(request: web.Request, command: Command) -> Namespace:
@@ -87,9 +84,7 @@ async def list_objects(request: web.Request) -> web.Response:
     reject_body(request)
     check_object_list(request.query)
     name = _namespace(request)
-    view, _ = await namespace_access(
-        request, name, namespace_not_found(name), "get_metadef_objects"
-    )
+    view = await readable_namespace(request, name, namespace_not_found(name), "get_metadef_objects")
     found = await request.app[DATABASE].read(contents.objects_of, view.id)
     return web.json_response(
         {"objects": [object_json(name, o) for o in found], "schema": OBJECTS_SCHEMA}
@@ -99,23 +94,19 @@ async def list_objects(request: web.Request) -> web.Response:
 async def show_object(request: web.Request) -> web.Response:
     reject_body(request)
     name, object_name = _namespace(request), request.match_info["object_name"]
-    view, _ = await namespace_access(request, name, namespace_not_found(name), "get_metadef_object")
+    view = await readable_namespace(request, name, namespace_not_found(name), "get_metadef_object")
     found = await request.app[DATABASE].read(contents.object_named, view.id, object_name)
     if found is None:
-        raise NotFound(_object_missing(object_name))
+        raise object_not_found(object_name)
     return web.json_response(object_json(name, found))
-
-
-def _object_of(namespace: Namespace, name: str) -> contents.ObjectView:
-    made = contents.contents_of_namespace(namespace)
-    return next(o for o in made.objects if o.name == name)
 
 
 async def create_object(request: web.Request) -> web.Response:
     definition = object_body(await json_body(request))
     name = _namespace(request)
     namespace = await _dispatch(request, CreateMetadefObject(namespace=name, definition=definition))
-    return web.json_response(object_json(name, _object_of(namespace, definition.name)), status=201)
+    made = contents.object_view(namespace.objects[definition.name])
+    return web.json_response(object_json(name, made), status=201)
 
 
 async def update_object(request: web.Request) -> web.Response:
@@ -125,7 +116,8 @@ async def update_object(request: web.Request) -> web.Response:
         namespace=name, name=request.match_info["object_name"], definition=definition
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(object_json(name, _object_of(namespace, definition.name)))
+    changed = contents.object_view(namespace.objects[definition.name])
+    return web.json_response(object_json(name, changed))
 
 
 async def delete_object(request: web.Request) -> web.Response:
@@ -143,7 +135,7 @@ async def delete_object(request: web.Request) -> web.Response:
 async def list_properties(request: web.Request) -> web.Response:
     reject_body(request)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_properties")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_properties")
     found = await request.app[DATABASE].read(contents.properties_of, view.id)
     return web.json_response(properties_json(found))
 
@@ -151,13 +143,13 @@ async def list_properties(request: web.Request) -> web.Response:
 async def show_property(request: web.Request) -> web.Response:
     reject_body(request)
     name, property_name = _namespace(request), request.match_info["property_name"]
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_property")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_property")
     resource_type = request.query.get("resource_type")
     if resource_type:
         property_name = await _unprefixed(request, view.id, resource_type, property_name)
     found = await request.app[DATABASE].read(contents.property_named, view.id, property_name)
     if found is None:
-        raise NotFound(_property_missing(property_name))
+        raise property_not_found(property_name)
     return web.json_response(property_json(found))
 
 
@@ -183,15 +175,12 @@ async def _unprefixed(
     return name[len(prefix) :]
 
 
-def _property_of(namespace: Namespace, name: str) -> contents.PropertyView:
-    return contents.PropertyView(name, namespace.properties[name].attributes)
-
-
 async def create_property(request: web.Request) -> web.Response:
     definition = property_body(await json_body(request))
     command = CreateMetadefProperty(namespace=_namespace(request), definition=definition)
     namespace = await _dispatch(request, command)
-    return web.json_response(property_json(_property_of(namespace, definition.name)), status=201)
+    made = contents.property_view(namespace.properties[definition.name])
+    return web.json_response(property_json(made), status=201)
 
 
 async def update_property(request: web.Request) -> web.Response:
@@ -202,7 +191,8 @@ async def update_property(request: web.Request) -> web.Response:
         definition=definition,
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(property_json(_property_of(namespace, definition.name)))
+    changed = contents.property_view(namespace.properties[definition.name])
+    return web.json_response(property_json(changed))
 
 
 async def delete_property(request: web.Request) -> web.Response:
@@ -221,31 +211,26 @@ async def list_tags(request: web.Request) -> web.Response:
     reject_body(request)
     query = tag_list_query(request.query)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_tags")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_tags")
     found = await request.app[DATABASE].read(contents.tags_of, view.id, query)
     return web.json_response({"tags": [{"name": t.name} for t in found]})
 
 
 async def show_tag(request: web.Request) -> web.Response:
     reject_body(request)
-    name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_tag")
-    found = await request.app[DATABASE].read(
-        contents.tag_named, view.id, request.match_info["tag_name"]
-    )
+    name, tag = _namespace(request), request.match_info["tag_name"]
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_tag")
+    found = await request.app[DATABASE].read(contents.tag_named, view.id, tag)
+    if found is None:
+        raise tag_not_found(tag)
     return web.json_response(tag_json(found))
-
-
-def _tag_of(namespace: Namespace, name: str) -> contents.TagView:
-    tag = namespace.tags[name]
-    return contents.TagView(tag.name, tag.created_at, tag.updated_at)
 
 
 async def create_tag(request: web.Request) -> web.Response:
     reject_body(request)
     name = tag_name(request.match_info["tag_name"])
     namespace = await _dispatch(request, CreateMetadefTag(namespace=_namespace(request), name=name))
-    return web.json_response(tag_json(_tag_of(namespace, name)), status=201)
+    return web.json_response(tag_json(contents.tag_view(namespace.tags[name])), status=201)
 
 
 async def create_tags(request: web.Request) -> web.Response:
@@ -265,7 +250,7 @@ async def update_tag(request: web.Request) -> web.Response:
         namespace=_namespace(request), name=request.match_info["tag_name"], new_name=new_name
     )
     namespace = await _dispatch(request, command)
-    return web.json_response(tag_json(_tag_of(namespace, new_name)))
+    return web.json_response(tag_json(contents.tag_view(namespace.tags[new_name])))
 
 
 async def delete_tag(request: web.Request) -> web.Response:
@@ -281,7 +266,7 @@ async def delete_tag(request: web.Request) -> web.Response:
 async def list_associations(request: web.Request) -> web.Response:
     reject_body(request)
     name = _namespace(request)
-    view, _ = await namespace_access(request, name, no_namespace(name), "get_metadef_resource_type")
+    view = await readable_namespace(request, name, no_namespace(name), "get_metadef_resource_type")
     found = await request.app[DATABASE].read(contents.associations_of, [view.id])
     return web.json_response(
         {"resource_type_associations": [association_json(a) for a in found[view.id]]}
@@ -292,9 +277,8 @@ async def associate(request: web.Request) -> web.Response:
     association = association_body(await json_body(request))
     command = AssociateResourceType(namespace=_namespace(request), association=association)
     namespace = await _dispatch(request, command)
-    made = contents.contents_of_namespace(namespace).associations
-    shown = next(a for a in made if a.name == association.name)
-    return web.json_response(association_json(shown), status=201)
+    made = namespace.associations[association.name]
+    return web.json_response(association_json(contents.association_view(made)), status=201)
 
 
 async def dissociate(request: web.Request) -> web.Response:

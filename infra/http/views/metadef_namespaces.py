@@ -16,9 +16,9 @@ from catalog.commands.metadef_access import NO_NAMESPACES, namespace_not_found
 from catalog.commands.update_metadef_namespace import UpdateMetadefNamespace
 from catalog.errors import NotFound
 from catalog.metadefs.namespace import Namespace
-from catalog.policy import MetadefAccess
 from catalog.queries import metadef_contents as contents
 from catalog.queries import metadef_namespaces as namespaces
+from catalog.queries.keyset import MarkerNotFound
 from catalog.queries.metadef_namespaces import NamespaceView
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, DATABASE, POLICY
@@ -33,9 +33,9 @@ from infra.http.origin import public_url
 from infra.http.requests import json_body, reject_body
 
 
-async def namespace_access(
+async def readable_namespace(
     request: web.Request, name: str, missing: str, *rules: str
-) -> tuple[NamespaceView, MetadefAccess]:
+) -> NamespaceView:
     """The namespace called `name` if the caller may see it and do `rules` with it (404
     `missing` if it is not there for them, 403 if a rule refuses)."""
     view = await request.app[DATABASE].read(namespaces.find_namespace, name)
@@ -43,7 +43,7 @@ async def namespace_access(
         raise NotFound(missing)
     access = request.app[POLICY].metadef(metadata_of(request).actor, view, missing=missing)
     access.enforce("get_metadef_namespace", *rules)
-    return view, access
+    return view
 
 
 def _name(request: web.Request) -> str:
@@ -59,7 +59,7 @@ async def index(request: web.Request) -> web.Response:
         page = await request.app[DATABASE].read(
             namespaces.list_namespaces, policy.viewer(actor), query
         )
-    except namespaces.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise NotFound(namespace_not_found(str(e))) from e
     shown = policy.shown_namespaces(actor, page)
     associations = await request.app[DATABASE].read(
@@ -92,7 +92,7 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
     name = _name(request)
-    view, _ = await namespace_access(request, name, namespace_not_found(name))
+    view = await readable_namespace(request, name, namespace_not_found(name))
     held = await request.app[DATABASE].read(contents.contents_of, view.id)
     resource_type = request.query.get("resource_type")
     if resource_type:

@@ -8,7 +8,6 @@ in Glance. Tasks are never deleted by callers: they are forgotten once expired.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -16,10 +15,12 @@ from catalog.errors import NotFound
 from catalog.identity import Actor
 from catalog.policy import Policy
 from catalog.queries import tasks as task_queries
+from catalog.queries.keyset import MarkerNotFound
 from catalog.task import Task
 from infra.http.errors import error_response
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS, DATABASE, POLICY
+from infra.http.list_params import page_links
 from infra.http.origin import public_url
 from infra.http.requests import image_id_from, json_object, reject_body
 from infra.http.task_json import image_task_json, task_json, task_stub_json
@@ -57,16 +58,14 @@ async def index(request: web.Request) -> web.Response:
         page = await request.app[DATABASE].read(
             task_queries.list_tasks, policy.viewer(actor), query, _now(request)
         )
-    except task_queries.MarkerNotFound as e:
+    except MarkerNotFound as e:
         raise not_found_marker(str(e)) from e
-    kept = [(k, v) for k, v in request.query.items() if k != "marker"]
+    more = str(page[-1].id) if page and len(page) == query.limit else None
     body: dict[str, object] = {
         "tasks": [task_stub_json(task) for task in page],
-        "first": "/v2/tasks" + (f"?{urlencode(kept)}" if kept else ""),
+        **page_links("/v2/tasks", request.query, more),
         "schema": "/v2/schemas/tasks",
     }
-    if page and len(page) == query.limit:
-        body["next"] = "/v2/tasks?" + urlencode([*kept, ("marker", str(page[-1].id))])
     return web.json_response(body)
 
 

@@ -11,6 +11,8 @@ RABBITMQ_HOME=$STATE/rabbitmq
 RABBITMQ_CONF=$RABBITMQ_HOME/rabbitmq.conf
 RABBITMQ_LOG=$RABBITMQ_HOME/rabbitmq.log
 RABBITMQ_PIDFILE=$RABBITMQ_HOME/rabbitmq.pid
+# The node's own process (beam), which the script above starts as its child and writes here.
+RABBITMQ_NODE_PIDFILE=$RABBITMQ_HOME/beam.pid
 # Whether epmd (Erlang's port mapper, which every node of the machine shares) was started for
 # this node: only then does `down` stop it, and only once no node is registered with it.
 RABBITMQ_EPMD_MARK=$RABBITMQ_HOME/epmd.started-here
@@ -20,6 +22,12 @@ RABBITMQ_URL=rabbit://$RABBITMQ_USER:$RABBITMQ_PASSWORD@127.0.0.1:$RABBITMQ_PORT
 
 rabbitmq_pid() { read_pid "$RABBITMQ_PIDFILE"; }
 rabbitmq_alive() { pid_is_ours "$(rabbitmq_pid)" "$RABBITMQ_SERVER"; }
+# The node's pid if it is running (its command line names this state dir as its home).
+rabbitmq_node_pid() {
+  local pid
+  pid=$(read_pid "$RABBITMQ_NODE_PIDFILE")
+  if pid_is_ours "$pid" "-home $RABBITMQ_HOME "; then echo "$pid"; fi
+}
 
 # Ready means: the AMQP port answers the protocol header with a Connection.Start method frame
 # (RabbitMQ opens its listener once the node has booted, the catalog's user included).
@@ -57,7 +65,7 @@ rabbitmq_env() {
     RABBITMQ_ENABLED_PLUGINS_FILE="$RABBITMQ_HOME/enabled_plugins"
     RABBITMQ_MNESIA_BASE="$RABBITMQ_HOME/data"
     RABBITMQ_LOG_BASE="$RABBITMQ_HOME/log"
-    RABBITMQ_PID_FILE="$RABBITMQ_HOME/beam.pid"
+    RABBITMQ_PID_FILE="$RABBITMQ_NODE_PIDFILE"
     RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT"
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     ERL_EPMD_ADDRESS=127.0.0.1
@@ -101,6 +109,14 @@ rabbitmq_down() {
     log "rabbitmq: stopping"
     # The package's script stops the node gracefully on SIGTERM and waits for it.
     stop_pid "$(rabbitmq_pid)" rabbitmq 60
+  fi
+  # A node that outlived its script (killed when the node did not stop in time) would keep
+  # the ports, and the next start would fail: it is stopped too.
+  local node
+  node=$(rabbitmq_node_pid)
+  if [[ -n $node ]]; then
+    log "rabbitmq: stopping the node left by its script"
+    stop_pid "$node" "rabbitmq node" 60
   fi
   rm -f "$RABBITMQ_PIDFILE"
   if [[ -f $RABBITMQ_EPMD_MARK ]]; then
