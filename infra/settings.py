@@ -349,8 +349,8 @@ class TaskSettings(BaseSettings):
     """Hours a task is kept once it ended, then forgotten (Glance's `task_time_to_live`)."""
     import_allowed_networks: Networks = ""
     """Networks (CIDR), comma-separated, that imports (web-download, the tasks API's
-    `import_from`) may fetch from although they are loopback, link-local or private; by default only public
-    addresses."""
+    `import_from`) may fetch from although they are loopback, link-local or private; by
+    default only public addresses."""
 
     # Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
     # host and port (Glance's `import_filtering_opts`, with its defaults).

@@ -323,6 +323,24 @@ async def test_an_image_being_fetched_refuses_another_import(
     assert [(t["id"], t["status"]) for t in tasks["tasks"]] == [(task_id, "success")]
 
 
+async def test_an_import_into_no_store_is_400_and_changes_nothing(
+    downloading: tuple[ApiClient, Container], origin: tuple[Origin, str]
+) -> None:
+    api, container = downloading
+    _, url = origin
+    image_id = await created_image_id(api)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/import",
+            json={**web_download(f"{url}/image"), "stores": []},
+            headers=AS_A,
+        ),
+        400,
+        "'stores' must name at least one store.",
+    )
+
+
 async def test_info_import_offers_web_download(api: ApiClient) -> None:
     info = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
     assert info["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]

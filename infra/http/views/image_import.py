@@ -53,6 +53,8 @@ def stores_from(request: web.Request, body: dict[str, Any]) -> tuple[str, ...] |
         stores = body["stores"]
         if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
             raise BadRequest("'stores' must be a list of store identifiers.")
+        if not stores:  # an import into nowhere could only fail, or activate without data
+            raise BadRequest("'stores' must name at least one store.")
         return tuple(stores)
     return (header or request.app[STORES].default_name,)
 
