@@ -40,6 +40,9 @@ class WebDownload(ImportImage):
     uri: str = ""
     validation: tuple[str, str] | None = Field(default=None)
     """`validation_data`: the algorithm and hash the fetched bytes must have."""
+    token: str | None = Field(default=None, repr=False)
+    """The caller's token, for a key manager that keeps signed images' certificates: the
+    fetched bytes are verified as an upload's are."""
 
 
 async def web_download(
@@ -58,6 +61,7 @@ async def web_download(
                 chunks=remote.get(command.uri),
                 store=targets[0],
                 staging=True,
+                token=command.token,
             )
             await upload_image_data(staging, context, metadata)
             wrong = await _reject_unexpected(context, metadata, command)

@@ -90,7 +90,8 @@ async def import_image(request: web.Request) -> web.Response:
     if method == "copy-image":
         command = CopyImage(**asked)
     elif method == "web-download":
-        command = WebDownload(**asked, **web_download_from(body["method"]))
+        token = request.headers.get("X-Auth-Token")
+        command = WebDownload(**asked, **web_download_from(body["method"]), token=token)
     else:
         command = ImportImage(**asked)
     await request.app[BUS].dispatch(command, metadata_of(request))
