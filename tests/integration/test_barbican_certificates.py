@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from infra.bootstrap import Container
 from infra.settings import KeystoneSettings, SignatureSettings, TaskSettings
+from tests.http_origin import Origin, serving
 from tests.integration.conftest import (
     JSON,
     PROJECT_A,
@@ -28,7 +29,6 @@ from tests.integration.conftest import (
     settled,
     stored_files,
 )
-from tests.http_origin import Origin, serving
 from tests.serving import unused_ports
 from tests.signing import Signed, signed
 
