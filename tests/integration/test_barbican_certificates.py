@@ -229,7 +229,8 @@ async def test_a_web_download_is_verified_with_the_callers_token(
     api, _ = await api_for(settings)
     made = signed(DATA, "RSA-PSS", "SHA-256", der=True)
     key_manager.secrets[made.certificate_uuid] = made.certificate
-    image_id = await created_image_id(api, **dict(made.properties))
+    properties: dict[str, Any] = dict(made.properties)
+    image_id = await created_image_id(api, **properties)
     async with serving(Origin(remote)) as url:
         body = {"method": {"name": "web-download", "uri": f"{url}/image"}}
         headers = {**PROJECT_A, **JSON, "X-Auth-Token": TOKEN}
