@@ -200,6 +200,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         HttpStore(
             allowed_networks=settings.tasks.import_networks(),
             url_filter=settings.tasks.import_filter(),
+            read_timeout=settings.tasks.import_read_timeout,
         )
     )
     certificates = build_certificates(settings)

@@ -369,6 +369,9 @@ class TaskSettings(BaseSettings):
     read. Empty: any port not disallowed."""
     import_disallowed_ports: str = ""
     """Ports imports may not fetch from, comma-separated (when no port is allowed)."""
+    import_read_timeout: float = Field(default=60.0, gt=0)
+    """Seconds an import's source may send nothing (answer, or the next bytes) before the
+    import fails, its bytes removed: a stalled server does not hold an image for good."""
 
     def import_networks(self) -> list[str]:
         return listed(self.import_allowed_networks)

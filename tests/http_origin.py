@@ -36,6 +36,7 @@ class Origin:
             "/from-start": self._from_start,
             "/cut-short": self._cut_short,
             "/held": self._held,
+            "/stalled": self._stalled,
         }
         for path, handler in routes.items():
             self.app.router.add_route("*", path, handler)
@@ -96,6 +97,14 @@ class Origin:
     async def _held(self, request: web.Request) -> web.Response:
         await self.release.wait()
         return web.Response(body=DATA)
+
+    async def _stalled(self, request: web.Request) -> web.StreamResponse:
+        # Promises all the bytes, sends half, then nothing until released: a source that hangs.
+        response = web.StreamResponse(headers={"Content-Length": str(len(DATA))})
+        await response.prepare(request)
+        await response.write(DATA[: len(DATA) // 2])
+        await self.release.wait()
+        return response
 
     async def _cut_short(self, request: web.Request) -> web.StreamResponse:
         # Promises all the bytes, sends half, then drops the connection: a source that breaks.

@@ -16,6 +16,8 @@ the image `queued` without a byte: a fetch that fails removes what it had staged
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from pydantic import Field
 
 from catalog.commands.access import require
@@ -27,9 +29,10 @@ from catalog.commands.import_pipeline import stores_asked
 from catalog.commands.run_as_task import Failed, Outcome, Work, start_as_task
 from catalog.commands.shared_data import release_data
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
-from catalog.errors import Conflict
+from catalog.errors import CatalogError, Conflict
 from catalog.events import EventMetadata
 from catalog.image import Image, ImageStatus
+from catalog.ports import RemoteData
 from catalog.task import Task
 
 METHOD = "web-download"
@@ -58,7 +61,7 @@ async def web_download(
         async def fetch_then_import() -> Outcome:
             staging = UploadImageData(
                 image_id=command.image_id,
-                chunks=remote.get(command.uri),
+                chunks=_fetched(remote, command.uri),
                 store=targets[0],
                 staging=True,
                 token=command.token,
@@ -81,6 +84,17 @@ async def web_download(
 
     new = import_task(command.image_id, command.request_shown, targets)
     await start_as_task(context, metadata, new, begin)
+
+
+async def _fetched(remote: RemoteData, uri: str) -> AsyncIterator[bytes]:
+    """The URL's bytes. Its server's failure (an error, bytes cut short, a stall) is told in
+    the task's message as the source's, not as a store's."""
+    try:
+        async for chunk in remote.get(uri):
+            yield chunk
+    except CatalogError as e:
+        e.detail = e.detail or f"Fetching the data failed: {e.__cause__ or e.message}"
+        raise
 
 
 def _require_importable(image: Image) -> None:

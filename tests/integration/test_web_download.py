@@ -144,8 +144,8 @@ async def test_validation_data_that_matches_is_accepted(
 @pytest.mark.parametrize(
     ("path", "image", "method", "why"),
     [
-        ("/broken", {}, {}, ""),
-        ("/cut-short", {}, {}, ""),
+        ("/broken", {}, {}, "Fetching the data failed: the server of"),
+        ("/cut-short", {}, {}, "Fetching the data failed: reading"),
         ("/image", {"disk_format": "qcow2"}, {}, ""),
         (
             "/image",
@@ -186,6 +186,21 @@ async def test_a_source_larger_than_the_quota_fails_and_leaves_no_bytes(
     task = await imported(api, image_id, web_download(f"{url}/image"))
     assert task["status"] == "failure", task
     assert (await image_of(api, image_id))["status"] == "queued"
+    assert stored_files(container) == []
+
+
+async def test_a_source_that_stalls_fails_once_it_sent_nothing_for_the_timeout(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, origin: tuple[Origin, str]
+) -> None:
+    filtering = {"import_read_timeout": "0.5"}
+    api, container = await downloading_api(tmp_path, database_url, api_for, filtering=filtering)
+    _, url = origin  # /stalled sends half its bytes, then nothing until the test ends
+    image_id = await created_image_id(api)
+    task = await imported(api, image_id, web_download(f"{url}/stalled"))
+    assert task["status"] == "failure", task
+    assert task["message"].startswith(f"Fetching the data failed: reading {url}/stalled"), task
+    shown = await image_of(api, image_id)
+    assert (shown["status"], "os_glance_import_task" in shown) == ("queued", False)
     assert stored_files(container) == []
 
 
