@@ -344,6 +344,27 @@ async def test_without_keystone_glance_download_is_not_offered(
     )
 
 
+async def test_without_the_callers_token_glance_download_is_400_and_changes_nothing(
+    api_for: ApiBuilder, tmp_path: Path
+) -> None:
+    """Identity from trusted headers, Keystone's address known, but no token to ask it with."""
+    settings = embedded_settings(tmp_path)
+    settings.keystone = catalog_keystone()
+    api, container = await api_for(settings)
+    headers = {"X-Project-Id": "proj-a", "X-Roles": "member", **JSON}
+    image_id = await created_image_id(api, headers)
+    await refused_without_change(
+        container,
+        lambda: api.post(
+            f"/v2/images/{image_id}/import",
+            json=glance_download(str(uuid.uuid4()), "RegionOne"),
+            headers=headers,
+        ),
+        400,
+        "The glance-download import method needs the caller's token (X-Auth-Token).",
+    )
+
+
 async def test_the_glance_cli_imports_from_another_region(
     regions: Regions, keystone_admin: KeystoneAdmin
 ) -> None:
