@@ -312,13 +312,46 @@ class Image(EventSourced):
     def inject_properties(self, properties: Mapping[str, str], now: datetime) -> None:
         """Properties operators have every import set (Glance's `inject_image_metadata`),
         recorded as a change of the image; its own `os_glance_*` ones are never set so."""
-        changed = {
+        changed = self._properties_changed_by(properties)
+        if changed:
+            self._record(ImageUpdated(properties=changed), now)
+
+    def _properties_changed_by(self, properties: Mapping[str, str]) -> dict[str, str]:
+        """Those of `properties` that would change the image's: never its own `os_glance*`."""
+        return {
             name: value
             for name, value in properties.items()
             if not name.startswith("os_glance") and self.properties.get(name) != value
         }
-        if changed:
-            self._record(ImageUpdated(properties=changed), now)
+
+    def take_metadata(
+        self, formats: Mapping[str, str], properties: Mapping[str, str], now: datetime
+    ) -> ImageUpdated | None:
+        """glance-download: the queued image takes another image's disk and container formats
+        and some of its properties (never `os_glance*` ones), before its data. Returns the
+        change that puts back what was, for an import that fails (None: nothing changed)."""
+        self._require_live()
+        if self.status is not ImageStatus.QUEUED:
+            raise InvalidStatusTransition(str(self.status), ImageStatus.QUEUED)
+        attributes = {
+            name: value for name, value in formats.items() if getattr(self, name) != value
+        }
+        changed = self._properties_changed_by(properties)
+        if not attributes and not changed:
+            return None
+        undo = ImageUpdated(
+            attributes={name: getattr(self, name) for name in attributes},
+            properties={name: self.properties[name] for name in changed if name in self.properties},
+            removed_properties=tuple(name for name in changed if name not in self.properties),
+        )
+        self._record(ImageUpdated(attributes=attributes, properties=changed), now)
+        return undo
+
+    def put_back(self, undo: ImageUpdated, now: datetime) -> None:
+        """An import that failed puts back the metadata it changed (`take_metadata`'s undo),
+        once the image is queued again; a deleted image keeps what it had."""
+        if self.status is ImageStatus.QUEUED:
+            self._record(undo.model_copy(), now)
 
     def fail_import(self, reason: str, now: datetime) -> list[DataLocation]:
         """An import that was to bring the data failed: back to `queued`, without the copies

@@ -214,8 +214,9 @@ class Certificates(Protocol):
 
 
 class RemoteData(Protocol):
-    """Image data at an http(s) URL outside the catalog's stores, which an import fetches (the
-    tasks API's `import_from`). Errors arrive already as `CatalogError`s."""
+    """Image data at an http(s) URL outside the catalog's stores, which an import fetches
+    (web-download, glance-download, the tasks API's `import_from`). Errors arrive already as
+    `CatalogError`s."""
 
     async def check_location(self, location: str) -> None:
         """`RefusedLocation` if the URL `location` may not be fetched (its scheme, its form, an
@@ -223,8 +224,21 @@ class RemoteData(Protocol):
         cannot be told now."""
         ...
 
-    def get(self, location: str) -> AsyncIterator[bytes]:
-        """The bytes at the URL; `NotFound` (on the first iteration) if there are none."""
+    def get(self, location: str, headers: Mapping[str, str] | None = None) -> AsyncIterator[bytes]:
+        """The bytes at the URL, asked with `headers` (a token, for another image service);
+        `NotFound` (on the first iteration) if there are none."""
+        ...
+
+
+class ServiceCatalog(Protocol):
+    """The services a caller's token gives them, by region (Keystone's service catalog)."""
+
+    async def endpoint(
+        self, token: str, service_type: str, interface: str, region: str | None = None
+    ) -> str | None:
+        """The URL of the `service_type` service at `interface` (public, internal, admin) in
+        `region` (any when None, names compared ignoring case) in the catalog of `token`'s
+        holder; None if it lists none. `ServiceUnavailable` if it cannot be asked now."""
         ...
 
 

@@ -7,18 +7,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.commands.conflict_retry import ConflictRetry
-from catalog.commands.context import CommandContext, Deletion, ImportPlugins, Limits, Tasks
+from catalog.commands.context import (
+    CommandContext,
+    Deletion,
+    ImportPlugins,
+    Limits,
+    OtherRegions,
+    Tasks,
+)
 from catalog.commands.registry import CommandBus
 from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
 from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.certificates import BarbicanCertificates, DirectoryCertificates, FirstFound
 from infra.clock import SystemClock
-from infra.data_stores import ConfiguredStore, ConfiguredStores, TranslatingStore
+from infra.data_stores import ConfiguredStore, ConfiguredStores, RemoteHttpData, TranslatingStore
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.opening import open_existing, open_migrated
 from infra.image_cache.disk import ImageCache
+from infra.keystone.service_catalog import KeystoneServiceCatalog
 from infra.location_holders import DatabaseLocationHolders
 from infra.metadef_namespaces import DatabaseNamespaceStreams
 from infra.operator_errors import OperatorError, SettingsError
@@ -43,22 +51,36 @@ class Container:
     stores: ConfiguredStores
     bus: CommandBus
     policy: Policy
-    remote: TranslatingStore
-    """Where the tasks API's imports fetch data from."""
+    remote: RemoteHttpData
+    """Where imports fetch data from URLs (web-download, glance-download, the tasks API's)."""
     certificates: FirstFound
     """Where the certificates of signed images are found."""
     image_cache: ImageCache | None = None
     """This node's image cache, if `CATALOG_IMAGE_CACHE_DIR` is set."""
+    service_catalog: KeystoneServiceCatalog | None = None
+    """Callers' service catalogs in Keystone, if its address is set."""
 
     async def close(self) -> None:
         await self.bus.context.background.close()  # records its ends while it still can
         await self.certificates.close()
-        await self.remote.driver.close()
+        if self.service_catalog is not None:
+            await self.service_catalog.close()
+        await self.remote.close()
         await self.stores.close()
         await self.database.close()
 
 
-def build_certificates(settings: Settings) -> FirstFound:
+def build_service_catalog(settings: Settings) -> KeystoneServiceCatalog | None:
+    """Callers' service catalogs, where Keystone's address is known."""
+    keystone = settings.keystone
+    if keystone.auth_url is None:
+        return None
+    return KeystoneServiceCatalog(keystone.auth_url, timeout=keystone.timeout_seconds)
+
+
+def build_certificates(
+    settings: Settings, service_catalog: KeystoneServiceCatalog | None
+) -> FirstFound:
     """The certificate sources `CATALOG_SIGNATURE_*` configures, the folder first."""
     signatures = settings.signatures
     folder = signatures.certificates_dir
@@ -66,7 +88,7 @@ def build_certificates(settings: Settings) -> FirstFound:
     if signatures.barbican_url or signatures.barbican_from_catalog:
         barbican = BarbicanCertificates(
             url=None if signatures.barbican_from_catalog else signatures.barbican_url,
-            keystone_url=settings.keystone.auth_url,
+            catalog=service_catalog,
             interface=signatures.barbican_interface,
             timeout=signatures.barbican_timeout_seconds,
         )
@@ -196,14 +218,15 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
     node_id = f"node-{uuid.uuid4()}"
     retry_budget = settings.core.conflict_retry_seconds
-    remote = TranslatingStore(
+    remote = RemoteHttpData(
         HttpStore(
             allowed_networks=settings.tasks.import_networks(),
             url_filter=settings.tasks.import_filter(),
             read_timeout=settings.tasks.import_read_timeout,
         )
     )
-    certificates = build_certificates(settings)
+    service_catalog = build_service_catalog(settings)
+    certificates = build_certificates(settings, service_catalog)
     context = CommandContext(
         images=ImageRepository(log, ConflictRetry(budget=retry_budget)),
         tasks=TaskRepository(log, ConflictRetry(budget=retry_budget)),
@@ -232,6 +255,9 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
             time_to_live=timedelta(hours=settings.tasks.time_to_live), remote=remote
         ),
         import_plugins=import_plugins,
+        regions=OtherRegions(
+            catalog=service_catalog, copied_properties=settings.imports.copied_properties()
+        ),
     )
     return Container(
         settings=settings,
@@ -244,4 +270,5 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         remote=remote,
         image_cache=image_cache,
         certificates=certificates,
+        service_catalog=service_catalog,
     )

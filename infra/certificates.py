@@ -7,14 +7,14 @@ import asyncio
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import structlog
 
-from catalog.errors import ServiceUnavailable
-from catalog.ports import Certificates
+from catalog.errors import CatalogError, ServiceUnavailable
+from catalog.ports import Certificates, ServiceCatalog
 from catalog.signatures import refused
+from infra.client_session import LazySession
 
 log = structlog.get_logger(__name__)
 
@@ -59,15 +59,14 @@ class BarbicanCertificates:
         self,
         *,
         url: str | None,
-        keystone_url: str | None,
+        catalog: ServiceCatalog | None,
         interface: str,
         timeout: float,
     ) -> None:
         self.url = url.rstrip("/") if url else None
-        self.keystone_url = _v3(keystone_url) if keystone_url else None
+        self.catalog = catalog
         self.interface = interface
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._client = LazySession(timeout)
 
     async def find(self, uuid: str, token: str | None) -> bytes | None:
         if not _usable_id(uuid):
@@ -93,30 +92,18 @@ class BarbicanCertificates:
             raise _unavailable(str(e) or type(e).__name__) from e
 
     async def _from_catalog(self, token: str) -> str:
-        if self.keystone_url is None:
+        if self.catalog is None:
             raise _unavailable("no Keystone address to find Barbican in")
-        async with self._client().get(
-            f"{self.keystone_url}/auth/catalog", headers={"X-Auth-Token": token}
-        ) as response:
-            if response.status != 200:
-                raise _unavailable(f"Keystone answered {response.status} for the catalog")
-            body: dict[str, Any] = await response.json()
-        for service in body.get("catalog", ()):
-            if service.get("type") != "key-manager":
-                continue
-            for endpoint in service.get("endpoints", ()):
-                if endpoint.get("interface") == self.interface:
-                    return str(endpoint["url"]).rstrip("/")
-        raise _unavailable("no key-manager endpoint in the caller's catalog")
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        try:
+            url = await self.catalog.endpoint(token, "key-manager", self.interface)
+        except CatalogError as e:
+            raise _unavailable(e.message) from e
+        if url is None:
+            raise _unavailable("no key-manager endpoint in the caller's catalog")
+        return url
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
 
 class FirstFound:
@@ -138,11 +125,6 @@ class FirstFound:
     async def close(self) -> None:
         if self.barbican is not None:
             await self.barbican.close()
-
-
-def _v3(url: str) -> str:
-    url = url.rstrip("/")
-    return url if url.endswith("/v3") else f"{url}/v3"
 
 
 def _unavailable(why: str) -> ServiceUnavailable:

@@ -33,6 +33,7 @@ from stores.errors import (
     StoreUnavailable,
 )
 from stores.filesystem import FilesystemStore
+from stores.http import HttpStore
 
 
 @contextlib.contextmanager
@@ -106,6 +107,28 @@ class TranslatingStore:
             with _translated():
                 return self.driver.path_of(location)
         return None
+
+
+class RemoteHttpData:
+    """`catalog.ports.RemoteData`: the URLs imports fetch, read through the http store and its
+    checks (the import filter, the addresses allowed, every redirect)."""
+
+    def __init__(self, driver: HttpStore) -> None:
+        self.driver = driver
+
+    async def check_location(self, location: str) -> None:
+        with _translated():
+            await self.driver.check_location(location)
+
+    async def get(
+        self, location: str, headers: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        with _translated():
+            async for chunk in self.driver.get(location, credentials=headers):
+                yield chunk
+
+    async def close(self) -> None:
+        await self.driver.close()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from yarl import URL
 
+from catalog.commands.context import COPIED_PROPERTIES
 from catalog.commands.import_plugins import PLUGINS
 from catalog.quotas import ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
@@ -447,6 +448,10 @@ class ImportSettings(BaseSettings):
     comma-separated (e.g. `os_distro:ubuntu,owner_team:ops`); `os_glance*` keys are left out."""
     inject_ignore_user_roles: str = "admin"
     """Roles, comma-separated, whose imports get no injected properties."""
+    glance_download_properties: str = ",".join(COPIED_PROPERTIES)
+    """glance-download: the properties of the other region's image that the imported image
+    gets, by prefix, comma-separated (Glance's `[glance_download_properties]
+    extra_properties`); `os_glance*` ones never."""
 
     @field_validator("plugins")
     @classmethod
@@ -471,6 +476,9 @@ class ImportSettings(BaseSettings):
 
     def ignored_roles(self) -> frozenset[str]:
         return frozenset(listed(self.inject_ignore_user_roles))
+
+    def copied_properties(self) -> tuple[str, ...]:
+        return tuple(listed(self.glance_download_properties))
 
 
 def _pair(entry: str) -> tuple[str, str, str]:

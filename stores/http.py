@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -87,20 +94,27 @@ class HttpStore:
         raise StoreReadOnly("the http store is read-only: image data cannot be added to it")
 
     async def get(
-        self, location: str, *, offset: int = 0, length: int | None = None
+        self,
+        location: str,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """The bytes at the URL, as a `Range` request when a part is asked for; see
-        `ImageStore.get`. A server that ignores `Range` is read from the start and trimmed."""
+        `ImageStore.get`. A server that ignores `Range` is read from the start and trimmed.
+        `credentials`: headers sent to the URL's own origin only, never to another that a
+        redirect leads to (a token for another image service)."""
         check_range(offset, length)
-        headers = {}
+        headers = dict(credentials or {})
         if offset or length is not None:
             end = "" if length is None else str(offset + length - 1)
             headers["Range"] = f"bytes={offset}-{end}"
         if length == 0:
             await self.size(location)  # nothing to read, but missing data is still an error
             return
-        async with self._request("GET", location, headers) as response:
-            if response.status == 416 and headers:
+        async with self._request("GET", location, headers, credentials) as response:
+            if response.status == 416 and "Range" in headers:
                 return  # the offset is at or past the end
             _raise_for_status(response, location)
             # A server that ignores Range sends everything from the start: skip and trim here.
@@ -164,10 +178,15 @@ class HttpStore:
 
     @contextlib.asynccontextmanager
     async def _request(
-        self, method: str, location: str, headers: dict[str, str]
+        self,
+        method: str,
+        location: str,
+        headers: dict[str, str],
+        credentials: Mapping[str, str] | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         session = self._connected()
         url = self._checked_url(location)
+        origin = url.origin()
         try:
             for _ in range(self.max_redirects + 1):
                 response = await session.request(
@@ -180,6 +199,8 @@ class HttpStore:
                 if target is None:
                     raise StoreError(f"{_shown(location)} redirects nowhere")
                 url = self._checked_url(urljoin(str(url), target))
+                if credentials and url.origin() != origin:
+                    headers = {k: v for k, v in headers.items() if k not in credentials}
             else:
                 raise InvalidLocation(
                     f"{_shown(location)} redirects more than {self.max_redirects} times"

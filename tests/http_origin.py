@@ -20,6 +20,8 @@ class Origin:
     def __init__(self, file: Path) -> None:
         self.file = file
         self.requests: list[str] = []
+        self.tokens: list[str | None] = []
+        """The `X-Auth-Token` of each request, in the same order."""
         self.app = web.Application(middlewares=[self._record])
         routes = {
             "/image": self._ranged,
@@ -49,6 +51,7 @@ class Origin:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         self.requests.append(f"{request.method} {request.path}")
+        self.tokens.append(request.headers.get("X-Auth-Token"))
         return await handler(request)
 
     async def _ranged(self, request: web.Request) -> web.StreamResponse:
@@ -107,13 +110,7 @@ class Origin:
         return response
 
     async def _cut_short(self, request: web.Request) -> web.StreamResponse:
-        # Promises all the bytes, sends half, then drops the connection: a source that breaks.
-        response = web.StreamResponse(headers={"Content-Length": str(len(DATA))})
-        await response.prepare(request)
-        await response.write(DATA[: len(DATA) // 2])
-        assert request.transport is not None
-        request.transport.close()
-        return response
+        return await cut_short(request, DATA)
 
     async def _from_start(self, request: web.Request) -> web.Response:
         # Answers any range with all the bytes, but says so: a valid, if lazy, 206.
@@ -121,9 +118,24 @@ class Origin:
         return web.Response(status=206, body=DATA, headers=headers)
 
 
+async def cut_short(request: web.Request, data: bytes) -> web.StreamResponse:
+    """Promises all of `data`, sends half, then drops the connection: a source that breaks."""
+    response = web.StreamResponse(headers={"Content-Length": str(len(data))})
+    await response.prepare(request)
+    await response.write(data[: len(data) // 2])
+    assert request.transport is not None
+    request.transport.close()
+    return response
+
+
+def serving(origin: Origin, host: str = "127.0.0.1") -> contextlib.AbstractAsyncContextManager[str]:
+    return serving_app(origin.app, host)
+
+
 @contextlib.asynccontextmanager
-async def serving(origin: Origin, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    runner = web.AppRunner(origin.app)
+async def serving_app(app: web.Application, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """`app` served on `host`, at a port of its own: its base URL."""
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from infra.keystone.tokens import KeystoneCredentials
+from infra.settings import KeystoneSettings
 from tests.conftest import service_setting
 
 DOMAIN = "default"
@@ -26,6 +27,11 @@ def keystone_url() -> str:
 
 def catalog_credentials(**changes: str) -> KeystoneCredentials:
     """The catalog's own service credentials in the local Keystone (`changes` replace some)."""
+    return catalog_keystone(**changes).credentials()
+
+
+def catalog_keystone(**changes: Any) -> KeystoneSettings:
+    """`CATALOG_KEYSTONE_*` for a catalog in the local Keystone (`changes` replace some)."""
     given = {
         "auth_url": keystone_url(),
         "username": service_setting("CATALOG_TEST_KEYSTONE_CATALOG_USER"),
@@ -33,7 +39,7 @@ def catalog_credentials(**changes: str) -> KeystoneCredentials:
         "project_name": "service",
         **changes,
     }
-    return KeystoneCredentials(**given)
+    return KeystoneSettings(**given)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from catalog.ports import (
     NamespaceStreams,
     QuotaUsage,
     RemoteData,
+    ServiceCatalog,
 )
 
 
@@ -133,6 +134,22 @@ class ImportPlugins:
     """`inject_image_metadata`: callers with one of these roles get no properties injected."""
 
 
+COPIED_PROPERTIES = ("hw_", "trait:", "os_distro", "os_secure_boot", "os_type")
+"""Glance's default `[glance_download_properties] extra_properties`."""
+
+
+@dataclass(frozen=True)
+class OtherRegions:
+    """glance-download: images imported from other regions' image services."""
+
+    catalog: ServiceCatalog | None = None
+    """Where a caller's regions and their image services are found (Keystone's catalog);
+    None: glance-download is not served."""
+    copied_properties: tuple[str, ...] = COPIED_PROPERTIES
+    """Prefixes of the properties of the remote image that the imported one gets (Glance's
+    `[glance_download_properties] extra_properties`)."""
+
+
 @dataclass(frozen=True)
 class CommandContext:
     images: ImageRepository
@@ -163,3 +180,4 @@ class CommandContext:
     """Where the certificates of signed images are found; by default nowhere, so a signed
     image's data is refused (its certificate cannot be found)."""
     import_plugins: ImportPlugins = ImportPlugins()
+    regions: OtherRegions = OtherRegions()

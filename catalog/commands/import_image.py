@@ -1,6 +1,7 @@
 """Import an image's data: POST /v2/images/{id}/import, the import methods that bring an image
 its data (`glance-direct`; `web-download`, which stages a URL's bytes first, is in
-`web_download.py`, and `copy-image`, which copies an active image's, in `copy_image.py`).
+`web_download.py`, `glance-download`, which stages another region's image's, in
+`glance_download.py`, and `copy-image`, which copies an active image's, in `copy_image.py`).
 
 As on Glance, the request is answered (202) once the import has begun: its task holds the
 image's import lock, the image is `importing` and the stores asked are listed in
@@ -75,8 +76,16 @@ SOURCES: dict[str, Callable[[Image], DataSource]] = {"glance-direct": staged_byt
 """The import methods that bring an image its data, and where each reads its bytes (checking
 the image can be imported so, else a 409)."""
 
-IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
-"""The import methods this catalog serves, as `/v2/info/import` and the 201 header list them."""
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
+"""The import methods this catalog knows."""
+
+
+def import_methods(context: CommandContext) -> tuple[str, ...]:
+    """The import methods this deployment serves, as `/v2/info/import` and the 201 header
+    list them: glance-download only where other regions can be found (Keystone's catalog)."""
+    if context.regions.catalog is None:
+        return tuple(method for method in IMPORT_METHODS if method != "glance-download")
+    return IMPORT_METHODS
 
 
 class ImportImage(Command):

@@ -34,6 +34,7 @@ from catalog.commands.delete_metadef_namespace import (
     delete_metadef_contents,
     delete_metadef_namespace,
 )
+from catalog.commands.glance_download import GlanceDownload, glance_download
 from catalog.commands.import_image import ImportImage, import_image
 from catalog.commands.load_metadef_namespace import LoadMetadefNamespace, load_metadef_namespace
 from catalog.commands.manage_members import (
@@ -94,6 +95,7 @@ HANDLERS: dict[type[Command], Handler] = {
     ImportImage: import_image,
     CopyImage: copy_image,
     WebDownload: web_download,
+    GlanceDownload: glance_download,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     DeleteFromStore: delete_from_store,

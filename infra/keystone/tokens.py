@@ -56,9 +56,13 @@ class KeystoneCredentials:
 
     @property
     def v3_url(self) -> str:
-        """The identity v3 API's root, whether `auth_url` names it or the server's root."""
-        url = self.auth_url.rstrip("/")
-        return url if url.endswith("/v3") else url + "/v3"
+        return v3_root(self.auth_url)
+
+
+def v3_root(url: str) -> str:
+    """The identity v3 API's root, whether `url` names it or the server's root."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v3") else f"{url}/v3"
 
 
 @dataclass(frozen=True)

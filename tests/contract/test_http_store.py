@@ -42,8 +42,10 @@ async def store() -> AsyncIterator[HttpStore]:
     await allowed.close()
 
 
-async def read(store: HttpStore, location: str, **kwargs: int) -> bytes:
-    return b"".join([chunk async for chunk in store.get(location, **kwargs)])
+async def read(
+    store: HttpStore, location: str, *, offset: int = 0, length: int | None = None
+) -> bytes:
+    return b"".join([chunk async for chunk in store.get(location, offset=offset, length=length)])
 
 
 @pytest.mark.parametrize("path", ["/image", "/plain", "/compressing", "/get-only"])
@@ -80,6 +82,21 @@ async def test_redirects_are_followed_and_bounded(
     with pytest.raises(InvalidLocation, match="redirects more than 3 times"):
         await read(store, base + "/loop")
     assert origin.requests[2:] == ["GET /loop"] * 4  # the first request and 3 redirects
+
+
+async def test_credentials_go_to_the_urls_origin_only(
+    store: HttpStore, base: str, origin: Origin
+) -> None:
+    """A token given for one image service is not handed to another a redirect names."""
+    token = {"X-Auth-Token": "the-callers-token"}
+
+    async def read_with_token(location: str) -> bytes:
+        return b"".join([chunk async for chunk in store.get(location, credentials=token)])
+
+    assert await read_with_token(base + "/moved") == DATA  # the same origin: kept
+    origin.redirect_to = base.replace("127.0.0.1", "localhost") + "/image"
+    assert await read_with_token(base + "/moved") == DATA  # another origin: dropped
+    assert origin.tokens == ["the-callers-token"] * 3 + [None]
 
 
 async def test_errors_of_the_server_become_store_errors(store: HttpStore, base: str) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from infra.settings import ApiSettings, KeystoneSettings, Settings
+from infra.settings import ApiSettings, Settings
 from tests.conftest import service_setting
 from tests.integration.conftest import JSON, ApiBuilder, ApiClient, embedded_settings, event_count
-from tests.keystone_accounts import KeystoneAdmin, keystone_url
+from tests.keystone_accounts import KeystoneAdmin, catalog_keystone, keystone_url
 
 pytestmark = pytest.mark.keystone
 
@@ -20,12 +20,8 @@ def keystone_settings(
     tmp_path: Path, *, auth_url: str | None = None, timeout_seconds: float = 10.0
 ) -> Settings:
     settings = embedded_settings(tmp_path, api=ApiSettings(auth_mode="keystone"))
-    settings.keystone = KeystoneSettings(
-        auth_url=auth_url or keystone_url(),
-        username=service_setting("CATALOG_TEST_KEYSTONE_CATALOG_USER"),
-        password=service_setting("CATALOG_TEST_KEYSTONE_CATALOG_PASSWORD"),
-        project_name="service",
-        timeout_seconds=timeout_seconds,
+    settings.keystone = catalog_keystone(
+        auth_url=auth_url or keystone_url(), timeout_seconds=timeout_seconds
     )
     return settings
 

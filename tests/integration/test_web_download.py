@@ -361,16 +361,37 @@ async def test_info_import_offers_web_download(api: ApiClient) -> None:
     assert info["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
 
 
-async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
+@pytest.mark.parametrize(
+    ("method", "remote_formats"),
+    [
+        ({"name": "web-download", "uri": "http://example.com/image"}, {}),
+        (
+            {
+                "name": "glance-download",
+                "glance_region": "r2",
+                "glance_image_id": str(uuid.uuid4()),
+            },
+            {"disk_format": "qcow2", "container_format": "bare"},
+        ),
+    ],
+    ids=["web-download", "glance-download"],
+)
+async def test_the_fetching_import_of_a_dead_process_fails_and_its_bytes_go(
     downloading: tuple[ApiClient, Container],
+    method: dict[str, Any],
+    remote_formats: dict[str, str],
 ) -> None:
     """A process that died while fetching: its staging and its task are failed by recovery,
-    and the bytes it had fetched go."""
+    and the bytes it had fetched go (a glance-download's image keeps the formats it took from
+    the other region: no process is left to put them back)."""
     api, container = downloading
     image_id = await created_image_id(api)
     context = container.bus.context
     now = datetime.now(UTC)
-    created = TaskCreated(type="api_image_import", owner="proj-a", image_id=image_id)
+    task_input = {"image_id": image_id, "import_req": {"method": method}, "backend": ["file"]}
+    created = TaskCreated(
+        type="api_image_import", owner="proj-a", image_id=image_id, input=task_input
+    )
     task = Task.create(uuid.uuid4(), created, now)
     task.start(DEAD, now)
     await context.tasks.save(task, EventMetadata())
@@ -379,6 +400,7 @@ async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
 
     def start(image: Image) -> None:
         image.begin_import(str(task.id), ("file",), now)  # as the request took it
+        image.take_metadata(remote_formats, {}, now)
         image.start_upload(
             store="file", location=location, expected_size=None, now=now, node_id=DEAD, staging=True
         )
@@ -392,6 +414,7 @@ async def test_the_web_download_of_a_dead_process_fails_and_its_bytes_go(
     assert (await context.tasks.load(task.id)).status is TaskStatus.FAILURE
     shown = await image_of(api, image_id)
     assert (shown["status"], shown.get("os_glance_import_task")) == ("queued", None)
+    assert {name: shown[name] for name in remote_formats} == remote_formats
     assert stored_files(container) == []
 
 

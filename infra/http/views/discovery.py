@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from catalog.commands.import_image import IMPORT_METHODS
+from catalog.commands.import_image import import_methods
 from catalog.quotas import mib
 from infra.data_stores import ConfiguredStore
 from infra.http.identity import metadata_of
@@ -41,7 +41,7 @@ async def import_info(request: web.Request) -> web.Response:
             "import-methods": {
                 "description": "Import methods available.",
                 "type": "array",
-                "value": list(IMPORT_METHODS),
+                "value": list(import_methods(request.app[BUS].context)),
             }
         }
     )

@@ -1,4 +1,5 @@
-"""/v2/images/{image_id}/import: interoperable image import (every method of `IMPORT_METHODS`)."""
+"""/v2/images/{image_id}/import: interoperable image import (every method `import_methods`
+serves)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from catalog.commands.context import CommandContext
 from catalog.commands.copy_image import CopyImage
-from catalog.commands.import_image import IMPORT_METHODS, ImportImage
+from catalog.commands.glance_download import GlanceDownload
+from catalog.commands.import_image import ImportImage, import_methods
 from catalog.commands.web_download import WebDownload
 from catalog.errors import BadRequest
 from infra.http.client_text import text_header
@@ -18,7 +21,7 @@ from infra.http.requests import image_id_from, json_object
 MISSING = "No image found with ID {id}"
 
 
-def method_from(body: dict[str, Any]) -> str:
+def method_from(body: dict[str, Any], context: CommandContext) -> str:
     """The import method named by the body, checked as Glance checks it (400s)."""
     method = body.get("method")
     if method is None:
@@ -26,7 +29,7 @@ def method_from(body: dict[str, Any]) -> str:
     if not isinstance(method, dict) or "name" not in method:
         raise BadRequest("Import request requires a 'name' field.")
     name = method["name"]
-    if name not in IMPORT_METHODS:
+    if name not in import_methods(context):
         raise BadRequest(f"Unknown import method name '{name}'.")
     for flag in ("all_stores_must_succeed", "all_stores"):
         if flag in body and not isinstance(body[flag], bool):
@@ -75,10 +78,16 @@ def web_download_from(method: dict[str, Any]) -> dict[str, Any]:
     return {"uri": uri, "validation": (algorithm, value.lower())}
 
 
+def glance_download_from(method: dict[str, Any]) -> dict[str, Any]:
+    """glance-download's parameters as sent (checked by the command, in Glance's order)."""
+    given = ("glance_region", "glance_image_id", "glance_service_interface")
+    return {name: method[name] for name in given if name in method}
+
+
 async def import_image(request: web.Request) -> web.Response:
     image_id = image_id_from(request, MISSING)
     body = await json_object(request)
-    method = method_from(body)
+    method = method_from(body, request.app[BUS].context)
     asked: dict[str, Any] = {
         "image_id": image_id,
         "method": method,
@@ -87,11 +96,13 @@ async def import_image(request: web.Request) -> web.Response:
         "request": body,
     }
     command: ImportImage
+    token = request.headers.get("X-Auth-Token")
     if method == "copy-image":
         command = CopyImage(**asked)
     elif method == "web-download":
-        token = request.headers.get("X-Auth-Token")
         command = WebDownload(**asked, **web_download_from(body["method"]), token=token)
+    elif method == "glance-download":
+        command = GlanceDownload(**asked, **glance_download_from(body["method"]), token=token)
     else:
         command = ImportImage(**asked)
     await request.app[BUS].dispatch(command, metadata_of(request))

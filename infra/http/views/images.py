@@ -10,7 +10,7 @@ from aiohttp import web
 
 from catalog.commands.create_image import CreatedImage
 from catalog.commands.delete_image import DeleteImage
-from catalog.commands.import_image import IMPORT_METHODS
+from catalog.commands.import_image import import_methods
 from catalog.commands.update_image import UpdateImage
 from catalog.errors import BadRequest, NotFound, UnsupportedMediaType
 from catalog.policy import ImageAccess
@@ -74,7 +74,7 @@ async def create(request: web.Request) -> web.Response:
     headers = {
         "Location": public_url(request, f"/v2/images/{view.id}"),
         # Tells clients (openstacksdk, `openstack image create --import`) they may import.
-        "OpenStack-image-import-methods": ",".join(IMPORT_METHODS),
+        "OpenStack-image-import-methods": ",".join(import_methods(request.app[BUS].context)),
         "OpenStack-image-store-ids": ",".join(s.name for s in request.app[STORES].all),
     }
     return web.json_response(shown(request, view), status=201, headers=headers)
