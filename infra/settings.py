@@ -385,8 +385,8 @@ class TaskSettings(BaseSettings):
 
 
 class ImageCacheSettings(BaseSettings):
-    """The node-local image cache (Glance's `image_cache_*`): copies of images whose data lives
-    in a remote store (S3, http), served from this node's disk (infra/image_cache/)."""
+    """The node-local image cache (Glance's `image_cache_*`): copies of images, whichever store
+    holds their data, served from this node's disk (infra/image_cache/)."""
 
     model_config = _config("CATALOG_IMAGE_CACHE_")
 
