@@ -424,8 +424,8 @@ class SignatureSettings(BaseSettings):
 
 
 class ImportSettings(BaseSettings):
-    """The plugins every glance-direct import runs before its bytes go into the stores
-    (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    """The plugins every glance-direct and web-download import runs before its bytes go into
+    the stores (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
     `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
 
     model_config = _config("CATALOG_IMPORT_")
