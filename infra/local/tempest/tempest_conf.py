@@ -3,15 +3,25 @@
 Tempest makes a project and users of its own for every test class (dynamic credentials, as
 Keystone's bootstrap admin), with the token scopes Glance's secure-RBAC defaults expect
 (`[enforce_scope] glance`). Only the image and identity services are there. The feature flags
-say what the catalog serves, as an operator would set them for a Glance deployment:
+say what the catalog serves, as an operator would set them for a Glance deployment with these
+features on (`run` starts the catalog so):
 
 - import (glance-direct, web-download from the loopback web server, copy-image; Tempest reads
   them from `/v2/info/import`), format enforcement and hashing (sha512, as Glance's
-  default);
+  default), the `os_glance` namespace reserved;
+- the `image_conversion` import plugin, converting imports to raw as Glance does for a
+  Ceph-style store: every import Tempest makes goes through it (the web-download of a qcow2
+  becomes raw); the one test the flag gates (`test_images_formats`) also needs Nova, and
+  Tempest skips it;
+- a node image cache (`image_caching_enabled`): the cache API's tests, whose images are in a
+  file store, cached as Glance caches them;
 - the v2.17 location API for users, when the run has an http store;
-- store weights, when the run has several stores of different weights;
-- no image cache, no image conversion, no `show_multiple_locations` (the catalog never lets
-  PATCH change locations: OSSN-0065).
+- store weights, when the run has several stores of different weights.
+
+Off: `show_multiple_locations` (`manage_locations`: the catalog never lets PATCH change
+locations, OSSN-0065), and a second node of the same deployment (`alternate_image_endpoint`,
+Tempest's tests of imports, deletes and caches through another worker): the run has one
+catalog node, on SQLite, which holds one server process.
 
 The images Tempest has the catalog fetch come from a web server on loopback, never the
 internet. Standard library only: run with Tempest's interpreter.
@@ -76,13 +86,13 @@ def tempest_conf(args: argparse.Namespace, admin_password: str) -> configparser.
                 "http_qcow2_image": f"{args.images_url}/image.qcow2",
                 "disk_formats": ",".join(DISK_FORMATS),
                 "hashing_algorithm": "sha512",
-                "image_caching_enabled": "false",
+                "image_caching_enabled": "true",
             },
             "image-feature-enabled": {
                 "import_image": "true",
                 "os_glance_reserved": "true",
                 "manage_locations": "false",
-                "image_conversion": "false",
+                "image_conversion": "true",
                 "image_format_enforcement": "true",
                 "do_secure_hash": "true",
                 "http_store_enabled": str(args.http_store).lower(),
