@@ -15,13 +15,15 @@ features on (`run` starts the catalog so):
   Tempest skips it;
 - a node image cache (`image_caching_enabled`): the cache API's tests, whose images are in a
   file store, cached as Glance caches them;
+- a second node of the same catalog, its own cache beside it, found in Keystone's catalog as
+  the service `image_remote` (`alternate_image_endpoint`): Tempest's tests of an import or a
+  delete asked of another node than the one the data was staged through, and of each node's
+  cache on its own; the two nodes share the PostgreSQL database and the file stores' folders;
 - the v2.17 location API for users, when the run has an http store;
 - store weights, when the run has several stores of different weights.
 
 Off: `show_multiple_locations` (`manage_locations`: the catalog never lets PATCH change
-locations, OSSN-0065), and a second node of the same deployment (`alternate_image_endpoint`,
-Tempest's tests of imports, deletes and caches through another worker): the run has one
-catalog node, on SQLite, which holds one server process.
+locations, OSSN-0065).
 
 The images Tempest has the catalog fetch come from a web server on loopback, never the
 internet. Standard library only: run with Tempest's interpreter.
@@ -87,6 +89,8 @@ def tempest_conf(args: argparse.Namespace, admin_password: str) -> configparser.
                 "disk_formats": ",".join(DISK_FORMATS),
                 "hashing_algorithm": "sha512",
                 "image_caching_enabled": "true",
+                "alternate_image_endpoint": "image_remote",
+                "alternate_image_endpoint_type": "public",
             },
             "image-feature-enabled": {
                 "import_image": "true",
