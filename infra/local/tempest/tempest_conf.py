@@ -40,8 +40,9 @@ import os
 import sys
 
 BUILD_TIMEOUT_SECONDS = 60
-"""How long Tempest waits for an image to reach a status: the catalog answers imports and
-location additions once they are done, so a wait this long means something is wrong."""
+"""How long Tempest waits for an image to reach a status (or a cache to hold it): the imports,
+location additions and cache fills of Tempest's small images end within seconds here, so a
+wait this long means something is wrong."""
 
 DISK_FORMATS = ("raw", "qcow2", "ami", "ari", "aki", "vhd", "vmdk", "vdi", "iso", "vhdx")
 """Glance's, with `raw` first: tests that attach the http image to an image of the first
