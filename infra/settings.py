@@ -389,8 +389,8 @@ class TaskSettings(BaseSettings):
 
 
 class ImageCacheSettings(BaseSettings):
-    """The node-local image cache (Glance's `image_cache_*`): copies of images whose data lives
-    in a remote store (S3, http), served from this node's disk (infra/image_cache/)."""
+    """The node-local image cache (Glance's `image_cache_*`): copies of images, whichever store
+    holds their data, served from this node's disk (infra/image_cache/)."""
 
     model_config = _config("CATALOG_IMAGE_CACHE_")
 
@@ -428,8 +428,8 @@ class SignatureSettings(BaseSettings):
 
 
 class ImportSettings(BaseSettings):
-    """The plugins every glance-direct import runs before its bytes go into the stores
-    (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
+    """The plugins every import that brings an image its data (glance-direct, web-download,
+    glance-download) runs before its bytes go into the stores (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
     `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
 
     model_config = _config("CATALOG_IMPORT_")

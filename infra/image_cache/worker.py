@@ -61,9 +61,9 @@ class CacheWorker:
                 await asyncio.wait_for(self._nudged.wait(), wait)
 
     async def prefetch(self, image_id: str) -> bool:
-        """Fill the cache with one queued image's bytes from its store; whether it is done
-        with (False: another process of this node is filling it, and unqueues it then).
-        Images in a store on this node's disk are not cached: there is nothing to gain."""
+        """Fill the cache with one queued image's bytes from its store, whichever it is;
+        whether it is done with (False: another process of this node is filling it, and
+        unqueues it then)."""
         if self.cache.is_filling(image_id):
             return False
         view = await self.database.read(get_image, uuid.UUID(image_id))
@@ -72,8 +72,6 @@ class CacheWorker:
             return True
         store_name, url = self.stores.location_to_read(view.locations)
         store = self.stores.named(store_name)
-        if store.local_file(url) is not None:
-            return True
         fill = await self.cache.start_fill(expected)
         if fill is None:
             return True

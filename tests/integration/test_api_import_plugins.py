@@ -1,5 +1,5 @@
 """Import plugins operators enable (`CATALOG_IMPORT_PLUGINS`): image_conversion with the real
-qemu-img, and inject_image_metadata, on glance-direct imports.
+qemu-img, and inject_image_metadata, on glance-direct and web-download imports.
 
 A conversion refused fails the import: its task says why, the image is `queued` again, and no
 byte is left, neither staged nor converted."""
@@ -17,6 +17,7 @@ from infra.bootstrap import Container
 from infra.settings import ImportSettings, StoresSettings
 from tests.conftest import s3_store_options
 from tests.disk_images import iso
+from tests.http_origin import Origin, serving
 from tests.integration.conftest import (
     ADMIN,
     PROJECT_A,
@@ -31,6 +32,8 @@ from tests.integration.conftest import (
 from tests.integration.test_api_history import history_of
 from tests.integration.test_api_import import show, stage, start_import
 from tests.integration.test_api_multistore_import import tasks_of
+from tests.integration.test_web_download import downloading_api, web_download
+from tests.integration.test_web_download import imported as web_imported
 
 MiB = 1 << 20
 
@@ -114,6 +117,25 @@ async def test_a_qcow2_import_is_converted_to_raw(
         e["change"].get("attributes") == {"disk_format": "raw", "container_format": "bare"}
         for e in events
     )
+    assert len(stored_files(container)) == 1
+    assert left_in(work_dir) == []
+
+
+async def test_a_web_download_is_converted_too(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, qemu_img: str, work_dir: Path
+) -> None:
+    remote = tmp_path / "remote.qcow2"
+    remote.write_bytes(qcow2(qemu_img, tmp_path))
+    imports = ImportSettings(plugins="image_conversion", conversion_work_dir=work_dir)
+    api, container = await downloading_api(tmp_path, database_url, api_for, imports=imports)
+    image_id = await created_image_id(api, disk_format="qcow2", container_format="bare")
+    async with serving(Origin(remote)) as url:
+        task = await web_imported(api, image_id, web_download(f"{url}/image"))
+    assert task["status"] == "success", task["message"]
+    image = await show(api, image_id)
+    assert (image["status"], image["disk_format"], image["size"]) == ("active", "raw", MiB)
+    download = await api.get(f"/v2/images/{image_id}/file", headers=PROJECT_A)
+    assert await download.read() == bytes(MiB)
     assert len(stored_files(container)) == 1
     assert left_in(work_dir) == []
 

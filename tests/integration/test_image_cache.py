@@ -1,4 +1,4 @@
-"""The node cache of images whose data is in a remote store: filled as a download streams,
+"""The node cache of images, whichever store holds their data: filled as a download streams,
 verified against the image's hashes, served from this node's disk, pruned, cleaned, evicted,
 and managed through Glance's cache API."""
 
@@ -41,16 +41,17 @@ CacheApi = Callable[..., Awaitable[tuple[ApiClient, Container]]]
 @pytest.fixture
 def cache_api(tmp_path: Path, sqlite_url: str, api_for: ApiBuilder, s3_admin: S3Admin) -> CacheApi:
     """A node whose images go to the real S3 server, with an image cache in `cache_dir`
-    (None: without a cache); http store `web` beside it."""
+    (None: without a cache); http store `web` and file store `disk` beside it."""
 
     async def make(
         cache_dir: Path | None = tmp_path / "cache", **cache: Any
     ) -> tuple[ApiClient, Container]:
         stores = StoresSettings(
-            stores="objects:s3,web:http",
+            stores="objects:s3,web:http,disk:file",
             options={
                 "objects": s3_admin.store_options(),
                 "web": {"allowed_networks": "127.0.0.0/8"},
+                "disk": {"dir": tmp_path / "disk"},
             },
             default_store="objects",
         )
@@ -107,6 +108,22 @@ async def test_a_download_fills_the_cache_and_the_next_is_served_from_it(
     (entry,) = (await cache_state(api))["cached_images"]
     assert entry["hits"] == 1
     assert entry["last_accessed"] >= entry["last_modified"]
+
+
+async def test_images_in_a_file_store_are_cached_too(cache_api: CacheApi, tmp_path: Path) -> None:
+    # As on Glance: a file store is often a shared (NFS) folder, slower than this node's disk.
+    api, _ = await cache_api()
+    data = os.urandom(MiB + 3)
+    image_id = await uploaded_image_id(api, data, store="disk")
+    assert await download(api, image_id) == data
+    assert await cached_ids(api) == [image_id]
+
+    # The file gone from the store behind the catalog's back: only the cache can still serve it.
+    (stored,) = (tmp_path / "disk").iterdir()
+    stored.unlink()
+    assert await download(api, image_id) == data
+    (entry,) = (await cache_state(api))["cached_images"]
+    assert entry["hits"] == 1
 
 
 async def test_the_rules_still_decide_on_a_cache_hit(cache_api: CacheApi) -> None:
@@ -181,9 +198,10 @@ async def test_cleaning_removes_fills_stalled_longer_than_the_stall_time(
     assert sorted(p.name for p in incomplete.iterdir()) == ["streaming"]
 
 
-async def test_a_queued_image_is_fetched_in_the_background(cache_api: CacheApi) -> None:
+@pytest.mark.parametrize("store", ["objects", "disk"])
+async def test_a_queued_image_is_fetched_in_the_background(cache_api: CacheApi, store: str) -> None:
     api, _ = await cache_api()
-    image_id = await uploaded_image_id(api, os.urandom(MiB))
+    image_id = await uploaded_image_id(api, os.urandom(MiB), store=store)
     response = await api.put(f"/v2/cache/{image_id}", headers=ADMIN)
     assert response.status == 202, await response.text()
 

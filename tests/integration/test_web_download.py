@@ -21,7 +21,7 @@ from catalog.image import Image
 from catalog.task import Task, TaskStatus
 from infra.bootstrap import Container
 from infra.recovery import recover_once, recover_tasks_once
-from infra.settings import QuotaSettings, StoresSettings, TaskSettings
+from infra.settings import ImportSettings, QuotaSettings, StoresSettings, TaskSettings
 from tests.conftest import s3_store_options
 from tests.http_origin import DATA, Origin, serving
 from tests.integration.conftest import (
@@ -61,12 +61,18 @@ async def downloading_api(
     stores: StoresSettings | None = None,
     quotas: QuotaSettings | None = None,
     filtering: dict[str, str] | None = None,
+    imports: ImportSettings | None = None,
 ) -> tuple[ApiClient, Container]:
     """An API whose imports may fetch from loopback, on any port unless `filtering` says."""
     options = {"import_allowed_networks": LOOPBACK, "import_allowed_ports": "", **(filtering or {})}
     tasks = TaskSettings(**options)  # type: ignore[arg-type]
     settings = embedded_settings(
-        tmp_path / "catalog", database_url, tasks=tasks, stores=stores, quotas=quotas
+        tmp_path / "catalog",
+        database_url,
+        tasks=tasks,
+        stores=stores,
+        quotas=quotas,
+        imports=imports,
     )
     return await api_for(settings)
 

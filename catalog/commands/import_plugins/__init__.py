@@ -1,5 +1,6 @@
 """Import plugins: steps operators enable for every import that brings an image its data
-(glance-direct), as Glance's `[image_import_opts] image_import_plugins`; copy-image runs none.
+(glance-direct, web-download), as Glance's `[image_import_opts] image_import_plugins`;
+copy-image runs none.
 
 A plugin is one module with an `ImportPlugin` and one line in `PLUGINS`.
 """

@@ -5,9 +5,10 @@ stream through in chunks. Every transfer that started is recorded (`image.data_s
 bytes that actually went out, also when the client went away early.
 
 With a node cache (infra/image_cache/), a whole download of an active image is served from
-the cache with sendfile when it holds the image's bytes; otherwise bytes streaming from a
-remote store also fill the cache. Range requests and deactivated images bypass it, as on
-Glance; the rules are checked and the transfer recorded the same way in every case.
+the cache with sendfile when it holds the image's bytes; otherwise the bytes stream from the
+store, whichever it is (a file store too, as on Glance), and fill the cache on the way. Range
+requests and deactivated images bypass it, as on Glance; the rules are checked and the
+transfer recorded the same way in every case.
 """
 
 from __future__ import annotations
@@ -67,13 +68,15 @@ async def download(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=206 if wanted else 200, headers=headers)
     transfer = _Transfer(request, view, store_name, offset, length)
     hit = await cached.open_cached(expected) if cached and expected else None
-    local = store.local_file(url)
     if hit is not None:
         await transfer.send_file(response, hit)
-    elif local is not None:
+        return response
+    fill = await cached.start_fill(expected) if cached and expected else None
+    # A file the kernel can send, unless the bytes must also pass through a cache fill.
+    local = store.local_file(url) if fill is None else None
+    if local is not None:
         await transfer.send_file(response, await _opened(local))
     else:
-        fill = await cached.start_fill(expected) if cached and expected else None
         await transfer.stream(response, store, url, fill)
     return response
 

@@ -8,11 +8,13 @@ endpoint's address are set again, so that changing them in the environment takes
 - the `service` project, and in it the catalog's service user (which validates the tokens of the
   catalog's callers) and a compute service user (whose service tokens come beside users' tokens,
   as Nova's do), both with the `service` role;
-- the `image` service, with public, internal and admin endpoints at the catalog's address.
+- the `image` service, with public, internal and admin endpoints at the catalog's address;
+- the `image_remote` service, the same for a second node of the same catalog (Tempest's
+  `alternate_image_endpoint`: its tests of imports, deletes and caches through another node).
 
 Arguments come from the environment: KEYSTONE_URL (ending in /v3), KEYSTONE_ADMIN_PASSWORD,
-KEYSTONE_REGION, CATALOG_SERVICE_USER / _PASSWORD, COMPUTE_SERVICE_USER / _PASSWORD and
-IMAGE_ENDPOINT.
+KEYSTONE_REGION, CATALOG_SERVICE_USER / _PASSWORD, COMPUTE_SERVICE_USER / _PASSWORD,
+IMAGE_ENDPOINT and IMAGE_REMOTE_ENDPOINT.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from typing import Any
 DOMAIN = "default"
 SERVICE_PROJECT = "service"
 INTERFACES = ("public", "internal", "admin")
+IMAGE = {"type": "image", "name": "glance", "description": "Image catalog", "enabled": True}
+IMAGE_REMOTE = {
+    "type": "image_remote",
+    "name": "glance-remote",
+    "description": "Image catalog, a second node",
+    "enabled": True,
+}
 
 
 class Keystone:
@@ -84,9 +93,9 @@ def ensure_service_user(keystone: Keystone, project_id: str, name: str, password
     keystone.call("PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id['id']}")
 
 
-def ensure_image_endpoints(keystone: Keystone, region: str, url: str) -> None:
-    service = {"type": "image", "name": "glance", "description": "Image catalog", "enabled": True}
-    service_id = keystone.ensure("services", "service", service, type="image")
+def ensure_endpoints(keystone: Keystone, service: dict[str, Any], region: str, url: str) -> None:
+    """`service` (by its type) with its public, internal and admin endpoints at `url`."""
+    service_id = keystone.ensure("services", "service", service, type=service["type"])
     for interface in INTERFACES:
         existing = keystone.find(
             "endpoints", service_id=service_id, interface=interface, region_id=region
@@ -111,7 +120,8 @@ def main() -> None:
     project_id = keystone.ensure("projects", "project", project, name=SERVICE_PROJECT)
     for prefix in ("CATALOG_SERVICE", "COMPUTE_SERVICE"):
         ensure_service_user(keystone, project_id, env[f"{prefix}_USER"], env[f"{prefix}_PASSWORD"])
-    ensure_image_endpoints(keystone, env["KEYSTONE_REGION"], env["IMAGE_ENDPOINT"])
+    ensure_endpoints(keystone, IMAGE, env["KEYSTONE_REGION"], env["IMAGE_ENDPOINT"])
+    ensure_endpoints(keystone, IMAGE_REMOTE, env["KEYSTONE_REGION"], env["IMAGE_REMOTE_ENDPOINT"])
 
 
 if __name__ == "__main__":

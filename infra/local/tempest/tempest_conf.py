@@ -3,15 +3,27 @@
 Tempest makes a project and users of its own for every test class (dynamic credentials, as
 Keystone's bootstrap admin), with the token scopes Glance's secure-RBAC defaults expect
 (`[enforce_scope] glance`). Only the image and identity services are there. The feature flags
-say what the catalog serves, as an operator would set them for a Glance deployment:
+say what the catalog serves, as an operator would set them for a Glance deployment with these
+features on (`run` starts the catalog so):
 
 - import (glance-direct, web-download from the loopback web server, copy-image; Tempest reads
   them from `/v2/info/import`), format enforcement and hashing (sha512, as Glance's
-  default);
+  default), the `os_glance` namespace reserved;
+- the `image_conversion` import plugin, converting imports to raw as Glance does for a
+  Ceph-style store: every import Tempest makes goes through it (the web-download of a qcow2
+  becomes raw); the one test the flag gates (`test_images_formats`) also needs Nova, and
+  Tempest skips it;
+- a node image cache (`image_caching_enabled`): the cache API's tests, whose images are in a
+  file store, cached as Glance caches them;
+- a second node of the same catalog, its own cache beside it, found in Keystone's catalog as
+  the service `image_remote` (`alternate_image_endpoint`): Tempest's tests of an import or a
+  delete asked of another node than the one the data was staged through, and of each node's
+  cache on its own; the two nodes share the PostgreSQL database and the file stores' folders;
 - the v2.17 location API for users, when the run has an http store;
-- store weights, when the run has several stores of different weights;
-- no image cache, no image conversion, no `show_multiple_locations` (the catalog never lets
-  PATCH change locations: OSSN-0065).
+- store weights, when the run has several stores of different weights.
+
+Off: `show_multiple_locations` (`manage_locations`: the catalog never lets PATCH change
+locations, OSSN-0065).
 
 The images Tempest has the catalog fetch come from a web server on loopback, never the
 internet. Standard library only: run with Tempest's interpreter.
@@ -28,8 +40,9 @@ import os
 import sys
 
 BUILD_TIMEOUT_SECONDS = 60
-"""How long Tempest waits for an image to reach a status: the catalog answers imports and
-location additions once they are done, so a wait this long means something is wrong."""
+"""How long Tempest waits for an image to reach a status (or a cache to hold it): the imports,
+location additions and cache fills of Tempest's small images end within seconds here, so a
+wait this long means something is wrong."""
 
 DISK_FORMATS = ("raw", "qcow2", "ami", "ari", "aki", "vhd", "vmdk", "vdi", "iso", "vhdx")
 """Glance's, with `raw` first: tests that attach the http image to an image of the first
@@ -76,13 +89,15 @@ def tempest_conf(args: argparse.Namespace, admin_password: str) -> configparser.
                 "http_qcow2_image": f"{args.images_url}/image.qcow2",
                 "disk_formats": ",".join(DISK_FORMATS),
                 "hashing_algorithm": "sha512",
-                "image_caching_enabled": "false",
+                "image_caching_enabled": "true",
+                "alternate_image_endpoint": "image_remote",
+                "alternate_image_endpoint_type": "public",
             },
             "image-feature-enabled": {
                 "import_image": "true",
                 "os_glance_reserved": "true",
                 "manage_locations": "false",
-                "image_conversion": "false",
+                "image_conversion": "true",
                 "image_format_enforcement": "true",
                 "do_secure_hash": "true",
                 "http_store_enabled": str(args.http_store).lower(),
