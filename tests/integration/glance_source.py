@@ -1,0 +1,87 @@
+"""The Glance catalog of tests/fixtures/glance (made by a real Glance 33, see make_catalog.py
+there), laid out for one test: its database copied (SQLite) and its data files in two folders
+that the test's `fast` and `bulk` file stores use, its locations pointing at them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from infra.settings import StoresSettings
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glance"
+GLANCE_DATA = "file:///tmp/glance-fixture/"
+"""Where the data was when Glance made the catalog."""
+OWNER = {"X-Project-Id": "p-owner", "X-User-Id": "u-p-owner", "X-Roles": "admin,member,reader"}
+
+
+def image_id(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+@dataclass(frozen=True)
+class GlanceCatalog:
+    """One test's copy of the Glance catalog."""
+
+    folder: Path
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def sqlite(self) -> Path:
+        return self.folder / "glance.sqlite"
+
+    @property
+    def sqlite_url(self) -> str:
+        return f"sqlite:///{self.sqlite}"
+
+    def stores(self) -> StoresSettings:
+        return StoresSettings(
+            stores="fast:file,bulk:file",
+            default_store="fast",
+            options={name: {"dir": self.data / name} for name in ("fast", "bulk")},
+        )
+
+    def moved_locations(self, statement: str) -> str:
+        """`statement` (SQL on Glance's tables) with the data's old place replaced by this one."""
+        return statement.replace(GLANCE_DATA, f"{self.data.as_uri()}/")
+
+
+def glance_catalog(tmp_path: Path) -> GlanceCatalog:
+    catalog = GlanceCatalog(tmp_path / "glance")
+    shutil.copytree(FIXTURE / "images", catalog.data)
+    shutil.copyfile(FIXTURE / "glance.sqlite", catalog.sqlite)
+    with sqlite3.connect(catalog.sqlite) as db:
+        db.execute(
+            "update image_locations set value = replace(value, ?, ?)",
+            (GLANCE_DATA, f"{catalog.data.as_uri()}/"),
+        )
+    return catalog
+
+
+def glance_answer(name: str) -> Any:
+    """One of Glance's recorded answers (`api/…`)."""
+    return json.loads((FIXTURE / "api" / name).read_text())
+
+
+def recorded_images() -> dict[str, dict[str, Any]]:
+    """Glance's answer to GET /v2/images/{id}, for each image it showed."""
+    return {p.stem: json.loads(p.read_text()) for p in (FIXTURE / "api" / "images").glob("*.json")}
+
+
+def edit(url: str, statement: str, **params: Any) -> None:
+    """Change the Glance database as Glance would have (a test's change between two runs)."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement), params)
+    finally:
+        engine.dispose()
