@@ -1,19 +1,25 @@
 """The Glance catalog of tests/fixtures/glance (made by a real Glance 33, see make_catalog.py
-there), laid out for one test: its database copied (SQLite) and its data files in two folders
-that the test's `fast` and `bulk` file stores use, its locations pointing at them."""
+there), laid out for one test: its database copied (SQLite) or loaded into the local MariaDB,
+and its data files in two folders that the test's `fast` and `bulk` file stores use, its
+locations pointing at them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pymysql.constants import CLIENT
 
 from infra.settings import StoresSettings
+from tests.conftest import service_setting
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glance"
 GLANCE_DATA = "file:///tmp/glance-fixture/"
@@ -65,6 +71,31 @@ def glance_catalog(tmp_path: Path) -> GlanceCatalog:
             (GLANCE_DATA, f"{catalog.data.as_uri()}/"),
         )
     return catalog
+
+
+@contextlib.contextmanager
+def glance_on_mariadb(catalog: GlanceCatalog) -> Iterator[str]:
+    """The same Glance database on the local MariaDB (glance.mysql.sql: Glance's own tables
+    there), in a database made for one test and dropped afterwards: its URL."""
+    server = sa.make_url(service_setting("CATALOG_TEST_MARIADB_URL"))
+    name = f"glance_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb3"))
+    url = server.set(database=name)
+    try:
+        dump = catalog.moved_locations((FIXTURE / "glance.mysql.sql").read_text())
+        loader = sa.create_engine(
+            url, poolclass=sa.NullPool, connect_args={"client_flag": CLIENT.MULTI_STATEMENTS}
+        )
+        with loader.begin() as conn:
+            conn.exec_driver_sql(dump)
+        loader.dispose()
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE {name}"))
+        admin.dispose()
 
 
 def glance_answer(name: str) -> Any:
