@@ -46,7 +46,8 @@ class ProgressDisplay:
 
     def advance(self, replayed: int, total: int) -> None:
         now = self.clock()
-        if self._shown_at is not None and now - self._shown_at < self.every:
+        finished = replayed >= total  # the last step is always shown
+        if self._shown_at is not None and now - self._shown_at < self.every and not finished:
             return
         self._shown_at = now
         elapsed = now - self.started

@@ -1,16 +1,17 @@
 """The Glance catalog of tests/fixtures/glance (made by a real Glance 33, see make_catalog.py
-there), laid out for one test: its database copied (SQLite) or loaded into the local MariaDB,
-and its data files in two folders that the test's `fast` and `bulk` file stores use, its
-locations pointing at them."""
+there), laid out for one test: its database copied (SQLite) or loaded into the local MariaDB or
+PostgreSQL, and its data files in two folders that the test's `fast` and `bulk` file stores
+use, its locations pointing at them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ import sqlalchemy as sa
 from pymysql.constants import CLIENT
 
 from infra.settings import StoresSettings
-from tests.conftest import service_setting
+from tests.conftest import fresh_postgres_database, service_setting
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glance"
 GLANCE_DATA = "file:///tmp/glance-fixture/"
 """Where the data was when Glance made the catalog."""
+GLANCE_TABLES = ("images", "image_properties", "image_tags", "image_members", "image_locations")
 OWNER = {"X-Project-Id": "p-owner", "X-User-Id": "u-p-owner", "X-Roles": "admin,member,reader"}
 
 
@@ -96,6 +98,43 @@ def glance_on_mariadb(catalog: GlanceCatalog) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE {name}"))
         admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def glance_on_postgres(catalog: GlanceCatalog) -> AsyncIterator[str]:
+    """The same Glance database on the local PostgreSQL, its tables as Glance's models make
+    them there (the SQLite database's, reflected), in a database made for one test: its URL."""
+    async with fresh_postgres_database() as server:
+        url = sa.make_url(server).set(drivername="postgresql+psycopg")
+        await asyncio.to_thread(_copy_tables, catalog.sqlite_url, url)
+        yield url.render_as_string(hide_password=False)
+
+
+def _copy_tables(source_url: str, target_url: sa.URL) -> None:
+    source = sa.create_engine(source_url, poolclass=sa.NullPool)
+    target = sa.create_engine(target_url, poolclass=sa.NullPool)
+    tables = sa.MetaData()
+    tables.reflect(source, only=GLANCE_TABLES)
+    for table in tables.sorted_tables:
+        # SQLite's spelling of types and booleans (0/1 defaults and checks) is not PostgreSQL's.
+        for check in [c for c in table.constraints if isinstance(c, sa.CheckConstraint)]:
+            table.constraints.discard(check)
+        for column in table.columns:
+            column.type = column.type.as_generic()
+            if isinstance(column.type, sa.Boolean):
+                column.server_default = None
+    tables.create_all(target)
+    with source.connect() as reading, target.begin() as writing:
+        for table in tables.sorted_tables:
+            flags = [c.name for c in table.columns if isinstance(c.type, sa.Boolean)]
+            rows = [
+                {**row._asdict(), **{flag: bool(getattr(row, flag)) for flag in flags}}
+                for row in reading.execute(sa.select(table))
+            ]
+            if rows:
+                writing.execute(sa.insert(table), rows)
+    source.dispose()
+    target.dispose()
 
 
 def glance_answer(name: str) -> Any:

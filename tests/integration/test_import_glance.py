@@ -4,13 +4,15 @@ byte for byte the same; running again records nothing, and a change in Glance on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from catalog.commands.base import Command
 from catalog.commands.restore_image import RestoreImage
+from catalog.errors import DatabaseUnavailable
 from catalog.events import EventMetadata
 from catalog.identity import SYSTEM_ACTOR
 from infra.bootstrap import Container
@@ -32,6 +34,7 @@ from tests.integration.glance_source import (
     glance_answer,
     glance_catalog,
     glance_on_mariadb,
+    glance_on_postgres,
     image_id,
     recorded_images,
 )
@@ -42,14 +45,17 @@ def glance(tmp_path: Path) -> GlanceCatalog:
     return glance_catalog(tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
-def glance_url(request: pytest.FixtureRequest, glance: GlanceCatalog) -> Iterator[str]:
-    """The Glance database: the SQLite file Glance wrote, or the same on MariaDB."""
+@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
+async def glance_url(request: pytest.FixtureRequest, glance: GlanceCatalog) -> AsyncIterator[str]:
+    """The Glance database: the SQLite file Glance wrote, or the same on MariaDB or PostgreSQL."""
     if request.param == "sqlite":
         yield glance.sqlite_url
-        return
-    with glance_on_mariadb(glance) as url:
-        yield url
+    elif request.param == "mariadb":
+        with glance_on_mariadb(glance) as url:
+            yield url
+    else:
+        async with glance_on_postgres(glance) as url:
+            yield url
 
 
 @pytest.fixture
@@ -120,6 +126,29 @@ async def test_running_again_records_nothing_and_a_rebuild_shows_the_same(
     assert (again.counts["unchanged"], again.counts["skipped"], again.failed) == (13, 2, 0)
     assert await event_count(container) == events
     await rebuild_projections(container.log)
+    await assert_answers_as_glance(api)
+
+
+async def test_a_run_cut_short_is_carried_on_by_the_next(
+    catalog: tuple[ApiClient, Container], glance: GlanceCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, container = catalog
+    dispatch = container.bus.dispatch
+    calls = 0
+
+    async def database_gone_at_the_seventh(command: Command, metadata: EventMetadata) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 7:
+            raise DatabaseUnavailable()
+        return await dispatch(command, metadata)
+
+    monkeypatch.setattr(container.bus, "dispatch", database_gone_at_the_seventh)
+    with pytest.raises(DatabaseUnavailable):
+        await imported(container, glance.sqlite_url)
+    monkeypatch.undo()
+    summary = await imported(container, glance.sqlite_url)
+    assert (summary.counts["unchanged"], summary.counts["imported"]) == (6, 7), summary.lines()
     await assert_answers_as_glance(api)
 
 
