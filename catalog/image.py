@@ -243,10 +243,17 @@ class Image(EventSourced):
         same thing."""
         if self.glance is None:
             raise Conflict(f"Image {self.id} exists in the catalog and did not come from Glance.")
+        deleted_here = self.status is ImageStatus.PENDING_DELETE and not self._gone_in(self.glance)
+        if self.status is ImageStatus.DELETED or deleted_here:
+            return 0  # deleted in the catalog since: what Glance does later cannot bring it back
         events = changes_in_glance(self.glance, glance, scrub_time)
         for event in events:
             self._record(event, now)
         return len(events)
+
+    @staticmethod
+    def _gone_in(glance: GlanceImage) -> bool:
+        return glance.status in GONE_STATUSES
 
     def start_upload(
         self,

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from catalog.commands.import_pipeline import DataSource, write_to_stores
 from catalog.commands.migrate_glance_image import Migrated, MigrateGlanceImage
 from catalog.errors import CatalogError, DatabaseUnavailable, NotFound
@@ -115,7 +117,10 @@ async def _import_one(
         outcome: Migrated = await container.bus.dispatch(command, metadata)
     except DatabaseUnavailable:
         raise  # the catalog's own database: nothing more can be done in this run
-    except (_NotImported, ValueError) as e:
+    except ValidationError as e:  # a value the catalog cannot hold (a status it does not know)
+        summary.count(source.id, FAILED, _in_words(e))
+        return
+    except (_NotImported, ValueError) as e:  # ValueError: an id that is no UUID
         summary.count(source.id, FAILED, str(e).splitlines()[0])
         return
     except CatalogError as e:
@@ -125,6 +130,13 @@ async def _import_one(
     summary.count(source.id, outcome, skipped if outcome is Migrated.SKIPPED else None)
     if copy_to is not None and outcome is not Migrated.SKIPPED:
         await _copy(container, image_id, copy_to, metadata, summary)
+
+
+def _in_words(error: ValidationError) -> str:
+    return "; ".join(
+        f"Glance's {'.'.join(str(part) for part in e['loc'])} {e['input']!r}: {e['msg']}"
+        for e in error.errors()
+    )
 
 
 async def _located(

@@ -255,7 +255,7 @@ async def test_an_image_pending_deletion_can_be_restored_with_its_data(
     assert await data.read() == (glance.data / "fast" / pending).read_bytes()
 
 
-async def test_locations_without_data_are_reported_and_unknown_ones_keep_the_image_out(
+async def test_missing_data_is_reported_and_what_the_catalog_cannot_hold_keeps_an_image_out(
     catalog: tuple[ApiClient, Container], glance: GlanceCatalog
 ) -> None:
     api, container = catalog
@@ -264,8 +264,13 @@ async def test_locations_without_data_are_reported_and_unknown_ones_keep_the_ima
         "update image_locations set value = 'file:///nowhere/image' where image_id = :id",
         id=image_id(3),
     )
+    edit(glance.sqlite_url, "update images set status = 'mystery' where id = :id", id=image_id(1))
     summary = await imported(container, glance.sqlite_url)
-    assert summary.failed == 1
+    assert summary.failed == 2
+    assert any(
+        note.startswith(f"failed {image_id(1)}: Glance's status 'mystery': Input should be")
+        for note in summary.notes
+    ), summary.notes
     assert (
         f"failed {image_id(3)}: its location file:///nowhere/image is in no configured store"
         in (summary.notes)

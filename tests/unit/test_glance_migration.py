@@ -144,3 +144,12 @@ def test_an_image_that_did_not_come_from_glance_is_not_followed() -> None:
     image = Image(uuid.uuid4())
     with pytest.raises(CatalogError, match="did not come from Glance"):
         image.follow_glance(ACTIVE, NOW, HOUR)
+
+
+def test_an_image_deleted_in_the_catalog_since_stays_deleted() -> None:
+    image = migrated()
+    image.delete(NOW, delayed=True)
+    image.pending = []
+    deactivated = ACTIVE.model_copy(update={"status": "deactivated", "name": "renamed"})
+    assert followed(image, deactivated) == []
+    assert image.status is ImageStatus.PENDING_DELETE
