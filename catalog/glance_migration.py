@@ -120,8 +120,9 @@ def _data(seen: GlanceImage, now: GlanceImage) -> list[DomainEvent]:
 
 def _status(seen: GlanceImage, now: GlanceImage, scrub_time: timedelta) -> list[DomainEvent]:
     was, status = seen.status, now.status
-    if status == was or (status == "active" and now.locations and not seen.locations):
-        return []  # unchanged, or active by the data that came (`image.location_added`)
+    arrived = bool(now.locations) and not seen.locations  # active by `image.location_added`
+    if status == was or (status == "active" and arrived):
+        return []
     if status == "deleted":
         return [ImageDeleted()]  # Glance removed the bytes itself
     if status == "pending_delete":
@@ -130,7 +131,7 @@ def _status(seen: GlanceImage, now: GlanceImage, scrub_time: timedelta) -> list[
         ]
     if was == "pending_delete" and status in _WITH_DATA:
         return [ImageRestored(status="active" if status == "active" else "deactivated")]
-    if (was, status) == ("active", "deactivated"):
+    if status == "deactivated" and (was == "active" or arrived):
         return [ImageDeactivated()]
     if (was, status) == ("deactivated", "active"):
         return [ImageReactivated()]

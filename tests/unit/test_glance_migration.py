@@ -128,6 +128,18 @@ def test_data_that_came_in_glance_makes_the_image_active() -> None:
     assert (image.status, image.size) == (ImageStatus.ACTIVE, 10)
 
 
+def test_data_that_came_to_an_image_deactivated_since_leaves_it_deactivated() -> None:
+    queued = ACTIVE.model_copy(
+        update={"status": "queued", "size": None, "checksum": None, "locations": ()}
+    )
+    image = migrated(queued)
+    deactivated = ACTIVE.model_copy(update={"status": "deactivated"})
+    assert followed(image, deactivated) == types(
+        ImageLocationAdded, ImageDeactivated, ImageGlanceSynced
+    )
+    assert image.status is ImageStatus.DEACTIVATED
+
+
 def test_status_changes_are_the_catalog_s_events() -> None:
     deactivated = ACTIVE.model_copy(update={"status": "deactivated"})
     assert followed(migrated(), deactivated) == types(ImageDeactivated, ImageGlanceSynced)
