@@ -42,5 +42,9 @@ SYSTEM_ACTOR = Actor(
 """The actor recorded for what the catalog does by itself (recovery, operators' commands):
 an admin of the whole system, as Keystone's system-scoped tokens are."""
 
+MIGRATION_ACTOR = Actor(
+    user_id="catalog-import-glance", project_id=None, roles=("admin", "service"), system_scope="all"
+)
+"""Who records what `catalog import-glance` brings from Glance."""
 SCRUBBER_ACTOR = Actor(user_id="catalog-scrubber", project_id=None, roles=("service",))
 """The actor recorded for the scrubber's removal of the data of deleted images."""

@@ -33,6 +33,7 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageGlanceSynced,
     ImageImported,
     ImageImportEnded,
     ImageImportStarted,
@@ -42,6 +43,7 @@ from catalog.events import (
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
+    ImageMigrated,
     ImageReactivated,
     ImageRestored,
     ImageScrubbed,
@@ -55,6 +57,8 @@ from catalog.events import (
     ImageUploadFailed,
     ImageUploadStarted,
 )
+from catalog.events.glance_state import GlanceImage
+from catalog.glance_migration import ATTRIBUTES, changes_in_glance, migration_of
 from catalog.image_patch import PatchOperation, plan_update
 from catalog.import_progress import ImportProgress
 from catalog.policy.property_protections import PropertyCheck, every_property
@@ -110,6 +114,18 @@ def stores_shown(store_names: Iterable[str]) -> str | None:
     return ",".join(dict.fromkeys(store_names)) or None
 
 
+@dataclass(frozen=True)
+class MigratedData:
+    """The data of an image migrated from Glance, as Glance measured it (an image older than
+    Glance's secure hash has no `os_hash_*`)."""
+
+    size: int
+    checksum: str | None
+    os_hash_algo: str | None
+    os_hash_value: str | None
+    virtual_size: int | None
+
+
 FORMATS_REQUIRED = "Properties disk_format, container_format must be set prior to saving data."
 
 
@@ -139,7 +155,7 @@ class Image(EventSourced):
         self.upload_location: str | None = None
         self.upload_node: str | None = None
         self.upload_store: str | None = None
-        self.data: ImageUploaded | ImageLocationAdded | ImageImported | None = None
+        self.data: ImageUploaded | ImageLocationAdded | ImageImported | MigratedData | None = None
         """What the image's data is (size and digests), once it has some."""
         self.import_progress = ImportProgress()
         """The stores an import (or copy) writes, and the task holding the import lock."""
@@ -155,6 +171,8 @@ class Image(EventSourced):
         """A scrub failed: the next one is due from then."""
         self.created_at: datetime | None = None
         self.updated_at: datetime | None = None
+        self.glance: GlanceImage | None = None
+        """For an image migrated from Glance: what Glance had at the last run that looked."""
 
     @property
     def gone(self) -> bool:
@@ -171,7 +189,9 @@ class Image(EventSourced):
     @property
     def virtual_size(self) -> int | None:
         return (
-            self.data.virtual_size if isinstance(self.data, ImageUploaded | ImageImported) else None
+            self.data.virtual_size
+            if isinstance(self.data, ImageUploaded | ImageImported | MigratedData)
+            else None
         )
 
     @property
@@ -205,6 +225,35 @@ class Image(EventSourced):
         image = cls(image_id)
         image._record(attributes, now)
         return image
+
+    @classmethod
+    def migrate(
+        cls, image_id: uuid.UUID, glance: GlanceImage, now: datetime, scrub_time: timedelta
+    ) -> Image:
+        """A new stream for an image Glance has: its state there, then (pending deletion)
+        its delayed delete, scrubbed from Glance's deletion time plus `scrub_time`."""
+        image = cls(image_id)
+        for event in migration_of(glance, scrub_time):
+            image._record(event, now)
+        return image
+
+    def follow_glance(self, glance: GlanceImage, now: datetime, scrub_time: timedelta) -> int:
+        """Record what changed in Glance since the last run looked (how many events: 0 if
+        nothing did). Changes made in the catalog meanwhile stay, unless Glance changed the
+        same thing."""
+        if self.glance is None:
+            raise Conflict(f"Image {self.id} exists in the catalog and did not come from Glance.")
+        deleted_here = self.status is ImageStatus.PENDING_DELETE and not self._gone_in(self.glance)
+        if self.status is ImageStatus.DELETED or deleted_here:
+            return 0  # deleted in the catalog since: what Glance does later cannot bring it back
+        events = changes_in_glance(self.glance, glance, scrub_time)
+        for event in events:
+            self._record(event, now)
+        return len(events)
+
+    @staticmethod
+    def _gone_in(glance: GlanceImage) -> bool:
+        return glance.status in GONE_STATUSES
 
     def start_upload(
         self,
@@ -818,6 +867,36 @@ class Image(EventSourced):
                 self.upload_location = None
                 self.staged = None
                 self.deletion = None
+            case ImageMigrated(glance=glance):
+                self._adopt(glance)
+                return  # Glance's own times
+            case ImageGlanceSynced(glance=glance):
+                self.glance = glance
+                self.updated_at = glance.updated_at
+                return
             case _:
                 raise LookupError(f"Image cannot apply {type(event).__name__}")
         self.updated_at = at
+
+    def _adopt(self, glance: GlanceImage) -> None:
+        """Take Glance's state of the image as this image's."""
+        self.glance = glance
+        self.status = ImageStatus(glance.status)
+        for name in ATTRIBUTES:
+            setattr(self, name, getattr(glance, name))
+        self.properties = dict(glance.properties)
+        self.import_progress = ImportProgress.of(glance.properties)
+        self.tags = set(glance.tags)
+        self.members = {member.member: member.status for member in glance.members}
+        if self.status is not ImageStatus.DELETED:
+            self.locations = [DataLocation(loc.store, loc.url) for loc in glance.locations]
+        if glance.size is not None:
+            self.data = MigratedData(
+                glance.size,
+                glance.checksum,
+                glance.os_hash_algo,
+                glance.os_hash_value,
+                glance.virtual_size,
+            )
+        self.created_at = glance.created_at
+        self.updated_at = glance.updated_at

@@ -278,6 +278,42 @@ async def load_metadefs(settings: Settings, path: str) -> None:
         await container.close()
 
 
+async def import_glance(
+    settings: Settings, source: str, include_deleted: bool, copy_to: str | None
+) -> None:
+    """Bring a Glance database's images in; the summary on standard output, a progress bar
+    above it on a terminal."""
+    from catalog.errors import CatalogError
+    from infra.glance_import.run import NoProgress, Progress
+    from infra.glance_import.run import import_glance as run_import
+    from infra.glance_import.source import GlanceDatabase, source_url
+    from infra.rebuild_progress import ProgressDisplay
+
+    database = GlanceDatabase(source_url(source))
+    progress: Progress = (
+        ProgressDisplay(sys.stdout, label="import-glance", unit="images")
+        if sys.stdout.isatty()
+        else NoProgress()
+    )
+    container = await bootstrap.build(settings, migrate=False)
+    try:
+        summary = await run_import(
+            container,
+            database,
+            include_deleted=include_deleted,
+            copy_to=copy_to,
+            progress=progress,
+        )
+    except CatalogError as e:
+        raise OperatorError(f"import-glance: {e.message}") from e
+    finally:
+        await container.close()
+    for line in summary.lines():
+        print(line)
+    if summary.failed:
+        raise OperatorError(f"import-glance: {summary.failed} images failed (listed above)")
+
+
 def _loaded(loaded: Any) -> str:
     if loaded.created:
         return "created"
@@ -299,6 +335,9 @@ def _run(args: Any, settings: Settings) -> None:
         "images": lambda: restore(settings, args.image_id),
         "history": lambda: history(settings, args.image_id, args.downloads),
         "metadefs": lambda: load_metadefs(settings, args.path),
+        "import-glance": lambda: import_glance(
+            settings, args.source, args.include_deleted, args.copy_to
+        ),
     }
     asyncio.run(runs[args.command]())
 

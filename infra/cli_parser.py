@@ -187,4 +187,38 @@ def parser() -> argparse.ArgumentParser:
         DATABASE,
     )
     load.add_argument("path", help="a definitions file, or a directory of them")
+    glance = _command(
+        sub,
+        "import-glance",
+        "bring the images of a Glance database into the catalog",
+        "Bring every image of a Glance database (2023.1 or later) into the catalog, with its\n"
+        "id, times, properties, tags, members and locations: each image's history begins\n"
+        "with an image.migrated event holding Glance's state. The data stays where it is:\n"
+        "each location is given to the configured store holding it (a file store's folder,\n"
+        "an S3 store's bucket, an http store); locations whose bytes are not found are\n"
+        "reported. Running it again records only what changed in Glance since, so it can be\n"
+        "run, traffic switched, and run once more. Prints a summary; exits 1 if an image\n"
+        "failed. The catalog's database must exist.",
+        (*DATABASE, Reads("stores"), Reads("deletion")),
+        stores=True,
+    )
+    glance.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the Glance database, as an SQLAlchemy URL: sqlite:////var/lib/glance/glance.sqlite,"
+        " mysql+pymysql://glance:SECRET@db/glance, postgresql://glance:SECRET@db/glance",
+    )
+    glance.add_argument(
+        "--include-deleted",
+        action="store_true",
+        help="also bring the images Glance has deleted (their ids, history and last state;"
+        " shown by the history and audit only)",
+    )
+    glance.add_argument(
+        "--copy-to",
+        metavar="STORE",
+        help="also copy the data of active images into this configured store",
+    )
     return p

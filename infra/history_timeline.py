@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from catalog.events import (
@@ -24,6 +25,7 @@ from catalog.events import (
     ImageDataSent,
     ImageDeactivated,
     ImageDeleted,
+    ImageGlanceSynced,
     ImageImported,
     ImageImportEnded,
     ImageImportStarted,
@@ -32,6 +34,7 @@ from catalog.events import (
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
+    ImageMigrated,
     ImageReactivated,
     ImageStaged,
     ImageTagAdded,
@@ -97,6 +100,26 @@ def _created(event: ImageCreated) -> str:
     given.update(event.properties)
     fields = ", ".join(f"{name}={shown(value)}" for name, value in given.items())
     return f"created: {fields}" if fields else "created"
+
+
+def _glance_time(value: datetime) -> str:
+    return value.strftime(TIME)
+
+
+def _migrated(event: ImageMigrated) -> str:
+    """Where the image came from, and what it was there."""
+    glance = event.glance
+    stores = ",".join(dict.fromkeys(location.store for location in glance.locations))
+    parts = [
+        f"from {event.source}: status {glance.status}",
+        f"created {_glance_time(glance.created_at)}",
+        f"updated {_glance_time(glance.updated_at)}",
+    ]
+    if glance.size is not None:
+        parts.append(f"{glance.size} bytes" + (f" in store {stores}" if stores else ""))
+    if glance.members:
+        parts.append(f"{len(glance.members)} member(s)")
+    return "migrated " + ", ".join(parts)
 
 
 def _change(name: str, old: Any, new: str) -> str:
@@ -170,6 +193,10 @@ def describe(before: Image, event: DomainEvent) -> str:
             return f"member {event.member}: {shown(previous)} → {shown(event.status)}"
         case ImageMemberRemoved():
             return f"member {event.member} removed"
+        case ImageMigrated():
+            return _migrated(event)
+        case ImageGlanceSynced():
+            return f"Glance's change of {_glance_time(event.glance.updated_at)} recorded"
         case ImageDataSent():
             sent = f"sent {event.bytes_sent} of {event.requested} bytes from store {event.store}"
             return sent + (f" at offset {event.offset}" if event.offset else "")

@@ -429,8 +429,9 @@ class SignatureSettings(BaseSettings):
 
 class ImportSettings(BaseSettings):
     """The plugins every import that brings an image its data (glance-direct, web-download,
-    glance-download) runs before its bytes go into the stores (Glance's `[image_import_opts] image_import_plugins`, `[image_conversion]` and
-    `[inject_metadata_properties]`); copy-image and the tasks API's imports run none."""
+    glance-download) runs before its bytes go into the stores (Glance's `[image_import_opts]
+    image_import_plugins`, `[image_conversion]` and `[inject_metadata_properties]`); copy-image
+    and the tasks API's imports run none."""
 
     model_config = _config("CATALOG_IMPORT_")
 

@@ -45,6 +45,9 @@ async def copy_image(command: CopyImage, context: CommandContext, metadata: Even
         data = current.data
         if current.gone or data is None or not current.locations:
             raise Conflict("Only images with status active can be targeted for copying")
+        if data.checksum is None or data.os_hash_value is None:
+            # Migrated from a Glance older than its secure hash: nothing to verify a copy by.
+            raise Conflict(f"Image {command.image_id} has no recorded hash to verify a copy by")
         first = current.locations[0]
         source = DataSource(first.store, first.url, data.size, data.checksum, data.os_hash_value)
         await write_to_stores(

@@ -71,6 +71,7 @@ from catalog.commands.manage_metadef_tags import (
     delete_metadef_tag,
     update_metadef_tag,
 )
+from catalog.commands.migrate_glance_image import MigrateGlanceImage, migrate_glance_image
 from catalog.commands.record_data_sent import RecordDataSent, record_data_sent
 from catalog.commands.recover_tasks import RecoverAbandonedTasks, recover_abandoned_tasks
 from catalog.commands.recover_uploads import RecoverAbandonedUploads, recover_abandoned_uploads
@@ -118,6 +119,7 @@ HANDLERS: dict[type[Command], Handler] = {
     DeleteMetadefNamespace: delete_metadef_namespace,
     DeleteMetadefContents: delete_metadef_contents,
     LoadMetadefNamespace: load_metadef_namespace,
+    MigrateGlanceImage: migrate_glance_image,
     CreateMetadefObject: create_metadef_object,
     UpdateMetadefObject: update_metadef_object,
     DeleteMetadefObject: delete_metadef_object,

@@ -24,6 +24,7 @@ from catalog.events import (
     DomainEvent,
     EventMetadata,
     ImageCreated,
+    ImageMigrated,
     NewEvent,
     RecordedEvent,
     TaskCreated,
@@ -67,15 +68,23 @@ def decoded(history: Iterable[RecordedEvent]) -> Iterable[NewEvent]:
     )
 
 
-def of_kind(history: list[RecordedEvent], creation: type[DomainEvent]) -> list[RecordedEvent]:
-    """`history` if it is the stream of an aggregate that `creation` begins, else nothing."""
-    return history if history and history[0].event_type == creation.event_type else []
+def of_kind(
+    history: list[RecordedEvent], creations: tuple[type[DomainEvent], ...]
+) -> list[RecordedEvent]:
+    """`history` if it is the stream of an aggregate that one of `creations` begins, else
+    nothing."""
+    kinds = {creation.event_type for creation in creations}
+    return history if history and history[0].event_type in kinds else []
+
+
+IMAGE_CREATIONS: tuple[type[DomainEvent], ...] = (ImageCreated, ImageMigrated)
+"""What an image's stream begins with: its creation here, or its migration from Glance."""
 
 
 def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
     """The image as its recorded events left it (one that does not exist if they are not an
     image's)."""
-    return Image.from_history(image_id, decoded(of_kind(history, ImageCreated)))
+    return Image.from_history(image_id, decoded(of_kind(history, IMAGE_CREATIONS)))
 
 
 class Repository(Generic[A]):
@@ -87,21 +96,21 @@ class Repository(Generic[A]):
         log: EventLog,
         fold: Fold[A],
         *,
-        creation: type[DomainEvent],
+        creations: tuple[type[DomainEvent], ...],
         noun: str,
         retry: ConflictRetry | None = None,
     ) -> None:
         self._log = log
         self._fold = fold
-        self._creation = creation
-        """The event that begins a stream of this kind."""
+        self._creations = creations
+        """The events that begin a stream of this kind."""
         self._noun = noun
         """How a 409 names the aggregate ("Image")."""
         self._retry = retry or ConflictRetry()
         self._writers = StreamLocks()
 
     async def load(self, stream_id: uuid.UUID) -> A:
-        history = of_kind(await self._log.load_stream(stream_id), self._creation)
+        history = of_kind(await self._log.load_stream(stream_id), self._creations)
         return self._fold(stream_id, decoded(history))
 
     async def save(
@@ -159,7 +168,9 @@ class ImageRepository(Repository[Image]):
     """Images: loaded from the log, saved by appending."""
 
     def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(log, Image.from_history, creation=ImageCreated, noun="Image", retry=retry)
+        super().__init__(
+            log, Image.from_history, creations=IMAGE_CREATIONS, noun="Image", retry=retry
+        )
 
 
 class NamespaceRepository(Repository[Namespace]):
@@ -169,7 +180,7 @@ class NamespaceRepository(Repository[Namespace]):
         super().__init__(
             log,
             Namespace.from_history,
-            creation=MetadefNamespaceCreated,
+            creations=(MetadefNamespaceCreated,),
             noun="Metadata definition namespace",
             retry=retry,
         )
@@ -179,4 +190,4 @@ class TaskRepository(Repository[Task]):
     """Tasks: loaded from the log, saved by appending."""
 
     def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(log, Task.from_history, creation=TaskCreated, noun="Task", retry=retry)
+        super().__init__(log, Task.from_history, creations=(TaskCreated,), noun="Task", retry=retry)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from catalog.events.base import DomainEvent
+from catalog.events.glance_state import GlanceImage
 
 
 class ImageEvent(DomainEvent):
@@ -355,6 +356,30 @@ class ImageMemberRemoved(ImageEvent):
     member: str
 
 
+class ImageMigrated(ImageEvent):
+    """The image came from another image service's database, as it was there: its stream
+    begins here, its id, times, members, tags and data's locations kept.
+
+    Not `image.imported`, which is the end of an import that brought an image of the catalog
+    its data: this is where an image's life in the catalog begins, with a past elsewhere."""
+
+    event_type = "image.migrated"
+
+    source: str
+    """Where from: "glance"."""
+    glance: GlanceImage
+
+
+class ImageGlanceSynced(ImageEvent):
+    """A later run of the migration found the image changed in Glance: the events before it
+    in the same append carry the changes; this one records what Glance now has (the next run
+    compares with it) and Glance's time of the change."""
+
+    event_type = "image.glance_synced"
+
+    glance: GlanceImage
+
+
 IMAGE_EVENTS: tuple[type[DomainEvent], ...] = (
     ImageCreated,
     ImageUploadStarted,
@@ -385,5 +410,7 @@ IMAGE_EVENTS: tuple[type[DomainEvent], ...] = (
     ImageMemberStatusChanged,
     ImageMemberRemoved,
     ImageDataSent,
+    ImageMigrated,
+    ImageGlanceSynced,
 )
 """Every event of an image's stream, and the downloads of its data (streams of their own)."""

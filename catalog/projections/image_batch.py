@@ -84,8 +84,12 @@ def _fold(current: _ImageRows | None, change: ImageChange) -> _ImageRows | None:
             _follow_up(current, change.then)
         return current
     match change:
-        case CreateImage(row=row, tags=tags):
-            return _ImageRows(dict(row), set(tags), {}) if current is None else current
+        case CreateImage(row=row, tags=tags, members=members):
+            if current is not None:
+                return current
+            image_id = row["id"]
+            held = {m["member"]: {**m, "image_id": image_id} for m in members}
+            return _ImageRows(dict(row), set(tags), held)
         case DeleteImage():
             return None
     raise TypeError(change)

@@ -26,6 +26,7 @@ from catalog.events import (
     ImageDeactivated,
     ImageDeleted,
     ImageDeletePending,
+    ImageGlanceSynced,
     ImageImported,
     ImageImportEnded,
     ImageImportStarted,
@@ -35,6 +36,7 @@ from catalog.events import (
     ImageMemberAdded,
     ImageMemberRemoved,
     ImageMemberStatusChanged,
+    ImageMigrated,
     ImageReactivated,
     ImageRestored,
     ImageScrubbed,
@@ -48,6 +50,7 @@ from catalog.events import (
     RecordedEvent,
     ReplayEvent,
 )
+from catalog.glance_migration import ATTRIBUTES
 from catalog.import_progress import ImportProgress
 
 Derive = Callable[[Any], Any]
@@ -92,10 +95,12 @@ FollowUp = ReplaceTags | AddTag | RemoveTag | AddMember | SetMemberStatus | Remo
 
 
 class CreateImage(NamedTuple):
-    """A new image row with its tags; a row already there (a replay) is left alone."""
+    """A new image row with its tags and members (rows without `image_id`: a migrated
+    image's); a row already there (a replay) is left alone."""
 
     row: dict[str, Any]
     tags: tuple[str, ...]
+    members: tuple[dict[str, Any], ...] = ()
 
 
 class DeleteImage(NamedTuple):
@@ -162,6 +167,31 @@ def change_of(recorded: Place, event: DomainEvent) -> ImageChange | None:
 @_decides(ImageCreated)
 def _created(at: Place, event: ImageCreated) -> ImageChange:
     return CreateImage(created_row(at, event), event.tags)
+
+
+@_decides(ImageMigrated)
+def _migrated(at: Place, event: ImageMigrated) -> ImageChange:
+    glance = event.glance
+    if glance.status == "deleted":
+        return DeleteImage()  # kept in the log (its id is never reused), shown to no one
+    row = {
+        **glance.model_dump(include={*_NO_DATA, *ATTRIBUTES, "status", "properties"}),
+        "id": at.stream_id,
+        "locations": [{"url": loc.url, "store": loc.store} for loc in glance.locations],
+        "reserved_bytes": 0,
+        "copies_in_progress": 0,
+        "created_at": glance.created_at,
+        "updated_at": glance.updated_at,
+        "version": at.version,
+    }
+    members = tuple(member.model_dump() for member in glance.members)
+    return CreateImage(row, glance.tags, members)
+
+
+# Glance's time of the change it records, as Glance shows it.
+@_decides(ImageGlanceSynced)
+def _glance_synced(at: Place, event: ImageGlanceSynced) -> ImageChange:
+    return UpdateImage(at.version, {"updated_at": event.glance.updated_at})
 
 
 @_decides(ImageDeleted, ImageScrubbed)

@@ -123,11 +123,14 @@ class ImagesProjection:
         """Carry out the event's change in SQL, on the live tables."""
         image_id = recorded.stream_id
         match change_of(recorded, event):
-            case CreateImage(row=row, tags=tags):
-                # Tags follow the row: a replayed creation must not bring back removed tags.
+            case CreateImage(row=row, tags=tags, members=members):
+                # Tags and members follow the row: a replayed creation must not bring back
+                # removed ones.
                 inserted = conn.execute(_INSERT_IMAGE, row).rowcount == 1
                 if inserted and tags:
                     conn.execute(_INSERT_TAG, [{"image_id": image_id, "tag": t} for t in tags])
+                if inserted and members:
+                    conn.execute(_INSERT_MEMBER, [{**m, "image_id": image_id} for m in members])
             case DeleteImage():
                 for table, column in (
                     (image_tag, image_tag.c.image_id),

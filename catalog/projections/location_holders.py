@@ -39,6 +39,7 @@ from catalog.events import (
     ImageImported,
     ImageLocationAdded,
     ImageLocationRemoved,
+    ImageMigrated,
     ImageScrubbed,
     ImageUploaded,
     ImageUploadFailed,
@@ -101,6 +102,10 @@ def steps_of(event: DomainEvent) -> tuple[Step, ...]:
             return Release(frozenset({COPY}), event.location), Hold(event.location, DATA)
         case ImageLocationRemoved():
             return (Release(frozenset({DATA}), event.location),)
+        case ImageMigrated(glance=glance):
+            if glance.status == "deleted":
+                return ()
+            return tuple(Hold(location.url, DATA) for location in glance.locations)
         case ImageDeletePending():
             # Copies still streaming went with the deletion; the data stays for the scrubber.
             return (Release(frozenset({COPY})),)
@@ -122,6 +127,7 @@ _HOLDING_EVENTS = frozenset(
         ImageDeletePending,
         ImageDeleted,
         ImageScrubbed,
+        ImageMigrated,
     }
 )
 

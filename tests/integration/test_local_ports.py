@@ -23,8 +23,8 @@ def test_the_local_services_listen_outside_the_ephemeral_range() -> None:
         [str(SERVICES), "env"], env=env, capture_output=True, text=True, check=True, timeout=60
     ).stdout
     ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", printed)]
-    # PostgreSQL, Kafka, S3, Keystone and the two image endpoints it names, RabbitMQ
-    assert len(ports) == 7
+    # PostgreSQL, Kafka, S3, Keystone and the two image endpoints it names, RabbitMQ, MariaDB
+    assert len(ports) == 8
     assert not [port for port in ports if port in ephemeral_range()]
 
 

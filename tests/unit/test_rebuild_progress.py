@@ -54,3 +54,21 @@ def test_elsewhere_a_plain_line_every_few_seconds() -> None:
         "rebuild: 6000/20000 events (30%), 1000 events/s",
         "rebuild: 11000/20000 events (55%), 1000 events/s",
     ]
+
+
+def test_the_last_step_is_always_drawn_in_the_command_s_words() -> None:
+    screen, clock = Terminal(), Clock()
+    display = ProgressDisplay(screen, clock=clock, label="import-glance", unit="images")
+    clock.now += 1
+    display.advance(1, 4)
+    clock.now += 0.01
+    display.advance(2, 4)  # too soon: not drawn
+    clock.now += 0.01
+    display.advance(4, 4)  # the end, drawn however soon
+    display.close()
+
+    bars = screen.getvalue().split("\r")[1:]
+    assert bars == [
+        "[########......................]  25.0%  1/4 images  1 images/s ",
+        "[##############################] 100.0%  4/4 images  4 images/s \n",
+    ]

@@ -1,0 +1,1 @@
+"""`catalog import-glance`: a Glance database's images brought into the catalog."""
