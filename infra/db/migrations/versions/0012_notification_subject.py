@@ -16,11 +16,15 @@ branch_labels = None
 depends_on = None
 
 
+# A rename in place on both databases (SQLite has RENAME COLUMN): the table, its rows and its
+# constraints stay as they are.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("notification") as table:
+    with op.batch_alter_table("notification", recreate="never") as table:
         table.alter_column("image_id", new_column_name="subject_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("notification") as table:
+    with op.batch_alter_table("notification", recreate="never") as table:
         table.alter_column("subject_id", new_column_name="image_id")
