@@ -520,7 +520,7 @@ class ConsumerSettings(BaseSettings):
 
 
 class NotificationSettings(BaseSettings):
-    """Glance-compatible notifications (catalog/notifications.py) and where they are sent
+    """Glance-compatible notifications (catalog/notifications/) and where they are sent
     (infra/notifications/)."""
 
     model_config = _config("CATALOG_NOTIFICATIONS_")
@@ -546,12 +546,13 @@ class NotificationSettings(BaseSettings):
     oslo.messaging's `rabbit_quorum_queue`. Set it as the cloud's services do."""
     topic: str = "catalog.notifications"
     """The catalog's own topic on its Kafka (`CATALOG_KAFKA_BOOTSTRAP_SERVERS`), with every
-    notification, keyed by image id; empty: not published there."""
+    notification, keyed by what it is about (an image, a task, a namespace); empty: not
+    published there."""
     publisher_id: str = "image.localhost"
     """The envelope's `publisher_id` (Glance's `default_publisher_id`)."""
     disabled: str = ""
     """Event types not to send, comma-separated: a full type (`image.send`) or a group of them
-    (`image.member`, `image`), matched on whole dot-separated parts."""
+    (`image.member`, `image`, `task`, `metadef_tag`), matched on whole dot-separated parts."""
     retention_hours: float = Field(default=168.0, gt=0)
     """How long notifications stay in the outbox table once every destination has them."""
 

@@ -1,6 +1,7 @@
 """The notifications consumer: Glance's notifications for every event, into the outbox.
 
-Each event's notifications (catalog/notifications.py) are written to the `notification` table in
+Each event's notifications (catalog/notifications/: images', tasks' and metadata definitions'
+streams, each folded by its kind's fold) are written to the `notification` table in
 the transaction that records the event as applied, so each is written exactly once; relays then
 publish the outbox wherever notifications are sent (infra/notifications/routes.py).
 Message ids derive from the event's id, so a message published again after a crash is
@@ -24,19 +25,13 @@ import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
-from catalog.events import (
-    IMAGE_EVENTS,
-    DomainEvent,
-    ImageDataSent,
-    ImageEvent,
-    RecordedEvent,
-    decode,
-)
+from catalog.events import DomainEvent, ImageDataSent, RecordedEvent, decode
 from catalog.events.envelope import EventMetadata
-from catalog.image import ImageStatus
+from catalog.events.registry import EVENT_TYPES
 from catalog.notifications import (
-    ImageNotifications,
+    FOLDS,
     Notification,
+    StreamNotifications,
     disabled,
     sent_notification,
 )
@@ -55,7 +50,7 @@ log = structlog.get_logger(__name__)
 NAME = "notifications"
 MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
 """Namespace of the name-based (v5) message ids: one per (event id, notification index)."""
-CACHED_IMAGES = 10_000
+CACHED_STREAMS = 10_000
 
 
 def oslo_timestamp(at: datetime) -> str:
@@ -99,15 +94,16 @@ def oslo_message(
 
 class NotificationsConsumer:
     name = NAME
-    # An image's fold needs every one of its events; tasks and metadata definitions have no
-    # notifications here (Glance's metadefs notifications are not sent).
-    event_types: frozenset[str] | None = frozenset(cls.event_type for cls in IMAGE_EVENTS)
+    # A stream's fold needs every one of its events: all of each kind that has one.
+    event_types: frozenset[str] | None = frozenset(
+        event_type for event_type, cls in EVENT_TYPES.items() if cls.aggregate in FOLDS
+    )
 
     def __init__(self, settings: NotificationSettings) -> None:
         self._publisher_id = settings.publisher_id
         self._disabled = settings.disabled_types()
-        self._images: OrderedDict[uuid.UUID, ImageNotifications] = OrderedDict()
-        """Recently seen images as their last event left them, so the next event of an image
+        self._streams: OrderedDict[uuid.UUID, StreamNotifications] = OrderedDict()
+        """Recently seen streams as their last event left them, so the next event of a stream
         usually needs no read of its history."""
 
     def apply(
@@ -121,19 +117,19 @@ class NotificationsConsumer:
     def _rows(
         self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent
     ) -> list[dict[str, Any]]:
-        if not isinstance(event, ImageEvent):  # Glance's metadefs notifications are not sent
-            return []
-        actor = recorded.metadata.actor
         if isinstance(event, ImageDataSent):
-            notifications = [sent_notification(event, actor)]
+            # A download is on a stream of its own; its notification is about the image it read.
+            notifications = [sent_notification(event, recorded.metadata.actor)]
+            subject = event.image_id
         else:
-            image = self._image_before(conn, recorded)
-            notifications = image.advance(event, recorded.occurred_at)
-            self._remember(image)
+            stream = self._stream_before(conn, recorded, FOLDS[event.aggregate])
+            notifications = stream.advance(event, recorded.occurred_at)
+            self._remember(stream)
+            subject = str(recorded.stream_id)
         return [
             {
                 "message_id": uuid.UUID(message["message_id"]),
-                "image_id": _image_id(recorded, event),
+                "subject_id": subject,
                 "event_type": notification.event_type,
                 "priority": notification.priority,
                 "message": message,
@@ -144,30 +140,27 @@ class NotificationsConsumer:
             for message in [oslo_message(notification, recorded, index, self._publisher_id)]
         ]
 
-    def _image_before(self, conn: sa.Connection, recorded: RecordedEvent) -> ImageNotifications:
-        """The image as the events before this one left it."""
-        cached = self._images.pop(recorded.stream_id, None)
-        if cached is not None and cached.image.version == recorded.version - 1:
+    def _stream_before(
+        self, conn: sa.Connection, recorded: RecordedEvent, fold: type[StreamNotifications]
+    ) -> StreamNotifications:
+        """The stream's fold as the events before this one left it."""
+        cached = self._streams.pop(recorded.stream_id, None)
+        if cached is not None and cached.version == recorded.version - 1:
             return cached
-        image = ImageNotifications.start(recorded.stream_id)
+        stream = fold.start(recorded.stream_id)
         if recorded.version == 1:
-            return image
+            return stream
         for earlier in load_stream_before(conn, recorded.stream_id, recorded.version):
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
-            image.advance(event, earlier.occurred_at)
-        return image
+            stream.advance(event, earlier.occurred_at)
+        return stream
 
-    def _remember(self, image: ImageNotifications) -> None:
-        if image.image.status is ImageStatus.DELETED:  # nothing comes after
+    def _remember(self, stream: StreamNotifications) -> None:
+        if stream.ended:  # nothing comes after
             return
-        self._images[image.image.id] = image
-        if len(self._images) > CACHED_IMAGES:
-            self._images.popitem(last=False)
-
-
-def _image_id(recorded: RecordedEvent, event: DomainEvent) -> str:
-    # A download is on a stream of its own; its notification is keyed by the image it read.
-    return event.image_id if isinstance(event, ImageDataSent) else str(recorded.stream_id)
+        self._streams[stream.stream_id] = stream
+        if len(self._streams) > CACHED_STREAMS:
+            self._streams.popitem(last=False)
 
 
 PRUNE_INTERVAL_SECONDS = 600.0

@@ -21,7 +21,7 @@ class OutboxNotification:
     position: int
     commit_order: int
     message_id: uuid.UUID
-    image_id: str
+    subject_id: str
     event_type: str
     priority: str
     message: dict[str, Any]
@@ -31,7 +31,7 @@ class OutboxNotification:
 _COLUMNS = (
     notification.c.position,
     notification.c.message_id,
-    notification.c.image_id,
+    notification.c.subject_id,
     notification.c.event_type,
     notification.c.priority,
     notification.c.message,
@@ -40,7 +40,7 @@ _COLUMNS = (
 
 # See infra/db/event_log.py: only rows of transactions older than every one still running.
 _PG_READ = sa.text(
-    "SELECT position, message_id, image_id, event_type, priority, message, created_at,"
+    "SELECT position, message_id, subject_id, event_type, priority, message, created_at,"
     " commit_order::text::bigint AS commit_order FROM notification"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
@@ -58,7 +58,7 @@ _SQLITE_READ = (
 
 
 def add_notifications(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert outbox rows (message_id, image_id, event_type, priority, message, created_at)."""
+    """Insert outbox rows (message_id, subject_id, event_type, priority, message, created_at)."""
     if rows:
         conn.execute(sa.insert(notification), list(rows))
 

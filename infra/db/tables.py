@@ -68,7 +68,9 @@ notification = sa.Table(
     # As in `event`: the inserting transaction's id on PostgreSQL, for a reader that never skips.
     sa.Column("commit_order", sa.BigInteger, nullable=False),
     sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
-    sa.Column("image_id", sa.String(64), nullable=False),
+    # What the notification is about (an image, a task, a namespace): its notifications keep
+    # their order (the key of Kafka's records).
+    sa.Column("subject_id", sa.String(64), nullable=False),
     sa.Column("event_type", sa.String(100), nullable=False),
     sa.Column("priority", sa.String(10), nullable=False),
     sa.Column("message", JsonDocument, nullable=False),

@@ -35,11 +35,11 @@ def envelope(message: dict[str, Any]) -> dict[str, str]:
 
 
 def kafka_record(row: OutboxNotification) -> KafkaRecord:
-    """The record oslo.messaging's Kafka driver sends, keyed by image id (so one image's
-    notifications keep their order); the headers let anyone route by type or priority
-    without parsing the body."""
+    """The record oslo.messaging's Kafka driver sends, keyed by what it is about (an image, a
+    task, a namespace), so that one's notifications keep their order; the headers let anyone
+    route by type or priority without parsing the body."""
     return KafkaRecord(
-        key=row.image_id.encode(),
+        key=row.subject_id.encode(),
         value=json.dumps(envelope(row.message), separators=(",", ":")).encode(),
         headers=[
             ("event_type", row.event_type.encode()),

@@ -39,7 +39,7 @@ def test_consume_runs_a_consumer_until_stopped(tmp_path: Path) -> None:
 
     def notified() -> list[tuple[str, str]]:
         with contextlib.closing(sqlite3.connect(tmp_path / "catalog.db")) as conn:
-            return conn.execute("SELECT event_type, image_id FROM notification").fetchall()
+            return conn.execute("SELECT event_type, subject_id FROM notification").fetchall()
 
     consumer = subprocess.Popen([*cli, "consume", "notifications"], env=env)
     try:

@@ -242,7 +242,7 @@ def test_a_stopped_database_is_a_503_and_everything_goes_on_when_it_is_back(
     # Each job's lock went with the old server; each holder takes its lock again.
     locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
     eventually(lambda: query(database, locks) == LOCKED_JOBS, "the jobs hold their locks again")
-    notified = "SELECT count(*) FROM notification WHERE image_id = $1"
+    notified = "SELECT count(*) FROM notification WHERE subject_id = $1"
     eventually(lambda: query(database, notified, image.id) > 0, "the image's changes are notified")
     if kafka:
         assert keyed_on_topic(events, image.id)

@@ -27,7 +27,7 @@ def test_the_embedded_server_notifies_what_it_did(embedded_server: str, tmp_path
 
     def notified() -> list[tuple[str]]:
         with contextlib.closing(sqlite3.connect(database)) as conn:
-            query = "SELECT message FROM notification WHERE image_id = ?"
+            query = "SELECT message FROM notification WHERE subject_id = ?"
             return conn.execute(query, (image_id,)).fetchall()
 
     [(message,)] = eventually(notified, "the image's creation is notified")

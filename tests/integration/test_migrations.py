@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
+from infra.db.tables import notification
 from infra.projection_rebuild import rebuild_projections
 from tests.integration.views import store_history
 
@@ -86,5 +88,45 @@ async def test_the_location_holders_view_starts_from_the_log(database_url: str) 
 
         await rebuild_projections(SqlEventLog(database, INLINE_PROJECTIONS))
         assert await database.read(_holders) == migrated
+    finally:
+        await database.close()
+
+
+_OUTBOX_ROW = sa.text(
+    "INSERT INTO notification"
+    " (message_id, image_id, event_type, priority, message, created_at)"
+    " VALUES (:message_id, 'an-image', 'image.create', 'INFO', '{}', :created_at)"
+)
+
+
+async def test_notifications_waiting_in_the_outbox_keep_their_image_as_their_subject(
+    database_url: str,
+) -> None:
+    database = open_database(database_url)
+    try:
+        await upgrade(database, "0011")
+        message_id = uuid.uuid4()
+        await database.write(
+            lambda conn: conn.execute(
+                _OUTBOX_ROW.bindparams(
+                    sa.bindparam("message_id", message_id, type_=notification.c.message_id.type),
+                    sa.bindparam(
+                        "created_at", datetime.now(UTC), type_=notification.c.created_at.type
+                    ),
+                )
+            )
+        )
+        await upgrade(database)
+
+        def kept(conn: sa.Connection) -> list[tuple[object, ...]]:
+            query = sa.select(notification.c.message_id, notification.c.subject_id)
+            return [tuple(row) for row in conn.execute(query)]
+
+        assert await database.read(kept) == [(message_id, "an-image")]
+        if database_url.startswith("sqlite"):
+            # Renamed in place: positions are still never given twice (AUTOINCREMENT).
+            schema = "SELECT sql FROM sqlite_master WHERE name = 'notification'"
+            created = await database.read(lambda conn: conn.execute(sa.text(schema)).scalar_one())
+            assert "AUTOINCREMENT" in created
     finally:
         await database.close()

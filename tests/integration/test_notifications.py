@@ -1,4 +1,5 @@
-"""Glance's notifications, derived from the log by the notifications consumer, into the outbox."""
+"""Glance's notifications (images', tasks' and metadata definitions'), derived from the log by
+the notifications consumer, into the outbox."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from infra.bootstrap import Container
 from infra.consumers.status import consumer_status
 from infra.db.tables import checkpoint, notification
+from infra.projection_rebuild import rebuild_projections
 from infra.settings import NotificationSettings
 from tests.integration.conftest import (
     ADMIN,
@@ -18,18 +20,29 @@ from tests.integration.conftest import (
     PROJECT_B,
     ApiBuilder,
     ApiClient,
+    created_image_id,
     embedded_settings,
     event_count,
     failed_upload_image_id,
+    settled,
     uploaded_image_id,
 )
 from tests.integration.consuming import consume_log
+from tests.integration.test_api_import import stage, start_import
 from tests.waiting import until
 
 IMAGE_FIELDS = {
     "id", "name", "status", "created_at", "updated_at", "min_disk", "min_ram", "protected",
     "checksum", "owner", "disk_format", "container_format", "size", "virtual_size", "is_public",
     "visibility", "properties", "tags", "deleted", "deleted_at",
+}  # fmt: skip
+TASK_FIELDS = {
+    "id", "type", "status", "result", "owner", "message", "expires_at", "created_at",
+    "updated_at", "deleted", "deleted_at",
+}  # fmt: skip
+NAMESPACE_FIELDS = {
+    "namespace", "namespace_old", "display_name", "protected", "visibility", "owner",
+    "description", "created_at", "updated_at", "deleted", "deleted_at",
 }  # fmt: skip
 ENVELOPE = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
 
@@ -53,6 +66,16 @@ async def downloaded(api: ApiClient, container: Container, image_id: str) -> Non
         return await event_count(container) == before + 1
 
     await until(recorded)
+
+
+async def import_and_tagged_namespace(api: ApiClient) -> None:
+    """An image imported (through a task), and a namespace created with a tag."""
+    image_id = await created_image_id(api)
+    assert (await stage(api, image_id)).status == 204
+    assert (await start_import(api, image_id)).status == 202
+    await settled(api)
+    namespace = {"namespace": "n", "tags": [{"name": "t"}]}
+    assert (await api.post("/v2/metadefs/namespaces", json=namespace, headers=ADMIN)).status == 201
 
 
 async def test_an_image_life_gives_glances_notifications_in_order(
@@ -175,9 +198,14 @@ async def test_disabled_types_match_whole_parts_of_the_name(
 async def test_events_delivered_again_are_not_notified_twice(
     api: ApiClient, container: Container
 ) -> None:
-    await uploaded_image_id(api, b"x", ADMIN)
+    await import_and_tagged_namespace(api)
     assert await consume_log(container, "notifications") > 0
     first = await outbox(container)
+    assert {"task.run", "metadef_tag.create"} <= {m["event_type"] for m in first}
+
+    # Rebuilding the views replays the log into views only: nothing to notify again.
+    await rebuild_projections(container.log, batch_size=50)
+    assert await consume_log(container, "notifications") == 0
 
     # The consumer loses its place (as after a restore of an old checkpoint): everything comes
     # again, and what it applied is recognised by (stream, version).
@@ -200,15 +228,102 @@ async def test_a_consumers_lag_is_what_waits_for_it(api: ApiClient, container: C
     )
 
 
-async def test_metadata_definitions_changes_notify_nothing_and_stop_nothing(
+async def test_an_import_task_is_notified_as_glance_does(
     api: ApiClient, container: Container
 ) -> None:
-    namespace = {"namespace": "n", "tags": [{"name": "t"}]}
-    assert (await api.post("/v2/metadefs/namespaces", json=namespace, headers=ADMIN)).status == 201
-    image_id = await uploaded_image_id(api)
+    image_id = await created_image_id(api)
+    assert (await stage(api, image_id)).status == 204
+    started = await start_import(api, image_id)
+    assert started.status == 202
+    await settled(api)
 
     await consume_log(container, "notifications")
+    messages = await outbox(container)
 
-    payloads = [m["payload"] for m in await outbox(container)]
-    assert payloads
-    assert all(image_id in str(payload) for payload in payloads)
+    tasks = [m for m in messages if m["event_type"].startswith("task.")]
+    assert [m["event_type"] for m in tasks] == [
+        "task.create",
+        "task.processing",
+        "task.success",
+        "task.run",  # when the call that ran the task returns: after its end
+    ]
+    payloads = [m["payload"] for m in tasks]
+    assert all(set(payload) == TASK_FIELDS for payload in payloads)
+    assert len({payload["id"] for payload in payloads}) == 1
+    assert [p["status"] for p in payloads] == ["pending", "processing", "success", "pending"]
+    assert (payloads[0]["type"], payloads[0]["owner"]) == ("api_image_import", "proj-a")
+    assert payloads[0]["expires_at"] is None
+    assert payloads[2]["expires_at"]
+    assert payloads[3] == payloads[0]  # the task as its caller created it
+    request_id = started.headers["x-openstack-request-id"]
+    assert {m["_context"]["request_id"] for m in tasks} == {request_id}
+    # The image's import is told between the task's start and its end.
+    types = [m["event_type"] for m in messages]
+    assert types.index("task.processing") < types.index("image.activate")
+    assert types.index("image.activate") < types.index("task.success")
+
+
+async def test_a_namespaces_life_is_notified_as_glance_does(
+    api: ApiClient, container: Container
+) -> None:
+    namespaces = "/v2/metadefs/namespaces"
+    created = {
+        "namespace": "OS::Test",
+        "display_name": "Test",
+        "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "t_"}],
+        "objects": [{"name": "CPU", "properties": {"cores": {"type": "integer", "title": "C"}}}],
+        "tags": [{"name": "t1"}],
+        "properties": {"p1": {"type": "string", "title": "P"}},
+    }
+    assert (await api.post(namespaces, json=created, headers=ADMIN)).status == 201
+    renamed = {"namespace": "OS::Renamed", "display_name": "Test"}
+    assert (await api.put(f"{namespaces}/OS::Test", json=renamed, headers=ADMIN)).status == 200
+    one = f"{namespaces}/OS::Renamed"
+    tag = await api.put(f"{one}/tags/t1", json={"name": "t2"}, headers=ADMIN)
+    assert tag.status == 200
+    assert (await api.delete(f"{one}/properties/p1", headers=ADMIN)).status == 204
+    assert (await api.delete(f"{one}/objects", headers=ADMIN)).status == 204
+    assert (await api.delete(one, headers=ADMIN)).status == 204
+
+    await consume_log(container, "notifications")
+    messages = await outbox(container)
+
+    assert [m["event_type"] for m in messages] == [
+        "metadef_namespace.create",
+        "metadef_resource_type.create",
+        "metadef_object.create",
+        "metadef_tag.create",
+        "metadef_property.create",
+        "metadef_namespace.update",
+        "metadef_tag.update",
+        "metadef_property.delete",
+        "metadef_namespace.delete_objects",
+        "metadef_namespace.delete",
+    ]
+    payloads = [m["payload"] for m in messages]
+    assert set(payloads[0]) == NAMESPACE_FIELDS
+    assert (payloads[0]["namespace"], payloads[0]["owner"]) == ("OS::Test", "admin-proj")
+    assert payloads[1]["prefix"] == "t_"
+    assert payloads[2]["properties"][0]["name"] == "cores"
+    assert (payloads[5]["namespace"], payloads[5]["namespace_old"]) == ("OS::Renamed", "OS::Test")
+    assert (payloads[6]["name"], payloads[6]["name_old"]) == ("t2", "t1")
+    assert payloads[6]["namespace"] == "OS::Renamed"
+    assert (payloads[7]["name"], payloads[7]["deleted"]) == ("p1", True)
+    assert (payloads[9]["deleted"], payloads[9]["namespace"]) == (True, "OS::Renamed")
+    assert all(m["_context"]["user_id"] == ADMIN["X-User-Id"] for m in messages)
+
+
+async def test_tasks_and_metadata_definitions_are_switched_off_as_glances_groups(
+    tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
+) -> None:
+    settings = embedded_settings(tmp_path, sqlite_url)
+    settings.notifications = NotificationSettings(disabled="task, metadef_tag")
+    api, container = await api_for(settings)
+    await import_and_tagged_namespace(api)
+
+    await consume_log(container, "notifications")
+    types = {m["event_type"] for m in await outbox(container)}
+
+    assert "metadef_namespace.create" in types
+    assert "image.activate" in types
+    assert not {t for t in types if t.startswith(("task.", "metadef_tag."))}

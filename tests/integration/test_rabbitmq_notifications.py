@@ -73,7 +73,7 @@ async def test_notifications_are_published_as_oslo_messaging_publishes_them(
 
     def rows(conn: sa.Connection) -> list[sa.Row[tuple[str, str, str]]]:
         query = sa.select(
-            notification.c.message_id, notification.c.priority, notification.c.image_id
+            notification.c.message_id, notification.c.priority, notification.c.subject_id
         )
         return list(conn.execute(query.order_by(notification.c.position)))
 

@@ -46,7 +46,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnService]:
 def outbox_order(conn: sa.Connection) -> dict[str, list[str]]:
     """Each image's notifications (message ids) in the order they were written."""
     rows = conn.execute(
-        sa.select(notification.c.image_id, notification.c.message_id).order_by(
+        sa.select(notification.c.subject_id, notification.c.message_id).order_by(
             notification.c.position
         )
     )

@@ -127,7 +127,7 @@ async def test_delete_and_restore_are_notified_and_the_scrub_is_not(
 
     def types(conn: sa.Connection) -> list[tuple[str, str]]:
         query = sa.select(notification.c.event_type, notification.c.message).where(
-            notification.c.image_id == image_id
+            notification.c.subject_id == image_id
         )
         return [(row.event_type, row.message["payload"]["status"]) for row in conn.execute(query)]
 

@@ -1,15 +1,10 @@
-"""Glance's notifications, derived from the events of an image's life.
-
-Glance sends a notification from inside each request (`glance/notifier.py`); here they are
-derived afterwards from the log, by folding an image's events in order: the same event types,
-priorities and payload fields as Glance, in the order Glance sends them for the same operation.
-Pure: the envelope, its ids and its transport are the consumer's business.
-"""
+"""Glance's `image.*` notifications, derived from the events of an image's life
+(`format_image_notification`, `ImageProxy`, `ImageRepoProxy`, `ImageMemberRepoProxy` in
+`glance/notifier.py`)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,25 +36,14 @@ from catalog.events import (
 )
 from catalog.identity import Actor
 from catalog.image import Image, ImageStatus
-
-INFO = "INFO"
-ERROR = "ERROR"
-
-Payload = dict[str, Any] | str
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One Glance notification: its type, priority and payload (a text for upload errors)."""
-
-    event_type: str
-    payload: Payload
-    priority: str = INFO
-
-
-def isotime(value: datetime | None) -> str | None:
-    """Glance's timestamp format in payloads (`oslo_utils.timeutils.isotime`)."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+from catalog.notifications.base import (
+    ERROR,
+    INFO,
+    Notification,
+    StreamNotifications,
+    deleted_at,
+    isotime,
+)
 
 
 def image_payload(image: Image) -> dict[str, Any]:
@@ -98,25 +82,23 @@ def _import_stores(importing: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"os_glance_importing_to_stores": list(importing), "os_glance_failed_import": []}
 
 
-@dataclass
-class ImageNotifications:
-    """The notifications of one image, event by event (`advance` must see every event)."""
+class ImageNotifications(StreamNotifications):
+    """The notifications of one image. Downloads are not the image's events (they have streams
+    of their own): see `sent_notification`."""
 
-    image: Image
-    member_since: dict[str, datetime] = field(default_factory=dict)
+    def __init__(self, image_id: uuid.UUID) -> None:
+        super().__init__(image_id)
+        self.image = Image(image_id)
+        self.member_since: dict[str, datetime] = {}
 
-    @classmethod
-    def start(cls, image_id: uuid.UUID) -> ImageNotifications:
-        return cls(Image(image_id))
+    @property
+    def ended(self) -> bool:
+        return self.image.status is ImageStatus.DELETED
 
-    def advance(self, event: DomainEvent, at: datetime) -> list[Notification]:
-        """Apply the next event of the image; the notifications Glance sends for it.
-
-        Downloads are not the image's events (they have streams of their own): see
-        `sent_notification`."""
+    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
         before = self.image.status
         self.image.apply(event, at)
-        self.image.version += 1
+        self.image.version += 1  # the image's own rules (`exists`) count its events
         if isinstance(event, ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved):
             return [self._member(event, at)]
         return self._image(event, before, at)
@@ -151,8 +133,7 @@ class ImageNotifications:
             case ImageDeleted() | ImageDeletePending():
                 # A delayed delete is Glance's delete too (status `pending_delete`); what the
                 # scrubber does afterwards is not notified, as in Glance.
-                gone = {**payload, "deleted": True, "deleted_at": isotime(at)}
-                return [Notification("image.delete", gone)]
+                return [Notification("image.delete", deleted_at(payload, at))]
             case ImageLocationRemoved() if before is ImageStatus.PENDING_DELETE:
                 return []
             case (
@@ -193,9 +174,7 @@ class ImageNotifications:
             case ImageMemberStatusChanged():
                 return Notification("image.member.update", payload)
         del self.member_since[member]
-        return Notification(
-            "image.member.delete", {**payload, "deleted": True, "deleted_at": isotime(at)}
-        )
+        return Notification("image.member.delete", deleted_at(payload, at))
 
 
 def sent_notification(event: ImageDataSent, receiver: Actor) -> Notification:
@@ -208,10 +187,3 @@ def sent_notification(event: ImageDataSent, receiver: Actor) -> Notification:
         "receiver_user_id": receiver.user_id,
     }
     return Notification("image.send", payload, INFO if event.complete else ERROR)
-
-
-def disabled(event_type: str, disabled_types: frozenset[str]) -> bool:
-    """Whether `event_type` is switched off: named in full, or a group of it is (`image`,
-    `image.member`), matched on whole dot-separated parts (`image.up` disables nothing)."""
-    parts = event_type.split(".")
-    return any(".".join(parts[:n]) in disabled_types for n in range(1, len(parts) + 1))

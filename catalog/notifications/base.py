@@ -1,0 +1,77 @@
+"""What every kind of Glance notification shares: the notification itself, Glance's timestamps,
+switching types off, and the fold that derives a stream's notifications from its events.
+
+Glance sends a notification from inside each request (`glance/notifier.py`); here they are
+derived afterwards from the log, by folding a stream's events in order: the same event types,
+priorities and payload fields as Glance, in the order Glance sends them for the same operation.
+Pure: the envelope, its ids and its transport are the consumer's business.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from catalog.events import DomainEvent
+
+INFO = "INFO"
+ERROR = "ERROR"
+
+Payload = dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One Glance notification: its type, priority and payload (a text for upload errors)."""
+
+    event_type: str
+    payload: Payload
+    priority: str = INFO
+
+
+def isotime(value: datetime | None) -> str | None:
+    """Glance's timestamp format in payloads (`oslo_utils.timeutils.isotime`)."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deleted_at(payload: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """`payload` of something deleted at `at`, as Glance's `*.delete` notifications carry it."""
+    return {**payload, "deleted": True, "deleted_at": isotime(at)}
+
+
+def disabled(event_type: str, disabled_types: frozenset[str]) -> bool:
+    """Whether `event_type` is switched off: named in full, or a group of it is (`image`,
+    `image.member`, `task`, `metadef_tag`), matched on whole dot-separated parts (`image.up`
+    disables nothing)."""
+    parts = event_type.split(".")
+    return any(".".join(parts[:n]) in disabled_types for n in range(1, len(parts) + 1))
+
+
+class StreamNotifications(ABC):
+    """The notifications of one stream (an image's, a task's, a namespace's), event by event:
+    `advance` must see every event of the stream, in order."""
+
+    def __init__(self, stream_id: uuid.UUID) -> None:
+        self.stream_id = stream_id
+        self.version = 0
+        """The events folded so far."""
+
+    @classmethod
+    def start(cls, stream_id: uuid.UUID) -> Self:
+        return cls(stream_id)
+
+    @property
+    def ended(self) -> bool:
+        """Nothing comes after what was folded (the thing is gone): no use remembering it."""
+        return False
+
+    def advance(self, event: DomainEvent, at: datetime) -> list[Notification]:
+        """Fold the stream's next event; the notifications Glance sends for it."""
+        self.version += 1
+        return self._notifications(event, at)
+
+    @abstractmethod
+    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]: ...
