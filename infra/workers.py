@@ -51,17 +51,18 @@ class WorkersKeepDying(OperatorError):
     """Workers died quickly too many times in a row: the server stopped."""
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket listening on `host:port`, which worker processes inherit."""
+def listening_socket(
+    host: str, port: int, *, named: str = "--bind, CATALOG_API_BIND"
+) -> socket.socket:
+    """A socket listening on `host:port`, which worker processes inherit; `named` says which
+    setting gave the address."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host, port), family=family, backlog=1024)
     except OSError as e:
         # Python adds the address it tried to the system's words: it is said already.
         reason = (e.strerror or str(e)).partition(" (while attempting to bind")[0]
-        raise CannotListen(
-            f"cannot listen on {host}:{port} (--bind, CATALOG_API_BIND): {reason}"
-        ) from e
+        raise CannotListen(f"cannot listen on {host}:{port} ({named}): {reason}") from e
     sock.set_inheritable(True)
     return sock
 
@@ -122,9 +123,12 @@ def _death(worker: _Worker, wait_status: int) -> _Death:
     return _Death(cause, quick=not served or lived < QUICK_DEATH_SECONDS)
 
 
-def supervise(workers: int, run_worker: RunWorker) -> None:
+def supervise(
+    workers: int, run_worker: RunWorker, on_death: Callable[[int], None] = lambda pid: None
+) -> None:
     """Fork `workers` processes, each living `run_worker`; return once all have stopped after
-    SIGTERM or SIGINT. `WorkersKeepDying` once `MAX_QUICK_DEATHS` died quickly in a row."""
+    SIGTERM or SIGINT. `WorkersKeepDying` once `MAX_QUICK_DEATHS` died quickly in a row.
+    `on_death` is told the pid of each worker that has exited."""
     stopping = False
     children: dict[int, _Worker] = {}
 
@@ -161,6 +165,7 @@ def supervise(workers: int, run_worker: RunWorker) -> None:
         worker = children.pop(pid, None)
         if worker is None:
             continue
+        on_death(pid)
         death = _death(worker, wait_status)
         if stopping:
             continue
