@@ -21,6 +21,7 @@ from infra.http.keys import (
     POLICY,
     STORES,
 )
+from infra.http.openapi.document import add_description
 from infra.http.origin import ORIGINS, Origins, origin_middleware
 from infra.http.schemas import SERVED_SCHEMAS
 from infra.http.versions import API_VERSIONS, ApiVersions
@@ -179,4 +180,5 @@ def create_app(container: Container) -> web.Application:
     app.on_response_prepare.append(add_request_id)
     add_routes(app)
     add_metrics_route(app, settings.metrics)
+    add_description(app)  # last: it describes every route added before it
     return app
