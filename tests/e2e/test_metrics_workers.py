@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from functools import partial
 from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import start_server, stop_server
-from tests.e2e.test_workers import children_of
+from tests.e2e.conftest import start_server, stop_server, unfinished_upload
+from tests.e2e.test_workers import IDENTITY as OWNER
+from tests.e2e.test_workers import call, children_of
 from tests.metrics_text import sample
 from tests.serving import ANSWER_SECONDS, unused_port
 from tests.waiting import eventually
@@ -24,10 +25,17 @@ CONNECTIONS = 16
 ROUTE = "/{version}/schemas/image"
 
 
-def requests_counted(metrics_url: str) -> float | None:
+def scraped(metrics_url: str) -> str:
     with urllib.request.urlopen(f"{metrics_url}/metrics", timeout=ANSWER_SECONDS) as answer:
-        text = answer.read().decode()
-    return sample(text, "catalog_http_requests_total", route=ROUTE, status="200")
+        return str(answer.read().decode())
+
+
+def requests_counted(metrics_url: str) -> float | None:
+    return sample(scraped(metrics_url), "catalog_http_requests_total", route=ROUTE, status="200")
+
+
+def uploads_in_progress(metrics_url: str) -> float | None:
+    return sample(scraped(metrics_url), "catalog_image_uploads_in_progress")
 
 
 def replaced(parent: int, killed: int) -> bool:
@@ -68,12 +76,24 @@ def test_a_scrape_sums_every_worker_also_those_that_died(tmp_path: Path, postgre
         # Every scrape, whichever worker takes it, counts every request.
         for _ in range(6):
             assert requests_counted(metrics_url) == CONNECTIONS
-        # Both workers die and are replaced: what they counted stays, nothing twice.
-        for killed in sorted(children_of(server.pid)):
-            os.kill(killed, signal.SIGKILL)
+        image = {"disk_format": "raw", "container_format": "bare"}
+        image_id = call("POST", f"{url}/v2/images", image)["id"]
+        with closing(unfinished_upload(url, image_id, OWNER)):
             eventually(
-                partial(replaced, server.pid, killed),
-                "the parent starts a worker in place of the killed one",
+                lambda: uploads_in_progress(metrics_url) == 1, "the held upload is in progress"
+            )
+            # Both workers die and are replaced: what they counted stays, nothing twice; the
+            # upload the dead one held is no longer in progress.
+            for killed in sorted(children_of(server.pid)):
+                os.kill(killed, signal.SIGKILL)
+                eventually(
+                    partial(replaced, server.pid, killed),
+                    "the parent starts a worker in place of the killed one",
+                )
+            eventually(
+                lambda: uploads_in_progress(metrics_url) == 0,
+                "a dead worker's upload is no longer in progress",
+                transient=(OSError,),
             )
         ask_on_many_connections(url)
         for _ in range(6):

@@ -151,6 +151,8 @@ async def test_a_rebuild_shows_its_progress(api: ApiClient, container: bootstrap
             pass
 
     async with recorded(container.database, Quiet()) as progress:
+        # Recorded as it starts: a scrape meanwhile sees it running.
+        assert sample(await scrape(api), "catalog_rebuild_running") == 1
         await rebuild_projections(container.log, progress)
 
     text = await scrape(api)
