@@ -28,6 +28,17 @@ _UNAUTHORIZED: Schema = {
 }
 
 
+IDENTITY_HEADERS = {
+    "X-Project-Id": "The caller's project (auth modes trusted-headers and noauth).",
+    "X-User-Id": "The caller (trusted-headers, noauth).",
+    "X-Roles": "The caller's roles, comma-separated (trusted-headers, noauth).",
+    "X-OpenStack-Request-ID": "The caller's own request id (`req-<uuid>`), recorded beside "
+    "the catalog's.",
+}
+"""Headers every operation reads: who is asking, as a gateway in front says (in `keystone`
+mode the token says it instead)."""
+
+
 class Undescribed(Exception):
     """A route the description does not describe."""
 
@@ -101,8 +112,10 @@ def _operation(operation: Operation, method: str, path: str) -> dict[str, Any]:
     if operation.description:
         described["description"] = operation.description
     parameters = [*in_path, *operation.params]
-    if parameters:
-        described["parameters"] = [_parameter(p) for p in parameters]
+    described["parameters"] = [
+        *(_parameter(p) for p in parameters),
+        *({"$ref": f"#/components/parameters/{name}"} for name in IDENTITY_HEADERS),
+    ]
     if operation.body is not None:
         described["requestBody"] = {
             "required": operation.body_required,
@@ -133,6 +146,15 @@ def openapi_document(router: web.UrlDispatcher) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components(),
+            "parameters": {
+                name: {
+                    "name": name,
+                    "in": "header",
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
+                for name, text in IDENTITY_HEADERS.items()
+            },
             "securitySchemes": {
                 "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
             },

@@ -19,6 +19,8 @@ PATCH_TYPES = (
     "application/openstack-images-v2.0-json-patch",
 )
 
+OPEN_ERRORS = (400,)
+"""What even the routes served to anyone may answer: unreadable identity headers or URL."""
 READ_ERRORS = (400, 401, 403, 404, 503)
 """Any request may be refused: unreadable identity or URL (400), no valid token (401), the
 policy (403), nothing there or not visible (404), the database or Keystone away (503)."""
@@ -127,14 +129,16 @@ def _discovery() -> dict[tuple[str, str], Operation]:
     info = "Information"
     return {
         ("GET", "/"): Operation(
-            "The API versions (Glance answers 300 here)", "Versions", {300: versions}, ()
+            "The API versions (Glance answers 300 here)", "Versions", {300: versions}, OPEN_ERRORS
         ),
-        ("GET", "/versions"): Operation("The API versions", "Versions", {200: versions}, ()),
+        ("GET", "/versions"): Operation(
+            "The API versions", "Versions", {200: versions}, OPEN_ERRORS
+        ),
         ("GET", "/v2"): Operation(
             "Redirects to /v2/",
             "Versions",
             {302: None},
-            (),
+            OPEN_ERRORS,
             answer_headers={302: {"Location": {"schema": {"type": "string"}}}},
         ),
         **{
@@ -156,13 +160,16 @@ def _discovery() -> dict[tuple[str, str], Operation]:
             "The stores with their drivers (admins)", info, {200: json_body(ref("stores_info"))}
         ),
         ("GET", "/openapi.json"): Operation(
-            "This description (OpenAPI 3.1)", "Description", {200: json_body(ANY_OBJECT)}, ()
+            "This description (OpenAPI 3.1)",
+            "Description",
+            {200: json_body(ANY_OBJECT)},
+            OPEN_ERRORS,
         ),
         ("GET", "/metrics"): Operation(
             "Prometheus metrics (who may read them: CATALOG_METRICS_*)",
             "Operations",
             {200: {"text/plain": {"type": "string"}}},
-            (401, 403, 503),
+            (*OPEN_ERRORS, 401, 403, 503),
         ),
     }
 
@@ -173,7 +180,7 @@ def _healthcheck() -> Operation:
         "oslo.middleware's health check (any method; HEAD and GET are what balancers use)",
         "Operations",
         {200: answer, 204: None},
-        (503,),
+        (*OPEN_ERRORS, 503),
         description="503 while the database is away or the disable file exists.",
     )
 
