@@ -373,13 +373,15 @@ class Image(EventSourced):
         """Task `task_id` takes the image's import lock to write its data into `stores`.
         `brings_data`: the staged bytes become the image's data (uploading → importing); they
         are checked against the disk format claimed now (DiskFormatRejected) and the signature
-        properties they were staged with (SignatureRefused)."""
+        properties they were staged with (SignatureRefused). The task holding the lock may
+        take it again, to bring the data it staged meanwhile (web-download)."""
         self._require_live()
         if brings_data:
             self.require_staged()
             self._require_staged_as_signed()
             self._staged_virtual_size()
-        self.require_no_import()
+        if self.import_progress.task != task_id:
+            self.require_no_import()
         started = ImageImportStarted(task_id=task_id, stores=stores, brings_data=brings_data)
         self._record(started, now)
 

@@ -196,7 +196,13 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
     node_id = f"node-{uuid.uuid4()}"
     retry_budget = settings.core.conflict_retry_seconds
-    remote = TranslatingStore(HttpStore(allowed_networks=settings.tasks.import_networks()))
+    remote = TranslatingStore(
+        HttpStore(
+            allowed_networks=settings.tasks.import_networks(),
+            url_filter=settings.tasks.import_filter(),
+            read_timeout=settings.tasks.import_read_timeout,
+        )
+    )
     certificates = build_certificates(settings)
     context = CommandContext(
         images=ImageRepository(log, ConflictRetry(budget=retry_budget)),

@@ -27,6 +27,7 @@ from infra.notifications.transport_urls import TransportUrl, parse_transport_url
 from infra.operator_errors import SettingsError
 from infra.setting_values import Networks, listed
 from infra.store_options import StoreOptions, read_options
+from stores.url_filter import Listed, UrlFilter
 
 
 def _config(env_prefix: str) -> SettingsConfigDict:
@@ -373,12 +374,43 @@ class TaskSettings(BaseSettings):
     time_to_live: float = Field(default=48.0, gt=0)
     """Hours a task is kept once it ended, then forgotten (Glance's `task_time_to_live`)."""
     import_allowed_networks: Networks = ""
-    """Networks (CIDR), comma-separated, that the tasks API's imports (`import_from`) may
-    fetch from although they are loopback, link-local or private; by default only public
-    addresses."""
+    """Networks (CIDR), comma-separated, that imports (web-download, the tasks API's
+    `import_from`) may fetch from although they are loopback, link-local or private; by
+    default only public addresses."""
+
+    # Which URLs imports (web-download, the tasks API's `import_from`) may fetch, by scheme,
+    # host and port (Glance's `import_filtering_opts`, with its defaults).
+    import_allowed_schemes: str = "http,https"
+    """URL schemes imports may fetch, comma-separated; when set, the disallowed ones are not
+    read."""
+    import_disallowed_schemes: str = ""
+    """URL schemes imports may not fetch, comma-separated (when no scheme is allowed)."""
+    import_allowed_hosts: str = ""
+    """Hosts (as written in URLs) imports may fetch from, comma-separated; when set, the
+    disallowed ones are not read."""
+    import_disallowed_hosts: str = ""
+    """Hosts imports may not fetch from, comma-separated (when no host is allowed)."""
+    import_allowed_ports: str = "80,443"
+    """Ports imports may fetch from, comma-separated; when set, the disallowed ones are not
+    read. Empty: any port not disallowed."""
+    import_disallowed_ports: str = ""
+    """Ports imports may not fetch from, comma-separated (when no port is allowed)."""
+    import_read_timeout: float = Field(default=60.0, gt=0)
+    """Seconds an import's source may send nothing (answer, or the next bytes) before the
+    import fails, its bytes removed: a stalled server does not hold an image for good."""
 
     def import_networks(self) -> list[str]:
         return listed(self.import_allowed_networks)
+
+    def import_filter(self) -> UrlFilter:
+        def part(allowed: str, disallowed: str) -> Listed:
+            return Listed.of(listed(allowed), listed(disallowed))
+
+        return UrlFilter(
+            schemes=part(self.import_allowed_schemes, self.import_disallowed_schemes),
+            hosts=part(self.import_allowed_hosts, self.import_disallowed_hosts),
+            ports=part(self.import_allowed_ports, self.import_disallowed_ports),
+        )
 
 
 class ImageCacheSettings(BaseSettings):

@@ -21,6 +21,7 @@ from stores.errors import (
 )
 from stores.http_safety import AddressPolicy, CheckedResolver, IPNetwork, numeric_addresses
 from stores.streaming import READ_CHUNK_SIZE, check_range
+from stores.url_filter import UrlFilter
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Answers that say "not now" rather than "not this": the request timed out, or came too often.
@@ -33,7 +34,8 @@ class HttpStore:
 
     Every address a request connects to is checked (`http_safety`): a location cannot reach
     loopback, link-local or private addresses unless they are in `allowed_networks`. Redirects
-    are followed here, at most `max_redirects`, each one checked like the first URL.
+    are followed here, at most `max_redirects`, each one checked like the first URL. A
+    `url_filter` also checks each URL's scheme, host and port (an import's URLs).
     """
 
     scheme = "http"
@@ -46,11 +48,13 @@ class HttpStore:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         max_redirects: int = 5,
+        url_filter: UrlFilter | None = None,
     ) -> None:
         if max_redirects < 0:
             raise ValueError("max_redirects must not be negative")
         self.policy = AddressPolicy(allowed_networks)
         self.max_redirects = max_redirects
+        self.url_filter = url_filter or UrlFilter()
         # `connect` also bounds name resolution, which `sock_connect` alone does not.
         self._timeout = aiohttp.ClientTimeout(
             connect=connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
@@ -199,6 +203,7 @@ class HttpStore:
             raise InvalidLocation("not a valid URL") from None  # the message may quote it
         if url.scheme not in self.schemes or not url.raw_host:
             raise InvalidLocation(f"not an http(s) location: {_shown(location)}")
+        self.url_filter.check(url)
         # aiohttp connects to hosts written as addresses without asking the resolver.
         self.policy.check_host(url.raw_host)
         return url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -33,10 +34,15 @@ class Origin:
             "/get-only": self._get_only,
             "/unsized": self._unsized,
             "/from-start": self._from_start,
+            "/cut-short": self._cut_short,
+            "/held": self._held,
+            "/stalled": self._stalled,
         }
         for path, handler in routes.items():
             self.app.router.add_route("*", path, handler)
         self.redirect_to = "/image"
+        self.release = asyncio.Event()
+        """What `/held` waits for before it answers."""
 
     @web.middleware
     async def _record(
@@ -86,6 +92,27 @@ class Origin:
         if request.method != "HEAD":
             await response.write(DATA)
         await response.write_eof()
+        return response
+
+    async def _held(self, request: web.Request) -> web.Response:
+        await self.release.wait()
+        return web.Response(body=DATA)
+
+    async def _stalled(self, request: web.Request) -> web.StreamResponse:
+        # Promises all the bytes, sends half, then nothing until released: a source that hangs.
+        response = web.StreamResponse(headers={"Content-Length": str(len(DATA))})
+        await response.prepare(request)
+        await response.write(DATA[: len(DATA) // 2])
+        await self.release.wait()
+        return response
+
+    async def _cut_short(self, request: web.Request) -> web.StreamResponse:
+        # Promises all the bytes, sends half, then drops the connection: a source that breaks.
+        response = web.StreamResponse(headers={"Content-Length": str(len(DATA))})
+        await response.prepare(request)
+        await response.write(DATA[: len(DATA) // 2])
+        assert request.transport is not None
+        request.transport.close()
         return response
 
     async def _from_start(self, request: web.Request) -> web.Response:

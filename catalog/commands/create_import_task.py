@@ -21,6 +21,7 @@ from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.create_image import CreateImage, create_image
 from catalog.commands.delete_image import DeleteImage, delete_image
+from catalog.commands.fetched_urls import fetchable
 from catalog.commands.run_as_task import (
     NewTask,
     Outcome,
@@ -29,7 +30,7 @@ from catalog.commands.run_as_task import (
     run_as_task,
 )
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
-from catalog.errors import BadRequest, CatalogError, DatabaseUnavailable, RefusedLocation
+from catalog.errors import CatalogError, DatabaseUnavailable
 from catalog.events import EventMetadata
 from catalog.ports import RemoteData
 from catalog.task import Task, TaskType
@@ -48,17 +49,10 @@ class CreateImportTask(Command):
 async def create_import_task(
     command: CreateImportTask, context: CommandContext, metadata: EventMetadata
 ) -> Task:
-    remote = context.task_settings.remote
     url = command.import_from
-    try:
-        if remote is None:
-            raise RefusedLocation("no data is fetched from URLs here")
-        await remote.check_location(url)
-    except RefusedLocation as e:
-        raise BadRequest(f"URI for legacy import task does not pass filtering: {url}") from e
+    remote = await fetchable(context, url, "URI for legacy import task does not pass filtering")
 
     async def work() -> Outcome:
-        assert remote is not None
         return await _import(context, metadata, command.image, remote, url)
 
     return await run_as_task(context, metadata, NewTask(TaskType.IMPORT, command.input), work)

@@ -1,5 +1,6 @@
 """Import an image's data: POST /v2/images/{id}/import, the import methods that bring an image
-its data (`glance-direct`; `copy-image`, which copies an active image's, is in `copy_image.py`).
+its data (`glance-direct`; `web-download`, which stages a URL's bytes first, is in
+`web_download.py`, and `copy-image`, which copies an active image's, in `copy_image.py`).
 
 As on Glance, the request is answered (202) once the import has begun: its task holds the
 image's import lock, the image is `importing` and the stores asked are listed in
@@ -39,6 +40,7 @@ from catalog.commands.run_as_task import (
     Failed,
     NewTask,
     Outcome,
+    Work,
     image_result,
     start_as_task,
 )
@@ -51,6 +53,11 @@ from catalog.task import TaskType
 def staged_bytes(image: Image) -> DataSource:
     """glance-direct: the bytes staged (PUT …/stage), hashed while they were."""
     image.require_staged()
+    return staged_source(image)
+
+
+def staged_source(image: Image) -> DataSource:
+    """The image's staged bytes, as an import's source."""
     staged = image.staged
     assert staged is not None
     assert image.upload_store is not None
@@ -68,7 +75,7 @@ SOURCES: dict[str, Callable[[Image], DataSource]] = {"glance-direct": staged_byt
 """The import methods that bring an image its data, and where each reads its bytes (checking
 the image can be imported so, else a 409)."""
 
-IMPORT_METHODS = (*SOURCES, "copy-image")
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 """The import methods this catalog serves, as `/v2/info/import` and the 201 header list them."""
 
 
@@ -82,6 +89,10 @@ class ImportImage(Command):
     request: dict[str, Any] = Field(default_factory=dict)
     """The import request as the client sent it (the task's input shows it, as Glance's)."""
 
+    @property
+    def request_shown(self) -> dict[str, Any]:
+        return self.request or {"method": {"name": self.method}}
+
 
 def import_task(image_id: uuid.UUID, request: dict[str, Any], stores: list[str]) -> NewTask:
     """An import's task, with Glance's input: the image, the import request, its stores."""
@@ -94,11 +105,25 @@ async def import_image(
 ) -> None:
     image = await context.images.load(command.image_id)
     require(context, image, metadata.actor, "modify_image")
-    source = SOURCES[command.method](image)
+    SOURCES[command.method](image)  # the image can be imported so, else a 409
     image.require_no_import()  # taken before the task, as Glance: a refusal leaves none
     targets = stores_asked(context, command.stores)
+    work = staged_import(context, metadata, command, targets)
+    begin = locked_import(
+        context, metadata, command.image_id, targets, work, rule="modify_image", brings_data=True
+    )
+    new = import_task(command.image_id, command.request_shown, targets)
+    await start_as_task(context, metadata, new, begin)
+
+
+def staged_import(
+    context: CommandContext, metadata: EventMetadata, command: ImportImage, targets: list[str]
+) -> Work:
+    """The work of an import of the staged bytes, the lock taken (the image `importing`): the
+    bytes written into `targets` and the image activated."""
 
     async def work() -> Outcome:
+        source = staged_source(await context.images.load(command.image_id))
         async with AsyncExitStack() as held:
             run = ImportRun(context, metadata, command.image_id, source, held)
             await run_plugins(run)
@@ -122,9 +147,4 @@ async def import_image(
             await release_data(context, command.image_id, source.location, source.store)
         return image_result(command.image_id, run.source.size)
 
-    request = command.request or {"method": {"name": command.method}}
-    new = import_task(command.image_id, request, targets)
-    begin = locked_import(
-        context, metadata, command.image_id, targets, work, rule="modify_image", brings_data=True
-    )
-    await start_as_task(context, metadata, new, begin)
+    return work

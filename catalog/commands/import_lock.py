@@ -45,23 +45,9 @@ def locked_import(
     changed since they were staged and verified, they go and the image is queued."""
 
     async def begin(task: Task) -> Work:
-        def lock(image: Image) -> tuple[CatalogError, str] | None:
-            require(context, image, metadata.actor, rule)
-            now = context.clock.now()
-            try:
-                image.begin_import(str(task.id), tuple(stores), now, brings_data=brings_data)
-            except DiskFormatRejected as rejected:
-                return rejected, image.reject_staged(rejected.detail, now)
-            except SignatureRefused as why:
-                unverified = signature_failure(image_id, why)
-                return unverified, image.reject_staged(unverified.message, now)
-            return None
-
-        refused = await context.images.change(image_id, metadata, lock)
-        if refused is not None:
-            rejected, doomed = refused
-            await release_data(context, image_id, doomed)
-            raise rejected
+        await take_import_lock(
+            context, metadata, image_id, task.id, stores, rule=rule, brings_data=brings_data
+        )
 
         async def locked() -> Outcome:
             reason = INTERNAL_ERROR
@@ -81,6 +67,38 @@ def locked_import(
         return locked
 
     return begin
+
+
+async def take_import_lock(
+    context: CommandContext,
+    metadata: EventMetadata,
+    image_id: uuid.UUID,
+    task_id: uuid.UUID,
+    stores: list[str],
+    *,
+    rule: str,
+    brings_data: bool,
+) -> None:
+    """Task `task_id` takes the image's import lock (or, holding it, takes it again to bring
+    the data it staged); see `locked_import`."""
+
+    def lock(image: Image) -> tuple[CatalogError, str] | None:
+        require(context, image, metadata.actor, rule)
+        now = context.clock.now()
+        try:
+            image.begin_import(str(task_id), tuple(stores), now, brings_data=brings_data)
+        except DiskFormatRejected as rejected:
+            return rejected, image.reject_staged(rejected.detail, now)
+        except SignatureRefused as why:
+            unverified = signature_failure(image_id, why)
+            return unverified, image.reject_staged(unverified.message, now)
+        return None
+
+    refused = await context.images.change(image_id, metadata, lock)
+    if refused is not None:
+        rejected, doomed = refused
+        await release_data(context, image_id, doomed)
+        raise rejected
 
 
 async def release_import_lock(

@@ -83,6 +83,7 @@ from catalog.commands.update_metadef_namespace import (
     update_metadef_namespace,
 )
 from catalog.commands.upload_image_data import UploadImageData, upload_image_data
+from catalog.commands.web_download import WebDownload, web_download
 from catalog.events import EventMetadata
 
 Handler = Callable[[Any, CommandContext, EventMetadata], Awaitable[Any]]
@@ -92,6 +93,7 @@ HANDLERS: dict[type[Command], Handler] = {
     UploadImageData: upload_image_data,
     ImportImage: import_image,
     CopyImage: copy_image,
+    WebDownload: web_download,
     SetImageLocation: set_image_location,
     DeleteImage: delete_image,
     DeleteFromStore: delete_from_store,

@@ -116,6 +116,8 @@ async def _in_background(
         await _end(context, metadata, task_id, outcome)
     except DatabaseUnavailable:
         log.warning("task_end_not_recorded", task_id=str(task_id))  # recovery ends it
+    except CatalogError as e:  # a refusal the task's message tells: no traceback to read
+        log.warning("task_failed", task_id=str(task_id), reason=failure_of(e).message)
     except Exception:
         log.exception("task_failed", task_id=str(task_id))  # recorded: no one else to tell
     finally:

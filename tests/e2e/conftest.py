@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -158,8 +159,12 @@ class Cli:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *args: str, stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
-        """Run it; `stdin`, if given, is a file fed to its standard input (else none)."""
+    def run(
+        self, *args: str, stdin: Path | None = None, closed_stdin: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run it; `stdin`, if given, is a file fed to its standard input (else none, or
+        `closed_stdin`: none open, as `<&-`, which the glance CLI needs to know it has no data
+        to send)."""
         # A developer's OS_* settings (OS_CLOUD, OS_TOKEN, ...) must not steer the client; the
         # clients' own deprecation warnings are not the catalog's to fix.
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -172,11 +177,12 @@ class Cli:
                 stdin=source,
                 env={**env, "PYTHONWARNINGS": "ignore", **self.env},
                 text=True,
+                preexec_fn=(lambda: os.close(0)) if closed_stdin else None,
             )
 
-    def __call__(self, *args: str, stdin: Path | None = None) -> str:
+    def __call__(self, *args: str, stdin: Path | None = None, closed_stdin: bool = False) -> str:
         """Its standard output; a failure fails the test."""
-        result = self.run(*args, stdin=stdin)
+        result = self.run(*args, stdin=stdin, closed_stdin=closed_stdin)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -216,16 +222,25 @@ class RefusingKeystone(BaseHTTPRequestHandler):
         """Quiet: lookups are expected and not worth a line in the test output."""
 
 
+@contextlib.contextmanager
+def served_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` answering on loopback, in a thread of the test's process: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @pytest.fixture
 def keystone() -> Iterator[str]:
     """The identity endpoint (…/v3) the `openstack` CLI asks for project lookups."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusingKeystone)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v3"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with served_in_thread(RefusingKeystone) as url:
+        yield f"{url}/v3"
 
 
 @pytest.fixture

@@ -263,7 +263,11 @@ def test_lists_finds_and_service_information(url: str) -> None:
     with pytest.raises(exceptions.NotFoundException):
         images.delete_image(NO_SUCH_IMAGE, ignore_missing=False)
 
-    assert images.get_import_info().import_methods["value"] == ["glance-direct", "copy-image"]
+    assert images.get_import_info().import_methods["value"] == [
+        "glance-direct",
+        "web-download",
+        "copy-image",
+    ]
     for schema in (
         images.get_image_schema(),
         images.get_images_schema(),

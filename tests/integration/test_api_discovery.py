@@ -47,7 +47,7 @@ async def test_every_schema_kept_is_served(api: Client) -> None:
 async def test_import_and_usage_info(api: Client) -> None:
     imports = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
     assert imports["import-methods"]["type"] == "array"
-    assert imports["import-methods"]["value"] == ["glance-direct", "copy-image"]
+    assert imports["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
     usage = await api.get("/v2/info/usage", headers=PROJECT_A)
     assert usage.status == 200
     assert await usage.json() == {"usage": {}}

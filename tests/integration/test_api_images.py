@@ -34,7 +34,10 @@ async def test_create_answers_201_with_location_and_glance_defaults(api: Client)
     # Absolute, as Glance's: on the address the client used.
     assert response.headers["Location"] == str(api.make_url(f"/v2/images/{body['id']}"))
     assert response.headers["x-openstack-request-id"].startswith("req-")
-    assert response.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
+    assert (
+        response.headers["OpenStack-image-import-methods"]
+        == "glance-direct,web-download,copy-image"
+    )
     assert body["status"] == "queued"
     assert body["visibility"] == "shared"
     assert body["owner"] == "proj-a"

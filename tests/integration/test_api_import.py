@@ -80,9 +80,12 @@ async def test_staged_data_becomes_the_image_on_import(api: Client) -> None:
 
 async def test_import_is_advertised(api: Client) -> None:
     response = await api.post("/v2/images", json={"name": "x"}, headers=PROJECT_A)
-    assert response.headers["OpenStack-image-import-methods"] == "glance-direct,copy-image"
+    assert (
+        response.headers["OpenStack-image-import-methods"]
+        == "glance-direct,web-download,copy-image"
+    )
     info = await (await api.get("/v2/info/import", headers=PROJECT_A)).json()
-    assert info["import-methods"]["value"] == ["glance-direct", "copy-image"]
+    assert info["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
 
 
 async def test_deleting_a_staged_image_removes_the_staged_bytes(
@@ -111,7 +114,7 @@ async def test_refused_imports_change_nothing(api: Client, container: Container)
         queued,
         {"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}},
         400,
-        "Unknown import method name 'web-download'.",
+        "URI for web-download does not pass filtering: http://127.0.0.1/x",
     )
     await refused(
         queued,

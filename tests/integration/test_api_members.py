@@ -82,6 +82,25 @@ async def test_who_sees_which_memberships(api: Client) -> None:
     assert (await api.get(members, headers=ADMIN)).status == 200
 
 
+async def test_only_shared_images_list_members(api: Client) -> None:
+    """Members kept from when an image was shared stay, hidden until it is shared again."""
+    image_id = await shared_image(api)
+    members = f"/v2/images/{image_id}/members"
+    assert (await api.post(members, json={"member": "proj-b"}, headers=OWNER)).status == 200
+    patch = [{"op": "replace", "path": "/visibility", "value": "community"}]
+    headers = {**OWNER, "Content-Type": "application/openstack-images-v2.1-json-patch"}
+    assert (await api.patch(f"/v2/images/{image_id}", json=patch, headers=headers)).status == 200
+    listed = await api.get(members, headers=OWNER)
+    assert listed.status == 403
+    assert (
+        f"Not allowed to list members for image {image_id}: Only shared images have members."
+        in (await listed.json())["message"]
+    )
+    one = await api.get(f"{members}/proj-b", headers=OWNER)
+    assert one.status == 404
+    assert "Only shared images have members." in (await one.json())["message"]
+
+
 async def refused(
     api: Client,
     container: Container,

@@ -200,6 +200,7 @@ async def test_when_not_all_stores_must_succeed_the_others_are_kept(
         ({"all_stores": True}, "fast", 400, "All_stores parameter can't be used"),
         ({"stores": ["fast"]}, "cheap", 400, "Stores parameter and x-image-meta-store header"),
         ({"stores": "fast"}, None, 400, "'stores' must be a list of store identifiers."),
+        ({"stores": []}, None, 400, "'stores' must name at least one store."),
         ({"all_stores_must_succeed": "no"}, None, 400, "'all_stores_must_succeed' must be"),
         # Glance answers 202 and its task fails, leaving the image `importing` for good.
         ({"stores": ["fast", "web"]}, None, 410, "Error in store configuration. Adding images"),

@@ -387,7 +387,9 @@ async def fetching(
     tmp_path: Path, sqlite_url: str, api_for: ApiBuilder
 ) -> tuple[ApiClient, Container]:
     """An API whose tasks may fetch from loopback (the origin serving the test's data)."""
-    tasks = TaskSettings(import_allowed_networks="127.0.0.0/8", time_to_live=2)
+    tasks = TaskSettings(
+        import_allowed_networks="127.0.0.0/8", import_allowed_ports="", time_to_live=2
+    )
     return await api_for(embedded_settings(tmp_path, sqlite_url, tasks=tasks))
 
 

@@ -16,7 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from infra.bootstrap import Container
-from infra.settings import KeystoneSettings, SignatureSettings
+from infra.settings import KeystoneSettings, SignatureSettings, TaskSettings
+from tests.http_origin import Origin, serving
 from tests.integration.conftest import (
     JSON,
     PROJECT_A,
@@ -25,6 +26,7 @@ from tests.integration.conftest import (
     created_image_id,
     embedded_settings,
     event_count,
+    settled,
     stored_files,
 )
 from tests.serving import unused_ports
@@ -210,3 +212,30 @@ async def test_barbican_is_found_in_the_callers_keystone_catalog(
     image_id, response = await upload(api, made)
     assert response.status == 204, await response.text()
     assert await status_of(api, image_id) == "active"
+
+
+async def test_a_web_download_is_verified_with_the_callers_token(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder, key_manager: KeyManager
+) -> None:
+    """The fetch runs after the answer, still as the caller who asked for it."""
+    remote = tmp_path / "remote-image"
+    remote.write_bytes(DATA)
+    settings = embedded_settings(
+        tmp_path,
+        database_url,
+        signatures=SignatureSettings(barbican_url=key_manager.url),
+        tasks=TaskSettings(import_allowed_networks="127.0.0.0/8", import_allowed_ports=""),
+    )
+    api, _ = await api_for(settings)
+    made = signed(DATA, "RSA-PSS", "SHA-256", der=True)
+    key_manager.secrets[made.certificate_uuid] = made.certificate
+    properties: dict[str, Any] = dict(made.properties)
+    image_id = await created_image_id(api, **properties)
+    async with serving(Origin(remote)) as url:
+        body = {"method": {"name": "web-download", "uri": f"{url}/image"}}
+        headers = {**PROJECT_A, **JSON, "X-Auth-Token": TOKEN}
+        response = await api.post(f"/v2/images/{image_id}/import", json=body, headers=headers)
+        assert response.status == 202, await response.text()
+        await settled(api)
+    assert await status_of(api, image_id) == "active"
+    assert key_manager.asked_with == [TOKEN]

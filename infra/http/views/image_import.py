@@ -8,6 +8,7 @@ from aiohttp import web
 
 from catalog.commands.copy_image import CopyImage
 from catalog.commands.import_image import IMPORT_METHODS, ImportImage
+from catalog.commands.web_download import WebDownload
 from catalog.errors import BadRequest
 from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
@@ -52,21 +53,46 @@ def stores_from(request: web.Request, body: dict[str, Any]) -> tuple[str, ...] |
         stores = body["stores"]
         if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
             raise BadRequest("'stores' must be a list of store identifiers.")
+        if not stores:  # an import into nowhere could only fail, or activate without data
+            raise BadRequest("'stores' must name at least one store.")
         return tuple(stores)
     return (header or request.app[STORES].default_name,)
+
+
+def web_download_from(method: dict[str, Any]) -> dict[str, Any]:
+    """web-download's URI and `validation_data`, checked as Glance checks them (400s)."""
+    uri = method.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise BadRequest(f"URI for web-download does not pass filtering: {uri}")
+    validation = method.get("validation_data")
+    if validation is None:
+        return {"uri": uri}
+    if not isinstance(validation, dict):
+        raise BadRequest("'validation_data' must be an object.")
+    algorithm, value = validation.get("os_hash_algo"), validation.get("os_hash_value")
+    if not isinstance(algorithm, str) or not isinstance(value, str):
+        raise BadRequest("'validation_data' requires 'os_hash_algo' and 'os_hash_value'.")
+    return {"uri": uri, "validation": (algorithm, value.lower())}
 
 
 async def import_image(request: web.Request) -> web.Response:
     image_id = image_id_from(request, MISSING)
     body = await json_object(request)
     method = method_from(body)
-    kind = CopyImage if method == "copy-image" else ImportImage
-    command = kind(
-        image_id=image_id,
-        method=method,
-        stores=stores_from(request, body),
-        all_stores_must_succeed=body.get("all_stores_must_succeed", True),
-        request=body,
-    )
+    asked: dict[str, Any] = {
+        "image_id": image_id,
+        "method": method,
+        "stores": stores_from(request, body),
+        "all_stores_must_succeed": body.get("all_stores_must_succeed", True),
+        "request": body,
+    }
+    command: ImportImage
+    if method == "copy-image":
+        command = CopyImage(**asked)
+    elif method == "web-download":
+        token = request.headers.get("X-Auth-Token")
+        command = WebDownload(**asked, **web_download_from(body["method"]), token=token)
+    else:
+        command = ImportImage(**asked)
     await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=202)

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from catalog.commands.manage_members import AddImageMember, RemoveImageMember, UpdateImageMember
-from catalog.errors import BadRequest, NotFound
+from catalog.errors import BadRequest, Forbidden, NotFound
 from catalog.policy import ImageAccess, sees_every_membership, sees_membership
 from catalog.queries import images as image_queries
 from catalog.queries.images import ImageView, MemberView
@@ -19,6 +19,7 @@ from infra.http.requests import image_id_from, json_object, reject_body
 from infra.http.views.images import image_access
 
 MISSING_IMAGE = "Image {id} not found."
+ONLY_SHARED = "Only shared images have members."
 STATUSES = ("pending", "accepted", "rejected")
 
 
@@ -59,6 +60,8 @@ def _visible_members_of(view: ImageView, access: ImageAccess) -> str | None:
 async def index(request: web.Request) -> web.Response:
     reject_body(request)
     view, access = await _image(request, "get_members")
+    if view.visibility != "shared":  # members an image kept from when it was shared stay hidden
+        raise Forbidden(f"Not allowed to list members for image {view.id}: {ONLY_SHARED}")
     only = _visible_members_of(view, access)
     members = await _members(request, view.id, only) if access.allows("get_member") else []
     if not members and only is not None:
@@ -71,6 +74,8 @@ async def index(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     reject_body(request)
     view, access = await _image(request, "get_member")
+    if view.visibility != "shared":  # a 404, as Glance, which hides why
+        raise NotFound(ONLY_SHARED)
     member = request.match_info["member_id"]
     seen = sees_membership(access.viewer, owner=view.owner, member=member)
     found = await _members(request, view.id, member) if seen else []

@@ -5,7 +5,8 @@ Keystone's bootstrap admin), with the token scopes Glance's secure-RBAC defaults
 (`[enforce_scope] glance`). Only the image and identity services are there. The feature flags
 say what the catalog serves, as an operator would set them for a Glance deployment:
 
-- import (glance-direct, copy-image), format enforcement and hashing (sha512, as Glance's
+- import (glance-direct, web-download from the loopback web server, copy-image; Tempest reads
+  them from `/v2/info/import`), format enforcement and hashing (sha512, as Glance's
   default);
 - the v2.17 location API for users, when the run has an http store;
 - store weights, when the run has several stores of different weights;
