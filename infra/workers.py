@@ -36,6 +36,8 @@ MAX_QUICK_DEATHS = 5
 QUICK_DEATH_SECONDS = 30.0
 """A worker that dies sooner than this after it started serving died quickly too."""
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 _SERVING = b"serving\n"
 _DIED = b"died: "
 
@@ -90,6 +92,7 @@ def _live(run_worker: RunWorker, reports: int) -> NoReturn:
     """The worker process: default signal handling, then serve until told to stop."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by `spawn`
     code = 0
     try:
         run_worker(lambda: _tell(reports, _SERVING))
@@ -134,14 +137,21 @@ def supervise(
 
     def spawn() -> None:
         reports, told = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(reports)
-            for other in children.values():
-                os.close(other.reports)
-            _live(run_worker, told)
-        os.close(told)
-        children[pid] = _Worker(pid, time.monotonic(), reports)
+        # A stop signal arriving while a worker is forked waits until the worker has its own
+        # handling (it then stops) and the parent knows it (it then forwards the signal to
+        # it): run in the new worker, the parent's handler would leave it serving for good.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(reports)
+                for other in children.values():
+                    os.close(other.reports)
+                _live(run_worker, told)
+            os.close(told)
+            children[pid] = _Worker(pid, time.monotonic(), reports)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
@@ -150,8 +160,8 @@ def supervise(
             with contextlib.suppress(ProcessLookupError):  # it has just exited
                 os.kill(pid, signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     for _ in range(workers):
         spawn()
     log.info("workers_started", workers=workers, pids=sorted(children))
