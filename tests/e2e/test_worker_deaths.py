@@ -74,15 +74,20 @@ def logged(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_workers_that_keep_dying_as_they_start_stop_the_server(tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", FAILING_WORKERS],
+def supervised(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A supervisor run by `script` in a process of its own, until it stops."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=DEADLINE_SECONDS,
         cwd=tmp_path,
         check=False,
     )
+
+
+def test_workers_that_keep_dying_as_they_start_stop_the_server(tmp_path: Path) -> None:
+    finished = supervised(FAILING_WORKERS, tmp_path)
     assert finished.returncode == 1
     cause = "RuntimeError: the database went away"
     deaths = [line for line in logged(finished.stderr) if line["event"] == "worker_died"]
@@ -129,13 +134,6 @@ def test_a_killed_worker_is_logged_with_its_cause_and_replaced(
 
 
 def test_a_worker_told_to_stop_as_it_is_forked_stops(tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", STOPPED_AS_FORKED],
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_SECONDS,
-        cwd=tmp_path,
-        check=False,
-    )
+    finished = supervised(STOPPED_AS_FORKED, tmp_path)
     deaths = [line for line in logged(finished.stderr) if line["event"] == "worker_died"]
     assert [death["cause"] for death in deaths] == ["killed by SIGTERM"] * MAX_QUICK_DEATHS
