@@ -26,6 +26,8 @@ from infra.cli_parser import parser
 from infra.http.access_log import AccessLogger
 from infra.http.app import create_app
 from infra.logging import configure
+from infra.metrics.exposition import EXPOSITION, metrics_app
+from infra.metrics.workers import shared_between_workers
 from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.recovery import run_heartbeat_and_recovery
@@ -65,10 +67,12 @@ async def serve(
     settings: Settings,
     sock: socket.socket,
     *,
+    metrics_sock: socket.socket | None = None,
     migrate: bool = True,
     serving: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serve on the listening `sock` until SIGTERM or SIGINT; `serving()` once it answers."""
+    """Serve on the listening `sock` (and `/metrics` alone on `metrics_sock`, if given) until
+    SIGTERM or SIGINT; `serving()` once it answers."""
     from infra.consumers.registry import run_job
 
     container = await bootstrap.build(settings, migrate=migrate)
@@ -88,10 +92,16 @@ async def serve(
         )
     for name in settings.consumers.names():
         background.append(asyncio.create_task(run_job(container, name)))
-    runner = web.AppRunner(create_app(container), access_log_class=AccessLogger)
-    await runner.setup()
+    app = create_app(container)
+    listeners = [(web.AppRunner(app, access_log_class=AccessLogger), sock)]
+    if metrics_sock is not None:
+        listeners.append(
+            (web.AppRunner(metrics_app(app[EXPOSITION]), access_log=None), metrics_sock)
+        )
     try:
-        await web.SockSite(runner, sock).start()
+        for runner, listening in listeners:
+            await runner.setup()
+            await web.SockSite(runner, listening).start()
         if settings.api.auth_mode == "noauth":
             log.warning(
                 "noauth_mode",
@@ -112,7 +122,8 @@ async def serve(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await runner.cleanup()
+        for runner, _ in reversed(listeners):
+            await runner.cleanup()
         await container.close()
 
 
@@ -122,14 +133,22 @@ def serve_command(settings: Settings, bind: str, workers: int) -> None:
     _check_serving(settings, workers)
     load_policy(settings.policy)  # a file the server could not start with stops it first
     sock = listening_socket(*host_and_port(bind))
+    metrics_sock = None
+    if settings.metrics.bind is not None:
+        metrics_address = host_and_port(settings.metrics.bind)
+        metrics_sock = listening_socket(*metrics_address, named="CATALOG_METRICS_BIND")
     if workers == 1:
-        asyncio.run(serve(settings, sock))
+        asyncio.run(serve(settings, sock, metrics_sock=metrics_sock))
         return
     asyncio.run(migrate(settings, quiet=True))
-    supervise(
-        workers,
-        lambda serving: asyncio.run(serve(settings, sock, migrate=False, serving=serving)),
-    )
+    with shared_between_workers() as worker_died:
+        supervise(
+            workers,
+            lambda serving: asyncio.run(
+                serve(settings, sock, metrics_sock=metrics_sock, migrate=False, serving=serving)
+            ),
+            on_death=worker_died,
+        )
 
 
 async def migrate(settings: Settings, *, quiet: bool = False) -> None:
@@ -141,11 +160,12 @@ async def migrate(settings: Settings, *, quiet: bool = False) -> None:
 
 async def rebuild(settings: Settings) -> None:
     from infra.projection_rebuild import RebuildError, rebuild_projections
-    from infra.rebuild_progress import ProgressDisplay
+    from infra.rebuild_progress import ProgressDisplay, recorded
 
     container = await bootstrap.build(settings)
     try:
-        result = await rebuild_projections(container.log, ProgressDisplay(sys.stderr))
+        async with recorded(container.database, ProgressDisplay(sys.stderr)) as progress:
+            result = await rebuild_projections(container.log, progress)
     except RebuildError as e:
         raise OperatorError(f"rebuild: {e}") from e
     finally:

@@ -26,6 +26,7 @@ WORK = (
 """What the catalog's work reads, wherever it runs: its commands, its consumers."""
 SERVING = (
     Reads("api"),
+    Reads("metrics"),
     Reads("keystone"),
     Reads("policy"),
     Reads("healthcheck"),

@@ -169,6 +169,32 @@ class HealthcheckSettings(BaseSettings):
     balancers drain the node while it goes on serving (Glance's `disable_by_file_path`)."""
 
 
+class MetricsSettings(BaseSettings):
+    """Prometheus metrics at `/metrics` (infra/metrics/)."""
+
+    model_config = _config("CATALOG_METRICS_")
+
+    bind: str | None = None
+    """HOST:PORT of a listener of its own for `/metrics`, answering anyone who reaches it
+    (an address of the management network, or loopback for a local agent). Set, the API's
+    address no longer serves `/metrics`."""
+    access: Literal["admin", "anyone"] = "admin"
+    """Who may read `/metrics` on the API's address while `CATALOG_METRICS_BIND` is unset:
+    admin: callers the policy deems admin (`context_is_admin`), as the API identifies them;
+    anyone: every caller, without a token."""
+    scrape_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long a scrape waits for the figures read from the database (the log's head, lags,
+    the scrubber's queue, rebuild progress); beyond it, or with the database down, the answer
+    leaves them out (`catalog_state_up` 0) rather than wait."""
+
+    @field_validator("bind")
+    @classmethod
+    def _host_and_port(cls, bind: str | None) -> str | None:
+        if bind is not None:
+            host_and_port(bind)
+        return bind
+
+
 class KeystoneSettings(BaseSettings):
     """The catalog's own account in Keystone, with which it validates callers' tokens
     (`CATALOG_API_AUTH_MODE=keystone`), and the cache of validated tokens."""
@@ -587,6 +613,7 @@ class Settings:
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     keystone: KeystoneSettings = field(default_factory=KeystoneSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     stores: StoresSettings = field(default_factory=StoresSettings)

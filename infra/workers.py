@@ -36,6 +36,8 @@ MAX_QUICK_DEATHS = 5
 QUICK_DEATH_SECONDS = 30.0
 """A worker that dies sooner than this after it started serving died quickly too."""
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
 _SERVING = b"serving\n"
 _DIED = b"died: "
 
@@ -51,17 +53,18 @@ class WorkersKeepDying(OperatorError):
     """Workers died quickly too many times in a row: the server stopped."""
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket listening on `host:port`, which worker processes inherit."""
+def listening_socket(
+    host: str, port: int, *, named: str = "--bind, CATALOG_API_BIND"
+) -> socket.socket:
+    """A socket listening on `host:port`, which worker processes inherit; `named` says which
+    setting gave the address."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host, port), family=family, backlog=1024)
     except OSError as e:
         # Python adds the address it tried to the system's words: it is said already.
         reason = (e.strerror or str(e)).partition(" (while attempting to bind")[0]
-        raise CannotListen(
-            f"cannot listen on {host}:{port} (--bind, CATALOG_API_BIND): {reason}"
-        ) from e
+        raise CannotListen(f"cannot listen on {host}:{port} ({named}): {reason}") from e
     sock.set_inheritable(True)
     return sock
 
@@ -89,6 +92,7 @@ def _live(run_worker: RunWorker, reports: int) -> NoReturn:
     """The worker process: default signal handling, then serve until told to stop."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by `spawn`
     code = 0
     try:
         run_worker(lambda: _tell(reports, _SERVING))
@@ -122,22 +126,32 @@ def _death(worker: _Worker, wait_status: int) -> _Death:
     return _Death(cause, quick=not served or lived < QUICK_DEATH_SECONDS)
 
 
-def supervise(workers: int, run_worker: RunWorker) -> None:
+def supervise(
+    workers: int, run_worker: RunWorker, on_death: Callable[[int], None] = lambda pid: None
+) -> None:
     """Fork `workers` processes, each living `run_worker`; return once all have stopped after
-    SIGTERM or SIGINT. `WorkersKeepDying` once `MAX_QUICK_DEATHS` died quickly in a row."""
+    SIGTERM or SIGINT. `WorkersKeepDying` once `MAX_QUICK_DEATHS` died quickly in a row.
+    `on_death` is told the pid of each worker that has exited."""
     stopping = False
     children: dict[int, _Worker] = {}
 
     def spawn() -> None:
         reports, told = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(reports)
-            for other in children.values():
-                os.close(other.reports)
-            _live(run_worker, told)
-        os.close(told)
-        children[pid] = _Worker(pid, time.monotonic(), reports)
+        # A stop signal arriving while a worker is forked waits until the worker has its own
+        # handling (it then stops) and the parent knows it (it then forwards the signal to
+        # it): run in the new worker, the parent's handler would leave it serving for good.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(reports)
+                for other in children.values():
+                    os.close(other.reports)
+                _live(run_worker, told)
+            os.close(told)
+            children[pid] = _Worker(pid, time.monotonic(), reports)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
@@ -146,8 +160,8 @@ def supervise(workers: int, run_worker: RunWorker) -> None:
             with contextlib.suppress(ProcessLookupError):  # it has just exited
                 os.kill(pid, signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)
     for _ in range(workers):
         spawn()
     log.info("workers_started", workers=workers, pids=sorted(children))
@@ -161,6 +175,7 @@ def supervise(workers: int, run_worker: RunWorker) -> None:
         worker = children.pop(pid, None)
         if worker is None:
             continue
+        on_death(pid)
         death = _death(worker, wait_status)
         if stopping:
             continue

@@ -12,14 +12,13 @@ from aiokafka.structs import OffsetAndMetadata
 
 from catalog.errors import DatabaseUnavailable
 from catalog.events import RecordedEvent
-from catalog.ports import LOG_START, LogCursor
+from catalog.ports import LOG_START
 from infra.consumers.base import Delivery
 from infra.db.checkpoints import load_checkpoint, save_checkpoint
 from infra.db.consumer_state import load_offsets, save_offsets
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.leadership import Lease, leadership
-from infra.db.tables import event
 from infra.kafka.cloudevents import from_cloudevent
 from infra.kafka.relay import ensure_topic
 from infra.settings import KafkaSettings
@@ -86,12 +85,6 @@ class LogTail:
         if self._leadership is not None:
             await self._leadership.__aexit__(None, None, None)
             self._leadership = None
-
-
-def events_after(conn: sa.Connection, cursor: LogCursor) -> int:
-    """About how many events lie past `cursor` (exact once every earlier append committed)."""
-    count = sa.select(sa.func.count()).select_from(event).where(event.c.position > cursor.position)
-    return int(conn.execute(count).scalar_one())
 
 
 class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -80,9 +80,3 @@ def prune_notifications(conn: sa.Connection, older_than: datetime, sent: LogCurs
     elif sent is not None:
         condition &= notification.c.position <= sent.position
     return conn.execute(sa.delete(notification).where(condition)).rowcount
-
-
-def notifications_after(conn: sa.Connection, cursor: LogCursor) -> int:
-    """About how many notifications lie past `cursor` (the publisher's lag)."""
-    count = sa.select(sa.func.count()).select_from(notification)
-    return int(conn.execute(count.where(notification.c.position > cursor.position)).scalar_one())

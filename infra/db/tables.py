@@ -85,3 +85,17 @@ scrub_schedule = sa.Table(
     sa.Column("due_at", UtcDateTime, nullable=False, index=True),
 )
 """Images pending deletion and when each is due to be scrubbed (infra/consumers/scrubber.py)."""
+
+rebuild_progress = sa.Table(
+    "rebuild_progress",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("phase", sa.String(200), nullable=False),
+    sa.Column("replayed", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+)
+"""The last rebuild of the views (`catalog projections rebuild`): its phase and events replayed,
+written by the rebuilding process, read by the server's metrics (infra/rebuild_progress.py)."""

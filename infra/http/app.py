@@ -21,6 +21,7 @@ from infra.http.keys import (
     POLICY,
     STORES,
 )
+from infra.http.openapi.document import add_description
 from infra.http.origin import ORIGINS, Origins, origin_middleware
 from infra.http.schemas import SERVED_SCHEMAS
 from infra.http.versions import API_VERSIONS, ApiVersions
@@ -43,6 +44,8 @@ from infra.http.views import (
     tasks,
 )
 from infra.image_cache.worker import CacheWorker, running
+from infra.metrics.exposition import EXPOSITION, Exposition, add_metrics_route
+from infra.metrics.serving import SERVING_METRICS, metrics_middleware
 
 JSON_BODY_LIMIT = 1 << 20
 
@@ -139,10 +142,11 @@ def add_metadef_routes(app: web.Application, v: str) -> None:
 
 def create_app(container: Container) -> web.Application:
     """The API over an already built container (tests build their own around it)."""
-    # Outermost first: request ids bind for everything after them, including the errors
-    # rendered by the error middleware, which sees what the origin, identity and URL checks
-    # refuse.
+    # Outermost first: the metrics count every answer; request ids bind for everything after
+    # them, including the errors rendered by the error middleware, which sees what the origin,
+    # identity and URL checks refuse.
     middlewares = [
+        metrics_middleware,
         request_id_middleware,
         error_middleware,
         origin_middleware,
@@ -152,6 +156,8 @@ def create_app(container: Container) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=JSON_BODY_LIMIT)
     settings = container.settings
     app[API_SETTINGS] = settings.api
+    app[EXPOSITION] = Exposition(container.database, settings)
+    app[SERVING_METRICS] = app[EXPOSITION].serving
     app[ORIGINS] = Origins(settings.api)
     app[healthcheck.HEALTH] = HealthCheck(container.database, settings.healthcheck.disable_file)
     install_authentication(app, settings)
@@ -173,4 +179,6 @@ def create_app(container: Container) -> web.Application:
         app.cleanup_ctx.append(running(worker))
     app.on_response_prepare.append(add_request_id)
     add_routes(app)
+    add_metrics_route(app, settings.metrics)
+    add_description(app)  # last: it describes every route added before it
     return app

@@ -21,16 +21,19 @@ from aiohttp import web
 from catalog.errors import BadRequest, ServiceUnavailable
 from catalog.identity import Actor
 from infra.http.client_text import refuse_unstorable, text_header
+from infra.http.openapi import OPENAPI_PATH
 from infra.http.views import healthcheck
 from infra.keystone.tokens import InvalidToken, KeystoneTokens, KeystoneUnavailable, TokenIdentity
-from infra.settings import Settings
+from infra.metrics import METRICS_PATH
+from infra.settings import MetricsSettings, Settings
 
 ALL_ROLES = ("admin", "member", "reader")
 # Keystone's ids have 64 characters at most; a project becomes an image's owner, kept (as in
 # Glance's database) in 255.
 ID_LENGTH_LIMIT = 255
-OPEN_PATHS = frozenset({"/", "/versions", healthcheck.PATH})
-"""Served without a token, as Glance serves them before its authentication."""
+OPEN_PATHS = frozenset({"/", "/versions", healthcheck.PATH, OPENAPI_PATH})
+"""Served without a token, as Glance serves them before its authentication (and the API's
+description, which says nothing of any caller's data)."""
 
 
 class NotAuthenticated(Exception):
@@ -91,12 +94,13 @@ class TrustedHeaders:
 class KeystoneAuthentication:
     """Identity from tokens Keystone vouches for."""
 
-    def __init__(self, tokens: KeystoneTokens) -> None:
+    def __init__(self, tokens: KeystoneTokens, open_paths: frozenset[str] = OPEN_PATHS) -> None:
         self._tokens = tokens
+        self._open_paths = open_paths
         self._challenge = {"WWW-Authenticate": f'Keystone uri="{tokens.credentials.auth_url}"'}
 
     async def actor(self, request: web.Request) -> Actor:
-        if request.path in OPEN_PATHS:
+        if request.path in self._open_paths:
             return Actor()
         token = request.headers.get("X-Auth-Token") or request.headers.get("X-Storage-Token")
         if not token:
@@ -147,6 +151,13 @@ class KeystoneAuthentication:
 AUTHENTICATION = web.AppKey("authentication", Authentication)
 
 
+def open_paths(metrics: MetricsSettings) -> frozenset[str]:
+    """The paths served without a token: `/metrics` too where anyone may read it."""
+    if metrics.bind is None and metrics.access == "anyone":
+        return OPEN_PATHS | {METRICS_PATH}
+    return OPEN_PATHS
+
+
 def install_authentication(app: web.Application, settings: Settings) -> None:
     """Give `app` the authentication its auth mode asks for (Keystone's client closes with it)."""
     api = settings.api
@@ -162,7 +173,7 @@ def install_authentication(app: web.Application, settings: Settings) -> None:
         async def close(_: web.Application) -> None:
             await tokens.close()
 
-        app[AUTHENTICATION] = KeystoneAuthentication(tokens)
+        app[AUTHENTICATION] = KeystoneAuthentication(tokens, open_paths(settings.metrics))
         app.on_cleanup.append(close)
         return
     default = None

@@ -37,20 +37,57 @@ except OperatorError as e:
     sys.exit(1)
 """
 
+# A server whose workers are told to stop the moment they are forked, before they have set
+# their own signal handling (as the parent forwarding a SIGTERM to a worker it just started).
+STOPPED_AS_FORKED = """
+import os, signal, sys, time
+from infra import workers
+from infra.logging import configure
+from infra.operator_errors import OperatorError
+from infra.settings import LogSettings
+
+fork = os.fork
+
+def fork_and_stop():
+    pid = fork()
+    if pid == 0:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return pid
+
+def worker(serving):
+    serving()
+    parent = os.getppid()
+    while os.getppid() == parent:  # serves until stopped, or its parent is gone
+        time.sleep(0.1)
+
+os.fork = fork_and_stop
+configure(LogSettings(format="json"))
+try:
+    workers.supervise(1, worker)
+except OperatorError as e:
+    print(*e.lines, sep="\\n", file=sys.stderr)
+    sys.exit(1)
+"""
+
 
 def logged(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def test_workers_that_keep_dying_as_they_start_stop_the_server(tmp_path: Path) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", FAILING_WORKERS],
+def supervised(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A supervisor run by `script` in a process of its own, until it stops."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=DEADLINE_SECONDS,
         cwd=tmp_path,
         check=False,
     )
+
+
+def test_workers_that_keep_dying_as_they_start_stop_the_server(tmp_path: Path) -> None:
+    finished = supervised(FAILING_WORKERS, tmp_path)
     assert finished.returncode == 1
     cause = "RuntimeError: the database went away"
     deaths = [line for line in logged(finished.stderr) if line["event"] == "worker_died"]
@@ -94,3 +131,9 @@ def test_a_killed_worker_is_logged_with_its_cause_and_replaced(
     finally:
         stop_server(server)
     assert server.returncode == 0
+
+
+def test_a_worker_told_to_stop_as_it_is_forked_stops(tmp_path: Path) -> None:
+    finished = supervised(STOPPED_AS_FORKED, tmp_path)
+    deaths = [line for line in logged(finished.stderr) if line["event"] == "worker_died"]
+    assert [death["cause"] for death in deaths] == ["killed by SIGTERM"] * MAX_QUICK_DEATHS

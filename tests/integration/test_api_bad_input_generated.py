@@ -633,6 +633,9 @@ ROUTES = (
         for_everyone=True,
     ),
     discovery(V, refuses_body=False),
+    discovery("/openapi.json", refuses_body=False),
+    # For admins by default (CATALOG_METRICS_ACCESS): it reads who is asking.
+    Route("GET", "/metrics", callers=("admin",), images=(), refuses_body=False),
     *(discovery(f"{V}/schemas/{name}") for name in SERVED_SCHEMAS),
     *(discovery(f"{V}/info/{name}") for name in ("import", "stores")),
     *(discovery(f"{V}/info/{name}", for_everyone=False) for name in ("usage", "stores/detail")),

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from infra.settings import ApiSettings, Settings
+from infra.settings import ApiSettings, MetricsSettings, Settings
 from tests.conftest import service_setting
 from tests.integration.conftest import JSON, ApiBuilder, ApiClient, embedded_settings, event_count
 from tests.keystone_accounts import KeystoneAdmin, catalog_keystone, keystone_url
@@ -136,3 +136,19 @@ async def test_the_history_names_the_service_acting_for_the_user(
     assert (actor["user_id"], actor["project_id"]) == (member.user_id, member.project_id)
     assert actor["service_roles"] == ["service"]
     assert actor["user_domain_id"] == actor["project_domain_id"] == "default"
+
+
+@pytest.mark.parametrize(
+    ("access", "metrics_status"), [("admin", 401), ("anyone", 200)], ids=["admin", "anyone"]
+)
+async def test_the_description_needs_no_token_and_the_metrics_one_unless_for_anyone(
+    tmp_path: Path, api_for: ApiBuilder, access: str, metrics_status: int
+) -> None:
+    settings = keystone_settings(tmp_path)
+    settings.metrics = MetricsSettings(access=access)
+    api, _ = await api_for(settings)
+    assert (await api.get("/openapi.json")).status == 200
+    scraped = await api.get("/metrics")
+    if metrics_status == 401:
+        await assert_unauthorized(scraped)
+    assert scraped.status == metrics_status

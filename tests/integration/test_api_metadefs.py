@@ -273,3 +273,30 @@ async def test_of_namespaces_taking_one_name_at_once_one_gets_it(api: Client) ->
     assert sorted(a.status for a in await asyncio.gather(*renames)) == [200, 409]
     names = sorted(n["namespace"] for n in (await got(api, NS))["namespaces"])
     assert names in (["r1", "race", "taken"], ["r2", "race", "taken"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", NS),
+        ("PUT", NS + "/OS::Test::Full"),
+        ("POST", NS + "/OS::Test::Full/objects"),
+        ("PUT", NS + "/OS::Test::Full/objects/Sizes"),
+        ("POST", NS + "/OS::Test::Full/properties"),
+        ("PUT", NS + "/OS::Test::Full/properties/cpu"),
+        ("POST", NS + "/OS::Test::Full/tags"),
+        ("PUT", NS + "/OS::Test::Full/tags/small"),
+        ("POST", NS + "/OS::Test::Full/resource_types"),
+    ],
+)
+@pytest.mark.parametrize("body", [[None, None], "text", 7])
+async def test_a_body_that_is_not_a_json_object_is_refused(
+    api: Client, container: Container, method: str, path: str, body: object
+) -> None:
+    await created(api, FULL)
+    await refused_without_change(
+        container,
+        lambda: api.request(method, path, json=body, headers={**ADMIN_A, **JSON}),
+        400,
+        "The request body must be a JSON object.",
+    )

@@ -10,6 +10,7 @@ from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
 from infra.http.requests import image_id_from
+from infra.metrics.serving import SERVING_METRICS
 
 READ_CHUNK = 1 << 20
 SIZE_LIMIT = 2**63 - 1
@@ -59,5 +60,6 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
         staging=staging,
         token=request.headers.get("X-Auth-Token"),
     )
-    await request.app[BUS].dispatch(command, metadata_of(request))
+    with request.app[SERVING_METRICS].upload(request.content):
+        await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=204)

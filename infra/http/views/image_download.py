@@ -34,6 +34,7 @@ from infra.http.requests import image_id_from, reject_body
 from infra.http.views.images import image_access
 from infra.image_cache.entries import ExpectedData
 from infra.image_cache.fill import CacheFill
+from infra.metrics.serving import SERVING_METRICS
 
 log = structlog.get_logger(__name__)
 
@@ -170,6 +171,7 @@ class _Transfer:
 
     async def _record(self) -> None:
         self.request[BODY_BYTES_SENT] = self.sent
+        self.request.app[SERVING_METRICS].bytes_downloaded.inc(self.sent)
         sent = ImageDataSent(
             image_id=str(self.view.id),
             owner=self.view.owner,

@@ -61,7 +61,7 @@ from infra.http.metadef_requests import (
     tag_names,
     tag_rename,
 )
-from infra.http.requests import json_body, reject_body
+from infra.http.requests import json_object, reject_body
 from infra.http.views.metadef_namespaces import readable_namespace
 
 OBJECTS_SCHEMA = "v2/schemas/metadefs/objects"
@@ -102,7 +102,7 @@ async def show_object(request: web.Request) -> web.Response:
 
 
 async def create_object(request: web.Request) -> web.Response:
-    definition = object_body(await json_body(request))
+    definition = object_body(await json_object(request))
     name = _namespace(request)
     namespace = await _dispatch(request, CreateMetadefObject(namespace=name, definition=definition))
     made = contents.object_view(namespace.objects[definition.name])
@@ -110,7 +110,7 @@ async def create_object(request: web.Request) -> web.Response:
 
 
 async def update_object(request: web.Request) -> web.Response:
-    definition = object_body(await json_body(request))
+    definition = object_body(await json_object(request))
     name = _namespace(request)
     command = UpdateMetadefObject(
         namespace=name, name=request.match_info["object_name"], definition=definition
@@ -176,7 +176,7 @@ async def _unprefixed(
 
 
 async def create_property(request: web.Request) -> web.Response:
-    definition = property_body(await json_body(request))
+    definition = property_body(await json_object(request))
     command = CreateMetadefProperty(namespace=_namespace(request), definition=definition)
     namespace = await _dispatch(request, command)
     made = contents.property_view(namespace.properties[definition.name])
@@ -184,7 +184,7 @@ async def create_property(request: web.Request) -> web.Response:
 
 
 async def update_property(request: web.Request) -> web.Response:
-    definition = property_body(await json_body(request))
+    definition = property_body(await json_object(request))
     command = UpdateMetadefProperty(
         namespace=_namespace(request),
         name=request.match_info["property_name"],
@@ -234,7 +234,7 @@ async def create_tag(request: web.Request) -> web.Response:
 
 
 async def create_tags(request: web.Request) -> web.Response:
-    names = tag_names(await json_body(request))
+    names = tag_names(await json_object(request))
     command = CreateMetadefTags(
         namespace=_namespace(request),
         names=names,
@@ -245,7 +245,7 @@ async def create_tags(request: web.Request) -> web.Response:
 
 
 async def update_tag(request: web.Request) -> web.Response:
-    new_name = tag_rename(await json_body(request))
+    new_name = tag_rename(await json_object(request))
     command = UpdateMetadefTag(
         namespace=_namespace(request), name=request.match_info["tag_name"], new_name=new_name
     )
@@ -274,7 +274,7 @@ async def list_associations(request: web.Request) -> web.Response:
 
 
 async def associate(request: web.Request) -> web.Response:
-    association = association_body(await json_body(request))
+    association = association_body(await json_object(request))
     command = AssociateResourceType(namespace=_namespace(request), association=association)
     namespace = await _dispatch(request, command)
     made = namespace.associations[association.name]

@@ -30,7 +30,7 @@ from infra.http.metadef_json import (
 )
 from infra.http.metadef_requests import namespace_definition, namespace_fields, namespace_list_query
 from infra.http.origin import public_url
-from infra.http.requests import json_body, reject_body
+from infra.http.requests import json_object, reject_body
 
 
 async def readable_namespace(
@@ -78,7 +78,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def create(request: web.Request) -> web.Response:
-    command = CreateMetadefNamespace(definition=namespace_definition(await json_body(request)))
+    command = CreateMetadefNamespace(definition=namespace_definition(await json_object(request)))
     namespace: Namespace = await request.app[BUS].dispatch(command, metadata_of(request))
     made = contents.contents_of_namespace(namespace)
     view = namespaces.view_of_namespace(namespace)
@@ -102,7 +102,7 @@ async def show(request: web.Request) -> web.Response:
 
 async def update(request: web.Request) -> web.Response:
     command = UpdateMetadefNamespace(
-        name=_name(request), fields=namespace_fields(await json_body(request))
+        name=_name(request), fields=namespace_fields(await json_object(request))
     )
     namespace: Namespace = await request.app[BUS].dispatch(command, metadata_of(request))
     return web.json_response(namespace_json(namespaces.view_of_namespace(namespace)))
