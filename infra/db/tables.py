@@ -83,3 +83,16 @@ scrub_schedule = sa.Table(
     sa.Column("due_at", UtcDateTime, nullable=False, index=True),
 )
 """Images pending deletion and when each is due to be scrubbed (infra/consumers/scrubber.py)."""
+
+snapshot = sa.Table(
+    "snapshot",
+    metadata,
+    sa.Column("stream_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+)
+"""Aggregates' states at versions of their streams (catalog/snapshots.py): derived data, read
+instead of the events up to that version when made by the code running now (`fingerprint`)."""
