@@ -27,10 +27,14 @@ class EventSourced:
     @classmethod
     def from_history(cls, stream_id: uuid.UUID, history: Iterable[NewEvent]) -> Self:
         aggregate = cls(stream_id)
-        for new in history:
-            aggregate.apply(new.event, new.occurred_at)
-            aggregate.version += 1
+        aggregate.replay(history)
         return aggregate
+
+    def replay(self, history: Iterable[NewEvent]) -> None:
+        """Apply the events that follow the version reached, oldest first."""
+        for new in history:
+            self.apply(new.event, new.occurred_at)
+            self.version += 1
 
     @property
     def exists(self) -> bool:

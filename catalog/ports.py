@@ -36,8 +36,11 @@ LOG_START = LogCursor()
 class EventLog(Protocol):
     """The append-only log of every image's events: the only source of truth."""
 
-    async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
-        """Every event of one stream, in version order (empty if the stream does not exist)."""
+    async def load_stream(
+        self, stream_id: uuid.UUID, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        """The events of one stream after `after_version` (every one by default), in version
+        order (empty if the stream does not exist)."""
         ...
 
     async def append(

@@ -16,7 +16,12 @@ from catalog.commands.context import (
     Tasks,
 )
 from catalog.commands.registry import CommandBus
-from catalog.commands.repository import ImageRepository, NamespaceRepository, TaskRepository
+from catalog.commands.repository import (
+    ImageRepository,
+    NamespaceRepository,
+    Snapshotting,
+    TaskRepository,
+)
 from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.certificates import BarbicanCertificates, DirectoryCertificates, FirstFound
@@ -25,6 +30,7 @@ from infra.data_stores import ConfiguredStore, ConfiguredStores, RemoteHttpData,
 from infra.db.database import Database
 from infra.db.event_log import SqlEventLog
 from infra.db.opening import open_existing, open_migrated
+from infra.db.snapshots import SqlSnapshots
 from infra.image_cache.disk import ImageCache
 from infra.keystone.service_catalog import KeystoneServiceCatalog
 from infra.location_holders import DatabaseLocationHolders
@@ -33,7 +39,7 @@ from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.qemu_img import QemuImgConverter
 from infra.quota_usage import DatabaseQuotaUsage
-from infra.settings import Settings
+from infra.settings import CoreSettings, Settings
 from infra.store_options import FilesystemOptions, HttpOptions, S3Options, StoreOptions
 from stores.base import ImageStore
 from stores.filesystem import FilesystemStore
@@ -68,6 +74,12 @@ class Container:
         await self.remote.close()
         await self.stores.close()
         await self.database.close()
+
+
+def snapshotting(core: CoreSettings, database: Database) -> Snapshotting | None:
+    if core.snapshot_every == 0:
+        return None
+    return Snapshotting(SqlSnapshots(database), core.snapshot_every, core.snapshot_check)
 
 
 def build_service_catalog(settings: Settings) -> KeystoneServiceCatalog | None:
@@ -227,13 +239,14 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
     )
     service_catalog = build_service_catalog(settings)
     certificates = build_certificates(settings, service_catalog)
+    snapshots = snapshotting(settings.core, database)
     context = CommandContext(
-        images=ImageRepository(log, ConflictRetry(budget=retry_budget)),
-        tasks=TaskRepository(log, ConflictRetry(budget=retry_budget)),
+        images=ImageRepository(log, ConflictRetry(budget=retry_budget), snapshots),
+        tasks=TaskRepository(log, ConflictRetry(budget=retry_budget), snapshots),
         stores=stores,
         clock=SystemClock(),
         holders=DatabaseLocationHolders(database),
-        metadefs=NamespaceRepository(log, ConflictRetry(budget=retry_budget)),
+        metadefs=NamespaceRepository(log, ConflictRetry(budget=retry_budget), snapshots),
         namespaces=DatabaseNamespaceStreams(database),
         limits=Limits(
             image_size_cap=settings.core.image_size_cap,

@@ -83,6 +83,14 @@ class CoreSettings(BaseSettings):
     conflict_retry_seconds: float = Field(default=10.0, ge=0)
     """How long a change to an image that keeps meeting changes by other processes decides
     again (after short random waits) before it answers 409; 0: at the first such conflict."""
+    snapshot_every: int = Field(default=100, ge=0)
+    """Events a load of an image (task, namespace) folds past its latest snapshot before it
+    keeps a new one; commands then read a snapshot and fewer events than this. 0: no
+    snapshots, every load folds the whole stream."""
+    snapshot_check: bool = False
+    """Also fold the whole stream on every load from a snapshot, and fail the request if the
+    two states differ: for trying a new release on a copy of the log (it costs what snapshots
+    save)."""
 
 
 class DatabaseSettings(BaseSettings):

@@ -22,6 +22,13 @@ from tests.s3_admin import S3Admin
 if TYPE_CHECKING:
     from tests.keystone_accounts import KeystoneAdmin
 
+# Every catalog the tests run keeps a snapshot after every few events and checks each load
+# from one against the fold of the whole stream (a mismatch fails the request): the whole
+# suite proves that a snapshot's state is the fold's, for every event type and every path
+# that records them.
+os.environ.setdefault("CATALOG_SNAPSHOT_EVERY", "2")
+os.environ.setdefault("CATALOG_SNAPSHOT_CHECK", "true")
+
 
 def service_setting(name: str) -> str:
     """A connection setting exported by `infra/local/services env`.

@@ -1,9 +1,13 @@
 """Loading an aggregate from its events and saving what it decided: the load–decide–append loop.
 
 One `Repository` per kind of aggregate (images, metadata definitions namespaces, tasks), each
-given how to fold a stream into its aggregate and which event begins one. Everything else, the
-optimistic append, the turns per stream within a process and the retries across processes, is
-the same for all.
+given its aggregate's class and which event begins one. Everything else, the optimistic
+append, the turns per stream within a process, the retries across processes and the
+snapshots, is the same for all.
+
+With snapshots, a load reads the stream's latest snapshot made by the running code and only
+the events after it; a load that folded many events keeps a new one. So a command on an image
+with a long history costs what it costs on a young one.
 
 A stream of another kind (a client may name any id) holds no aggregate of this one: it loads
 as one that does not exist, and creating one on it conflicts, as on any stream in use.
@@ -13,9 +17,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
+import structlog
+
+from catalog.aggregate import EventSourced
 from catalog.claims import Claim
 from catalog.commands.conflict_retry import ConflictRetry
 from catalog.commands.stream_locks import StreamLocks
@@ -34,26 +42,30 @@ from catalog.events.metadefs import MetadefNamespaceCreated
 from catalog.image import Image
 from catalog.metadefs.namespace import Namespace
 from catalog.ports import EventLog
+from catalog.snapshots import Snapshot, Snapshots, fingerprint, restore, take
 from catalog.task import Task
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-
-class Aggregate(Protocol):
-    """What a repository needs of an aggregate: its stream, the version it has reached (events
-    loaded plus events decided), and the events it decided since it was loaded."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-
-    version: int
-    pending: list[NewEvent]
+A = TypeVar("A", bound=EventSourced)
 
 
-A = TypeVar("A", bound=Aggregate)
+@dataclass(frozen=True)
+class Snapshotting:
+    """How a repository uses snapshots (`catalog/snapshots.py`)."""
 
-Fold = Callable[[uuid.UUID, Iterable[NewEvent]], A]
-"""Builds an aggregate from its stream id and its events, oldest first (`Image.from_history`)."""
+    store: Snapshots
+    every: int = 100
+    """A load that folds this many events past the latest snapshot takes a new one."""
+    check: bool = False
+    """Every load from a snapshot also folds the whole stream, and fails if the two differ:
+    a check for trying a new release, at the cost of the snapshots' gain."""
+
+
+class SnapshotMismatch(AssertionError):
+    """A state loaded from a snapshot that is not the fold of the stream (a bug)."""
 
 
 def decoded(history: Iterable[RecordedEvent]) -> Iterable[NewEvent]:
@@ -88,30 +100,64 @@ def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
 
 
 class Repository(Generic[A]):
-    """Aggregates of one kind, as far as commands need them: loaded from the log, saved by
-    appending."""
+    """Aggregates of one kind, as far as commands need them: loaded from the log (from their
+    latest snapshot on, where there is one), saved by appending."""
+
+    kind: type[A]
+    creations: tuple[type[DomainEvent], ...]
+    """The events that begin a stream of this kind."""
+    noun: str
+    """How a 409 names the aggregate ("Image")."""
 
     def __init__(
         self,
         log: EventLog,
-        fold: Fold[A],
-        *,
-        creations: tuple[type[DomainEvent], ...],
-        noun: str,
         retry: ConflictRetry | None = None,
+        snapshots: Snapshotting | None = None,
     ) -> None:
         self._log = log
-        self._fold = fold
-        self._creations = creations
-        """The events that begin a stream of this kind."""
-        self._noun = noun
-        """How a 409 names the aggregate ("Image")."""
+        self._snapshots = snapshots
         self._retry = retry or ConflictRetry()
         self._writers = StreamLocks()
 
     async def load(self, stream_id: uuid.UUID) -> A:
-        history = of_kind(await self._log.load_stream(stream_id), self._creations)
-        return self._fold(stream_id, decoded(history))
+        if self._snapshots is None:
+            return await self._load_whole(stream_id)
+        return await self._load_from_snapshot(stream_id, self._snapshots)
+
+    async def _load_whole(self, stream_id: uuid.UUID) -> A:
+        history = of_kind(await self._log.load_stream(stream_id), self.creations)
+        return self.kind.from_history(stream_id, decoded(history))
+
+    async def _load_from_snapshot(self, stream_id: uuid.UUID, snapshots: Snapshotting) -> A:
+        """The latest snapshot and the events after it; a new snapshot once they are many."""
+        kind = self.kind
+        taken = await snapshots.store.latest(stream_id, kind.__name__, fingerprint(kind))
+        if taken is None:
+            history = of_kind(await self._log.load_stream(stream_id), self.creations)
+            aggregate = kind.from_history(stream_id, decoded(history))
+        else:
+            history = await self._log.load_stream(stream_id, taken.version)
+            aggregate = restore(kind, taken)
+            aggregate.replay(decoded(history))
+            if snapshots.check:
+                await self._check(aggregate)
+        if len(history) >= snapshots.every:
+            await self._keep(snapshots, take(aggregate, history[-1].occurred_at))
+        return aggregate
+
+    async def _check(self, loaded: A) -> None:
+        whole = await self._load_whole(loaded.id)
+        at = datetime.now(UTC)
+        if (loaded.version, take(loaded, at)) != (whole.version, take(whole, at)):
+            raise SnapshotMismatch(f"{self.noun} {loaded.id}: its snapshot is not its fold")
+
+    async def _keep(self, snapshots: Snapshotting, taken: Snapshot) -> None:
+        # Derived data: a snapshot not kept costs the next load time, never its answer.
+        try:
+            await snapshots.store.save(taken)
+        except Exception as e:
+            log.warning("snapshot_not_kept", stream_id=str(taken.stream_id), error=repr(e))
 
     async def save(
         self, aggregate: A, metadata: EventMetadata, claim: Claim | None = None
@@ -160,34 +206,29 @@ class Repository(Generic[A]):
                 return await self._retry.run(attempt)
             except ConcurrencyConflict as e:
                 raise Conflict(
-                    f"{self._noun} {stream_id} is being changed by another request; try again."
+                    f"{self.noun} {stream_id} is being changed by another request; try again."
                 ) from e
 
 
 class ImageRepository(Repository[Image]):
     """Images: loaded from the log, saved by appending."""
 
-    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(
-            log, Image.from_history, creations=IMAGE_CREATIONS, noun="Image", retry=retry
-        )
+    kind = Image
+    creations = IMAGE_CREATIONS
+    noun = "Image"
 
 
 class NamespaceRepository(Repository[Namespace]):
     """Metadata definitions namespaces: loaded from the log, saved by appending."""
 
-    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(
-            log,
-            Namespace.from_history,
-            creations=(MetadefNamespaceCreated,),
-            noun="Metadata definition namespace",
-            retry=retry,
-        )
+    kind = Namespace
+    creations = (MetadefNamespaceCreated,)
+    noun = "Metadata definition namespace"
 
 
 class TaskRepository(Repository[Task]):
     """Tasks: loaded from the log, saved by appending."""
 
-    def __init__(self, log: EventLog, retry: ConflictRetry | None = None) -> None:
-        super().__init__(log, Task.from_history, creations=(TaskCreated,), noun="Task", retry=retry)
+    kind = Task
+    creations = (TaskCreated,)
+    noun = "Task"

@@ -143,7 +143,11 @@ class SqlEventLog:
             None if self.postgres else GroupCommit(self._append_together, self._append_alone)
         )
 
-    async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
+    async def load_stream(
+        self, stream_id: uuid.UUID, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        if after_version:
+            return await self.database.read(_load_stream_after, stream_id, after_version)
         return await self.database.read(_load_stream, stream_id)
 
     async def append(
@@ -256,6 +260,15 @@ def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEven
 
 
 _STREAM_BEFORE = _STREAM.where(event.c.version < sa.bindparam("v"))
+_STREAM_AFTER = _STREAM.where(event.c.version > sa.bindparam("v"))
+
+
+def _load_stream_after(
+    conn: sa.Connection, stream_id: uuid.UUID, version: int
+) -> list[RecordedEvent]:
+    return [
+        recorded_event(row) for row in conn.execute(_STREAM_AFTER, {"s": stream_id, "v": version})
+    ]
 
 
 def load_stream_before(

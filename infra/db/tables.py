@@ -99,3 +99,16 @@ rebuild_progress = sa.Table(
 )
 """The last rebuild of the views (`catalog projections rebuild`): its phase and events replayed,
 written by the rebuilding process, read by the server's metrics (infra/rebuild_progress.py)."""
+
+snapshot = sa.Table(
+    "snapshot",
+    metadata,
+    sa.Column("stream_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+)
+"""Aggregates' states at versions of their streams (catalog/snapshots.py): derived data, read
+instead of the events up to that version when made by the code running now (`fingerprint`)."""

@@ -1,0 +1,75 @@
+"""`catalog.snapshots.Snapshots` on the SQL database: the `snapshot` table."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from catalog.snapshots import Snapshot
+from infra.db.database import Database
+from infra.db.tables import snapshot
+
+_LATEST = (
+    sa.select(snapshot)
+    .where(
+        snapshot.c.stream_id == sa.bindparam("s"),
+        snapshot.c.kind == sa.bindparam("k"),
+        snapshot.c.fingerprint == sa.bindparam("f"),
+        snapshot.c.version <= sa.bindparam("v"),
+    )
+    .order_by(snapshot.c.version.desc())
+    .limit(1)
+)
+_NO_LIMIT = 2**31 - 1
+
+
+class SqlSnapshots:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def latest(
+        self, stream_id: uuid.UUID, kind: str, fingerprint: str, *, at_most: int | None = None
+    ) -> Snapshot | None:
+        limit = _NO_LIMIT if at_most is None else at_most
+        return await self.database.read(_latest, stream_id, kind, fingerprint, limit)
+
+    async def save(self, taken: Snapshot) -> None:
+        await self.database.write(_save, taken)
+
+
+def _latest(
+    conn: sa.Connection, stream_id: uuid.UUID, kind: str, fingerprint: str, at_most: int
+) -> Snapshot | None:
+    params = {"s": stream_id, "k": kind, "f": fingerprint, "v": at_most}
+    row = conn.execute(_LATEST, params).first()
+    if row is None:
+        return None
+    state: dict[str, Any] = json.loads(row.state)
+    return Snapshot(row.stream_id, row.version, row.occurred_at, kind, fingerprint, state)
+
+
+def _save(conn: sa.Connection, taken: Snapshot) -> None:
+    # Snapshots made by other code are of no more use: they go, as would one at this version.
+    conn.execute(
+        sa.delete(snapshot).where(
+            snapshot.c.stream_id == taken.stream_id,
+            sa.or_(
+                snapshot.c.fingerprint != taken.fingerprint,
+                snapshot.c.version == taken.version,
+            ),
+        )
+    )
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    row = insert(snapshot).values(
+        stream_id=taken.stream_id,
+        version=taken.version,
+        occurred_at=taken.occurred_at,
+        kind=taken.kind,
+        fingerprint=taken.fingerprint,
+        state=json.dumps(taken.state, separators=(",", ":")),
+    )
+    conn.execute(row.on_conflict_do_nothing())  # another process took the same one
