@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openstack
 import pytest
 from aiohttp import web
-from openstack.image.v2._proxy import Proxy as ImageProxy
 
 from infra.bootstrap import Container
 from infra.settings import ApiSettings, Settings, TaskSettings
@@ -388,44 +386,6 @@ async def test_the_glance_cli_imports_from_another_region(
             image_id,
         )
         assert completed.returncode == 0, completed.stderr
-    await settled(regions.here)
-    image = await shown(regions.here, image_id, regions.auth)
-    assert (image["status"], image["os_hash_value"]) == ("active", remote["os_hash_value"])
-
-
-@pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning")
-@pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning")
-async def test_openstacksdk_imports_from_another_region(
-    regions: Regions, keystone_admin: KeystoneAdmin
-) -> None:
-    """openstacksdk's `import_image(method="glance-download")`, through the region the
-    caller's cloud is configured for."""
-    remote = await regions.remote_image()
-    image_id = await regions.local_image()
-    account = regions.member
-    async with keystone_admin.region_serving_images(base_url(regions.here)) as here:
-        conn = openstack.connect(
-            auth_url=keystone_url(),
-            username=account.user_name,
-            password=account.password,
-            project_name=account.project_name,
-            user_domain_name="Default",
-            project_domain_name="Default",
-            region_name=here,
-            interface="public",
-        )
-        images = conn.image
-        assert isinstance(images, ImageProxy)
-        try:
-            await asyncio.to_thread(
-                images.import_image,
-                image_id,
-                method="glance-download",
-                remote_region=regions.region,
-                remote_image_id=remote["id"],
-            )
-        finally:
-            conn.close()
     await settled(regions.here)
     image = await shown(regions.here, image_id, regions.auth)
     assert (image["status"], image["os_hash_value"]) == ("active", remote["os_hash_value"])
