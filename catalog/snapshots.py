@@ -54,7 +54,8 @@ class Snapshot:
     version: int
     """The stream's version the state reflects: every event up to it, none after."""
     occurred_at: datetime
-    """When the event at `version` happened (an `as_of` before it cannot use the snapshot)."""
+    """The latest time among the events it reflects: a state asked for at a time before it
+    (`as_of`) cannot start from this snapshot."""
     kind: str
     """The aggregate's class (`Image`, `Task`, `Namespace`)."""
     fingerprint: str
@@ -65,10 +66,16 @@ class Snapshots(Protocol):
     """Where snapshots are kept (derived data: losing them costs time, nothing else)."""
 
     async def latest(
-        self, stream_id: uuid.UUID, kind: str, fingerprint: str, *, at_most: int | None = None
+        self,
+        stream_id: uuid.UUID,
+        kind: str,
+        fingerprint: str,
+        *,
+        at_or_before: datetime | None = None,
     ) -> Snapshot | None:
-        """The snapshot of the highest version (not above `at_most`) of this stream made by
-        this code (`fingerprint`), if any."""
+        """The snapshot of the highest version of this stream made by this code
+        (`fingerprint`), if any; only among those whose events all happened at or before
+        `at_or_before`, when given."""
         ...
 
     async def save(self, snapshot: Snapshot) -> None:

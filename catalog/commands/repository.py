@@ -15,6 +15,7 @@ as one that does not exist, and creating one on it conflicts, as on any stream i
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -143,13 +144,40 @@ class Repository(Generic[A]):
             if snapshots.check:
                 await self._check(aggregate)
         if len(history) >= snapshots.every:
-            await self._keep(snapshots, take(aggregate, history[-1].occurred_at))
+            latest = max(recorded.occurred_at for recorded in history)
+            if taken is not None:
+                latest = max(latest, taken.occurred_at)
+            await self._keep(snapshots, take(aggregate, latest))
+        return aggregate
+
+    async def load_at(self, stream_id: uuid.UUID, at: datetime) -> A:
+        """The aggregate as the longest prefix of its stream recorded at or before `at` left
+        it (a prefix: servers whose clocks disagree a little never make up a state), from
+        the latest snapshot whose events all happened by then."""
+        snapshots, kind = self._snapshots, self.kind
+        taken = None
+        if snapshots is not None:
+            made_by = fingerprint(kind)
+            taken = await snapshots.store.latest(stream_id, kind.__name__, made_by, at_or_before=at)
+        if taken is None:
+            aggregate = kind(stream_id)
+            history = of_kind(await self._log.load_stream(stream_id), self.creations)
+        else:
+            aggregate = restore(kind, taken)
+            history = await self._log.load_stream(stream_id, taken.version)
+        aggregate.replay(decoded(itertools.takewhile(lambda r: r.occurred_at <= at, history)))
+        if taken is not None and snapshots is not None and snapshots.check:
+            whole = of_kind(await self._log.load_stream(stream_id), self.creations)
+            prefix = itertools.takewhile(lambda r: r.occurred_at <= at, whole)
+            self._require_same(aggregate, kind.from_history(stream_id, decoded(prefix)))
         return aggregate
 
     async def _check(self, loaded: A) -> None:
-        whole = await self._load_whole(loaded.id)
+        self._require_same(loaded, await self._load_whole(loaded.id))
+
+    def _require_same(self, loaded: A, folded: A) -> None:
         at = datetime.now(UTC)
-        if (loaded.version, take(loaded, at)) != (whole.version, take(whole, at)):
+        if (loaded.version, take(loaded, at)) != (folded.version, take(folded, at)):
             raise SnapshotMismatch(f"{self.noun} {loaded.id}: its snapshot is not its fold")
 
     async def _keep(self, snapshots: Snapshotting, taken: Snapshot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +20,11 @@ _LATEST = (
         snapshot.c.stream_id == sa.bindparam("s"),
         snapshot.c.kind == sa.bindparam("k"),
         snapshot.c.fingerprint == sa.bindparam("f"),
-        snapshot.c.version <= sa.bindparam("v"),
     )
     .order_by(snapshot.c.version.desc())
     .limit(1)
 )
-_NO_LIMIT = 2**31 - 1
+_LATEST_BY = _LATEST.where(snapshot.c.occurred_at <= sa.bindparam("t"))
 
 
 class SqlSnapshots:
@@ -32,20 +32,31 @@ class SqlSnapshots:
         self.database = database
 
     async def latest(
-        self, stream_id: uuid.UUID, kind: str, fingerprint: str, *, at_most: int | None = None
+        self,
+        stream_id: uuid.UUID,
+        kind: str,
+        fingerprint: str,
+        *,
+        at_or_before: datetime | None = None,
     ) -> Snapshot | None:
-        limit = _NO_LIMIT if at_most is None else at_most
-        return await self.database.read(_latest, stream_id, kind, fingerprint, limit)
+        return await self.database.read(_latest, stream_id, kind, fingerprint, at_or_before)
 
     async def save(self, taken: Snapshot) -> None:
         await self.database.write(_save, taken)
 
 
 def _latest(
-    conn: sa.Connection, stream_id: uuid.UUID, kind: str, fingerprint: str, at_most: int
+    conn: sa.Connection,
+    stream_id: uuid.UUID,
+    kind: str,
+    fingerprint: str,
+    until: datetime | None,
 ) -> Snapshot | None:
-    params = {"s": stream_id, "k": kind, "f": fingerprint, "v": at_most}
-    row = conn.execute(_LATEST, params).first()
+    params = {"s": stream_id, "k": kind, "f": fingerprint}
+    if until is None:
+        row = conn.execute(_LATEST, params).first()
+    else:
+        row = conn.execute(_LATEST_BY, {**params, "t": until}).first()
     if row is None:
         return None
     state: dict[str, Any] = json.loads(row.state)

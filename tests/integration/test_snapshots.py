@@ -103,3 +103,19 @@ async def test_the_check_refuses_a_snapshot_that_is_not_the_fold(
     assert "never recorded" not in str(
         await (await api.get(f"/v2/images/{image_id}", headers={**PROJECT_A, **JSON})).json()
     )
+
+
+async def test_as_of_starts_from_the_latest_snapshot_that_fits_the_time(
+    tmp_path: Path, database_url: str, api_for: ApiBuilder
+) -> None:
+    api, container = await snapshotting_api(tmp_path, database_url, api_for)
+    image_id = await created_image_id(api)
+    for n in range(30):
+        assert (await renamed(api, image_id, f"name-{n}")).status == 200
+    stream = await container.log.load_stream(uuid.UUID(image_id))
+    assert len(await snapshots_of(container, image_id)) >= 2  # some states lie before a snapshot
+    for version in (2, 11, 19, 25, 31):  # version n + 2 is the rename to name-n
+        at = stream[version - 1].occurred_at.isoformat().replace("+00:00", "Z")
+        then = await api.get(f"/v2/images/{image_id}", params={"as_of": at}, headers=PROJECT_A)
+        assert then.status == 200, await then.text()
+        assert (await then.json())["name"] == f"name-{version - 2}"

@@ -24,7 +24,7 @@ from infra.http.errors import error_response
 from infra.http.history_params import as_of_from
 from infra.http.identity import metadata_of
 from infra.http.image_json import image_json
-from infra.http.keys import API_SETTINGS, AUDIT_LOG, BUS, DATABASE, IMAGE_CACHE, POLICY, STORES
+from infra.http.keys import API_SETTINGS, BUS, DATABASE, IMAGE_CACHE, POLICY, STORES
 from infra.http.list_params import list_query, page_links
 from infra.http.origin import public_url
 from infra.http.requests import create_command, image_id_from, json_body, json_object, reject_body
@@ -89,8 +89,8 @@ async def show(request: web.Request) -> web.Response:
     if as_of is None:
         view = await visible_image(request, image_id, missing.format(id=image_id))
     else:  # the past is in the log only (not a Glance parameter)
-        log, policy = request.app[AUDIT_LOG], request.app[POLICY]
-        view = await image_as_of(log, image_id, actor, as_of, policy)
+        images, policy = request.app[BUS].context.images, request.app[POLICY]
+        view = await image_as_of(images, image_id, actor, as_of, policy)
     return web.json_response(shown(request, view))
 
 
