@@ -10,11 +10,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from catalog.claims import Claim
 from catalog.events import EventMetadata, NewEvent, RecordedEvent
 from catalog.quotas import QuotaLimits, Usage
+
+if TYPE_CHECKING:
+    from catalog.image import Image
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +76,18 @@ class AuditLog(Protocol):
 
     async def load_stream(self, stream_id: uuid.UUID) -> list[RecordedEvent]:
         """Every event of one stream, in version order (empty if the stream does not exist)."""
+        ...
+
+    async def image(self, image_id: uuid.UUID) -> Image:
+        """The image as its whole stream leaves it (one that does not exist if it is not an
+        image's), read from its latest snapshot where there is one."""
+        ...
+
+    async def stream_page(
+        self, stream_id: uuid.UUID, after_position: int, limit: int
+    ) -> list[RecordedEvent]:
+        """Up to `limit` events of one stream after the log position `after_position`, in
+        order, at a cost that does not grow with how far into the stream that is."""
         ...
 
     async def downloads_of(

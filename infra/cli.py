@@ -258,7 +258,7 @@ async def history(settings: Settings, image_id: str, downloads: bool) -> None:
     except ValueError:
         raise OperatorError(f"history: {image_id!r} is not an image id") from None
     container = await bootstrap.build(settings, migrate=False)
-    log = SqlAuditLog(container.log)
+    log = SqlAuditLog(container.log, container.bus.context.images)
     try:
         try:
             async for line in timeline(log, stream_id, downloads=downloads):

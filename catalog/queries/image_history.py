@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from catalog.commands.repository import rebuild
 from catalog.errors import NotFound
 from catalog.events import DomainEvent, RecordedEvent, decode
 from catalog.identity import Actor
@@ -50,27 +49,19 @@ def missing(image_id: uuid.UUID) -> NotFound:
     return NotFound(f"No image found with ID {image_id}")
 
 
-async def audited_stream(
-    log: AuditLog, image_id: uuid.UUID, actor: Actor, policy: Policy
-) -> list[RecordedEvent]:
-    """The image's whole stream, if `actor` may audit the image it makes; else 404."""
-    stream = await log.load_stream(image_id)
-    image = rebuild(image_id, stream)
-    if not image.exists or not policy.may_audit(actor, image):
-        raise missing(image_id)
-    return stream
-
-
 async def image_history(
     log: AuditLog, image_id: uuid.UUID, actor: Actor, query: HistoryQuery, policy: Policy
 ) -> HistoryPage:
-    """One page of the image's events, in log order, with its downloads if asked for.
+    """One page of the image's events, in log order, with its downloads if asked for; 404
+    unless `actor` may audit the image as its whole stream leaves it.
 
     The image's own events and its downloads interleave by log position, which is also the
     order of the image's versions (each is appended after the one before has committed).
     """
-    stream = await audited_stream(log, image_id, actor, policy)
-    candidates = [recorded for recorded in stream if recorded.position > query.after]
+    image = await log.image(image_id)
+    if not image.exists or not policy.may_audit(actor, image):
+        raise missing(image_id)
+    candidates = await log.stream_page(image_id, query.after, query.limit + 1)
     if query.downloads:
         if not policy.allows(actor, DOWNLOADS_ACTION):
             raise not_authorized(DOWNLOADS_ACTION)

@@ -164,7 +164,7 @@ def create_app(container: Container) -> web.Application:
     app[BUS] = container.bus
     app[DATABASE] = container.database
     app[POLICY] = container.policy
-    app[AUDIT_LOG] = SqlAuditLog(container.log)
+    app[AUDIT_LOG] = SqlAuditLog(container.log, container.bus.context.images)
     app[STORES] = container.stores
     app[API_VERSIONS] = ApiVersions.served(cache=container.image_cache is not None)
     if container.image_cache is not None:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from catalog.events import EventMetadata, ImageCreated, ImageDataSent, NewEvent
+from catalog.commands.repository import ImageRepository
+from catalog.events import EventMetadata, ImageCreated, ImageDataSent, ImageTagAdded, NewEvent
 from catalog.identity import Actor
 from infra.db.audit_log import DOWNLOADS, SqlAuditLog
 from infra.db.database import open_database
@@ -25,7 +26,7 @@ async def logs(database_url: str) -> AsyncIterator[tuple[SqlEventLog, SqlAuditLo
     database = open_database(database_url)
     await upgrade(database)
     log = SqlEventLog(database)
-    yield log, SqlAuditLog(log)
+    yield log, SqlAuditLog(log, ImageRepository(log))
     await database.close()
 
 
@@ -58,6 +59,25 @@ async def test_an_images_downloads_come_in_log_order_and_page_by_position(
     assert first == found[:1]
     assert rest == found[1:]
     assert await audit.downloads_of(uuid.uuid4(), 0, 10) == []
+
+
+async def test_a_streams_page_starts_after_any_marker_its_own_event_or_a_download(
+    logs: tuple[SqlEventLog, SqlAuditLog],
+) -> None:
+    log, audit = logs
+    image = uuid.uuid4()
+    now = datetime.now(UTC)
+    await log.append(image, 0, [NewEvent(event=ImageCreated(), occurred_at=now)], READER)
+    for version in range(1, 5):
+        await download(log, image, version)  # a position between two of the image's events
+        tagged = NewEvent(event=ImageTagAdded(tag=f"t{version}"), occurred_at=now)
+        await log.append(image, version, [tagged], READER)
+    whole = await log.load_stream(image)
+    downloads = await audit.downloads_of(image, 0, 10)
+    for marker in [0, *(e.position for e in whole), *(d.position for d in downloads)]:
+        expected = [e for e in whole if e.position > marker]
+        assert await audit.stream_page(image, marker, 2) == expected[:2]
+        assert await audit.stream_page(image, marker, 10) == expected
 
 
 def _plan(conn: sa.Connection) -> str:
