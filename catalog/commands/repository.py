@@ -94,12 +94,6 @@ IMAGE_CREATIONS: tuple[type[DomainEvent], ...] = (ImageCreated, ImageMigrated)
 """What an image's stream begins with: its creation here, or its migration from Glance."""
 
 
-def rebuild(image_id: uuid.UUID, history: list[RecordedEvent]) -> Image:
-    """The image as its recorded events left it (one that does not exist if they are not an
-    image's)."""
-    return Image.from_history(image_id, decoded(of_kind(history, IMAGE_CREATIONS)))
-
-
 class Repository(Generic[A]):
     """Aggregates of one kind, as far as commands need them: loaded from the log (from their
     latest snapshot on, where there is one), saved by appending."""

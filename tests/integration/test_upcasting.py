@@ -15,7 +15,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.commands.repository import rebuild as image_from
 from catalog.events import ImageStaged, ImageUploadStarted, ReplayEvent, decode
 from catalog.image import ImageStatus
 from catalog.ports import LOG_START
@@ -101,7 +100,7 @@ async def test_old_schema_events_read_back_upcast_everywhere(
     replayed = await until(replayed_whole, "the replay reader reaches the old events")
     assert [e.event for e in replayed][1:] == [started, staged]
 
-    image = image_from(image_id, stream)
+    image = await container.bus.context.images.load(image_id)
     assert image.status is ImageStatus.UPLOADING
     assert image.staged == staged
 
