@@ -9,7 +9,8 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
   writes go to a single thread (nothing in this process ever waits on the file lock) and begin
   `IMMEDIATE` (another process writing meanwhile makes us wait, never fail half-way). Reads run
   on a few threads of their own beside it (WAL). A whole unit of work costs one thread hop,
-  where an async driver would pay one per statement.
+  where an async driver would pay one per statement. Each thread keeps its connection open:
+  a unit of work does not pay for taking one from a pool and handing it back.
 
 Either way, a database that cannot be reached raises `DatabaseUnavailable` (see availability.py)
 and the work's own errors pass through unchanged.
@@ -21,6 +22,7 @@ import abc
 import asyncio
 import contextlib
 import functools
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -153,8 +155,10 @@ class SqliteDatabase(Database):
 
     def __init__(self, url: str, path: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
         super().__init__(url, sqlite_outage)
-        self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE", busy_seconds=busy_seconds)
-        self._reads = _sqlite_engine(path, begin=None, busy_seconds=busy_seconds)
+        self._writes = ThreadConnections(
+            _sqlite_engine(path, begin="BEGIN IMMEDIATE", busy_seconds=busy_seconds)
+        )
+        self._reads = ThreadConnections(_sqlite_engine(path, begin=None, busy_seconds=busy_seconds))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="sqlite-read")
 
@@ -169,8 +173,36 @@ class SqliteDatabase(Database):
     async def close(self) -> None:
         for executor in (self._writer, self._readers):
             executor.shutdown(wait=True)
-        for engine in (self._writes, self._reads):
-            engine.dispose()
+        for connections in (self._writes, self._reads):
+            connections.close()
+
+
+class ThreadConnections:
+    """One connection of `engine` per thread, opened on the thread's first use and kept: the
+    threads of a SQLite database's executors are few and long-lived."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+        self._opened: list[sa.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sa.Connection:
+        conn: sa.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._engine.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Once the threads are done with them."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._engine.dispose()
 
 
 async def run_through_outages(database: Database, job: Callable[[], Awaitable[None]]) -> None:
@@ -191,13 +223,17 @@ def _answer(conn: sa.Connection) -> None:
     conn.execute(sa.text("SELECT 1"))
 
 
-def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
-    with engine.begin() as conn:
+def _in_transaction(connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    conn = connections.get()
+    with conn.begin():
         return work(conn, *args, **kwargs)
 
 
-def _on_connection(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
-    with engine.connect() as conn:
+def _on_connection(connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    # Without a BEGIN each statement stands alone; the transaction SQLAlchemy opens around
+    # them costs nothing on SQLite's side, and ends here so the next work starts afresh.
+    conn = connections.get()
+    with conn.begin():
         return work(conn, *args, **kwargs)
 
 
@@ -212,7 +248,12 @@ def _sqlite_engine(path: str, *, begin: str | None, busy_seconds: float) -> sa.E
     )
     sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_seconds))
     if begin is not None:
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        # On the driver's connection: through SQLAlchemy, a statement costs more than the
+        # transaction it begins.
+        def start(conn: sa.Connection) -> None:
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+
+        sa.event.listen(engine, "begin", start)
     return engine
 
 
