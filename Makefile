@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
