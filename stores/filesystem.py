@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import logging
+import mmap
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Sequence
 from pathlib import Path
@@ -31,15 +33,22 @@ class FilesystemStore:
     File I/O runs in worker threads, never on the event loop. A new file is written in place (so
     the location recorded before the upload is exactly where a crash leaves bytes to clean up)
     and fsynced, together with its folder, before `add` returns.
+
+    With `direct_io` (the default), new files are written with O_DIRECT where the filesystem
+    allows it: the bytes go from an aligned buffer to the disk without being copied into the
+    page cache first. On a virtual machine that copy costs more CPU than hashing the bytes, and
+    a new image is rarely read back by the node that stored it. A filesystem that refuses
+    O_DIRECT (tmpfs) is written to as usual.
     """
 
     scheme = "file"
     schemes: tuple[str, ...] = ("file",)
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, direct_io: bool = True) -> None:
         # Absolute and normalised, but symlinks kept: locations must name the folder as
         # configured, or they would change when a symlink is repointed.
         self.root = Path(os.path.abspath(root))
+        self.direct_io = direct_io
 
     def owns(self, location: str) -> bool:
         try:
@@ -63,7 +72,7 @@ class FilesystemStore:
         also_digest: Sequence[str] = (),
     ) -> StoredData:
         path = self._path_for_key(key)
-        file = _NewFile(path)
+        file = _NewFile(path, direct=self.direct_io)
         worker = SerialWorker()
         try:
             await _io(worker.run(file.open))
@@ -163,22 +172,64 @@ def _store_error(e: OSError) -> StoreError:
     return StoreUnavailable(f"image data I/O failed: {e}")
 
 
-class _NewFile:
-    """A file being written. Its methods block: they run in the store's worker thread."""
+DIRECT_ALIGNMENT = 4096
+"""What O_DIRECT asks of a write's buffer address, length and file offset: a multiple of the
+device's logical block size, which 4096 is for every disk in use."""
 
-    def __init__(self, path: Path) -> None:
+
+class _NewFile:
+    """A file being written. Its methods block: they run in the store's worker thread.
+
+    Written directly (O_DIRECT) while the writes are whole multiples of `DIRECT_ALIGNMENT`
+    (every block but an upload's last), each copied into a page-aligned buffer first; the
+    last, shorter one goes through the page cache. Should the filesystem refuse a direct write
+    after all, the rest does too.
+    """
+
+    def __init__(self, path: Path, *, direct: bool = False) -> None:
         self.path = path
         self._fd = -1
+        self._direct = direct
+        self._aligned: mmap.mmap | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        if self._direct:
+            try:
+                self._fd = os.open(self.path, flags | os.O_DIRECT, 0o644)
+                self._aligned = mmap.mmap(-1, BLOCK_SIZE)
+                return
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
         self._fd = os.open(self.path, flags, 0o644)
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view) :]
+            if self._aligned is not None and len(view) % DIRECT_ALIGNMENT == 0:
+                piece = view[: len(self._aligned)]
+                self._aligned[: len(piece)] = piece
+                try:
+                    written = os.write(self._fd, memoryview(self._aligned)[: len(piece)])
+                except OSError as e:
+                    if e.errno != errno.EINVAL:
+                        raise
+                    self._through_page_cache()
+                    continue
+            else:
+                self._through_page_cache()
+                written = os.write(self._fd, view)
+            view = view[written:]
+
+    def _through_page_cache(self) -> None:
+        """Write the rest as usual: a short last block, or a filesystem that refused."""
+        if self._aligned is not None:
+            flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+            self._aligned.close()
+            self._aligned = None
 
     def commit(self) -> None:
         """Make the data durable: the file's bytes, then its name in the folder."""
@@ -204,6 +255,9 @@ class _NewFile:
         fd, self._fd = self._fd, -1
         if fd >= 0:
             os.close(fd)
+        if self._aligned is not None:
+            self._aligned.close()
+            self._aligned = None
 
 
 class _OpenFile:

@@ -23,29 +23,36 @@ async def regroup(
 
     Raises `SizeLimitExceeded` as soon as more than `max_size` bytes have arrived, before the
     chunk that passes the limit is buffered. Only one block is buffered at a time. Blocks are
-    immutable copies: worker threads may still be reading one while the next fills.
+    immutable: worker threads may still be reading one while the next fills. Each byte is
+    copied once at most, when a block is joined from the pieces it spans (a chunk that is a
+    whole block already is passed on as it is).
     """
     if block_size <= 0:
         raise ValueError("block_size must be positive")
-    buffer = bytearray()
+    pieces: list[bytes | memoryview] = []
+    buffered = 0
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if max_size is not None and total > max_size:
             raise SizeLimitExceeded(f"the data is larger than the limit of {max_size} bytes")
-        buffer += chunk
-        while len(buffer) >= block_size:
-            yield _take(buffer, block_size)
-    if buffer:
-        yield bytes(buffer)
-
-
-def _take(buffer: bytearray, size: int) -> bytes:
-    """Remove the first `size` bytes of `buffer` and return them, copied only once."""
-    with memoryview(buffer) as view, view[:size] as head:
-        taken = bytes(head)
-    del buffer[:size]
-    return taken
+        rest: bytes | memoryview = chunk
+        while buffered + len(rest) >= block_size:
+            wanted = block_size - buffered
+            if not pieces and wanted == len(rest):
+                block, rest = bytes(rest), b""  # bytes(a bytes) is that same bytes
+            else:
+                view = memoryview(rest)
+                pieces.append(view[:wanted])
+                block, rest = b"".join(pieces), view[wanted:]
+                pieces.clear()
+            buffered = 0
+            yield block
+        if rest:
+            pieces.append(rest)
+            buffered += len(rest)
+    if pieces:
+        yield b"".join(pieces)
 
 
 def check_range(offset: int, length: int | None) -> None:
