@@ -29,6 +29,9 @@ log = structlog.get_logger(__name__)
 
 
 FETCH_MAX_WAIT_MS = 5
+ONE_WRITER_IDLE_SECONDS = 1.0
+"""How often a tail of a SQLite log looks for news nobody nudged it about: only a command-line
+tool's appends, which may wait that long."""
 
 
 def checkpoint_name(consumer: str) -> str:
@@ -59,6 +62,8 @@ class LogTail:
         self._name = checkpoint_name(consumer)
         self._batch_size = batch_size
         self._one_writer = not log.database.postgres
+        if self._one_writer:
+            idle_seconds = max(idle_seconds, ONE_WRITER_IDLE_SECONDS)
         self._pause = Pause(idle_seconds, brief_looks=not self._one_writer)
         self._read_to_end: asyncio.Event | None = None
         """The ticket taken before the last read, when that read reached the end of the log."""
