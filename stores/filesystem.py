@@ -7,7 +7,6 @@ import contextlib
 import errno
 import fcntl
 import logging
-import mmap
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from stores.base import StoredData, check_key
 from stores.errors import InvalidLocation, StoreError, StoreFull, StoreNotFound, StoreUnavailable
 from stores.hashing import StreamHasher
-from stores.streaming import BLOCK_SIZE, READ_CHUNK_SIZE, check_range, regroup
+from stores.streaming import BLOCK_SIZE, READ_CHUNK_SIZE, aligned_blocks, check_range
 from stores.worker import SerialWorker
 
 T = TypeVar("T")
@@ -78,10 +77,11 @@ class FilesystemStore:
             await _io(worker.run(file.open))
             hasher = StreamHasher(also_digest)
             async with contextlib.aclosing(
-                regroup(chunks, BLOCK_SIZE, max_size=max_size)
+                aligned_blocks(chunks, BLOCK_SIZE, max_size=max_size)
             ) as blocks:
                 async for block in blocks:
-                    # The block is hashed in other threads while this one writes it.
+                    # The block is hashed in other threads while this one writes it; both are
+                    # done before the block after next is asked for, as aligned_blocks needs.
                     await hasher.update(block)
                     await _io(worker.run(file.write, block))
             digests = await hasher.digests()
@@ -181,16 +181,15 @@ class _NewFile:
     """A file being written. Its methods block: they run in the store's worker thread.
 
     Written directly (O_DIRECT) while the writes are whole multiples of `DIRECT_ALIGNMENT`
-    (every block but an upload's last), each copied into a page-aligned buffer first; the
-    last, shorter one goes through the page cache. Should the filesystem refuse a direct write
-    after all, the rest does too.
+    from aligned memory (every block of `aligned_blocks` but an upload's last); the last,
+    shorter one goes through the page cache. Should the filesystem refuse a direct write after
+    all, the rest goes through the page cache too.
     """
 
     def __init__(self, path: Path, *, direct: bool = False) -> None:
         self.path = path
         self._fd = -1
         self._direct = direct
-        self._aligned: mmap.mmap | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,38 +197,32 @@ class _NewFile:
         if self._direct:
             try:
                 self._fd = os.open(self.path, flags | os.O_DIRECT, 0o644)
-                self._aligned = mmap.mmap(-1, BLOCK_SIZE)
                 return
             except OSError as e:
                 if e.errno != errno.EINVAL:
                     raise
+                self._direct = False
         self._fd = os.open(self.path, flags, 0o644)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
+        if self._direct and len(view) % DIRECT_ALIGNMENT:
+            self._through_page_cache()
         while view:
-            if self._aligned is not None and len(view) % DIRECT_ALIGNMENT == 0:
-                piece = view[: len(self._aligned)]
-                self._aligned[: len(piece)] = piece
-                try:
-                    written = os.write(self._fd, memoryview(self._aligned)[: len(piece)])
-                except OSError as e:
-                    if e.errno != errno.EINVAL:
-                        raise
-                    self._through_page_cache()
-                    continue
-            else:
-                self._through_page_cache()
+            try:
                 written = os.write(self._fd, view)
+            except OSError as e:
+                if not (self._direct and e.errno == errno.EINVAL):
+                    raise
+                self._through_page_cache()
+                continue
             view = view[written:]
 
     def _through_page_cache(self) -> None:
         """Write the rest as usual: a short last block, or a filesystem that refused."""
-        if self._aligned is not None:
-            flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
-            fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
-            self._aligned.close()
-            self._aligned = None
+        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+        fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+        self._direct = False
 
     def commit(self) -> None:
         """Make the data durable: the file's bytes, then its name in the folder."""
@@ -255,9 +248,6 @@ class _NewFile:
         fd, self._fd = self._fd, -1
         if fd >= 0:
             os.close(fd)
-        if self._aligned is not None:
-            self._aligned.close()
-            self._aligned = None
 
 
 class _OpenFile:

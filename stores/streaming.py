@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import AsyncGenerator, AsyncIterable
 
 from stores.errors import SizeLimitExceeded
@@ -53,6 +54,37 @@ async def regroup(
             buffered += len(rest)
     if pieces:
         yield b"".join(pieces)
+
+
+async def aligned_blocks(
+    chunks: AsyncIterable[bytes], block_size: int, *, max_size: int | None = None
+) -> AsyncGenerator[memoryview, None]:
+    """`regroup`'s blocks, copied straight into page-aligned memory, as a direct (O_DIRECT)
+    write needs it: each byte is copied once, into one of two buffers used in turn.
+
+    So a block is only good until the one after next is asked for: the caller must be done
+    with it by then (a store writes block n and has hashed it by the time it asks for n + 2).
+    `block_size` must be a multiple of the page size.
+    """
+    if block_size <= 0 or block_size % mmap.PAGESIZE:
+        raise ValueError("block_size must be a positive multiple of the page size")
+    buffers = (mmap.mmap(-1, block_size), mmap.mmap(-1, block_size))
+    turn = filled = total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if max_size is not None and total > max_size:
+            raise SizeLimitExceeded(f"the data is larger than the limit of {max_size} bytes")
+        rest = memoryview(chunk)
+        while rest:
+            taken = min(len(rest), block_size - filled)
+            buffers[turn][filled : filled + taken] = rest[:taken]
+            filled += taken
+            rest = rest[taken:]
+            if filled == block_size:
+                yield memoryview(buffers[turn])
+                turn, filled = 1 - turn, 0
+    if filled:
+        yield memoryview(buffers[turn])[:filled]
 
 
 def check_range(offset: int, length: int | None) -> None:
