@@ -114,15 +114,17 @@ async def run_consumer(
                 delivery = await source.next()
                 if delivery is None:
                     if passed.deliveries:
-                        await database.write(record_places, passed.take())
+                        await database.write_derived(record_places, passed.take())
                     continue
                 if not wanted_events(consumer, delivery):
                     passed.add(delivery)
                     if passed.overdue():
-                        await database.write(record_places, passed.take())
+                        await database.write_derived(record_places, passed.take())
                     await source.delivered(delivery)
                     continue
-                applied = await database.write(apply_delivery, consumer, delivery, passed.take())
+                applied = await database.write_derived(
+                    apply_delivery, consumer, delivery, passed.take()
+                )
                 await source.delivered(delivery)
                 delay = RETRY_DELAY_START
                 if applied and after_commit is not None:

@@ -89,7 +89,16 @@ class Database(abc.ABC):
     async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` in a transaction, committed when it returns."""
         with self.availability.watch():
-            return await self._write(work, *args, **kwargs)
+            return await self._write(True, work, *args, **kwargs)
+
+    async def write_derived(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`write` for data derived from the log (a consumer's effects and its place): the
+        commit does not wait for the disk. A crash of the machine may lose the last such
+        commits, never a part of one, and never one without those before it (the database's
+        journal is kept in order); the consumer then does them again from the log. A commit
+        of the log itself waits, and makes every commit before it durable too."""
+        with self.availability.watch():
+            return await self._write(False, work, *args, **kwargs)
 
     async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` outside any transaction (each statement stands alone)."""
@@ -97,7 +106,9 @@ class Database(abc.ABC):
             return await self._read(work, *args, **kwargs)
 
     @abc.abstractmethod
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def _write(
+        self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
 
     @abc.abstractmethod
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
@@ -138,8 +149,10 @@ class PostgresDatabase(Database):
         # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
         self._reads = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.async_engine.begin() as conn:
+            if not durable:
+                await conn.execute(_ASYNCHRONOUS_COMMIT)
             return await conn.run_sync(work, *args, **kwargs)
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -162,8 +175,9 @@ class SqliteDatabase(Database):
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="sqlite-read")
 
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        run = functools.partial(_in_transaction, self._writes, work, args, kwargs)
+    async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        transaction = _in_transaction if durable else _in_transaction_not_synced
+        run = functools.partial(transaction, self._writes, work, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -219,6 +233,10 @@ async def run_through_outages(database: Database, job: Callable[[], Awaitable[No
             await database.wait_until_available()
 
 
+_ASYNCHRONOUS_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
+"""PostgreSQL's own name for a commit that does not wait for the disk."""
+
+
 def _answer(conn: sa.Connection) -> None:
     conn.execute(sa.text("SELECT 1"))
 
@@ -227,6 +245,22 @@ def _in_transaction(connections: ThreadConnections, work: Work[P, T], args: Any,
     conn = connections.get()
     with conn.begin():
         return work(conn, *args, **kwargs)
+
+
+def _in_transaction_not_synced(
+    connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any
+) -> T:
+    """A transaction whose commit leaves the journal to the operating system: the next commit
+    that does sync it (any of the log's) makes this one durable too."""
+    conn = connections.get()
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA synchronous=NORMAL")
+    try:
+        with conn.begin():
+            return work(conn, *args, **kwargs)
+    finally:
+        driver.execute("PRAGMA synchronous=FULL")
 
 
 def _on_connection(connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any) -> T:

@@ -52,6 +52,10 @@ class CountingWrites:
         self.writes += 1
         return await self._database.write(work, *args, **kwargs)
 
+    async def write_derived(self, work: Any, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        return await self._database.write_derived(work, *args, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._database, name)
 
