@@ -9,7 +9,9 @@ under uWSGI; `--compare-pid` is its master process, whose workers are counted wi
 same client, alternating the two figure by figure, round by round. Each figure is printed with
 the server CPU it cost (user + system time of the server's processes, from /proc), the ratio
 between the two services in this run, and the aim it is held to. md5 and sha512 over the same
-bytes, timed in this process, give the floor of an upload's CPU per MiB.
+bytes, timed in this process, give the floor of an upload's CPU per MiB. A download is timed
+twice: as the upload left the page cache (the catalog writes new files around it), and cold,
+after the machine's page caches were dropped (as root only).
 
 The reference answers with the identity in X-Project-Id / X-User-Id / X-Roles headers, as the
 catalog's embedded default does (Glance: the reference server's `noauth-headers` flavour).
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import os
 import statistics
 import tempfile
 import time
@@ -99,12 +102,25 @@ async def uploads(service: Service, data: bytes) -> Sample:
     return Sample(rate, cpu)
 
 
-async def downloads(service: Service, size: int) -> Sample:
+async def downloads(service: Service, size: int, *, cold: bool = False) -> Sample:
+    """The last image uploaded, read back: from the page cache as the service left it, or
+    `cold`, after every page cache of the machine was dropped (both services alike)."""
+
     async def work() -> tuple[float, int]:
+        if cold:
+            drop_page_caches()
         return await download_mb_per_s(service.url, service.uploaded[-1]), size // MiB
 
     rate, cpu, _ = await measured(service, work)
     return Sample(rate, cpu)
+
+
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def drop_page_caches() -> None:
+    os.sync()
+    DROP_CACHES.write_text("1")
 
 
 async def list_p99(service: Service) -> Sample:
@@ -145,7 +161,20 @@ def figures(args: argparse.Namespace, data: bytes) -> list[Figure]:
         Figure("create, 1 client", "req/s", lambda s: creates(s, 1, args.seconds), aim=10.0),
         Figure("create, 8 clients", "req/s", lambda s: creates(s, 8, args.seconds)),
         Figure(f"upload {args.upload_mib} MiB", "MB/s", lambda s: uploads(s, data), aim=1.3),
-        Figure(f"download {args.upload_mib} MiB", "MB/s", lambda s: downloads(s, len(data))),
+        Figure(
+            f"download {args.upload_mib} MiB, as left", "MB/s", lambda s: downloads(s, len(data))
+        ),
+        *(
+            [
+                Figure(
+                    f"download {args.upload_mib} MiB, cold",
+                    "MB/s",
+                    lambda s: downloads(s, len(data), cold=True),
+                )
+            ]
+            if os.access(DROP_CACHES, os.W_OK)
+            else []
+        ),
         Figure(
             f"list limit 20, >= {IMAGES_LISTED} images, p99",
             "ms",
