@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench-data: $(STAMP)
 bench-pipeline: $(STAMP)
 	infra/local/services up > .services-env
 	. ./.services-env && $(BIN)/python -m bench.pipeline --postgres "$$CATALOG_TEST_POSTGRES_URL" --kafka "$$CATALOG_TEST_KAFKA_BOOTSTRAP" $(BENCH_ARGS)
+
+## The catalog beside another image service, figure by figure in turns (BENCH_ARGS must name it:
+## "--compare-url http://127.0.0.1:9392 --compare-pid PID").
+bench-compare: $(STAMP)
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 
 ## Rebuilding the views from a log of 1,000,000 events: events/s on PostgreSQL (the server in
 ## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").

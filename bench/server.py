@@ -46,3 +46,29 @@ def _peak_rss_of(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (a server's workers, their helpers)."""
+    tree, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        tree.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue.extend(map(int, (task / "children").read_text().split()))
+        except FileNotFoundError:
+            continue  # ended meanwhile
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server: its process and every descendant still running."""
+    ticks = 0
+    for process in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -145,7 +145,7 @@ def _configured_store(
     match options:
         case FilesystemOptions():
             folder = (options.dir or settings.core.data_dir / "stores" / name).resolve()
-            driver = FilesystemStore(folder)
+            driver = FilesystemStore(folder, direct_io=options.direct_io)
             properties = {
                 "data_dir": str(folder),
                 "chunk_size": READ_CHUNK_SIZE,

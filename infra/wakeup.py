@@ -45,13 +45,17 @@ class Pause:
 
     FIRST = 0.001
 
-    def __init__(self, idle: float) -> None:
+    def __init__(self, idle: float, *, brief_looks: bool = True) -> None:
         self.idle = idle
         self.seconds = idle
+        self._brief_looks = brief_looks
+        """False where every commit is visible once made and nudges its readers (SQLite, one
+        process): a reader then waits for the nudge, or the idle pause, at once."""
 
     def reset(self) -> None:
         """Something was found: look again soon if the next look finds nothing."""
-        self.seconds = self.FIRST
+        if self._brief_looks:
+            self.seconds = self.FIRST
 
     async def wait(self, ticket: asyncio.Event | None) -> None:
         if await Wakeup.wait(ticket, self.seconds):

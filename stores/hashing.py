@@ -59,7 +59,7 @@ class StreamHasher:
         self._size = 0
         self._in_flight: list[asyncio.Future[None]] = []
 
-    async def update(self, block: bytes) -> None:
+    async def update(self, block: bytes | memoryview) -> None:
         """Start digesting `block` (treated as immutable from here on)."""
         await self._settle()
         self._size += len(block)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import AsyncGenerator, AsyncIterable
 
 from stores.errors import SizeLimitExceeded
@@ -23,29 +24,67 @@ async def regroup(
 
     Raises `SizeLimitExceeded` as soon as more than `max_size` bytes have arrived, before the
     chunk that passes the limit is buffered. Only one block is buffered at a time. Blocks are
-    immutable copies: worker threads may still be reading one while the next fills.
+    immutable: worker threads may still be reading one while the next fills. Each byte is
+    copied once at most, when a block is joined from the pieces it spans (a chunk that is a
+    whole block already is passed on as it is).
     """
     if block_size <= 0:
         raise ValueError("block_size must be positive")
-    buffer = bytearray()
+    pieces: list[bytes | memoryview] = []
+    buffered = 0
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if max_size is not None and total > max_size:
             raise SizeLimitExceeded(f"the data is larger than the limit of {max_size} bytes")
-        buffer += chunk
-        while len(buffer) >= block_size:
-            yield _take(buffer, block_size)
-    if buffer:
-        yield bytes(buffer)
+        rest: bytes | memoryview = chunk
+        while buffered + len(rest) >= block_size:
+            wanted = block_size - buffered
+            if not pieces and wanted == len(rest):
+                block, rest = bytes(rest), b""  # bytes(a bytes) is that same bytes
+            else:
+                view = memoryview(rest)
+                pieces.append(view[:wanted])
+                block, rest = b"".join(pieces), view[wanted:]
+                pieces.clear()
+            buffered = 0
+            yield block
+        if rest:
+            pieces.append(rest)
+            buffered += len(rest)
+    if pieces:
+        yield b"".join(pieces)
 
 
-def _take(buffer: bytearray, size: int) -> bytes:
-    """Remove the first `size` bytes of `buffer` and return them, copied only once."""
-    with memoryview(buffer) as view, view[:size] as head:
-        taken = bytes(head)
-    del buffer[:size]
-    return taken
+async def aligned_blocks(
+    chunks: AsyncIterable[bytes], block_size: int, *, max_size: int | None = None
+) -> AsyncGenerator[memoryview, None]:
+    """`regroup`'s blocks, copied straight into page-aligned memory, as a direct (O_DIRECT)
+    write needs it: each byte is copied once, into one of two buffers used in turn.
+
+    So a block is only good until the one after next is asked for: the caller must be done
+    with it by then (a store writes block n and has hashed it by the time it asks for n + 2).
+    `block_size` must be a multiple of the page size.
+    """
+    if block_size <= 0 or block_size % mmap.PAGESIZE:
+        raise ValueError("block_size must be a positive multiple of the page size")
+    buffers = (mmap.mmap(-1, block_size), mmap.mmap(-1, block_size))
+    turn = filled = total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if max_size is not None and total > max_size:
+            raise SizeLimitExceeded(f"the data is larger than the limit of {max_size} bytes")
+        rest = memoryview(chunk)
+        while rest:
+            taken = min(len(rest), block_size - filled)
+            buffers[turn][filled : filled + taken] = rest[:taken]
+            filled += taken
+            rest = rest[taken:]
+            if filled == block_size:
+                yield memoryview(buffers[turn])
+                turn, filled = 1 - turn, 0
+    if filled:
+        yield memoryview(buffers[turn])[:filled]
 
 
 def check_range(offset: int, length: int | None) -> None:

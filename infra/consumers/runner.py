@@ -1,15 +1,23 @@
-"""Running a consumer: deliveries from its source, applied in one transaction each."""
+"""Running a consumer: deliveries from its source, applied in one transaction each.
+
+A delivery with nothing the consumer acts on (a create, to the scrubber) needs no transaction:
+its place is kept back and written with the next one that has, or once the source goes quiet,
+or after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
+events again, which it passes by again; so most events cost a consumer that does not want them
+nothing but the read.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
-from catalog.events import decode
+from catalog.events import RecordedEvent, decode
 from infra.consumers.base import Consumer, Delivery, EventSource
 from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
@@ -18,13 +26,26 @@ log = structlog.get_logger(__name__)
 
 RETRY_DELAY_START = 0.2
 RETRY_DELAY_MAX = 10.0
+PLACE_SAVE_INTERVAL = 1.0
+"""Seconds a place passed by (see above) waits at most to be written: how stale the place that
+lag is measured from may be while only unwanted events come."""
 
 
-def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
-    """The effects of the events not applied before, what was applied, and the source's place:
-    all in the caller's transaction. Returns how many events took effect."""
+def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]:
     wanted = consumer.event_types
-    relevant = [r for r in delivery.events if wanted is None or r.event_type in wanted]
+    return [r for r in delivery.events if wanted is None or r.event_type in wanted]
+
+
+def apply_delivery(
+    conn: sa.Connection,
+    consumer: Consumer,
+    delivery: Delivery,
+    passed_by: Sequence[Delivery] = (),
+) -> int:
+    """The effects of the events not applied before, what was applied, and the source's place
+    (after the places of the deliveries `passed_by` before it without a transaction): all in
+    the caller's transaction. Returns how many events took effect."""
+    relevant = wanted_events(consumer, delivery)
     known = applied_versions(conn, consumer.name, {r.stream_id for r in relevant})
     reached = dict(known)
     fresh = []
@@ -39,8 +60,35 @@ def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) 
             stream: version for stream, version in reached.items() if known.get(stream) != version
         }
         record_applied(conn, consumer.name, moved, known)
+    for earlier in passed_by:
+        earlier.record_place(conn)
     delivery.record_place(conn)
     return len(fresh)
+
+
+def record_places(conn: sa.Connection, deliveries: Sequence[Delivery]) -> None:
+    for delivery in deliveries:
+        delivery.record_place(conn)
+
+
+class PassedBy:
+    """Deliveries passed by without a transaction, whose places are still to be written."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._since = 0.0
+
+    def add(self, delivery: Delivery) -> None:
+        if not self.deliveries:
+            self._since = time.monotonic()
+        self.deliveries.append(delivery)
+
+    def overdue(self) -> bool:
+        return time.monotonic() - self._since >= PLACE_SAVE_INTERVAL
+
+    def take(self) -> list[Delivery]:
+        taken, self.deliveries = self.deliveries, []
+        return taken
 
 
 async def run_consumer(
@@ -58,14 +106,25 @@ async def run_consumer(
     delay = RETRY_DELAY_START
     while True:
         outage = False
+        passed = PassedBy()
         try:
             await source.start()
             log.info("consumer_started", consumer=consumer.name)
             while True:
                 delivery = await source.next()
                 if delivery is None:
+                    if passed.deliveries:
+                        await database.write_derived(record_places, passed.take())
                     continue
-                applied = await database.write(apply_delivery, consumer, delivery)
+                if not wanted_events(consumer, delivery):
+                    passed.add(delivery)
+                    if passed.overdue():
+                        await database.write_derived(record_places, passed.take())
+                    await source.delivered(delivery)
+                    continue
+                applied = await database.write_derived(
+                    apply_delivery, consumer, delivery, passed.take()
+                )
                 await source.delivered(delivery)
                 delay = RETRY_DELAY_START
                 if applied and after_commit is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import sqlalchemy as sa
@@ -28,6 +29,9 @@ log = structlog.get_logger(__name__)
 
 
 FETCH_MAX_WAIT_MS = 5
+ONE_WRITER_IDLE_SECONDS = 1.0
+"""How often a tail of a SQLite log looks for news nobody nudged it about: only a command-line
+tool's appends, which may wait that long."""
 
 
 def checkpoint_name(consumer: str) -> str:
@@ -44,6 +48,11 @@ class LogTail:
 
     On PostgreSQL only one process tails for a consumer at a time (the others wait for its
     lock); appends in this process wake it at once, others' are found by polling.
+
+    On SQLite the server is the only process that appends (a command-line tool that does is
+    found by the idle poll), and a commit is visible once made: a read that reached the end of
+    the log is not repeated before the next append here nudges the tail, or the idle pause
+    ends. So an event costs one read, not a read and then looks that find nothing.
     """
 
     def __init__(
@@ -52,7 +61,12 @@ class LogTail:
         self._log = log
         self._name = checkpoint_name(consumer)
         self._batch_size = batch_size
-        self._pause = Pause(idle_seconds)
+        self._one_writer = not log.database.postgres
+        if self._one_writer:
+            idle_seconds = max(idle_seconds, ONE_WRITER_IDLE_SECONDS)
+        self._pause = Pause(idle_seconds, brief_looks=not self._one_writer)
+        self._read_to_end: asyncio.Event | None = None
+        """The ticket taken before the last read, when that read reached the end of the log."""
         self._cursor = LOG_START
         self._pending = LOG_START
         self._leadership: contextlib.AbstractAsyncContextManager[Lease] | None = None
@@ -66,11 +80,19 @@ class LogTail:
     async def next(self) -> Delivery | None:
         self._lease.check()
         ticket = self._log.appended.ticket()
+        if ticket is self._read_to_end:  # nothing appended here since
+            self._read_to_end = None
+            await self._pause.wait(ticket)
+            if not ticket.is_set():
+                return None
+            ticket = self._log.appended.ticket()
         events = await self._log.read(self._cursor, self._batch_size)
         if not events:
             await self._pause.wait(ticket)
             return None
         self._pause.reset()
+        if self._one_writer and len(events) < self._batch_size:
+            self._read_to_end = ticket
         self._pending = after = cursor_after(events, self._cursor)
 
         def record_place(conn: sa.Connection) -> None:

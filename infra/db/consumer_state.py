@@ -37,20 +37,23 @@ _MOVE_APPLIED = (
 )
 
 
+_APPLIED_VERSIONS = (
+    sa.select(consumer_applied.c.stream_id, consumer_applied.c.version)
+    .where(
+        consumer_applied.c.consumer == sa.bindparam("consumer"),
+        consumer_applied.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+    )
+    .with_for_update()
+)
+
+
 def applied_versions(
     conn: sa.Connection, consumer: str, stream_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """The last version of each stream `consumer` has applied, locked until the transaction
     ends: a second process applying the same stream meanwhile waits, then sees the new one."""
-    query = (
-        sa.select(consumer_applied.c.stream_id, consumer_applied.c.version)
-        .where(
-            consumer_applied.c.consumer == consumer,
-            consumer_applied.c.stream_id.in_(list(stream_ids)),
-        )
-        .with_for_update()
-    )
-    return {row.stream_id: row.version for row in conn.execute(query)}
+    rows = conn.execute(_APPLIED_VERSIONS, {"consumer": consumer, "streams": list(stream_ids)})
+    return {row.stream_id: row.version for row in rows}
 
 
 def record_applied(

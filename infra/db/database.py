@@ -9,7 +9,8 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
   writes go to a single thread (nothing in this process ever waits on the file lock) and begin
   `IMMEDIATE` (another process writing meanwhile makes us wait, never fail half-way). Reads run
   on a few threads of their own beside it (WAL). A whole unit of work costs one thread hop,
-  where an async driver would pay one per statement.
+  where an async driver would pay one per statement. Each thread keeps its connection open:
+  a unit of work does not pay for taking one from a pool and handing it back.
 
 Either way, a database that cannot be reached raises `DatabaseUnavailable` (see availability.py)
 and the work's own errors pass through unchanged.
@@ -21,6 +22,7 @@ import abc
 import asyncio
 import contextlib
 import functools
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -87,7 +89,16 @@ class Database(abc.ABC):
     async def write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` in a transaction, committed when it returns."""
         with self.availability.watch():
-            return await self._write(work, *args, **kwargs)
+            return await self._write(True, work, *args, **kwargs)
+
+    async def write_derived(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`write` for data derived from the log (a consumer's effects and its place): the
+        commit does not wait for the disk. A crash of the machine may lose the last such
+        commits, never a part of one, and never one without those before it (the database's
+        journal is kept in order); the consumer then does them again from the log. A commit
+        of the log itself waits, and makes every commit before it durable too."""
+        with self.availability.watch():
+            return await self._write(False, work, *args, **kwargs)
 
     async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` outside any transaction (each statement stands alone)."""
@@ -95,7 +106,9 @@ class Database(abc.ABC):
             return await self._read(work, *args, **kwargs)
 
     @abc.abstractmethod
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def _write(
+        self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
 
     @abc.abstractmethod
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
@@ -136,8 +149,10 @@ class PostgresDatabase(Database):
         # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
         self._reads = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.async_engine.begin() as conn:
+            if not durable:
+                await conn.execute(_ASYNCHRONOUS_COMMIT)
             return await conn.run_sync(work, *args, **kwargs)
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -153,13 +168,16 @@ class SqliteDatabase(Database):
 
     def __init__(self, url: str, path: str, *, busy_seconds: float = SQLITE_BUSY_SECONDS) -> None:
         super().__init__(url, sqlite_outage)
-        self._writes = _sqlite_engine(path, begin="BEGIN IMMEDIATE", busy_seconds=busy_seconds)
-        self._reads = _sqlite_engine(path, begin=None, busy_seconds=busy_seconds)
+        self._writes = ThreadConnections(
+            _sqlite_engine(path, begin="BEGIN IMMEDIATE", busy_seconds=busy_seconds)
+        )
+        self._reads = ThreadConnections(_sqlite_engine(path, begin=None, busy_seconds=busy_seconds))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         self._readers = ThreadPoolExecutor(SQLITE_READ_THREADS, thread_name_prefix="sqlite-read")
 
-    async def _write(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        run = functools.partial(_in_transaction, self._writes, work, args, kwargs)
+    async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        transaction = _in_transaction if durable else _in_transaction_not_synced
+        run = functools.partial(transaction, self._writes, work, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -169,8 +187,36 @@ class SqliteDatabase(Database):
     async def close(self) -> None:
         for executor in (self._writer, self._readers):
             executor.shutdown(wait=True)
-        for engine in (self._writes, self._reads):
-            engine.dispose()
+        for connections in (self._writes, self._reads):
+            connections.close()
+
+
+class ThreadConnections:
+    """One connection of `engine` per thread, opened on the thread's first use and kept: the
+    threads of a SQLite database's executors are few and long-lived."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+        self._opened: list[sa.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sa.Connection:
+        conn: sa.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._engine.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Once the threads are done with them."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._engine.dispose()
 
 
 async def run_through_outages(database: Database, job: Callable[[], Awaitable[None]]) -> None:
@@ -187,17 +233,41 @@ async def run_through_outages(database: Database, job: Callable[[], Awaitable[No
             await database.wait_until_available()
 
 
+_ASYNCHRONOUS_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
+"""PostgreSQL's own name for a commit that does not wait for the disk."""
+
+
 def _answer(conn: sa.Connection) -> None:
     conn.execute(sa.text("SELECT 1"))
 
 
-def _in_transaction(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
-    with engine.begin() as conn:
+def _in_transaction(connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    conn = connections.get()
+    with conn.begin():
         return work(conn, *args, **kwargs)
 
 
-def _on_connection(engine: sa.Engine, work: Work[P, T], args: Any, kwargs: Any) -> T:
-    with engine.connect() as conn:
+def _in_transaction_not_synced(
+    connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any
+) -> T:
+    """A transaction whose commit leaves the journal to the operating system: the next commit
+    that does sync it (any of the log's) makes this one durable too."""
+    conn = connections.get()
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA synchronous=NORMAL")
+    try:
+        with conn.begin():
+            return work(conn, *args, **kwargs)
+    finally:
+        driver.execute("PRAGMA synchronous=FULL")
+
+
+def _on_connection(connections: ThreadConnections, work: Work[P, T], args: Any, kwargs: Any) -> T:
+    # Without a BEGIN each statement stands alone; the transaction SQLAlchemy opens around
+    # them costs nothing on SQLite's side, and ends here so the next work starts afresh.
+    conn = connections.get()
+    with conn.begin():
         return work(conn, *args, **kwargs)
 
 
@@ -212,7 +282,12 @@ def _sqlite_engine(path: str, *, begin: str | None, busy_seconds: float) -> sa.E
     )
     sa.event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_seconds))
     if begin is not None:
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        # On the driver's connection: through SQLAlchemy, a statement costs more than the
+        # transaction it begins.
+        def start(conn: sa.Connection) -> None:
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+
+        sa.event.listen(engine, "begin", start)
     return engine
 
 

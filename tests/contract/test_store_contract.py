@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import os
 import random
+import tempfile
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from stores.errors import InvalidLocation, SizeLimitExceeded, StoreNotFound, Sto
 from stores.filesystem import FilesystemStore
 from stores.registry import driver_for_location, driver_named
 from stores.s3 import S3Store
+from stores.streaming import BLOCK_SIZE
 from tests.s3_admin import S3Admin
 
 MiB = 1024 * 1024
@@ -381,10 +384,54 @@ class StoreContract:
         assert location.split(":", 1)[0] in store.schemes
 
 
+SHARED_MEMORY = Path("/dev/shm")
+"""A tmpfs, where O_DIRECT is refused."""
+
+
+@pytest.fixture
+def tmpfs_folder() -> Iterator[Path]:
+    if not SHARED_MEMORY.is_dir():
+        pytest.skip("no tmpfs at /dev/shm")
+    with tempfile.TemporaryDirectory(dir=SHARED_MEMORY) as folder:
+        yield Path(folder)
+
+
 class TestFilesystemStore(StoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> FilesystemStore:
-        return FilesystemStore(tmp_path / "images")
+    @pytest.fixture(params=["direct", "page cache", "tmpfs"])
+    def store(self, request: pytest.FixtureRequest, tmp_path: Path) -> FilesystemStore:
+        """Written around the page cache, through it, and on a filesystem that refuses the
+        first (so written through it after all)."""
+        if request.param == "tmpfs":
+            return FilesystemStore(request.getfixturevalue("tmpfs_folder") / "images")
+        return FilesystemStore(tmp_path / "images", direct_io=request.param == "direct")
+
+    async def test_data_of_any_length_across_blocks_is_stored_whole(
+        self, store: FilesystemStore
+    ) -> None:
+        """Whole blocks go directly to the disk where they may; the short last one cannot."""
+        for size in (BLOCK_SIZE, 2 * BLOCK_SIZE + 4096, 2 * BLOCK_SIZE + 12345, 4095):
+            payload = data(size, seed=size)
+            stored = await store.add(f"k{size}", stream(payload, chunk=1_000_003))
+            assert await read_all(store, stored.location) == payload
+            assert stored.size == size
+            assert stored.checksum == hashlib.md5(payload, usedforsecurity=False).hexdigest()
+
+    async def test_new_files_are_opened_for_direct_writes_where_allowed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        opened: list[int] = []
+        real_open = os.open
+
+        def recording_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            opened.append(flags)
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", recording_open)
+        await FilesystemStore(tmp_path / "direct").add("k", stream(data(MiB)))
+        await FilesystemStore(tmp_path / "cached", direct_io=False).add("k", stream(data(MiB)))
+        writes = [flags for flags in opened if flags & os.O_WRONLY]
+
+        assert [bool(flags & os.O_DIRECT) for flags in writes] == [True, False]
 
     async def assert_nothing_stored(self, store: ImageStore, key: str) -> None:
         await super().assert_nothing_stored(store, key)
