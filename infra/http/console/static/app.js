@@ -32,7 +32,8 @@ async function page(path, params) {
 
 async function route() {
   const navigation = ++shown;
-  const [path, query] = location.hash.slice(1).split("?");
+  const hash = location.hash;
+  const [path, query] = hash.slice(1).split("?");
   view.dataset.state = "loading";
   showCaller();
   let content;
@@ -49,6 +50,7 @@ async function route() {
   }
   if (navigation !== shown) return;
   view.replaceChildren(...[content].flat());
+  view.dataset.shown = hash; // which address the page shows, once it is all there
   view.dataset.state = "ready";
 }
 

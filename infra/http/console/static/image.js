@@ -72,13 +72,14 @@ export async function imagePage(imageId, params) {
   const tags = image.tags.length ? h("ul", { class: "tags", id: "tags" }, image.tags.map((t) => h("li", {}, t)))
     : h("p", { class: "notice" }, "No tags.");
   return h("section", { id: "image", "data-id": image.id },
-    h("p", {}, link("#/images", "← Images")),
-    h("h1", {}, image.name ?? image.id, " ", h("span", { class: `status ${image.status}` }, image.status)),
-    asOf ? asOfBanner(image, asOf) : (image.status === "active" ? h("p", {}, downloadButton(image)) : null),
-    h("h2", {}, "Attributes"), fields(ATTRIBUTES.map((name) => [name, image[name]]), { id: "attributes" }),
-    h("h2", {}, "Properties"), fields(propertiesOf(image), { id: "properties" }),
-    h("h2", {}, "Tags"), tags,
-    h("h2", {}, "Members"), memberList,
-    h("h2", {}, "Stores"), h("p", { id: "stores" }, shown(image.stores ?? "none")), locationList,
+    h("div", { class: "details" },
+      h("p", {}, link("#/images", "← Images")),
+      h("h1", {}, image.name ?? image.id, " ", h("span", { class: `status ${image.status}` }, image.status)),
+      asOf ? asOfBanner(image, asOf) : (image.status === "active" ? h("p", {}, downloadButton(image)) : null),
+      h("h2", {}, "Attributes"), fields(ATTRIBUTES.map((name) => [name, image[name]]), { id: "attributes" }),
+      h("h2", {}, "Properties"), fields(propertiesOf(image), { id: "properties" }),
+      h("h2", {}, "Tags"), tags,
+      h("h2", {}, "Members"), memberList,
+      h("h2", {}, "Stores"), h("p", { id: "stores" }, shown(image.stores ?? "none")), locationList),
     timeline);
 }
