@@ -9,10 +9,23 @@ import io
 from typing import Any
 
 import pytest
+from glanceclient import Client as GlanceClient
 from selenium.webdriver.common.by import By
 
-from tests.browser import Browser, browser, field_of, fill, follow, listed_names, show, shown
+from tests.browser import (
+    Browser,
+    browser,
+    field_of,
+    fill,
+    follow,
+    listed_names,
+    show,
+    shown,
+    wait_for,
+)
+from tests.conftest import service_setting
 from tests.e2e.conftest import ADMIN, PROJECT_A, STRANGER, StartServer, glance_api
+from tests.keystone_accounts import Account, KeystoneAdmin, keystone_url
 
 __all__ = ["browser"]  # the fixture the tests use
 
@@ -120,3 +133,68 @@ def test_an_admin_sees_the_locations(url: str, browser: Browser) -> None:
     [location] = view.find_elements(By.CSS_SELECTOR, "#locations li")
     assert location.text.startswith("file://")
     assert made["id"] in location.text
+
+
+@pytest.fixture
+def keystone_url_of_catalog(serve: StartServer) -> str:
+    """A catalog that validates Keystone tokens itself."""
+    return serve(
+        {
+            "CATALOG_API_AUTH_MODE": "keystone",
+            "CATALOG_KEYSTONE_AUTH_URL": keystone_url(),
+            "CATALOG_KEYSTONE_USERNAME": service_setting("CATALOG_TEST_KEYSTONE_CATALOG_USER"),
+            "CATALOG_KEYSTONE_PASSWORD": service_setting("CATALOG_TEST_KEYSTONE_CATALOG_PASSWORD"),
+            "CATALOG_KEYSTONE_PROJECT_NAME": "service",
+        }
+    )
+
+
+def keystone_sign_in(browser: Browser, account: Account, password: str | None = None) -> None:
+    form = browser.find_element(By.ID, "password-sign-in")
+    given = {
+        "username": account.user_name,
+        "password": password or account.password,
+        "project": account.project_name,
+    }
+    fill(form, given)
+
+
+@pytest.mark.keystone
+async def test_signing_in_with_keystone(
+    keystone_url_of_catalog: str, keystone_admin: KeystoneAdmin, browser: Browser
+) -> None:
+    url = keystone_url_of_catalog
+    owner = await keystone_admin.account("member")
+    stranger = await keystone_admin.account("member")
+    token = await keystone_admin.token_of(owner)
+    api = GlanceClient(endpoint=f"{url}/v2", token=token)
+    api.images.create(name="keystone-private", disk_format="raw", container_format="bare")
+
+    # Without a token, the console asks for one before it calls the API.
+    view = show(browser, url, "")
+    assert keystone_url() in view.text
+    keystone_sign_in(browser, owner, password="not-the-password")
+    error = wait_for(
+        browser,
+        lambda b: b.find_element(By.CSS_SELECTOR, "#password-sign-in .error").text,
+        "the refusal",
+    )
+    assert "did not accept" in error
+
+    keystone_sign_in(browser, owner)
+    shown(browser, "#/images")
+    assert listed_names(browser) == ["keystone-private"]
+    assert owner.user_name in browser.find_element(By.ID, "who").text
+
+    browser.find_element(By.ID, "sign-out").click()
+    shown(browser, "#/sign-in")
+    keystone_sign_in(browser, stranger)
+    shown(browser, "#/images")
+    assert listed_names(browser) == []
+
+    # A token pasted in is taken as it is.
+    browser.find_element(By.ID, "sign-out").click()
+    shown(browser, "#/sign-in")
+    fill(browser.find_element(By.ID, "token-sign-in"), {"token": token})
+    shown(browser, "#/images")
+    assert listed_names(browser) == ["keystone-private"]
