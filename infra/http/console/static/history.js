@@ -18,6 +18,11 @@ async function eventsOf(imageId) {
   return events;
 }
 
+// A part of a change that says nothing (no properties removed, no tags given).
+function blank(value) {
+  return value === null || (typeof value === "object" && Object.keys(value).length === 0);
+}
+
 function who(actor) {
   const roles = actor.roles?.length ? ` [${actor.roles.join(", ")}]` : "";
   return `${actor.user_id ?? "anonymous"} in ${actor.project_id ?? "no project"}${roles}`;
@@ -33,7 +38,7 @@ function event(imageId, entry, before) {
     h("div", { class: "who" }, who(entry.actor)),
     h("div", { class: "request" }, "request ", h("code", {}, entry.request_id ?? "—"),
       entry.global_request_id ? [" (global ", h("code", {}, entry.global_request_id), ")"] : null),
-    fields(Object.entries(entry.change), { class: "fields change" }),
+    fields(Object.entries(entry.change).filter(([, value]) => !blank(value)), { class: "fields change" }),
     h("div", { class: "actions" }, link(asOf, "The image after this"), " · ", link(compared, "What changed")));
 }
 
