@@ -7,7 +7,8 @@
 - `keystone`: the catalog validates `X-Auth-Token` (and a service's `X-Service-Token`) with
   Keystone itself (`infra/keystone/tokens.py`); identity headers sent by the client are
   ignored. As behind keystonemiddleware, a missing, invalid or expired token is a 401 naming
-  where to get one, and only the version documents and the health check need none.
+  where to get one, and only `OPEN_PATHS` need none (the version documents, the health
+  check, the API's description and the web console's files).
 """
 
 from __future__ import annotations
