@@ -90,6 +90,8 @@ def test_the_timeline_shows_a_change_made_through_the_api(url: str, browser: Bro
     view = follow(browser, created.find_element(By.LINK_TEXT, "The image after this"))
     assert "As it was at" in view.find_element(By.ID, "as-of").text
     assert field_of(view, "#attributes", "name") == "before-rename"
+    [marked] = view.find_elements(By.CSS_SELECTOR, "li.event.shown")
+    assert marked.get_attribute("data-type") == "image.created"
 
     # What the update changed.
     updated = view.find_element(By.CSS_SELECTOR, "li.event[data-type='image.updated']")

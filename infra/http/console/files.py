@@ -25,7 +25,7 @@ SECURITY_HEADERS = {
     # Scripts, styles, images and API calls from this origin only; no inline script or style,
     # no plugins, no framing; forms post nowhere else.
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
         "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

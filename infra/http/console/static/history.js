@@ -28,6 +28,13 @@ function who(actor) {
   return `${actor.user_id ?? "anonymous"} in ${actor.project_id ?? "no project"}${roles}`;
 }
 
+// An RFC 3339 UTC time to the microsecond, comparable as text (the API gives six digits; a
+// time chosen in the browser has three).
+function exact(time) {
+  const [seconds, fraction = ""] = time.replace(/Z$/, "").split(".");
+  return `${seconds}.${fraction.padEnd(6, "0")}`;
+}
+
 function event(imageId, entry, before) {
   const asOf = `#/images/${imageId}?as_of=${encodeURIComponent(entry.occurred_at)}`;
   const since = before ? `from=${encodeURIComponent(before.occurred_at)}&` : "";
@@ -109,7 +116,12 @@ function asOfForm(imageId) {
 export async function history(imageId, params) {
   const events = await eventsOf(imageId);
   const compared = params.has("to") ? await comparison(imageId, params.get("from") ?? "", params.get("to")) : null;
-  const timeline = events.map((entry, i) => event(imageId, entry, events[i - 1])).reverse();
+  const timeline = events.map((entry, i) => event(imageId, entry, events[i - 1]));
+  // The event that made the image shown as it was at `as_of`: the last one at or before it.
+  const asOf = params.get("as_of");
+  const shownIndex = asOf ? events.findLastIndex((e) => exact(e.occurred_at) <= exact(asOf)) : -1;
+  if (shownIndex >= 0) timeline[shownIndex].classList.add("shown");
+  timeline.reverse();
   return h("section", { id: "history" }, h("h2", {}, "History"),
     asOfForm(imageId), compareForm(imageId, events, params), compared,
     h("ol", { id: "timeline", reversed: true }, timeline));
