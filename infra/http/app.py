@@ -9,6 +9,7 @@ from infra.db.audit_log import SqlAuditLog
 from infra.health import HealthCheck
 from infra.http.authentication import install_authentication
 from infra.http.client_text import url_text_middleware
+from infra.http.console.routes import add_console_routes
 from infra.http.errors import error_middleware
 from infra.http.identity import add_request_id, identity_middleware, request_id_middleware
 from infra.http.keys import (
@@ -180,5 +181,6 @@ def create_app(container: Container) -> web.Application:
     app.on_response_prepare.append(add_request_id)
     add_routes(app)
     add_metrics_route(app, settings.metrics)
+    add_console_routes(app, settings)
     add_description(app)  # last: it describes every route added before it
     return app

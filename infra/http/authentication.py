@@ -7,7 +7,8 @@
 - `keystone`: the catalog validates `X-Auth-Token` (and a service's `X-Service-Token`) with
   Keystone itself (`infra/keystone/tokens.py`); identity headers sent by the client are
   ignored. As behind keystonemiddleware, a missing, invalid or expired token is a 401 naming
-  where to get one, and only the version documents and the health check need none.
+  where to get one, and only `OPEN_PATHS` need none (the version documents, the health
+  check, the API's description and the web console's files).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 from catalog.errors import BadRequest, ServiceUnavailable
 from catalog.identity import Actor
 from infra.http.client_text import refuse_unstorable, text_header
+from infra.http.console import console_paths
 from infra.http.openapi import OPENAPI_PATH
 from infra.http.views import healthcheck
 from infra.keystone.tokens import InvalidToken, KeystoneTokens, KeystoneUnavailable, TokenIdentity
@@ -31,9 +33,9 @@ ALL_ROLES = ("admin", "member", "reader")
 # Keystone's ids have 64 characters at most; a project becomes an image's owner, kept (as in
 # Glance's database) in 255.
 ID_LENGTH_LIMIT = 255
-OPEN_PATHS = frozenset({"/", "/versions", healthcheck.PATH, OPENAPI_PATH})
+OPEN_PATHS = frozenset({"/", "/versions", healthcheck.PATH, OPENAPI_PATH}) | console_paths()
 """Served without a token, as Glance serves them before its authentication (and the API's
-description, which says nothing of any caller's data)."""
+description and the web console's files, which say nothing of any caller's data)."""
 
 
 class NotAuthenticated(Exception):

@@ -108,6 +108,27 @@ def parse_time(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def password_auth(c: KeystoneCredentials) -> dict[str, Any]:
+    """Keystone's request for a token scoped to `c`'s project, by `c`'s password."""
+    user = {"name": c.username, "domain": {"name": c.user_domain_name}, "password": c.password}
+    scope = {"project": {"name": c.project_name, "domain": {"name": c.project_domain_name}}}
+    identity = {"methods": ["password"], "password": {"user": user}}
+    return {"auth": {"identity": identity, "scope": scope}}
+
+
+async def request_token(
+    session: aiohttp.ClientSession, v3_url: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any], str]:
+    """Keystone's status, body (if it issued a token) and token for `POST /v3/auth/tokens`;
+    `KeystoneUnavailable` if it could not be asked."""
+    try:
+        async with session.post(v3_url + "/auth/tokens", json=body) as r:
+            answer = await r.json(content_type=None) if r.status == 201 else {}
+            return r.status, answer, r.headers.get("X-Subject-Token", "")
+    except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+        raise KeystoneUnavailable(f"Keystone could not be reached: {e!r}") from e
+
+
 @dataclass(frozen=True)
 class _ServiceToken:
     token: str
@@ -205,26 +226,14 @@ class KeystoneTokens:
 
     async def _authenticate(self) -> _ServiceToken:
         c = self.credentials
-        user = {"name": c.username, "domain": {"name": c.user_domain_name}, "password": c.password}
-        scope = {"project": {"name": c.project_name, "domain": {"name": c.project_domain_name}}}
-        identity = {"methods": ["password"], "password": {"user": user}}
-        body = {"auth": {"identity": identity, "scope": scope}}
-        status, answer, token = await self._request_token(body)
+        body = password_auth(c)
+        status, answer, token = await request_token(self._client(), c.v3_url, body)
         if status != 201 or not token:
             log.error("keystone_refused_catalog", status=status, user=c.username)
             raise KeystoneUnavailable(f"Keystone refused the catalog's credentials ({status})")
         expires = parse_time(answer["token"]["expires_at"])
         lifetime = (expires - self._now()).total_seconds()
         return _ServiceToken(token, self._monotonic() + max(lifetime - SERVICE_TOKEN_MARGIN, 0.0))
-
-    async def _request_token(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
-        session = self._client()
-        try:
-            async with session.post(self.credentials.v3_url + "/auth/tokens", json=body) as r:
-                answer = await r.json(content_type=None) if r.status == 201 else {}
-                return r.status, answer, r.headers.get("X-Subject-Token", "")
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise KeystoneUnavailable(f"Keystone could not be reached: {e!r}") from e
 
     async def _check_token(self, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         session = self._client()

@@ -618,6 +618,7 @@ MEMBER_STATUS: dict[str, Any] = {
 }
 
 METADEF_ROUTES = tuple(metadef_routes())
+SIGN_IN = {"username": "u", "password": "p", "project": "x"}
 
 ROUTES = (
     discovery("/", refuses_body=False),
@@ -636,6 +637,24 @@ ROUTES = (
     discovery("/openapi.json", refuses_body=False),
     # For admins by default (CATALOG_METRICS_ACCESS): it reads who is asking.
     Route("GET", "/metrics", callers=("admin",), images=(), refuses_body=False),
+    # The web console: the same for everyone (its sign-in asks Keystone, which this catalog
+    # does not use: it answers 404 whatever it is given).
+    discovery("/console"),
+    discovery("/console/"),
+    discovery("/console/config.json"),
+    naming(
+        "GET", "/console/{name}", "name", "app.js", callers=ANYONE, images=(), for_everyone=True
+    ),
+    Route(
+        "POST",
+        "/console/sign-in",
+        callers=ANYONE,
+        images=(),
+        headers=JSON_TYPE,
+        body=SIGN_IN,
+        places=(in_body("username", lambda v: {**SIGN_IN, "username": v}, JSON_NAME), WHOLE),
+        for_everyone=True,
+    ),
     *(discovery(f"{V}/schemas/{name}") for name in SERVED_SCHEMAS),
     *(discovery(f"{V}/info/{name}") for name in ("import", "stores")),
     *(discovery(f"{V}/info/{name}", for_everyone=False) for name in ("usage", "stores/detail")),

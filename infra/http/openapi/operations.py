@@ -185,6 +185,56 @@ def _healthcheck() -> Operation:
     )
 
 
+def _console() -> dict[tuple[str, str], Operation]:
+    """The web console's files: not API calls, but served, so described (infra/http/console)."""
+    tag = "Console"
+    page = {"text/html": {"type": "string"}}
+    shipped = {kind: {"type": "string"} for kind in ("text/html", "text/javascript", "text/css")}
+    signed_in = {
+        "type": "object",
+        "required": ["token", "expires_at", "user", "project", "roles"],
+        "properties": {
+            "token": {"type": "string"},
+            "expires_at": {"type": "string"},
+            "user": ANY_OBJECT,
+            "project": ANY_OBJECT,
+            "roles": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    config = {
+        "type": "object",
+        "required": ["auth_mode", "keystone_url"],
+        "properties": {
+            "auth_mode": {"type": "string", "enum": ["noauth", "trusted-headers", "keystone"]},
+            "keystone_url": {"type": ["string", "null"]},
+        },
+    }
+    return {
+        ("GET", "/console"): Operation(
+            "Redirects to /console/",
+            tag,
+            {301: None},
+            OPEN_ERRORS,
+            answer_headers={301: {"Location": {"schema": {"type": "string"}}}},
+        ),
+        ("GET", "/console/"): Operation("The web console", tag, {200: page}, OPEN_ERRORS),
+        ("GET", "/console/{name}"): Operation(
+            "One of the web console's files", tag, {200: shipped}, (*OPEN_ERRORS, 404)
+        ),
+        ("GET", "/console/config.json"): Operation(
+            "How the console's callers sign in", tag, {200: json_body(config)}, OPEN_ERRORS
+        ),
+        ("POST", "/console/sign-in"): Operation(
+            "A Keystone token for a user's name, password and project (auth mode keystone)",
+            tag,
+            {201: json_body(signed_in)},
+            (*OPEN_ERRORS, 401, 404, 413, 503),
+            body=json_body(ANY_OBJECT),
+            description="404 unless the catalog authenticates with Keystone.",
+        ),
+    }
+
+
 def _images() -> dict[tuple[str, str], Operation]:
     one = "/v2/images/{image_id}"
     return {
@@ -473,7 +523,15 @@ def _metadefs() -> dict[tuple[str, str], Operation]:
 
 
 def operations() -> dict[tuple[str, str], Operation]:
-    return {**_discovery(), **_images(), **_members(), **_tasks(), **_cache(), **_metadefs()}
+    return {
+        **_discovery(),
+        **_console(),
+        **_images(),
+        **_members(),
+        **_tasks(),
+        **_cache(),
+        **_metadefs(),
+    }
 
 
 HEALTHCHECK = _healthcheck()
