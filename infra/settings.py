@@ -100,6 +100,9 @@ class DatabaseSettings(BaseSettings):
     """`postgresql://user:password@host:port/db`; unset: SQLite at `<data_dir>/catalog.db`."""
     pool_size: int = Field(default=10, ge=1)
     """Connections each process keeps to PostgreSQL (as many again when busy)."""
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a request waits for a PostgreSQL connection when all are in use before it
+    answers 503 with `Retry-After`, rather than queue without end."""
 
     @field_validator("url")
     @classmethod
@@ -146,6 +149,23 @@ class ApiSettings(BaseSettings):
     """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
     front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
     and `-Prefix` say where the client reached the API."""
+    header_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long a client may take to send a request's line and headers, from its first byte;
+    beyond it the connection is closed without an answer."""
+    body_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    """How long a request's body may send nothing while the catalog waits for it; beyond it
+    the request fails with 408 and the connection is closed (an upload or staging fails as an
+    interrupted one does: image back to `queued`, bytes removed, quota claim released)."""
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0)
+    """How long a connection may stay open without a request (after the last answer, or
+    from its start); beyond it the catalog closes it."""
+    max_header_bytes: int = Field(default=65536, ge=1024)
+    """The most bytes a request's line and headers may take together; beyond it the answer is
+    431 and the connection is closed."""
+    max_connections: int = Field(default=4096, ge=1)
+    """Connections each server process keeps open at most; those beyond it are closed as they
+    come. Lowered at start to what the process's open-file limit leaves room for (the server
+    raises its soft limit to the hard one first, and logs both)."""
 
     @field_validator("bind")
     @classmethod
