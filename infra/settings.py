@@ -22,7 +22,7 @@ from yarl import URL
 
 from catalog.commands.context import COPIED_PROPERTIES
 from catalog.commands.import_plugins import PLUGINS
-from catalog.quotas import ProjectLimits, QuotaLimits
+from catalog.quotas import MiB, ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
@@ -339,6 +339,7 @@ class ProjectQuota(BaseModel):
 
     image_count_total: int | None = Field(default=None, ge=-1)
     image_size_total: int | None = Field(default=None, ge=-1)
+    uploads_in_progress: int | None = Field(default=None, ge=-1)
 
 
 class QuotaSettings(BaseSettings):
@@ -350,6 +351,12 @@ class QuotaSettings(BaseSettings):
     """Images per project that are not deleted."""
     image_size_total: int = Field(default=-1, ge=-1)
     """MiB of image data per project, uploads in progress included."""
+    uploads_in_progress: int = Field(default=10, ge=-1)
+    """Uploads and stagings a project may have streaming in at once; one more is answered 429
+    with `Retry-After` (a limit on work in progress, not a quota)."""
+    upload_claim_step: int = Field(default=64, ge=1)
+    """MiB an upload of unknown size claims of its project's storage quota as it starts; it
+    claims more in steps (up to twice as much each time) as its bytes arrive."""
     projects: Annotated[dict[str, ProjectQuota], NoDecode] = Field(default_factory=dict)
     """Limits of particular projects, as JSON: `{"proj-a": {"image_size_total": 10240}}`;
     a limit a project does not name is the default's."""
@@ -367,13 +374,16 @@ class QuotaSettings(BaseSettings):
             ) from None
 
     def limits(self) -> QuotaLimits:
-        default = ProjectLimits(self.image_count_total, self.image_size_total)
+        default = ProjectLimits(
+            self.image_count_total, self.image_size_total, self.uploads_in_progress
+        )
         return QuotaLimits(
             default=default,
             projects={
                 project: ProjectLimits(**{**asdict(default), **given.model_dump(exclude_none=True)})
                 for project, given in self.projects.items()
             },
+            upload_claim_step=self.upload_claim_step * MiB,
         )
 
 
