@@ -19,6 +19,7 @@ long a request's body may send nothing. Those are watched here, where the bytes 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,10 @@ HEADS_TOO_LARGE = "The request's line and headers are too large."
 class ClientLimits:
     """What one connection's client may take (`CATALOG_API_*`, see infra/settings.py)."""
 
-    header_timeout_seconds: float = 30.0
-    body_idle_timeout_seconds: float = 60.0
-    keepalive_timeout_seconds: float = 75.0
-    max_header_bytes: int = 65536
+    header_timeout_seconds: float
+    body_idle_timeout_seconds: float
+    keepalive_timeout_seconds: float
+    max_header_bytes: int
 
     @classmethod
     def of(cls, api: ApiSettings) -> ClientLimits:
@@ -73,7 +74,7 @@ class GuardedRequestHandler(RequestHandler):
         manager: web.Server,
         *,
         limits: ClientLimits,
-        on_lost: Any,
+        on_lost: Callable[[], None],
         **options: Any,
     ) -> None:
         super().__init__(manager, **options, **limits.handler_options())
