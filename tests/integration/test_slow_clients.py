@@ -106,6 +106,28 @@ async def test_header_lines_dripping_past_the_ceiling_are_refused_before_they_en
     assert (await until_closed(reader)).startswith(b"HTTP/1.1 431 ")
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /v2/images HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(200)),
+        b"NOT HTTP AT ALL\r\n",
+    ],
+    ids=["more headers than aiohttp reads", "not a request line"],
+)
+async def test_a_head_that_cannot_be_read_is_refused_400_with_a_glance_body(
+    api: Served, head: bytes
+) -> None:
+    before = await event_count(api.container)
+    reader, writer = await api.connect()
+    writer.write(head + b"\r\n")
+
+    answer = await until_closed(reader)
+    status_line = answer.split(b"\r\n", 1)[0]  # HTTP/1.0: the request's version was not read
+    assert status_line.endswith(b" 400 Bad Request"), answer
+    assert b"The request could not be read: it is not valid HTTP." in answer
+    assert await event_count(api.container) == before
+
+
 async def test_an_idle_keep_alive_connection_is_closed(api: Served) -> None:
     reader, writer = await api.connect()
     writer.write(request("GET", "/versions", {}))
