@@ -245,6 +245,23 @@ def print_latencies(title: str, figures: dict[str, tuple[float, float]]) -> None
         print(f"    {operation:<15} p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
 
 
+def server_settings(args: argparse.Namespace, s3: S3Admin, database_url: str) -> dict[str, str]:
+    """PostgreSQL, Kafka (topics of the soak's own), S3 (its bucket), the workers, and client
+    timeouts short enough for stalled clients to be cut off within the run."""
+    return {
+        "CATALOG_DATABASE_URL": database_url,
+        "CATALOG_KAFKA_BOOTSTRAP_SERVERS": os.environ["CATALOG_TEST_KAFKA_BOOTSTRAP"],
+        "CATALOG_KAFKA_EVENTS_TOPIC": f"soak-{s3.bucket}",
+        "CATALOG_NOTIFICATIONS_TOPIC": f"soak-{s3.bucket}-notifications",
+        "CATALOG_STORES": "s3:s3",
+        "CATALOG_API_WORKERS": str(args.workers),
+        "CATALOG_API_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS),
+        "CATALOG_API_BODY_IDLE_TIMEOUT_SECONDS": str(BODY_IDLE_TIMEOUT_SECONDS),
+        "CATALOG_LOG_LEVEL": "WARNING",
+        **{f"CATALOG_STORE_S3_{k.upper()}": v for k, v in s3.store_options().items()},
+    }
+
+
 async def soak(args: argparse.Namespace) -> None:
     s3 = S3Admin(
         os.environ["CATALOG_TEST_S3_ENDPOINT"],
@@ -252,39 +269,40 @@ async def soak(args: argparse.Namespace) -> None:
         os.environ["CATALOG_TEST_S3_SECRET_KEY"],
         os.environ["CATALOG_TEST_S3_REGION"],
     )
-    async with fresh_database(os.environ["CATALOG_TEST_POSTGRES_URL"]) as database_url:
-        env = {
-            "CATALOG_DATABASE_URL": database_url,
-            "CATALOG_KAFKA_BOOTSTRAP_SERVERS": os.environ["CATALOG_TEST_KAFKA_BOOTSTRAP"],
-            "CATALOG_KAFKA_EVENTS_TOPIC": f"soak-{s3.bucket}",
-            "CATALOG_NOTIFICATIONS_TOPIC": f"soak-{s3.bucket}-notifications",
-            "CATALOG_STORES": "s3:s3",
-            "CATALOG_API_WORKERS": str(args.workers),
-            "CATALOG_API_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS),
-            "CATALOG_API_BODY_IDLE_TIMEOUT_SECONDS": str(BODY_IDLE_TIMEOUT_SECONDS),
-            "CATALOG_LOG_LEVEL": "WARNING",
-            **{f"CATALOG_STORE_S3_{k.upper()}": v for k, v in s3.store_options().items()},
-        }
-        with (
-            tempfile.TemporaryDirectory() as data_dir,
-            running_server(Path(data_dir), env) as (
-                url,
-                pid,
-            ),
-        ):
-            record = Record()
-            until = record.started + args.minutes * 60
-            clients = [normal_client(url, record, until) for _ in range(args.clients)]
-            clients += [slow_client(url, record, until) for _ in range(args.slow)]
-            clients += [stalling_client(url, record, until) for _ in range(args.stalling)]
-            running = asyncio.gather(*clients)
-            await asyncio.sleep(WARM_UP_SECONDS)
-            at_start = resources(pid)
-            await running
-            at_end = resources(pid)
-            await asyncio.sleep(BODY_IDLE_TIMEOUT_SECONDS + 5)
-            streaming, orphans, orphan_bytes = await leftovers(database_url, s3)
-        s3.remove_bucket()
+    try:
+        async with fresh_database(os.environ["CATALOG_TEST_POSTGRES_URL"]) as database_url:
+            env = server_settings(args, s3, database_url)
+            with (
+                tempfile.TemporaryDirectory() as data_dir,
+                running_server(Path(data_dir), env) as (
+                    url,
+                    pid,
+                ),
+            ):
+                record = Record()
+                until = record.started + args.minutes * 60
+                clients = [normal_client(url, record, until) for _ in range(args.clients)]
+                clients += [slow_client(url, record, until) for _ in range(args.slow)]
+                clients += [stalling_client(url, record, until) for _ in range(args.stalling)]
+                running = asyncio.gather(*clients)
+                await asyncio.sleep(WARM_UP_SECONDS)
+                at_start = resources(pid)
+                await running
+                at_end = resources(pid)
+                await asyncio.sleep(BODY_IDLE_TIMEOUT_SECONDS + 5)
+                left = await leftovers(database_url, s3)
+                report(args, record, at_start, at_end, left)
+    finally:
+        remove_bucket(s3)
+
+
+def report(
+    args: argparse.Namespace,
+    record: Record,
+    at_start: tuple[float, int],
+    at_end: tuple[float, int],
+    left: tuple[int, int, int],
+) -> None:
     elapsed = args.minutes * 60
     print(
         f"soak: {args.minutes:g} min, {args.clients} clients, {args.slow} slow, "
@@ -296,9 +314,20 @@ async def soak(args: argparse.Namespace) -> None:
     print_latencies("last minute", record.latencies(elapsed - WINDOW_SECONDS, elapsed))
     print(f"server memory: {at_start[0]:.0f} MiB after warm-up, {at_end[0]:.0f} MiB at the end")
     print(f"server open files: {at_start[1]} after warm-up, {at_end[1]} at the end")
+    streaming, orphans, orphan_bytes = left
     print(
         f"images left streaming in: {streaming}; orphan objects: {orphans} ({orphan_bytes} bytes)"
     )
+
+
+def remove_bucket(s3: S3Admin) -> None:
+    """The soak's bucket and everything in it (more objects than one listing shows), if the
+    server made it."""
+    with contextlib.suppress(s3.client.exceptions.NoSuchBucket):
+        for page in s3.client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket):
+            for item in page.get("Contents", []):
+                s3.client.delete_object(Bucket=s3.bucket, Key=item["Key"])
+        s3.client.delete_bucket(Bucket=s3.bucket)
 
 
 def main() -> None:
