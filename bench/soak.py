@@ -47,7 +47,12 @@ WINDOW_SECONDS = 60.0
 HEADER_TIMEOUT_SECONDS = 5
 BODY_IDLE_TIMEOUT_SECONDS = 10
 MIX = {"create": 15, "list": 25, "show": 25, "patch": 15, "upload": 10, "download": 10}
-JSON_HEADERS = {**IDENTITY, "Accept": "application/json"}
+
+
+def identity(client: str) -> dict[str, str]:
+    """Each client is a project of its own, as a cloud's tenants are (one project's uploads in
+    progress are limited: `CATALOG_QUOTA_UPLOADS_IN_PROGRESS`)."""
+    return {**IDENTITY, "X-Project-Id": f"soak-{client}", "Accept": "application/json"}
 
 
 @dataclass
@@ -86,10 +91,10 @@ def _p50_p99(values: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-async def normal_client(url: str, record: Record, until: float) -> None:
+async def normal_client(url: str, record: Record, until: float, name: str) -> None:
     queued: list[str] = []
     active: list[str] = []
-    async with aiohttp.ClientSession(headers=JSON_HEADERS) as session:
+    async with aiohttp.ClientSession(headers=identity(name)) as session:
         while time.monotonic() < until:
             operation = random.choices(list(MIX), weights=list(MIX.values()))[0]
             owned = queued + active
@@ -138,8 +143,8 @@ async def normal_client(url: str, record: Record, until: float) -> None:
                         await response.read()
 
 
-async def slow_client(url: str, record: Record, until: float) -> None:
-    async with aiohttp.ClientSession(headers=JSON_HEADERS) as session:
+async def slow_client(url: str, record: Record, until: float, name: str) -> None:
+    async with aiohttp.ClientSession(headers=identity(name)) as session:
         while time.monotonic() < until:
             body = {"name": "slow", "disk_format": "raw", "container_format": "bare"}
             async with session.post(f"{url}/v2/images", json=body) as response:
@@ -158,16 +163,16 @@ async def slow_client(url: str, record: Record, until: float) -> None:
                     status.append(response.status)
 
 
-async def stalling_client(url: str, record: Record, until: float) -> None:
+async def stalling_client(url: str, record: Record, until: float, name: str) -> None:
     host, port = url.removeprefix("http://").split(":")
-    async with aiohttp.ClientSession(headers=JSON_HEADERS) as session:
+    async with aiohttp.ClientSession(headers=identity(name)) as session:
         while time.monotonic() < until:
             body = {"name": "stalled", "disk_format": "raw", "container_format": "bare"}
             async with session.post(f"{url}/v2/images", json=body) as response:
                 image_id = (await response.json())["id"]
             for operation, sent in (
                 ("stalled_head", b"GET /v2/ima"),
-                ("stalled_upload", _upload_head(image_id, 100_000) + b"x" * 10),
+                ("stalled_upload", _upload_head(image_id, 100_000, name) + b"x" * 10),
             ):
                 reader, writer = await asyncio.open_connection(host, int(port))
                 with record.timing(operation) as status:
@@ -177,13 +182,13 @@ async def stalling_client(url: str, record: Record, until: float) -> None:
                 writer.close()
 
 
-def _upload_head(image_id: str, declared: int) -> bytes:
+def _upload_head(image_id: str, declared: int, client: str) -> bytes:
     lines = [
         f"PUT /v2/images/{image_id}/file HTTP/1.1",
         "Host: 127.0.0.1",
         "Content-Type: application/octet-stream",
         f"Content-Length: {declared}",
-        *(f"{name}: {value}" for name, value in IDENTITY.items()),
+        *(f"{name}: {value}" for name, value in identity(client).items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
@@ -281,9 +286,12 @@ async def soak(args: argparse.Namespace) -> None:
             ):
                 record = Record()
                 until = record.started + args.minutes * 60
-                clients = [normal_client(url, record, until) for _ in range(args.clients)]
-                clients += [slow_client(url, record, until) for _ in range(args.slow)]
-                clients += [stalling_client(url, record, until) for _ in range(args.stalling)]
+                clients = [normal_client(url, record, until, f"{n}") for n in range(args.clients)]
+                clients += [slow_client(url, record, until, f"slow-{n}") for n in range(args.slow)]
+                clients += [
+                    stalling_client(url, record, until, f"stalling-{n}")
+                    for n in range(args.stalling)
+                ]
                 running = asyncio.gather(*clients)
                 await asyncio.sleep(WARM_UP_SECONDS)
                 at_start = resources(pid)
