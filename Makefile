@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ bench-compare: $(STAMP)
 ## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").
 bench-rebuild: $(STAMP)
 	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.rebuild $(BENCH_ARGS)
+
+## Ten minutes of many clients, some slow and some stalling, on PostgreSQL + Kafka + S3 with
+## --workers 2: statuses, latencies at the start and the end, memory, open files, leftovers.
+bench-soak: $(STAMP)
+	infra/local/services up > .services-env
+	. ./.services-env && $(BIN)/python -m bench.soak $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env

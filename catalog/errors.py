@@ -14,6 +14,8 @@ class CatalogError(Exception):
     """Root of every error the catalog raises on purpose."""
 
     status = 500
+    retry_after: int | None = None
+    """Seconds a client is told to wait before it tries again (`Retry-After`), if it may."""
 
     def __init__(self, message: str, *, detail: str = "") -> None:
         super().__init__(message)
@@ -62,7 +64,6 @@ class ServiceUnavailable(CatalogError):
 
     status = 503
     retry_after = 5
-    """Seconds a client is told to wait before it tries again (`Retry-After`)."""
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -72,8 +73,31 @@ class DatabaseUnavailable(ServiceUnavailable):
     was not done, or its outcome is unknown, and may succeed when tried again.
     """
 
+    said = "The catalog database is not available; try again later."
+
     def __init__(self) -> None:
-        super().__init__("The catalog database is not available; try again later.")
+        super().__init__(self.said)
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Every connection to the catalog's database stayed in use while the work waited for one:
+    the service is overloaded, not down. Nothing was done; it may succeed when tried again."""
+
+    said = "The catalog is too busy to answer now; try again later."
+
+
+class RequestTimeout(CatalogError):
+    """The client stopped sending the request's body before its end."""
+
+    status = 408
+
+
+class TooManyRequests(CatalogError):
+    """A limit on work in progress (not a quota): answered 429 with `Retry-After`, it passes
+    once some of that work ends."""
+
+    status = 429
+    retry_after = 10
 
 
 class RefusedLocation(BadRequest):

@@ -53,6 +53,7 @@ from catalog.events import (
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
+    ImageUploadClaimGrown,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -418,6 +419,12 @@ class Image(EventSourced):
         if staged not in kept:
             doomed.append(DataLocation(self.upload_store, staged))
         return doomed
+
+    def grow_upload_claim(self, reserved: int, now: datetime) -> None:
+        """The upload streaming in claims `reserved` bytes of its project's storage quota in
+        all (its bytes passed what it claimed)."""
+        self._require_transfer_in_progress(ImageStatus.SAVING)
+        self._record(ImageUploadClaimGrown(reserved=reserved), now)
 
     def fail_upload(self, reason: str, now: datetime) -> None:
         """An upload or a staging ends without data: back to `queued`."""
@@ -796,6 +803,8 @@ class Image(EventSourced):
             case ImageCopyStarted():
                 self.copies[event.store] = CopyInProgress(event.location, event.node_id)
                 return  # the image itself does not change until the copy is complete
+            case ImageUploadClaimGrown():
+                return  # a claim on the project's quota: the image itself does not change
             case ImageCopyFailed():
                 self.copies.pop(event.store, None)
                 self.import_progress = self.import_progress.failed_in(event.store)

@@ -27,7 +27,7 @@ from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.certificates import BarbicanCertificates, DirectoryCertificates, FirstFound
 from infra.clock import SystemClock
 from infra.data_stores import ConfiguredStore, ConfiguredStores, RemoteHttpData, TranslatingStore
-from infra.db.database import Database
+from infra.db.database import Database, Pool
 from infra.db.event_log import SqlEventLog
 from infra.db.opening import open_existing, open_migrated
 from infra.db.snapshots import SqlSnapshots
@@ -201,9 +201,10 @@ def build_image_cache(settings: Settings) -> ImageCache | None:
 async def open_database_of(settings: Settings, *, migrate: bool = True) -> Database:
     """The catalog's database. `migrate`: its schema brought up to date first (the embedded
     one created if missing); otherwise it must exist, up to date (commands that only read)."""
-    url, pool_size = settings.database_url, settings.database.pool_size
+    url = settings.database_url
+    pool = Pool(settings.database.pool_size, settings.database.pool_timeout_seconds)
     if not migrate:
-        return await open_existing(url, pool_size=pool_size)
+        return await open_existing(url, pool=pool)
     if settings.database.url is None:
         try:
             settings.core.data_dir.mkdir(parents=True, exist_ok=True)
@@ -211,7 +212,7 @@ async def open_database_of(settings: Settings, *, migrate: bool = True) -> Datab
             raise OperatorError(
                 f"CATALOG_DATA_DIR: cannot create {settings.core.data_dir}: {e.strerror}"
             ) from e
-    return await open_migrated(url, pool_size=pool_size)
+    return await open_migrated(url, pool=pool)
 
 
 async def build(settings: Settings, *, migrate: bool = True) -> Container:

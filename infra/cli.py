@@ -23,11 +23,12 @@ from aiohttp import web
 from infra import bootstrap
 from infra.bootstrap import Container
 from infra.cli_parser import parser
-from infra.http.access_log import AccessLogger
 from infra.http.app import create_app
+from infra.http.guarded_site import serve_api
 from infra.logging import configure
 from infra.metrics.exposition import EXPOSITION, metrics_app
 from infra.metrics.workers import shared_between_workers
+from infra.open_files import connection_limit
 from infra.operator_errors import OperatorError, SettingsError
 from infra.policy_files import load_policy
 from infra.recovery import run_heartbeat_and_recovery
@@ -93,15 +94,14 @@ async def serve(
     for name in settings.consumers.names():
         background.append(asyncio.create_task(run_job(container, name)))
     app = create_app(container)
-    listeners = [(web.AppRunner(app, access_log_class=AccessLogger), sock)]
-    if metrics_sock is not None:
-        listeners.append(
-            (web.AppRunner(metrics_app(app[EXPOSITION]), access_log=None), metrics_sock)
-        )
+    runners: list[web.AppRunner] = []
     try:
-        for runner, listening in listeners:
-            await runner.setup()
-            await web.SockSite(runner, listening).start()
+        max_connections = connection_limit(settings.api.max_connections)
+        runners.append(await serve_api(app, sock, settings.api, max_connections=max_connections))
+        if metrics_sock is not None:
+            runners.append(web.AppRunner(metrics_app(app[EXPOSITION]), access_log=None))
+            await runners[-1].setup()
+            await web.SockSite(runners[-1], metrics_sock).start()
         if settings.api.auth_mode == "noauth":
             log.warning(
                 "noauth_mode",
@@ -122,7 +122,7 @@ async def serve(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for runner, _ in reversed(listeners):
+        for runner in reversed(runners):
             await runner.cleanup()
         await container.close()
 

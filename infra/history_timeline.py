@@ -40,6 +40,7 @@ from catalog.events import (
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
+    ImageUploadClaimGrown,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -155,6 +156,8 @@ def describe(before: Image, event: DomainEvent) -> str:
             return f"{what} into store {event.store} started{expected}"
         case ImageStaged():
             return f"staged {event.size} bytes, checksum {event.checksum}"
+        case ImageUploadClaimGrown():
+            return f"upload claims {event.reserved} bytes of the project's storage quota"
         case ImageUploadFailed():
             return f"upload failed: {event.reason}"
         case ImageUploaded():

@@ -22,7 +22,7 @@ from yarl import URL
 
 from catalog.commands.context import COPIED_PROPERTIES
 from catalog.commands.import_plugins import PLUGINS
-from catalog.quotas import ProjectLimits, QuotaLimits
+from catalog.quotas import MiB, ProjectLimits, QuotaLimits
 from infra.keystone.tokens import KeystoneCredentials
 from infra.notifications.transport_urls import TransportUrl, parse_transport_urls
 from infra.operator_errors import SettingsError
@@ -100,6 +100,9 @@ class DatabaseSettings(BaseSettings):
     """`postgresql://user:password@host:port/db`; unset: SQLite at `<data_dir>/catalog.db`."""
     pool_size: int = Field(default=10, ge=1)
     """Connections each process keeps to PostgreSQL (as many again when busy)."""
+    pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long a request waits for a PostgreSQL connection when all are in use before it
+    answers 503 with `Retry-After`, rather than queue without end."""
 
     @field_validator("url")
     @classmethod
@@ -146,6 +149,23 @@ class ApiSettings(BaseSettings):
     """Addresses or networks (CIDR), comma-separated, of the proxies and load balancers in
     front of the catalog: from them only, `Forwarded` and `X-Forwarded-Proto`, `-Host`, `-For`
     and `-Prefix` say where the client reached the API."""
+    header_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long a client may take to send a request's line and headers, from its first byte;
+    beyond it the connection is closed without an answer."""
+    body_idle_timeout_seconds: float = Field(default=60.0, gt=0)
+    """How long a request's body may send nothing while the catalog waits for it; beyond it
+    the request fails with 408 and the connection is closed (an upload or staging fails as an
+    interrupted one does: image back to `queued`, bytes removed, quota claim released)."""
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0)
+    """How long a connection may stay open without a request (after the last answer, or
+    from its start); beyond it the catalog closes it."""
+    max_header_bytes: int = Field(default=65536, ge=1024)
+    """The most bytes a request's line and headers may take together; beyond it the answer is
+    431 and the connection is closed."""
+    max_connections: int = Field(default=4096, ge=1)
+    """Connections each server process keeps open at most; those beyond it are closed as they
+    come. Lowered at start to what the process's open-file limit leaves room for (the server
+    raises its soft limit to the hard one first, and logs both)."""
 
     @field_validator("bind")
     @classmethod
@@ -319,6 +339,7 @@ class ProjectQuota(BaseModel):
 
     image_count_total: int | None = Field(default=None, ge=-1)
     image_size_total: int | None = Field(default=None, ge=-1)
+    uploads_in_progress: int | None = Field(default=None, ge=-1)
 
 
 class QuotaSettings(BaseSettings):
@@ -330,6 +351,12 @@ class QuotaSettings(BaseSettings):
     """Images per project that are not deleted."""
     image_size_total: int = Field(default=-1, ge=-1)
     """MiB of image data per project, uploads in progress included."""
+    uploads_in_progress: int = Field(default=10, ge=-1)
+    """Uploads and stagings a project may have streaming in at once; one more is answered 429
+    with `Retry-After` (a limit on work in progress, not a quota)."""
+    upload_claim_step: int = Field(default=64, ge=1)
+    """MiB an upload of unknown size claims of its project's storage quota as it starts; it
+    claims more in steps (up to twice as much each time) as its bytes arrive."""
     projects: Annotated[dict[str, ProjectQuota], NoDecode] = Field(default_factory=dict)
     """Limits of particular projects, as JSON: `{"proj-a": {"image_size_total": 10240}}`;
     a limit a project does not name is the default's."""
@@ -347,13 +374,16 @@ class QuotaSettings(BaseSettings):
             ) from None
 
     def limits(self) -> QuotaLimits:
-        default = ProjectLimits(self.image_count_total, self.image_size_total)
+        default = ProjectLimits(
+            self.image_count_total, self.image_size_total, self.uploads_in_progress
+        )
         return QuotaLimits(
             default=default,
             projects={
                 project: ProjectLimits(**{**asdict(default), **given.model_dump(exclude_none=True)})
                 for project, given in self.projects.items()
             },
+            upload_claim_step=self.upload_claim_step * MiB,
         )
 
 

@@ -21,7 +21,7 @@ from catalog.commands.base import Command
 from catalog.commands.context import CommandContext
 from catalog.commands.shared_data import release_data
 from catalog.commands.signed_data import check_signature, verifier_for
-from catalog.commands.upload_limits import bounded, upload_bound
+from catalog.commands.upload_limits import StepClaims, bounded, upload_bound
 from catalog.disk_formats import FormatInspector, Inspection, accept, inspected
 from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
@@ -74,12 +74,13 @@ async def _stream_in(
         return image.disk_format, image.container_format, SignedWith.of(image.properties)
 
     disk_format, container_format, signed = await context.images.change(
-        command.image_id, metadata, start, claim=lambda _: bound.claim()
+        command.image_id, metadata, start, claim=lambda image: bound.claim(image.owner)
     )
     inspector = FormatInspector()
     try:
         verifier = await verifier_for(context, command.image_id, signed, command.token)
-        chunks = inspected(bounded(command.chunks, bound), inspector)
+        steps = StepClaims(context, command.image_id, metadata)
+        chunks = inspected(bounded(command.chunks, bound, steps), inspector)
         stored = await store.add(
             str(command.image_id),
             chunks,

@@ -56,6 +56,16 @@ class ImageUploadStarted(ImageEvent):
     """Bytes claimed against the project's storage quota until the upload ends (v2)."""
 
 
+class ImageUploadClaimGrown(ImageEvent):
+    """An upload of unknown size passed what it had claimed of its project's storage quota, and
+    claimed more: it claims in steps as its bytes arrive, never all that is left at once."""
+
+    event_type = "image.upload_claim_grown"
+
+    reserved: int
+    """Bytes the upload claims in all from now on."""
+
+
 class ImageStaged(ImageEvent):
     """Staged bytes are durable and hashed; the image waits, `uploading`, for its import."""
 
@@ -383,6 +393,7 @@ class ImageGlanceSynced(ImageEvent):
 IMAGE_EVENTS: tuple[type[DomainEvent], ...] = (
     ImageCreated,
     ImageUploadStarted,
+    ImageUploadClaimGrown,
     ImageStaged,
     ImageUploadFailed,
     ImageUploaded,

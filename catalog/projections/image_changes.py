@@ -44,6 +44,7 @@ from catalog.events import (
     ImageTagAdded,
     ImageTagRemoved,
     ImageUpdated,
+    ImageUploadClaimGrown,
     ImageUploaded,
     ImageUploadFailed,
     ImageUploadStarted,
@@ -303,6 +304,11 @@ def _deactivated(at: Place, event: ImageDeactivated) -> ImageChange:
 @_decides(ImageReactivated)
 def _reactivated(at: Place, event: ImageReactivated) -> ImageChange:
     return UpdateImage(at.version, {"status": "active", "updated_at": at.occurred_at})
+
+
+@_decides(ImageUploadClaimGrown)
+def _upload_claim_grown(at: Place, event: ImageUploadClaimGrown) -> ImageChange:
+    return UpdateImage(at.version, {"reserved_bytes": event.reserved})
 
 
 @_decides(ImageUploadStarted)

@@ -2,13 +2,14 @@
 
 Only the driver's errors say which is which, so the database adapter decides, here. The database
 is unavailable when a connection is refused, reset or closed under the work, the server is
-shutting down, starting up or out of connections, or the pool had no connection to give in time
-(PostgreSQL); or when the file stays locked by another process beyond the busy timeout, cannot
-be opened, read or written, or its disk is full (SQLite). Such work may succeed later: callers
+shutting down, starting up or out of connections (PostgreSQL); or when the file stays locked
+by another process beyond the busy timeout, cannot be opened, read or written, or its disk is
+full (SQLite). Such work may succeed later: callers
 get `DatabaseUnavailable` (a 503 with `Retry-After` over HTTP), and the log says so once when
 the database goes away and once when it is back, however many requests and background jobs
 meet the outage meanwhile. Anything else (a constraint violated, an SQL error) is the work's
-own failure and passes through unchanged.
+own failure and passes through unchanged. A pool that had no connection to give in time is no
+outage: the work fails with `DatabaseBusy` (also a 503), and nothing is logged for it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 import sqlalchemy as sa
 import structlog
 
-from catalog.errors import DatabaseUnavailable
+from catalog.errors import DatabaseBusy, DatabaseUnavailable
 from infra.operator_errors import in_words
 
 log = structlog.get_logger(__name__)
@@ -46,7 +47,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def postgres_outage(error: BaseException) -> bool:
     # Connecting fails with the socket's own errors (refused, unreachable, timed out).
-    if isinstance(error, OSError | sa.exc.TimeoutError):
+    if isinstance(error, OSError):
         return True
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
         return True
@@ -90,6 +91,9 @@ class Availability:
             yield
         except DatabaseUnavailable:
             raise  # met in a nested block, and told there
+        except sa.exc.TimeoutError as e:
+            # The pool had no connection to give in time: the database answers, it is busy.
+            raise DatabaseBusy() from e
         except Exception as e:
             if not self._is_outage(e):
                 self._answered(started)

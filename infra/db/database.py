@@ -12,8 +12,9 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
   where an async driver would pay one per statement. Each thread keeps its connection open:
   a unit of work does not pay for taking one from a pool and handing it back.
 
-Either way, a database that cannot be reached raises `DatabaseUnavailable` (see availability.py)
-and the work's own errors pass through unchanged.
+Either way, a database that cannot be reached raises `DatabaseUnavailable`, and one whose
+connections stay all in use beyond the pool's timeout `DatabaseBusy` (see availability.py); the
+work's own errors pass through unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import functools
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
@@ -60,11 +62,20 @@ def postgres_async_url(url: str) -> str:
     return url
 
 
-def open_database(url: str, *, pool_size: int = 10) -> Database:
+@dataclass(frozen=True)
+class Pool:
+    """The PostgreSQL connections a process keeps (as many again when busy), and how long work
+    waits for one when all are in use before it fails with `DatabaseBusy` (SQLite: unused)."""
+
+    size: int = 10
+    timeout_seconds: float = 10.0
+
+
+def open_database(url: str, *, pool: Pool = Pool()) -> Database:
     """The database at `url`: PostgreSQL, or a SQLite file."""
     path = sqlite_path(url)
     if path is None:
-        return PostgresDatabase(url, pool_size=pool_size)
+        return PostgresDatabase(url, pool=pool)
     return SqliteDatabase(url, path)
 
 
@@ -134,15 +145,16 @@ class Database(abc.ABC):
 class PostgresDatabase(Database):
     postgres = True
 
-    def __init__(self, url: str, *, pool_size: int) -> None:
+    def __init__(self, url: str, *, pool: Pool) -> None:
         super().__init__(url, postgres_outage)
         # No pre-ping: it would cost a round trip per checkout; a dead connection fails its
         # statement and is replaced, and pool_recycle retires connections before servers
         # time them out.
         self.async_engine = create_async_engine(
             postgres_async_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            pool_size=pool.size,
+            max_overflow=pool.size,
+            pool_timeout=pool.timeout_seconds,
             pool_recycle=1800,
         )
         """The asyncpg engine, also for work that needs a session of its own (the relay lock)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from infra.db.database import Database, open_database, sqlite_path
+from infra.db.database import Database, Pool, open_database, sqlite_path
 from infra.db.migrate import current_revision, head_revision, upgrade
 from infra.operator_errors import OperatorError, in_words
 
@@ -25,9 +25,9 @@ async def _reached(database: Database) -> None:
         ) from e
 
 
-async def open_migrated(url: str, *, pool_size: int) -> Database:
+async def open_migrated(url: str, *, pool: Pool) -> Database:
     """The database at `url` with its schema brought up to date (a SQLite file is created)."""
-    database = open_database(url, pool_size=pool_size)
+    database = open_database(url, pool=pool)
     try:
         await _reached(database)
         await upgrade(database)
@@ -37,7 +37,7 @@ async def open_migrated(url: str, *, pool_size: int) -> Database:
     return database
 
 
-async def open_existing(url: str, *, pool_size: int) -> Database:
+async def open_existing(url: str, *, pool: Pool) -> Database:
     """The database at `url`, which must exist and have this catalog's schema up to date."""
     path = sqlite_path(url)
     if path is not None and not await asyncio.to_thread(Path(path).is_file):
@@ -45,7 +45,7 @@ async def open_existing(url: str, *, pool_size: int) -> Database:
             f"no catalog database at {path} (CATALOG_DATA_DIR, CATALOG_DATABASE_URL);"
             " `catalog db upgrade` creates one"
         )
-    database = open_database(url, pool_size=pool_size)
+    database = open_database(url, pool=pool)
     try:
         await _reached(database)
         revision, head = await database.read(current_revision), head_revision()

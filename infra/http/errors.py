@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from catalog.errors import CatalogError, DatabaseUnavailable, ServiceUnavailable
+from catalog.errors import CatalogError, DatabaseUnavailable
 from infra.http.versions import accepted_version, versions_document
 
 log = structlog.get_logger(__name__)
@@ -44,17 +44,26 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     message, detail = _encodable(message), _encodable(detail)
-    phrase = HTTPStatus(status).phrase
-    code = f"{status} {phrase}"
     if _wants_json(request):
-        body = {"message": _message(status, message, detail), "code": code, "title": phrase}
+        phrase = HTTPStatus(status).phrase
+        body = {
+            "message": _message(status, message, detail),
+            "code": f"{status} {phrase}",
+            "title": phrase,
+        }
         return web.json_response(body, status=status, headers=headers)
+    page = error_page(status, message, detail)
+    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
+
+
+def error_page(status: int, message: str, detail: str = "") -> str:
+    """The HTML body of an error, as Glance words it for clients that do not ask for JSON."""
+    code = f"{status} {HTTPStatus(status).phrase}"
     text = html.escape(message) + (f"<br /><br />\n{html.escape(detail)}" if detail else "")
-    page = (
+    return (
         f"<html>\n <head>\n  <title>{code}</title>\n </head>\n <body>\n  <h1>{code}</h1>\n"
         f"  {text}<br /><br />\n\n\n\n </body>\n</html>"
     )
-    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
 
 
 @web.middleware
@@ -65,7 +74,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # A database outage is logged once by the database, not once per request it fails.
         if e.status >= 500 and not isinstance(e, DatabaseUnavailable):
             log.error("request_failed", error=e.message, exc_info=e.__cause__ or e)
-        retry = {"Retry-After": str(e.retry_after)} if isinstance(e, ServiceUnavailable) else None
+        retry = {"Retry-After": str(e.retry_after)} if e.retry_after is not None else None
         return error_response(request, e.status, e.message, detail=e.detail, headers=retry)
     except web.HTTPMethodNotAllowed as e:
         allow = ", ".join(sorted(e.allowed_methods))

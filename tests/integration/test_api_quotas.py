@@ -134,5 +134,6 @@ async def test_usage_reports_the_projects_figures(quota_api: QuotaApi) -> None:
         "usage": {
             "image_size_total": {"limit": 10, "usage": 2},
             "image_count_total": {"limit": 5, "usage": 1},
+            "image_count_uploading": {"limit": 10, "usage": 0},
         }
     }

@@ -20,7 +20,7 @@ from catalog.identity import Actor
 from catalog.image import Image
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.db.checkpoints import load_checkpoint
-from infra.db.database import open_database
+from infra.db.database import Pool, open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.kafka.relay import CHECKPOINT, event_relay
@@ -50,7 +50,7 @@ def kafka() -> KafkaSettings:
 
 @pytest.fixture
 async def log(postgres_url: str) -> AsyncIterator[SqlEventLog]:
-    database = open_database(postgres_url, pool_size=20)
+    database = open_database(postgres_url, pool=Pool(size=20))
     await upgrade(database)
     yield SqlEventLog(database, INLINE_PROJECTIONS)
     await database.close()

@@ -30,7 +30,7 @@ from catalog.events import (
     ReplayEvent,
 )
 from catalog.ports import LOG_START
-from infra.db.database import open_database
+from infra.db.database import Pool, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
@@ -66,7 +66,7 @@ class LingeringProjection:
 
 @pytest.fixture
 async def log(postgres_url: str) -> AsyncIterator[SqlEventLog]:
-    database = open_database(postgres_url, pool_size=WRITERS + 2)
+    database = open_database(postgres_url, pool=Pool(size=WRITERS + 2))
     await upgrade(database)
     yield SqlEventLog(database, [LingeringProjection()])
     await database.close()

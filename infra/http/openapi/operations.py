@@ -24,9 +24,11 @@ OPEN_ERRORS = (400,)
 READ_ERRORS = (400, 401, 403, 404, 503)
 """Any request may be refused: unreadable identity or URL (400), no valid token (401), the
 policy (403), nothing there or not visible (404), the database or Keystone away (503)."""
-WRITE_ERRORS = (*READ_ERRORS, 409, 410, 413, 415)
-"""A change may also meet the image's state (409, 410), be too large (413) or of a type not
-taken (415)."""
+WRITE_ERRORS = (*READ_ERRORS, 408, 409, 410, 413, 415)
+"""A change may also have a body that stops arriving (408), meet the image's state (409, 410),
+be too large (413) or of a type not taken (415)."""
+UPLOAD_ERRORS = (*WRITE_ERRORS, 429)
+"""Data may also find its project with as many uploads in progress as it may have (429)."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def _images() -> dict[tuple[str, str], Operation]:
             "Upload the image's data",
             "Image data",
             NO_BODY,
-            WRITE_ERRORS,
+            UPLOAD_ERRORS,
             params=(
                 STORE_HEADER,
                 header("x-openstack-image-size", schema={"type": "integer", "minimum": 0}),
@@ -302,7 +304,7 @@ def _images() -> dict[tuple[str, str], Operation]:
             "Stage data for a glance-direct import",
             "Image data",
             NO_BODY,
-            WRITE_ERRORS,
+            UPLOAD_ERRORS,
             params=(header("x-openstack-image-size", schema={"type": "integer", "minimum": 0}),),
             body=DATA,
         ),

@@ -99,6 +99,10 @@ async def usage_info(request: web.Request) -> web.Response:
             "usage": {
                 "image_size_total": {"limit": limits.image_size_total, "usage": mib(usage.bytes)},
                 "image_count_total": {"limit": limits.image_count_total, "usage": usage.images},
+                "image_count_uploading": {
+                    "limit": limits.uploads_in_progress,
+                    "usage": usage.uploads,
+                },
             }
         }
     )
