@@ -102,6 +102,11 @@ def abandon(acks: asyncio.Future[None]) -> None:
         acks.exception()
 
 
+def settled(acks: asyncio.Future[None]) -> bool:
+    """Whether the broker has acknowledged the whole batch already."""
+    return acks.done() and not acks.cancelled() and acks.exception() is None
+
+
 @dataclass
 class InFlight:
     """A batch handed to the broker: acknowledged when `acks` is done, then checkpointed."""
@@ -128,7 +133,11 @@ async def relay_batches(
     lease: Lease,
 ) -> None:
     """Publish batch after batch, reading and sending the next one while the broker
-    acknowledges the last; a checkpoint moves only past acknowledged batches, in order."""
+    acknowledges the last; a checkpoint moves only past acknowledged batches, in order.
+
+    A relay that finds nothing new waits for news, not for the broker: a row committed while
+    the last batch is being acknowledged is read and sent at once. That batch's checkpoint
+    moves on the relay's next round."""
     # Only the leader moves this checkpoint, so it is read once per connection.
     cursor = await relay.database.read(load_checkpoint, relay.name)
     checkpoint = CheckpointWriter(relay.database, relay.name)
@@ -137,19 +146,21 @@ async def relay_batches(
     try:
         while True:
             lease.check()
+            # Two in flight: the older must be acknowledged before a third is sent.
+            while in_flight and (len(in_flight) > 1 or in_flight[0].acks.done()):
+                await in_flight[0].acks
+                checkpoint.advance(in_flight.pop(0).cursor)
             ticket = wakeup.ticket() if wakeup else None
             current = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
             if current is not None:
                 in_flight.append(current)
-            if len(in_flight) > 1 or (in_flight and current is None):
-                await in_flight[0].acks
-                checkpoint.advance(in_flight.pop(0).cursor)
-            if current is not None:
                 cursor = current.cursor
                 pause.reset()
             else:
                 await pause.wait(ticket)
     finally:
+        while in_flight and settled(in_flight[0].acks):  # not to be sent again
+            checkpoint.advance(in_flight.pop(0).cursor)
         for batch in in_flight:
             abandon(batch.acks)
         await checkpoint.close()

@@ -132,7 +132,9 @@ class KafkaTail:
     processes, each continuing from the offsets saved with the consumer's effects.
 
     Offsets are also committed to Kafka after each batch, only so Kafka's own tools show the
-    group's lag; the database's are the ones that count.
+    group's lag; the database's are the ones that count. That commit runs beside the consumer,
+    not in its way: the next batch is fetched and applied meanwhile, and whoever waits for the
+    batch's effects (the outbox's relays) is told without waiting for Kafka's answer.
     """
 
     def __init__(
@@ -152,6 +154,9 @@ class KafkaTail:
         self._idle_ms = int(idle_seconds * 1000)
         self._kafka: AIOKafkaConsumer | None = None
         self._places: dict[int, int] = {}
+        self._uncommitted: dict[int, int] = {}
+        """Places applied but not yet committed to Kafka (for its tools only)."""
+        self._committing: asyncio.Task[None] | None = None
         self.unplaced: DatabaseUnavailable | None = None
         """Why partitions assigned to this source could not be moved to their saved places."""
 
@@ -209,16 +214,29 @@ class KafkaTail:
         return Delivery(events, record_place)
 
     async def delivered(self, delivery: Delivery) -> None:
-        owned = {tp.partition: tp for tp in self.kafka.assignment()}
-        offsets = {
-            owned[p]: OffsetAndMetadata(offset, "")
-            for p, offset in self._places.items()
-            if p in owned
-        }
-        with contextlib.suppress(KafkaError):  # only for Kafka's tools; a rebalance may refuse
-            await self.kafka.commit(offsets)
+        self._uncommitted.update(self._places)
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_to_kafka())
+
+    async def _commit_to_kafka(self) -> None:
+        """Commit the latest places, one commit at a time, until none is left."""
+        while self._uncommitted:
+            places, self._uncommitted = self._uncommitted, {}
+            owned = {tp.partition: tp for tp in self.kafka.assignment()}
+            offsets = {
+                owned[p]: OffsetAndMetadata(offset, "")
+                for p, offset in places.items()
+                if p in owned
+            }
+            with contextlib.suppress(KafkaError):  # only for Kafka's tools; a rebalance may refuse
+                await self.kafka.commit(offsets)
 
     async def stop(self) -> None:
+        if self._committing is not None:
+            self._committing.cancel()
+            await asyncio.gather(self._committing, return_exceptions=True)
+            self._committing = None
+        self._uncommitted = {}
         if self._kafka is not None:
             with contextlib.suppress(KafkaError):
                 await self._kafka.stop()

@@ -4,8 +4,9 @@ Appends run in one transaction with the inline projections, so a view never lags
 Reads follow commit order and stop where an earlier append could still be in flight:
 
 - PostgreSQL: each row carries its transaction's id (`xid8`); a reader only returns rows whose
-  transaction id is below the oldest transaction still running (`pg_snapshot_xmin`), ordered by
-  (transaction id, position). No row can later appear before a cursor taken from such a read.
+  transaction id is below the oldest transaction still running in this database (`PG_HORIZON`),
+  ordered by (transaction id, position). No row can later appear before a cursor taken from such
+  a read.
 - SQLite: one writer at a time, so positions commit in order and the position alone is the cursor.
 """
 
@@ -51,14 +52,30 @@ _COLUMNS = (
 )
 
 
+PG_HORIZON = (
+    "(SELECT coalesce(min(running), pg_snapshot_xmax(pg_current_snapshot()))"
+    " FROM pg_snapshot_xip(pg_current_snapshot()) AS running"
+    " WHERE NOT EXISTS (SELECT FROM pg_stat_activity AS elsewhere"
+    " WHERE elsewhere.backend_xid = running::xid AND elsewhere.datname <> current_database()))"
+)
+"""The horizon of a never-skipping read: the oldest transaction still running *in this
+database* (or, with none, the next transaction id). A row below it can no longer be overtaken
+by a commit. Transactions of the server's other databases cannot write here, so they are passed
+over; pg_snapshot_xmin would count them too, and a long migration or report elsewhere on a
+shared server would hold every reader back until it ended. A running transaction counts unless
+pg_stat_activity places it in another database: one it cannot place (gone since the snapshot,
+not shown to this role) holds the horizon, as before."""
+
+
 def pg_log_read(
     select_list: str, columns: Sequence[sa.ColumnElement[Any]], *, horizon: bool = True
 ) -> sa.TextualSelect:
-    """Only rows of transactions older than every transaction still running (the horizon):
-    nothing can commit later in front of them. `(commit_order, position)` is the reader's order
-    and cursor. Without the horizon, only while appends are held (`SqlEventLog.hold_appends`):
-    then nothing is in flight, every row is committed and none can appear before the cursor."""
-    limit = " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())" if horizon else ""
+    """Only rows of transactions older than every transaction still running here (the horizon,
+    `PG_HORIZON`): nothing can commit later in front of them. `(commit_order, position)` is the
+    reader's order and cursor. Without the horizon, only while appends are held
+    (`SqlEventLog.hold_appends`): then nothing is in flight, every row is committed and none can
+    appear before the cursor."""
+    limit = f" AND commit_order < {PG_HORIZON}" if horizon else ""
     return sa.text(
         f"SELECT {select_list} FROM event"
         " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import rows_after
+from infra.db.event_log import PG_HORIZON, rows_after
 
 _FIELDS = (
     "position, stream_id, version, event_id, event_type, schema_version, occurred_at,"
@@ -46,7 +46,7 @@ _PG_READ = sa.text(
     " metadata->'actor'->>'project_id' AS project_id,"
     " CAST(metadata->'actor'->'roles' AS text) AS roles_json FROM event"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
-    " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
+    f" AND commit_order < {PG_HORIZON}"
     # The table's columns, not the output's `commit_order` (a cast): only those follow the
     # index, so a read costs its batch and not a sort of everything after the cursor.
     " ORDER BY event.commit_order, event.position LIMIT :limit"

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.ports import LogCursor
-from infra.db.event_log import rows_after
+from infra.db.event_log import PG_HORIZON, rows_after
 from infra.db.tables import notification
 
 
@@ -38,12 +38,12 @@ _COLUMNS = (
     notification.c.created_at,
 )
 
-# See infra/db/event_log.py: only rows of transactions older than every one still running.
+# See infra/db/event_log.py: only rows of transactions older than every one still running here.
 _PG_READ = sa.text(
     "SELECT position, message_id, subject_id, event_type, priority, message, created_at,"
     " commit_order::text::bigint AS commit_order FROM notification"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
-    " AND commit_order < pg_snapshot_xmin(pg_current_snapshot())"
+    f" AND commit_order < {PG_HORIZON}"
     # The table's columns, not the output's `commit_order` (a cast): only those follow the
     # index, so a read costs its batch and not a sort of everything after the cursor.
     " ORDER BY notification.commit_order, notification.position LIMIT :limit"

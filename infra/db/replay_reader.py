@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from catalog.events import ReplayEvent, decode_json
 from catalog.ports import LOG_START, LogCursor
 from infra.db.database import Database
-from infra.db.event_log import pg_log_read
+from infra.db.event_log import PG_HORIZON, pg_log_read
 from infra.db.tables import event
 
 _NIL = uuid.UUID(int=0)
@@ -53,7 +53,7 @@ _PG_AFTER = pg_log_read(_PG_SELECT, _PG_COLUMNS)
 _PG_AFTER_HELD = pg_log_read(_PG_SELECT, _PG_COLUMNS, horizon=False)
 _PG_HORIZON = sa.text(
     "SELECT commit_order::text::bigint AS commit_order, position FROM event"
-    " WHERE commit_order < pg_snapshot_xmin(pg_current_snapshot())"
+    f" WHERE commit_order < {PG_HORIZON}"
     " ORDER BY event.commit_order DESC, event.position DESC LIMIT 1"
 )
 # Stream by stream up to a horizon, on the index of the (stream_id, version) key.

@@ -8,6 +8,7 @@ exactly once, and each stream's events in version order. Repeated several times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import time
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.util import await_only
@@ -34,6 +36,7 @@ from infra.db.database import Pool, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
+from tests.conftest import fresh_postgres_database
 from tests.waiting import DEADLINE_SECONDS
 
 pytestmark = pytest.mark.postgres
@@ -132,3 +135,41 @@ async def test_a_tailing_reader_sees_every_event_exactly_once(log: SqlEventLog) 
         out_of_order_commits += sum(a > b for a, b in itertools.pairwise(positions))
     # The test only proves something if positions really did commit out of order.
     assert out_of_order_commits > 0
+
+
+@contextlib.asynccontextmanager
+async def running_transaction(url: str) -> AsyncIterator[None]:
+    """A transaction in the database at `url` that holds a transaction id until the block ends,
+    as a long migration or report would."""
+    connection = await asyncpg.connect(url)
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_current_xact_id()")
+            yield
+    finally:
+        await connection.close()
+
+
+async def created(log: SqlEventLog) -> uuid.UUID:
+    stream = uuid.uuid4()
+    new = [NewEvent(event=ImageCreated(), occurred_at=datetime.now(UTC))]
+    await log.append(stream, 0, new, EventMetadata())
+    return stream
+
+
+async def test_a_transaction_in_another_database_does_not_hold_the_reader_back(
+    log: SqlEventLog,
+) -> None:
+    async with fresh_postgres_database() as elsewhere, running_transaction(elsewhere):
+        stream = await created(log)
+        read = await log.read(LOG_START, 10)
+    assert [e.stream_id for e in read] == [stream]
+
+
+async def test_an_older_transaction_in_the_same_database_still_holds_the_reader_back(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    async with running_transaction(postgres_url):
+        stream = await created(log)
+        assert await log.read(LOG_START, 10) == []
+    assert [e.stream_id for e in await log.read(LOG_START, 10)] == [stream]
