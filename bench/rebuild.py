@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from bench.event_history import COLUMNS, history, rows_in_chunks
 from bench.run import machine
+from bench.tenths import Tenths
 from catalog.events import EventMetadata, ImageCreated, NewEvent
 from catalog.ports import LOG_START
 from catalog.projections.registry import INLINE_PROJECTIONS
@@ -133,15 +134,18 @@ class Writer:
             await asyncio.sleep(WRITER_PAUSE_S)
 
 
-async def rebuild_under_writes(log: SqlEventLog, batch: int) -> tuple[RebuildResult, Writer]:
+async def rebuild_under_writes(
+    log: SqlEventLog, batch: int
+) -> tuple[RebuildResult, Writer, Tenths]:
     writer = Writer(log)
+    tenths = Tenths(ProgressDisplay(sys.stderr))
     writing = asyncio.create_task(writer.run())
     try:
-        result = await rebuild_projections(log, ProgressDisplay(sys.stderr), batch_size=batch)
+        result = await rebuild_projections(log, tenths, batch_size=batch)
     finally:
         writer.stopped.set()
         await writing
-    return result, writer
+    return result, writer, tenths
 
 
 def _view_rows(conn: sa.Connection) -> int:
@@ -178,7 +182,7 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f"per-event apply (the inline path's SQL), first {INLINE_SAMPLE:,} events:"
         f" {inline:,.0f} events/s"
     )
-    result, writer = await rebuild_under_writes(log, args.batch)
+    result, writer, tenths = await rebuild_under_writes(log, args.batch)
     rate = result.events_per_second
     print(
         f"rebuild while a writer appends: {result.events:,} events in {result.seconds:.1f} s"
@@ -186,6 +190,7 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f" {AIM_EVENTS_PER_S:,.0f} = {rate / limit:.1%} of the limit"
         f" = {rate / inline:.1f}x per-event apply"
     )
+    print(f"rebuild {tenths.report()}")
     print(
         f"switch: appends held {result.held_seconds * 1000:.0f} ms; the writer:"
         f" {len(writer.latencies):,} appends, slowest {max(writer.latencies) * 1000:.0f} ms"

@@ -12,7 +12,7 @@ Reads follow commit order and stop where an earlier append could still be in fli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -228,11 +228,13 @@ class SqlEventLog:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         """Apply replayed events to every projection's batch path, on the caller's
-        transaction; into `tables` (live table name to its stand-in) when given."""
+        transaction; into `tables` (live table name to its stand-in) when given;
+        `new_streams` as `Projection.apply_batch` takes them."""
         for projection in self.projections:
-            projection.apply_batch(conn, events, tables)
+            projection.apply_batch(conn, events, tables, new_streams=new_streams)
 
     def hold_appends(self, conn: sa.Connection) -> None:
         """Make new appends wait until `conn`'s transaction ends; appends already in flight
