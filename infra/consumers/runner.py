@@ -18,6 +18,12 @@ log = structlog.get_logger(__name__)
 
 RETRY_DELAY_START = 0.2
 RETRY_DELAY_MAX = 10.0
+APPLY_CHUNK = 50
+"""Events decoded and applied at a time, within the delivery's one transaction. On PostgreSQL
+the work runs on the event loop between the statements' round trips: a chunk's effects go to
+the database before the next chunk is decoded, so whatever else the loop serves (the API, for a
+consumer inside `catalog serve`) waits for a chunk's work at most, not a whole batch's, while a
+consumer catches up with a long log."""
 
 
 def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
@@ -31,10 +37,11 @@ def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) 
     for recorded in relevant:
         if recorded.version > reached.get(recorded.stream_id, 0):
             reached[recorded.stream_id] = recorded.version
-            event = decode(recorded.event_type, recorded.schema_version, recorded.data)
-            fresh.append((recorded, event))
+            fresh.append(recorded)
+    for start in range(0, len(fresh), APPLY_CHUNK):
+        chunk = fresh[start : start + APPLY_CHUNK]
+        consumer.apply(conn, [(r, decode(r.event_type, r.schema_version, r.data)) for r in chunk])
     if fresh:
-        consumer.apply(conn, fresh)
         moved = {
             stream: version for stream, version in reached.items() if known.get(stream) != version
         }
