@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-pipeline bench-rebuild clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-pipeline bench-rebuild bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench-pipeline: $(STAMP)
 ## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").
 bench-rebuild: $(STAMP)
 	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.rebuild $(BENCH_ARGS)
+
+## Costs against the size of the history in one run: a command, as_of and a history page on an
+## image at version 10 against 10,000; the rebuild per tenth; a consumer catching up with the
+## log against reading it, and the writers' p99 meanwhile (PostgreSQL and Kafka as bench-rebuild).
+bench-scale: $(STAMP)
+	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env

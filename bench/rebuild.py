@@ -12,8 +12,9 @@ deleted, downloads) by COPY, not through the API, then prints:
 - for comparison, the inline path's SQL: the first events applied one at a time
   (`Projection.apply`), committed in batches as the rebuild commits;
 - the rebuild (`infra.projection_rebuild`) while a writer keeps appending: its events/s against
-  the aim (20,000), the limit and the per-event path; how long the switch held appends; and
-  whether the rebuilt view holds as many images as the log says.
+  the aim (30,000), the limit and the per-event path; its rate in each tenth of the replay, the
+  last against the first (aim: within 20 %); how long the switch held appends; and whether the
+  rebuilt view holds as many images as the log says.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from infra.db.replay_reader import ReplayReader
 from infra.projection_rebuild import RebuildResult, rebuild_projections
 from infra.rebuild_progress import ProgressDisplay
 
-AIM_EVENTS_PER_S = 20_000.0
+AIM_EVENTS_PER_S = 30_000.0
+AIM_LAST_TO_FIRST_TENTH = 0.8
 COPY_CHUNK = 100_000
 INLINE_SAMPLE = 20_000
 WRITER_PAUSE_S = 0.02
@@ -190,7 +192,7 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f" {AIM_EVENTS_PER_S:,.0f} = {rate / limit:.1%} of the limit"
         f" = {rate / inline:.1f}x per-event apply"
     )
-    print(f"rebuild {tenths.report()}")
+    print(f"rebuild {tenths.report()} (aim >= {AIM_LAST_TO_FIRST_TENTH:.2f})")
     print(
         f"switch: appends held {result.held_seconds * 1000:.0f} ms; the writer:"
         f" {len(writer.latencies):,} appends, slowest {max(writer.latencies) * 1000:.0f} ms"
