@@ -11,6 +11,7 @@ Reads follow commit order and stop where an earlier append could still be in fli
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -254,7 +255,12 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        return await self.database.read(_read_after, after, limit)
+        if not self.postgres:  # SQLite's work already runs beside the event loop
+            return await self.database.read(_read_after, after, limit)
+        # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
+        # long read (a consumer catching up) holds the loop for its round trip only.
+        rows = await self.database.read(_rows_after, after, limit)
+        return await asyncio.to_thread(_recorded_events, rows)
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
@@ -313,7 +319,14 @@ _PG_STREAMS_BEFORE = (
 
 
 def _read_after(conn: sa.Connection, after: LogCursor, limit: int) -> list[RecordedEvent]:
-    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
+    return _recorded_events(_rows_after(conn, after, limit))
+
+
+def _rows_after(conn: sa.Connection, after: LogCursor, limit: int) -> Sequence[sa.Row[Any]]:
+    return rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit).all()
+
+
+def _recorded_events(rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
     return [recorded_event(row) for row in rows]
 
 
