@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.rebuild import Writer, fill, scratch_database
+from bench.rebuild import Writer, fill, last_position, scratch_database, until_readable
 from bench.run import machine
 from bench.tenths import Tenths
 from catalog.ports import LOG_START
@@ -53,6 +53,7 @@ from infra.db.tables import (
     notification,
     scrub_schedule,
 )
+from infra.heap import freeze_startup_heap
 from infra.kafka.cloudevents import from_cloudevent
 from infra.kafka.relay import CHECKPOINT, event_relay
 from infra.rebuild_progress import ProgressDisplay
@@ -202,9 +203,7 @@ async def through_the_tail(log: SqlEventLog, total: int) -> list[CatchUp]:
 
 async def relay_to(log: SqlEventLog, kafka: KafkaSettings) -> float:
     """The whole log published to `kafka`'s events topic; events/s."""
-    last = await log.database.read(
-        lambda c: c.execute(sa.text("SELECT max(position) FROM event")).scalar_one()
-    )
+    last = await log.database.read(last_position)
     started = time.perf_counter()
     relaying = asyncio.create_task(run_relay(event_relay(log, kafka), kafka))
     try:
@@ -212,7 +211,7 @@ async def relay_to(log: SqlEventLog, kafka: KafkaSettings) -> float:
     finally:
         relaying.cancel()
         await asyncio.gather(relaying, return_exceptions=True)
-    return float(last) / (time.perf_counter() - started)
+    return last / (time.perf_counter() - started)
 
 
 async def _relayed(database: Database, last: int, relaying: asyncio.Task[None]) -> bool:
@@ -286,6 +285,8 @@ async def measure(database: Database, url: str, events: int, kafka: str | None) 
     filled = await fill(url, events)
     lines = [f"log: {filled.events:,} events (made and COPYed in {filled.seconds:.1f} s)"]
     log = SqlEventLog(database, INLINE_PROJECTIONS)
+    await until_readable(database)
+    freeze_startup_heap()  # as `catalog serve` does once started
     for figures in await through_the_tail(log, filled.events):
         lines += figures.lines()
     if kafka:

@@ -44,7 +44,7 @@ from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.replay_reader import ReplayReader
-from infra.projection_rebuild import RebuildResult, rebuild_projections
+from infra.projection_rebuild import INDEXING, RebuildResult, rebuild_projections
 from infra.rebuild_progress import ProgressDisplay
 
 AIM_EVENTS_PER_S = 30_000.0
@@ -100,6 +100,20 @@ async def fill(url: str, events: int) -> Filled:
     )
 
 
+async def until_readable(database: Database) -> None:
+    """Wait until readers may pass every event filled in: they stop short of transactions in
+    flight anywhere on the server (other databases' too), which a shared server has."""
+    reader, last = ReplayReader(database), await database.read(last_position)
+    passed = (await reader.horizon()).position >= last
+    while not passed:
+        await asyncio.sleep(0.1)
+        passed = (await reader.horizon()).position >= last
+
+
+def last_position(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT coalesce(max(position), 0) FROM event")).scalar_one())
+
+
 async def log_read_rate(log: SqlEventLog, batch: int) -> float:
     """Events/s of reading the whole log through the rebuild's reader (events decoded)."""
     started, cursor, count = time.perf_counter(), LOG_START, 0
@@ -140,7 +154,7 @@ async def rebuild_under_writes(
     log: SqlEventLog, batch: int
 ) -> tuple[RebuildResult, Writer, Tenths]:
     writer = Writer(log)
-    tenths = Tenths(ProgressDisplay(sys.stderr))
+    tenths = Tenths(ProgressDisplay(sys.stderr), aside=(INDEXING,))
     writing = asyncio.create_task(writer.run())
     try:
         result = await rebuild_projections(log, tenths, batch_size=batch)
@@ -177,6 +191,7 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f" (made and COPYed in {filled.seconds:.1f} s)"
     )
     log = SqlEventLog(database, INLINE_PROJECTIONS)
+    await until_readable(database)
     limit = await log_read_rate(log, args.batch)
     print(f"limit: reading the whole log (ReplayReader.after, decoded): {limit:,.0f} events/s")
     inline = await inline_rate(log, INLINE_SAMPLE, args.batch)

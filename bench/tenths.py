@@ -18,22 +18,30 @@ TENTHS = 10
 @dataclass
 class Tenths:
     """`RebuildProgress` that notes when each tenth of the total was passed, and passes
-    everything on to `shown`."""
+    everything on to `shown`. Time spent in the phases named in `aside` (a rebuild's
+    indexing, between its replay and its catch-up) counts in no tenth."""
 
     shown: RebuildProgress
+    aside: tuple[str, ...] = ()
     clock: Callable[[], float] = time.perf_counter
     started: float = field(init=False)
     passed: list[tuple[int, float]] = field(init=False, default_factory=list)
-    """(items done, when) at the first advance at or past each tenth."""
+    """(items done, when, less the time set aside) at the first advance at or past each tenth."""
+    set_aside: float = 0.0
+    _aside_since: float | None = None
 
     def __post_init__(self) -> None:
         self.started = self.clock()
 
     def phase(self, name: str) -> None:
+        now = self.clock()
+        if self._aside_since is not None:
+            self.set_aside += now - self._aside_since
+        self._aside_since = now if name in self.aside else None
         self.shown.phase(name)
 
     def advance(self, replayed: int, total: int) -> None:
-        now = self.clock()
+        now = self.clock() - self.set_aside
         while len(self.passed) < TENTHS and replayed * TENTHS >= total * (len(self.passed) + 1):
             self.passed.append((replayed, now))
         self.shown.advance(replayed, total)
@@ -51,8 +59,11 @@ class Tenths:
         if not rates:
             return "no tenth passed"
         shown = " ".join(f"{rate / 1000:.1f}k" for rate in rates)
+        aside = (
+            f" ({self.set_aside:.1f} s of {', '.join(self.aside)} in none)" if self.aside else ""
+        )
         return (
-            f"{unit}/s per tenth: {shown}; last/first = {rates[-1] / rates[0]:.2f}"
+            f"{unit}/s per tenth: {shown}{aside}; last/first = {rates[-1] / rates[0]:.2f}"
             if rates[0]
             else shown
         )

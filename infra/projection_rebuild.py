@@ -47,6 +47,8 @@ from infra.db.tables import event
 __all__ = ["RebuildError", "RebuildProgress", "RebuildResult", "rebuild_projections"]
 
 BATCH = 5000
+INDEXING = "indexing the new tables"
+"""The phase between the replay and the catch-up (PostgreSQL builds the copies' indexes)."""
 SWITCH_ATTEMPTS = 20
 GC_THRESHOLD = 100_000
 REBUILD_LOCK_KEY = 0x636174616C6F6702  # "catalog" + 2: one rebuild per database
@@ -104,7 +106,7 @@ async def rebuild_projections(
             await run.prepare()
             run.progress.phase("replaying the log into new tables")
             await run.replay_streams()
-            run.progress.phase("indexing the new tables")
+            run.progress.phase(INDEXING)
             await log.database.write(tables.create_indexes)
             run.progress.phase("catching up")
             await run.catch_up()
