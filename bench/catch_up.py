@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -95,6 +95,16 @@ class CatchUp:
             f" ms during = {self.p99_during / self.p99_without:.2f}x"
             f" (aim <= {AIM_WRITE_P99_RATIO:.1f})",
         ]
+
+
+CONSUMERS_HELP = f"comma-separated, of {', '.join(CONSUMERS)}"
+
+
+def names(text: str) -> list[str]:
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    if unknown := set(chosen) - set(CONSUMERS):
+        raise argparse.ArgumentTypeError(f"no consumer {', '.join(sorted(unknown))}")
+    return chosen
 
 
 class Counted:
@@ -183,22 +193,18 @@ async def tail_read_rate(log: SqlEventLog, batch: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def through_the_tail(log: SqlEventLog, total: int) -> list[CatchUp]:
+async def through_the_tail(
+    log: SqlEventLog, total: int, consumers: Sequence[str]
+) -> AsyncIterator[CatchUp]:
     batch = ConsumerSettings().batch_size
     reading = await tail_read_rate(log, batch)
-    found = []
-    for name, make in CONSUMERS.items():
+    for name in consumers:
         await forget_consumers(log.database)
         p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
         source = LogTail(log, name, batch_size=batch, idle_seconds=0.05)
-        seconds, tenths, latencies = await catch_up(log, make(), source, total)
-        rate = total / seconds
-        found.append(
-            CatchUp(
-                name, "the log's tail", total, reading, rate, tenths, p99_without, p99(latencies)
-            )
-        )
-    return found
+        seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
+        rate, p99_during = total / seconds, p99(latencies)
+        yield CatchUp(name, "the log's tail", total, reading, rate, tenths, p99_without, p99_during)
 
 
 async def relay_to(log: SqlEventLog, kafka: KafkaSettings) -> float:
@@ -252,24 +258,22 @@ async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> float
 
 
 async def through_kafka(
-    log: SqlEventLog, total: int, bootstrap: str
-) -> tuple[list[CatchUp], float]:
+    log: SqlEventLog, total: int, bootstrap: str, consumers: Sequence[str]
+) -> AsyncIterator[CatchUp | str]:
+    """The relay's rate, as a line; then each consumer's figures."""
     topic = f"bench-catch-up-{uuid.uuid4().hex[:8]}"
     kafka = KafkaSettings(bootstrap_servers=bootstrap, events_topic=topic)
     batch = ConsumerSettings().batch_size
-    found = []
     try:
-        relayed = await relay_to(log, kafka)
+        yield f"relay of the log to Kafka: {await relay_to(log, kafka):,.0f} events/s"
         reading = await kafka_read_rate(kafka, total, batch)
-        for name, make in CONSUMERS.items():
+        for name in consumers:
             await forget_consumers(log.database)
             p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
             source = KafkaTail(kafka, log.database, name, batch_size=batch, idle_seconds=0.05)
-            seconds, tenths, latencies = await catch_up(log, make(), source, total)
+            seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
             rate, p99_during = total / seconds, p99(latencies)
-            found.append(
-                CatchUp(name, "Kafka", total, reading, rate, tenths, p99_without, p99_during)
-            )
+            yield CatchUp(name, "Kafka", total, reading, rate, tenths, p99_without, p99_during)
     finally:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
@@ -277,24 +281,28 @@ async def through_kafka(
             await admin.delete_topics([topic])
         finally:
             await admin.close()
-    return found, relayed
 
 
-async def measure(database: Database, url: str, events: int, kafka: str | None) -> list[str]:
-    """The figures, as lines to print."""
+async def measure(
+    database: Database,
+    url: str,
+    events: int,
+    kafka: str | None,
+    consumers: Sequence[str] = tuple(CONSUMERS),
+) -> AsyncIterator[str]:
+    """The figures, as lines to print, each as soon as it is measured."""
     filled = await fill(url, events)
-    lines = [f"log: {filled.events:,} events (made and COPYed in {filled.seconds:.1f} s)"]
+    yield f"log: {filled.events:,} events (made and COPYed in {filled.seconds:.1f} s)"
     log = SqlEventLog(database, INLINE_PROJECTIONS)
     await until_readable(database)
     freeze_startup_heap()  # as `catalog serve` does once started
-    for figures in await through_the_tail(log, filled.events):
-        lines += figures.lines()
+    async for figures in through_the_tail(log, filled.events, consumers):
+        for line in figures.lines():
+            yield line
     if kafka:
-        found, relayed = await through_kafka(log, filled.events, kafka)
-        lines.append(f"relay of the log to Kafka: {relayed:,.0f} events/s")
-        for figures in found:
-            lines += figures.lines()
-    return lines
+        async for found in through_kafka(log, filled.events, kafka, consumers):
+            for line in [found] if isinstance(found, str) else found.lines():
+                yield line
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -307,7 +315,7 @@ async def main(args: argparse.Namespace) -> None:
         database = open_database(url)
         try:
             await upgrade(database)
-            for line in await measure(database, url, args.events, kafka):
+            async for line in measure(database, url, args.events, kafka, args.consumers):
                 print(line, flush=True)
         finally:
             await database.close()
@@ -320,6 +328,7 @@ def cli() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--postgres", help="PostgreSQL server URL (a database is made on it)")
     parser.add_argument("--kafka", help="Kafka bootstrap HOST:PORT (else the tail only)")
+    parser.add_argument("--consumers", type=names, default=list(CONSUMERS), help=CONSUMERS_HELP)
     asyncio.run(main(parser.parse_args()))
 
 

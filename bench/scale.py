@@ -1,6 +1,8 @@
 """Costs against the size of the history, in one run: each printed with its ratio to the aim.
 
     python -m bench.scale [--events 1000000] [--versions 10000] [--rebuild-events N,N...]
+                          [--catch-up-events N] [--consumers scrubber,notifications]
+                          [--skip history,rebuild,catch-up]
                           [--postgres SERVER_URL] [--kafka HOST:PORT]
 
 1. One image's history (`bench.long_streams`, embedded): a command, `?as_of=` and a history
@@ -8,7 +10,8 @@
 2. Rebuilding the views (`bench.rebuild`, PostgreSQL) from logs of each `--rebuild-events`
    (default: `--events`): events/s per tenth of the replay, the last tenth against the first,
    the average against the aim and the log-read limit.
-3. A consumer catching up from position 0 (`bench.catch_up`) with a log of `--events`: its rate
+3. Each consumer catching up from position 0 (`bench.catch_up`) with a log of
+   `--catch-up-events` (default: `--events`): its rate
    against reading the log, through the log's tail and through Kafka, and the append latency
    p99 during it against without.
 
@@ -40,11 +43,12 @@ async def main(args: argparse.Namespace) -> None:
     started = time.monotonic()
     print(f"machine: {machine()}", flush=True)
 
-    print(f"\n== one image's history: version 10 against {args.versions:,} (embedded)", flush=True)
-    for line in await long_stream_costs(args.versions, args.requests):
-        print(line, flush=True)
+    if "history" not in args.skip:
+        print(f"\n== one image's history: version 10 against {args.versions:,} (embedded)")
+        for line in await long_stream_costs(args.versions, args.requests):
+            print(line, flush=True)
 
-    for events in args.rebuild_events or [args.events]:
+    for events in [] if "rebuild" in args.skip else args.rebuild_events or [args.events]:
         print(f"\n== rebuilding the views from {events:,} events (PostgreSQL)", flush=True)
         async with rebuild.scratch_database(server) as url:
             database = open_database(url)
@@ -55,16 +59,32 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await database.close()
 
-    print(f"\n== catching up with {args.events:,} events from position 0", flush=True)
+    if "catch-up" not in args.skip:
+        await catching_up(server, kafka, args)
+    print(f"\n(the whole run: {time.monotonic() - started:,.0f} s)")
+
+
+async def catching_up(server: str, kafka: str | None, args: argparse.Namespace) -> None:
+    events = args.catch_up_events or args.events
+    print(f"\n== catching up with {events:,} events from position 0", flush=True)
     async with rebuild.scratch_database(server) as url:
         database = open_database(url)
         try:
             await upgrade(database)
-            for line in await catch_up.measure(database, url, args.events, kafka):
+            async for line in catch_up.measure(database, url, events, kafka, args.consumers):
                 print(line, flush=True)
         finally:
             await database.close()
-    print(f"\n(the whole run: {time.monotonic() - started:,.0f} s)")
+
+
+PARTS = ("history", "rebuild", "catch-up")
+
+
+def _parts(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    if unknown := set(chosen) - set(PARTS):
+        raise argparse.ArgumentTypeError(f"no part {', '.join(sorted(unknown))}")
+    return chosen
 
 
 def _counts(text: str) -> list[int]:
@@ -80,6 +100,11 @@ def cli() -> None:
     parser.add_argument("--requests", type=int, default=30, help="per figure of one image")
     parser.add_argument("--rebuild-events", type=_counts, help="comma-separated log sizes")
     parser.add_argument("--batch", type=int, default=5000, help="events per rebuild batch")
+    parser.add_argument("--catch-up-events", type=int, help="the catch-up's log (--events)")
+    parser.add_argument(
+        "--consumers", type=catch_up.names, default=list(catch_up.CONSUMERS), help="caught up"
+    )
+    parser.add_argument("--skip", type=_parts, default=[], help=f"of {', '.join(PARTS)}")
     parser.add_argument("--postgres", help="PostgreSQL server URL (databases are made on it)")
     parser.add_argument("--kafka", help="Kafka bootstrap HOST:PORT")
     asyncio.run(main(parser.parse_args()))
