@@ -1,7 +1,8 @@
 """A consumer catching up with a long log: its rate against reading the log, and what it costs
 the writers meanwhile.
 
-    python -m bench.catch_up [--events 1000000] [--postgres SERVER_URL] [--kafka HOST:PORT]
+    python -m bench.catch_up [--events 1000000] [--consumers scrubber,notifications]
+                             [--postgres SERVER_URL] [--kafka HOST:PORT]
 
 Creates a database of its own (dropped at the end), fills its log as `bench.rebuild` does, then
 starts each consumer at position 0 and times it until it has applied the whole log, while a
@@ -10,10 +11,12 @@ reading, skipping, keeping places) and notifications (a Glance notification writ
 outbox for nearly every event):
 - through the embedded tail (`LogTail`), against reading the log with the tail's own reader
   in the consumer's batches;
-- with `--kafka`: the log relayed to a topic of its own, then through a Kafka group
+- with `--kafka` (or `CATALOG_TEST_KAFKA_BOOTSTRAP`): the log relayed to a topic of its own
+  (deleted at the end), then through a Kafka group
   (`KafkaTail`), against a bare Kafka consumer reading and decoding the same records.
-Each prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x),
-and the writer's append latency p99 during it against a run without it (aim: within 1.5x).
+The process's heap is frozen first, as `catalog serve` freezes its own once started. Each
+prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), and
+the writer's append latency p99 during it against a run without it (aim: within 1.5x).
 """
 
 from __future__ import annotations
