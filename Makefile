@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-soak clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-scale bench-soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ bench-rebuild: $(STAMP)
 bench-soak: $(STAMP)
 	infra/local/services up > .services-env
 	. ./.services-env && $(BIN)/python -m bench.soak $(BENCH_ARGS)
+
+## Costs against the size of the history in one run: a command, as_of and a history page on an
+## image at version 10 against 10,000; the rebuild per tenth; a consumer catching up with the
+## log against reading it, and the writers' p99 meanwhile (PostgreSQL and Kafka as bench-rebuild).
+bench-scale: $(STAMP)
+	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env

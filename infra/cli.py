@@ -23,6 +23,7 @@ from aiohttp import web
 from infra import bootstrap
 from infra.bootstrap import Container
 from infra.cli_parser import parser
+from infra.heap import freeze_startup_heap
 from infra.http.app import create_app
 from infra.http.guarded_site import serve_api
 from infra.logging import configure
@@ -115,6 +116,7 @@ async def serve(
             database=container.database.display_url,
             default_store=settings.stores.default_name,
         )
+        freeze_startup_heap()
         serving()
         await _until_stopped()
     finally:
@@ -177,6 +179,7 @@ async def _run_until_stopped(
     settings: Settings, work: Callable[[Container], Coroutine[Any, Any, None]]
 ) -> None:
     container = await bootstrap.build(settings)
+    freeze_startup_heap()
     task = asyncio.create_task(work(container))
     stopped = asyncio.create_task(_until_stopped())
     try:

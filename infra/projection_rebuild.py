@@ -23,6 +23,7 @@ import contextlib
 import gc
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,12 +36,19 @@ from infra.db.checkpoints import save_checkpoint
 from infra.db.database import PostgresDatabase
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.rebuild_tables import RebuildError, RebuildTables, rebuild_tables_for
-from infra.db.replay_reader import STREAMS_START, ReplayReader, stream_cursor_after
+from infra.db.replay_reader import (
+    STREAMS_START,
+    ReplayReader,
+    stream_cursor_after,
+    whole_streams,
+)
 from infra.db.tables import event
 
 __all__ = ["RebuildError", "RebuildProgress", "RebuildResult", "rebuild_projections"]
 
 BATCH = 5000
+INDEXING = "indexing the new tables"
+"""The phase between the replay and the catch-up (PostgreSQL builds the copies' indexes)."""
 SWITCH_ATTEMPTS = 20
 GC_THRESHOLD = 100_000
 REBUILD_LOCK_KEY = 0x636174616C6F6702  # "catalog" + 2: one rebuild per database
@@ -98,7 +106,7 @@ async def rebuild_projections(
             await run.prepare()
             run.progress.phase("replaying the log into new tables")
             await run.replay_streams()
-            run.progress.phase("indexing the new tables")
+            run.progress.phase(INDEXING)
             await log.database.write(tables.create_indexes)
             run.progress.phase("catching up")
             await run.catch_up()
@@ -109,6 +117,17 @@ async def rebuild_projections(
                 await log.database.write(tables.drop_leftovers)
             raise
     return RebuildResult(run.replayed, time.monotonic() - started, held)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Events read for the replay, in the order to apply them."""
+
+    events: list[ReplayEvent]
+    more: bool
+    """The read came back full: the log may hold more after it."""
+    new_streams: frozenset[uuid.UUID] = frozenset()
+    """Streams of `events` none of whose events the new tables have seen yet."""
 
 
 class _Run:
@@ -139,12 +158,18 @@ class _Run:
 
     async def replay_streams(self) -> None:
         """Replay every event committed now, stream by stream: each image is folded whole in
-        memory and written once, and hardly any row has to be read back. Afterwards the
-        rebuild goes on in log order from there (`catch_up`)."""
+        memory and written once. Batches end where a stream ends (`whole_streams`), so the
+        projections read no row back for the streams a batch starts (`new_streams`): the
+        cost of a batch does not grow with the tables filled so far. Afterwards the rebuild
+        goes on in log order from there (`catch_up`)."""
         upto, after = await self.reader.horizon(), STREAMS_START
 
-        def read() -> Awaitable[list[ReplayEvent]]:
-            return self.reader.streams(upto, after, self.batch)
+        async def read() -> _Batch:
+            start = after
+            events = await self.reader.streams(upto, start, self.batch)
+            kept = whole_streams(events, self.batch)
+            new = frozenset(e.stream_id for e in kept) - {start.stream_id}
+            return _Batch(kept, len(events) == self.batch, new)
 
         def passed(batch: list[ReplayEvent]) -> None:
             nonlocal after
@@ -156,8 +181,9 @@ class _Run:
     async def catch_up(self) -> None:
         """Replay in log order until a read comes back short: the reader is at its horizon."""
 
-        def read() -> Awaitable[list[ReplayEvent]]:
-            return self.reader.after(self.cursor, self.batch)
+        async def read() -> _Batch:
+            events = await self.reader.after(self.cursor, self.batch)
+            return _Batch(events, len(events) == self.batch)
 
         def passed(batch: list[ReplayEvent]) -> None:
             self.cursor = cursor_after(batch, self.cursor)
@@ -166,7 +192,7 @@ class _Run:
 
     async def _replay(
         self,
-        read: Callable[[], Awaitable[list[ReplayEvent]]],
+        read: Callable[[], Awaitable[_Batch]],
         passed: Callable[[list[ReplayEvent]], None],
     ) -> None:
         """Apply what `read` returns, batch after batch, until one comes back short; the next
@@ -175,15 +201,14 @@ class _Run:
         try:
             while True:
                 batch = await reading
-                passed(batch)
-                more = len(batch) == self.batch
-                if more:
+                passed(batch.events)
+                if batch.more:
                     reading = asyncio.ensure_future(read())
-                if batch:
-                    write = self.log.project_batch
-                    await self.log.database.write(write, batch, self.tables.copies)
-                    self._advanced(len(batch))
-                if not more:
+                if batch.events:
+                    write, copies = self.log.project_batch, self.tables.copies
+                    await self.log.database.write(write, batch.events, copies, batch.new_streams)
+                    self._advanced(len(batch.events))
+                if not batch.more:
                     return
         finally:
             if not reading.done():

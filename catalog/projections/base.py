@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Mapping, Sequence, Set
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -28,6 +29,14 @@ class Projection(Protocol):
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         """Apply `events`, in log order, as `apply` would one by one; into `tables` (a live
-        table's name to the table standing in for it, e.g. a rebuild's new one) when given."""
+        table's name to the table standing in for it, e.g. a rebuild's new one) when given.
+
+        `new_streams`: streams of `events` none of whose events was ever applied to these
+        tables (a rebuild's first pass, stream by stream). Rows kept per stream cannot be
+        there yet, so they are not read back: a read per batch whose cost grows with the
+        tables, which have no statistics and not all their indexes while a rebuild fills them.
+        """

@@ -21,9 +21,11 @@ def one_of_ids(column: sa.ColumnElement[Any], postgres: bool) -> sa.ColumnElemen
 
 
 def id_batches(ids: Sequence[uuid.UUID], postgres: bool) -> Iterator[Sequence[uuid.UUID]]:
-    """`ids` in as few batches as `one_of_ids` can bind: all at once on PostgreSQL."""
+    """`ids` in as few batches as `one_of_ids` can bind: all at once on PostgreSQL; none
+    when there are none."""
     if postgres:
-        yield ids
+        if ids:
+            yield ids
         return
     for start in range(0, len(ids), _IDS_PER_QUERY):
         yield ids[start : start + _IDS_PER_QUERY]

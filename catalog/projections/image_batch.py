@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -60,10 +60,12 @@ def apply_changes(
     conn: sa.Connection,
     changes: Sequence[tuple[uuid.UUID, ImageChange]],
     tables: ImageTables,
+    new_streams: Set[uuid.UUID] = frozenset(),
 ) -> None:
-    """Apply `changes` (image id and change, in log order) to `tables`."""
+    """Apply `changes` (image id and change, in log order) to `tables`; the images of
+    `new_streams` have no rows there yet."""
     ids = list(dict.fromkeys(image_id for image_id, _ in changes))
-    before = _load(conn, tables, ids)
+    before = _load(conn, tables, [i for i in ids if i not in new_streams])
     after = {i: (None if i not in before else before[i].copy()) for i in ids}
     for image_id, change in changes:
         after[image_id] = _fold(after[image_id], change)

@@ -7,7 +7,7 @@ restore finds it as it was; queries treat it as gone. Its scrubbing (`image.scru
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import sqlalchemy as sa
@@ -149,11 +149,13 @@ class ImagesProjection:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         """The same rows as `apply` event by event, each written once (see `image_batch`)."""
         changes = [(e.stream_id, c) for e in events if (c := change_of(e, e.event)) is not None]
         targets = ImageTables(*((tables or {}).get(t.name, t) for t in self.tables))
-        apply_changes(conn, changes, targets)
+        apply_changes(conn, changes, targets, new_streams)
 
 
 def _update_row(conn: sa.Connection, image_id: uuid.UUID, change: UpdateImage) -> bool:

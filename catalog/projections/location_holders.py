@@ -24,7 +24,7 @@ two paths cannot disagree.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -162,19 +162,25 @@ class LocationHoldersProjection:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         changes = [(e.stream_id, steps) for e in events if (steps := steps_of(e.event))]
         if changes:
-            _apply(conn, changes, (tables or {}).get(location_holder.name, location_holder))
+            table = (tables or {}).get(location_holder.name, location_holder)
+            _apply(conn, changes, table, new_streams)
 
 
 def _apply(
-    conn: sa.Connection, changes: Sequence[tuple[uuid.UUID, Sequence[Step]]], table: sa.Table
+    conn: sa.Connection,
+    changes: Sequence[tuple[uuid.UUID, Sequence[Step]]],
+    table: sa.Table,
+    new_streams: Set[uuid.UUID] = frozenset(),
 ) -> None:
-    """Fold `changes` (image id and steps, in log order) over the images' rows in `table`,
-    then write only the rows that came or went."""
+    """Fold `changes` (image id and steps, in log order) over the images' rows in `table`
+    (none yet for `new_streams`), then write only the rows that came or went."""
     ids = list(dict.fromkeys(image_id for image_id, _ in changes))
-    before = _load(conn, table, ids)
+    before = _load(conn, table, [i for i in ids if i not in new_streams])
     after = {image_id: set(before.get(image_id, ())) for image_id in ids}
     for image_id, steps in changes:
         fold(after[image_id], steps)

@@ -20,7 +20,7 @@ may meet. The appending transaction checks it (`catalog/queries/claims.py`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -148,8 +148,11 @@ class MetadefsProjection:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
-        # Metadata definitions change seldom: event by event, as inline, is enough.
+        # Metadata definitions change seldom: event by event, as inline, is enough (and
+        # resource types are shared between namespaces: a new stream may find its rows).
         into = _Tables.live(tables)
         for replayed in events:
             if isinstance(replayed.event, MetadefEvent):

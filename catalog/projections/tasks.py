@@ -13,7 +13,7 @@ task's events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any
 
@@ -117,6 +117,8 @@ class TasksProjection:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         changes = [
             (e.stream_id, e.version, e.occurred_at, e.event)
@@ -124,17 +126,22 @@ class TasksProjection:
             if type(e.event) in _TASK_EVENTS
         ]
         if changes:
-            _apply(conn, changes, (tables or {}).get(task.name, task))
+            _apply(conn, changes, (tables or {}).get(task.name, task), new_streams)
 
 
 Change = tuple[uuid.UUID, int, datetime, DomainEvent]
 
 
-def _apply(conn: sa.Connection, changes: Sequence[Change], table: sa.Table) -> None:
-    """Fold `changes` (in log order) over the tasks' rows in `table`, then write the rows that
-    came or changed."""
+def _apply(
+    conn: sa.Connection,
+    changes: Sequence[Change],
+    table: sa.Table,
+    new_streams: Set[uuid.UUID] = frozenset(),
+) -> None:
+    """Fold `changes` (in log order) over the tasks' rows in `table` (none yet for
+    `new_streams`), then write the rows that came or changed."""
     ids = list(dict.fromkeys(task_id for task_id, *_ in changes))
-    before = _load(conn, table, ids)
+    before = _load(conn, table, [i for i in ids if i not in new_streams])
     after = dict(before)
     for task_id, version, at, event in changes:
         row = row_after(after.get(task_id), task_id, version, at, event)

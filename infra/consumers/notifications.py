@@ -17,6 +17,7 @@ import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -38,7 +39,7 @@ from catalog.notifications import (
 from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
 from infra.db.checkpoints import load_checkpoint
-from infra.db.event_log import load_stream_before
+from infra.db.event_log import load_streams_before
 from infra.db.notification_outbox import add_notifications, prune_notifications
 from infra.notifications.routes import notification_relays
 from infra.relay import run_relay
@@ -109,22 +110,46 @@ class NotificationsConsumer:
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
+        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)))
         rows: list[dict[str, Any]] = []
         for recorded, event in events:
-            rows.extend(self._rows(conn, recorded, event))
+            rows.extend(self._rows(conn, recorded, event, folds))
+        for stream in folds.folded.values():
+            self._remember(stream)
         add_notifications(conn, rows)
 
+    def _not_cached(
+        self, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> dict[uuid.UUID, int]:
+        """The streams whose fold is not cached as their events before `events` left it, with
+        the version of their first event among `events`: their histories up to there are
+        read together. (A consumer catching up with a long log finds few streams cached.)"""
+        first: dict[uuid.UUID, int] = {}
+        for recorded, event in events:
+            if not isinstance(event, ImageDataSent):
+                first.setdefault(recorded.stream_id, recorded.version)
+        return {
+            stream_id: version
+            for stream_id, version in first.items()
+            if version > 1 and getattr(self._streams.get(stream_id), "version", None) != version - 1
+        }
+
     def _rows(
-        self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent
+        self,
+        conn: sa.Connection,
+        recorded: RecordedEvent,
+        event: DomainEvent,
+        folds: _BatchFolds,
     ) -> list[dict[str, Any]]:
         if isinstance(event, ImageDataSent):
             # A download is on a stream of its own; its notification is about the image it read.
             notifications = [sent_notification(event, recorded.metadata.actor)]
             subject = event.image_id
         else:
-            stream = self._stream_before(conn, recorded, FOLDS[event.aggregate])
+            fold = FOLDS[event.aggregate]
+            stream = self._stream_before(conn, recorded, fold, folds)
             notifications = stream.advance(event, recorded.occurred_at)
-            self._remember(stream)
+            folds.folded[stream.stream_id] = stream
             subject = str(recorded.stream_id)
         return [
             {
@@ -141,16 +166,27 @@ class NotificationsConsumer:
         ]
 
     def _stream_before(
-        self, conn: sa.Connection, recorded: RecordedEvent, fold: type[StreamNotifications]
+        self,
+        conn: sa.Connection,
+        recorded: RecordedEvent,
+        fold: type[StreamNotifications],
+        folds: _BatchFolds,
     ) -> StreamNotifications:
-        """The stream's fold as the events before this one left it."""
-        cached = self._streams.pop(recorded.stream_id, None)
-        if cached is not None and cached.version == recorded.version - 1:
-            return cached
+        """The stream's fold as the events before this one left it: from the batch's, the
+        cache, the histories read for the batch, or else the log."""
+        known = folds.folded.pop(recorded.stream_id, None) or self._streams.pop(
+            recorded.stream_id, None
+        )
+        if known is not None and known.version == recorded.version - 1:
+            return known
         stream = fold.start(recorded.stream_id)
         if recorded.version == 1:
             return stream
-        for earlier in load_stream_before(conn, recorded.stream_id, recorded.version):
+        history = folds.histories.get(recorded.stream_id, [])
+        if len(history) != recorded.version - 1:  # not a stream's first event in the batch
+            before = {recorded.stream_id: recorded.version}
+            history = load_streams_before(conn, before)[recorded.stream_id]
+        for earlier in history:
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
             stream.advance(event, earlier.occurred_at)
         return stream
@@ -161,6 +197,14 @@ class NotificationsConsumer:
         self._streams[stream.stream_id] = stream
         if len(self._streams) > CACHED_STREAMS:
             self._streams.popitem(last=False)
+
+
+@dataclass
+class _BatchFolds:
+    """One batch's streams: the histories read for it, and each stream's fold so far."""
+
+    histories: dict[uuid.UUID, list[RecordedEvent]]
+    folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 
 
 PRUNE_INTERVAL_SECONDS = 600.0

@@ -29,6 +29,12 @@ RETRY_DELAY_MAX = 10.0
 PLACE_SAVE_INTERVAL = 1.0
 """Seconds a place passed by (see above) waits at most to be written: how stale the place that
 lag is measured from may be while only unwanted events come."""
+APPLY_CHUNK = 50
+"""Events decoded and applied at a time, within the delivery's one transaction. On PostgreSQL
+the work runs on the event loop between the statements' round trips: a chunk's effects go to
+the database before the next chunk is decoded, so whatever else the loop serves (the API, for a
+consumer inside `catalog serve`) waits for a chunk's work at most, not a whole batch's, while a
+consumer catches up with a long log."""
 
 
 def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]:
@@ -52,10 +58,11 @@ def apply_delivery(
     for recorded in relevant:
         if recorded.version > reached.get(recorded.stream_id, 0):
             reached[recorded.stream_id] = recorded.version
-            event = decode(recorded.event_type, recorded.schema_version, recorded.data)
-            fresh.append((recorded, event))
+            fresh.append(recorded)
+    for start in range(0, len(fresh), APPLY_CHUNK):
+        chunk = fresh[start : start + APPLY_CHUNK]
+        consumer.apply(conn, [(r, decode(r.event_type, r.schema_version, r.data)) for r in chunk])
     if fresh:
-        consumer.apply(conn, fresh)
         moved = {
             stream: version for stream, version in reached.items() if known.get(stream) != version
         }

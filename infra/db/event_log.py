@@ -12,8 +12,9 @@ Reads follow commit order and stop where an earlier append could still be in fli
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -245,11 +246,13 @@ class SqlEventLog:
         conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
+        new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         """Apply replayed events to every projection's batch path, on the caller's
-        transaction; into `tables` (live table name to its stand-in) when given."""
+        transaction; into `tables` (live table name to its stand-in) when given;
+        `new_streams` as `Projection.apply_batch` takes them."""
         for projection in self.projections:
-            projection.apply_batch(conn, events, tables)
+            projection.apply_batch(conn, events, tables, new_streams=new_streams)
 
     def hold_appends(self, conn: sa.Connection) -> None:
         """Make new appends wait until `conn`'s transaction ends; appends already in flight
@@ -269,7 +272,12 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        return await self.database.read(_read_after, after, limit)
+        if not self.postgres:  # SQLite's work already runs beside the event loop
+            return await self.database.read(_read_after, after, limit)
+        # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
+        # long read (a consumer catching up) holds the loop for its round trip only.
+        rows = await self.database.read(_rows_after, after, limit)
+        return await asyncio.to_thread(_recorded_events, rows)
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
@@ -288,17 +296,54 @@ def _load_stream_after(
     ]
 
 
-def load_stream_before(
-    conn: sa.Connection, stream_id: uuid.UUID, version: int
-) -> list[RecordedEvent]:
-    """The events of a stream that came before `version`, in order (for a consumer's fold)."""
-    return [
-        recorded_event(row) for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})
-    ]
+def load_streams_before(
+    conn: sa.Connection, before: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, list[RecordedEvent]]:
+    """The events of each stream that came before its version in `before`, in order (for a
+    consumer's folds): on PostgreSQL in one statement, whatever the number of streams."""
+    found: dict[uuid.UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in before}
+    if not before:
+        return found
+    if conn.dialect.name == "postgresql":
+        bounds = {"ids": list(before), "versions": list(before.values())}
+        rows = list(conn.execute(_PG_STREAMS_BEFORE, bounds))
+    else:  # in-process: a statement per stream costs next to nothing
+        rows = [
+            row
+            for stream_id, version in before.items()
+            for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})
+        ]
+    for row in rows:
+        found[row.stream_id].append(recorded_event(row))
+    return found
+
+
+_PG_STREAMS_BEFORE = (
+    sa.text(
+        "SELECT "
+        + ", ".join(f"event.{c.name}" for c in _COLUMNS)
+        + ", 0 AS commit_order FROM event"
+        " JOIN unnest(:ids, :versions) AS bound(stream_id, version)"
+        " ON event.stream_id = bound.stream_id AND event.version < bound.version"
+        " ORDER BY event.stream_id, event.version"
+    )
+    .bindparams(
+        sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)),
+        sa.bindparam("versions", type_=sa.ARRAY(sa.Integer)),
+    )
+    .columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+)
 
 
 def _read_after(conn: sa.Connection, after: LogCursor, limit: int) -> list[RecordedEvent]:
-    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
+    return _recorded_events(_rows_after(conn, after, limit))
+
+
+def _rows_after(conn: sa.Connection, after: LogCursor, limit: int) -> Sequence[sa.Row[Any]]:
+    return rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit).all()
+
+
+def _recorded_events(rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
     return [recorded_event(row) for row in rows]
 
 

@@ -153,6 +153,19 @@ def _replay_events(rows: sa.Result[Any]) -> list[ReplayEvent]:
     ]
 
 
+def whole_streams(events: list[ReplayEvent], limit: int) -> list[ReplayEvent]:
+    """`events`, a `streams` read of `limit`, without its last stream's events when that
+    stream may go on past them (the read came back full) and is not all there is. A replay
+    cut so starts every batch with streams none of whose events it applied yet, save a
+    stream longer than a whole batch."""
+    if len(events) < limit or events[0].stream_id == events[-1].stream_id:
+        return events
+    end, last = len(events), events[-1].stream_id
+    while events[end - 1].stream_id == last:
+        end -= 1
+    return events[:end]
+
+
 def stream_cursor_after(events: Sequence[ReplayEvent], current: StreamCursor) -> StreamCursor:
     """The stream cursor just past the last of `events` (or `current` if there are none)."""
     return StreamCursor(events[-1].stream_id, events[-1].version) if events else current

@@ -1,11 +1,27 @@
-"""What consumers keep beside their effects, on both databases: places only move forward."""
+"""What consumers keep beside their effects, on both databases: places only move forward; and
+how a delivery is applied."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
+from catalog.events import (
+    DomainEvent,
+    EventMetadata,
+    ImageCreated,
+    ImageTagAdded,
+    NewEvent,
+    RecordedEvent,
+)
 from infra.bootstrap import Container
+from infra.consumers.base import Delivery
+from infra.consumers.runner import APPLY_CHUNK, apply_delivery
 from infra.db.consumer_state import applied_versions, load_offsets, record_applied, save_offsets
+from tests.integration.views import read_whole
 
 
 async def test_a_late_batch_cannot_move_a_partition_back(container: Container) -> None:
@@ -28,3 +44,44 @@ async def test_applied_versions_are_per_consumer_and_stream(container: Container
         second: 1,
     }
     assert await container.database.write(applied_versions, "d", [first]) == {}
+
+
+class Recording:
+    """A consumer that notes what each `apply` was given."""
+
+    name = "recording"
+    event_types: frozenset[str] | None = None
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple[uuid.UUID, int]]] = []
+
+    def apply(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> None:
+        self.calls.append([(recorded.stream_id, recorded.version) for recorded, _ in events])
+
+
+async def test_a_delivery_is_applied_in_chunks_in_one_transaction(container: Container) -> None:
+    """A long delivery reaches the consumer a chunk at a time, in order, each event once;
+    what was applied and the place are recorded once, after the last chunk."""
+    streams = [uuid.uuid4() for _ in range(3)]
+    for stream_id in streams:
+        new = [NewEvent(event=ImageCreated(name="x"), occurred_at=datetime.now(UTC))]
+        new += [
+            NewEvent(event=ImageTagAdded(tag=f"t{n}"), occurred_at=datetime.now(UTC))
+            for n in range(APPLY_CHUNK)
+        ]
+        await container.log.append(stream_id, 0, new, EventMetadata())
+    events = await read_whole(container.log.read, 3 * (APPLY_CHUNK + 1))
+    placed: list[int] = []
+    delivery = Delivery(events, lambda conn: placed.append(len(events)))
+    consumer = Recording()
+
+    assert await container.database.write(apply_delivery, consumer, delivery) == len(events)
+
+    assert [len(call) for call in consumer.calls] == [APPLY_CHUNK] * 3 + [3]
+    applied = [event for call in consumer.calls for event in call]
+    assert applied == [(e.stream_id, e.version) for e in events]
+    assert placed == [len(events)]
+    last = {stream_id: APPLY_CHUNK + 1 for stream_id in streams}
+    assert await container.database.write(applied_versions, "recording", streams) == last

@@ -7,11 +7,13 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from infra.bootstrap import Container
+from infra.consumers import notifications
 from infra.consumers.status import consumer_status
-from infra.db.tables import checkpoint, notification
+from infra.db.tables import checkpoint, consumer_applied, notification
 from infra.projection_rebuild import rebuild_projections
 from infra.settings import NotificationSettings
 from tests.integration.conftest import (
@@ -213,6 +215,46 @@ async def test_events_delivered_again_are_not_notified_twice(
     await container.database.write(lambda conn: conn.execute(forget))
     assert await consume_log(container, "notifications") == 0
     assert await outbox(container) == first
+
+
+async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_once(
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consumer catching up with a long log finds hardly any stream's fold in its cache: the
+    histories a batch needs are read at once, not event by event, and it notifies the same."""
+    images = [await created_image_id(api, tags=["a"]) for _ in range(20)]
+    for tag in ("b", "c"):  # each image's events spread over the consumer's batches of 50
+        for image_id in images:
+            response = await api.put(f"/v2/images/{image_id}/tags/{tag}", headers=PROJECT_A)
+            assert response.status == 204
+    assert await consume_log(container, "notifications") > 0
+    cached = await outbox(container)
+
+    def forget(conn: sa.Connection) -> None:
+        for table in (notification, consumer_applied):
+            conn.execute(sa.delete(table))
+        conn.execute(sa.delete(checkpoint).where(checkpoint.c.name == "consumer.notifications"))
+
+    await container.database.write(forget)
+    monkeypatch.setattr(notifications, "CACHED_STREAMS", 0)
+    reads: list[str] = []
+    batches: list[str] = []
+
+    def note_history_reads(*args: Any) -> None:
+        if "FROM event" in args[2] and "version <" in args[2]:
+            reads.append(args[2])
+        elif "FROM event" in args[2] and "ORDER BY event.commit_order" in args[2]:
+            batches.append(args[2])  # the tail's reads: a delivery each, or nothing
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", note_history_reads)
+    try:
+        assert await consume_log(container, "notifications") > 0
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", note_history_reads)
+
+    assert await outbox(container) == cached
+    if container.database.postgres:  # (SQLite reads each stream on its own: in-process)
+        assert 0 < len(reads) <= len(batches)
 
 
 async def test_a_consumers_lag_is_what_waits_for_it(api: ApiClient, container: Container) -> None:
