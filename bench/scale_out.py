@@ -21,30 +21,11 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.compare import Service, creates
 from bench.data_path import MiB, _chunks_of, sample_data, upload
 from bench.list_latency import fresh_database
 from bench.run import IDENTITY, machine
 from bench.server import cpu_seconds, running_server
-
-
-async def creates(url: str, pid: int, clients: int, seconds: float) -> tuple[float, float]:
-    """Creates per second and server CPU per create (ms)."""
-    body = {"name": "scale-out", "disk_format": "raw", "container_format": "bare"}
-    done = 0
-    async with aiohttp.ClientSession(headers=IDENTITY) as session:
-        stop_at = time.perf_counter() + seconds
-
-        async def client() -> None:
-            nonlocal done
-            while time.perf_counter() < stop_at:
-                async with session.post(f"{url}/v2/images", json=body) as response:
-                    assert response.status == 201, await response.text()
-                done += 1
-
-        before, start = cpu_seconds(pid), time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed, cpu = time.perf_counter() - start, cpu_seconds(pid) - before
-    return done / elapsed, cpu * 1000 / max(done, 1)
 
 
 async def downloads(
@@ -83,8 +64,10 @@ async def main(args: argparse.Namespace) -> None:
             running_server(Path(tmp), env) as (url, pid),
         ):
             image_id, _ = await upload(url, _chunks_of(data), len(data))
-            await creates(url, pid, args.clients, 1.0)  # warm every worker up
-            create_rate, create_cpu = await creates(url, pid, args.clients, args.seconds)
+            server = Service("catalog", url, pid)
+            await creates(server, args.clients, 1.0)  # warm every worker up
+            made = await creates(server, args.clients, args.seconds)
+            create_rate, create_cpu = made.rate, made.cpu_ms
             mb_s, download_cpu = await downloads(url, pid, image_id, args.clients, args.seconds)
         await drop_database(args.postgres, name)
         if baseline is None:
