@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-scale bench-soak clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-scale bench-scale-out bench-soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ bench-soak: $(STAMP)
 ## log against reading it, and the writers' p99 meanwhile (PostgreSQL and Kafka as bench-rebuild).
 bench-scale: $(STAMP)
 	if [ -f .services-env ]; then . ./.services-env; fi; $(BIN)/python -m bench.scale $(BENCH_ARGS)
+
+## Creates and downloads with 1, 2 and 4 server processes on PostgreSQL (the server in
+## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env).
+bench-scale-out: $(STAMP)
+	. ./.services-env && $(BIN)/python -m bench.scale_out --postgres "$$CATALOG_TEST_POSTGRES_URL" $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .services-env

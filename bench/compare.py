@@ -30,11 +30,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
-
 from bench.data_path import MiB, _chunks_of, download_mb_per_s, sample_data, upload
 from bench.list_latency import latencies
-from bench.run import IDENTITY, machine
+from bench.run import creates_made, machine
 from bench.server import cpu_seconds, running_server
 
 IMAGES_LISTED = 1_000
@@ -68,23 +66,8 @@ async def measured(
 
 
 async def creates(service: Service, clients: int, seconds: float) -> Sample:
-    body = {"name": "bench", "disk_format": "raw", "container_format": "bare"}
-
     async def work() -> tuple[float, int]:
-        done = 0
-        async with aiohttp.ClientSession(headers=IDENTITY) as session:
-            stop_at = time.perf_counter() + seconds
-
-            async def client() -> None:
-                nonlocal done
-                while time.perf_counter() < stop_at:
-                    async with session.post(f"{service.url}/v2/images", json=body) as response:
-                        assert response.status == 201, await response.text()
-                    done += 1
-
-            start = time.perf_counter()
-            await asyncio.gather(*(client() for _ in range(clients)))
-            return done / (time.perf_counter() - start), done
+        return await creates_made(service.url, clients, seconds)
 
     rate, cpu, done = await measured(service, work)
     service.images += done
