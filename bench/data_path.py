@@ -53,7 +53,7 @@ def sample_data(size: int) -> bytes:
     )
 
 
-async def _chunks_of(data: bytes) -> AsyncIterator[bytes]:
+async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
     view = memoryview(data)
     for offset in range(0, len(data), CHUNK):
         yield bytes(view[offset : offset + CHUNK])
@@ -217,7 +217,7 @@ async def filesystem_figures(data: bytes, big: int, hashing: float) -> None:
         limit = min(hashing, writing)
         print(f"limit: md5 || sha512 {hashing:.1f} MB/s, fsync'd write {writing:.1f} MB/s")
         with running_server(folder) as (url, pid):
-            image_id, rate = await upload(url, _chunks_of(data), len(data))
+            image_id, rate = await upload(url, chunks_of(data), len(data))
             report(f"upload {len(data) // MiB} MiB (filesystem)", rate, limit, "limit")
             print(
                 f"{'':<34} {rate / GLANCE_UPLOAD_MB_S:8.1f}x Glance's {GLANCE_UPLOAD_MB_S:.0f} MB/s"
@@ -342,7 +342,7 @@ async def _s3_figures_in(
         tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
         running_server(Path(tmp), env) as (url, _),
     ):
-        image_id, rate = await upload(url, _chunks_of(data), len(data))
+        image_id, rate = await upload(url, chunks_of(data), len(data))
         report(f"upload {len(data) // MiB} MiB (S3)", rate, limit, "limit")
         download = await download_mb_per_s(url, image_id)
         report("download (S3)", download, raw_get, "plain GetObject")

@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.compare import Service, creates
-from bench.data_path import MiB, _chunks_of, sample_data, upload
+from bench.data_path import MiB, chunks_of, sample_data, upload
 from bench.list_latency import fresh_database
 from bench.run import IDENTITY, machine
 from bench.server import cpu_seconds, running_server
@@ -63,7 +63,7 @@ async def main(args: argparse.Namespace) -> None:
             tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
             running_server(Path(tmp), env) as (url, pid),
         ):
-            image_id, _ = await upload(url, _chunks_of(data), len(data))
+            image_id, _ = await upload(url, chunks_of(data), len(data))
             server = Service("catalog", url, pid)
             await creates(server, args.clients, 1.0)  # warm every worker up
             made = await creates(server, args.clients, args.seconds)
