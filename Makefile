@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-pipeline bench-rebuild bench-scale bench-scale-out bench-soak clean
+.PHONY: run test tempest check services-up services-down bench bench-data bench-compare bench-upload bench-pipeline bench-rebuild bench-scale bench-scale-out bench-soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench-pipeline: $(STAMP)
 ## "--compare-url http://127.0.0.1:9392 --compare-pid PID").
 bench-compare: $(STAMP)
 	$(BIN)/python -m bench.compare $(BENCH_ARGS)
+
+## Server CPU per MiB uploaded (with Content-Length and chunked) against md5 + sha512 alone, in
+## one run; BENCH_ARGS="--baseline DIR" alternates with another checkout's server (the code before).
+bench-upload: $(STAMP)
+	$(BIN)/python -m bench.upload_cpu $(BENCH_ARGS)
 
 ## Rebuilding the views from a log of 1,000,000 events: events/s on PostgreSQL (the server in
 ## CATALOG_TEST_POSTGRES_URL, as `make test` leaves it in .services-env, or BENCH_ARGS="--postgres URL").

@@ -69,8 +69,11 @@ async def _repeated(block: bytes, total: int) -> AsyncIterator[bytes]:
         sent += len(piece)
 
 
-async def upload(url: str, body: AsyncIterator[bytes], size: int) -> tuple[str, float]:
-    """A new image's upload: its id and MB/s."""
+async def upload(
+    url: str, body: AsyncIterator[bytes], size: int, *, sized: bool = True
+) -> tuple[str, float]:
+    """A new image's upload: its id and MB/s. With `Content-Length` and the declared size, or
+    not `sized`: chunked and undeclared, as python-glanceclient sends it."""
     async with aiohttp.ClientSession(headers=IDENTITY) as session:
         async with session.post(
             f"{url}/v2/images",
@@ -78,11 +81,9 @@ async def upload(url: str, body: AsyncIterator[bytes], size: int) -> tuple[str, 
         ) as response:
             image_id: str = (await response.json())["id"]
         start = time.perf_counter()
-        headers = {
-            "Content-Type": "application/octet-stream",
-            "Content-Length": str(size),
-            "x-openstack-image-size": str(size),
-        }
+        headers = {"Content-Type": "application/octet-stream"}
+        if sized:
+            headers |= {"Content-Length": str(size), "x-openstack-image-size": str(size)}
         async with session.put(
             f"{url}/v2/images/{image_id}/file", data=body, headers=headers
         ) as response:

@@ -13,16 +13,21 @@ from tests.serving import unused_port, wait_until_serving
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """Yields (base URL, pid) of a server on a free loopback port, stopped afterwards."""
+def running_server(
+    data_dir: Path, env: dict[str, str] | None = None, *, code: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """Yields (base URL, pid) of a server on a free loopback port, stopped afterwards: this
+    checkout's, or the one in the folder `code` (another version of the catalog, run with this
+    environment's packages)."""
     port = unused_port()
     output = data_dir / "server.log"
     log = output.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        env={**os.environ, "CATALOG_DATA_DIR": str(data_dir), **(env or {})},
+        env={**os.environ, "CATALOG_DATA_DIR": str(data_dir.resolve()), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=code,
     )
     url = f"http://127.0.0.1:{port}"
     try:

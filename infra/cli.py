@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from infra import bootstrap
+from infra.allocator import keep_freed_memory
 from infra.bootstrap import Container
 from infra.cli_parser import parser
 from infra.heap import freeze_startup_heap
@@ -117,6 +118,7 @@ async def serve(
             default_store=settings.stores.default_name,
         )
         freeze_startup_heap()
+        keep_freed_memory()
         serving()
         await _until_stopped()
     finally:
