@@ -101,8 +101,10 @@ class S3Store:
         location = self.location_for(key)
         client = await self._connected()
         hasher = StreamHasher(also_digest)
-        # Written into, not built from bytes: the HTTP client then sends it without a copy.
-        part = io.BytesIO()
+        # Written into, not built from bytes: the HTTP client then sends it without a copy. Two
+        # buffers in turn, one filling while the other is sent: memory touched once per upload,
+        # not once per part (fresh pages cost more than the copy into them).
+        part, sent = io.BytesIO(), io.BytesIO()
         upload: MultipartUpload | None = None
         try:
             async with contextlib.aclosing(
@@ -117,8 +119,12 @@ class S3Store:
                         await upload.start()
                     # Parts end on block boundaries, so they are part_size or up to a block more.
                     if upload is not None and part.tell() >= self.part_size:
+                        part.truncate()  # what a longer part left in this buffer is not this one's
                         await upload.send(part)
-                        part = io.BytesIO()
+                        # Returned once the part before had arrived: its buffer is free again.
+                        part, sent = sent, part
+                        part.seek(0)
+            part.truncate()
             if upload is None:
                 # The whole object is one body: the image's own MD5 is its Content-MD5.
                 digests = await hasher.digests()

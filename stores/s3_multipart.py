@@ -49,9 +49,9 @@ class MultipartUpload:
         self._upload_id = str(answer["UploadId"])
 
     async def send(self, part: io.BytesIO) -> None:
-        """Start sending `part` (all of it; it is not to be touched afterwards).
+        """Start sending `part` (all of it; not to be touched until the next `send` returns).
 
-        Returns once the previous part has arrived.
+        Returns once the previous part has arrived: its buffer may then be written again.
         """
         await self._settle()
         self._check_open()
