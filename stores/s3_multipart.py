@@ -53,12 +53,21 @@ class MultipartUpload:
 
         Returns once the previous part has arrived: its buffer may then be written again.
         """
-        await self._settle()
-        self._check_open()
-        if self._next_number > MAX_PARTS:
-            raise StoreError(f"{self._key} needs more than {MAX_PARTS} parts; raise the part size")
+        # Taken while the part before is still on its way, so that the connection does not
+        # wait for it between the two.
+        checksum = asyncio.ensure_future(asyncio.to_thread(crc32_of, part))
+        try:
+            await self._settle()
+            self._check_open()
+            if self._next_number > MAX_PARTS:
+                raise StoreError(
+                    f"{self._key} needs more than {MAX_PARTS} parts; raise the part size"
+                )
+        except BaseException:
+            checksum.cancel()  # only the waiting: the thread ends on its own, touching nothing
+            raise
         number, self._next_number = self._next_number, self._next_number + 1
-        self._in_flight = asyncio.create_task(self._upload_part(number, part))
+        self._in_flight = asyncio.create_task(self._upload_part(number, part, checksum))
 
     async def complete(self, last: io.BytesIO) -> None:
         """Send `last` (the remaining bytes, possibly none) and assemble the object."""
@@ -109,8 +118,10 @@ class MultipartUpload:
         if self._aborted:
             raise StoreNotFound(f"{self._key} was deleted while it was being written")
 
-    async def _upload_part(self, number: int, part: io.BytesIO) -> dict[str, Any]:
-        checksum = await asyncio.to_thread(crc32_of, part)
+    async def _upload_part(
+        self, number: int, part: io.BytesIO, crc32: asyncio.Future[str]
+    ) -> dict[str, Any]:
+        checksum = await crc32
         with s3_errors(f"uploading part {number} of {self._key}"):
             answer = await self._client.upload_part(
                 Bucket=self._bucket,
