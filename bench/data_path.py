@@ -1,12 +1,14 @@
 """The data path: upload and download MB/s on the filesystem and S3 stores, and memory.
 
-    python -m bench.data_path [--mib 512] [--big-gib 2] [--s3-endpoint URL
-                              --s3-access-key KEY --s3-secret-key SECRET]
+    python -m bench.data_path [--mib 512] [--big-gib 2] [--no-filesystem]
+                              [--s3-endpoint URL --s3-access-key KEY --s3-secret-key SECRET
+                               --s3-part-mib 16 --s3-rounds 3 --s3-pid PID]
 
 Starts its own `catalog serve` (embedded; data under the current directory, so on the disk being
 measured) and prints every figure next to its limit, measured in the same run on the same data:
 - upload: the slower of md5 ∥ sha512 hashing and an fsync'd write to the same disk (filesystem),
-  or of hashing and a plain multipart upload straight to the S3 endpoint (S3);
+  or a raw multipart upload straight to the S3 endpoint, timed in turns with the catalog's,
+  with the CPU each cost (S3, `bench/s3_data_path.py`);
 - download: the stored file sent with sendfile over loopback by the bench itself (page cache,
   warm), read from the disk after dropping it from the cache (cold), or a plain GetObject from
   the endpoint (S3); every download is received by the same plain-socket reader;
@@ -20,19 +22,13 @@ import asyncio
 import os
 import platform
 import socket
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-import aioboto3
 import aiohttp
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from bench.limits import fsync_write_mb_per_s, hashing_mb_per_s
 from bench.run import GLANCE_UPLOAD_MB_S, IDENTITY, machine
@@ -244,120 +240,17 @@ async def filesystem_figures(data: bytes, big: int, hashing: float) -> None:
             )
 
 
-def s3_client(args: argparse.Namespace) -> Any:
-    """A client straight to the S3 endpoint, without the catalog (an async context manager).
-
-    Configured like the store's own client: unsigned payloads and checksums only where S3
-    demands them. botocore's defaults would SHA-256 every part over plain HTTP and add CRC32s,
-    on the event loop, and the limit would then measure that hashing, not the S3 server.
-    """
-    return aioboto3.Session().client(
-        "s3",
-        endpoint_url=args.s3_endpoint,
-        aws_access_key_id=args.s3_access_key,
-        aws_secret_access_key=args.s3_secret_key,
-        region_name="us-east-1",
-        config=Config(
-            s3={"addressing_style": "path", "payload_signing_enabled": False},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
-    )
-
-
-async def remove_bucket(args: argparse.Namespace, bucket: str) -> None:
-    """The bucket and whatever is left in it (objects, unfinished multipart uploads)."""
-    async with s3_client(args) as s3:
-        try:
-            uploads = await s3.list_multipart_uploads(Bucket=bucket)
-            for pending in uploads.get("Uploads", []):
-                await s3.abort_multipart_upload(
-                    Bucket=bucket, Key=pending["Key"], UploadId=pending["UploadId"]
-                )
-            async for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for item in page.get("Contents", []):
-                    await s3.delete_object(Bucket=bucket, Key=item["Key"])
-            await s3.delete_bucket(Bucket=bucket)
-        except ClientError as e:
-            # Reported, not raised: the error that brought us here matters more.
-            if e.response.get("Error", {}).get("Code") != "NoSuchBucket":
-                print(f"could not remove the bucket {bucket}: {e}", file=sys.stderr)
-
-
-async def s3_raw_mb_per_s(
-    args: argparse.Namespace, bucket: str, data: bytes
-) -> tuple[float, float]:
-    """A plain multipart upload (16 MiB parts, one at a time, as the store sends them) and a
-    plain GetObject of the same bytes, straight to the endpoint: what the S3 server can do."""
-    async with s3_client(args) as s3:
-        await s3.create_bucket(Bucket=bucket)
-        key = "raw-limit"
-        start = time.perf_counter()
-        upload = await s3.create_multipart_upload(Bucket=bucket, Key=key)
-        parts = []
-        for number, offset in enumerate(range(0, len(data), 16 * MiB), start=1):
-            part = await s3.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload["UploadId"],
-                PartNumber=number,
-                Body=data[offset : offset + 16 * MiB],
-            )
-            parts.append({"ETag": part["ETag"], "PartNumber": number})
-        await s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
-        )
-        put = len(data) / (time.perf_counter() - start) / 1e6
-        start = time.perf_counter()
-        got = await s3.get_object(Bucket=bucket, Key=key)
-        received = 0
-        async for chunk in got["Body"].iter_chunks(4 * MiB):
-            received += len(chunk)
-        get = received / (time.perf_counter() - start) / 1e6
-        await s3.delete_object(Bucket=bucket, Key=key)
-        return put, get
-
-
-async def s3_figures(args: argparse.Namespace, data: bytes, hashing: float) -> None:
-    bucket = f"bench-{uuid.uuid4().hex[:12]}"
-    try:
-        await _s3_figures_in(args, bucket, data, hashing)
-    finally:
-        await remove_bucket(args, bucket)
-
-
-async def _s3_figures_in(
-    args: argparse.Namespace, bucket: str, data: bytes, hashing: float
-) -> None:
-    raw_put, raw_get = await s3_raw_mb_per_s(args, bucket, data)
-    limit = min(hashing, raw_put)
-    print(f"limit: md5 || sha512 {hashing:.1f} MB/s, plain S3 multipart upload {raw_put:.1f} MB/s")
-    env = {
-        "CATALOG_STORES": "s3:s3",
-        "CATALOG_STORE_S3_ENDPOINT": args.s3_endpoint,
-        "CATALOG_STORE_S3_ACCESS_KEY": args.s3_access_key,
-        "CATALOG_STORE_S3_SECRET_KEY": args.s3_secret_key,
-        "CATALOG_STORE_S3_BUCKET": bucket,
-    }
-    with (
-        tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
-        running_server(Path(tmp), env) as (url, _),
-    ):
-        image_id, rate = await upload(url, chunks_of(data), len(data))
-        report(f"upload {len(data) // MiB} MiB (S3)", rate, limit, "limit")
-        download = await download_mb_per_s(url, image_id)
-        report("download (S3)", download, raw_get, "plain GetObject")
-        async with aiohttp.ClientSession(headers=IDENTITY) as session:
-            await session.delete(f"{url}/v2/images/{image_id}")
-
-
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     print(f"platform: {platform.platform()}; upload goal: 80 % of the limit")
     data = sample_data(args.mib * MiB)
     hashing = hashing_mb_per_s(data)
-    await filesystem_figures(data, args.big_gib << 30, hashing)
+    if not args.no_filesystem:
+        await filesystem_figures(data, args.big_gib << 30, hashing)
     if args.s3_endpoint:
+        # Imported only then: it imports this module's helpers.
+        from bench.s3_data_path import s3_figures
+
         await s3_figures(args, data, hashing)
 
 
@@ -367,9 +260,19 @@ def cli() -> None:
     )
     parser.add_argument("--mib", type=int, default=512, help="size of the measured image")
     parser.add_argument("--big-gib", type=int, default=2, help="size of the memory upload")
-    parser.add_argument("--s3-endpoint")
+    parser.add_argument(
+        "--no-filesystem", action="store_true", help="skip the filesystem store's figures"
+    )
+    parser.add_argument("--s3-endpoint", help="measure the S3 store against this endpoint too")
     parser.add_argument("--s3-access-key", default="")
     parser.add_argument("--s3-secret-key", default="")
+    parser.add_argument(
+        "--s3-part-mib", type=int, default=16, help="the part size of both S3 uploads"
+    )
+    parser.add_argument(
+        "--s3-rounds", type=int, default=3, help="raw and catalog S3 uploads, in turn"
+    )
+    parser.add_argument("--s3-pid", type=int, help="the S3 server's pid, to report its CPU")
     asyncio.run(main(parser.parse_args()))
 
 

@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 from stores.base import StoredData, check_key
 from stores.errors import InvalidLocation, StoreError
 from stores.hashing import StreamHasher
+from stores.s3_checksums import content_md5
 from stores.s3_errors import error_code, http_status, s3_errors
-from stores.s3_multipart import MultipartUpload, abort_upload, content_md5, open_uploads
+from stores.s3_multipart import MultipartUpload, abort_upload, open_uploads
 from stores.streaming import BLOCK_SIZE, READ_CHUNK_SIZE, MiB, check_range, regroup
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ class S3Store:
         location = self.location_for(key)
         client = await self._connected()
         hasher = StreamHasher(also_digest)
-        # Written into, not built from bytes: the HTTP client then sends it without a copy.
-        part = io.BytesIO()
+        # Written into, not built from bytes: the HTTP client then sends it without a copy. Two
+        # buffers in turn, one filling while the other is sent: memory touched once per upload,
+        # not once per part (fresh pages cost more than the copy into them).
+        part, sent = io.BytesIO(), io.BytesIO()
         upload: MultipartUpload | None = None
         try:
             async with contextlib.aclosing(
@@ -116,17 +119,26 @@ class S3Store:
                         await upload.start()
                     # Parts end on block boundaries, so they are part_size or up to a block more.
                     if upload is not None and part.tell() >= self.part_size:
+                        part.truncate()  # what a longer part left in this buffer is not this one's
                         await upload.send(part)
-                        part = io.BytesIO()
+                        # Returned once the part before had arrived: its buffer is free again.
+                        part, sent = sent, part
+                        part.seek(0)
+            part.truncate()
             if upload is None:
-                checksum = await asyncio.to_thread(content_md5, part)
+                # The whole object is one body: the image's own MD5 is its Content-MD5.
+                digests = await hasher.digests()
+                part.seek(0)
                 with s3_errors(f"writing {location}"):
                     await client.put_object(
-                        Bucket=self.bucket, Key=key, Body=part, ContentMD5=checksum
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=part,
+                        ContentMD5=content_md5(digests.md5),
                     )
             else:
                 await upload.complete(part)
-            digests = await hasher.digests()
+                digests = await hasher.digests()
         except BaseException:
             # Shielded so that a second cancellation cannot cut the cleanup short.
             cleanup = asyncio.create_task(self._discard(client, key))
@@ -227,19 +239,7 @@ class S3Store:
             aws_secret_access_key=self._secret_key,
             region_name=self.region,
         )
-        config = Config(
-            # The test server and many private S3s are not DNS-addressable per bucket. Payloads
-            # go unsigned: signing hashes each body on the event loop, and the Content-MD5 sent
-            # with every body already lets the server reject damaged data.
-            s3={"addressing_style": "path", "payload_signing_enabled": False},
-            # Three attempts unless AWS_MAX_ATTEMPTS says otherwise.
-            retries={"mode": "standard"},
-            # Checksums only where S3 demands them: the default trailing CRC32s are computed on
-            # the event loop and are not understood by every S3 implementation.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        )
-        return session.client("s3", endpoint_url=self.endpoint_url, config=config)
+        return session.client("s3", endpoint_url=self.endpoint_url, config=client_config())
 
     async def _ensure_bucket(self, client: Any) -> None:
         with s3_errors(f"checking the bucket {self.bucket}"):
@@ -290,6 +290,24 @@ class S3Store:
         except StoreError:
             # The caller's error matters more; it also deletes the location when it recovers.
             log.warning("could not remove partial image data %s", key, exc_info=True)
+
+
+def client_config() -> Config:
+    """How the store's S3 client talks to the server (the benchmarks' plain client too)."""
+    return Config(
+        # The test server and many private S3s are not DNS-addressable per bucket. Payloads
+        # go unsigned, over http and https alike (left to itself botocore SHA-256s every body
+        # over http, and over https every body without a Content-MD5, on the event loop): the
+        # checksum sent with every body already lets the server refuse damaged data
+        # (`stores/s3_checksums.py`), and TLS protects it on the way.
+        s3={"addressing_style": "path", "payload_signing_enabled": False},
+        # Three attempts unless AWS_MAX_ATTEMPTS says otherwise.
+        retries={"mode": "standard"},
+        # No checksums of botocore's own beside the store's: its default trailing CRC32s are
+        # computed on the event loop and are not understood by every S3 implementation.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
 
 
 async def _read(body: Any, location: str) -> AsyncGenerator[bytes, None]:

@@ -13,6 +13,8 @@ from stores.errors import StoreError, StoreFull, StoreNotFound, StoreUnavailable
 _NOT_FOUND = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 _FULL = {"QuotaExceeded", "InsufficientStorage", "EntityTooLarge"}
 # Bad credentials are the operator's to fix, not the client's: to a user the store is down.
+# So is a store that got a body other than the one sent (BadDigest: it did not match its
+# checksum) every time it was tried: nothing was stored, and a later try may get through.
 _UNAVAILABLE = {
     "SlowDown",
     "ServiceUnavailable",
@@ -20,6 +22,7 @@ _UNAVAILABLE = {
     "AccessDenied",
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
+    "BadDigest",
 }
 
 

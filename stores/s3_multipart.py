@@ -4,14 +4,13 @@ completed), and finding and discarding those left open on a key."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import io
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from stores.errors import StoreError, StoreNotFound
+from stores.s3_checksums import PART_CHECKSUM_ALGORITHM, crc32_of
 from stores.s3_errors import error_code, s3_errors
 
 MAX_PARTS = 10_000
@@ -23,7 +22,8 @@ class MultipartUpload:
 
     At most one part is in flight, so memory stays at about two parts whatever the object's size.
     Every part but the last must be at least 5 MiB (S3's rule; the caller sizes them). A part is
-    handed over as the `BytesIO` it was written into, which the HTTP client sends without copying.
+    handed over as the `BytesIO` it was written into, which the HTTP client sends without copying,
+    with its CRC32 so that the server refuses a damaged part (`stores/s3_checksums.py`).
     After any failure the caller must `abort()`, which stops the part in flight and discards the
     parts already stored. Another task may `abort()` at any time too (the data's location was
     deleted): the writer's next `send` or `complete` then raises `StoreNotFound`, and no part
@@ -43,20 +43,31 @@ class MultipartUpload:
     async def start(self) -> None:
         """Open the upload on the server."""
         with s3_errors(f"starting an upload of {self._key}"):
-            answer = await self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+            answer = await self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, ChecksumAlgorithm=PART_CHECKSUM_ALGORITHM
+            )
         self._upload_id = str(answer["UploadId"])
 
     async def send(self, part: io.BytesIO) -> None:
-        """Start sending `part` (all of it; it is not to be touched afterwards).
+        """Start sending `part` (all of it; not to be touched until the next `send` returns).
 
-        Returns once the previous part has arrived.
+        Returns once the previous part has arrived: its buffer may then be written again.
         """
-        await self._settle()
-        self._check_open()
-        if self._next_number > MAX_PARTS:
-            raise StoreError(f"{self._key} needs more than {MAX_PARTS} parts; raise the part size")
+        # Taken while the part before is still on its way, so that the connection does not
+        # wait for it between the two.
+        checksum = asyncio.ensure_future(asyncio.to_thread(crc32_of, part))
+        try:
+            await self._settle()
+            self._check_open()
+            if self._next_number > MAX_PARTS:
+                raise StoreError(
+                    f"{self._key} needs more than {MAX_PARTS} parts; raise the part size"
+                )
+        except BaseException:
+            checksum.cancel()  # only the waiting: the thread ends on its own, touching nothing
+            raise
         number, self._next_number = self._next_number, self._next_number + 1
-        self._in_flight = asyncio.create_task(self._upload_part(number, part))
+        self._in_flight = asyncio.create_task(self._upload_part(number, part, checksum))
 
     async def complete(self, last: io.BytesIO) -> None:
         """Send `last` (the remaining bytes, possibly none) and assemble the object."""
@@ -107,8 +118,10 @@ class MultipartUpload:
         if self._aborted:
             raise StoreNotFound(f"{self._key} was deleted while it was being written")
 
-    async def _upload_part(self, number: int, part: io.BytesIO) -> dict[str, Any]:
-        checksum = await asyncio.to_thread(content_md5, part)
+    async def _upload_part(
+        self, number: int, part: io.BytesIO, crc32: asyncio.Future[str]
+    ) -> dict[str, Any]:
+        checksum = await crc32
         with s3_errors(f"uploading part {number} of {self._key}"):
             answer = await self._client.upload_part(
                 Bucket=self._bucket,
@@ -116,9 +129,10 @@ class MultipartUpload:
                 UploadId=self._upload_id,
                 PartNumber=number,
                 Body=part,
-                ContentMD5=checksum,
+                ChecksumCRC32=checksum,
             )
-        return {"ETag": answer["ETag"], "PartNumber": number}
+        # S3 wants each part's checksum again at completion when the upload has an algorithm.
+        return {"ETag": answer["ETag"], "PartNumber": number, "ChecksumCRC32": checksum}
 
 
 async def open_uploads(client: Any, bucket: str, key: str) -> list[str]:
@@ -151,13 +165,3 @@ async def abort_upload(client: Any, bucket: str, key: str, upload_id: str) -> No
         except ClientError as e:
             if error_code(e) != "NoSuchUpload":
                 raise
-
-
-def content_md5(body: io.BytesIO) -> str:
-    """The Content-MD5 header of `body`, rewound: S3 then rejects a body damaged on the way.
-
-    Blocks: run it in a worker thread.
-    """
-    body.seek(0)
-    with body.getbuffer() as data:
-        return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
