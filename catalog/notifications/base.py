@@ -73,5 +73,17 @@ class StreamNotifications(ABC):
         self.version += 1
         return self._notifications(event, at)
 
+    def replay(self, event: DomainEvent, at: datetime) -> None:
+        """Fold the stream's next event, whose notifications were sent already: the state the
+        later events' notifications need, without building the ones nobody sends again (a
+        consumer folding a stream's history costs the folding only)."""
+        self.version += 1
+        self._fold(event, at)
+
     @abstractmethod
-    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]: ...
+    def _fold(self, event: DomainEvent, at: datetime) -> None:
+        """What `event` changes in the state kept for later notifications."""
+
+    @abstractmethod
+    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
+        """`_fold`, and the notifications of `event`."""

@@ -188,7 +188,7 @@ class NotificationsConsumer:
             history = load_streams_before(conn, before)[recorded.stream_id]
         for earlier in history:
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
-            stream.advance(event, earlier.occurred_at)
+            stream.replay(event, earlier.occurred_at)
         return stream
 
     def _remember(self, stream: StreamNotifications) -> None:
