@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,8 +32,10 @@ from catalog.notifications import (
 )
 from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
+from infra.consumers.fold_cache import FoldCache
 from infra.db.checkpoints import load_checkpoint
 from infra.db.event_log import load_streams_before
+from infra.db.loop_turns import LoopTurns
 from infra.db.notification_outbox import (
     NewNotification,
     add_notifications,
@@ -49,7 +50,12 @@ from infra.wakeup import Wakeup
 log = structlog.get_logger(__name__)
 
 NAME = "notifications"
-CACHED_STREAMS = 10_000
+CACHED_STREAMS = 100_000
+"""Streams whose fold the consumer keeps at most (see fold_cache.py)..."""
+LIVE_FOLDS = 2_000
+"""... of which the most recent as objects ..."""
+PACKED_FOLD_BYTES = 48 << 20
+"""... and the others packed, in this many bytes at most."""
 
 
 class NotificationsConsumer:
@@ -63,19 +69,20 @@ class NotificationsConsumer:
         self._publisher_id = settings.publisher_id
         self._disabled = settings.disabled_types()
         self._sent_types: dict[str, bool] = {}
-        self._streams: OrderedDict[uuid.UUID, StreamNotifications] = OrderedDict()
-        """Recently seen streams as their last event left them, so the next event of a stream
-        usually needs no read of its history."""
+        self._folds = FoldCache(
+            streams=CACHED_STREAMS, live=LIVE_FOLDS, packed_bytes=PACKED_FOLD_BYTES
+        )
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
-        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)))
+        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)), LoopTurns(conn))
         rows: list[NewNotification] = []
         for recorded, event in events:
             rows.extend(self._rows(conn, recorded, event, folds))
+            folds.turns.step()
         for stream in folds.folded.values():
-            self._remember(stream)
+            self._folds.keep(stream)
         add_notifications(conn, rows)
 
     def _not_cached(
@@ -91,7 +98,7 @@ class NotificationsConsumer:
         return {
             stream_id: version
             for stream_id, version in first.items()
-            if version > 1 and getattr(self._streams.get(stream_id), "version", None) != version - 1
+            if version > 1 and self._folds.version(stream_id) != version - 1
         }
 
     def _rows(
@@ -140,9 +147,7 @@ class NotificationsConsumer:
     ) -> StreamNotifications:
         """The stream's fold as the events before this one left it: from the batch's, the
         cache, the histories read for the batch, or else the log."""
-        known = folds.folded.pop(recorded.stream_id, None) or self._streams.pop(
-            recorded.stream_id, None
-        )
+        known = folds.folded.pop(recorded.stream_id, None) or self._folds.take(recorded.stream_id)
         if known is not None and known.version == recorded.version - 1:
             return known
         stream = fold.start(recorded.stream_id)
@@ -155,21 +160,17 @@ class NotificationsConsumer:
         for earlier in history:
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
             stream.replay(event, earlier.occurred_at)
+            folds.turns.step()
         return stream
-
-    def _remember(self, stream: StreamNotifications) -> None:
-        if stream.ended:  # nothing comes after
-            return
-        self._streams[stream.stream_id] = stream
-        if len(self._streams) > CACHED_STREAMS:
-            self._streams.popitem(last=False)
 
 
 @dataclass
 class _BatchFolds:
-    """One batch's streams: the histories read for it, and each stream's fold so far."""
+    """One batch's streams: the histories read for it, and each stream's fold so far; the
+    event loop's turns, given between events (a batch's folds are long work)."""
 
     histories: dict[uuid.UUID, list[RecordedEvent]]
+    turns: LoopTurns
     folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 
 

@@ -259,44 +259,50 @@ async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_onc
         assert 0 < len(reads) <= len(batches)
 
 
+@pytest.mark.parametrize(
+    ("kept", "live"),
+    [pytest.param(1, 1, id="history-folded-again"), pytest.param(100, 1, id="folds-packed")],
+)
 async def test_a_catch_up_notifies_what_was_notified_live(
-    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch, kept: int, live: int
 ) -> None:
-    """A consumer started at the log's start, which keeps one stream's fold at most and so
-    folds nearly every stream's history again, writes the messages the consumer following the
-    log as it grew wrote: the same rows, in the same order, each message the same."""
+    """A consumer started at the log's start, which keeps one stream's fold at most (and so
+    folds nearly every stream's history again) or one as it is and the others packed, writes
+    the messages the consumer following the log as it grew wrote: the same rows, in the same
+    order, each message the same."""
 
-    async def live() -> None:
+    async def follow() -> None:
         await consume_log(container, "notifications")
 
     first = await uploaded_image_id(api, b"x", tags=["a"])
-    await live()
+    await follow()
     second = await created_image_id(api, visibility="shared")
-    await live()
+    await follow()
     members = f"/v2/images/{first}/members"
     assert (await api.post(members, json={"member": "proj-b"}, headers=PROJECT_A)).status == 200
-    await live()
+    await follow()
     assert (await api.put(f"/v2/images/{second}/tags/b", headers=PROJECT_A)).status == 204
-    await live()
+    await follow()
     accept = await api.put(f"{members}/proj-b", json={"status": "accepted"}, headers=PROJECT_B)
     assert accept.status == 200
-    await live()
+    await follow()
     await import_and_tagged_namespace(api)
-    await live()
+    await follow()
     patch = [{"op": "add", "path": "/p", "value": "v"}]
     headers = {**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"}
     assert (await api.patch(f"/v2/images/{first}", json=patch, headers=headers)).status == 200
-    await live()
+    await follow()
     await downloaded(api, container, first)
     assert (await api.delete(f"{members}/proj-b", headers=PROJECT_A)).status == 204
     assert (await api.delete(f"/v2/images/{second}", headers=PROJECT_A)).status == 204
-    await live()
+    await follow()
     assert (await api.post(members, json={"member": "proj-b"}, headers=PROJECT_A)).status == 200
-    await live()
+    await follow()
     notified_live = await outbox_rows(container)
 
     await container.database.write(forget_notifications)
-    monkeypatch.setattr(notifications, "CACHED_STREAMS", 1)
+    monkeypatch.setattr(notifications, "CACHED_STREAMS", kept)
+    monkeypatch.setattr(notifications, "LIVE_FOLDS", live)
     assert await consume_log(container, "notifications") > 0
 
     assert await outbox_rows(container) == notified_live
