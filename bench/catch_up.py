@@ -15,8 +15,10 @@ outbox for nearly every event):
   (deleted at the end), then through a Kafka group
   (`KafkaTail`), against a bare Kafka consumer reading and decoding the same records.
 The process's heap is frozen first, as `catalog serve` freezes its own once started. Each
-prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), and
-the writer's append latency p99 during it against a run without it (aim: within 1.5x).
+prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), the
+same ratio in this process's CPU per event (user + system: what a busy host disturbs less; the
+writer's share, measured alone, taken out; the database server's CPU is not in it), and the
+writer's append latency p99 during it against a run without it (aim: within 1.5x).
 """
 
 from __future__ import annotations
@@ -74,25 +76,38 @@ CONSUMERS: dict[str, Callable[[], Consumer]] = {
 
 
 @dataclass(frozen=True)
+class Pace:
+    """Events/s, and this process's CPU seconds (user + system, every thread) per event: less
+    disturbed than the rate by other work on a busy host."""
+
+    rate: float
+    cpu: float
+
+
+@dataclass(frozen=True)
 class CatchUp:
     """One source's figures."""
 
     consumer: str
     source: str
     events: int
-    reading: float
-    """Events/s of reading the log through this source, nothing applied."""
-    rate: float
+    reading: Pace
+    """Reading the log through this source, nothing applied."""
+    catching_up: Pace
     tenths: Tenths
     p99_without: float
     p99_during: float
 
     def lines(self) -> list[str]:
+        reading, catching_up = self.reading, self.catching_up
         return [
             f"catch-up of {self.consumer} through {self.source}: {self.events:,} events at"
-            f" {self.rate:,.0f} events/s;"
-            f" reading alone {self.reading:,.0f} events/s: reading/catch-up ="
-            f" {self.reading / self.rate:.2f} (aim <= {AIM_RATIO_TO_READING:.1f})",
+            f" {catching_up.rate:,.0f} events/s;"
+            f" reading alone {reading.rate:,.0f} events/s: reading/catch-up ="
+            f" {reading.rate / catching_up.rate:.2f} (aim <= {AIM_RATIO_TO_READING:.1f})",
+            f"  this process's CPU per event: catch-up {catching_up.cpu * 1e6:.0f} us"
+            f" (the writer's taken out), reading {reading.cpu * 1e6:.0f} us ="
+            f" {catching_up.cpu / reading.cpu:.2f}x",
             f"  catch-up {self.tenths.report()}",
             f"  append p99 {self.p99_without * 1000:.1f} ms without, {self.p99_during * 1000:.1f}"
             f" ms during = {self.p99_during / self.p99_without:.2f}x"
@@ -139,24 +154,34 @@ def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else 0.0
 
 
-async def appends_alone(log: SqlEventLog, seconds: float) -> list[float]:
+@dataclass(frozen=True)
+class Appends:
+    latencies: list[float]
+    cpu_per_second: float
+    """This process's CPU seconds per second while only the writer ran."""
+
+
+async def appends_alone(log: SqlEventLog, seconds: float) -> Appends:
     writer = Writer(log)
+    cpu, started = time.process_time(), time.perf_counter()
     writing = asyncio.create_task(writer.run())
     await asyncio.sleep(seconds)
     writer.stopped.set()
     await writing
-    return writer.latencies
+    spent = time.process_time() - cpu
+    return Appends(writer.latencies, spent / (time.perf_counter() - started))
 
 
 async def catch_up(
-    log: SqlEventLog, consumer: Consumer, source: EventSource, total: int
-) -> tuple[float, Tenths, list[float]]:
+    log: SqlEventLog, consumer: Consumer, source: EventSource, total: int, alone: Appends
+) -> tuple[Pace, Tenths, list[float]]:
     """Run `consumer` from `source` until it delivered `total` events, a writer appending
-    meanwhile: seconds, the rate per tenth, the writer's latencies."""
+    meanwhile: its pace (the writer's CPU, as it costs `alone`, taken out), the rate per
+    tenth, the writer's latencies."""
     tenths = Tenths(ProgressDisplay(sys.stderr, label=f"catch-up of {consumer.name}"))
     counted = Counted(source, total, tenths)
     writer = Writer(log)
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     writing = asyncio.create_task(writer.run())
     consuming = asyncio.create_task(run_consumer(consumer, counted, log.database))
     try:
@@ -169,12 +194,13 @@ async def catch_up(
         if reached not in done:
             raise SystemExit("the consumer did not reach the head in time")
         seconds = time.perf_counter() - started
+        spent = time.process_time() - cpu - alone.cpu_per_second * seconds
     finally:
         consuming.cancel()
         await asyncio.gather(consuming, return_exceptions=True)
         writer.stopped.set()
         await writing
-    return seconds, tenths, writer.latencies
+    return Pace(total / seconds, spent / total), tenths, writer.latencies
 
 
 async def forget_consumers(database: Database) -> None:
@@ -188,12 +214,12 @@ async def forget_consumers(database: Database) -> None:
     await database.write(forget)
 
 
-async def tail_read_rate(log: SqlEventLog, batch: int) -> float:
-    """Events/s of reading the whole log as the tail reads it (`SqlEventLog.read`)."""
-    started, cursor, count = time.perf_counter(), LOG_START, 0
+async def tail_read_rate(log: SqlEventLog, batch: int) -> Pace:
+    """Reading the whole log as the tail reads it (`SqlEventLog.read`)."""
+    cpu, started, cursor, count = time.process_time(), time.perf_counter(), LOG_START, 0
     while events := await log.read(cursor, batch):
         cursor, count = cursor_after(events, cursor), count + len(events)
-    return count / (time.perf_counter() - started)
+    return Pace(count / (time.perf_counter() - started), (time.process_time() - cpu) / count)
 
 
 async def through_the_tail(
@@ -203,11 +229,11 @@ async def through_the_tail(
     reading = await tail_read_rate(log, batch)
     for name in consumers:
         await forget_consumers(log.database)
-        p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
+        alone = await appends_alone(log, BASELINE_SECONDS)
         source = LogTail(log, name, batch_size=batch, idle_seconds=0.05)
-        seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
-        rate, p99_during = total / seconds, p99(latencies)
-        yield CatchUp(name, "the log's tail", total, reading, rate, tenths, p99_without, p99_during)
+        pace, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total, alone)
+        p99_without, p99_during = p99(alone.latencies), p99(latencies)
+        yield CatchUp(name, "the log's tail", total, reading, pace, tenths, p99_without, p99_during)
 
 
 async def relay_to(log: SqlEventLog, kafka: KafkaSettings) -> float:
@@ -237,8 +263,8 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
         await asyncio.sleep(0.5)
 
 
-async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> float:
-    """Events/s of a bare consumer reading the topic from its start, each record decoded."""
+async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> Pace:
+    """A bare consumer reading the topic from its start, each record decoded."""
     consumer = AIOKafkaConsumer(
         kafka.events_topic,
         bootstrap_servers=kafka.bootstrap_servers,
@@ -250,12 +276,13 @@ async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> float
     )
     await consumer.start()
     try:
-        started, count = time.perf_counter(), 0
+        cpu, started, count = time.process_time(), time.perf_counter(), 0
         while count < total:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=batch)
             for records in fetched.values():
                 count += len([from_cloudevent(record.value) for record in records])
-        return count / (time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Pace(count / seconds, (time.process_time() - cpu) / count)
     finally:
         await consumer.stop()
 
@@ -272,11 +299,11 @@ async def through_kafka(
         reading = await kafka_read_rate(kafka, total, batch)
         for name in consumers:
             await forget_consumers(log.database)
-            p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
+            alone = await appends_alone(log, BASELINE_SECONDS)
             source = KafkaTail(kafka, log.database, name, batch_size=batch, idle_seconds=0.05)
-            seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
-            rate, p99_during = total / seconds, p99(latencies)
-            yield CatchUp(name, "Kafka", total, reading, rate, tenths, p99_without, p99_during)
+            pace, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total, alone)
+            p99_without, p99_during = p99(alone.latencies), p99(latencies)
+            yield CatchUp(name, "Kafka", total, reading, pace, tenths, p99_without, p99_during)
     finally:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
