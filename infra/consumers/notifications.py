@@ -34,7 +34,7 @@ from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
 from infra.consumers.fold_cache import FoldCache
 from infra.db.checkpoints import load_checkpoint
-from infra.db.event_log import load_streams_before
+from infra.db.event_log import EarlierEvent, load_streams_before
 from infra.db.loop_turns import LoopTurns
 from infra.db.notification_outbox import (
     NewNotification,
@@ -169,7 +169,7 @@ class _BatchFolds:
     """One batch's streams: the histories read for it, and each stream's fold so far; the
     event loop's turns, given between events (a batch's folds are long work)."""
 
-    histories: dict[uuid.UUID, list[RecordedEvent]]
+    histories: dict[uuid.UUID, list[EarlierEvent]]
     turns: LoopTurns
     folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 
