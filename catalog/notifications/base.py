@@ -33,8 +33,14 @@ class Notification:
 
 
 def isotime(value: datetime | None) -> str | None:
-    """Glance's timestamp format in payloads (`oslo_utils.timeutils.isotime`)."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Glance's timestamp format in payloads (`oslo_utils.timeutils.isotime`):
+    `%Y-%m-%dT%H:%M:%SZ` of the time as given."""
+    if value is None:
+        return None
+    if value.year < 1000:  # `strftime` leaves such a year unpadded, `isoformat` pads it
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The same text, several times faster: payloads carry a few each, for every event.
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def deleted_at(payload: dict[str, Any], at: datetime) -> dict[str, Any]:

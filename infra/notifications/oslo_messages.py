@@ -26,8 +26,11 @@ MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
 
 
 def oslo_timestamp(at: datetime) -> str:
-    """oslo.messaging's `timestamp`: `str()` of a naive UTC datetime."""
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    """oslo.messaging's `timestamp`: `str()` of a naive UTC datetime, which always has its
+    microseconds (`%Y-%m-%d %H:%M:%S.%f`)."""
+    if at.year < 1000:  # `strftime` leaves such a year unpadded, `isoformat` pads it
+        return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at.isoformat(sep=" ", timespec="microseconds")[:26]  # as fast as isotime's
 
 
 def oslo_context(metadata: EventMetadata) -> dict[str, Any]:

@@ -1,16 +1,20 @@
 """The outbox's messages: oslo.messaging's notification message, as the JSON `json.dumps`
-makes of it, what an event's notifications share encoded once."""
+makes of it, what an event's notifications share encoded once; its timestamps and the
+payloads' as `strftime` writes them."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from catalog.events import EventMetadata, RecordedEvent
 from catalog.identity import Actor
 from catalog.notifications import ERROR, INFO, Notification
-from infra.notifications.oslo_messages import MESSAGE_IDS, oslo_messages
+from catalog.notifications.base import isotime
+from infra.notifications.oslo_messages import MESSAGE_IDS, oslo_messages, oslo_timestamp
 
 AT = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
 EVENT_ID = uuid.UUID("0b5b0a4e-54a5-4b8e-9d53-3c8f7c1e2a11")
@@ -68,3 +72,18 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
         assert message.message_id == message_id
         assert message.notification is notification
     assert messages[1].notification.priority == INFO
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        AT,
+        datetime(2026, 1, 1),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 6, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+        datetime(987, 6, 5, 4, 3, 2, 1, tzinfo=UTC),
+    ],
+)
+def test_timestamps_are_strftimes_text(at: datetime) -> None:
+    assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
