@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -58,9 +58,8 @@ _SQLITE_READ = (
 )
 
 
-@dataclass(frozen=True)
-class NewNotification:
-    """A row to add to the outbox."""
+class NewNotification(NamedTuple):
+    """A row to add to the outbox (a tuple: a catch-up makes one per notification)."""
 
     message_id: uuid.UUID
     subject_id: str
@@ -71,7 +70,7 @@ class NewNotification:
     created_at: datetime
 
 
-_ADDED = ("message_id", "subject_id", "event_type", "priority", "message", "created_at")
+_ADDED = NewNotification._fields
 
 # One statement for a whole batch of rows, each column an array, the rows numbered by the
 # order they come in (the positions follow it); the messages go as the JSON text they are.
@@ -104,9 +103,9 @@ def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> N
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_ADD, {name: [getattr(row, name) for row in rows] for name in _ADDED})
+        conn.execute(_PG_ADD, dict(zip(_ADDED, map(list, zip(*rows, strict=True)), strict=True)))
     else:  # in-process: a row costs next to nothing
-        conn.execute(_SQLITE_ADD, [{name: getattr(row, name) for name in _ADDED} for row in rows])
+        conn.execute(_SQLITE_ADD, [row._asdict() for row in rows])
 
 
 def read_notifications(

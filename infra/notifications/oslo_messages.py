@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from catalog.events import RecordedEvent
 from catalog.events.envelope import EventMetadata
@@ -50,8 +49,7 @@ def oslo_context(metadata: EventMetadata) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class OsloMessage:
+class OsloMessage(NamedTuple):
     message_id: uuid.UUID
     notification: Notification
     text: str
