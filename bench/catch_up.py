@@ -2,7 +2,7 @@
 the writers meanwhile.
 
     python -m bench.catch_up [--events 1000000] [--consumers scrubber,notifications]
-                             [--postgres SERVER_URL] [--kafka HOST:PORT]
+                             [--postgres SERVER_URL] [--kafka HOST:PORT] [--apart]
 
 Creates a database of its own (dropped at the end), fills its log as `bench.rebuild` does, then
 starts each consumer at position 0 and times it until it has applied the whole log, while a
@@ -13,10 +13,14 @@ outbox for nearly every event):
   in the consumer's batches;
 - with `--kafka` (or `CATALOG_TEST_KAFKA_BOOTSTRAP`): the log relayed to a topic of its own
   (deleted at the end), then through a Kafka group
-  (`KafkaTail`), against a bare Kafka consumer reading and decoding the same records.
+  (`KafkaTail`), against a bare Kafka consumer reading and decoding the same records;
+- with `--apart`: through the tail as `catalog consume NAME`, a process of its own, as an
+  operator runs a catch-up away from the API (its rate, its CPU per event, the writer's p99).
 The process's heap is frozen first, as `catalog serve` freezes its own once started. Each
-prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), and
-the writer's append latency p99 during it against a run without it (aim: within 1.5x).
+prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), the
+same ratio in this process's CPU per event (user + system: what a busy host disturbs less; the
+writer's share, measured alone, taken out; the database server's CPU is not in it), and the
+writer's append latency p99 during it against a run without it (aim: within 1.5x).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from subprocess import DEVNULL
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
@@ -37,6 +44,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.rebuild import Writer, fill, last_position, scratch_database, until_readable
 from bench.run import machine
+from bench.server import cpu_seconds
 from bench.tenths import Tenths
 from catalog.ports import LOG_START
 from catalog.projections.registry import INLINE_PROJECTIONS
@@ -44,7 +52,7 @@ from infra.consumers.base import Consumer, Delivery, EventSource
 from infra.consumers.notifications import NotificationsConsumer
 from infra.consumers.runner import run_consumer
 from infra.consumers.scrubber import ScrubberConsumer
-from infra.consumers.sources import KafkaTail, LogTail
+from infra.consumers.sources import KafkaTail, LogTail, checkpoint_name
 from infra.db.checkpoints import load_checkpoint
 from infra.db.database import Database, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
@@ -74,25 +82,38 @@ CONSUMERS: dict[str, Callable[[], Consumer]] = {
 
 
 @dataclass(frozen=True)
+class Pace:
+    """Events/s, and this process's CPU seconds (user + system, every thread) per event: less
+    disturbed than the rate by other work on a busy host."""
+
+    rate: float
+    cpu: float
+
+
+@dataclass(frozen=True)
 class CatchUp:
     """One source's figures."""
 
     consumer: str
     source: str
     events: int
-    reading: float
-    """Events/s of reading the log through this source, nothing applied."""
-    rate: float
+    reading: Pace
+    """Reading the log through this source, nothing applied."""
+    catching_up: Pace
     tenths: Tenths
     p99_without: float
     p99_during: float
 
     def lines(self) -> list[str]:
+        reading, catching_up = self.reading, self.catching_up
         return [
             f"catch-up of {self.consumer} through {self.source}: {self.events:,} events at"
-            f" {self.rate:,.0f} events/s;"
-            f" reading alone {self.reading:,.0f} events/s: reading/catch-up ="
-            f" {self.reading / self.rate:.2f} (aim <= {AIM_RATIO_TO_READING:.1f})",
+            f" {catching_up.rate:,.0f} events/s;"
+            f" reading alone {reading.rate:,.0f} events/s: reading/catch-up ="
+            f" {reading.rate / catching_up.rate:.2f} (aim <= {AIM_RATIO_TO_READING:.1f})",
+            f"  this process's CPU per event: catch-up {catching_up.cpu * 1e6:.0f} us"
+            f" (the writer's taken out), reading {reading.cpu * 1e6:.0f} us ="
+            f" {catching_up.cpu / reading.cpu:.2f}x",
             f"  catch-up {self.tenths.report()}",
             f"  append p99 {self.p99_without * 1000:.1f} ms without, {self.p99_during * 1000:.1f}"
             f" ms during = {self.p99_during / self.p99_without:.2f}x"
@@ -139,24 +160,34 @@ def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else 0.0
 
 
-async def appends_alone(log: SqlEventLog, seconds: float) -> list[float]:
+@dataclass(frozen=True)
+class Appends:
+    latencies: list[float]
+    cpu_per_second: float
+    """This process's CPU seconds per second while only the writer ran."""
+
+
+async def appends_alone(log: SqlEventLog, seconds: float) -> Appends:
     writer = Writer(log)
+    cpu, started = time.process_time(), time.perf_counter()
     writing = asyncio.create_task(writer.run())
     await asyncio.sleep(seconds)
     writer.stopped.set()
     await writing
-    return writer.latencies
+    spent = time.process_time() - cpu
+    return Appends(writer.latencies, spent / (time.perf_counter() - started))
 
 
 async def catch_up(
-    log: SqlEventLog, consumer: Consumer, source: EventSource, total: int
-) -> tuple[float, Tenths, list[float]]:
+    log: SqlEventLog, consumer: Consumer, source: EventSource, total: int, alone: Appends
+) -> tuple[Pace, Tenths, list[float]]:
     """Run `consumer` from `source` until it delivered `total` events, a writer appending
-    meanwhile: seconds, the rate per tenth, the writer's latencies."""
+    meanwhile: its pace (the writer's CPU, as it costs `alone`, taken out), the rate per
+    tenth, the writer's latencies."""
     tenths = Tenths(ProgressDisplay(sys.stderr, label=f"catch-up of {consumer.name}"))
     counted = Counted(source, total, tenths)
     writer = Writer(log)
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     writing = asyncio.create_task(writer.run())
     consuming = asyncio.create_task(run_consumer(consumer, counted, log.database))
     try:
@@ -169,12 +200,13 @@ async def catch_up(
         if reached not in done:
             raise SystemExit("the consumer did not reach the head in time")
         seconds = time.perf_counter() - started
+        spent = time.process_time() - cpu - alone.cpu_per_second * seconds
     finally:
         consuming.cancel()
         await asyncio.gather(consuming, return_exceptions=True)
         writer.stopped.set()
         await writing
-    return seconds, tenths, writer.latencies
+    return Pace(total / seconds, spent / total), tenths, writer.latencies
 
 
 async def forget_consumers(database: Database) -> None:
@@ -188,26 +220,86 @@ async def forget_consumers(database: Database) -> None:
     await database.write(forget)
 
 
-async def tail_read_rate(log: SqlEventLog, batch: int) -> float:
-    """Events/s of reading the whole log as the tail reads it (`SqlEventLog.read`)."""
-    started, cursor, count = time.perf_counter(), LOG_START, 0
+async def tail_read_rate(log: SqlEventLog, batch: int) -> Pace:
+    """Reading the whole log as the tail reads it (`SqlEventLog.read`)."""
+    cpu, started, cursor, count = time.process_time(), time.perf_counter(), LOG_START, 0
     while events := await log.read(cursor, batch):
         cursor, count = cursor_after(events, cursor), count + len(events)
-    return count / (time.perf_counter() - started)
+    return Pace(count / (time.perf_counter() - started), (time.process_time() - cpu) / count)
 
 
 async def through_the_tail(
-    log: SqlEventLog, total: int, consumers: Sequence[str]
-) -> AsyncIterator[CatchUp]:
+    log: SqlEventLog, url: str, total: int, consumers: Sequence[str], apart: bool
+) -> AsyncIterator[CatchUp | str]:
     batch = ConsumerSettings().batch_size
     reading = await tail_read_rate(log, batch)
     for name in consumers:
         await forget_consumers(log.database)
-        p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
+        alone = await appends_alone(log, BASELINE_SECONDS)
         source = LogTail(log, name, batch_size=batch, idle_seconds=0.05)
-        seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
-        rate, p99_during = total / seconds, p99(latencies)
-        yield CatchUp(name, "the log's tail", total, reading, rate, tenths, p99_without, p99_during)
+        pace, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total, alone)
+        p99_without, p99_during = p99(alone.latencies), p99(latencies)
+        yield CatchUp(name, "the log's tail", total, reading, pace, tenths, p99_without, p99_during)
+        if apart:
+            await forget_consumers(log.database)
+            yield await consumed_apart(log, url, name, p99_without)
+
+
+async def consumed_apart(log: SqlEventLog, url: str, name: str, p99_without: float) -> str:
+    """`catalog consume NAME` from the log's start in a process of its own (the log's tail),
+    this process's writer appending meanwhile; timed from its first event applied (its start
+    is not the catch-up's), until it reached the end of the filled log."""
+    last = await log.database.read(last_position)
+    with tempfile.TemporaryDirectory() as data_dir:
+        environment = {
+            **{key: value for key, value in os.environ.items() if not key.startswith("CATALOG_")},
+            "CATALOG_DATABASE_URL": url,
+            "CATALOG_DATA_DIR": data_dir,
+        }
+        consumer = await asyncio.create_subprocess_exec(
+            *CATALOG, "consume", name, env=environment, stdout=DEVNULL, stderr=DEVNULL
+        )
+        writer = Writer(log)
+        writing = asyncio.create_task(writer.run())
+        try:
+            started_at = partial(_applied_from, log.database, name, 1, consumer)
+            await until(started_at, "the consumer starts")
+            first = await log.database.read(_applied_place, name)
+            cpu, started = cpu_seconds(consumer.pid), time.perf_counter()
+            latencies = len(writer.latencies)
+            caught_up = partial(_applied_from, log.database, name, last, consumer)
+            await until(caught_up, "the consumer catches up")
+            seconds = time.perf_counter() - started
+            pace = Pace(
+                (last - first) / seconds, (cpu_seconds(consumer.pid) - cpu) / (last - first)
+            )
+            during = writer.latencies[latencies:]
+        finally:
+            consumer.terminate()
+            await consumer.wait()
+            writer.stopped.set()
+            await writing
+    return (
+        f"catch-up of {name} as a process of its own (`catalog consume`), through the log's tail:"
+        f" {last - first:,} events at {pace.rate:,.0f} events/s, its CPU per event"
+        f" {pace.cpu * 1e6:.0f} us; append p99 {p99_without * 1000:.1f} ms without,"
+        f" {p99(during) * 1000:.1f} ms during = {p99(during) / p99_without:.2f}x"
+    )
+
+
+CATALOG = (sys.executable, "-c", "from infra.cli import main; main()")
+
+
+def _applied_place(conn: sa.Connection, name: str) -> int:
+    return load_checkpoint(conn, checkpoint_name(name)).position
+
+
+async def _applied_from(
+    database: Database, name: str, position: int, consumer: asyncio.subprocess.Process
+) -> bool:
+    if consumer.returncode is not None:
+        raise SystemExit(f"`catalog consume {name}` stopped: exit status {consumer.returncode}")
+    return await database.read(_applied_place, name) >= position
 
 
 async def relay_to(log: SqlEventLog, kafka: KafkaSettings) -> float:
@@ -237,8 +329,8 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
         await asyncio.sleep(0.5)
 
 
-async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> float:
-    """Events/s of a bare consumer reading the topic from its start, each record decoded."""
+async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> Pace:
+    """A bare consumer reading the topic from its start, each record decoded."""
     consumer = AIOKafkaConsumer(
         kafka.events_topic,
         bootstrap_servers=kafka.bootstrap_servers,
@@ -250,12 +342,13 @@ async def kafka_read_rate(kafka: KafkaSettings, total: int, batch: int) -> float
     )
     await consumer.start()
     try:
-        started, count = time.perf_counter(), 0
+        cpu, started, count = time.process_time(), time.perf_counter(), 0
         while count < total:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=batch)
             for records in fetched.values():
                 count += len([from_cloudevent(record.value) for record in records])
-        return count / (time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Pace(count / seconds, (time.process_time() - cpu) / count)
     finally:
         await consumer.stop()
 
@@ -272,11 +365,11 @@ async def through_kafka(
         reading = await kafka_read_rate(kafka, total, batch)
         for name in consumers:
             await forget_consumers(log.database)
-            p99_without = p99(await appends_alone(log, BASELINE_SECONDS))
+            alone = await appends_alone(log, BASELINE_SECONDS)
             source = KafkaTail(kafka, log.database, name, batch_size=batch, idle_seconds=0.05)
-            seconds, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total)
-            rate, p99_during = total / seconds, p99(latencies)
-            yield CatchUp(name, "Kafka", total, reading, rate, tenths, p99_without, p99_during)
+            pace, tenths, latencies = await catch_up(log, CONSUMERS[name](), source, total, alone)
+            p99_without, p99_during = p99(alone.latencies), p99(latencies)
+            yield CatchUp(name, "Kafka", total, reading, pace, tenths, p99_without, p99_during)
     finally:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
@@ -292,6 +385,7 @@ async def measure(
     events: int,
     kafka: str | None,
     consumers: Sequence[str] = tuple(CONSUMERS),
+    apart: bool = False,
 ) -> AsyncIterator[str]:
     """The figures, as lines to print, each as soon as it is measured."""
     filled = await fill(url, events)
@@ -299,8 +393,8 @@ async def measure(
     log = SqlEventLog(database, INLINE_PROJECTIONS)
     await until_readable(database)
     freeze_startup_heap()  # as `catalog serve` does once started
-    async for figures in through_the_tail(log, filled.events, consumers):
-        for line in figures.lines():
+    async for figures in through_the_tail(log, url, filled.events, consumers, apart):
+        for line in [figures] if isinstance(figures, str) else figures.lines():
             yield line
     if kafka:
         async for found in through_kafka(log, filled.events, kafka, consumers):
@@ -318,7 +412,8 @@ async def main(args: argparse.Namespace) -> None:
         database = open_database(url)
         try:
             await upgrade(database)
-            async for line in measure(database, url, args.events, kafka, args.consumers):
+            measured = measure(database, url, args.events, kafka, args.consumers, args.apart)
+            async for line in measured:
                 print(line, flush=True)
         finally:
             await database.close()
@@ -332,6 +427,11 @@ def cli() -> None:
     parser.add_argument("--postgres", help="PostgreSQL server URL (a database is made on it)")
     parser.add_argument("--kafka", help="Kafka bootstrap HOST:PORT (else the tail only)")
     parser.add_argument("--consumers", type=names, default=list(CONSUMERS), help=CONSUMERS_HELP)
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="also catch up through the log's tail as a process of its own (`catalog consume`)",
+    )
     asyncio.run(main(parser.parse_args()))
 
 

@@ -95,12 +95,22 @@ class ImageNotifications(StreamNotifications):
     def ended(self) -> bool:
         return self.image.status is ImageStatus.DELETED
 
-    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
-        before = self.image.status
+    def _fold(self, event: DomainEvent, at: datetime) -> None:
         self.image.apply(event, at)
         self.image.version += 1  # the image's own rules (`exists`) count its events
+        match event:
+            case ImageMemberAdded(member=member) | ImageMemberStatusChanged(member=member):
+                self.member_since.setdefault(member, at)
+            case ImageMemberRemoved(member=member):
+                self.member_since.pop(member, None)
+
+    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
+        before = self.image.status
         if isinstance(event, ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved):
-            return [self._member(event, at)]
+            since = self.member_since.get(event.member, at)
+            self._fold(event, at)
+            return [self._member(event, since, at)]
+        self._fold(event, at)
         return self._image(event, before, at)
 
     def _image(
@@ -155,10 +165,11 @@ class ImageNotifications(StreamNotifications):
     def _member(
         self,
         event: ImageMemberAdded | ImageMemberStatusChanged | ImageMemberRemoved,
+        since: datetime,
         at: datetime,
     ) -> Notification:
+        """The membership as `event` left it; `since`: when it began."""
         member = event.member
-        since = self.member_since.setdefault(member, at)
         payload: dict[str, Any] = {
             "image_id": str(self.image.id),
             "member_id": member,
@@ -173,7 +184,6 @@ class ImageNotifications(StreamNotifications):
                 return Notification("image.member.create", payload)
             case ImageMemberStatusChanged():
                 return Notification("image.member.update", payload)
-        del self.member_since[member]
         return Notification("image.member.delete", deleted_at(payload, at))
 
 

@@ -68,10 +68,13 @@ class NamespaceNotifications(StreamNotifications):
     def ended(self) -> bool:
         return self.namespace.deleted
 
+    def _fold(self, event: DomainEvent, at: datetime) -> None:
+        self.namespace.apply(event, at)
+
     def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
         removed = self._removed(event)
         name_before = self.namespace.name
-        self.namespace.apply(event, at)
+        self._fold(event, at)
         if removed is not None:
             kind, payload = removed
             return [Notification(f"{kind}.delete", deleted_at(payload, at))]

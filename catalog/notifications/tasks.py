@@ -51,13 +51,17 @@ class TaskNotifications(StreamNotifications):
     def ended(self) -> bool:
         return self.task.ended
 
-    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
+    def _fold(self, event: DomainEvent, at: datetime) -> None:
         self.task.apply(event, at)
+        if isinstance(event, TaskCreated):
+            self.created = task_payload(self.task)
+
+    def _notifications(self, event: DomainEvent, at: datetime) -> list[Notification]:
+        self._fold(event, at)
+        if isinstance(event, TaskCreated):
+            return [Notification("task.create", self.created)]
         payload = task_payload(self.task)
         match event:
-            case TaskCreated():
-                self.created = payload
-                return [Notification("task.create", payload)]
             case TaskStarted():
                 return [Notification("task.processing", payload)]
             case TaskSucceeded():

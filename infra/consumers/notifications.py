@@ -5,42 +5,43 @@ streams, each folded by its kind's fold) are written to the `notification` table
 the transaction that records the event as applied, so each is written exactly once; relays then
 publish the outbox wherever notifications are sent (infra/notifications/routes.py).
 Message ids derive from the event's id, so a message published again after a crash is
-recognisably the same message.
-
-Messages are oslo.messaging notifications, with what Glance leaves out in the place oslo keeps
-it, the `_context`: the actor (user, project, roles) and the request id.
+recognisably the same message. Messages are oslo.messaging notifications
+(infra/notifications/oslo_messages.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
 
 from catalog.errors import DatabaseUnavailable
 from catalog.events import DomainEvent, ImageDataSent, RecordedEvent, decode
-from catalog.events.envelope import EventMetadata
 from catalog.events.registry import EVENT_TYPES
 from catalog.notifications import (
     FOLDS,
-    Notification,
     StreamNotifications,
     disabled,
     sent_notification,
 )
 from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
+from infra.consumers.fold_cache import FoldCache
 from infra.db.checkpoints import load_checkpoint
-from infra.db.event_log import load_streams_before
-from infra.db.notification_outbox import add_notifications, prune_notifications
+from infra.db.event_log import EarlierEvent, load_streams_before
+from infra.db.loop_turns import LoopTurns
+from infra.db.notification_outbox import (
+    NewNotification,
+    add_notifications,
+    prune_notifications,
+)
+from infra.notifications.oslo_messages import oslo_messages
 from infra.notifications.routes import notification_relays
 from infra.relay import run_relay
 from infra.settings import NotificationSettings
@@ -49,48 +50,12 @@ from infra.wakeup import Wakeup
 log = structlog.get_logger(__name__)
 
 NAME = "notifications"
-MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
-"""Namespace of the name-based (v5) message ids: one per (event id, notification index)."""
-CACHED_STREAMS = 10_000
-
-
-def oslo_timestamp(at: datetime) -> str:
-    """oslo.messaging's `timestamp`: `str()` of a naive UTC datetime."""
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def oslo_context(metadata: EventMetadata) -> dict[str, Any]:
-    """The request context as oslo.context serialises it (the fields that mean something here)."""
-    actor = metadata.actor
-    return {
-        "request_id": metadata.request_id,
-        "global_request_id": metadata.global_request_id,
-        "user_id": actor.user_id,
-        "project_id": actor.project_id,
-        "user": actor.user_id,
-        "tenant": actor.project_id,
-        "roles": list(actor.roles),
-        # What the actor holds; what it may do was the policy's to decide, at the request.
-        "is_admin": "admin" in actor.roles,
-        "user_identity": f"{actor.user_id or '-'} {actor.project_id or '-'} - - -",
-    }
-
-
-def oslo_message(
-    notification: Notification,
-    recorded: RecordedEvent,
-    index: int,
-    publisher_id: str,
-) -> dict[str, Any]:
-    return {
-        "message_id": str(uuid.uuid5(MESSAGE_IDS, f"{recorded.event_id}/{index}")),
-        "publisher_id": publisher_id,
-        "event_type": notification.event_type,
-        "priority": notification.priority,
-        "payload": notification.payload,
-        "timestamp": oslo_timestamp(recorded.occurred_at),
-        "_context": oslo_context(recorded.metadata),
-    }
+CACHED_STREAMS = 100_000
+"""Streams whose fold the consumer keeps at most (see fold_cache.py)..."""
+LIVE_FOLDS = 10_000
+"""... of which the most recent as objects ..."""
+PACKED_FOLD_BYTES = 32 << 20
+"""... and the others packed, in this many bytes at most."""
 
 
 class NotificationsConsumer:
@@ -103,19 +68,21 @@ class NotificationsConsumer:
     def __init__(self, settings: NotificationSettings) -> None:
         self._publisher_id = settings.publisher_id
         self._disabled = settings.disabled_types()
-        self._streams: OrderedDict[uuid.UUID, StreamNotifications] = OrderedDict()
-        """Recently seen streams as their last event left them, so the next event of a stream
-        usually needs no read of its history."""
+        self._sent_types: dict[str, bool] = {}
+        self._folds = FoldCache(
+            streams=CACHED_STREAMS, live=LIVE_FOLDS, packed_bytes=PACKED_FOLD_BYTES
+        )
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
-        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)))
-        rows: list[dict[str, Any]] = []
+        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)), LoopTurns(conn))
+        rows: list[NewNotification] = []
         for recorded, event in events:
             rows.extend(self._rows(conn, recorded, event, folds))
+            folds.turns.step()
         for stream in folds.folded.values():
-            self._remember(stream)
+            self._folds.keep(stream)
         add_notifications(conn, rows)
 
     def _not_cached(
@@ -131,7 +98,7 @@ class NotificationsConsumer:
         return {
             stream_id: version
             for stream_id, version in first.items()
-            if version > 1 and getattr(self._streams.get(stream_id), "version", None) != version - 1
+            if version > 1 and self._folds.version(stream_id) != version - 1
         }
 
     def _rows(
@@ -140,7 +107,7 @@ class NotificationsConsumer:
         recorded: RecordedEvent,
         event: DomainEvent,
         folds: _BatchFolds,
-    ) -> list[dict[str, Any]]:
+    ) -> list[NewNotification]:
         if isinstance(event, ImageDataSent):
             # A download is on a stream of its own; its notification is about the image it read.
             notifications = [sent_notification(event, recorded.metadata.actor)]
@@ -151,19 +118,25 @@ class NotificationsConsumer:
             notifications = stream.advance(event, recorded.occurred_at)
             folds.folded[stream.stream_id] = stream
             subject = str(recorded.stream_id)
+        sent = [(i, n) for i, n in enumerate(notifications) if self._sent(n.event_type)]
         return [
-            {
-                "message_id": uuid.UUID(message["message_id"]),
-                "subject_id": subject,
-                "event_type": notification.event_type,
-                "priority": notification.priority,
-                "message": message,
-                "created_at": recorded.occurred_at,
-            }
-            for index, notification in enumerate(notifications)
-            if not disabled(notification.event_type, self._disabled)
-            for message in [oslo_message(notification, recorded, index, self._publisher_id)]
+            NewNotification(
+                message.message_id,
+                subject,
+                message.notification.event_type,
+                message.notification.priority,
+                message.text,
+                recorded.occurred_at,
+            )
+            for message in oslo_messages(recorded, sent, self._publisher_id)
         ]
+
+    def _sent(self, event_type: str) -> bool:
+        """Whether notifications of `event_type` are sent (not switched off)."""
+        sent = self._sent_types.get(event_type)
+        if sent is None:
+            sent = self._sent_types[event_type] = not disabled(event_type, self._disabled)
+        return sent
 
     def _stream_before(
         self,
@@ -174,9 +147,7 @@ class NotificationsConsumer:
     ) -> StreamNotifications:
         """The stream's fold as the events before this one left it: from the batch's, the
         cache, the histories read for the batch, or else the log."""
-        known = folds.folded.pop(recorded.stream_id, None) or self._streams.pop(
-            recorded.stream_id, None
-        )
+        known = folds.folded.pop(recorded.stream_id, None) or self._folds.take(recorded.stream_id)
         if known is not None and known.version == recorded.version - 1:
             return known
         stream = fold.start(recorded.stream_id)
@@ -188,22 +159,18 @@ class NotificationsConsumer:
             history = load_streams_before(conn, before)[recorded.stream_id]
         for earlier in history:
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
-            stream.advance(event, earlier.occurred_at)
+            stream.replay(event, earlier.occurred_at)
+            folds.turns.step()
         return stream
-
-    def _remember(self, stream: StreamNotifications) -> None:
-        if stream.ended:  # nothing comes after
-            return
-        self._streams[stream.stream_id] = stream
-        if len(self._streams) > CACHED_STREAMS:
-            self._streams.popitem(last=False)
 
 
 @dataclass
 class _BatchFolds:
-    """One batch's streams: the histories read for it, and each stream's fold so far."""
+    """One batch's streams: the histories read for it, and each stream's fold so far; the
+    event loop's turns, given between events (a batch's folds are long work)."""
 
-    histories: dict[uuid.UUID, list[RecordedEvent]]
+    histories: dict[uuid.UUID, list[EarlierEvent]]
+    turns: LoopTurns
     folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 
 

@@ -16,7 +16,8 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
@@ -284,7 +285,6 @@ def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEven
     return [recorded_event(row) for row in conn.execute(_STREAM, {"s": stream_id})]
 
 
-_STREAM_BEFORE = _STREAM.where(event.c.version < sa.bindparam("v"))
 _STREAM_AFTER = _STREAM.where(event.c.version > sa.bindparam("v"))
 
 
@@ -296,12 +296,23 @@ def _load_stream_after(
     ]
 
 
+class EarlierEvent(NamedTuple):
+    """An event of a stream's history read back to fold the stream again: what folding needs,
+    nothing else (no metadata parsed, no envelope validated: a consumer catching up reads many
+    streams' histories)."""
+
+    event_type: str
+    schema_version: int
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
 def load_streams_before(
     conn: sa.Connection, before: Mapping[uuid.UUID, int]
-) -> dict[uuid.UUID, list[RecordedEvent]]:
+) -> dict[uuid.UUID, list[EarlierEvent]]:
     """The events of each stream that came before its version in `before`, in order (for a
     consumer's folds): on PostgreSQL in one statement, whatever the number of streams."""
-    found: dict[uuid.UUID, list[RecordedEvent]] = {stream_id: [] for stream_id in before}
+    found: dict[uuid.UUID, list[EarlierEvent]] = {stream_id: [] for stream_id in before}
     if not before:
         return found
     if conn.dialect.name == "postgresql":
@@ -311,18 +322,28 @@ def load_streams_before(
         rows = [
             row
             for stream_id, version in before.items()
-            for row in conn.execute(_STREAM_BEFORE, {"s": stream_id, "v": version})
+            for row in conn.execute(_EARLIER_IN_STREAM, {"s": stream_id, "v": version})
         ]
-    for row in rows:
-        found[row.stream_id].append(recorded_event(row))
+    for stream_id, *earlier in rows:
+        found[stream_id].append(EarlierEvent(*earlier))
     return found
 
 
+_EARLIER = (
+    event.c.stream_id,
+    event.c.event_type,
+    event.c.schema_version,
+    event.c.data,
+    event.c.occurred_at,
+)
+_EARLIER_IN_STREAM = (
+    sa.select(*_EARLIER)
+    .where(event.c.stream_id == sa.bindparam("s"), event.c.version < sa.bindparam("v"))
+    .order_by(event.c.version)
+)
 _PG_STREAMS_BEFORE = (
     sa.text(
-        "SELECT "
-        + ", ".join(f"event.{c.name}" for c in _COLUMNS)
-        + ", 0 AS commit_order FROM event"
+        "SELECT " + ", ".join(f"event.{c.name}" for c in _EARLIER) + " FROM event"
         " JOIN unnest(:ids, :versions) AS bound(stream_id, version)"
         " ON event.stream_id = bound.stream_id AND event.version < bound.version"
         " ORDER BY event.stream_id, event.version"
@@ -331,7 +352,7 @@ _PG_STREAMS_BEFORE = (
         sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)),
         sa.bindparam("versions", type_=sa.ARRAY(sa.Integer)),
     )
-    .columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+    .columns(*_EARLIER)
 )
 
 

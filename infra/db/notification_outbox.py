@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from catalog.ports import LogCursor
+from catalog.projections.schema import UtcDateTime
 from infra.db.event_log import PG_HORIZON, rows_after
 from infra.db.tables import notification
 
@@ -57,10 +58,54 @@ _SQLITE_READ = (
 )
 
 
-def add_notifications(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert outbox rows (message_id, subject_id, event_type, priority, message, created_at)."""
-    if rows:
-        conn.execute(sa.insert(notification), list(rows))
+class NewNotification(NamedTuple):
+    """A row to add to the outbox (a tuple: a catch-up makes one per notification)."""
+
+    message_id: uuid.UUID
+    subject_id: str
+    event_type: str
+    priority: str
+    message: str
+    """The message as JSON text, stored as it is (the `message` column's JSON)."""
+    created_at: datetime
+
+
+_ADDED = NewNotification._fields
+
+# One statement for a whole batch of rows, each column an array, the rows numbered by the
+# order they come in (the positions follow it); the messages go as the JSON text they are.
+_PG_ADD = sa.text(
+    f"INSERT INTO notification ({', '.join(_ADDED)})"
+    f" SELECT {', '.join(_ADDED)} FROM unnest(:message_id, :subject_id, :event_type, :priority,"
+    " CAST(:message AS text[])::jsonb[], :created_at)"
+    f" WITH ORDINALITY AS added({', '.join(_ADDED)}, n) ORDER BY n"
+).bindparams(
+    sa.bindparam("message_id", type_=sa.ARRAY(sa.Uuid)),
+    sa.bindparam("subject_id", type_=sa.ARRAY(sa.String)),
+    sa.bindparam("event_type", type_=sa.ARRAY(sa.String)),
+    sa.bindparam("priority", type_=sa.ARRAY(sa.String)),
+    sa.bindparam("message", type_=sa.ARRAY(sa.Text)),
+    sa.bindparam("created_at", type_=sa.ARRAY(UtcDateTime())),
+)
+
+_SQLITE_ADD = sa.text(
+    f"INSERT INTO notification ({', '.join(_ADDED)})"
+    f" VALUES ({', '.join(':' + name for name in _ADDED)})"
+).bindparams(
+    sa.bindparam("message_id", type_=sa.Uuid),
+    sa.bindparam("message", type_=sa.Text),
+    sa.bindparam("created_at", type_=UtcDateTime()),
+)
+
+
+def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> None:
+    """Add `rows` to the outbox, in their order: on PostgreSQL in one statement."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_ADD, dict(zip(_ADDED, map(list, zip(*rows, strict=True)), strict=True)))
+    else:  # in-process: a row costs next to nothing
+        conn.execute(_SQLITE_ADD, [row._asdict() for row in rows])
 
 
 def read_notifications(

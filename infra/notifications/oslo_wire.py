@@ -2,7 +2,7 @@
 
 The outbox keeps each notification as the message oslo.messaging's notifier builds
 (`message_id`, `publisher_id`, `event_type`, `priority`, `payload`, `timestamp`) with the
-request's context beside it in `_context` (infra/consumers/notifications.py). Each driver
+request's context beside it in `_context` (infra/notifications/oslo_messages.py). Each driver
 wraps it in the 2.0 envelope (`{"oslo.version": "2.0", "oslo.message": "<the message as
 JSON>"}`) and carries the context its own way:
 

@@ -57,6 +57,13 @@ async def outbox(container: Container) -> list[dict[str, Any]]:
     return await container.database.read(read)
 
 
+def forget_notifications(conn: sa.Connection) -> None:
+    """The consumer back at the log's start, as a new one: nothing applied, nothing written."""
+    for table in (notification, consumer_applied):
+        conn.execute(sa.delete(table))
+    conn.execute(sa.delete(checkpoint).where(checkpoint.c.name == "consumer.notifications"))
+
+
 async def downloaded(api: ApiClient, container: Container, image_id: str) -> None:
     """Download the image and wait for the transfer's record (written after the body)."""
     before = await event_count(container)
@@ -230,12 +237,7 @@ async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_onc
     assert await consume_log(container, "notifications") > 0
     cached = await outbox(container)
 
-    def forget(conn: sa.Connection) -> None:
-        for table in (notification, consumer_applied):
-            conn.execute(sa.delete(table))
-        conn.execute(sa.delete(checkpoint).where(checkpoint.c.name == "consumer.notifications"))
-
-    await container.database.write(forget)
+    await container.database.write(forget_notifications)
     monkeypatch.setattr(notifications, "CACHED_STREAMS", 0)
     reads: list[str] = []
     batches: list[str] = []
@@ -255,6 +257,67 @@ async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_onc
     assert await outbox(container) == cached
     if container.database.postgres:  # (SQLite reads each stream on its own: in-process)
         assert 0 < len(reads) <= len(batches)
+
+
+@pytest.mark.parametrize(
+    ("kept", "live"),
+    [pytest.param(1, 1, id="history-folded-again"), pytest.param(100, 1, id="folds-packed")],
+)
+async def test_a_catch_up_notifies_what_was_notified_live(
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch, kept: int, live: int
+) -> None:
+    """A consumer started at the log's start, which keeps one stream's fold at most (and so
+    folds nearly every stream's history again) or one as it is and the others packed, writes
+    the messages the consumer following the log as it grew wrote: the same rows, in the same
+    order, each message the same."""
+
+    async def follow() -> None:
+        await consume_log(container, "notifications")
+
+    first = await uploaded_image_id(api, b"x", tags=["a"])
+    await follow()
+    second = await created_image_id(api, visibility="shared")
+    await follow()
+    members = f"/v2/images/{first}/members"
+    assert (await api.post(members, json={"member": "proj-b"}, headers=PROJECT_A)).status == 200
+    await follow()
+    assert (await api.put(f"/v2/images/{second}/tags/b", headers=PROJECT_A)).status == 204
+    await follow()
+    accept = await api.put(f"{members}/proj-b", json={"status": "accepted"}, headers=PROJECT_B)
+    assert accept.status == 200
+    await follow()
+    await import_and_tagged_namespace(api)
+    await follow()
+    patch = [{"op": "add", "path": "/p", "value": "v"}]
+    headers = {**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"}
+    assert (await api.patch(f"/v2/images/{first}", json=patch, headers=headers)).status == 200
+    await follow()
+    await downloaded(api, container, first)
+    assert (await api.delete(f"{members}/proj-b", headers=PROJECT_A)).status == 204
+    assert (await api.delete(f"/v2/images/{second}", headers=PROJECT_A)).status == 204
+    await follow()
+    assert (await api.post(members, json={"member": "proj-b"}, headers=PROJECT_A)).status == 200
+    await follow()
+    notified_live = await outbox_rows(container)
+
+    await container.database.write(forget_notifications)
+    monkeypatch.setattr(notifications, "CACHED_STREAMS", kept)
+    monkeypatch.setattr(notifications, "LIVE_FOLDS", live)
+    assert await consume_log(container, "notifications") > 0
+
+    assert await outbox_rows(container) == notified_live
+    assert len(notified_live) > 20
+
+
+async def outbox_rows(container: Container) -> list[tuple[Any, ...]]:
+    """Every outbox row as written, in order; each message's fields in their order."""
+
+    def read(conn: sa.Connection) -> list[tuple[Any, ...]]:
+        columns = [c for c in notification.c if c.name not in {"position", "commit_order"}]
+        rows = conn.execute(sa.select(*columns).order_by(notification.c.position))
+        return [(*row[:-2], list(row.message.items()), row.created_at) for row in rows]
+
+    return await container.database.read(read)
 
 
 async def test_a_consumers_lag_is_what_waits_for_it(api: ApiClient, container: Container) -> None:

@@ -1,0 +1,73 @@
+"""The notifications consumer's kept folds: the most recent as objects, older ones packed,
+within their bounds; a packed fold notifies what it would have notified unpacked."""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+
+from catalog.events import ImageCreated, ImageDeleted, ImageMemberAdded, ImageTagAdded
+from catalog.notifications import ImageNotifications
+from infra.consumers.fold_cache import FoldCache
+from tests.unit.test_glance_notifications import AT
+
+
+def shared_image() -> ImageNotifications:
+    fold = ImageNotifications.start(uuid.uuid4())
+    fold.advance(ImageCreated(name="n", owner="proj-a", visibility="shared"), AT)
+    fold.advance(ImageMemberAdded(member="proj-b"), AT)
+    return fold
+
+
+def test_the_most_recent_folds_are_kept_as_they_are() -> None:
+    cache = FoldCache(streams=10, live=2, packed_bytes=1 << 20)
+    folds = [shared_image() for _ in range(2)]
+    for fold in folds:
+        cache.keep(fold)
+
+    assert [cache.version(fold.stream_id) for fold in folds] == [2, 2]
+    assert cache.take(folds[0].stream_id) is folds[0]
+    assert cache.take(folds[0].stream_id) is None  # taken: kept again once advanced
+    assert len(cache) == 1
+
+
+def test_older_folds_are_packed_and_notify_as_they_would_have() -> None:
+    cache = FoldCache(streams=10, live=1, packed_bytes=1 << 20)
+    older, newer = shared_image(), shared_image()
+    twin = pickle.loads(pickle.dumps(older))  # the same fold, never packed by the cache
+    cache.keep(older)
+    cache.keep(newer)
+
+    assert cache.version(older.stream_id) == 2
+    unpacked = cache.take(older.stream_id)
+    assert unpacked is not None
+    assert unpacked is not older
+    tag = ImageTagAdded(tag="t")
+    assert unpacked.advance(tag, AT) == twin.advance(tag, AT)
+    assert unpacked.version == 3
+
+
+def test_the_oldest_packed_folds_go_beyond_the_streams_or_bytes_kept() -> None:
+    by_count = FoldCache(streams=3, live=1, packed_bytes=1 << 20)
+    size = len(pickle.dumps(shared_image(), protocol=pickle.HIGHEST_PROTOCOL))
+    by_bytes = FoldCache(streams=10, live=1, packed_bytes=2 * size + size // 2)
+    folds = [shared_image() for _ in range(5)]
+    for cache in (by_count, by_bytes):
+        for fold in folds:
+            cache.keep(fold)
+
+        assert len(cache) == 3
+        assert [cache.version(f.stream_id) for f in folds] == [None, None, 2, 2, 2]
+
+
+def test_an_ended_fold_or_a_cache_of_nothing_keeps_nothing() -> None:
+    cache = FoldCache(streams=10, live=1, packed_bytes=1 << 20)
+    deleted = shared_image()
+    cache.keep(deleted)
+    deleted.advance(ImageDeleted(), AT)
+    cache.keep(deleted)
+    nothing = FoldCache(streams=0, live=1, packed_bytes=1 << 20)
+    nothing.keep(shared_image())
+
+    assert cache.version(deleted.stream_id) is None
+    assert len(cache) == len(nothing) == 0

@@ -1,0 +1,89 @@
+"""The outbox's messages: oslo.messaging's notification message, as the JSON `json.dumps`
+makes of it, what an event's notifications share encoded once; its timestamps and the
+payloads' as `strftime` writes them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from catalog.events import EventMetadata, RecordedEvent
+from catalog.identity import Actor
+from catalog.notifications import ERROR, INFO, Notification
+from catalog.notifications.base import isotime
+from infra.notifications.oslo_messages import MESSAGE_IDS, oslo_messages, oslo_timestamp
+
+AT = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
+EVENT_ID = uuid.UUID("0b5b0a4e-54a5-4b8e-9d53-3c8f7c1e2a11")
+CONTEXT = {
+    "request_id": "req-1",
+    "global_request_id": None,
+    "user_id": "alice",
+    "project_id": "proj-a",
+    "user": "alice",
+    "tenant": "proj-a",
+    "roles": ["admin", "member"],
+    "is_admin": True,
+    "user_identity": "alice proj-a - - -",
+}
+
+
+def recorded() -> RecordedEvent:
+    actor = Actor(user_id="alice", project_id="proj-a", roles=("admin", "member"))
+    return RecordedEvent(
+        position=7,
+        commit_order=7,
+        stream_id=uuid.uuid4(),
+        version=3,
+        event_id=EVENT_ID,
+        event_type="image.uploaded",
+        schema_version=1,
+        data={},
+        metadata=EventMetadata(actor=actor, request_id="req-1"),
+        occurred_at=AT,
+    )
+
+
+def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
+    payload = {"id": "i", "name": 'a "quoted" näme', "tags": ["t"], "size": None}
+    notifications = [
+        (0, Notification("image.upload", {**payload, "os_glance_failed_import": []})),
+        (1, Notification("image.activate", payload)),
+        (3, Notification("image.upload", "Failed to upload: \u2603", ERROR)),
+    ]
+
+    messages = oslo_messages(recorded(), notifications, "image.localhost")
+
+    for message, (index, notification) in zip(messages, notifications, strict=True):
+        message_id = uuid.uuid5(MESSAGE_IDS, f"{EVENT_ID}/{index}")
+        expected = {
+            "message_id": str(message_id),
+            "publisher_id": "image.localhost",
+            "event_type": notification.event_type,
+            "priority": notification.priority,
+            "payload": notification.payload,
+            "timestamp": "2026-11-23 10:00:00.123456",
+            "_context": CONTEXT,
+        }
+        assert message.text == json.dumps(expected)
+        assert message.message_id == message_id
+        assert message.notification is notification
+    assert messages[1].notification.priority == INFO
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        AT,
+        datetime(2026, 1, 1),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 6, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+        datetime(987, 6, 5, 4, 3, 2, 1, tzinfo=UTC),
+    ],
+)
+def test_timestamps_are_strftimes_text(at: datetime) -> None:
+    assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
