@@ -37,6 +37,7 @@ from catalog.queries.claims import enforce_claim
 from catalog.quotas import QuotaLimits
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
+from infra.db.recent_appends import RecentAppends
 from infra.db.tables import event
 from infra.wakeup import Wakeup
 
@@ -160,6 +161,9 @@ class SqlEventLog:
         self._group_commit = (
             None if self.postgres else GroupCommit(self._append_together, self._append_alone)
         )
+        # SQLite's positions commit in order: this process's readers take its own new events
+        # from memory rather than reading each of them back once per reader.
+        self._recent = None if self.postgres else RecentAppends()
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -181,6 +185,8 @@ class SqlEventLog:
             recorded = await self._group_commit.submit(request)
         else:
             recorded = await self._append_alone(request)
+        if self._recent is not None:
+            self._recent.committed(recorded)
         self.appended.notify()
         return recorded
 
@@ -272,7 +278,11 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        if not self.postgres:  # SQLite's work already runs beside the event loop
+        if self._recent is not None:
+            recent = self._recent.after(after.position, limit)
+            if recent is not None:
+                return recent
+            # SQLite's work already runs beside the event loop
             return await self.database.read(_read_after, after, limit)
         # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
         # long read (a consumer catching up) holds the loop for its round trip only.
