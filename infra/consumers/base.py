@@ -42,7 +42,8 @@ class Consumer(Protocol):
 
 @dataclass(frozen=True)
 class Delivery:
-    """Events to apply together, and how to record the source's place after them."""
+    """Events to apply together, and how to record the source's place after them (and after
+    every delivery the source made before: the latest place stands for all of them)."""
 
     events: Sequence[RecordedEvent]
     record_place: Callable[[sa.Connection], None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
@@ -42,15 +42,10 @@ def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]
     return [r for r in delivery.events if wanted is None or r.event_type in wanted]
 
 
-def apply_delivery(
-    conn: sa.Connection,
-    consumer: Consumer,
-    delivery: Delivery,
-    passed_by: Sequence[Delivery] = (),
-) -> int:
+def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
     """The effects of the events not applied before, what was applied, and the source's place
-    (after the places of the deliveries `passed_by` before it without a transaction): all in
-    the caller's transaction. Returns how many events took effect."""
+    (which stands for the deliveries passed by before it without a transaction): all in the
+    caller's transaction. Returns how many events took effect."""
     relevant = wanted_events(consumer, delivery)
     known = applied_versions(conn, consumer.name, {r.stream_id for r in relevant})
     reached = dict(known)
@@ -67,35 +62,38 @@ def apply_delivery(
             stream: version for stream, version in reached.items() if known.get(stream) != version
         }
         record_applied(conn, consumer.name, moved, known)
-    for earlier in passed_by:
-        earlier.record_place(conn)
     delivery.record_place(conn)
     return len(fresh)
 
 
-def record_places(conn: sa.Connection, deliveries: Sequence[Delivery]) -> None:
-    for delivery in deliveries:
-        delivery.record_place(conn)
-
-
 class PassedBy:
-    """Deliveries passed by without a transaction, whose places are still to be written."""
+    """The latest delivery passed by without a transaction, whose place (standing for those
+    before it) is still to be written."""
 
     def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
+        self.latest: Delivery | None = None
         self._since = 0.0
 
     def add(self, delivery: Delivery) -> None:
-        if not self.deliveries:
+        if self.latest is None:
             self._since = time.monotonic()
-        self.deliveries.append(delivery)
+        self.latest = delivery
 
     def overdue(self) -> bool:
         return time.monotonic() - self._since >= PLACE_SAVE_INTERVAL
 
-    def take(self) -> list[Delivery]:
-        taken, self.deliveries = self.deliveries, []
-        return taken
+    def forget(self) -> None:
+        """Its place was written with a later delivery's."""
+        self.latest = None
+
+    async def write(self, database: Database) -> None:
+        if self.latest is not None:
+            await database.write_derived(_record_place, self.latest)
+            self.latest = None
+
+
+def _record_place(conn: sa.Connection, delivery: Delivery) -> None:
+    delivery.record_place(conn)
 
 
 async def run_consumer(
@@ -120,18 +118,16 @@ async def run_consumer(
             while True:
                 delivery = await source.next()
                 if delivery is None:
-                    if passed.deliveries:
-                        await database.write_derived(record_places, passed.take())
+                    await passed.write(database)
                     continue
                 if not wanted_events(consumer, delivery):
                     passed.add(delivery)
                     if passed.overdue():
-                        await database.write_derived(record_places, passed.take())
+                        await passed.write(database)
                     await source.delivered(delivery)
                     continue
-                applied = await database.write_derived(
-                    apply_delivery, consumer, delivery, passed.take()
-                )
+                applied = await database.write_derived(apply_delivery, consumer, delivery)
+                passed.forget()
                 await source.delivered(delivery)
                 delay = RETRY_DELAY_START
                 if applied and after_commit is not None:
