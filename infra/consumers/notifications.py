@@ -118,6 +118,14 @@ class NotificationsConsumer:
             self._remember(stream)
         add_notifications(conn, rows)
 
+    def applies_inline(self, recorded: RecordedEvent) -> bool:
+        """A stream's first event, or one whose stream's fold is cached as the event before
+        left it: nothing to read (an image's create, and what follows it in this process)."""
+        cached = self._streams.get(recorded.stream_id)
+        return recorded.version == 1 or (
+            cached is not None and cached.version == recorded.version - 1
+        )
+
     def _not_cached(
         self, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> dict[uuid.UUID, int]:

@@ -1,6 +1,7 @@
 """Running a consumer: deliveries from its source, applied in one transaction each.
 
-A delivery with nothing the consumer acts on (a create, to the scrubber) needs no transaction:
+A delivery with nothing the consumer acts on (a create, to the scrubber), or only events whose
+effects it did at their append (inline.py), needs no transaction:
 its place is kept back and written with the next one that has, or once the source goes quiet,
 or after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
 events again, which it passes by again; so most events cost a consumer that does not want them
@@ -19,6 +20,7 @@ import structlog
 from catalog.errors import DatabaseUnavailable
 from catalog.events import RecordedEvent, decode
 from infra.consumers.base import Consumer, Delivery, EventSource
+from infra.consumers.inline import InlineConsumers
 from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
 
@@ -102,12 +104,14 @@ async def run_consumer(
     database: Database,
     *,
     after_commit: Callable[[], None] | None = None,
+    inline: InlineConsumers | None = None,
 ) -> None:
     """Consume until cancelled. A failure (database or broker down, an event the consumer cannot
     apply yet) stops nothing for good: the source is restarted from the last committed place
     after a growing pause, so nothing is skipped and nothing is applied twice. A database
     outage (the database's to log) stops the source until the database is back: a consumer
-    group is not made to rebalance again and again meanwhile."""
+    group is not made to rebalance again and again meanwhile. `inline` says which events
+    took their effect at their append here."""
     delay = RETRY_DELAY_START
     while True:
         outage = False
@@ -120,7 +124,8 @@ async def run_consumer(
                 if delivery is None:
                     await passed.write(database)
                     continue
-                if not wanted_events(consumer, delivery):
+                wanted = wanted_events(consumer, delivery)
+                if not wanted or (inline is not None and inline.took_effect(consumer.name, wanted)):
                     passed.add(delivery)
                     if passed.overdue():
                         await passed.write(database)

@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -40,6 +40,9 @@ from infra.db.group_commit import GroupCommit
 from infra.db.recent_appends import RecentAppends
 from infra.db.tables import event
 from infra.wakeup import Wakeup
+
+if TYPE_CHECKING:
+    from infra.consumers.inline import InlineConsumers
 
 _COLUMNS = (
     event.c.position,
@@ -113,7 +116,13 @@ _STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).w
 )
 
 
-Outcome = list[RecordedEvent] | Exception
+@dataclass(frozen=True)
+class _Appended:
+    recorded: list[RecordedEvent]
+    effects_done_by: tuple[str, ...] = ()
+
+
+Outcome = _Appended | Exception
 
 
 @dataclass(frozen=True)
@@ -149,10 +158,13 @@ class SqlEventLog:
         database: Database,
         projections: Sequence[Projection] = (),
         quota_limits: QuotaLimits | None = None,
+        effects: InlineConsumers | None = None,
     ) -> None:
         self.database = database
         self.quota_limits = quota_limits or QuotaLimits()
         self.projections = tuple(projections)
+        self.effects = effects
+        """Consumers that do their effects in the appending transaction, where they can."""
         self.appended = Wakeup()
         """Nudged after every append of this process, for readers tailing the log."""
         self.postgres = database.postgres
@@ -182,15 +194,18 @@ class SqlEventLog:
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         if self._group_commit is not None:
-            recorded = await self._group_commit.submit(request)
+            appended = await self._group_commit.submit(request)
         else:
-            recorded = await self._append_alone(request)
+            appended = await self._append_alone(request)
+        recorded = appended.recorded
         if self._recent is not None:
             self._recent.committed(recorded)
+        if self.effects is not None:
+            self.effects.committed(recorded, appended.effects_done_by)
         self.appended.notify()
         return recorded
 
-    async def _append_alone(self, request: _Append) -> list[RecordedEvent]:
+    async def _append_alone(self, request: _Append) -> _Appended:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
         try:
             return await self.database.write(self._write, request)
@@ -229,7 +244,7 @@ class SqlEventLog:
             versions[request.stream_id] = request.expected_version + len(request.events)
         return outcomes
 
-    def _write(self, conn: sa.Connection, request: _Append) -> list[RecordedEvent]:
+    def _write(self, conn: sa.Connection, request: _Append) -> _Appended:
         if request.claim is not None:
             # Before any insert: a refused claim leaves the transaction untouched.
             enforce_claim(conn, request.claim, self.quota_limits)
@@ -239,8 +254,11 @@ class SqlEventLog:
             RecordedEvent(position=p, commit_order=0, **{**row, "metadata": request.metadata})
             for p, row in zip(result.scalars(), rows, strict=True)
         ]
-        self._project_new(conn, recorded, [new.event for new in request.events])
-        return recorded
+        events = [new.event for new in request.events]
+        self._project_new(conn, recorded, events)
+        if self.effects is None:
+            return _Appended(recorded)
+        return _Appended(recorded, self.effects.apply(conn, recorded, events))
 
     def project(self, conn: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
         """Apply events read from the log to every projection, on the caller's transaction."""

@@ -57,10 +57,13 @@ _SQLITE_READ = (
 )
 
 
+_INSERT = sa.insert(notification)
+
+
 def add_notifications(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert outbox rows (message_id, subject_id, event_type, priority, message, created_at)."""
     if rows:
-        conn.execute(sa.insert(notification), list(rows))
+        conn.execute(_INSERT, list(rows))
 
 
 def read_notifications(
