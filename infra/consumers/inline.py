@@ -114,7 +114,9 @@ def _applied_inline(
     if not wanted or not all(consumer.applies_inline(r) for r, _ in wanted):
         return False
     stream = wanted[0][0].stream_id  # an append's events are all of one stream
-    before = applied_version_unless_held(conn, consumer.name, stream)
+    # A stream this append begins has nothing applied yet: only its events make a record.
+    new_stream = wanted[0][0].version == 1
+    before = None if new_stream else applied_version_unless_held(conn, consumer.name, stream)
     first = (before or 0) + 1
     if [r.version for r, _ in wanted] != list(range(first, first + len(wanted))):
         return False  # an earlier event of the stream still waits for the consumer
