@@ -176,6 +176,7 @@ class SqlEventLog:
         # SQLite's positions commit in order: this process's readers take its own new events
         # from memory rather than reading each of them back once per reader.
         self._recent = None if self.postgres else RecentAppends()
+        self._reading: dict[tuple[LogCursor, int], asyncio.Future[list[RecordedEvent]]] = {}
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -302,10 +303,28 @@ class SqlEventLog:
                 return recent
             # SQLite's work already runs beside the event loop
             return await self.database.read(_read_after, after, limit)
+        # The consumers of a process tail the log from the same place, woken by the same
+        # appends: a read from a place another reader is reading from joins that read.
+        key = (after, limit)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_rows(after, limit))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._read_ended(key, done))
+        return list(await asyncio.shield(reading))
+
+    async def _read_rows(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
         # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
         # long read (a consumer catching up) holds the loop for its round trip only.
         rows = await self.database.read(_rows_after, after, limit)
         return await asyncio.to_thread(_recorded_events, rows)
+
+    def _read_ended(
+        self, key: tuple[LogCursor, int], done: asyncio.Future[list[RecordedEvent]]
+    ) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # seen here too, should every reader have left meanwhile
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -144,6 +145,28 @@ async def test_reads_after_appends_here_and_elsewhere_give_what_the_log_holds(
     finally:
         await elsewhere.database.close()
         await afresh.database.close()
+
+
+async def test_readers_reading_from_one_place_at_once_share_one_read(log: SqlEventLog) -> None:
+    """As the consumers of a process do, woken by the same append: each gets every event."""
+    streams = [uuid.uuid4() for _ in range(3)]
+    for stream in streams:
+        await log.append(stream, 0, [created()], META)
+    await read_to_the_end(log, len(streams), limit=100)
+    reads: list[str] = []
+
+    def note_log_reads(*args: Any) -> None:
+        if "FROM event" in args[2]:
+            reads.append(args[2])
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", note_log_reads)
+    try:
+        together = await asyncio.gather(*(log.read(LOG_START, 100) for _ in range(3)))
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", note_log_reads)
+
+    assert all([e.stream_id for e in events] == streams for events in together)
+    assert len(reads) <= 1  # SQLite: none, the events appended here are in memory
 
 
 async def test_an_unknown_stream_loads_empty(log: SqlEventLog) -> None:
