@@ -1,9 +1,9 @@
 """Running a consumer: deliveries from its source, applied in one transaction each.
 
 A delivery with nothing the consumer acts on (a create, to the scrubber), or only events whose
-effects it did at their append (inline.py), needs no transaction:
-its place is kept back and written with the next one that has, or once the source goes quiet,
-or after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
+effects it did at their append (inline.py), needs no transaction: its place is kept back and
+written with the next one that has, once the source has been quiet for `QUIET_SECONDS`, or
+after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
 events again, which it passes by again; so most events cost a consumer that does not want them
 nothing but the read.
 """
@@ -31,6 +31,10 @@ RETRY_DELAY_MAX = 10.0
 PLACE_SAVE_INTERVAL = 1.0
 """Seconds a place passed by (see above) waits at most to be written: how stale the place that
 lag is measured from may be while only unwanted events come."""
+QUIET_SECONDS = 0.1
+"""How long a source finds nothing new after the last delivery passed by before its place is
+written. Not at its first empty look: on PostgreSQL a tail looks again within milliseconds of
+every delivery, and under a steady trickle of creates each look would cost a transaction."""
 APPLY_CHUNK = 50
 """Events decoded and applied at a time, within the delivery's one transaction. On PostgreSQL
 the work runs on the event loop between the statements' round trips: a chunk's effects go to
@@ -75,14 +79,19 @@ class PassedBy:
     def __init__(self) -> None:
         self.latest: Delivery | None = None
         self._since = 0.0
+        self._last = 0.0
 
     def add(self, delivery: Delivery) -> None:
+        self._last = time.monotonic()
         if self.latest is None:
-            self._since = time.monotonic()
+            self._since = self._last
         self.latest = delivery
 
     def overdue(self) -> bool:
         return time.monotonic() - self._since >= PLACE_SAVE_INTERVAL
+
+    def quiet(self) -> bool:
+        return time.monotonic() - self._last >= QUIET_SECONDS
 
     def forget(self) -> None:
         """Its place was written with a later delivery's."""
@@ -122,7 +131,8 @@ async def run_consumer(
             while True:
                 delivery = await source.next()
                 if delivery is None:
-                    await passed.write(database)
+                    if passed.quiet() or passed.overdue():
+                        await passed.write(database)
                     continue
                 wanted = wanted_events(consumer, delivery)
                 if not wanted or (inline is not None and inline.took_effect(consumer.name, wanted)):
