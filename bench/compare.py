@@ -1,17 +1,19 @@
 """The catalog and another image service side by side: the same workload, in turns, one run.
 
-    python -m bench.compare --compare-url http://127.0.0.1:9392 --compare-pid PID
-                            [--rounds 3] [--seconds 5] [--upload-mib 256] [--postgres URL]
+    python -m bench.compare [--compare-url URL --compare-pid PID] [--postgres URL]
+                            [--rounds 3] [--seconds 5] [--upload-mib 256] [--creates-only]
 
-Starts its own `catalog serve` (embedded: SQLite and files under the current directory, or
-`--postgres`), and drives it and the reference service at `--compare-url` (e.g. a Glance 33
-under uWSGI; `--compare-pid` is its master process, whose workers are counted with it) with the
-same client, alternating the two figure by figure, round by round. Each figure is printed with
-the server CPU it cost (user + system time of the server's processes, from /proc), the ratio
-between the two services in this run, and the aim it is held to. md5 and sha512 over the same
-bytes, timed in this process, give the floor of an upload's CPU per MiB. A download is timed
-twice: as the upload left the page cache (the catalog writes new files around it), and cold,
-after the machine's page caches were dropped (as root only).
+Starts its own `catalog serve` (embedded: SQLite and files under the current directory) and,
+with `--postgres`, a second one whose log and views are on that (empty) PostgreSQL database;
+drives them and the reference service at `--compare-url` (e.g. a Glance 33 under uWSGI;
+`--compare-pid` is its master process, whose workers are counted with it) with the same
+client, alternating them figure by figure, round by round. Each figure is printed with the
+server CPU it cost (user + system time of the server's processes, from /proc), the ratio
+between each catalog and the reference in this run, and the aim it is held to. Without a
+reference, the catalogs' own figures. md5 and sha512 over the same bytes, timed in this
+process, give the floor of an upload's CPU per MiB. A download is timed twice: as the upload
+left the page cache (the catalog writes new files around it), and cold, after the machine's
+page caches were dropped (as root only). `--creates-only` measures creates alone.
 
 The reference answers with the identity in X-Project-Id / X-User-Id / X-Roles headers, as the
 catalog's embedded default does (Glance: the reference server's `noauth-headers` flavour).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import statistics
@@ -140,9 +143,14 @@ class Figure:
 
 
 def figures(args: argparse.Namespace, data: bytes) -> list[Figure]:
-    return [
+    creating = [
         Figure("create, 1 client", "req/s", lambda s: creates(s, 1, args.seconds), aim=10.0),
         Figure("create, 8 clients", "req/s", lambda s: creates(s, 8, args.seconds)),
+    ]
+    if args.creates_only:
+        return creating
+    return [
+        *creating,
         Figure(f"upload {args.upload_mib} MiB", "MB/s", lambda s: uploads(s, data), aim=1.3),
         Figure(
             f"download {args.upload_mib} MiB, as left", "MB/s", lambda s: downloads(s, len(data))
@@ -173,78 +181,108 @@ def median(samples: list[Sample]) -> Sample:
     )
 
 
-def report(figure: Figure, ours: list[Sample], theirs: list[Sample]) -> None:
+def report(figure: Figure, results: dict[str, list[Sample]], reference: Service | None) -> None:
+    """The figure of each catalog (and the reference), with each catalog's ratio to it."""
+
     def better(mine: Sample, other: Sample) -> float:
         """How many times better the catalog's figure is than the reference's."""
         return mine.rate / other.rate if figure.higher_is_better else other.rate / mine.rate
 
-    mine, other = median(ours), median(theirs)
-    ratio = better(mine, other)
     per = "MiB" if figure.unit == "MB/s" else "op"
-    verdict = ""
-    if figure.aim is not None:
-        verdict = f"  aim >= {figure.aim:g}x: {'met' if ratio >= figure.aim else 'MISSED'}"
-    print(
-        f"{figure.label:<34} reference {other.rate:8.1f} {figure.unit:<5} catalog"
-        f" {mine.rate:8.1f} {figure.unit:<5} = {ratio:5.2f}x{verdict}"
-    )
-    rounds = ", ".join(f"{better(a, b):.2f}" for a, b in zip(ours, theirs, strict=True))
-    print(
-        f"{'':<34} server CPU per {per}: reference {other.cpu_ms:6.2f} ms, catalog"
-        f" {mine.cpu_ms:6.2f} ms ({other.cpu_ms / mine.cpu_ms:4.2f}x less); ratio by round:"
-        f" {rounds}"
-    )
+    print(figure.label)
+    reference_name = reference.name if reference is not None else None
+    for name, samples in results.items():
+        mine = median(samples)
+        line = (
+            f"  {name:<22} {mine.rate:8.1f} {figure.unit:<5}"
+            f" server CPU per {per} {mine.cpu_ms:6.2f} ms"
+        )
+        if reference_name is not None and name != reference_name:
+            theirs = results[reference_name]
+            other = median(theirs)
+            ratio = better(mine, other)
+            rounds = ", ".join(f"{better(a, b):.2f}" for a, b in zip(samples, theirs, strict=True))
+            line += f" = {ratio:5.2f}x ({other.cpu_ms / mine.cpu_ms:4.2f}x less CPU)"
+            line += f"; by round: {rounds}"
+            if figure.aim is not None:
+                line += f"; aim >= {figure.aim:g}x: {'met' if ratio >= figure.aim else 'MISSED'}"
+        print(line)
 
 
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     data = sample_data(args.upload_mib * MiB)
-    env = {"CATALOG_DATABASE_URL": args.postgres} if args.postgres else {}
-    with (
-        tempfile.TemporaryDirectory(dir=".", prefix=".bench-") as tmp,
-        running_server(Path(tmp), env) as (url, pid),
-    ):
-        catalog = Service("catalog", url, pid)
-        reference = Service("reference", args.compare_url, args.compare_pid)
-        print(
-            f"catalog: {'PostgreSQL' if args.postgres else 'SQLite'}, filesystem store;"
-            f" reference: {reference.url} (process {reference.pid} and its children)"
+    databases: dict[str, dict[str, str]] = {"catalog, SQLite": {}}
+    if args.postgres:
+        databases["catalog, PostgreSQL"] = {"CATALOG_DATABASE_URL": args.postgres}
+    with contextlib.ExitStack() as running:
+        catalogs = []
+        for name, env in databases.items():
+            tmp = Path(
+                running.enter_context(tempfile.TemporaryDirectory(dir=".", prefix=".bench-"))
+            )
+            url, pid = running.enter_context(running_server(tmp, env))
+            catalogs.append(Service(name, url, pid))
+        reference = (
+            Service("reference", args.compare_url, args.compare_pid) if args.compare_url else None
         )
-        for service in (catalog, reference):
-            await fill(service, IMAGES_LISTED)
-        results: dict[str, tuple[list[Sample], list[Sample]]] = {}
+        services = [*catalogs, *([reference] if reference is not None else [])]
+        print(
+            "catalogs: "
+            + ", ".join(c.name for c in catalogs)
+            + ", filesystem store"
+            + (
+                f"; reference: {reference.url} (process {reference.pid} and its children)"
+                if reference is not None
+                else "; no reference"
+            )
+        )
+        chosen = figures(args, data)
+        if not args.creates_only:
+            for service in services:
+                await fill(service, IMAGES_LISTED)
+        results: dict[str, dict[str, list[Sample]]] = {}
         for _ in range(args.rounds):
-            for figure in figures(args, data):
-                ours, theirs = results.setdefault(figure.label, ([], []))
-                ours.append(await figure.run(catalog))
-                theirs.append(await figure.run(reference))
-        print(f"medians of {args.rounds} rounds, the two services in turn:")
-        for figure in figures(args, data):
-            report(figure, *results[figure.label])
-        upload_cpu = median(results[f"upload {args.upload_mib} MiB"][0]).cpu_ms
-        floor = hashing_cpu_ms_per_mib(data)
-        print(
-            f"upload CPU floor (md5 + sha512 here): {floor:.2f} ms/MiB; the catalog's"
-            f" {upload_cpu:.2f} ms/MiB is {upload_cpu - floor:+.2f} ms above it"
-            f" (aim: at most 3.6 ms/MiB and within 0.5 ms of the floor)"
-        )
-        create_cpu = median(results["create, 1 client"][0]).cpu_ms
-        print(f"catalog CPU per create: {create_cpu:.2f} ms (aim: at most 2 ms)")
+            for figure in chosen:
+                for service in services:
+                    samples = results.setdefault(figure.label, {}).setdefault(service.name, [])
+                    samples.append(await figure.run(service))
+        print(f"medians of {args.rounds} rounds, the services in turn:")
+        for figure in chosen:
+            report(figure, results[figure.label], reference)
+        if not args.creates_only:
+            floor = hashing_cpu_ms_per_mib(data)
+            for catalog in catalogs:
+                upload_cpu = median(results[f"upload {args.upload_mib} MiB"][catalog.name]).cpu_ms
+                print(
+                    f"{catalog.name}: upload CPU {upload_cpu:.2f} ms/MiB,"
+                    f" {upload_cpu - floor:+.2f} ms from the floor (md5 + sha512 here:"
+                    f" {floor:.2f} ms/MiB; aim: at most 3.6 ms/MiB and within 0.5 ms of it)"
+                )
+        for catalog in catalogs:
+            create_cpu = median(results["create, 1 client"][catalog.name]).cpu_ms
+            print(
+                f"{catalog.name}: CPU per create, 1 client: {create_cpu:.2f} ms (aim: at most 2 ms)"
+            )
 
 
 def cli() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--compare-url", required=True, help="the reference image service")
-    parser.add_argument(
-        "--compare-pid", required=True, type=int, help="its main process (children counted)"
-    )
+    parser.add_argument("--compare-url", help="the reference image service (none: no reference)")
+    parser.add_argument("--compare-pid", type=int, help="its main process (children counted)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per create figure")
     parser.add_argument("--upload-mib", type=int, default=256)
-    parser.add_argument("--postgres", help="PostgreSQL URL for the catalog instead of SQLite")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--postgres", help="an empty PostgreSQL database for a second catalog, beside SQLite's"
+    )
+    parser.add_argument("--creates-only", action="store_true", help="measure creates alone")
+    args = parser.parse_args()
+    if args.compare_url and args.compare_pid is None:
+        parser.error("--compare-url needs --compare-pid")
+    asyncio.run(main(args))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from catalog.policy import Policy
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra.certificates import BarbicanCertificates, DirectoryCertificates, FirstFound
 from infra.clock import SystemClock
+from infra.consumers.inline import InlineConsumers
 from infra.data_stores import ConfiguredStore, ConfiguredStores, RemoteHttpData, TranslatingStore
 from infra.db.database import Database, Pool
 from infra.db.event_log import SqlEventLog
@@ -54,6 +55,8 @@ class Container:
     node_id: str
     database: Database
     log: SqlEventLog
+    inline_consumers: InlineConsumers
+    """The consumers running here that apply events at their append (`log`'s effects)."""
     stores: ConfiguredStores
     bus: CommandBus
     policy: Policy
@@ -228,7 +231,8 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         await stores.close()
         raise
     quota_limits = settings.quotas.limits()
-    log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits)
+    inline_consumers = InlineConsumers()
+    log = SqlEventLog(database, INLINE_PROJECTIONS, quota_limits, effects=inline_consumers)
     node_id = f"node-{uuid.uuid4()}"
     retry_budget = settings.core.conflict_retry_seconds
     remote = RemoteHttpData(
@@ -278,6 +282,7 @@ async def build(settings: Settings, *, migrate: bool = True) -> Container:
         node_id=node_id,
         database=database,
         log=log,
+        inline_consumers=inline_consumers,
         stores=stores,
         bus=CommandBus(context),
         policy=policy,

@@ -5,6 +5,10 @@ transaction. The runner (runner.py) puts three things in that one transaction: t
 (stream, version) it applied, and the consumer's place in its source. So a crash at any point
 either keeps all three or none, and an event delivered twice is recognised and skipped.
 
+A consumer able to apply events without reading the log (the notifications consumer: an
+image's first event needs no history) may also do it in the appending transaction, as the
+views are projected (inline.py); its source then delivers those events again, to be passed by.
+
 Events come from one of two sources behind one interface (sources.py): a Kafka consumer group
 on `catalog.events` where the catalog runs with Kafka, or a tail of the log itself in the
 embedded catalog. A consumer cannot tell which one feeds it.
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -40,9 +44,21 @@ class Consumer(Protocol):
         ...
 
 
+@runtime_checkable
+class InlineConsumer(Consumer, Protocol):
+    """A consumer whose effects may also be done in the transaction that appends the events,
+    where the consumer is up to date with their stream (infra/consumers/inline.py)."""
+
+    def applies_inline(self, recorded: RecordedEvent) -> bool:
+        """Whether it can apply `recorded` now without reading the log (its stream's earlier
+        events already known to it); if not, the event waits for its source, as others do."""
+        ...
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """Events to apply together, and how to record the source's place after them."""
+    """Events to apply together, and how to record the source's place after them (and after
+    every delivery the source made before: the latest place stands for all of them)."""
 
     events: Sequence[RecordedEvent]
     record_place: Callable[[sa.Connection], None]

@@ -85,6 +85,13 @@ class NotificationsConsumer:
             self._folds.keep(stream)
         add_notifications(conn, rows)
 
+    def applies_inline(self, recorded: RecordedEvent) -> bool:
+        """A stream's first event, or one whose stream's fold is cached as the event before
+        left it: nothing to read (an image's create, and what follows it in this process)."""
+        return (
+            recorded.version == 1 or self._folds.version(recorded.stream_id) == recorded.version - 1
+        )
+
     def _not_cached(
         self, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> dict[uuid.UUID, int]:

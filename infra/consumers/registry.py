@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 
 from infra.bootstrap import Container
-from infra.consumers.base import ConsumerJob, EventSource
+from infra.consumers.base import ConsumerJob, EventSource, InlineConsumer
+from infra.consumers.inline import InlineConsumers
 from infra.consumers.notifications import notifications_job
 from infra.consumers.runner import run_consumer
 from infra.consumers.scrubber import scrubber_job
@@ -45,12 +46,28 @@ def job_for(container: Container, name: str) -> ConsumerJob:
 
 
 async def run_job(container: Container, name: str) -> None:
-    """Run consumer `name` and its companions until cancelled."""
+    """Run consumer `name` and its companions until cancelled; a consumer that can apply
+    events at their append does so in this process's appends meanwhile."""
     job = job_for(container, name)
     source = source_for(container, job.consumer.name)
-    async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(
-            run_consumer(job.consumer, source, container.database, after_commit=job.after_commit)
-        )
-        for companion in job.companions:
-            tasks.create_task(companion())
+    consumer = job.consumer
+    inline: InlineConsumers | None = None
+    if isinstance(consumer, InlineConsumer):
+        inline = container.inline_consumers
+        inline.add(consumer, job.after_commit)
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(
+                run_consumer(
+                    consumer,
+                    source,
+                    container.database,
+                    after_commit=job.after_commit,
+                    inline=inline,
+                )
+            )
+            for companion in job.companions:
+                tasks.create_task(companion())
+    finally:
+        if inline is not None:
+            inline.remove(consumer.name)

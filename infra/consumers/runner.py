@@ -1,8 +1,9 @@
 """Running a consumer: deliveries from its source, applied in one transaction each.
 
-A delivery with nothing the consumer acts on (a create, to the scrubber) needs no transaction:
-its place is kept back and written with the next one that has, or once the source goes quiet,
-or after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
+A delivery with nothing the consumer acts on (a create, to the scrubber), or only events whose
+effects it did at their append (inline.py), needs no transaction: its place is kept back and
+written with the next one that has, once the source has been quiet for `QUIET_SECONDS`, or
+after `PLACE_SAVE_INTERVAL` at the latest. A crash meanwhile only hands the consumer those
 events again, which it passes by again; so most events cost a consumer that does not want them
 nothing but the read.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
@@ -19,6 +20,7 @@ import structlog
 from catalog.errors import DatabaseUnavailable
 from catalog.events import RecordedEvent, decode
 from infra.consumers.base import Consumer, Delivery, EventSource
+from infra.consumers.inline import InlineConsumers
 from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
 
@@ -29,6 +31,10 @@ RETRY_DELAY_MAX = 10.0
 PLACE_SAVE_INTERVAL = 1.0
 """Seconds a place passed by (see above) waits at most to be written: how stale the place that
 lag is measured from may be while only unwanted events come."""
+QUIET_SECONDS = 0.1
+"""How long a source finds nothing new after the last delivery passed by before its place is
+written. Not at its first empty look: on PostgreSQL a tail looks again within milliseconds of
+every delivery, and under a steady trickle of creates each look would cost a transaction."""
 APPLY_CHUNK = 50
 """Events decoded and applied at a time, within the delivery's one transaction. On PostgreSQL
 the work runs on the event loop between the statements' round trips: a chunk's effects go to
@@ -42,15 +48,10 @@ def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]
     return [r for r in delivery.events if wanted is None or r.event_type in wanted]
 
 
-def apply_delivery(
-    conn: sa.Connection,
-    consumer: Consumer,
-    delivery: Delivery,
-    passed_by: Sequence[Delivery] = (),
-) -> int:
+def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) -> int:
     """The effects of the events not applied before, what was applied, and the source's place
-    (after the places of the deliveries `passed_by` before it without a transaction): all in
-    the caller's transaction. Returns how many events took effect."""
+    (which stands for the deliveries passed by before it without a transaction): all in the
+    caller's transaction. Returns how many events took effect."""
     relevant = wanted_events(consumer, delivery)
     known = applied_versions(conn, consumer.name, {r.stream_id for r in relevant})
     reached = dict(known)
@@ -67,35 +68,43 @@ def apply_delivery(
             stream: version for stream, version in reached.items() if known.get(stream) != version
         }
         record_applied(conn, consumer.name, moved, known)
-    for earlier in passed_by:
-        earlier.record_place(conn)
     delivery.record_place(conn)
     return len(fresh)
 
 
-def record_places(conn: sa.Connection, deliveries: Sequence[Delivery]) -> None:
-    for delivery in deliveries:
-        delivery.record_place(conn)
-
-
 class PassedBy:
-    """Deliveries passed by without a transaction, whose places are still to be written."""
+    """The latest delivery passed by without a transaction, whose place (standing for those
+    before it) is still to be written."""
 
     def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
+        self.latest: Delivery | None = None
         self._since = 0.0
+        self._last = 0.0
 
     def add(self, delivery: Delivery) -> None:
-        if not self.deliveries:
-            self._since = time.monotonic()
-        self.deliveries.append(delivery)
+        self._last = time.monotonic()
+        if self.latest is None:
+            self._since = self._last
+        self.latest = delivery
 
     def overdue(self) -> bool:
         return time.monotonic() - self._since >= PLACE_SAVE_INTERVAL
 
-    def take(self) -> list[Delivery]:
-        taken, self.deliveries = self.deliveries, []
-        return taken
+    def quiet(self) -> bool:
+        return time.monotonic() - self._last >= QUIET_SECONDS
+
+    def forget(self) -> None:
+        """Its place was written with a later delivery's."""
+        self.latest = None
+
+    async def write(self, database: Database) -> None:
+        if self.latest is not None:
+            await database.write_derived(_record_place, self.latest)
+            self.latest = None
+
+
+def _record_place(conn: sa.Connection, delivery: Delivery) -> None:
+    delivery.record_place(conn)
 
 
 async def run_consumer(
@@ -104,12 +113,14 @@ async def run_consumer(
     database: Database,
     *,
     after_commit: Callable[[], None] | None = None,
+    inline: InlineConsumers | None = None,
 ) -> None:
     """Consume until cancelled. A failure (database or broker down, an event the consumer cannot
     apply yet) stops nothing for good: the source is restarted from the last committed place
     after a growing pause, so nothing is skipped and nothing is applied twice. A database
     outage (the database's to log) stops the source until the database is back: a consumer
-    group is not made to rebalance again and again meanwhile."""
+    group is not made to rebalance again and again meanwhile. `inline` says which events
+    took their effect at their append here."""
     delay = RETRY_DELAY_START
     while True:
         outage = False
@@ -120,18 +131,18 @@ async def run_consumer(
             while True:
                 delivery = await source.next()
                 if delivery is None:
-                    if passed.deliveries:
-                        await database.write_derived(record_places, passed.take())
+                    if passed.quiet() or passed.overdue():
+                        await passed.write(database)
                     continue
-                if not wanted_events(consumer, delivery):
+                wanted = wanted_events(consumer, delivery)
+                if not wanted or (inline is not None and inline.took_effect(consumer.name, wanted)):
                     passed.add(delivery)
                     if passed.overdue():
-                        await database.write_derived(record_places, passed.take())
+                        await passed.write(database)
                     await source.delivered(delivery)
                     continue
-                applied = await database.write_derived(
-                    apply_delivery, consumer, delivery, passed.take()
-                )
+                applied = await database.write_derived(apply_delivery, consumer, delivery)
+                passed.forget()
                 await source.delivered(delivery)
                 delay = RETRY_DELAY_START
                 if applied and after_commit is not None:

@@ -155,6 +155,9 @@ class KafkaTail:
         self._idle_ms = int(idle_seconds * 1000)
         self._kafka: AIOKafkaConsumer | None = None
         self._places: dict[int, int] = {}
+        self._seen: dict[int, int] = {}
+        """Each partition's place after everything fetched since the start: a delivery's place
+        stands for those before it (see `Delivery`)."""
         self._uncommitted: dict[int, int] = {}
         """Places applied but not yet committed to Kafka (for its tools only)."""
         self._committing: asyncio.Task[None] | None = None
@@ -169,6 +172,7 @@ class KafkaTail:
 
     async def start(self) -> None:
         self.unplaced = None
+        self._seen = {}
         await ensure_topic(str(self._settings.bootstrap_servers), self._topic)
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=self._settings.bootstrap_servers,
@@ -211,8 +215,11 @@ class KafkaTail:
             if records
         }
 
+        self._seen.update(places)
+        seen = dict(self._seen)
+
         def record_place(conn: sa.Connection) -> None:
-            save_offsets(conn, self._name, self._topic, places)
+            save_offsets(conn, self._name, self._topic, seen)
 
         self._places = places
         return Delivery(events, record_place)

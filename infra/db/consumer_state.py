@@ -37,14 +37,21 @@ _MOVE_APPLIED = (
 )
 
 
-_APPLIED_VERSIONS = (
+_INSERT_APPLIED = sa.insert(consumer_applied)
+_APPLIED = sa.select(consumer_applied.c.stream_id, consumer_applied.c.version).where(
+    consumer_applied.c.consumer == sa.bindparam("consumer"),
+    consumer_applied.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+)
+_APPLIED_VERSIONS = _APPLIED.with_for_update()
+_APPLIED_VERSION_UNLOCKED = (
     sa.select(consumer_applied.c.stream_id, consumer_applied.c.version)
     .where(
         consumer_applied.c.consumer == sa.bindparam("consumer"),
-        consumer_applied.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+        consumer_applied.c.stream_id == sa.bindparam("stream"),
     )
-    .with_for_update()
+    .with_for_update(skip_locked=True)
 )
+"""One stream's, as an append has: a list of streams costs compiling it again each time."""
 
 
 def applied_versions(
@@ -54,6 +61,18 @@ def applied_versions(
     ends: a second process applying the same stream meanwhile waits, then sees the new one."""
     rows = conn.execute(_APPLIED_VERSIONS, {"consumer": consumer, "streams": list(stream_ids)})
     return {row.stream_id: row.version for row in rows}
+
+
+def applied_version_unless_held(
+    conn: sa.Connection, consumer: str, stream_id: uuid.UUID
+) -> int | None:
+    """`applied_versions` of one stream without waiting: None when nothing of it was applied,
+    or when another transaction holds its record (PostgreSQL; SQLite's one writer never
+    finds one held)."""
+    row = conn.execute(
+        _APPLIED_VERSION_UNLOCKED, {"consumer": consumer, "stream": stream_id}
+    ).first()
+    return None if row is None else int(row.version)
 
 
 def record_applied(
@@ -80,7 +99,7 @@ def record_applied(
     if moved:
         conn.execute(_MOVE_APPLIED, moved)
     if new:
-        conn.execute(sa.insert(consumer_applied), new)
+        conn.execute(_INSERT_APPLIED, new)
 
 
 def load_offsets(conn: sa.Connection, consumer: str, topic: str) -> dict[int, int]:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 
@@ -38,8 +38,12 @@ from catalog.queries.claims import enforce_claim
 from catalog.quotas import QuotaLimits
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
+from infra.db.recent_appends import RecentAppends
 from infra.db.tables import event
 from infra.wakeup import Wakeup
+
+if TYPE_CHECKING:
+    from infra.consumers.inline import InlineConsumers
 
 _COLUMNS = (
     event.c.position,
@@ -113,7 +117,13 @@ _STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).w
 )
 
 
-Outcome = list[RecordedEvent] | Exception
+@dataclass(frozen=True)
+class _Appended:
+    recorded: list[RecordedEvent]
+    effects_done_by: tuple[str, ...] = ()
+
+
+Outcome = _Appended | Exception
 
 
 @dataclass(frozen=True)
@@ -149,10 +159,13 @@ class SqlEventLog:
         database: Database,
         projections: Sequence[Projection] = (),
         quota_limits: QuotaLimits | None = None,
+        effects: InlineConsumers | None = None,
     ) -> None:
         self.database = database
         self.quota_limits = quota_limits or QuotaLimits()
         self.projections = tuple(projections)
+        self.effects = effects
+        """Consumers that do their effects in the appending transaction, where they can."""
         self.appended = Wakeup()
         """Nudged after every append of this process, for readers tailing the log."""
         self.postgres = database.postgres
@@ -161,6 +174,10 @@ class SqlEventLog:
         self._group_commit = (
             None if self.postgres else GroupCommit(self._append_together, self._append_alone)
         )
+        # SQLite's positions commit in order: this process's readers take its own new events
+        # from memory rather than reading each of them back once per reader.
+        self._recent = None if self.postgres else RecentAppends()
+        self._reading: dict[tuple[LogCursor, int], asyncio.Future[list[RecordedEvent]]] = {}
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -179,13 +196,18 @@ class SqlEventLog:
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         if self._group_commit is not None:
-            recorded = await self._group_commit.submit(request)
+            appended = await self._group_commit.submit(request)
         else:
-            recorded = await self._append_alone(request)
+            appended = await self._append_alone(request)
+        recorded = appended.recorded
+        if self._recent is not None:
+            self._recent.committed(recorded)
+        if self.effects is not None:
+            self.effects.committed(recorded, appended.effects_done_by)
         self.appended.notify()
         return recorded
 
-    async def _append_alone(self, request: _Append) -> list[RecordedEvent]:
+    async def _append_alone(self, request: _Append) -> _Appended:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
         try:
             return await self.database.write(self._write, request)
@@ -224,7 +246,7 @@ class SqlEventLog:
             versions[request.stream_id] = request.expected_version + len(request.events)
         return outcomes
 
-    def _write(self, conn: sa.Connection, request: _Append) -> list[RecordedEvent]:
+    def _write(self, conn: sa.Connection, request: _Append) -> _Appended:
         if request.claim is not None:
             # Before any insert: a refused claim leaves the transaction untouched.
             enforce_claim(conn, request.claim, self.quota_limits)
@@ -234,8 +256,11 @@ class SqlEventLog:
             RecordedEvent(position=p, commit_order=0, **{**row, "metadata": request.metadata})
             for p, row in zip(result.scalars(), rows, strict=True)
         ]
-        self._project_new(conn, recorded, [new.event for new in request.events])
-        return recorded
+        events = [new.event for new in request.events]
+        self._project_new(conn, recorded, events)
+        if self.effects is None:
+            return _Appended(recorded)
+        return _Appended(recorded, self.effects.apply(conn, recorded, events))
 
     def project(self, conn: sa.Connection, recorded: Sequence[RecordedEvent]) -> None:
         """Apply events read from the log to every projection, on the caller's transaction."""
@@ -273,12 +298,34 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        if not self.postgres:  # SQLite's work already runs beside the event loop
+        if self._recent is not None:
+            recent = self._recent.after(after.position, limit)
+            if recent is not None:
+                return recent
+            # SQLite's work already runs beside the event loop
             return await self.database.read(_read_after, after, limit)
+        # The consumers of a process tail the log from the same place, woken by the same
+        # appends: a read from a place another reader is reading from joins that read.
+        key = (after, limit)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_rows(after, limit))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._read_ended(key, done))
+        return list(await asyncio.shield(reading))
+
+    async def _read_rows(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
         # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
         # long read (a consumer catching up) holds the loop for its round trip only.
         rows = await self.database.read(_rows_after, after, limit)
         return await asyncio.to_thread(_recorded_events, rows)
+
+    def _read_ended(
+        self, key: tuple[LogCursor, int], done: asyncio.Future[list[RecordedEvent]]
+    ) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # seen here too, should every reader have left meanwhile
 
 
 def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:

@@ -6,12 +6,13 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from catalog.errors import ConcurrencyConflict
-from catalog.events import EventMetadata, ImageCreated, ImageDeleted, NewEvent
+from catalog.events import EventMetadata, ImageCreated, ImageDeleted, NewEvent, RecordedEvent
 from catalog.identity import Actor
 from catalog.ports import LOG_START
 from infra.db.database import open_database
@@ -106,6 +107,66 @@ async def test_reading_by_cursor_returns_every_event_once_in_order(log: SqlEvent
     seen = [e.stream_id for e in first + rest]
     assert seen == streams
     assert await log.read(cursor_after(rest, LOG_START), 100) == []
+
+
+async def read_to_the_end(log: SqlEventLog, expected: int, limit: int) -> list[RecordedEvent]:
+    """Every event, read `limit` at a time from the start, once `expected` are readable."""
+
+    events: list[RecordedEvent] = []
+
+    async def everything() -> bool:
+        events.clear()
+        while batch := await log.read(cursor_after(events, LOG_START), limit):
+            events.extend(batch)
+        return len(events) == expected
+
+    await until(everything, "every event is readable")
+    return events
+
+
+async def test_reads_after_appends_here_and_elsewhere_give_what_the_log_holds(
+    log: SqlEventLog, database_url: str
+) -> None:
+    """Where a process hands its readers the events it appended itself (SQLite), they are those
+    the log holds, and another process's appends in between are not passed over."""
+    elsewhere = SqlEventLog(open_database(database_url))
+    afresh = SqlEventLog(open_database(database_url))  # appends nothing: reads the log
+    try:
+        first, second = uuid.uuid4(), uuid.uuid4()
+        await log.append(first, 0, [created("a")], META)
+        await log.append(first, 1, [deleted()], META)
+        await elsewhere.append(second, 0, [created("b")], META)
+        await log.append(uuid.uuid4(), 0, [created("c"), deleted()], META)
+        await log.append(second, 1, [deleted()], META)
+
+        here = await read_to_the_end(log, 6, limit=2)
+        assert here == await read_to_the_end(afresh, 6, limit=100)
+        assert [e.data.get("name") for e in here] == ["a", None, "b", "c", None, None]
+    finally:
+        await elsewhere.database.close()
+        await afresh.database.close()
+
+
+async def test_readers_reading_from_one_place_at_once_share_one_read(log: SqlEventLog) -> None:
+    """As the consumers of a process do, woken by the same append: each gets every event."""
+    streams = [uuid.uuid4() for _ in range(3)]
+    for stream in streams:
+        await log.append(stream, 0, [created()], META)
+    await read_to_the_end(log, len(streams), limit=100)
+    reads: list[str] = []
+
+    def note_log_reads(*args: Any) -> None:
+        if "FROM event" in args[2]:
+            reads.append(args[2])
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", note_log_reads)
+    try:
+        together = await asyncio.gather(*(log.read(LOG_START, 100) for _ in range(3)))
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", note_log_reads)
+
+    assert all([e.stream_id for e in events] == streams for events in together)
+    assert len(reads) <= 1  # SQLite: none, the events appended here are in memory
 
 
 async def test_an_unknown_stream_loads_empty(log: SqlEventLog) -> None:

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from infra.bootstrap import Container
 from infra.consumers import runner
+from infra.consumers.base import Consumer
+from infra.consumers.notifications import NotificationsConsumer
 from infra.consumers.registry import job_for
 from infra.consumers.runner import run_consumer
 from infra.consumers.sources import LogTail, checkpoint_name
@@ -60,21 +62,24 @@ class CountingWrites:
         return getattr(self._database, name)
 
 
-async def writes_to_the_head(container: Container) -> int:
-    """Run the scrubber (which acts on pending deletions only), one event per delivery, until
-    its place is at the end of the log; how many write transactions it asked for."""
+async def writes_to_the_head(container: Container, consumer: Consumer | None = None) -> int:
+    """Run `consumer` (by default the scrubber, which acts on pending deletions only), one
+    event per delivery, until its place is at the end of the log; how many write transactions
+    it asked for."""
     database = CountingWrites(container.database)
-    job = job_for(container, "scrubber")
-    source = LogTail(container.log, job.consumer.name, batch_size=1, idle_seconds=0.01)
+    consumer = consumer or job_for(container, "scrubber").consumer
+    source = LogTail(container.log, consumer.name, batch_size=1, idle_seconds=0.01)
     head = await container.database.read(_last_cursor)
-    consuming = asyncio.create_task(run_consumer(job.consumer, source, database))  # type: ignore[arg-type]
+    consuming = asyncio.create_task(
+        run_consumer(consumer, source, database, inline=container.inline_consumers)  # type: ignore[arg-type]
+    )
     try:
 
         async def at_head() -> bool:
-            place = await container.database.read(load_checkpoint, checkpoint_name("scrubber"))
+            place = await container.database.read(load_checkpoint, checkpoint_name(consumer.name))
             return place >= head
 
-        await until(at_head, "the scrubber's place reaches the end of the log")
+        await until(at_head, "the consumer's place reaches the end of the log")
     finally:
         consuming.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -125,3 +130,16 @@ async def test_a_wanted_event_writes_the_places_passed_by_with_its_own(
 
     assert await writes_to_the_head(container) == 1  # the deletion's carries those before it
     assert await applied_by_scrubber(container) == 1
+
+
+async def test_events_applied_at_their_append_are_passed_by(
+    api_on_sqlite: tuple[ApiClient, Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PLACE_SAVE_INTERVAL", 3600.0)
+    api, container = api_on_sqlite
+    consumer = NotificationsConsumer(container.settings.notifications)
+    container.inline_consumers.add(consumer, None)
+    for _ in range(4):
+        await created_image_id(api)
+
+    assert await writes_to_the_head(container, consumer) == 1  # four creates' places together

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiohttp import ClientResponse
 
 from infra.bootstrap import Container
 from infra.consumers import notifications
@@ -87,9 +88,9 @@ async def import_and_tagged_namespace(api: ApiClient) -> None:
     assert (await api.post("/v2/metadefs/namespaces", json=namespace, headers=ADMIN)).status == 201
 
 
-async def test_an_image_life_gives_glances_notifications_in_order(
-    api: ApiClient, container: Container
-) -> None:
+async def image_life(api: ApiClient, container: Container) -> ClientResponse:
+    """An image created, uploaded, renamed, shared (accepted, then unshared), downloaded and
+    deleted; the create's answer."""
     create = await api.post(
         "/v2/images",
         json={"name": "a", "disk_format": "raw", "container_format": "bare"},
@@ -112,6 +113,14 @@ async def test_an_image_life_gives_glances_notifications_in_order(
     assert (await api.delete(f"{members}/proj-b", headers=PROJECT_A)).status == 204
     await downloaded(api, container, image_id)
     assert (await api.delete(f"/v2/images/{image_id}", headers=PROJECT_A)).status == 204
+    return create
+
+
+async def test_an_image_life_gives_glances_notifications_in_order(
+    api: ApiClient, container: Container
+) -> None:
+    create = await image_life(api, container)
+    image_id = (await create.json())["id"]
 
     await consume_log(container, "notifications")
     messages = await outbox(container)
