@@ -30,6 +30,9 @@ log = structlog.get_logger(__name__)
 
 
 FETCH_MAX_WAIT_MS = 5
+INLINE_DECODE_RECORDS = 20
+"""Fetched records decoded on the event loop at most; more are decoded in a thread. A few
+records cost less than the thread's round trip, which on a busy loop is a wait of its own."""
 ONE_WRITER_IDLE_SECONDS = 1.0
 """How often a tail of a SQLite log looks for news nobody nudged it about: only a command-line
 tool's appends, which may wait that long."""
@@ -117,7 +120,9 @@ class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
         self._source = source
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None  # every place is written with its effects: nothing to save on the way out
+        # Every place is written with its effects: nothing to save on the way out. Records
+        # taken ahead from these partitions are now their next owner's.
+        self._source.drop_ahead(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         try:
@@ -131,6 +136,11 @@ class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
 class KafkaTail:
     """A Kafka consumer group on `catalog.events`: partitions spread over the consumer's
     processes, each continuing from the offsets saved with the consumer's effects.
+
+    Records are taken from aiokafka as soon as they are fetched (up to a batch ahead), while
+    the consumer applies the previous batch: aiokafka fetches a partition again only once its
+    fetched records have been taken, so records left with it would wait for the consumer's
+    transaction to end, and then again for the fetch that follows.
 
     Offsets are also committed to Kafka after each batch, only so Kafka's own tools show the
     group's lag; the database's are the ones that count. That commit runs beside the consumer,
@@ -160,6 +170,16 @@ class KafkaTail:
         self._committing: asyncio.Task[None] | None = None
         self.unplaced: DatabaseUnavailable | None = None
         """Why partitions assigned to this source could not be moved to their saved places."""
+        self._ahead: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        """Records taken from aiokafka, not yet delivered, in order per partition."""
+        self._ahead_count = 0
+        self._arrived = asyncio.Event()
+        """Set when records are taken ahead, or the taking stopped (a broker error)."""
+        self._taken = asyncio.Event()
+        """Set when the records ahead are delivered: there is room to take more."""
+        self._taking: asyncio.Task[None] | None = None
+        self._assignments = 0
+        """Counts revocations: records fetched across one are not taken."""
 
     @property
     def kafka(self) -> AIOKafkaConsumer:
@@ -182,6 +202,8 @@ class KafkaTail:
         )
         self._kafka.subscribe([self._topic], listener=_PlacesFromDatabase(self))
         await self._kafka.start()
+        self._taking = asyncio.create_task(self._take_ahead())
+        self._taking.add_done_callback(lambda _: self._arrived.set())
 
     async def seek_to_places(self, partitions: list[TopicPartition]) -> None:
         places = await self._database.read(load_offsets, self._name, self._topic)
@@ -196,15 +218,55 @@ class KafkaTail:
             partitions=sorted(p.partition for p in partitions),
         )
 
+    def drop_ahead(self, partitions: list[TopicPartition]) -> None:
+        for partition in partitions:
+            self._ahead_count -= len(self._ahead.pop(partition, ()))
+        self._assignments += 1  # what a fetch under the old assignment returns is stale
+        self._taken.set()
+
+    async def _take_ahead(self) -> None:
+        """Take fetched records from aiokafka as they come, up to a batch ahead."""
+        while True:
+            room = self._batch_size - self._ahead_count
+            if room <= 0:
+                self._taken.clear()
+                await self._taken.wait()
+                continue
+            assignment = self._assignments
+            fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=room)
+            if assignment != self._assignments:
+                continue  # partitions were revoked meanwhile: their new owner has these
+            for partition, records in fetched.items():
+                if records:
+                    self._ahead.setdefault(partition, []).extend(records)
+                    self._ahead_count += len(records)
+                    self._arrived.set()
+
+    def _take_delivered(self) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+        taken, self._ahead, self._ahead_count = self._ahead, {}, 0
+        self._arrived.clear()
+        self._taken.set()
+        return taken
+
     async def next(self) -> Delivery | None:
-        fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=self._batch_size)
+        if not self._ahead:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._idle_ms / 1000):
+                    await self._arrived.wait()
         if self.unplaced is not None:
             raise self.unplaced
-        if not any(fetched.values()):
+        if self._taking is not None and self._taking.done():
+            self._taking.result()  # what stopped the taking (a broker error) stops the source
+        if not self._ahead:
             return None
-        # Decoded beside the event loop: a full batch is tens of milliseconds of work, which
-        # whatever else the loop serves (the API, in `catalog serve`) would wait out.
-        events = await asyncio.to_thread(_decoded, fetched)
+        count = self._ahead_count
+        fetched = self._take_delivered()
+        if count <= INLINE_DECODE_RECORDS:
+            events = _decoded(fetched)
+        else:
+            # Decoded beside the event loop: a full batch is tens of milliseconds of work,
+            # which whatever else the loop serves (the API, in `catalog serve`) would wait out.
+            events = await asyncio.to_thread(_decoded, fetched)
         places = {
             partition.partition: records[-1].offset + 1
             for partition, records in fetched.items()
@@ -236,6 +298,12 @@ class KafkaTail:
                 await self.kafka.commit(offsets)
 
     async def stop(self) -> None:
+        if self._taking is not None:
+            self._taking.cancel()
+            await asyncio.gather(self._taking, return_exceptions=True)
+            self._taking = None
+        self._ahead, self._ahead_count = {}, 0
+        self._arrived.clear()
         if self._committing is not None:
             self._committing.cancel()
             await asyncio.gather(self._committing, return_exceptions=True)
