@@ -178,8 +178,10 @@ class KafkaTail:
         self._taken = asyncio.Event()
         """Set when the records ahead are delivered: there is room to take more."""
         self._taking: asyncio.Task[None] | None = None
-        self._assignments = 0
+        self._rebalances = 0
         """Counts revocations: records fetched across one are not taken."""
+        self._follows: dict[TopicPartition, int] = {}
+        """Each assigned partition's offset where the records taken so far end."""
 
     @property
     def kafka(self) -> AIOKafkaConsumer:
@@ -207,11 +209,14 @@ class KafkaTail:
 
     async def seek_to_places(self, partitions: list[TopicPartition]) -> None:
         places = await self._database.read(load_offsets, self._name, self._topic)
+        unplaced = [p for p in partitions if p.partition not in places]
+        starts = await self.kafka.beginning_offsets(unplaced) if unplaced else {}
         for partition in partitions:
-            if partition.partition in places:
-                self.kafka.seek(partition, places[partition.partition])
-            else:
-                await self.kafka.seek_to_beginning(partition)
+            offset: int = (
+                places[partition.partition] if partition.partition in places else starts[partition]
+            )
+            self.kafka.seek(partition, offset)
+            self._follows[partition] = offset
         log.info(
             "consumer_partitions_assigned",
             consumer=self._name,
@@ -221,7 +226,8 @@ class KafkaTail:
     def drop_ahead(self, partitions: list[TopicPartition]) -> None:
         for partition in partitions:
             self._ahead_count -= len(self._ahead.pop(partition, ()))
-        self._assignments += 1  # what a fetch under the old assignment returns is stale
+            self._follows.pop(partition, None)
+        self._rebalances += 1
         self._taken.set()
 
     async def _take_ahead(self) -> None:
@@ -232,15 +238,20 @@ class KafkaTail:
                 self._taken.clear()
                 await self._taken.wait()
                 continue
-            assignment = self._assignments
+            rebalances = self._rebalances
             fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=room)
-            if assignment != self._assignments:
-                continue  # partitions were revoked meanwhile: their new owner has these
             for partition, records in fetched.items():
-                if records:
-                    self._ahead.setdefault(partition, []).extend(records)
-                    self._ahead_count += len(records)
-                    self._arrived.set()
+                if not records or partition not in self._follows:
+                    continue  # revoked meanwhile: its new owner has these
+                if rebalances != self._rebalances:
+                    # Fetched across a rebalance, before or after the partition was moved to
+                    # its saved place: fetched again from there, to be sure.
+                    self.kafka.seek(partition, self._follows[partition])
+                    continue
+                self._ahead.setdefault(partition, []).extend(records)
+                self._ahead_count += len(records)
+                self._follows[partition] = records[-1].offset + 1
+                self._arrived.set()
 
     def _take_delivered(self) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
         taken, self._ahead, self._ahead_count = self._ahead, {}, 0
@@ -302,7 +313,7 @@ class KafkaTail:
             self._taking.cancel()
             await asyncio.gather(self._taking, return_exceptions=True)
             self._taking = None
-        self._ahead, self._ahead_count = {}, 0
+        self._ahead, self._ahead_count, self._follows = {}, 0, {}
         self._arrived.clear()
         if self._committing is not None:
             self._committing.cancel()
