@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -99,7 +100,7 @@ async def test_a_relay_keeps_sending_while_several_batches_await_acknowledgement
     async with relaying_to(broker, log) as relay:
         for count in range(1, MAX_IN_FLIGHT + 1):  # one after the other: each its own batch
             streams.append(await created(log))
-            await until(lambda n=count: broker.sent(n), f"event {count} is sent unacknowledged")
+            await until(partial(broker.sent, count), f"event {count} is sent unacknowledged")
         second = (await log.load_stream(streams[1]))[0].position
         broker.acks[1].set_result(None)  # the second: the first still holds the checkpoint
         broker.acks[0].set_result(None)
