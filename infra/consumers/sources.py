@@ -261,9 +261,11 @@ class KafkaTail:
 
     async def next(self) -> Delivery | None:
         if not self._ahead:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle_ms / 1000):
-                    await self._arrived.wait()
+            self._arrived.clear()  # also set when a rebalance dropped what had arrived
+            if self._taking is not None and not self._taking.done():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._idle_ms / 1000):
+                        await self._arrived.wait()
         if self.unplaced is not None:
             raise self.unplaced
         if self._taking is not None and self._taking.done():
