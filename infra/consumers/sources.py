@@ -33,6 +33,10 @@ FETCH_MAX_WAIT_MS = 5
 INLINE_DECODE_RECORDS = 20
 """Fetched records decoded on the event loop at most; more are decoded in a thread. A few
 records cost less than the thread's round trip, which on a busy loop is a wait of its own."""
+TAKING_WAIT_MS = 1000
+"""The longest the taking of records ahead waits in aiokafka at a time: records end the wait
+at once, so this only spaces out an idle source's turns (the consumer's own idle pause is its
+`idle_seconds`, waited on the records taken)."""
 ONE_WRITER_IDLE_SECONDS = 1.0
 """How often a tail of a SQLite log looks for news nobody nudged it about: only a command-line
 tool's appends, which may wait that long."""
@@ -239,7 +243,7 @@ class KafkaTail:
                 await self._taken.wait()
                 continue
             rebalances = self._rebalances
-            fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=room)
+            fetched = await self.kafka.getmany(timeout_ms=TAKING_WAIT_MS, max_records=room)
             for partition, records in fetched.items():
                 if not records or partition not in self._follows:
                     continue  # revoked meanwhile: its new owner has these
