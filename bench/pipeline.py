@@ -52,7 +52,8 @@ from infra.relay import run_relay
 from infra.settings import KafkaSettings
 from tests.waiting import until
 
-AIM_P99_MS = 25.0
+AIM_P99_MS = {"catalog.events": 25.0, "catalog.notifications": 50.0}
+"""The p99 each topic is held to, from a committed write to its message there."""
 
 
 def percentiles(delays: list[float]) -> tuple[float, float]:
@@ -233,10 +234,11 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
         delays = [arrivals.seen[i] - at for i, at in answered.items() if i in arrivals.seen]
         missing = len(answered) - len(delays)
         p50, p99 = percentiles(delays)
-        verdict = "meets" if p99 <= AIM_P99_MS else "misses"
+        aim = AIM_P99_MS[name]
+        verdict = "meets" if p99 <= aim else "misses"
         print(
             f"write -> {name}: p50 {p50:5.1f} ms, p99 {p99:5.1f} ms"
-            f" ({p99 / floor_p99:4.1f}x Kafka's p99; {verdict} the {AIM_P99_MS:.0f} ms aim)"
+            f" ({p99 / floor_p99:4.1f}x Kafka's p99; {verdict} the {aim:.0f} ms aim)"
             + (f"; {missing} not seen" if missing else "")
         )
 

@@ -16,6 +16,7 @@ it is something to connect to that takes batches in order and says when the brok
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ from infra.wakeup import Pause, Wakeup
 log = structlog.get_logger(__name__)
 
 RETRY_DELAY_MAX = 5.0
+MAX_IN_FLIGHT = 8
+"""Batches sent and not yet acknowledged, at most. An acknowledgement comes back through the
+same busy event loop as everything else (tens of milliseconds on a loaded machine): a relay
+that waited for one before each new read would hold back the rows committed meanwhile. The
+bound keeps what a reconnection sends again small (at most this many batches)."""
 
 Row = TypeVar("Row", bound=Positioned)
 RowIn = TypeVar("RowIn", bound=Positioned, contravariant=True)
@@ -132,8 +138,9 @@ async def relay_batches(
     wakeup: Wakeup | None,
     lease: Lease,
 ) -> None:
-    """Publish batch after batch, reading and sending the next one while the broker
-    acknowledges the last; a checkpoint moves only past acknowledged batches, in order.
+    """Publish batch after batch, reading and sending the next ones while the broker
+    acknowledges the earlier (up to `MAX_IN_FLIGHT`); a checkpoint moves only past
+    acknowledged batches, in order.
 
     A relay that finds nothing new waits for news, not for the broker: a row committed while
     the last batch is being acknowledged is read and sent at once. That batch's checkpoint
@@ -142,14 +149,15 @@ async def relay_batches(
     cursor = await relay.database.read(load_checkpoint, relay.name)
     checkpoint = CheckpointWriter(relay.database, relay.name)
     pause = Pause(pace.relay_idle_seconds)
-    in_flight: list[InFlight] = []  # at most two: the last batch sent, and the one before
+    in_flight: deque[InFlight] = deque()  # oldest first
     try:
         while True:
             lease.check()
-            # Two in flight: the older must be acknowledged before a third is sent.
-            while in_flight and (len(in_flight) > 1 or in_flight[0].acks.done()):
+            # Settle the acknowledged batches, in order; wait for the broker only when the
+            # window is full.
+            while in_flight and (len(in_flight) >= MAX_IN_FLIGHT or in_flight[0].acks.done()):
                 await in_flight[0].acks
-                checkpoint.advance(in_flight.pop(0).cursor)
+                checkpoint.advance(in_flight.popleft().cursor)
             ticket = wakeup.ticket() if wakeup else None
             current = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
             if current is not None:
@@ -160,7 +168,7 @@ async def relay_batches(
                 await pause.wait(ticket)
     finally:
         while in_flight and settled(in_flight[0].acks):  # not to be sent again
-            checkpoint.advance(in_flight.pop(0).cursor)
+            checkpoint.advance(in_flight.popleft().cursor)
         for batch in in_flight:
             abandon(batch.acks)
         await checkpoint.close()

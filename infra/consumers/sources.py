@@ -30,6 +30,13 @@ log = structlog.get_logger(__name__)
 
 
 FETCH_MAX_WAIT_MS = 5
+INLINE_DECODE_RECORDS = 20
+"""Fetched records decoded on the event loop at most; more are decoded in a thread. A few
+records cost less than the thread's round trip, which on a busy loop is a wait of its own."""
+TAKING_WAIT_MS = 1000
+"""The longest the taking of records ahead waits in aiokafka at a time: records end the wait
+at once, so this only spaces out an idle source's turns (the consumer's own idle pause is its
+`idle_seconds`, waited on the records taken)."""
 ONE_WRITER_IDLE_SECONDS = 1.0
 """How often a tail of a SQLite log looks for news nobody nudged it about: only a command-line
 tool's appends, which may wait that long."""
@@ -117,7 +124,9 @@ class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
         self._source = source
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None  # every place is written with its effects: nothing to save on the way out
+        # Every place is written with its effects: nothing to save on the way out. Records
+        # taken ahead from these partitions are now their next owner's.
+        self._source.drop_ahead(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         try:
@@ -131,6 +140,11 @@ class _PlacesFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
 class KafkaTail:
     """A Kafka consumer group on `catalog.events`: partitions spread over the consumer's
     processes, each continuing from the offsets saved with the consumer's effects.
+
+    Records are taken from aiokafka as soon as they are fetched (up to a batch ahead), while
+    the consumer applies the previous batch: aiokafka fetches a partition again only once its
+    fetched records have been taken, so records left with it would wait for the consumer's
+    transaction to end, and then again for the fetch that follows.
 
     Offsets are also committed to Kafka after each batch, only so Kafka's own tools show the
     group's lag; the database's are the ones that count. That commit runs beside the consumer,
@@ -163,6 +177,18 @@ class KafkaTail:
         self._committing: asyncio.Task[None] | None = None
         self.unplaced: DatabaseUnavailable | None = None
         """Why partitions assigned to this source could not be moved to their saved places."""
+        self._ahead: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
+        """Records taken from aiokafka, not yet delivered, in order per partition."""
+        self._ahead_count = 0
+        self._arrived = asyncio.Event()
+        """Set when records are taken ahead, or the taking stopped (a broker error)."""
+        self._taken = asyncio.Event()
+        """Set when the records ahead are delivered: there is room to take more."""
+        self._taking: asyncio.Task[None] | None = None
+        self._rebalances = 0
+        """Counts revocations: records fetched across one are not taken."""
+        self._follows: dict[TopicPartition, int] = {}
+        """Each assigned partition's offset where the records taken so far end."""
 
     @property
     def kafka(self) -> AIOKafkaConsumer:
@@ -186,29 +212,82 @@ class KafkaTail:
         )
         self._kafka.subscribe([self._topic], listener=_PlacesFromDatabase(self))
         await self._kafka.start()
+        self._taking = asyncio.create_task(self._take_ahead())
+        self._taking.add_done_callback(lambda _: self._arrived.set())
 
     async def seek_to_places(self, partitions: list[TopicPartition]) -> None:
         places = await self._database.read(load_offsets, self._name, self._topic)
+        unplaced = [p for p in partitions if p.partition not in places]
+        starts = await self.kafka.beginning_offsets(unplaced) if unplaced else {}
         for partition in partitions:
-            if partition.partition in places:
-                self.kafka.seek(partition, places[partition.partition])
-            else:
-                await self.kafka.seek_to_beginning(partition)
+            offset: int = (
+                places[partition.partition] if partition.partition in places else starts[partition]
+            )
+            self.kafka.seek(partition, offset)
+            self._follows[partition] = offset
         log.info(
             "consumer_partitions_assigned",
             consumer=self._name,
             partitions=sorted(p.partition for p in partitions),
         )
 
+    def drop_ahead(self, partitions: list[TopicPartition]) -> None:
+        for partition in partitions:
+            self._ahead_count -= len(self._ahead.pop(partition, ()))
+            self._follows.pop(partition, None)
+        self._rebalances += 1
+        self._taken.set()
+
+    async def _take_ahead(self) -> None:
+        """Take fetched records from aiokafka as they come, up to a batch ahead."""
+        while True:
+            room = self._batch_size - self._ahead_count
+            if room <= 0:
+                self._taken.clear()
+                await self._taken.wait()
+                continue
+            rebalances = self._rebalances
+            fetched = await self.kafka.getmany(timeout_ms=TAKING_WAIT_MS, max_records=room)
+            for partition, records in fetched.items():
+                if not records or partition not in self._follows:
+                    continue  # revoked meanwhile: its new owner has these
+                if rebalances != self._rebalances:
+                    # Fetched across a rebalance, before or after the partition was moved to
+                    # its saved place: fetched again from there, to be sure.
+                    self.kafka.seek(partition, self._follows[partition])
+                    continue
+                self._ahead.setdefault(partition, []).extend(records)
+                self._ahead_count += len(records)
+                self._follows[partition] = records[-1].offset + 1
+                self._arrived.set()
+
+    def _take_delivered(self) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+        taken, self._ahead, self._ahead_count = self._ahead, {}, 0
+        self._arrived.clear()
+        self._taken.set()
+        return taken
+
     async def next(self) -> Delivery | None:
-        fetched = await self.kafka.getmany(timeout_ms=self._idle_ms, max_records=self._batch_size)
+        if not self._ahead:
+            self._arrived.clear()  # also set when a rebalance dropped what had arrived
+            if self._taking is not None and not self._taking.done():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._idle_ms / 1000):
+                        await self._arrived.wait()
         if self.unplaced is not None:
             raise self.unplaced
-        if not any(fetched.values()):
+        if self._taking is not None and self._taking.done():
+            self._taking.result()  # what stopped the taking (a broker error) stops the source
+        if not self._ahead:
             return None
-        # Decoded beside the event loop: a full batch is tens of milliseconds of work, which
-        # whatever else the loop serves (the API, in `catalog serve`) would wait out.
-        events = await asyncio.to_thread(_decoded, fetched)
+        count = self._ahead_count
+        fetched = self._take_delivered()
+        if count <= INLINE_DECODE_RECORDS:
+            events = _decoded(fetched)
+        else:
+            # Decoded beside the event loop: a full batch is tens of milliseconds of work,
+            # which whatever else the loop serves (the API, in `catalog serve`) would wait out.
+            events = await asyncio.to_thread(_decoded, fetched)
         places = {
             partition.partition: records[-1].offset + 1
             for partition, records in fetched.items()
@@ -243,6 +322,12 @@ class KafkaTail:
                 await self.kafka.commit(offsets)
 
     async def stop(self) -> None:
+        if self._taking is not None:
+            self._taking.cancel()
+            await asyncio.gather(self._taking, return_exceptions=True)
+            self._taking = None
+        self._ahead, self._ahead_count, self._follows = {}, 0, {}
+        self._arrived.clear()
         if self._committing is not None:
             self._committing.cancel()
             await asyncio.gather(self._committing, return_exceptions=True)
