@@ -235,6 +235,7 @@ class KafkaTail:
         for partition in partitions:
             self._ahead_count -= len(self._ahead.pop(partition, ()))
             self._follows.pop(partition, None)
+            self._seen.pop(partition.partition, None)  # its places are its new owner's now
         self._rebalances += 1
         self._taken.set()
 
