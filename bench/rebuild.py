@@ -251,6 +251,7 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f" = {rate / inline:.1f}x per-event apply"
     )
     print(f"rebuild {tenths.report()} (aim >= {AIM_LAST_TO_FIRST_TENTH:.2f})")
+    print(f"rebuild's process: {tenths.cpu_report()}")
     cpu, per_event = taken[0], 1e6 / max(result.events, 1)
     server = "not on this machine" if cpu.server is None else f"{cpu.server * per_event:.1f} µs"
     print(
