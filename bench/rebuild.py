@@ -13,7 +13,9 @@ deleted, downloads) by COPY, not through the API, then prints:
   (`Projection.apply`), committed in batches as the rebuild commits;
 - the rebuild (`infra.projection_rebuild`) while a writer keeps appending: its events/s against
   the aim (30,000), the limit and the per-event path; its rate in each tenth of the replay, the
-  last against the first (aim: within 20 %); how long the switch held appends; and whether the
+  last against the first (aim: within 20 %); the CPU it took per event, in its own process and
+  in the database's server processes (from /proc, when the server runs on this machine), which
+  a busy host disturbs less than its rate; how long the switch held appends; and whether the
   rebuilt view holds as many images as the log says.
 """
 
@@ -30,12 +32,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import sqlalchemy as sa
 
 from bench.event_history import COLUMNS, history, rows_in_chunks
 from bench.run import machine
+from bench.server import cpu_seconds_each
 from bench.tenths import Tenths
 from catalog.events import EventMetadata, ImageCreated, NewEvent
 from catalog.ports import LOG_START
@@ -164,6 +168,44 @@ async def rebuild_under_writes(
     return result, writer, tenths
 
 
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds taken meanwhile by this process and by the server processes of a database."""
+
+    process: float
+    server: float | None
+    """None when the database's server processes are not on this machine."""
+
+
+@asynccontextmanager
+async def cpu_use(database: str) -> AsyncIterator[list[CpuUse]]:
+    """Yields a list that holds the CPU taken within the block once it ends."""
+    taken: list[CpuUse] = []
+    server_before = cpu_seconds_each(postgres_backends(database))
+    process_before = time.process_time()
+    yield taken
+    process = time.process_time() - process_before
+    server_after = cpu_seconds_each(postgres_backends(database))
+    server = sum(s - server_before.get(pid, 0.0) for pid, s in server_after.items())
+    taken.append(CpuUse(process, server if server_after else None))
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The processes of a PostgreSQL server on this machine serving `database` (each one's
+    title names its database)."""
+    backends = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+        if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+            backends.append(int(entry.name))
+    return backends
+
+
 def _view_rows(conn: sa.Connection) -> int:
     return int(conn.execute(sa.text("SELECT count(*) FROM image")).scalar_one())
 
@@ -199,7 +241,8 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f"per-event apply (the inline path's SQL), first {INLINE_SAMPLE:,} events:"
         f" {inline:,.0f} events/s"
     )
-    result, writer, tenths = await rebuild_under_writes(log, args.batch)
+    async with cpu_use(url.rpartition("/")[2]) as taken:
+        result, writer, tenths = await rebuild_under_writes(log, args.batch)
     rate = result.events_per_second
     print(
         f"rebuild while a writer appends: {result.events:,} events in {result.seconds:.1f} s"
@@ -208,6 +251,13 @@ async def run(database: Database, url: str, args: argparse.Namespace) -> None:
         f" = {rate / inline:.1f}x per-event apply"
     )
     print(f"rebuild {tenths.report()} (aim >= {AIM_LAST_TO_FIRST_TENTH:.2f})")
+    print(f"rebuild's process: {tenths.cpu_report()}")
+    cpu, per_event = taken[0], 1e6 / max(result.events, 1)
+    server = "not on this machine" if cpu.server is None else f"{cpu.server * per_event:.1f} µs"
+    print(
+        f"CPU per event: the rebuild's process {cpu.process * per_event:.1f} µs,"
+        f" the database's server processes {server}"
+    )
     print(
         f"switch: appends held {result.held_seconds * 1000:.0f} ms; the writer:"
         f" {len(writer.latencies):,} appends, slowest {max(writer.latencies) * 1000:.0f} ms"

@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tests.serving import unused_port, wait_until_serving
@@ -69,11 +69,17 @@ def process_tree(pid: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a server: its process and every descendant still running."""
-    ticks = 0
-    for process in process_tree(pid):
+    return sum(cpu_seconds_each(process_tree(pid)).values())
+
+
+def cpu_seconds_each(pids: Iterable[int]) -> dict[int, float]:
+    """User + system CPU time of each of `pids` still running."""
+    seconds = {}
+    for process in pids:
         try:
             fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        seconds[process] = ticks / os.sysconf("SC_CLK_TCK")
+    return seconds

@@ -47,6 +47,9 @@ from infra.db.tables import event
 __all__ = ["RebuildError", "RebuildProgress", "RebuildResult", "rebuild_projections"]
 
 BATCH = 5000
+INDEX_BUILDERS = 2
+"""Indexes built at once after the replay: PostgreSQL builds each on one core (a view's indexes
+are too small for its parallel builds), and the rebuild's process waits meanwhile."""
 INDEXING = "indexing the new tables"
 """The phase between the replay and the catch-up (PostgreSQL builds the copies' indexes)."""
 SWITCH_ATTEMPTS = 20
@@ -107,7 +110,7 @@ async def rebuild_projections(
             run.progress.phase("replaying the log into new tables")
             await run.replay_streams()
             run.progress.phase(INDEXING)
-            await log.database.write(tables.create_indexes)
+            await run.build_indexes()
             run.progress.phase("catching up")
             await run.catch_up()
             run.progress.phase("switching")
@@ -178,6 +181,20 @@ class _Run:
         await self._replay(read, passed)
         self.cursor = upto
 
+    async def build_indexes(self) -> None:
+        """Build the new tables' other indexes, `INDEX_BUILDERS` at a time, then gather their
+        statistics."""
+        builds = await self.log.database.read(self.tables.index_builds)
+
+        async def builder() -> None:
+            while builds:
+                await self.log.database.write(_execute, builds.pop(0))
+
+        async with asyncio.TaskGroup() as builders:
+            for _ in range(INDEX_BUILDERS):
+                builders.create_task(builder())
+        await self.log.database.write(self.tables.analyze)
+
     async def catch_up(self) -> None:
         """Replay in log order until a read comes back short: the reader is at its horizon."""
 
@@ -196,7 +213,9 @@ class _Run:
         passed: Callable[[list[ReplayEvent]], None],
     ) -> None:
         """Apply what `read` returns, batch after batch, until one comes back short; the next
-        batch is read while the current one is written."""
+        batch is read while the current one is written. The new tables are derived data that
+        nobody reads before the switch, and a rebuild cut short starts over: their commits do
+        not wait for the disk (the switch's does, and so makes them durable)."""
         reading = asyncio.ensure_future(read())
         try:
             while True:
@@ -206,7 +225,9 @@ class _Run:
                     reading = asyncio.ensure_future(read())
                 if batch.events:
                     write, copies = self.log.project_batch, self.tables.copies
-                    await self.log.database.write(write, batch.events, copies, batch.new_streams)
+                    await self.log.database.write_derived(
+                        write, batch.events, copies, batch.new_streams
+                    )
                     self._advanced(len(batch.events))
                 if not batch.more:
                     return
@@ -294,6 +315,10 @@ async def _one_rebuild_at_a_time(log: SqlEventLog) -> AsyncIterator[None]:
         finally:
             await conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": REBUILD_LOCK_KEY})
             await conn.commit()
+
+
+def _execute(conn: sa.Connection, statement: str) -> None:
+    conn.execute(sa.text(statement))
 
 
 def _event_count(conn: sa.Connection) -> int:

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence, Set
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+
+
+class RowInserter(Protocol):
+    """Adds rows that `table` does not hold yet (its keys are free: the caller's transaction
+    read them, or they belong to `new_streams`), in the caller's transaction. Each row has a
+    value for every column. The database's cheapest way may be used (PostgreSQL: COPY)."""
+
+    def __call__(
+        self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None: ...
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`RowInserter` for any database: one INSERT run for every row (executemany)."""
+    if rows:
+        conn.execute(sa.insert(table), list(rows))
 
 
 class Projection(Protocol):
@@ -31,6 +47,7 @@ class Projection(Protocol):
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         """Apply `events`, in log order, as `apply` would one by one; into `tables` (a live
         table's name to the table standing in for it, e.g. a rebuild's new one) when given.
@@ -39,4 +56,8 @@ class Projection(Protocol):
         tables (a rebuild's first pass, stream by stream). Rows kept per stream cannot be
         there yet, so they are not read back: a read per batch whose cost grows with the
         tables, which have no statistics and not all their indexes while a rebuild fills them.
+
+        `insert`: how rows the tables do not hold yet are added (the rebuild's: COPY on
+        PostgreSQL, see `infra/db/copy_rows.py`); the caller's transaction must be the only
+        one writing to the tables.
         """

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import pydantic_core
 import sqlalchemy as sa
 
+from catalog.projections.base import RowInserter, insert_rows
 from catalog.projections.by_ids import id_batches, one_of_ids
 from catalog.projections.image_changes import (
     AddMember,
@@ -61,15 +62,16 @@ def apply_changes(
     changes: Sequence[tuple[uuid.UUID, ImageChange]],
     tables: ImageTables,
     new_streams: Set[uuid.UUID] = frozenset(),
+    insert: RowInserter = insert_rows,
 ) -> None:
     """Apply `changes` (image id and change, in log order) to `tables`; the images of
-    `new_streams` have no rows there yet."""
+    `new_streams` have no rows there yet; rows that come are added by `insert`."""
     ids = list(dict.fromkeys(image_id for image_id, _ in changes))
     before = _load(conn, tables, [i for i in ids if i not in new_streams])
     after = {i: (None if i not in before else before[i].copy()) for i in ids}
     for image_id, change in changes:
         after[image_id] = _fold(after[image_id], change)
-    _write(conn, tables, before, after)
+    _write(conn, tables, before, after, insert)
 
 
 def _fold(current: _ImageRows | None, change: ImageChange) -> _ImageRows | None:
@@ -184,6 +186,7 @@ def _write(
     t: ImageTables,
     before: dict[uuid.UUID, _ImageRows],
     after: dict[uuid.UUID, _ImageRows | None],
+    insert: RowInserter,
 ) -> None:
     writes = _Writes()
     for image_id, now in after.items():
@@ -193,31 +196,31 @@ def _write(
         _write_as_recordsets(conn, tables, writes)
     else:
         _write_row_by_row(conn, tables, writes)
+    for kind, table in tables.items():
+        insert(conn, table, writes.added[kind])
 
 
 def _write_row_by_row(conn: sa.Connection, tables: dict[str, sa.Table], writes: _Writes) -> None:
-    """One executemany per table and kind: cheap where the database is in-process (SQLite)."""
+    """Rows gone and changed, one executemany per table and kind: cheap where the database is
+    in-process (SQLite)."""
     for kind, table in tables.items():
         if writes.gone[kind]:
             conn.execute(_delete_by_key(table), [_keyed(row) for row in writes.gone[kind]])
     for kind, table in tables.items():
         if writes.changed.get(kind):
             conn.execute(_update_by_key(table), [_keyed(row) for row in writes.changed[kind]])
-        if writes.added[kind]:
-            conn.execute(sa.insert(table), writes.added[kind])
 
 
 def _write_as_recordsets(conn: sa.Connection, tables: dict[str, sa.Table], writes: _Writes) -> None:
-    """PostgreSQL: each table's deletes, then its new and changed rows, as one statement fed by
-    one JSON document, which the server turns into rows (`jsonb_populate_recordset`). Per row,
+    """PostgreSQL: each table's rows gone, then its changed rows, as one statement fed by one
+    JSON document, which the server turns into rows (`jsonb_populate_recordset`). Per row,
     that spares the client SQLAlchemy's parameter processing and the server a statement."""
     for kind, table in tables.items():
         if writes.gone[kind]:
             conn.execute(_recordset_delete(table), {"rows": _json(writes.gone[kind])})
     for kind, table in tables.items():
-        rows = writes.added[kind] + writes.changed.get(kind, [])
-        if rows:
-            conn.execute(_recordset_upsert(table), {"rows": _json(rows)})
+        if writes.changed.get(kind):
+            conn.execute(_recordset_update(table), {"rows": _json(writes.changed[kind])})
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
@@ -262,16 +265,7 @@ def _recordset_delete(table: sa.Table) -> sa.TextClause:
 
 
 @functools.cache
-def _recordset_upsert(table: sa.Table) -> sa.TextClause:
-    columns = ", ".join(c.name for c in table.columns)
-    keys = ", ".join(c.name for c in table.primary_key)
-    others = [c.name for c in table.columns if not c.primary_key]
-    on_conflict = (
-        "DO UPDATE SET " + ", ".join(f"{name} = EXCLUDED.{name}" for name in others)
-        if others
-        else "DO NOTHING"
-    )
-    return sa.text(
-        f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_recordset(table)}"
-        f" ON CONFLICT ({keys}) {on_conflict}"
-    )
+def _recordset_update(table: sa.Table) -> sa.TextClause:
+    keys = " AND ".join(f"t.{c.name} = r.{c.name}" for c in table.primary_key)
+    values = ", ".join(f"{c.name} = r.{c.name}" for c in table.columns if not c.primary_key)
+    return sa.text(f"UPDATE {table.name} AS t SET {values} FROM {_recordset(table)} WHERE {keys}")

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+from catalog.projections.base import RowInserter, insert_rows
 from catalog.projections.image_batch import ImageTables, apply_changes
 from catalog.projections.image_changes import (
     AddMember,
@@ -151,11 +152,12 @@ class ImagesProjection:
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         """The same rows as `apply` event by event, each written once (see `image_batch`)."""
         changes = [(e.stream_id, c) for e in events if (c := change_of(e, e.event)) is not None]
         targets = ImageTables(*((tables or {}).get(t.name, t) for t in self.tables))
-        apply_changes(conn, changes, targets, new_streams)
+        apply_changes(conn, changes, targets, new_streams, insert)
 
 
 def _update_row(conn: sa.Connection, image_id: uuid.UUID, change: UpdateImage) -> bool:

@@ -47,6 +47,7 @@ from catalog.events import (
     RecordedEvent,
     ReplayEvent,
 )
+from catalog.projections.base import RowInserter, insert_rows
 from catalog.projections.by_ids import id_batches, one_of_ids
 from catalog.projections.schema import metadata
 
@@ -164,11 +165,12 @@ class LocationHoldersProjection:
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         changes = [(e.stream_id, steps) for e in events if (steps := steps_of(e.event))]
         if changes:
             table = (tables or {}).get(location_holder.name, location_holder)
-            _apply(conn, changes, table, new_streams)
+            _apply(conn, changes, table, new_streams, insert)
 
 
 def _apply(
@@ -176,9 +178,10 @@ def _apply(
     changes: Sequence[tuple[uuid.UUID, Sequence[Step]]],
     table: sa.Table,
     new_streams: Set[uuid.UUID] = frozenset(),
+    insert: RowInserter = insert_rows,
 ) -> None:
     """Fold `changes` (image id and steps, in log order) over the images' rows in `table`
-    (none yet for `new_streams`), then write only the rows that came or went."""
+    (none yet for `new_streams`), then write only the rows that came (by `insert`) or went."""
     ids = list(dict.fromkeys(image_id for image_id, _ in changes))
     before = _load(conn, table, [i for i in ids if i not in new_streams])
     after = {image_id: set(before.get(image_id, ())) for image_id in ids}
@@ -191,8 +194,7 @@ def _apply(
         added += [_row(image_id, held) for held in now - was]
     if gone:
         conn.execute(sa.delete(table).where(*(c == sa.bindparam(c.name) for c in table.c)), gone)
-    if added:
-        conn.execute(sa.insert(table), added)
+    insert(conn, table, added)
 
 
 def _row(image_id: uuid.UUID, held: tuple[str, str]) -> dict[str, object]:

@@ -49,6 +49,7 @@ from catalog.events.metadefs import (
     MetadefTagUpdated,
     ObjectDefinition,
 )
+from catalog.projections.base import RowInserter, insert_rows
 from catalog.projections.schema import JsonDocument, UtcDateTime, insert_or_ignore, metadata
 
 NAME = sa.String(80)
@@ -150,6 +151,7 @@ class MetadefsProjection:
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         # Metadata definitions change seldom: event by event, as inline, is enough (and
         # resource types are shared between namespaces: a new stream may find its rows).

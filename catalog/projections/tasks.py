@@ -29,6 +29,7 @@ from catalog.events import (
     TaskStarted,
     TaskSucceeded,
 )
+from catalog.projections.base import RowInserter, insert_rows
 from catalog.projections.by_ids import id_batches, one_of_ids
 from catalog.projections.schema import JsonDocument, UtcDateTime, metadata
 
@@ -119,6 +120,7 @@ class TasksProjection:
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         changes = [
             (e.stream_id, e.version, e.occurred_at, e.event)
@@ -126,7 +128,7 @@ class TasksProjection:
             if type(e.event) in _TASK_EVENTS
         ]
         if changes:
-            _apply(conn, changes, (tables or {}).get(task.name, task), new_streams)
+            _apply(conn, changes, (tables or {}).get(task.name, task), new_streams, insert)
 
 
 Change = tuple[uuid.UUID, int, datetime, DomainEvent]
@@ -137,9 +139,10 @@ def _apply(
     changes: Sequence[Change],
     table: sa.Table,
     new_streams: Set[uuid.UUID] = frozenset(),
+    insert: RowInserter = insert_rows,
 ) -> None:
     """Fold `changes` (in log order) over the tasks' rows in `table` (none yet for
-    `new_streams`), then write the rows that came or changed."""
+    `new_streams`), then write the rows that came (by `insert`) or changed."""
     ids = list(dict.fromkeys(task_id for task_id, *_ in changes))
     before = _load(conn, table, [i for i in ids if i not in new_streams])
     after = dict(before)
@@ -151,8 +154,7 @@ def _apply(
     changed = [
         row for task_id, row in after.items() if task_id in before and row != before[task_id]
     ]
-    if added:
-        conn.execute(sa.insert(table), added)
+    insert(conn, table, added)
     if changed:
         columns: dict[str, Any] = {
             c.name: sa.bindparam(f"new_{c.name}") for c in table.c if c.name != "id"

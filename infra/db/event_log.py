@@ -33,9 +33,10 @@ from catalog.events import (
     encode,
 )
 from catalog.ports import LogCursor
-from catalog.projections.base import Projection
+from catalog.projections.base import Projection, insert_rows
 from catalog.queries.claims import enforce_claim
 from catalog.quotas import QuotaLimits
+from infra.db.copy_rows import copy_rows
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
 from infra.db.recent_appends import RecentAppends
@@ -276,9 +277,11 @@ class SqlEventLog:
     ) -> None:
         """Apply replayed events to every projection's batch path, on the caller's
         transaction; into `tables` (live table name to its stand-in) when given;
-        `new_streams` as `Projection.apply_batch` takes them."""
+        `new_streams` as `Projection.apply_batch` takes them. The caller's transaction must
+        be the only one writing to the tables: new rows are added by COPY on PostgreSQL."""
+        insert = copy_rows if self.postgres else insert_rows
         for projection in self.projections:
-            projection.apply_batch(conn, events, tables, new_streams=new_streams)
+            projection.apply_batch(conn, events, tables, new_streams=new_streams, insert=insert)
 
     def hold_appends(self, conn: sa.Connection) -> None:
         """Make new appends wait until `conn`'s transaction ends; appends already in flight

@@ -79,8 +79,14 @@ class RebuildTables(abc.ABC):
         """The live table's columns, indexes and constraints, to notice a change."""
 
     @abc.abstractmethod
-    def create_indexes(self, conn: sa.Connection) -> None:
-        """Build the copies' other indexes (cheaper once the bulk of the rows is in)."""
+    def index_builds(self, conn: sa.Connection) -> list[str]:
+        """The statements that build the copies' other indexes (cheaper once the bulk of the
+        rows is in), each on its own: they may run at once, in transactions of their own."""
+
+    @abc.abstractmethod
+    def analyze(self, conn: sa.Connection) -> None:
+        """Gather the copies' statistics, once their indexes are built (expression indexes
+        have statistics of their own)."""
 
     @abc.abstractmethod
     def lock_live(self, conn: sa.Connection) -> None:
@@ -128,12 +134,17 @@ class PostgresRebuildTables(RebuildTables):
     def _shape(self, conn: sa.Connection, name: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for query in _PG_SHAPE for row in conn.execute(query, {"t": name})]
 
-    def create_indexes(self, conn: sa.Connection) -> None:
+    def index_builds(self, conn: sa.Connection) -> list[str]:
+        builds = []
         for live in self.live:
             _, copy = self._names(conn, live.name)
             for name, definition in conn.execute(_PLAIN_INDEXES, {"t": live.name}):
-                conn.execute(sa.text(_index_on_copy(definition, rebuild_name(name), copy, conn)))
-            conn.execute(sa.text(f"ANALYZE {copy}"))
+                builds.append(_index_on_copy(definition, rebuild_name(name), copy, conn))
+        return builds
+
+    def analyze(self, conn: sa.Connection) -> None:
+        for live in self.live:
+            conn.execute(sa.text(f"ANALYZE {self._names(conn, live.name)[1]}"))
 
     def lock_live(self, conn: sa.Connection) -> None:
         names = ", ".join(self._names(conn, live.name)[0] for live in self.live)
@@ -257,8 +268,12 @@ class SqliteRebuildTables(RebuildTables):
     def _shape(self, conn: sa.Connection, name: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(_SQLITE_SHAPE, {"t": name})]
 
-    def create_indexes(self, conn: sa.Connection) -> None:
-        """Nothing before the switch: the indexes keep their names only if made there."""
+    def index_builds(self, conn: sa.Connection) -> list[str]:
+        """None before the switch: the indexes keep their names only if made there."""
+        return []
+
+    def analyze(self, conn: sa.Connection) -> None:
+        """Nothing: the switch builds the indexes."""
 
     def lock_live(self, conn: sa.Connection) -> None:
         """Nothing: the switch's write transaction is the only writer, and readers keep

@@ -32,6 +32,7 @@ from catalog.events import (
     ReplayEvent,
 )
 from catalog.ports import LOG_START
+from catalog.projections.base import RowInserter, insert_rows
 from infra.db.database import Pool, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
@@ -65,6 +66,7 @@ class LingeringProjection:
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
+        insert: RowInserter = insert_rows,
     ) -> None:
         """Never rebuilt: it has no tables."""
 
