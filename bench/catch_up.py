@@ -287,7 +287,7 @@ async def consumed_apart(log: SqlEventLog, url: str, name: str, p99_without: flo
     )
 
 
-CATALOG = (sys.executable, "-c", "from infra.cli import main; main()")
+CATALOG = (sys.executable, "-m", "infra.cli")
 
 
 def _applied_place(conn: sa.Connection, name: str) -> int:

@@ -6,13 +6,23 @@ hides a first tenth twice as fast as its last.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from infra.projection_rebuild import RebuildProgress
 
 TENTHS = 10
+
+
+class Mark(NamedTuple):
+    """Where a run was: items done, the clock less the time set aside, the CPU clock."""
+
+    items: int
+    at: float
+    cpu: float
 
 
 @dataclass
@@ -27,18 +37,14 @@ class Tenths:
     cpu_clock: Callable[[], float] = time.process_time
     """This process's CPU time: its share per item in each tenth, which a busy host disturbs
     less than the rate."""
-    started: float = field(init=False)
-    cpu_started: float = field(init=False)
-    passed: list[tuple[int, float]] = field(init=False, default_factory=list)
-    """(items done, when, less the time set aside) at the first advance at or past each tenth."""
-    cpu_passed: list[float] = field(init=False, default_factory=list)
-    """The CPU clock at each of `passed`."""
+    started: Mark = field(init=False)
+    passed: list[Mark] = field(init=False, default_factory=list)
+    """The run at the first advance at or past each tenth."""
     set_aside: float = 0.0
     _aside_since: float | None = None
 
     def __post_init__(self) -> None:
-        self.started = self.clock()
-        self.cpu_started = self.cpu_clock()
+        self.started = Mark(0, self.clock(), self.cpu_clock())
 
     def phase(self, name: str) -> None:
         now = self.clock()
@@ -50,25 +56,23 @@ class Tenths:
     def advance(self, replayed: int, total: int) -> None:
         now = self.clock() - self.set_aside
         while len(self.passed) < TENTHS and replayed * TENTHS >= total * (len(self.passed) + 1):
-            self.passed.append((replayed, now))
-            self.cpu_passed.append(self.cpu_clock())
+            self.passed.append(Mark(replayed, now, self.cpu_clock()))
         self.shown.advance(replayed, total)
+
+    def _spans(self) -> list[tuple[int, float, float]]:
+        """The items done, the seconds and the CPU seconds within each tenth passed."""
+        return [
+            (end.items - start.items, end.at - start.at, end.cpu - start.cpu)
+            for start, end in itertools.pairwise([self.started, *self.passed])
+        ]
 
     def rates(self) -> list[float]:
         """Items per second within each tenth passed."""
-        rates, (done, at) = [], (0, self.started)
-        for count, moment in self.passed:
-            rates.append((count - done) / (moment - at) if moment > at else 0.0)
-            done, at = count, moment
-        return rates
+        return [items / seconds if seconds > 0 else 0.0 for items, seconds, _ in self._spans()]
 
     def cpu_per_item(self) -> list[float]:
         """This process's CPU seconds per item within each tenth passed."""
-        costs, (done, at) = [], (0, self.cpu_started)
-        for (count, _), moment in zip(self.passed, self.cpu_passed, strict=True):
-            costs.append((moment - at) / (count - done) if count > done else 0.0)
-            done, at = count, moment
-        return costs
+        return [cpu / items if items > 0 else 0.0 for items, _, cpu in self._spans()]
 
     def cpu_report(self, unit: str = "event") -> str:
         costs = self.cpu_per_item()

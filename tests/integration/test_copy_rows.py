@@ -32,53 +32,53 @@ async def database(postgres_url: str) -> AsyncIterator[Database]:
     await database.close()
 
 
-def image_row(**values: Any) -> dict[str, Any]:
-    row = {
-        "id": uuid.uuid4(),
-        "name": "ünïcode 'quoted' \\ name",
-        "status": "active",
-        "visibility": "shared",
-        "protected": True,
-        "os_hidden": False,
-        "owner": None,
-        "disk_format": "qcow2",
-        "container_format": "bare",
-        "size": 2**40,
-        "virtual_size": None,
-        "reserved_bytes": 0,
-        "copies_in_progress": 1,
-        "checksum": "0" * 32,
-        "os_hash_algo": "sha512",
-        "os_hash_value": "f" * 128,
-        "min_ram": 512,
-        "min_disk": 0,
-        "properties": {"os_distro": "debian", "empty": "", "nested": '{"not": "json"}'},
-        "locations": [{"url": "file:///images/x", "store": "fast"}],
-        "created_at": AT,
-        "updated_at": AT.astimezone(UTC),
-        "version": 3,
-    }
-    return row | values
+IMAGE: dict[str, Any] = {
+    "name": "ünïcode 'quoted' \\ name",
+    "status": "active",
+    "visibility": "shared",
+    "protected": True,
+    "os_hidden": False,
+    "owner": None,
+    "disk_format": "qcow2",
+    "container_format": "bare",
+    "size": 2**40,
+    "virtual_size": None,
+    "reserved_bytes": 0,
+    "copies_in_progress": 1,
+    "checksum": "0" * 32,
+    "os_hash_algo": "sha512",
+    "os_hash_value": "f" * 128,
+    "min_ram": 512,
+    "min_disk": 0,
+    "properties": {"os_distro": "debian", "empty": "", "nested": '{"not": "json"}'},
+    "locations": [{"url": "file:///images/x", "store": "fast"}],
+    "created_at": AT,
+    "updated_at": AT.astimezone(UTC),
+    "version": 3,
+}
+"""An image view row: a value for every column but the key."""
+
+TASK: dict[str, Any] = {
+    "type": "import",
+    "status": "pending",
+    "owner": "project-1",
+    "image_id": None,
+    "user_id": "user-1",
+    "request_id": None,
+    "input": {"import_req": {"method": {"name": "web-download"}}},
+    "result": None,  # a JSON column's None, which an INSERT stores as JSON null
+    "message": "",
+    "expires_at": None,
+    "created_at": AT,
+    "updated_at": AT,
+    "version": 1,
+}
+"""A task row: a value for every column but the key."""
 
 
-def task_row(**values: Any) -> dict[str, Any]:
-    row = {
-        "id": uuid.uuid4(),
-        "type": "import",
-        "status": "pending",
-        "owner": "project-1",
-        "image_id": None,
-        "user_id": "user-1",
-        "request_id": None,
-        "input": {"import_req": {"method": {"name": "web-download"}}},
-        "result": None,  # a JSON column's None, which an INSERT stores as JSON null
-        "message": "",
-        "expires_at": None,
-        "created_at": AT,
-        "updated_at": AT,
-        "version": 1,
-    }
-    return row | values
+def new_row(columns: Mapping[str, Any], **values: Any) -> dict[str, Any]:
+    """A row of `columns` under a key of its own, `values` in place of some of them."""
+    return {"id": uuid.uuid4(), **columns, **values}
 
 
 def stored(conn: sa.Connection, table: sa.Table, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -103,8 +103,8 @@ async def added_by(
 @pytest.mark.parametrize(
     ("table", "rows"),
     [
-        (image, [image_row(), image_row(properties={}, locations=[], name=None)]),
-        (task, [task_row(), task_row(result={"image_id": "x"}, image_id=uuid.uuid4())]),
+        (image, [new_row(IMAGE), new_row(IMAGE, properties={}, locations=[], name=None)]),
+        (task, [new_row(TASK), new_row(TASK, result={"image_id": "x"}, image_id=uuid.uuid4())]),
     ],
     ids=["image", "task"],
 )
@@ -122,7 +122,7 @@ async def test_copy_is_part_of_the_callers_transaction(database: Database) -> No
     """Even as the transaction's first statement: a failure after it takes the rows back."""
 
     def copy_then_fail(conn: sa.Connection) -> None:
-        copy_rows(conn, task, [task_row()])
+        copy_rows(conn, task, [new_row(TASK)])
         raise RuntimeError("after the copy")
 
     with pytest.raises(RuntimeError):
