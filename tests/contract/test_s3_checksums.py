@@ -20,7 +20,7 @@ from tests.s3_admin import S3Admin
 
 MiB = 1024 * 1024
 SMALL = 3 * MiB  # one PutObject
-LARGE = 40 * MiB  # a multipart upload: 16 + 16 + 8 MiB
+LARGE = 40 * MiB  # a multipart upload: 20 + 16 + 4 MiB, the last in the first part's buffer
 
 pytestmark = pytest.mark.s3
 
