@@ -26,12 +26,12 @@ import aioboto3
 import aiohttp
 from botocore.exceptions import ClientError
 
-from bench.data_path import chunks_of, download_mb_per_s, report, upload
+from bench.data_path import MiB, chunks_of, download_mb_per_s, report, upload
 from bench.run import IDENTITY
 from bench.server import cpu_seconds, running_server
 from stores.s3 import client_config
+from stores.s3_errors import error_code
 
-MiB = 1 << 20
 UPLOAD_GOAL = 0.8
 """The catalog's S3 upload at least at this fraction of the raw multipart upload's rate."""
 
@@ -138,7 +138,7 @@ async def remove_bucket(args: argparse.Namespace, bucket: str) -> None:
             await s3.delete_bucket(Bucket=bucket)
         except ClientError as e:
             # Reported, not raised: the error that brought us here matters more.
-            if e.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            if error_code(e) != "NoSuchBucket":
                 print(f"could not remove the bucket {bucket}: {e}", file=sys.stderr)
 
 

@@ -14,7 +14,8 @@ _NOT_FOUND = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 _FULL = {"QuotaExceeded", "InsufficientStorage", "EntityTooLarge"}
 # Bad credentials are the operator's to fix, not the client's: to a user the store is down.
 # So is a store that got a body other than the one sent (BadDigest: it did not match its
-# checksum) every time it was tried: nothing was stored, and a later try may get through.
+# checksum): the damage happened on the way, nothing was stored, and a later try may get
+# through (botocore's standard retries leave BadDigest to the caller).
 _UNAVAILABLE = {
     "SlowDown",
     "ServiceUnavailable",

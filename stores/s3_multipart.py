@@ -55,7 +55,7 @@ class MultipartUpload:
         """
         # Taken while the part before is still on its way, so that the connection does not
         # wait for it between the two.
-        checksum = asyncio.ensure_future(asyncio.to_thread(crc32_of, part))
+        checksum = asyncio.create_task(asyncio.to_thread(crc32_of, part))
         try:
             await self._settle()
             self._check_open()
