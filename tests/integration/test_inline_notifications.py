@@ -19,7 +19,7 @@ from infra.bootstrap import Container
 from infra.consumers.notifications import NotificationsConsumer
 from infra.consumers.registry import run_job
 from infra.db.consumer_state import applied_versions
-from infra.db.tables import checkpoint, consumer_applied, notification
+from infra.db.tables import consumer_applied
 from tests.integration.conftest import (
     PROJECT_A,
     ApiBuilder,
@@ -28,7 +28,7 @@ from tests.integration.conftest import (
     embedded_settings,
 )
 from tests.integration.consuming import consume_log
-from tests.integration.test_notifications import image_life, outbox
+from tests.integration.test_notifications import forget_notifications, image_life, outbox
 from tests.waiting import DEADLINE_SECONDS, until
 
 
@@ -85,17 +85,6 @@ async def test_a_create_is_notified_in_its_own_transaction(
     assert await outbox(container) == messages
 
 
-async def forget_notifications(container: Container) -> None:
-    """The outbox and what the consumer applied and where it was, all gone."""
-
-    def forget(conn: sa.Connection) -> None:
-        conn.execute(sa.delete(notification))
-        conn.execute(sa.delete(consumer_applied))
-        conn.execute(sa.delete(checkpoint).where(checkpoint.c.name == "consumer.notifications"))
-
-    await container.database.write(forget)
-
-
 async def test_notifications_at_the_append_are_those_the_consumer_writes(
     api: ApiClient, container: Container
 ) -> None:
@@ -105,7 +94,7 @@ async def test_notifications_at_the_append_are_those_the_consumer_writes(
     assert await consume_log(container, "notifications") == 0  # every one was done already
 
     container.inline_consumers.remove("notifications")
-    await forget_notifications(container)
+    await container.database.write(forget_notifications)
     assert await consume_log(container, "notifications") > 0
     assert await outbox(container) == at_appends
     assert len({m["message_id"] for m in at_appends}) == len(at_appends)
