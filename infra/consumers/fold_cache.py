@@ -43,10 +43,9 @@ class FoldCache:
         """The stream's fold, no longer kept (it is kept again once advanced)."""
         if (live := self._live.pop(stream_id, None)) is not None:
             return live
-        if (packed := self._packed.pop(stream_id, None)) is None:
+        if (packed := self._take_packed(stream_id)) is None:
             return None
-        self._packed_size -= len(packed[1])
-        fold: StreamNotifications = pickle.loads(packed[1])
+        fold: StreamNotifications = pickle.loads(packed)
         return fold
 
     def keep(self, fold: StreamNotifications) -> None:
@@ -66,15 +65,21 @@ class FoldCache:
             self._packed_size -= len(forgotten)
 
     def _forget(self, stream_id: uuid.UUID) -> None:
-        if self._live.pop(stream_id, None) is None and (
-            packed := self._packed.pop(stream_id, None)
-        ):
-            self._packed_size -= len(packed[1])
+        if self._live.pop(stream_id, None) is None:
+            self._take_packed(stream_id)
 
     def _pack(self, fold: StreamNotifications) -> None:
         packed = pickle.dumps(fold, protocol=pickle.HIGHEST_PROTOCOL)
         self._packed[fold.stream_id] = (fold.version, packed)
         self._packed_size += len(packed)
+
+    def _take_packed(self, stream_id: uuid.UUID) -> bytes | None:
+        """The stream's packed fold (pickled), no longer kept; None if none is packed."""
+        packed = self._packed.pop(stream_id, None)
+        if packed is None:
+            return None
+        self._packed_size -= len(packed[1])
+        return packed[1]
 
     def __len__(self) -> int:
         return len(self._live) + len(self._packed)

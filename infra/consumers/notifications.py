@@ -86,11 +86,13 @@ class NotificationsConsumer:
         add_notifications(conn, rows)
 
     def applies_inline(self, recorded: RecordedEvent) -> bool:
-        """A stream's first event, or one whose stream's fold is cached as the event before
-        left it: nothing to read (an image's create, and what follows it in this process)."""
-        return (
-            recorded.version == 1 or self._folds.version(recorded.stream_id) == recorded.version - 1
-        )
+        """Nothing to read: an image's create, and what follows it in this process."""
+        return self._needs_no_history(recorded.stream_id, recorded.version)
+
+    def _needs_no_history(self, stream_id: uuid.UUID, version: int) -> bool:
+        """Whether the stream's event at `version` is its first, or its fold is cached as the
+        event before left it."""
+        return version == 1 or self._folds.version(stream_id) == version - 1
 
     def _not_cached(
         self, events: Sequence[tuple[RecordedEvent, DomainEvent]]
@@ -105,7 +107,7 @@ class NotificationsConsumer:
         return {
             stream_id: version
             for stream_id, version in first.items()
-            if version > 1 and self._folds.version(stream_id) != version - 1
+            if not self._needs_no_history(stream_id, version)
         }
 
     def _rows(

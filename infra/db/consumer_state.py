@@ -39,18 +39,14 @@ _MOVE_APPLIED = (
 
 _INSERT_APPLIED = sa.insert(consumer_applied)
 _APPLIED = sa.select(consumer_applied.c.stream_id, consumer_applied.c.version).where(
-    consumer_applied.c.consumer == sa.bindparam("consumer"),
-    consumer_applied.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
+    consumer_applied.c.consumer == sa.bindparam("consumer")
 )
-_APPLIED_VERSIONS = _APPLIED.with_for_update()
-_APPLIED_VERSION_UNLOCKED = (
-    sa.select(consumer_applied.c.stream_id, consumer_applied.c.version)
-    .where(
-        consumer_applied.c.consumer == sa.bindparam("consumer"),
-        consumer_applied.c.stream_id == sa.bindparam("stream"),
-    )
-    .with_for_update(skip_locked=True)
-)
+_APPLIED_VERSIONS = _APPLIED.where(
+    consumer_applied.c.stream_id.in_(sa.bindparam("streams", expanding=True))
+).with_for_update()
+_APPLIED_VERSION_UNLESS_HELD = _APPLIED.where(
+    consumer_applied.c.stream_id == sa.bindparam("stream")
+).with_for_update(skip_locked=True)
 """One stream's, as an append has: a list of streams costs compiling it again each time."""
 
 
@@ -70,7 +66,7 @@ def applied_version_unless_held(
     or when another transaction holds its record (PostgreSQL; SQLite's one writer never
     finds one held)."""
     row = conn.execute(
-        _APPLIED_VERSION_UNLOCKED, {"consumer": consumer, "stream": stream_id}
+        _APPLIED_VERSION_UNLESS_HELD, {"consumer": consumer, "stream": stream_id}
     ).first()
     return None if row is None else int(row.version)
 

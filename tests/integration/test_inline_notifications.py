@@ -8,23 +8,28 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.util import await_only
 
 from infra.bootstrap import Container
 from infra.consumers.notifications import NotificationsConsumer
 from infra.consumers.registry import run_job
-from infra.db.tables import checkpoint, consumer_applied, notification
+from infra.db.consumer_state import applied_versions
+from infra.db.tables import consumer_applied
 from tests.integration.conftest import (
     PROJECT_A,
+    ApiBuilder,
     ApiClient,
     created_image_id,
+    embedded_settings,
 )
 from tests.integration.consuming import consume_log
-from tests.integration.test_notifications import image_life, outbox
-from tests.waiting import until
+from tests.integration.test_notifications import forget_notifications, image_life, outbox
+from tests.waiting import DEADLINE_SECONDS, until
 
 
 def inline_consumer(container: Container) -> NotificationsConsumer:
@@ -80,17 +85,6 @@ async def test_a_create_is_notified_in_its_own_transaction(
     assert await outbox(container) == messages
 
 
-async def forget_notifications(container: Container) -> None:
-    """The outbox and what the consumer applied and where it was, all gone."""
-
-    def forget(conn: sa.Connection) -> None:
-        conn.execute(sa.delete(notification))
-        conn.execute(sa.delete(consumer_applied))
-        conn.execute(sa.delete(checkpoint).where(checkpoint.c.name == "consumer.notifications"))
-
-    await container.database.write(forget)
-
-
 async def test_notifications_at_the_append_are_those_the_consumer_writes(
     api: ApiClient, container: Container
 ) -> None:
@@ -100,7 +94,7 @@ async def test_notifications_at_the_append_are_those_the_consumer_writes(
     assert await consume_log(container, "notifications") == 0  # every one was done already
 
     container.inline_consumers.remove("notifications")
-    await forget_notifications(container)
+    await container.database.write(forget_notifications)
     assert await consume_log(container, "notifications") > 0
     assert await outbox(container) == at_appends
     assert len({m["message_id"] for m in at_appends}) == len(at_appends)
@@ -117,6 +111,42 @@ async def test_an_event_whose_stream_waits_for_the_consumer_is_left_to_it(
 
     assert await outbox(container) == []  # not before the create's own notification
     assert await consume_log(container, "notifications") == 2
+    types = [m["event_type"] for m in await outbox(container)]
+    assert types == ["image.create", "image.update"]
+
+
+@pytest.mark.postgres
+async def test_an_append_does_not_wait_for_a_consumers_batch_holding_its_stream(
+    tmp_path: Path, api_for: ApiBuilder, postgres_url: str
+) -> None:
+    api, container = await api_for(embedded_settings(tmp_path, postgres_url))
+    inline_consumer(container)
+    image_id = await created_image_id(api)  # applied at its append: the stream has a record
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    def batch(conn: sa.Connection) -> None:
+        # As the consumer's batch from its source does: the stream's record held until it ends.
+        applied_versions(conn, "notifications", [uuid.UUID(image_id)])
+        holding.set()
+        await_only(release.wait())
+
+    async def held() -> bool:
+        return holding.is_set()
+
+    batch_running = asyncio.create_task(container.database.write_derived(batch))
+    try:
+        await until(held, "the consumer's batch holds the stream's record")
+        patch = [{"op": "replace", "path": "/name", "value": "b"}]
+        headers = {**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"}
+        async with asyncio.timeout(DEADLINE_SECONDS):  # waiting for the batch would never end
+            answer = await api.patch(f"/v2/images/{image_id}", json=patch, headers=headers)
+        assert answer.status == 200
+        assert [m["event_type"] for m in await outbox(container)] == ["image.create"]
+    finally:
+        release.set()
+        await batch_running
+
+    assert await consume_log(container, "notifications") == 1  # the update, left to the source
     types = [m["event_type"] for m in await outbox(container)]
     assert types == ["image.create", "image.update"]
 
