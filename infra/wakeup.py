@@ -62,3 +62,12 @@ class Pause:
             self.reset()  # a writer here committed: it may take a moment to become visible
         else:
             self.seconds = min(self.seconds * 2, self.idle)
+
+    async def wait_for_nudge(self, ticket: asyncio.Event) -> None:
+        """After a look that found everything there was, and nothing but what writers here
+        wrote: no brief looks, since nothing can be hidden and they would nudge; until a nudge
+        or the idle pause."""
+        if await Wakeup.wait(ticket, self.idle):
+            self.reset()
+        else:
+            self.seconds = self.idle

@@ -57,10 +57,15 @@ class LogTail:
     On PostgreSQL only one process tails for a consumer at a time (the others wait for its
     lock); appends in this process wake it at once, others' are found by polling.
 
-    On SQLite the server is the only process that appends (a command-line tool that does is
-    found by the idle poll), and a commit is visible once made: a read that reached the end of
-    the log is not repeated before the next append here nudges the tail, or the idle pause
-    ends. So an event costs one read, not a read and then looks that find nothing.
+    A read that caught up (`TailRead.caught_up`: it reached the end of the log and only this
+    process's appends were new) is not repeated before the next append here nudges the tail,
+    or the idle pause ends. So an event costs one read, not a read and then looks that find
+    nothing. On SQLite that is every read that reached the end: the server is the only process
+    that appends (a command-line tool that does is found by the idle poll), and a commit is
+    visible once made. On PostgreSQL it also needs every transaction older than the latest
+    commit to have ended when it was read (one still running hides the commits after it, and
+    nobody nudges when it ends); otherwise, or while another process appends, the tail looks
+    again briefly.
     """
 
     def __init__(
@@ -90,16 +95,17 @@ class LogTail:
         ticket = self._log.appended.ticket()
         if ticket is self._read_to_end:  # nothing appended here since
             self._read_to_end = None
-            await self._pause.wait(ticket)
+            await self._pause.wait_for_nudge(ticket)
             if not ticket.is_set():
                 return None
             ticket = self._log.appended.ticket()
-        events = await self._log.read(self._cursor, self._batch_size)
+        read = await self._log.read_tail(self._cursor, self._batch_size)
+        events = read.events
         if not events:
             await self._pause.wait(ticket)
             return None
         self._pause.reset()
-        if self._one_writer and len(events) < self._batch_size:
+        if read.caught_up:
             self._read_to_end = ticket
         self._pending = after = cursor_after(events, self._cursor)
 

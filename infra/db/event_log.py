@@ -39,6 +39,7 @@ from catalog.quotas import QuotaLimits
 from infra.db.copy_rows import copy_rows
 from infra.db.database import Database
 from infra.db.group_commit import GroupCommit
+from infra.db.own_appends import OwnAppends
 from infra.db.recent_appends import RecentAppends
 from infra.db.tables import event
 from infra.wakeup import Wakeup
@@ -96,7 +97,16 @@ _PG_SELECT = (
     "position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
     " occurred_at, commit_order::text::bigint AS commit_order"
 )
-_PG_READ = pg_log_read(_PG_SELECT, (*_COLUMNS, sa.column("commit_order", sa.BigInteger)))
+_PG_ALL_SEEN = f"({PG_HORIZON}) = pg_snapshot_xmax(pg_current_snapshot()) AS all_seen"
+"""Whether the read's horizon is its snapshot's end: no transaction of this database that
+began before the latest commit was still running. The read then returned everything committed
+(up to its limit), and whatever commits later comes after its last row. (The horizon's subquery
+is evaluated once for the condition and once here, on the same snapshot; with nothing running
+neither looks at pg_stat_activity.)"""
+_PG_READ = pg_log_read(
+    f"{_PG_SELECT}, {_PG_ALL_SEEN}",
+    (*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen")),
+)
 _PG_HOLD_APPENDS = sa.text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
 
 
@@ -116,6 +126,22 @@ _INSERT_EVENTS = sa.insert(event).returning(event.c.position, sort_by_parameter_
 _STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).where(
     event.c.stream_id == sa.bindparam("s")
 )
+
+
+class TailRead(NamedTuple):
+    """What a reader that follows the log read."""
+
+    events: list[RecordedEvent]
+    caught_up: bool
+    """Whether the reader may wait for this process's next append (`SqlEventLog.appended`)
+    before it looks again: the read returned everything committed, nothing can still commit
+    before its end, and whatever was new came from this process, whose appends nudge. Else
+    anything it missed is found only by looking again (PostgreSQL: an older transaction was
+    still running, or another process appends)."""
+
+
+_MADE_EVENTS_ON_THE_LOOP = 4
+"""Rows of a read made events right away: a thread's hand-off costs more than a few."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +204,10 @@ class SqlEventLog:
         # SQLite's positions commit in order: this process's readers take its own new events
         # from memory rather than reading each of them back once per reader.
         self._recent = None if self.postgres else RecentAppends()
-        self._reading: dict[tuple[LogCursor, int], asyncio.Future[list[RecordedEvent]]] = {}
+        # PostgreSQL's tails wait for this process's next append once they have read all
+        # that is there and only its appends turn up; then they need to know which are its own.
+        self._own = OwnAppends() if self.postgres else None
+        self._reading: dict[tuple[LogCursor, int], asyncio.Future[TailRead]] = {}
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -203,6 +232,8 @@ class SqlEventLog:
         recorded = appended.recorded
         if self._recent is not None:
             self._recent.committed(recorded)
+        if self._own is not None:
+            self._own.committed(recorded)
         if self.effects is not None:
             self.effects.committed(recorded, appended.effects_done_by)
         self.appended.notify()
@@ -301,12 +332,17 @@ class SqlEventLog:
                 projection.apply(conn, r, domain_event)
 
     async def read(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
+        return (await self.read_tail(after, limit)).events
+
+    async def read_tail(self, after: LogCursor, limit: int) -> TailRead:
+        """`read`, for a reader that follows the log: with whether it has caught up."""
         if self._recent is not None:
-            recent = self._recent.after(after.position, limit)
-            if recent is not None:
-                return recent
-            # SQLite's work already runs beside the event loop
-            return await self.database.read(_read_after, after, limit)
+            events = self._recent.after(after.position, limit)
+            if events is None:
+                # SQLite's work already runs beside the event loop
+                events = await self.database.read(_read_after, after, limit)
+            # One writer, whose commits are visible at once and nudge the readers here.
+            return TailRead(events, caught_up=len(events) < limit)
         # The consumers of a process tail the log from the same place, woken by the same
         # appends: a read from a place another reader is reading from joins that read.
         key = (after, limit)
@@ -315,17 +351,23 @@ class SqlEventLog:
             reading = asyncio.ensure_future(self._read_rows(after, limit))
             self._reading[key] = reading
             reading.add_done_callback(lambda done: self._read_ended(key, done))
-        return list(await asyncio.shield(reading))
+        read = await asyncio.shield(reading)
+        return TailRead(list(read.events), read.caught_up)
 
-    async def _read_rows(self, after: LogCursor, limit: int) -> list[RecordedEvent]:
-        # On PostgreSQL it runs on the event loop: the rows are made events in a thread, so a
-        # long read (a consumer catching up) holds the loop for its round trip only.
+    async def _read_rows(self, after: LogCursor, limit: int) -> TailRead:
         rows = await self.database.read(_rows_after, after, limit)
-        return await asyncio.to_thread(_recorded_events, rows)
+        if len(rows) <= _MADE_EVENTS_ON_THE_LOOP:
+            events = _recorded_events(rows)
+        else:
+            # On PostgreSQL the read runs on the event loop: many rows are made events in a
+            # thread, so a long read (a consumer catching up) holds the loop for its round
+            # trip only.
+            events = await asyncio.to_thread(_recorded_events, rows)
+        assert self._own is not None
+        caught_up = 0 < len(rows) < limit and rows[-1].all_seen and self._own.hold_all(events)
+        return TailRead(events, caught_up)
 
-    def _read_ended(
-        self, key: tuple[LogCursor, int], done: asyncio.Future[list[RecordedEvent]]
-    ) -> None:
+    def _read_ended(self, key: tuple[LogCursor, int], done: asyncio.Future[TailRead]) -> None:
         self._reading.pop(key, None)
         if not done.cancelled():
             done.exception()  # seen here too, should every reader have left meanwhile
@@ -434,10 +476,14 @@ def rows_after(
 
 
 def recorded_event(row: sa.Row[Any]) -> RecordedEvent:
-    """The event of a row of the log, as selected by this module's statements."""
-    values = dict(row._mapping)
+    """The event of a row of the log, as selected by this module's statements (a column that
+    is not the event's, such as a read's `all_seen`, is left out)."""
+    values = {name: row._mapping[name] for name in _EVENT_FIELDS}
     values["metadata"] = EventMetadata.model_validate(values["metadata"])
     return RecordedEvent(**values)
+
+
+_EVENT_FIELDS = tuple(RecordedEvent.model_fields)
 
 
 class Positioned(Protocol):

@@ -77,19 +77,24 @@ async def test_a_single_object_damaged_after_hashing_is_refused(
 async def test_every_part_carries_the_crc32_of_its_bytes(
     store: S3Store, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[tuple[int, str]] = []
+    payload = random.Random(3).randbytes(LARGE)
+    # Where each part sits in the payload, found by its first bytes: the checksums of two
+    # parts are taken in threads at once and may end in either order.
+    sent: dict[int, tuple[int, str]] = {}
 
     def recorded(part: io.BytesIO) -> str:
-        sent.append((len(part.getbuffer()), crc32_of(part)))
-        return sent[-1][1]
+        checksum = crc32_of(part)
+        with part.getbuffer() as data:
+            sent[payload.find(bytes(data[:32]))] = (len(data), checksum)
+        return checksum
 
     monkeypatch.setattr(s3_multipart, "crc32_of", recorded)
-    payload = random.Random(3).randbytes(LARGE)
     stored = await store.add(key, stream(payload))
     assert stored.checksum == hashlib.md5(payload).hexdigest()
     assert len(sent) > 1
-    assert sum(size for size, _ in sent) == LARGE
     start = 0
-    for size, checksum in sent:
+    for at, (size, checksum) in sorted(sent.items()):
+        assert at == start  # the parts follow one another, with nothing left out
         assert checksum == crc32_of(io.BytesIO(payload[start : start + size]))
         start += size
+    assert start == LARGE

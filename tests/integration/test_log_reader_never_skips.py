@@ -177,3 +177,68 @@ async def test_an_older_transaction_in_the_same_database_still_holds_the_reader_
         stream = await created(log)
         assert await log.read(LOG_START, 10) == []
     assert [e.stream_id for e in await log.read(LOG_START, 10)] == [stream]
+
+
+# A tail that caught up waits for this process's next append instead of looking again
+# (`TailRead.caught_up`): only when nothing it could miss is left to find by looking.
+
+
+async def test_a_read_of_this_process_appends_with_nothing_running_has_caught_up(
+    log: SqlEventLog,
+) -> None:
+    stream = await created(log)
+    read = await log.read_tail(LOG_START, 10)
+    assert [e.stream_id for e in read.events] == [stream]
+    assert read.caught_up
+
+
+async def test_a_read_held_back_by_an_older_transaction_has_not_caught_up(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    first = await created(log)
+    async with running_transaction(postgres_url):
+        await created(log)  # hidden until the older transaction ends, which nudges nobody
+        read = await log.read_tail(LOG_START, 10)
+    assert [e.stream_id for e in read.events] == [first]
+    assert not read.caught_up
+
+
+async def test_a_transaction_begun_after_the_latest_commit_hides_nothing(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    stream = await created(log)
+    async with running_transaction(postgres_url):
+        read = await log.read_tail(LOG_START, 10)
+    assert [e.stream_id for e in read.events] == [stream]
+    assert read.caught_up
+
+
+async def test_a_read_while_a_transaction_runs_elsewhere_has_caught_up(
+    log: SqlEventLog,
+) -> None:
+    async with fresh_postgres_database() as elsewhere, running_transaction(elsewhere):
+        await created(log)
+        assert (await log.read_tail(LOG_START, 10)).caught_up
+
+
+async def test_a_read_of_another_process_appends_has_not_caught_up(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    """Another process's appends nudge nobody here: its next ones are found by looking."""
+    elsewhere = open_database(postgres_url)
+    try:
+        other_process = SqlEventLog(elsewhere)
+        await created(log)
+        await created(other_process)
+        read = await log.read_tail(LOG_START, 10)
+    finally:
+        await elsewhere.close()
+    assert len(read.events) == 2
+    assert not read.caught_up
+
+
+async def test_a_full_read_has_not_caught_up(log: SqlEventLog) -> None:
+    for _ in range(3):
+        await created(log)
+    assert not (await log.read_tail(LOG_START, 3)).caught_up
+    assert (await log.read_tail(LOG_START, 4)).caught_up

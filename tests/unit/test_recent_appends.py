@@ -3,32 +3,9 @@ the log: from a place inside the window, never past a gap."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
-from catalog.events import EventMetadata, RecordedEvent
-from catalog.identity import Actor
+from catalog.events import RecordedEvent
 from infra.db.recent_appends import RecentAppends
-
-METADATA = EventMetadata(actor=Actor(user_id="u", project_id="p", roles=()), request_id="r")
-
-
-def at(*positions: int) -> list[RecordedEvent]:
-    return [
-        RecordedEvent(
-            position=position,
-            commit_order=0,
-            stream_id=uuid.uuid4(),
-            version=1,
-            event_id=uuid.uuid4(),
-            event_type="image.created",
-            schema_version=1,
-            data={},
-            metadata=METADATA,
-            occurred_at=datetime.now(UTC),
-        )
-        for position in positions
-    ]
+from tests.recorded_events import created_at as at
 
 
 def positions(events: list[RecordedEvent] | None) -> list[int] | None:
