@@ -92,7 +92,9 @@ async def fill(url: str, events: int) -> Filled:
     try:
         for records in rows_in_chunks(rows, COPY_CHUNK):
             await connection.copy_records_to_table("event", records=records, columns=COLUMNS)
-        await connection.execute("ANALYZE event")
+        # As a log that has lived would have been: otherwise autovacuum's first pass over a
+        # million new rows runs during the first tenths of the rebuild measured below.
+        await connection.execute("VACUUM ANALYZE event")
     finally:
         await connection.close()
     count = Counter(row.event_type for row in rows)

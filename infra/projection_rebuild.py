@@ -212,22 +212,29 @@ class _Run:
         read: Callable[[], Awaitable[_Batch]],
         passed: Callable[[list[ReplayEvent]], None],
     ) -> None:
-        """Apply what `read` returns, batch after batch, until one comes back short; the next
-        batch is read while the current one is written. The new tables are derived data that
-        nobody reads before the switch, and a rebuild cut short starts over: their commits do
-        not wait for the disk (the switch's does, and so makes them durable)."""
-        reading = asyncio.ensure_future(read())
+        """Apply what `read` returns, batch after batch, until one comes back short. While a
+        batch is written, the next one is read and prepared (`SqlEventLog.prepare_batch`: its
+        rows made, in a thread, without the database), so that the rebuild's process works on
+        it while the server takes the writes. The writes stay one at a time and in order, one
+        transaction per batch: no two of them ever hold locks at once (the metadata
+        definitions' resource types are shared between streams). The new tables are derived
+        data that nobody reads before the switch, and a rebuild cut short starts over: their
+        commits do not wait for the disk (the switch's does, and so makes them durable)."""
+
+        async def prepared() -> tuple[_Batch, Callable[[sa.Connection], None]]:
+            batch = await read()
+            prepare, copies = self.log.prepare_batch, self.tables.copies
+            return batch, await asyncio.to_thread(prepare, batch.events, copies, batch.new_streams)
+
+        reading = asyncio.ensure_future(prepared())
         try:
             while True:
-                batch = await reading
+                batch, write = await reading
                 passed(batch.events)
                 if batch.more:
-                    reading = asyncio.ensure_future(read())
+                    reading = asyncio.ensure_future(prepared())
                 if batch.events:
-                    write, copies = self.log.project_batch, self.tables.copies
-                    await self.log.database.write_derived(
-                        write, batch.events, copies, batch.new_streams
-                    )
+                    await self.log.database.write_derived(write)
                     self._advanced(len(batch.events))
                 if not batch.more:
                     return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -27,12 +27,17 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
         conn.execute(sa.insert(table), list(rows))
 
 
+BatchWrite = Callable[[sa.Connection, RowInserter], None]
+"""A batch's changes to a projection's tables, made ready without the database: writes them on
+the caller's transaction, adding new rows by the `RowInserter` given."""
+
+
 class Projection(Protocol):
     """A view built only from events.
 
     `apply` must be idempotent per (stream, version): replaying an event already applied changes
     nothing. It runs inside the transaction that appends the event (inline), never on its own.
-    `apply_batch` (the rebuild's way) must leave exactly the rows `apply` would, event by event.
+    `prepare_batch` (the rebuild's way) must leave exactly the rows `apply` would, event by event.
     """
 
     name: str
@@ -40,24 +45,29 @@ class Projection(Protocol):
 
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None: ...
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
-        """Apply `events`, in log order, as `apply` would one by one; into `tables` (a live
-        table's name to the table standing in for it, e.g. a rebuild's new one) when given.
+    ) -> BatchWrite:
+        """The write of `events`, in log order, as `apply` would do them one by one; into
+        `tables` (a live table's name to the table standing in for it, e.g. a rebuild's new
+        one) when given.
+
+        As much as can be is done here, without the database: the rebuild prepares a batch
+        while the server takes the writes of the one before (and may do so in another thread).
+        What depends on rows already in the tables waits for the write.
 
         `new_streams`: streams of `events` none of whose events was ever applied to these
         tables (a rebuild's first pass, stream by stream). Rows kept per stream cannot be
-        there yet, so they are not read back: a read per batch whose cost grows with the
-        tables, which have no statistics and not all their indexes while a rebuild fills them.
+        there yet, so they are not read back: their changes are folded here, and the write
+        reads no row whose cost grows with the tables (which have no statistics and not all
+        their indexes while a rebuild fills them).
 
-        `insert`: how rows the tables do not hold yet are added (the rebuild's: COPY on
-        PostgreSQL, see `infra/db/copy_rows.py`); the caller's transaction must be the only
+        The write's `RowInserter` adds the rows the tables do not hold yet (the rebuild's: COPY
+        on PostgreSQL, see `infra/db/copy_rows.py`); the caller's transaction must be the only
         one writing to the tables.
         """
+        ...

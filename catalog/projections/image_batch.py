@@ -1,24 +1,25 @@
 """Applying many image changes at once: folded per image in memory, each row written once.
 
-The rebuild replays the log through this. It reads the current rows of the batch's images,
-folds each image's changes over them in log order, with exactly the rules the one-event-at-a-
-time SQL of `ImagesProjection.apply` follows (guarded by the row's version, tags and members
-behind the guard, a creation never replacing a row), then writes only what differs: new rows,
-changed rows, rows gone. The two paths give the same rows; a test compares them.
+The rebuild replays the log through this. It folds each image's changes in log order over the
+image's current rows (none for an image new to the tables, read back otherwise: `per_stream`),
+with exactly the rules the one-event-at-a-time SQL of `ImagesProjection.apply` follows (guarded
+by the row's version, tags and members behind the guard, a creation never replacing a row),
+then writes only what differs: new rows, changed rows, rows gone. The two paths give the same
+rows; a test compares them.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pydantic_core
 import sqlalchemy as sa
 
-from catalog.projections.base import RowInserter, insert_rows
+from catalog.projections.base import BatchWrite, RowInserter
 from catalog.projections.by_ids import id_batches, one_of_ids
 from catalog.projections.image_changes import (
     AddMember,
@@ -33,6 +34,7 @@ from catalog.projections.image_changes import (
     SetMemberStatus,
     UpdateImage,
 )
+from catalog.projections.per_stream import PerStream
 
 
 class ImageTables(NamedTuple):
@@ -57,21 +59,32 @@ class _ImageRows:
         )
 
 
-def apply_changes(
-    conn: sa.Connection,
+def prepare_changes(
     changes: Sequence[tuple[uuid.UUID, ImageChange]],
     tables: ImageTables,
     new_streams: Set[uuid.UUID] = frozenset(),
-    insert: RowInserter = insert_rows,
-) -> None:
-    """Apply `changes` (image id and change, in log order) to `tables`; the images of
-    `new_streams` have no rows there yet; rows that come are added by `insert`."""
-    ids = list(dict.fromkeys(image_id for image_id, _ in changes))
-    before = _load(conn, tables, [i for i in ids if i not in new_streams])
-    after = {i: (None if i not in before else before[i].copy()) for i in ids}
+) -> BatchWrite:
+    """The write of `changes` (image id and change, in log order) to `tables`; the images of
+    `new_streams` have no rows there yet (see `per_stream`)."""
+    return _per_stream(tables).prepare(changes, new_streams)
+
+
+@functools.cache
+def _per_stream(t: ImageTables) -> PerStream[_ImageRows, ImageChange, _Writes]:
+    return PerStream(functools.partial(_load, t), _folded_writes, functools.partial(_write, t))
+
+
+def _folded_writes(
+    before: Mapping[uuid.UUID, _ImageRows], changes: Sequence[tuple[uuid.UUID, ImageChange]]
+) -> _Writes:
+    """What to write for `changes` over the rows `before` holds: only what differs."""
+    after = {i: (None if i not in before else before[i].copy()) for i, _ in changes}
     for image_id, change in changes:
         after[image_id] = _fold(after[image_id], change)
-    _write(conn, tables, before, after, insert)
+    writes = _Writes()
+    for image_id, now in after.items():
+        writes.compare(image_id, before.get(image_id), now)
+    return writes
 
 
 def _fold(current: _ImageRows | None, change: ImageChange) -> _ImageRows | None:
@@ -124,7 +137,7 @@ def _follow_up(rows: _ImageRows, then: FollowUp) -> None:
 
 
 def _load(
-    conn: sa.Connection, t: ImageTables, ids: Sequence[uuid.UUID]
+    t: ImageTables, conn: sa.Connection, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, _ImageRows]:
     loaded: dict[uuid.UUID, _ImageRows] = {}
     postgres = conn.dialect.name == "postgresql"
@@ -181,16 +194,7 @@ class _Writes:
         ]
 
 
-def _write(
-    conn: sa.Connection,
-    t: ImageTables,
-    before: dict[uuid.UUID, _ImageRows],
-    after: dict[uuid.UUID, _ImageRows | None],
-    insert: RowInserter,
-) -> None:
-    writes = _Writes()
-    for image_id, now in after.items():
-        writes.compare(image_id, before.get(image_id), now)
+def _write(t: ImageTables, conn: sa.Connection, writes: _Writes, insert: RowInserter) -> None:
     tables = {"image": t.image, "tag": t.tag, "member": t.member}
     if conn.dialect.name == "postgresql":
         _write_as_recordsets(conn, tables, writes)

@@ -1,7 +1,7 @@
 """What each event does to the images view, decided once for both ways of applying it.
 
 `ImagesProjection.apply` carries a change out in SQL, one event at a time, inside the appending
-transaction; `image_batch.apply_batch` folds a whole batch in memory and writes each row once
+transaction; `image_batch.prepare_changes` folds a whole batch in memory and writes each row once
 (the rebuild). Both read their orders from `change_of`, so they cannot drift apart: they differ
 only in how they read the current row and write the result.
 

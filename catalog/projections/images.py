@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
-from catalog.projections.base import RowInserter, insert_rows
-from catalog.projections.image_batch import ImageTables, apply_changes
+from catalog.projections.base import BatchWrite
+from catalog.projections.image_batch import ImageTables, prepare_changes
 from catalog.projections.image_changes import (
     AddMember,
     AddTag,
@@ -145,19 +145,17 @@ class ImagesProjection:
             case None:
                 pass
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
+    ) -> BatchWrite:
         """The same rows as `apply` event by event, each written once (see `image_batch`)."""
         changes = [(e.stream_id, c) for e in events if (c := change_of(e, e.event)) is not None]
         targets = ImageTables(*((tables or {}).get(t.name, t) for t in self.tables))
-        apply_changes(conn, changes, targets, new_streams, insert)
+        return prepare_changes(changes, targets, new_streams)
 
 
 def _update_row(conn: sa.Connection, image_id: uuid.UUID, change: UpdateImage) -> bool:

@@ -23,6 +23,7 @@ two paths cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from typing import NamedTuple
@@ -47,8 +48,9 @@ from catalog.events import (
     RecordedEvent,
     ReplayEvent,
 )
-from catalog.projections.base import RowInserter, insert_rows
+from catalog.projections.base import BatchWrite, RowInserter
 from catalog.projections.by_ids import id_batches, one_of_ids
+from catalog.projections.per_stream import PerStream
 from catalog.projections.schema import metadata
 
 location_holder = sa.Table(
@@ -156,45 +158,51 @@ class LocationHoldersProjection:
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
         steps = steps_of(event)
         if steps:
-            _apply(conn, [(recorded.stream_id, steps)], location_holder)
+            _per_stream(location_holder).apply(conn, [(recorded.stream_id, steps)])
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
+    ) -> BatchWrite:
         changes = [(e.stream_id, steps) for e in events if (steps := steps_of(e.event))]
-        if changes:
-            table = (tables or {}).get(location_holder.name, location_holder)
-            _apply(conn, changes, table, new_streams, insert)
+        table = (tables or {}).get(location_holder.name, location_holder)
+        return _per_stream(table).prepare(changes, new_streams)
 
 
-def _apply(
-    conn: sa.Connection,
-    changes: Sequence[tuple[uuid.UUID, Sequence[Step]]],
-    table: sa.Table,
-    new_streams: Set[uuid.UUID] = frozenset(),
-    insert: RowInserter = insert_rows,
-) -> None:
-    """Fold `changes` (image id and steps, in log order) over the images' rows in `table`
-    (none yet for `new_streams`), then write only the rows that came (by `insert`) or went."""
-    ids = list(dict.fromkeys(image_id for image_id, _ in changes))
-    before = _load(conn, table, [i for i in ids if i not in new_streams])
-    after = {image_id: set(before.get(image_id, ())) for image_id in ids}
+class _Writes(NamedTuple):
+    gone: list[dict[str, object]]
+    added: list[dict[str, object]]
+
+
+@functools.cache
+def _per_stream(table: sa.Table) -> PerStream[Held, Sequence[Step], _Writes]:
+    """Changes (image id and steps, in log order) folded over the images' rows in `table`,
+    then only the rows that came (added by the `RowInserter`) or went written."""
+    return PerStream(functools.partial(_load, table), _folded, functools.partial(_write, table))
+
+
+def _folded(
+    before: Mapping[uuid.UUID, Held], changes: Sequence[tuple[uuid.UUID, Sequence[Step]]]
+) -> _Writes:
+    after = {image_id: set(before.get(image_id, ())) for image_id, _ in changes}
     for image_id, steps in changes:
         fold(after[image_id], steps)
-    gone, added = [], []
-    for image_id in ids:
-        was, now = before.get(image_id, set()), after[image_id]
-        gone += [_row(image_id, held) for held in was - now]
-        added += [_row(image_id, held) for held in now - was]
-    if gone:
-        conn.execute(sa.delete(table).where(*(c == sa.bindparam(c.name) for c in table.c)), gone)
-    insert(conn, table, added)
+    writes = _Writes([], [])
+    for image_id, now in after.items():
+        was = before.get(image_id, set())
+        writes.gone.extend(_row(image_id, held) for held in was - now)
+        writes.added.extend(_row(image_id, held) for held in now - was)
+    return writes
+
+
+def _write(table: sa.Table, conn: sa.Connection, writes: _Writes, insert: RowInserter) -> None:
+    if writes.gone:
+        match = (c == sa.bindparam(c.name) for c in table.c)
+        conn.execute(sa.delete(table).where(*match), writes.gone)
+    insert(conn, table, writes.added)
 
 
 def _row(image_id: uuid.UUID, held: tuple[str, str]) -> dict[str, object]:
@@ -202,7 +210,7 @@ def _row(image_id: uuid.UUID, held: tuple[str, str]) -> dict[str, object]:
     return {"location": location, "image_id": image_id, "held_as": held_as}
 
 
-def _load(conn: sa.Connection, table: sa.Table, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Held]:
+def _load(table: sa.Table, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Held]:
     postgres = conn.dialect.name == "postgresql"
     query = sa.select(table.c.image_id, table.c.location, table.c.held_as).where(
         one_of_ids(table.c.image_id, postgres)

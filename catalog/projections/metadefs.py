@@ -49,7 +49,7 @@ from catalog.events.metadefs import (
     MetadefTagUpdated,
     ObjectDefinition,
 )
-from catalog.projections.base import RowInserter, insert_rows
+from catalog.projections.base import BatchWrite, RowInserter
 from catalog.projections.schema import JsonDocument, UtcDateTime, insert_or_ignore, metadata
 
 NAME = sa.String(80)
@@ -144,21 +144,24 @@ class MetadefsProjection:
         if isinstance(event, MetadefEvent):
             _apply(conn, _Tables.live(), _At.of(recorded), event)
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
-        # Metadata definitions change seldom: event by event, as inline, is enough (and
-        # resource types are shared between namespaces: a new stream may find its rows).
+    ) -> BatchWrite:
+        # Metadata definitions change seldom: event by event, as inline, all in the write
+        # (resource types are shared between namespaces: a new stream may find its rows, and
+        # the write of the batch before may just have made them).
         into = _Tables.live(tables)
-        for replayed in events:
-            if isinstance(replayed.event, MetadefEvent):
-                _apply(conn, into, _At.of(replayed), replayed.event)
+        changes = [(_At.of(e), e.event) for e in events if isinstance(e.event, MetadefEvent)]
+
+        def write(conn: sa.Connection, insert: RowInserter) -> None:
+            for at, event in changes:
+                _apply(conn, into, at, event)
+
+        return write
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ task's events.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -29,8 +30,9 @@ from catalog.events import (
     TaskStarted,
     TaskSucceeded,
 )
-from catalog.projections.base import RowInserter, insert_rows
+from catalog.projections.base import BatchWrite, RowInserter
 from catalog.projections.by_ids import id_batches, one_of_ids
+from catalog.projections.per_stream import PerStream
 from catalog.projections.schema import JsonDocument, UtcDateTime, metadata
 
 task = sa.Table(
@@ -109,44 +111,46 @@ class TasksProjection:
 
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
         if type(event) in _TASK_EVENTS:
-            _apply(
-                conn, [(recorded.stream_id, recorded.version, recorded.occurred_at, event)], task
-            )
+            change = (recorded.version, recorded.occurred_at, event)
+            _per_stream(task).apply(conn, [(recorded.stream_id, change)])
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
+    ) -> BatchWrite:
         changes = [
-            (e.stream_id, e.version, e.occurred_at, e.event)
+            (e.stream_id, (e.version, e.occurred_at, e.event))
             for e in events
             if type(e.event) in _TASK_EVENTS
         ]
-        if changes:
-            _apply(conn, changes, (tables or {}).get(task.name, task), new_streams, insert)
+        table = (tables or {}).get(task.name, task)
+        return _per_stream(table).prepare(changes, new_streams)
 
 
-Change = tuple[uuid.UUID, int, datetime, DomainEvent]
+Change = tuple[int, datetime, DomainEvent]
+"""An event of a task's stream: its version, when, what."""
 
 
-def _apply(
-    conn: sa.Connection,
-    changes: Sequence[Change],
-    table: sa.Table,
-    new_streams: Set[uuid.UUID] = frozenset(),
-    insert: RowInserter = insert_rows,
-) -> None:
-    """Fold `changes` (in log order) over the tasks' rows in `table` (none yet for
-    `new_streams`), then write the rows that came (by `insert`) or changed."""
-    ids = list(dict.fromkeys(task_id for task_id, *_ in changes))
-    before = _load(conn, table, [i for i in ids if i not in new_streams])
+class _Writes(NamedTuple):
+    added: list[Row]
+    changed: list[Row]
+
+
+@functools.cache
+def _per_stream(table: sa.Table) -> PerStream[Row, Change, _Writes]:
+    """Changes (task id and change, in log order) folded over the tasks' rows in `table`, then
+    the rows that came (added by the `RowInserter`) or changed written."""
+    return PerStream(functools.partial(_load, table), _folded, functools.partial(_write, table))
+
+
+def _folded(
+    before: Mapping[uuid.UUID, Row], changes: Sequence[tuple[uuid.UUID, Change]]
+) -> _Writes:
     after = dict(before)
-    for task_id, version, at, event in changes:
+    for task_id, (version, at, event) in changes:
         row = row_after(after.get(task_id), task_id, version, at, event)
         if row is not None:
             after[task_id] = row
@@ -154,8 +158,12 @@ def _apply(
     changed = [
         row for task_id, row in after.items() if task_id in before and row != before[task_id]
     ]
-    insert(conn, table, added)
-    if changed:
+    return _Writes(added, changed)
+
+
+def _write(table: sa.Table, conn: sa.Connection, writes: _Writes, insert: RowInserter) -> None:
+    insert(conn, table, writes.added)
+    if writes.changed:
         columns: dict[str, Any] = {
             c.name: sa.bindparam(f"new_{c.name}") for c in table.c if c.name != "id"
         }
@@ -163,12 +171,12 @@ def _apply(
             sa.update(table).where(table.c.id == sa.bindparam("old_id")).values(columns),
             [
                 {"old_id": row["id"], **{f"new_{k}": v for k, v in row.items() if k != "id"}}
-                for row in changed
+                for row in writes.changed
             ],
         )
 
 
-def _load(conn: sa.Connection, table: sa.Table, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
+def _load(table: sa.Table, conn: sa.Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
     postgres = conn.dialect.name == "postgresql"
     query = sa.select(table).where(one_of_ids(table.c.id, postgres))
     loaded: dict[uuid.UUID, Row] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -307,12 +307,30 @@ class SqlEventLog:
         new_streams: Set[uuid.UUID] = frozenset(),
     ) -> None:
         """Apply replayed events to every projection's batch path, on the caller's
-        transaction; into `tables` (live table name to its stand-in) when given;
-        `new_streams` as `Projection.apply_batch` takes them. The caller's transaction must
-        be the only one writing to the tables: new rows are added by COPY on PostgreSQL."""
+        transaction (`prepare_batch`, then its write)."""
+        self.prepare_batch(events, tables, new_streams)(conn)
+
+    def prepare_batch(
+        self,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+        new_streams: Set[uuid.UUID] = frozenset(),
+    ) -> Callable[[sa.Connection], None]:
+        """Replayed events made ready for every projection's batch path, without the
+        database (`Projection.prepare_batch`: into `tables`, live table name to its stand-in,
+        when given; `new_streams` as it takes them); returns their write, for the caller's
+        transaction, which must be the only one writing to the tables: new rows are added by
+        COPY on PostgreSQL."""
         insert = copy_rows if self.postgres else insert_rows
-        for projection in self.projections:
-            projection.apply_batch(conn, events, tables, new_streams=new_streams, insert=insert)
+        writes = [
+            p.prepare_batch(events, tables, new_streams=new_streams) for p in self.projections
+        ]
+
+        def write(conn: sa.Connection) -> None:
+            for projection_write in writes:
+                projection_write(conn, insert)
+
+        return write
 
     def hold_appends(self, conn: sa.Connection) -> None:
         """Make new appends wait until `conn`'s transaction ends; appends already in flight

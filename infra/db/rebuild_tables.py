@@ -7,7 +7,7 @@ dropped and the copy takes its name. Indexes and constraints are built on the co
 temporary names and get their original names back at the switch, so the next rebuild and later
 migrations (which drop and create indexes by name) find what they expect.
 
-Only DDL lives here; the rows are written by the projections (`Projection.apply_batch`).
+Only DDL lives here; the rows are written by the projections (`Projection.prepare_batch`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class RebuildTables(abc.ABC):
         self.copies: dict[str, sa.Table] = {
             t.name: t.to_metadata(copies, name=rebuild_name(t.name)) for t in self.live
         }
-        """A live table's name to its copy, as the projections' `apply_batch` takes them."""
+        """A live table's name to its copy, as the projections' `prepare_batch` takes them."""
         self._shapes: dict[str, list[tuple[Any, ...]]] = {}
 
     @abc.abstractmethod

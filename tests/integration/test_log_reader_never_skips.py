@@ -32,7 +32,7 @@ from catalog.events import (
     ReplayEvent,
 )
 from catalog.ports import LOG_START
-from catalog.projections.base import RowInserter, insert_rows
+from catalog.projections.base import BatchWrite
 from infra.db.database import Pool, open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
@@ -59,16 +59,15 @@ class LingeringProjection:
         # of the event loop, so the pause must be awaited to let other writers run meanwhile.
         await_only(asyncio.sleep(random.random() * 0.004))
 
-    def apply_batch(
+    def prepare_batch(
         self,
-        conn: sa.Connection,
         events: Sequence[ReplayEvent],
         tables: Mapping[str, sa.Table] | None = None,
         *,
         new_streams: Set[uuid.UUID] = frozenset(),
-        insert: RowInserter = insert_rows,
-    ) -> None:
+    ) -> BatchWrite:
         """Never rebuilt: it has no tables."""
+        return lambda conn, insert: None
 
 
 @pytest.fixture

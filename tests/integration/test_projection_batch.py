@@ -1,5 +1,5 @@
-"""The batch path (`Projection.apply_batch`, the rebuild's) leaves exactly the rows that the
-inline path (`Projection.apply`, event by event) leaves, whatever the batches.
+"""The batch path (`Projection.prepare_batch` and its write, the rebuild's) leaves exactly the
+rows that the inline path (`Projection.apply`, event by event) leaves, whatever the batches.
 
 The history is the benchmark's made-up log: every kind of event, images created, uploaded,
 staged, patched, tagged, shared, copied, deleted, and downloads on streams of their own.
@@ -7,6 +7,8 @@ staged, patched, tagged, shared, copied, deleted, and downloads on streams of th
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -80,18 +82,47 @@ async def test_batches_in_log_order_leave_the_rows_of_apply(log: SqlEventLog, si
     assert await batch_rows(log, cut(events, size)) == expected
 
 
-async def test_stream_by_stream_leaves_the_rows_of_apply(log: SqlEventLog) -> None:
-    """The rebuild's bulk order: each stream whole, streams in no log order."""
+async def stream_by_stream(log: SqlEventLog, size: int) -> list[Sequence[ReplayEvent]]:
+    """The log in the rebuild's bulk order, batch by batch: each stream whole, streams in no
+    log order, a stream longer than `size` cut across batches."""
     reader = ReplayReader(log.database)
     await read_whole(log.read, len(HISTORY))  # once every event is below the horizon
     upto = await reader.horizon()
-    batches, after = [], STREAMS_START
-    while batch := await reader.streams(upto, after, 300):
+    batches: list[Sequence[ReplayEvent]] = []
+    after = STREAMS_START
+    while batch := await reader.streams(upto, after, size):
         batches.append(batch)
         after = stream_cursor_after(batch, after)
     assert sum(map(len, batches)) == len(HISTORY)
+    return batches
 
-    assert await batch_rows(log, batches) == await inline_rows(log)
+
+async def test_stream_by_stream_leaves_the_rows_of_apply(log: SqlEventLog) -> None:
+    assert await batch_rows(log, await stream_by_stream(log, 300)) == await inline_rows(log)
+
+
+@pytest.mark.parametrize("order", ["log", "streams"])
+async def test_batches_prepared_before_the_writes_before_them(log: SqlEventLog, order: str) -> None:
+    """The rebuild prepares a batch while the one before is written: what a batch's
+    preparation folds cannot depend on those writes. Here every batch is prepared before
+    any is written, streams cut across batches included (their rows are read back by the
+    write, after the writes before it)."""
+    if order == "log":
+        batches = cut(await read_whole(ReplayReader(log.database).after, len(HISTORY)), 97)
+    else:
+        batches = await stream_by_stream(log, 40)
+        assert any(a[-1].stream_id == b[0].stream_id for a, b in itertools.pairwise(batches))
+    tables = await fresh_copies(log)
+    seen: set[uuid.UUID] = set()
+    writes = []
+    for batch in batches:
+        new_streams = {e.stream_id for e in batch} - seen if order == "streams" else set()
+        writes.append(log.prepare_batch(batch, tables.copies, frozenset(new_streams)))
+        seen |= {e.stream_id for e in batch}
+    for write in writes:
+        await log.database.write(write)
+
+    assert await view_rows(log.database, tables.copies) == await inline_rows(log)
 
 
 async def test_replaying_again_changes_nothing(log: SqlEventLog) -> None:

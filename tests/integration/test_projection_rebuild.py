@@ -12,8 +12,9 @@ import io
 import os
 import re
 import sys
+import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence, Set
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from bench.event_history import StoredRow, history
+from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+from catalog.projections.base import BatchWrite, RowInserter
 from catalog.projections.registry import INLINE_PROJECTIONS
 from infra import projection_rebuild
 from infra.bootstrap import Container
@@ -334,6 +337,58 @@ async def test_an_interrupted_rebuild_leaves_the_live_views_as_they_were(
         await rebuilding
     assert await view_rows(container.database) == live
     assert await leftovers(container) == []
+
+
+class FailingBatch:
+    """A view without tables whose batch path fails at its `at`-th batch: while that batch is
+    prepared (beside the write of the one before), or in its write, once the views before it
+    have written theirs in the batch's transaction."""
+
+    name = "failing"
+    tables: tuple[sa.Table, ...] = ()
+
+    def __init__(self, at: int, *, in_write: bool) -> None:
+        self.at, self.in_write, self.prepared = at, in_write, 0
+
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
+        pass
+
+    def prepare_batch(
+        self,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
+    ) -> BatchWrite:
+        self.prepared += 1
+        failing = self.prepared == self.at
+        if failing and not self.in_write:
+            raise Stop
+
+        def write(conn: sa.Connection, insert: RowInserter) -> None:
+            if failing:
+                raise Stop
+
+        return write
+
+
+@pytest.mark.parametrize("in_write", [False, True], ids=["preparing", "writing"])
+async def test_a_batch_failing_midway_leaves_the_live_views_as_they_were(
+    api: ApiClient, container: Container, other_log: SqlEventLog, in_write: bool
+) -> None:
+    await varied_history(api)
+    live = await view_rows(container.database)
+    failing = FailingBatch(3, in_write=in_write)
+    log = SqlEventLog(other_log.database, [*INLINE_PROJECTIONS, failing])
+
+    with pytest.raises(Stop):
+        await rebuild_projections(log, batch_size=5)
+    assert failing.prepared >= 3
+    assert await view_rows(container.database) == live
+    assert await leftovers(container) == []
+
+    await rebuild_projections(other_log, batch_size=5)
+    assert await view_rows(container.database) == live
 
 
 class MigratedMeanwhile:
