@@ -17,7 +17,9 @@ through every event type and compare); times are kept as Glance's text, written 
 
 from __future__ import annotations
 
+import sys
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +82,16 @@ _TOUCHED = (
     ImageLocationRemoved,
 )
 """Events that change nothing a payload shows but the image's `updated_at`."""
+
+
+def _one_copy(value: Any) -> Any:
+    """A text many images repeat (owners, formats, property names and values, members) kept
+    once for all of them; other values as they are."""
+    return sys.intern(value) if type(value) is str else value
+
+
+def _properties(properties: Mapping[str, str]) -> dict[str, str]:
+    return {_one_copy(name): _one_copy(value) for name, value in properties.items()}
 
 
 class ImageState:
@@ -168,7 +180,7 @@ class ImageState:
     def apply(self, event: DomainEvent, at: datetime) -> None:
         """Change the state by one event of the image's stream, as `Image.apply` does."""
         if isinstance(event, _UNCHANGED):
-            self._member(event)
+            self._membership(event)  # of these events, what a notification may tell
             return
         if not isinstance(event, _TOUCHED):
             self._change(event)
@@ -178,12 +190,12 @@ class ImageState:
         if isinstance(event, ImageCreated):
             self.created_at = self.updated_at
 
-    def _member(self, event: DomainEvent) -> None:
+    def _membership(self, event: DomainEvent) -> None:
         match event:
             case ImageMemberAdded(member=member):
-                self.members[member] = "pending"
+                self.members[_one_copy(member)] = "pending"
             case ImageMemberStatusChanged(member=member, status=status):
-                self.members[member] = status
+                self.members[_one_copy(member)] = _one_copy(status)
             case ImageMemberRemoved(member=member):
                 self.members.pop(member, None)
 
@@ -230,19 +242,21 @@ class ImageState:
 
     def _created(self, event: ImageCreated) -> None:
         self.status = "queued"
-        self.name, self.owner, self.visibility = event.name, event.owner, event.visibility
+        self.name, self.owner = event.name, _one_copy(event.owner)
+        self.visibility = _one_copy(event.visibility)
         self.protected, self.min_ram, self.min_disk = event.protected, event.min_ram, event.min_disk
-        self.disk_format, self.container_format = event.disk_format, event.container_format
-        self.properties = dict(event.properties)
+        self.disk_format = _one_copy(event.disk_format)
+        self.container_format = _one_copy(event.container_format)
+        self.properties = _properties(event.properties)
         self.tags = tuple(sorted(set(event.tags)))
 
     def _updated(self, event: ImageUpdated) -> None:
         for name, value in event.attributes.items():
             if name in PAYLOAD_ATTRIBUTES:
-                setattr(self, name, value)
+                setattr(self, name, _one_copy(value))
         if event.properties or event.removed_properties:
             properties = dict(self.properties)  # payloads built already may hold the old one
-            properties.update(event.properties)
+            properties.update(_properties(event.properties))
             for name in event.removed_properties:
                 properties.pop(name, None)
             self.properties = properties
@@ -257,10 +271,10 @@ class ImageState:
         """Glance's state of the image as this image's."""
         self.status = glance.status
         for name in PAYLOAD_ATTRIBUTES:
-            setattr(self, name, getattr(glance, name))
-        self.properties = dict(glance.properties)
+            setattr(self, name, _one_copy(getattr(glance, name)))
+        self.properties = _properties(glance.properties)
         self.tags = tuple(sorted(set(glance.tags)))
-        self.members = {member.member: member.status for member in glance.members}
+        self.members = {_one_copy(m.member): _one_copy(m.status) for m in glance.members}
         if glance.size is not None:
             self.data_size, self.checksum = glance.size, glance.checksum
             self.data_virtual_size = glance.virtual_size
