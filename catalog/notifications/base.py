@@ -60,6 +60,8 @@ class StreamNotifications(ABC):
     """The notifications of one stream (an image's, a task's, a namespace's), event by event:
     `advance` must see every event of the stream, in order."""
 
+    __slots__ = ("stream_id", "version")
+
     def __init__(self, stream_id: uuid.UUID) -> None:
         self.stream_id = stream_id
         self.version = 0

@@ -35,7 +35,7 @@ from catalog.events import (
     ImageUploadStarted,
 )
 from catalog.identity import Actor
-from catalog.image import Image, ImageStatus
+from catalog.image import ImageStatus
 from catalog.notifications.base import (
     ERROR,
     INFO,
@@ -44,37 +44,7 @@ from catalog.notifications.base import (
     deleted_at,
     isotime,
 )
-
-
-def image_payload(image: Image) -> dict[str, Any]:
-    """`format_image_notification`: deliberately without locations (they may hold secrets)."""
-    data, staged = image.data, image.staged
-    size = data.size if data else (staged.size if staged else None)
-    virtual_size = getattr(data, "virtual_size", None) if data else None
-    if virtual_size is None and staged is not None:
-        virtual_size = staged.virtual_size
-    return {
-        "id": str(image.id),
-        "name": image.name,
-        "status": str(image.status),
-        "created_at": isotime(image.created_at),
-        "updated_at": isotime(image.updated_at),
-        "min_disk": image.min_disk,
-        "min_ram": image.min_ram,
-        "protected": image.protected,
-        "checksum": data.checksum if data else None,
-        "owner": image.owner,
-        "disk_format": image.disk_format,
-        "container_format": image.container_format,
-        "size": size,
-        "virtual_size": virtual_size,
-        "is_public": image.visibility == "public",
-        "visibility": image.visibility,
-        "properties": dict(image.properties),
-        "tags": sorted(image.tags),
-        "deleted": False,
-        "deleted_at": None,
-    }
+from catalog.notifications.image_state import ImageState
 
 
 def _import_stores(importing: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -83,21 +53,23 @@ def _import_stores(importing: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 class ImageNotifications(StreamNotifications):
-    """The notifications of one image. Downloads are not the image's events (they have streams
-    of their own): see `sent_notification`."""
+    """The notifications of one image, from what they need of it (`ImageState`), not the
+    aggregate. Downloads are not the image's events (they have streams of their own): see
+    `sent_notification`."""
+
+    __slots__ = ("image", "member_since")
 
     def __init__(self, image_id: uuid.UUID) -> None:
         super().__init__(image_id)
-        self.image = Image(image_id)
+        self.image = ImageState(image_id)
         self.member_since: dict[str, datetime] = {}
 
     @property
     def ended(self) -> bool:
-        return self.image.status is ImageStatus.DELETED
+        return self.image.status == ImageStatus.DELETED
 
     def _fold(self, event: DomainEvent, at: datetime) -> None:
         self.image.apply(event, at)
-        self.image.version += 1  # the image's own rules (`exists`) count its events
         match event:
             case ImageMemberAdded(member=member) | ImageMemberStatusChanged(member=member):
                 self.member_since.setdefault(member, at)
@@ -113,10 +85,8 @@ class ImageNotifications(StreamNotifications):
         self._fold(event, at)
         return self._image(event, before, at)
 
-    def _image(
-        self, event: DomainEvent, before: ImageStatus | None, at: datetime
-    ) -> list[Notification]:
-        payload = image_payload(self.image)
+    def _image(self, event: DomainEvent, before: str | None, at: datetime) -> list[Notification]:
+        payload = self.image.payload()
         update = Notification("image.update", payload)
         match event:
             case ImageCreated():
@@ -126,10 +96,10 @@ class ImageNotifications(StreamNotifications):
                 return [update, Notification("image.prepare", prepare)]
             case ImageUploaded() | ImageImported():
                 done = [Notification("image.upload", {**payload, **_import_stores()})]
-                if before is not ImageStatus.ACTIVE:
+                if before != ImageStatus.ACTIVE:
                     done.append(Notification("image.activate", payload))
                 return [*done, update]
-            case ImageUploadFailed(reason=reason) if before is ImageStatus.SAVING:
+            case ImageUploadFailed(reason=reason) if before == ImageStatus.SAVING:
                 failed = f"Failed to upload image data for image {self.image.id}: {reason}"
                 return [Notification("image.upload", failed, ERROR), update]
             case ImageCopyStarted(store=store):
@@ -144,7 +114,7 @@ class ImageNotifications(StreamNotifications):
                 # A delayed delete is Glance's delete too (status `pending_delete`); what the
                 # scrubber does afterwards is not notified, as in Glance.
                 return [Notification("image.delete", deleted_at(payload, at))]
-            case ImageLocationRemoved() if before is ImageStatus.PENDING_DELETE:
+            case ImageLocationRemoved() if before == ImageStatus.PENDING_DELETE:
                 return []
             case (
                 ImageUploadStarted()
@@ -171,7 +141,7 @@ class ImageNotifications(StreamNotifications):
         """The membership as `event` left it; `since`: when it began."""
         member = event.member
         payload: dict[str, Any] = {
-            "image_id": str(self.image.id),
+            "image_id": self.image.id,
             "member_id": member,
             "status": self.image.members.get(member, "pending"),
             "created_at": isotime(since),

@@ -52,8 +52,8 @@ log = structlog.get_logger(__name__)
 NAME = "notifications"
 CACHED_STREAMS = 100_000
 """Streams whose fold the consumer keeps at most (see fold_cache.py)..."""
-LIVE_FOLDS = 10_000
-"""... of which the most recent as objects ..."""
+LIVE_FOLDS = 40_000
+"""... of which the most recent as objects (an image's: about 1.3 KB) ..."""
 PACKED_FOLD_BYTES = 32 << 20
 """... and the others packed, in this many bytes at most."""
 

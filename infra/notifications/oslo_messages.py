@@ -4,16 +4,19 @@ leaves out in the place oslo keeps it, the `_context`: the actor (user, project,
 request id.
 
 A message is written as JSON text, once: what an event's notifications share (the context,
-the time, a payload several of them carry) is encoded once for all of them and the text put
-together around it; it is the text `json.dumps` makes of the message.
+the time, a payload several of them carry) is encoded once for all of them, the few texts every
+message repeats (types, priorities, the publisher) once for the process, and the text put
+together around them; it is the text `json.dumps` makes of the message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 from catalog.events import RecordedEvent
@@ -22,6 +25,24 @@ from catalog.notifications import Notification
 
 MESSAGE_IDS = uuid.UUID("6f1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10")
 """Namespace of the name-based (v5) message ids: one per (event id, notification index)."""
+_NAMESPACE = MESSAGE_IDS.bytes
+_VERSION_5 = (~(0xF000 << 64) & ~(0xC000 << 48), (5 << 76) | (0x8000 << 48))
+"""The bits a v5 id keeps of its SHA-1 and the version's and variant's bits it sets."""
+
+
+def message_id(event: str, index: int) -> uuid.UUID:
+    """`uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")`, the id of an event's `index`th message;
+    made as `uuid5` makes it, without its steps through bytes (a third of its time, for each
+    of a catch-up's messages)."""
+    digest = hashlib.sha1(_NAMESPACE + f"{event}/{index}".encode(), usedforsecurity=False)
+    kept, version = _VERSION_5
+    return uuid.UUID(int=int.from_bytes(digest.digest()[:16]) & kept | version)
+
+
+@cache
+def _json_text(value: str) -> str:
+    """The JSON of a text every message may carry: types, priorities, the publisher (a few)."""
+    return json.dumps(value)
 
 
 def oslo_timestamp(at: datetime) -> str:
@@ -63,21 +84,23 @@ def oslo_messages(
 ) -> list[OsloMessage]:
     """The messages of the notifications of `recorded` (each with its index among the event's
     notifications, which names its message id)."""
-    timestamp = json.dumps(oslo_timestamp(recorded.occurred_at))
+    # Digits and separators only: its JSON is the text quoted.
+    timestamp = f'"{oslo_timestamp(recorded.occurred_at)}"'
     context = json.dumps(oslo_context(recorded.metadata))
-    publisher = json.dumps(publisher_id)
+    publisher = _json_text(publisher_id)
+    event = str(recorded.event_id)
     payloads: dict[int, str] = {}  # by identity: several notifications may carry one payload
     messages = []
     for index, notification in notifications:
-        message_id = uuid.uuid5(MESSAGE_IDS, f"{recorded.event_id}/{index}")
+        message = message_id(event, index)
         payload = payloads.get(id(notification.payload))
         if payload is None:
             payload = payloads[id(notification.payload)] = json.dumps(notification.payload)
         text = (
-            f'{{"message_id": "{message_id}", "publisher_id": {publisher},'
-            f' "event_type": {json.dumps(notification.event_type)},'
-            f' "priority": {json.dumps(notification.priority)}, "payload": {payload},'
+            f'{{"message_id": "{message}", "publisher_id": {publisher},'
+            f' "event_type": {_json_text(notification.event_type)},'
+            f' "priority": {_json_text(notification.priority)}, "payload": {payload},'
             f' "timestamp": {timestamp}, "_context": {context}}}'
         )
-        messages.append(OsloMessage(message_id, notification, text))
+        messages.append(OsloMessage(message, notification, text))
     return messages
