@@ -129,6 +129,11 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+Chunk = bytes | memoryview
+"""A piece of an upload's data. A memoryview may be of a buffer its producer fills again once
+the piece after next is asked for: whoever keeps bytes of it longer copies them."""
+
+
 class HashedData(Protocol):
     """Bytes of an image, measured and hashed as Glance records them."""
 
@@ -168,7 +173,7 @@ class DataStore(Protocol):
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

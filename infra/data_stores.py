@@ -22,7 +22,7 @@ from catalog.errors import (
     ServiceUnavailable,
     TooLarge,
 )
-from stores.base import ImageStore, StoredData
+from stores.base import Chunk, ImageStore, StoredData
 from stores.errors import (
     InvalidLocation,
     SizeLimitExceeded,
@@ -73,7 +73,7 @@ class TranslatingStore:
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

@@ -9,6 +9,11 @@ from typing import Protocol
 
 from stores.errors import InvalidLocation
 
+Chunk = bytes | memoryview
+"""A piece of data being stored. A memoryview may be of a buffer its producer fills again
+once the piece after next is asked for (see `stores.streaming.AlignedBuffer`): whoever keeps
+bytes of it longer copies them."""
+
 # Keys become file names and object names: a conservative alphabet keeps them free of path
 # separators, `..`, hidden files and anything a URL would have to escape.
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
@@ -70,7 +75,7 @@ class ImageStore(Protocol):
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
-from stores.base import StoredData, check_key
+from stores.base import Chunk, StoredData, check_key
 from stores.errors import InvalidLocation, StoreError, StoreFull, StoreNotFound, StoreUnavailable
 from stores.hashing import StreamHasher
 from stores.streaming import BLOCK_SIZE, READ_CHUNK_SIZE, aligned_blocks, check_range
@@ -65,7 +65,7 @@ class FilesystemStore:
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

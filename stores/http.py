@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from yarl import URL
 
-from stores.base import StoredData
+from stores.base import Chunk, StoredData
 from stores.errors import (
     InvalidLocation,
     StoreError,
@@ -83,7 +83,7 @@ class HttpStore:
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

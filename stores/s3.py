@@ -14,7 +14,7 @@ import aioboto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from stores.base import StoredData, check_key
+from stores.base import Chunk, StoredData, check_key
 from stores.errors import InvalidLocation, StoreError
 from stores.hashing import StreamHasher
 from stores.s3_checksums import content_md5
@@ -93,7 +93,7 @@ class S3Store:
     async def add(
         self,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Chunk],
         *,
         max_size: int | None = None,
         also_digest: Sequence[str] = (),

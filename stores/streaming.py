@@ -5,6 +5,7 @@ from __future__ import annotations
 import mmap
 from collections.abc import AsyncGenerator, AsyncIterable
 
+from stores.base import Chunk
 from stores.errors import SizeLimitExceeded
 
 MiB = 1024 * 1024
@@ -18,7 +19,7 @@ READ_CHUNK_SIZE = 1 * MiB
 
 
 async def regroup(
-    chunks: AsyncIterable[bytes], block_size: int, *, max_size: int | None = None
+    chunks: AsyncIterable[Chunk], block_size: int, *, max_size: int | None = None
 ) -> AsyncGenerator[bytes, None]:
     """The bytes of `chunks`, as blocks of exactly `block_size` bytes (the last one shorter).
 
@@ -41,7 +42,10 @@ async def regroup(
         while buffered + len(rest) >= block_size:
             wanted = block_size - buffered
             if not pieces and wanted == len(rest):
-                block, rest = bytes(rest), b""  # bytes(a bytes) is that same bytes
+                block, rest = (
+                    bytes(rest),
+                    b"",
+                )  # the same bytes; a view is copied, as it may be reused
             else:
                 view = memoryview(rest)
                 pieces.append(view[:wanted])
@@ -56,12 +60,20 @@ async def regroup(
         yield b"".join(pieces)
 
 
-async def aligned_blocks(
-    chunks: AsyncIterable[bytes], block_size: int, *, max_size: int | None = None
-) -> AsyncGenerator[memoryview, None]:
-    """`regroup`'s blocks, copied straight into page-aligned memory, as a direct (O_DIRECT)
-    write needs it: each byte is copied once, into one of two buffers used in turn.
+class AlignedBuffer(mmap.mmap):
+    """Anonymous, page-aligned memory that a producer of chunks fills and hands on whole, as
+    a view of it: `aligned_blocks` passes such a chunk on as it is, without copying it, when it
+    is a whole block. Its producer must keep a chunk intact until the chunk after next is asked
+    for, as `aligned_blocks` promises its own blocks."""
 
+
+async def aligned_blocks(
+    chunks: AsyncIterable[Chunk], block_size: int, *, max_size: int | None = None
+) -> AsyncGenerator[memoryview, None]:
+    """`regroup`'s blocks in page-aligned memory, as a direct (O_DIRECT) write needs it.
+
+    A chunk that is a whole block of an `AlignedBuffer`, arriving where a block starts, is
+    passed on as it is; other bytes are copied once, into one of two buffers used in turn.
     So a block is only good until the one after next is asked for: the caller must be done
     with it by then (a store writes block n and has hashed it by the time it asks for n + 2).
     `block_size` must be a multiple of the page size.
@@ -74,6 +86,10 @@ async def aligned_blocks(
         total += len(chunk)
         if max_size is not None and total > max_size:
             raise SizeLimitExceeded(f"the data is larger than the limit of {max_size} bytes")
+        if not filled and _whole_aligned_block(chunk, block_size):
+            assert isinstance(chunk, memoryview)
+            yield chunk
+            continue
         rest = memoryview(chunk)
         while rest:
             taken = min(len(rest), block_size - filled)
@@ -85,6 +101,15 @@ async def aligned_blocks(
                 turn, filled = 1 - turn, 0
     if filled:
         yield memoryview(buffers[turn])[:filled]
+
+
+def _whole_aligned_block(chunk: Chunk, block_size: int) -> bool:
+    return (
+        isinstance(chunk, memoryview)
+        and isinstance(chunk.obj, AlignedBuffer)
+        and len(chunk) == block_size
+        and chunk.contiguous
+    )
 
 
 def check_range(offset: int, length: int | None) -> None:

@@ -26,7 +26,7 @@ from catalog.disk_formats import FormatInspector, Inspection, accept, inspected
 from catalog.errors import BadRequest, CatalogError
 from catalog.events import EventMetadata, ImageStaged, ImageUploaded
 from catalog.image import Image
-from catalog.ports import StoredData
+from catalog.ports import Chunk, StoredData
 from catalog.signatures import SignedWith
 
 
@@ -34,7 +34,7 @@ class UploadImageData(Command):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     image_id: uuid.UUID
-    chunks: AsyncIterable[bytes]
+    chunks: AsyncIterable[Chunk]
     store: str | None = None
     expected_size: int | None = None
     staging: bool = False

@@ -17,6 +17,7 @@ from catalog.commands.context import CommandContext
 from catalog.errors import BadRequest, CatalogError, TooLarge
 from catalog.events import EventMetadata
 from catalog.image import Image
+from catalog.ports import Chunk
 from catalog.quotas import QuotaClaim, Usage, mib, over_limit, remaining_bytes
 
 TOO_LARGE = "The incoming image is too large: The provided image is too large."
@@ -110,8 +111,8 @@ class StepClaims:
 
 
 async def bounded(
-    chunks: AsyncIterable[bytes], bound: UploadBound, steps: StepClaims
-) -> AsyncIterator[bytes]:
+    chunks: AsyncIterable[Chunk], bound: UploadBound, steps: StepClaims
+) -> AsyncIterator[Chunk]:
     """The chunks, failing with the bound's error as soon as they pass its size, and claiming
     more of the quota in steps as they pass the claim (if the bound says so)."""
     total = 0

@@ -30,7 +30,7 @@ class _Region:
     def complete(self) -> bool:
         return len(self.data) == self.length
 
-    def fill(self, chunk: bytes, chunk_start: int) -> bool:
+    def fill(self, chunk: bytes | memoryview, chunk_start: int) -> bool:
         """Take what `chunk` holds of the rest of the region; True if that completed it."""
         wanted_from = self.start + len(self.data)
         offset = wanted_from - chunk_start
@@ -54,7 +54,7 @@ class Captured:
         self._tail = b""
         self._regions: dict[tuple[int, int], _Region] = {}
         # The chunk being fed, so that regions asked for because of it can take from it too.
-        self._chunk = b""
+        self._chunk: bytes | memoryview = b""
         self._chunk_start = 0
 
     @property
@@ -62,7 +62,7 @@ class Captured:
         """Bytes held (at most `MAX_BUFFERED`), whatever the stream's size."""
         return len(self._head) + len(self._tail) + sum(len(r.data) for r in self._regions.values())
 
-    def feed(self, chunk: bytes) -> bool:
+    def feed(self, chunk: bytes | memoryview) -> bool:
         """Take the next chunk; True if the head or a region was completed by it."""
         self._chunk, self._chunk_start = chunk, self.size
         self.size += len(chunk)
@@ -71,7 +71,7 @@ class Captured:
             self._head += chunk[: HEAD_SIZE - len(self._head)]
             completed = len(self._head) == HEAD_SIZE
         if len(chunk) >= TAIL_SIZE:
-            self._tail = chunk[-TAIL_SIZE:]
+            self._tail = bytes(chunk[-TAIL_SIZE:])  # a copy: the chunk's memory may be reused
         else:
             self._tail = (self._tail + chunk)[-TAIL_SIZE:]
         for region in self._regions.values():

@@ -56,7 +56,7 @@ class FormatInspector:
         """Bytes of the stream held for the checks."""
         return self._captured.buffered_bytes
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes | memoryview) -> None:
         """Show the inspector the next chunk of the stream."""
         if self._captured.feed(chunk):
             self._ask_for_later_regions()
@@ -85,8 +85,8 @@ class FormatInspector:
 
 
 async def inspected(
-    chunks: AsyncIterable[bytes], inspector: FormatInspector
-) -> AsyncIterator[bytes]:
+    chunks: AsyncIterable[bytes | memoryview], inspector: FormatInspector
+) -> AsyncIterator[bytes | memoryview]:
     """The chunks unchanged, each shown to `inspector` on its way."""
     async for chunk in chunks:
         inspector.feed(chunk)

@@ -14,6 +14,10 @@ long a request's body may send nothing. Those are watched here, where the bytes 
   a JSON body) meets as it would an interrupted body: the answer is 408, then the connection
   is closed. Time during which the catalog itself stopped reading (its buffer full while a
   store is slow) does not count.
+
+It also lets an upload take its body off aiohttp's parser (`take_body`): a `BodyReceiver`
+receives the rest straight into aligned blocks, then gives the connection back with a fresh
+parser, so a kept-alive connection serves its next request (see `infra/http/body_receiver.py`).
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.http import HttpRequestParser
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from catalog.errors import RequestTimeout
+from infra.http.body_framing import framing_of
+from infra.http.body_receiver import BodyReceiver
 from infra.http.errors import error_page
 from infra.http.raw_answer import raw_answer
 from infra.settings import ApiSettings
@@ -36,6 +43,9 @@ log = structlog.get_logger(__name__)
 
 HEAD_END = b"\r\n\r\n"
 HEADS_TOO_LARGE = "The request's line and headers are too large."
+MAX_RECORDED_BODY = 4 * 1024 * 1024
+"""A body's first bytes, as read with its head, kept for a `BodyReceiver` to start from; a
+body not taken before this much arrived stays with aiohttp's parser."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class GuardedRequestHandler(RequestHandler):
         **options: Any,
     ) -> None:
         super().__init__(manager, **options, **limits.handler_options())
+        self._auto_decompress = bool(options.get("auto_decompress", True))
         self._limits = limits
         self._on_lost = on_lost
         self._awaiting_head = True
@@ -86,14 +97,83 @@ class GuardedRequestHandler(RequestHandler):
         self._head_deadline: asyncio.TimerHandle | None = None
         self._last_bytes_at = 0.0
         self._body_watch: asyncio.TimerHandle | None = None
-        self._body_timed_out = False
+        self._close_after_answer = False
+        # The raw bytes read after the last head counted, and the number aiohttp gives the
+        # request of that head: what a receiver starts from, had its parser had them.
+        self._body_record: list[bytes] | None = None
+        self._recorded = 0
+        self._record_for = 0
+        self._receiver: BodyReceiver | None = None
 
     def data_received(self, data: bytes) -> None:
         self._last_bytes_at = self._loop.time()
-        if self._awaiting_head and data and not self._count_head(data):
-            self._refuse_head()
-            return
+        if self._awaiting_head and data:
+            if not self._count_head(data):
+                self._refuse_head()
+                return
+        elif self._body_record is not None:
+            self._record(data)
         super().data_received(data)
+
+    def take_body(self, request: web.BaseRequest) -> BodyReceiver | None:
+        """A receiver for the rest of `request`'s body (the request being handled), or None
+        where aiohttp's parser must go on reading it: a body already read or failed, one with
+        a content coding, a connection with anything unusual on it (pipelined requests, TLS)."""
+        transport = self.transport
+        body = request.content
+        if (
+            request is not self._current_request
+            or self._body_record is None
+            or self._record_for != self._request_count
+            or self._messages
+            or self._upgraded
+            or self._buffer_paused
+            or body.is_eof()
+            or body.exception() is not None
+            or not isinstance(transport, asyncio.Transport)
+            or transport.is_closing()
+            or transport.get_extra_info("sslcontext") is not None
+        ):
+            return None
+        framing = framing_of(request.headers)
+        if framing is None:
+            return None
+        prefix = b"".join(self._body_record)
+        self._body_record = None
+        # aiohttp's flow control stops with its parser (which may hold bytes it paused on:
+        # they are in the record); the receiver keeps its own and resumes the transport.
+        self._reading_paused = False
+        self._receiver = BodyReceiver(transport, self, framing)
+        self._receiver.start(prefix)
+        return self._receiver
+
+    def body_bytes_arrived(self) -> None:
+        self._last_bytes_at = self._loop.time()
+
+    def body_ended(self, rest: bytes) -> None:
+        """The receiver read the body to its end: the connection is aiohttp's again, with a
+        parser that starts at the next request (the old one still expects the body)."""
+        self._receiver = None
+        assert self.transport is not None
+        assert self._current_request is not None
+        self.transport.set_protocol(self)
+        self._parser = HttpRequestParser(
+            self,
+            self._loop,
+            self._read_bufsize,
+            max_line_size=self.max_line_size,
+            max_field_size=self.max_field_size,
+            max_headers=self.max_headers,
+            payload_exception=RequestPayloadError,
+            auto_decompress=self._auto_decompress,
+            max_msg_queue_size=self._max_msg_queue_size,
+        )
+        self._current_request.content.feed_eof()
+        if rest:
+            self.data_received(rest)
+
+    def body_failed(self) -> None:
+        self._close_after_answer = True
 
     def connection_lost(self, exc: BaseException | None) -> None:
         for timer in (self._head_deadline, self._body_watch):
@@ -107,8 +187,9 @@ class GuardedRequestHandler(RequestHandler):
         self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
     ) -> tuple[web.StreamResponse, bool]:
         answered = await super().finish_response(request, resp, start_time)
-        if self._body_timed_out:
-            self.force_close()  # the client stalled mid-body: nothing more is read from it
+        if self._close_after_answer:
+            self.force_close()  # the body stalled or failed midway: nothing more is read
+        self._body_record = None
         # The next bytes start the next request's head, unless this request's body is still
         # coming (aiohttp drains it, then closes) or the next head has already arrived.
         self._awaiting_head = request.content.is_eof() and not self._messages
@@ -146,11 +227,23 @@ class GuardedRequestHandler(RequestHandler):
                     self._limits.header_timeout_seconds, self._head_too_slow
                 )
             return self._head_bytes <= self._limits.max_header_bytes
-        self._head_bytes += end + len(HEAD_END) - len(self._head_tail)
+        in_data = end + len(HEAD_END) - len(self._head_tail)
+        self._head_bytes += in_data
         if self._head_bytes > self._limits.max_header_bytes:
             return False
         self._head_done()
+        self._body_record, self._recorded = [], 0
+        self._record_for = self._request_count + 1  # once the parser has this head
+        self._record(data[in_data:])
         return True
+
+    def _record(self, data: bytes) -> None:
+        assert self._body_record is not None
+        self._recorded += len(data)
+        if self._recorded > MAX_RECORDED_BODY:
+            self._body_record = None
+        elif data:
+            self._body_record.append(data)
 
     def _head_done(self) -> None:
         self._awaiting_head = False
@@ -196,10 +289,12 @@ class GuardedRequestHandler(RequestHandler):
             self._watch_body_in(idle - silent)
         else:
             log.info("request_body_timed_out", peer=_peer(self), idle_seconds=idle)
-            self._body_timed_out = True
-            body.set_exception(
-                RequestTimeout(f"The request's body sent nothing for {idle:g} seconds.")
-            )
+            self._close_after_answer = True
+            timed_out = RequestTimeout(f"The request's body sent nothing for {idle:g} seconds.")
+            if self._receiver is not None:
+                self._receiver.fail(timed_out)
+            else:
+                body.set_exception(timed_out)
 
 
 def _peer(handler: RequestHandler) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
-from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -62,14 +61,15 @@ class ServingMetrics:
         )
 
     @contextlib.contextmanager
-    def upload(self, body: StreamReader) -> Iterator[None]:
-        """While an upload receives `body`: in progress, and its bytes counted however it ends."""
+    def upload(self, received: Callable[[], int]) -> Iterator[None]:
+        """While an upload receives its body: in progress, and its bytes (`received()` once
+        it ends) counted however it ends."""
         self.uploads_in_progress.inc()
         try:
             yield
         finally:
             self.uploads_in_progress.dec()
-            self.bytes_uploaded.inc(body.total_bytes)
+            self.bytes_uploaded.inc(received())
 
 
 SERVING_METRICS = web.AppKey("serving_metrics", ServingMetrics)

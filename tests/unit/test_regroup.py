@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import mmap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from stores.errors import SizeLimitExceeded
-from stores.streaming import aligned_blocks, regroup
+from stores.streaming import AlignedBuffer, aligned_blocks, regroup
 
 BLOCK = 16
 PAGE = mmap.PAGESIZE
 
 
-async def _arriving(chunks: list[bytes]) -> AsyncIterator[bytes]:
+async def _arriving(chunks: Sequence[bytes | memoryview]) -> AsyncIterator[bytes | memoryview]:
     for chunk in chunks:
         yield chunk
 
@@ -78,3 +78,18 @@ def test_aligned_blocks_keep_to_the_limit_and_a_page_multiple() -> None:
         aligned_blocks_of([b"a" * PAGE, b"b"], max_size=PAGE)
     with pytest.raises(ValueError, match="page size"):
         asyncio.run(anext(aligned_blocks(_arriving([b"x"]), PAGE + 1)))
+
+
+def test_aligned_blocks_pass_whole_aligned_blocks_on_without_copying_them() -> None:
+    received = AlignedBuffer(-1, PAGE)
+    received[:] = b"r" * PAGE
+    whole = memoryview(received)
+
+    async def collect() -> list[memoryview]:
+        chunks: list[bytes | memoryview] = [b"a" * PAGE, whole, b"b" * 3, whole, b"c"]
+        return [block async for block in aligned_blocks(_arriving(chunks), PAGE)]
+
+    blocks = asyncio.run(collect())
+    assert blocks[1] is whole  # where a block starts: as it is
+    assert blocks[2].obj is not received  # past a block's start: copied, as any bytes
+    assert [len(block) for block in blocks] == [PAGE, PAGE, PAGE, 4]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiohttp import web
 
 from catalog.commands.upload_image_data import UploadImageData
@@ -10,6 +12,7 @@ from infra.http.client_text import text_header
 from infra.http.identity import metadata_of
 from infra.http.keys import BUS
 from infra.http.requests import image_id_from
+from infra.http.upload_body import UploadBody
 from infra.metrics.serving import SERVING_METRICS
 
 SIZE_LIMIT = 2**63 - 1
@@ -51,17 +54,18 @@ async def _receive(request: web.Request, *, staging: bool) -> web.Response:
             f"The request media type {shown} is not supported by this server.",
             detail=f"Invalid content type {shown}",
         )
+    body = UploadBody(request)
+    chunks = body.chunks()
     command = UploadImageData(
         image_id=image_id,
-        # The body's pieces as the HTTP parser made them: the store regroups them into its
-        # blocks anyway, so joining them into chunks of a set size first would copy every byte
-        # once more (and put it on fresh pages) for nothing.
-        chunks=request.content.iter_any(),
+        chunks=chunks,
         store=text_header(request, "X-Image-Meta-Store"),
         expected_size=_expected_size(request),
         staging=staging,
         token=request.headers.get("X-Auth-Token"),
     )
-    with request.app[SERVING_METRICS].upload(request.content):
-        await request.app[BUS].dispatch(command, metadata_of(request))
+    # Closed before the answer: a body left unread is drained or its connection closed.
+    async with contextlib.aclosing(chunks):
+        with request.app[SERVING_METRICS].upload(lambda: body.received):
+            await request.app[BUS].dispatch(command, metadata_of(request))
     return web.Response(status=204)
