@@ -42,10 +42,8 @@ async def regroup(
         while buffered + len(rest) >= block_size:
             wanted = block_size - buffered
             if not pieces and wanted == len(rest):
-                block, rest = (
-                    bytes(rest),
-                    b"",
-                )  # the same bytes; a view is copied, as it may be reused
+                # bytes(a bytes) is that same bytes; a view is copied, as it may be reused
+                block, rest = bytes(rest), b""
             else:
                 view = memoryview(rest)
                 pieces.append(view[:wanted])
