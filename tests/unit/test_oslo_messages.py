@@ -14,7 +14,12 @@ from catalog.events import EventMetadata, RecordedEvent
 from catalog.identity import Actor
 from catalog.notifications import ERROR, INFO, Notification
 from catalog.notifications.base import isotime
-from infra.notifications.oslo_messages import MESSAGE_IDS, oslo_messages, oslo_timestamp
+from infra.notifications.oslo_messages import (
+    MESSAGE_IDS,
+    message_id,
+    oslo_messages,
+    oslo_timestamp,
+)
 
 AT = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
 EVENT_ID = uuid.UUID("0b5b0a4e-54a5-4b8e-9d53-3c8f7c1e2a11")
@@ -58,9 +63,9 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
     messages = oslo_messages(recorded(), notifications, "image.localhost")
 
     for message, (index, notification) in zip(messages, notifications, strict=True):
-        message_id = uuid.uuid5(MESSAGE_IDS, f"{EVENT_ID}/{index}")
+        expected_id = uuid.uuid5(MESSAGE_IDS, f"{EVENT_ID}/{index}")
         expected = {
-            "message_id": str(message_id),
+            "message_id": str(expected_id),
             "publisher_id": "image.localhost",
             "event_type": notification.event_type,
             "priority": notification.priority,
@@ -69,7 +74,7 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
             "_context": CONTEXT,
         }
         assert message.text == json.dumps(expected)
-        assert message.message_id == message_id
+        assert message.message_id == expected_id
         assert message.notification is notification
     assert messages[1].notification.priority == INFO
 
@@ -87,3 +92,10 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
 def test_timestamps_are_strftimes_text(at: datetime) -> None:
     assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_message_ids_are_uuid5s_of_the_event_and_index() -> None:
+    for _ in range(2_000):
+        event = str(uuid.uuid4())
+        for index in range(4):
+            assert message_id(event, index) == uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
