@@ -61,9 +61,11 @@ class BodyReceiver(asyncio.BufferedProtocol):
         owner: BodyOwner,
         framing: BodyFraming,
         *,
+        linger_seconds: float,
         block_size: int = BLOCK_SIZE,
     ) -> None:
         self._transport = transport
+        self._linger_seconds = linger_seconds
         self._owner = owner
         self._framing = framing
         self._block_size = block_size
@@ -218,13 +220,19 @@ class BodyReceiver(asyncio.BufferedProtocol):
     def _discard_rest(self) -> None:
         """The reader gave up (its answer is a refusal): the rest of the body is read and
         dropped, as aiohttp drains a body its handler left, so that the client reads the answer
-        and the connection may serve the next request."""
+        and the connection may serve the next request; for `linger_seconds` at most, as aiohttp
+        lingers, then the connection is closed."""
         self._discarding = True
         self._ready.clear()
         self._filled = 0
+        asyncio.get_running_loop().call_later(self._linger_seconds, self._stop_lingering)
         if self._paused:
             self._paused = False
             self._transport.resume_reading()
+
+    def _stop_lingering(self) -> None:
+        if not self._ended and self._error is None:
+            self._transport.close()  # lost, then failed: the owner closes with it
 
     def _pause(self) -> None:
         if not self._paused:

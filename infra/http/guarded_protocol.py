@@ -143,7 +143,7 @@ class GuardedRequestHandler(RequestHandler):
         # aiohttp's flow control stops with its parser (which may hold bytes it paused on:
         # they are in the record); the receiver keeps its own and resumes the transport.
         self._reading_paused = False
-        self._receiver = BodyReceiver(transport, self, framing)
+        self._receiver = BodyReceiver(transport, self, framing, linger_seconds=self._lingering_time)
         self._receiver.start(prefix)
         return self._receiver
 
