@@ -49,10 +49,10 @@ def sample_data(size: int) -> bytes:
     )
 
 
-async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
+async def chunks_of(data: bytes, size: int = CHUNK) -> AsyncIterator[bytes]:
     view = memoryview(data)
-    for offset in range(0, len(data), CHUNK):
-        yield bytes(view[offset : offset + CHUNK])
+    for offset in range(0, len(data), size):
+        yield bytes(view[offset : offset + size])
 
 
 async def _repeated(block: bytes, total: int) -> AsyncIterator[bytes]:

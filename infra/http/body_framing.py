@@ -2,8 +2,9 @@
 decoded incrementally, with strict limits.
 
 Both tell a receiver how many of the next bytes are body data it may receive in place
-(`in_data`), and decode the bytes it could not (`feed`): a chunk's size line, the line end
-after its data, the trailers. A malformed chunked body is a `BadRequest`; aiohttp's own parser
+(`in_data`), how many it may read at once (`readable`), and decode the bytes that followed the
+data (`feed`): a chunk's size line, the line end after its data, the trailers, and the chunks
+after them. A malformed chunked body is a `BadRequest`; aiohttp's own parser
 refuses the same things (a size that is not hex digits, a bare LF, data not followed by CRLF).
 """
 
@@ -20,6 +21,9 @@ MAX_LINE_BYTES = 8190
 MAX_TRAILER_BYTES = 8190
 """All the trailers of a body together."""
 
+_UNBOUNDED = 1 << 62
+_SHORT_LINE = 64
+
 _SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _EXTENSIONS = re.compile(rb"(;[\t !#-~]*)?")
 _TRAILER = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~]*")
@@ -27,11 +31,14 @@ _TRAILER = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t -~]*")
 
 class BodyFraming(Protocol):
     done: bool
-    lookahead: int
-    """Bytes a receiver may take beyond the data it knows of in one read: framing follows."""
 
     def in_data(self) -> int:
         """How many of the next bytes are body data (0 when framing comes next)."""
+        ...
+
+    def readable(self) -> int:
+        """How many of the next bytes a receiver may read at once: the body's, and whatever
+        follows its end it hands on (`feed`'s rest)."""
         ...
 
     def took(self, count: int) -> None:
@@ -46,13 +53,15 @@ class BodyFraming(Protocol):
 class SizedBody:
     """A body of `Content-Length` bytes, `remaining` of them still to come."""
 
-    lookahead = 0
-
     def __init__(self, remaining: int) -> None:
         self.remaining = remaining
         self.done = remaining == 0
 
     def in_data(self) -> int:
+        return self.remaining
+
+    def readable(self) -> int:
+        # Nothing past the body's end: the next request stays in the socket for aiohttp.
         return self.remaining
 
     def took(self, count: int) -> None:
@@ -68,10 +77,6 @@ class SizedBody:
 class ChunkedBody:
     """A chunked body, decoded as its bytes arrive in pieces split anywhere."""
 
-    lookahead = 256
-    """A chunk's line end and the next one's size line, with room for extensions: a read
-    that takes a chunk's data also takes them, so a chunk costs one read, not two."""
-
     def __init__(self) -> None:
         self.done = False
         self._remaining = 0  # of the current chunk's data
@@ -82,6 +87,12 @@ class ChunkedBody:
 
     def in_data(self) -> int:
         return self._remaining
+
+    def readable(self) -> int:
+        # As much as there is room for: a client's chunks are small (python-glanceclient's
+        # are 64 KiB), and a read per chunk would cost a turn of the event loop each. The
+        # receiver squeezes each later chunk's framing out in place (`feed`'s spans).
+        return _UNBOUNDED
 
     def took(self, count: int) -> None:
         self._remaining -= count
@@ -97,17 +108,21 @@ class ChunkedBody:
                 self.took(taken)
                 data = data[taken:]
             elif self._line_end_due:
-                expected = b"\r\n"[2 - self._line_end_due]
-                if data[0] != expected:
+                due = b"\r\n"[2 - self._line_end_due :][: len(data)]
+                if data[: len(due)] != due:
                     raise _malformed("a chunk's data is not followed by CRLF")
-                self._line_end_due -= 1
-                data = data[1:]
+                self._line_end_due -= len(due)
+                data = data[len(due) :]
             else:
                 data = self._read_line(data)
         return spans, data
 
     def _read_line(self, data: memoryview) -> memoryview:
-        end = bytes(data[: MAX_LINE_BYTES + 1]).find(b"\n")
+        # A size line is a few bytes: look for its end there before copying out the most a
+        # line may be (a chunk's data follows it).
+        end = bytes(data[:_SHORT_LINE]).find(b"\n")
+        if end < 0 and len(data) > _SHORT_LINE:
+            end = bytes(data[: MAX_LINE_BYTES + 1]).find(b"\n")
         piece = data if end < 0 else data[: end + 1]
         if len(self._line) + len(piece) > MAX_LINE_BYTES:
             raise _malformed("a chunk's size line or a trailer is too long")

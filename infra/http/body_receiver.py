@@ -4,8 +4,10 @@ aiohttp's parser copies every piece of a body out of each socket read into a new
 which the filesystem store then copies into its page-aligned block: two copies of every byte,
 an allocation per read, and the Python of each piece. A `BodyReceiver` is put on the
 connection's transport for the rest of one body (`asyncio.BufferedProtocol`): the kernel
-copies the body's data into the block being filled (`recv_into`), and only its framing (a
-chunk's size line, a few hundred bytes per chunk at most) is copied once more. Blocks are
+copies the body's data into the block being filled (`recv_into`). A read of a chunked body
+takes as many chunks as the block has room for: the first read's chunk stays where it landed,
+each later one moves down over the framing before it (a move within the block, where the
+framing is squeezed out; far cheaper than a turn of the event loop per chunk). Blocks are
 handed on whole as views of an `AlignedBuffer`, which `stores.streaming.aligned_blocks` passes
 on as they are.
 
@@ -69,7 +71,7 @@ class BodyReceiver(asyncio.BufferedProtocol):
         self._owner = owner
         self._framing = framing
         self._block_size = block_size
-        self._buffers = [AlignedBuffer(-1, block_size) for _ in range(BUFFERS)]
+        self._blocks = [memoryview(AlignedBuffer(-1, block_size)) for _ in range(BUFFERS)]
         self._filling = 0  # the index of the block being filled
         self._filled = 0
         self._asked = -1  # the index of the block the consumer asked for last
@@ -122,14 +124,10 @@ class BodyReceiver(asyncio.BufferedProtocol):
     # asyncio.BufferedProtocol
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        space = self._block_size - self._filled
-        data = self._framing.in_data()
-        lookahead = self._framing.lookahead
-        size = min(space, data + lookahead if data else max(lookahead, 1))
+        size = min(self._block_size - self._filled, self._framing.readable())
         if size <= 0:
             raise RuntimeError("a body receiver was read into with no room")
-        block = memoryview(self._buffers[self._filling % BUFFERS])
-        return block[self._filled : self._filled + size]
+        return self._block()[self._filled : self._filled + size]
 
     def buffer_updated(self, nbytes: int) -> None:
         self._owner.body_bytes_arrived()
@@ -145,10 +143,10 @@ class BodyReceiver(asyncio.BufferedProtocol):
                 if self._framing.done:
                     self._end(b"")
                 return
-            # Framing (and perhaps data) followed the data: decoded from a copy, below.
-            excess = self._buffers[self._filling % BUFFERS][start + in_place : start + nbytes]
+            # Framing followed the data, and perhaps more chunks: decoded where they landed.
+            excess = self._block()[start + in_place : start + nbytes]
         else:
-            excess = self._buffers[self._filling % BUFFERS][self._filled : self._filled + nbytes]
+            excess = self._block()[self._filled : self._filled + nbytes]
         self._absorb(excess)
 
     def eof_received(self) -> bool | None:
@@ -167,8 +165,9 @@ class BodyReceiver(asyncio.BufferedProtocol):
 
     # Within
 
-    def _absorb(self, raw: bytes) -> None:
-        """Decode `raw` (framing and data, copied out of the socket's way) into the blocks."""
+    def _absorb(self, raw: bytes | memoryview) -> None:
+        """Decode `raw` (framing and data) into the blocks. It may lie in the block being
+        filled, beyond its filled part: its data then moves down over the framing (`_put`)."""
         try:
             spans, rest = self._framing.feed(memoryview(raw))
         except BadRequest as e:
@@ -184,9 +183,10 @@ class BodyReceiver(asyncio.BufferedProtocol):
             return
         self.received += len(data)
         while data:
-            block = self._buffers[self._filling % BUFFERS]
             taken = min(len(data), self._block_size - self._filled)
-            block[self._filled : self._filled + taken] = data[:taken]
+            # A memoryview's slice assignment moves overlapping bytes safely (memmove);
+            # `data` may lie in this very block, a little further on.
+            self._block()[self._filled : self._filled + taken] = data[:taken]
             self._filled += taken
             data = data[taken:]
             self._block_done_if_full()
@@ -194,12 +194,16 @@ class BodyReceiver(asyncio.BufferedProtocol):
     def _block_done_if_full(self) -> None:
         if self._discarding or self._filled < self._block_size:
             return
-        self._ready.append(memoryview(self._buffers[self._filling % BUFFERS]))
+        self._ready.append(self._block())
         self._filling += 1
         self._filled = 0
         self._wake()
         if not self._may_fill(self._filling):
             self._pause()
+
+    def _block(self) -> memoryview:
+        """The block being filled."""
+        return self._blocks[self._filling % BUFFERS]
 
     def _may_fill(self, index: int) -> bool:
         # Block `index` reuses the buffer of block index - BUFFERS, which the consumer holds
@@ -208,8 +212,7 @@ class BodyReceiver(asyncio.BufferedProtocol):
 
     def _end(self, rest: bytes) -> None:
         if self._filled and not self._discarding:
-            block = memoryview(self._buffers[self._filling % BUFFERS])
-            self._ready.append(block[: self._filled])
+            self._ready.append(self._block()[: self._filled])
         self._ended = True
         self._wake()
         if self._paused:  # the connection is handed back reading
