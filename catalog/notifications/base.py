@@ -30,6 +30,9 @@ class Notification:
     event_type: str
     payload: Payload
     priority: str = INFO
+    payload_json: str | None = None
+    """`json.dumps(payload)`, when the notification's fold wrote it (from pieces it keeps
+    written: an image's payload); else the message's writer encodes the payload."""
 
 
 def isotime(value: datetime | None) -> str | None:
