@@ -37,9 +37,20 @@ def message_id(event: str, index: int) -> uuid.UUID:
     """`uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")`, the id of an event's `index`th message;
     made as `uuid5` makes it, without its steps through bytes (a third of its time, for each
     of a catch-up's messages)."""
+    return uuid.UUID(int=_message_id_bits(event, index))
+
+
+def message_id_text(event: str, index: int) -> str:
+    """`str(message_id(event, index))`, written from the id's bits: no `UUID` made and turned
+    into text for each of a catch-up's messages (a few microseconds per event)."""
+    digits = f"{_message_id_bits(event, index):032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _message_id_bits(event: str, index: int) -> int:
     digest = hashlib.sha1(_NAMESPACE + f"{event}/{index}".encode(), usedforsecurity=False)
     kept, version = _VERSION_5
-    return uuid.UUID(int=int.from_bytes(digest.digest()[:16]) & kept | version)
+    return int.from_bytes(digest.digest()[:16]) & kept | version
 
 
 @cache
@@ -99,7 +110,8 @@ def _actor_json(user_id: str | None, project_id: str | None, roles: tuple[str, .
 
 
 class OsloMessage(NamedTuple):
-    message_id: uuid.UUID
+    message_id: str
+    """The message's id (`message_id`) as text."""
     notification: Notification
     text: str
     """The message as JSON."""
@@ -120,7 +132,7 @@ def oslo_messages(
     payloads: dict[int, str] = {}  # by identity: several notifications may carry one payload
     messages = []
     for index, notification in notifications:
-        message = message_id(event, index)
+        message = message_id_text(event, index)
         payload = notification.payload_json or payloads.get(id(notification.payload))
         if payload is None:
             payload = payloads[id(notification.payload)] = json.dumps(notification.payload)

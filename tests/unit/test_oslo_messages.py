@@ -17,6 +17,7 @@ from catalog.notifications.base import isotime
 from infra.notifications.oslo_messages import (
     MESSAGE_IDS,
     message_id,
+    message_id_text,
     oslo_messages,
     oslo_timestamp,
 )
@@ -74,7 +75,7 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
             "_context": CONTEXT,
         }
         assert message.text == json.dumps(expected)
-        assert message.message_id == expected_id
+        assert message.message_id == str(expected_id)
         assert message.notification is notification
     assert messages[1].notification.priority == INFO
 
@@ -98,4 +99,6 @@ def test_message_ids_are_uuid5s_of_the_event_and_index() -> None:
     for _ in range(2_000):
         event = str(uuid.uuid4())
         for index in range(4):
-            assert message_id(event, index) == uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
+            expected = uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
+            assert message_id(event, index) == expected
+            assert message_id_text(event, index) == str(expected)
