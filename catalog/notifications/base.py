@@ -43,7 +43,8 @@ def isotime(value: datetime | None) -> str | None:
     if value.year < 1000:  # `strftime` leaves such a year unpadded, `isoformat` pads it
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     # The same text, several times faster: payloads carry a few each, for every event.
-    return value.isoformat(timespec="seconds")[:19] + "Z"
+    # (`isoformat` without arguments: with `timespec` it costs three times as much here.)
+    return value.isoformat()[:19] + "Z"
 
 
 def deleted_at(payload: dict[str, Any], at: datetime) -> dict[str, Any]:

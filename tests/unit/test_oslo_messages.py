@@ -5,6 +5,7 @@ payloads' as `strftime` writes them."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -93,6 +94,17 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
 def test_timestamps_are_strftimes_text(at: datetime) -> None:
     assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def test_timestamps_of_many_times_are_strftimes_text() -> None:
+    rng = random.Random(17)
+    zones = [None, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(minutes=330))]
+    for _ in range(5_000):
+        at = datetime(2000, 1, 1, tzinfo=rng.choice(zones)) + timedelta(
+            seconds=rng.randrange(10**9), microseconds=rng.choice([0, rng.randrange(10**6)])
+        )
+        assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def test_message_ids_are_uuid5s_of_the_event_and_index() -> None:
