@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
@@ -30,9 +30,10 @@ class Notification:
     event_type: str
     payload: Payload
     priority: str = INFO
-    payload_json: str | None = None
+    payload_json: str | None = field(default=None, compare=False)
     """`json.dumps(payload)`, when the notification's fold wrote it (from pieces it keeps
-    written: an image's payload); else the message's writer encodes the payload."""
+    written: an image's payload); else the message's writer encodes the payload. Derived
+    from the payload, so not compared."""
 
 
 def isotime(value: datetime | None) -> str | None:
