@@ -17,6 +17,7 @@ through every event type and compare); times are kept as Glance's text, written 
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ from catalog.events import (
 from catalog.events.glance_state import GlanceImage
 from catalog.glance_migration import ATTRIBUTES
 from catalog.notifications.base import isotime
+from catalog.notifications.json_text import json_value, quoted
 
 PAYLOAD_ATTRIBUTES = frozenset(ATTRIBUTES) - {"os_hidden"}
 """The attributes an `image.updated` may change that Glance's payload carries."""
@@ -99,6 +101,8 @@ class ImageState:
     a dict of texts, the tags a sorted tuple; no objects of its own to walk or copy)."""
 
     __slots__ = (
+        "_properties_json",
+        "_tags_json",
         "checksum",
         "container_format",
         "created_at",
@@ -146,14 +150,16 @@ class ImageState:
         """Glance's text of the times (`isotime`)."""
         self.members: dict[str, str] = {}
         """Member project id -> membership status."""
+        self._properties_json: tuple[dict[str, str], str] | None = None
+        self._tags_json: tuple[tuple[str, ...], str] | None = None
+        """The JSON text of the properties and of the tags, with what it was written of: each
+        is replaced when it changes, never changed in place, so the same object is the same
+        text (and the text is written again only after a change)."""
 
     def payload(self) -> dict[str, Any]:
         """`format_image_notification`: deliberately without locations (they may hold secrets).
         Staged bytes show their size before they become the image's data."""
-        size, virtual_size, staged = self.data_size, self.data_virtual_size, self.staged
-        if staged is not None:
-            size = staged[0] if size is None else size
-            virtual_size = staged[1] if virtual_size is None else virtual_size
+        size, virtual_size = self._sizes()
         return {
             "id": self.id,
             "name": self.name,
@@ -176,6 +182,53 @@ class ImageState:
             "deleted": False,
             "deleted_at": None,
         }
+
+    def payload_json(self, deleted_at: str | None = None) -> str:
+        """`json.dumps(self.payload())`, joined from each field's JSON text (the properties'
+        and the tags' written once per change); with `deleted_at` (Glance's text of the time),
+        that of the payload Glance's `image.delete` carries (`deleted` true, and that time)."""
+        size, virtual_size = self._sizes()
+        deleted = (
+            'false, "deleted_at": null'
+            if deleted_at is None
+            else f'true, "deleted_at": {quoted(deleted_at)}'
+        )
+        return (
+            f'{{"id": {quoted(self.id)}, "name": {json_value(self.name)},'
+            f' "status": {quoted(str(self.status))},'
+            f' "created_at": {json_value(self.created_at)},'
+            f' "updated_at": {json_value(self.updated_at)},'
+            f' "min_disk": {json_value(self.min_disk)}, "min_ram": {json_value(self.min_ram)},'
+            f' "protected": {json_value(self.protected)},'
+            f' "checksum": {json_value(self.checksum)}, "owner": {json_value(self.owner)},'
+            f' "disk_format": {json_value(self.disk_format)},'
+            f' "container_format": {json_value(self.container_format)},'
+            f' "size": {json_value(size)}, "virtual_size": {json_value(virtual_size)},'
+            f' "is_public": {"true" if self.visibility == "public" else "false"},'
+            f' "visibility": {json_value(self.visibility)},'
+            f' "properties": {self._properties_text()}, "tags": {self._tags_text()},'
+            f' "deleted": {deleted}}}'
+        )
+
+    def _sizes(self) -> tuple[int | None, int | None]:
+        """The size and virtual size a payload shows: staged bytes' until there is data."""
+        size, virtual_size, staged = self.data_size, self.data_virtual_size, self.staged
+        if staged is not None:
+            size = staged[0] if size is None else size
+            virtual_size = staged[1] if virtual_size is None else virtual_size
+        return size, virtual_size
+
+    def _properties_text(self) -> str:
+        written = self._properties_json
+        if written is None or written[0] is not self.properties:
+            written = self._properties_json = (self.properties, json.dumps(self.properties))
+        return written[1]
+
+    def _tags_text(self) -> str:
+        written = self._tags_json
+        if written is None or written[0] is not self.tags:
+            written = self._tags_json = (self.tags, json.dumps(self.tags))
+        return written[1]
 
     def apply(self, event: DomainEvent, at: datetime) -> None:
         """Change the state by one event of the image's stream, as `Image.apply` does."""

@@ -45,11 +45,19 @@ from catalog.notifications.base import (
     isotime,
 )
 from catalog.notifications.image_state import ImageState
+from catalog.notifications.json_text import with_items
 
 
 def _import_stores(importing: tuple[str, ...] = ()) -> dict[str, Any]:
     # Glance reads these from the image's `os_glance_*` properties during an import.
     return {"os_glance_importing_to_stores": list(importing), "os_glance_failed_import": []}
+
+
+def _with_items(
+    event_type: str, payload: dict[str, Any], text: str, more: dict[str, Any]
+) -> Notification:
+    """A notification whose payload is the image's with `more` items after its own."""
+    return Notification(event_type, {**payload, **more}, payload_json=with_items(text, more))
 
 
 class ImageNotifications(StreamNotifications):
@@ -86,34 +94,36 @@ class ImageNotifications(StreamNotifications):
         return self._image(event, before, at)
 
     def _image(self, event: DomainEvent, before: str | None, at: datetime) -> list[Notification]:
-        payload = self.image.payload()
-        update = Notification("image.update", payload)
+        payload, text = self.image.payload(), self.image.payload_json()
+        update = Notification("image.update", payload, payload_json=text)
         match event:
             case ImageCreated():
-                return [Notification("image.create", payload)]
+                return [Notification("image.create", payload, payload_json=text)]
             case ImageUploadStarted(staging=False, store=store):
-                prepare = {**payload, **_import_stores(), "backend": store}
-                return [update, Notification("image.prepare", prepare)]
+                prepare = {**_import_stores(), "backend": store}
+                return [update, _with_items("image.prepare", payload, text, prepare)]
             case ImageUploaded() | ImageImported():
-                done = [Notification("image.upload", {**payload, **_import_stores()})]
+                done = [_with_items("image.upload", payload, text, _import_stores())]
                 if before != ImageStatus.ACTIVE:
-                    done.append(Notification("image.activate", payload))
+                    done.append(Notification("image.activate", payload, payload_json=text))
                 return [*done, update]
             case ImageUploadFailed(reason=reason) if before == ImageStatus.SAVING:
                 failed = f"Failed to upload image data for image {self.image.id}: {reason}"
                 return [Notification("image.upload", failed, ERROR), update]
             case ImageCopyStarted(store=store):
-                prepare = {**payload, **_import_stores((store,)), "backend": store}
-                return [Notification("image.prepare", prepare)]
+                prepare = {**_import_stores((store,)), "backend": store}
+                return [_with_items("image.prepare", payload, text, prepare)]
             case ImageCopied():
-                return [Notification("image.upload", {**payload, **_import_stores()}), update]
+                return [_with_items("image.upload", payload, text, _import_stores()), update]
             case ImageCopyFailed(store=store, reason=reason):
                 failed = f"Failed to copy image {self.image.id} to store {store}: {reason}"
                 return [Notification("image.upload", failed, ERROR)]
             case ImageDeleted() | ImageDeletePending():
                 # A delayed delete is Glance's delete too (status `pending_delete`); what the
                 # scrubber does afterwards is not notified, as in Glance.
-                return [Notification("image.delete", deleted_at(payload, at))]
+                deleted = deleted_at(payload, at)
+                text = self.image.payload_json(deleted_at=deleted["deleted_at"])
+                return [Notification("image.delete", deleted, payload_json=text)]
             case ImageLocationRemoved() if before == ImageStatus.PENDING_DELETE:
                 return []
             case (

@@ -53,7 +53,7 @@ NAME = "notifications"
 CACHED_STREAMS = 100_000
 """Streams whose fold the consumer keeps at most (see fold_cache.py)..."""
 LIVE_FOLDS = 40_000
-"""... of which the most recent as objects (an image's: about 1.3 KB) ..."""
+"""... of which the most recent as objects (an image's: about 1.6 KB) ..."""
 PACKED_FOLD_BYTES = 32 << 20
 """... and the others packed, in this many bytes at most."""
 

@@ -50,12 +50,39 @@ _APPLIED_VERSION_UNLESS_HELD = _APPLIED.where(
 """One stream's, as an append has: a list of streams costs compiling it again each time."""
 
 
+# On PostgreSQL a batch's streams go as arrays, in one statement each: the same statement
+# whatever the batch's size (a list expanded into parameters is a statement per length), and
+# no parameters processed row by row (a consumer catching up records hundreds per batch).
+_STREAM_IDS = sa.ARRAY(sa.Uuid)
+_VERSIONS = sa.ARRAY(sa.Integer)
+_PG_APPLIED_VERSIONS = (
+    sa.text(
+        "SELECT stream_id, version FROM consumer_applied"
+        " WHERE consumer = :consumer AND stream_id = ANY(:streams) FOR UPDATE"
+    )
+    .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
+    .columns(consumer_applied.c.stream_id, consumer_applied.c.version)
+)
+_PG_MOVE_APPLIED = sa.text(
+    "UPDATE consumer_applied SET version = moved.version"
+    " FROM unnest(:streams, :versions) AS moved(stream_id, version)"
+    " WHERE consumer_applied.consumer = :consumer"
+    " AND consumer_applied.stream_id = moved.stream_id"
+).bindparams(sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS))
+_PG_INSERT_APPLIED = sa.text(
+    "INSERT INTO consumer_applied (consumer, stream_id, version)"
+    " SELECT CAST(:consumer AS varchar), stream_id, version"
+    " FROM unnest(:streams, :versions) AS new(stream_id, version)"
+).bindparams(sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS))
+
+
 def applied_versions(
     conn: sa.Connection, consumer: str, stream_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """The last version of each stream `consumer` has applied, locked until the transaction
     ends: a second process applying the same stream meanwhile waits, then sees the new one."""
-    rows = conn.execute(_APPLIED_VERSIONS, {"consumer": consumer, "streams": list(stream_ids)})
+    query = _PG_APPLIED_VERSIONS if conn.dialect.name == "postgresql" else _APPLIED_VERSIONS
+    rows = conn.execute(query, {"consumer": consumer, "streams": list(stream_ids)})
     return {row.stream_id: row.version for row in rows}
 
 
@@ -82,20 +109,21 @@ def record_applied(
     A stream new to the consumer is inserted: should another process have inserted it
     meanwhile, the insert fails and the whole batch is delivered again, to be skipped then.
     """
-    moved = [
-        {"c": consumer, "s": stream_id, "v": version}
-        for stream_id, version in applied.items()
-        if stream_id in known
-    ]
-    new = [
-        {"consumer": consumer, "stream_id": stream_id, "version": version}
-        for stream_id, version in applied.items()
-        if stream_id not in known
-    ]
+    moved = {stream: version for stream, version in applied.items() if stream in known}
+    new = {stream: version for stream, version in applied.items() if stream not in known}
+    if conn.dialect.name == "postgresql":
+        for statement, rows in ((_PG_MOVE_APPLIED, moved), (_PG_INSERT_APPLIED, new)):
+            if rows:
+                streams = {"streams": list(rows), "versions": list(rows.values())}
+                conn.execute(statement, {"consumer": consumer, **streams})
+        return
     if moved:
-        conn.execute(_MOVE_APPLIED, moved)
+        conn.execute(_MOVE_APPLIED, [{"c": consumer, "s": s, "v": v} for s, v in moved.items()])
     if new:
-        conn.execute(_INSERT_APPLIED, new)
+        conn.execute(
+            _INSERT_APPLIED,
+            [{"consumer": consumer, "stream_id": s, "version": v} for s, v in new.items()],
+        )
 
 
 def load_offsets(conn: sa.Connection, consumer: str, topic: str) -> dict[int, int]:

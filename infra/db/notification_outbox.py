@@ -61,7 +61,8 @@ _SQLITE_READ = (
 class NewNotification(NamedTuple):
     """A row to add to the outbox (a tuple: a catch-up makes one per notification)."""
 
-    message_id: uuid.UUID
+    message_id: str
+    """The message's id as text (as the message has it: no `UUID` made for each row)."""
     subject_id: str
     event_type: str
     priority: str
@@ -71,6 +72,8 @@ class NewNotification(NamedTuple):
 
 
 _ADDED = NewNotification._fields
+_ID_TEXT = sa.Uuid(as_uuid=False)
+"""The column's type, given its values as text."""
 
 # One statement for a whole batch of rows, each column an array, the rows numbered by the
 # order they come in (the positions follow it); the messages go as the JSON text they are.
@@ -80,7 +83,7 @@ _PG_ADD = sa.text(
     " CAST(:message AS text[])::jsonb[], :created_at)"
     f" WITH ORDINALITY AS added({', '.join(_ADDED)}, n) ORDER BY n"
 ).bindparams(
-    sa.bindparam("message_id", type_=sa.ARRAY(sa.Uuid)),
+    sa.bindparam("message_id", type_=sa.ARRAY(_ID_TEXT)),
     sa.bindparam("subject_id", type_=sa.ARRAY(sa.String)),
     sa.bindparam("event_type", type_=sa.ARRAY(sa.String)),
     sa.bindparam("priority", type_=sa.ARRAY(sa.String)),
@@ -92,7 +95,7 @@ _SQLITE_ADD = sa.text(
     f"INSERT INTO notification ({', '.join(_ADDED)})"
     f" VALUES ({', '.join(':' + name for name in _ADDED)})"
 ).bindparams(
-    sa.bindparam("message_id", type_=sa.Uuid),
+    sa.bindparam("message_id", type_=_ID_TEXT),
     sa.bindparam("message", type_=sa.Text),
     sa.bindparam("created_at", type_=UtcDateTime()),
 )

@@ -5,6 +5,7 @@ payloads' as `strftime` writes them."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -17,6 +18,7 @@ from catalog.notifications.base import isotime
 from infra.notifications.oslo_messages import (
     MESSAGE_IDS,
     message_id,
+    message_id_text,
     oslo_messages,
     oslo_timestamp,
 )
@@ -74,7 +76,7 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
             "_context": CONTEXT,
         }
         assert message.text == json.dumps(expected)
-        assert message.message_id == expected_id
+        assert message.message_id == str(expected_id)
         assert message.notification is notification
     assert messages[1].notification.priority == INFO
 
@@ -94,8 +96,21 @@ def test_timestamps_are_strftimes_text(at: datetime) -> None:
     assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def test_timestamps_of_many_times_are_strftimes_text() -> None:
+    rng = random.Random(17)
+    zones = [None, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(minutes=330))]
+    for _ in range(5_000):
+        at = datetime(2000, 1, 1, tzinfo=rng.choice(zones)) + timedelta(
+            seconds=rng.randrange(10**9), microseconds=rng.choice([0, rng.randrange(10**6)])
+        )
+        assert isotime(at) == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def test_message_ids_are_uuid5s_of_the_event_and_index() -> None:
     for _ in range(2_000):
         event = str(uuid.uuid4())
         for index in range(4):
-            assert message_id(event, index) == uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
+            expected = uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
+            assert message_id(event, index) == expected
+            assert message_id_text(event, index) == str(expected)
