@@ -97,14 +97,14 @@ _PG_SELECT = (
     "position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
     " occurred_at, commit_order::text::bigint AS commit_order"
 )
-_PG_ALL_SEEN = f"({PG_HORIZON}) = pg_snapshot_xmax(pg_current_snapshot()) AS all_seen"
+PG_ALL_SEEN = f"({PG_HORIZON}) = pg_snapshot_xmax(pg_current_snapshot()) AS all_seen"
 """Whether the read's horizon is its snapshot's end: no transaction of this database that
 began before the latest commit was still running. The read then returned everything committed
 (up to its limit), and whatever commits later comes after its last row. (The horizon's subquery
 is evaluated once for the condition and once here, on the same snapshot; with nothing running
 neither looks at pg_stat_activity.)"""
 _PG_READ = pg_log_read(
-    f"{_PG_SELECT}, {_PG_ALL_SEEN}",
+    f"{_PG_SELECT}, {PG_ALL_SEEN}",
     (*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen")),
 )
 _PG_HOLD_APPENDS = sa.text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
@@ -206,7 +206,7 @@ class SqlEventLog:
         self._recent = None if self.postgres else RecentAppends()
         # PostgreSQL's tails wait for this process's next append once they have read all
         # that is there and only its appends turn up; then they need to know which are its own.
-        self._own = OwnAppends() if self.postgres else None
+        self._own: OwnAppends[int] | None = OwnAppends() if self.postgres else None
         self._reading: dict[tuple[LogCursor, int], asyncio.Future[TailRead]] = {}
 
     async def load_stream(
@@ -233,7 +233,7 @@ class SqlEventLog:
         if self._recent is not None:
             self._recent.committed(recorded)
         if self._own is not None:
-            self._own.committed(recorded)
+            self._own.written(event.position for event in recorded)
         if self.effects is not None:
             self.effects.committed(recorded, appended.effects_done_by)
         self.appended.notify()
@@ -381,9 +381,16 @@ class SqlEventLog:
             # thread, so a long read (a consumer catching up) holds the loop for its round
             # trip only.
             events = await asyncio.to_thread(_recorded_events, rows)
-        assert self._own is not None
-        caught_up = 0 < len(rows) < limit and rows[-1].all_seen and self._own.hold_all(events)
-        return TailRead(events, caught_up)
+        all_seen = bool(rows) and bool(rows[-1].all_seen)
+        return TailRead(events, self.caught_up(events, limit, all_seen=all_seen))
+
+    def caught_up(self, rows: Sequence[Positioned], limit: int, *, all_seen: bool) -> bool:
+        """Whether a reader that read `rows` (at most `limit`) of the log on PostgreSQL, its
+        read saying whether it saw every commit (`PG_ALL_SEEN`), may wait for this process's
+        next append before it looks again (`TailRead.caught_up`)."""
+        if self._own is None:
+            return False
+        return self._own.caught_up([row.position for row in rows], limit, all_seen=all_seen)
 
     def _read_ended(self, key: tuple[LogCursor, int], done: asyncio.Future[TailRead]) -> None:
         self._reading.pop(key, None)

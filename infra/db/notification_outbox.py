@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import PG_HORIZON, rows_after
+from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, rows_after
 from infra.db.tables import notification
 
 
@@ -42,16 +42,16 @@ _COLUMNS = (
 # See infra/db/event_log.py: only rows of transactions older than every one still running here.
 _PG_READ = sa.text(
     "SELECT position, message_id, subject_id, event_type, priority, message, created_at,"
-    " commit_order::text::bigint AS commit_order FROM notification"
+    f" commit_order::text::bigint AS commit_order, {PG_ALL_SEEN} FROM notification"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     f" AND commit_order < {PG_HORIZON}"
     # The table's columns, not the output's `commit_order` (a cast): only those follow the
     # index, so a read costs its batch and not a sort of everything after the cursor.
     " ORDER BY notification.commit_order, notification.position LIMIT :limit"
-).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
+).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen", sa.Boolean))
 
 _SQLITE_READ = (
-    sa.select(*_COLUMNS, notification.c.commit_order)
+    sa.select(*_COLUMNS, notification.c.commit_order, sa.false().label("all_seen"))
     .where(notification.c.position > sa.bindparam("position"))
     .order_by(notification.c.position)
     .limit(sa.bindparam("limit"))
@@ -108,11 +108,20 @@ def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> N
         conn.execute(_SQLITE_ADD, [row._asdict() for row in rows])
 
 
-def read_notifications(
-    conn: sa.Connection, after: LogCursor, limit: int
-) -> list[OutboxNotification]:
-    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
-    return [OutboxNotification(**row._mapping) for row in rows]
+class OutboxRead(NamedTuple):
+    notifications: list[OutboxNotification]
+    all_seen: bool
+    """Whether the read saw every commit there was (`PG_ALL_SEEN`; never on SQLite)."""
+
+
+def read_notifications(conn: sa.Connection, after: LogCursor, limit: int) -> OutboxRead:
+    notifications = []
+    all_seen = False
+    for row in rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit):
+        fields = row._asdict()
+        all_seen = fields.pop("all_seen")
+        notifications.append(OutboxNotification(**fields))
+    return OutboxRead(notifications, bool(all_seen))
 
 
 def prune_notifications(conn: sa.Connection, older_than: datetime, sent: LogCursor | None) -> int:

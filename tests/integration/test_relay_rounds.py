@@ -18,7 +18,7 @@ from infra.db.checkpoints import load_checkpoint
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
-from infra.relay import MAX_IN_FLIGHT, Destination, Publisher, Relay, run_relay
+from infra.relay import MAX_IN_FLIGHT, Destination, Publisher, Relay, RelayRead, run_relay
 from infra.settings import KafkaSettings
 from tests.waiting import until
 
@@ -62,8 +62,8 @@ async def relaying_to(broker: Unacknowledging, log: SqlEventLog) -> AsyncIterato
     async def connect() -> AsyncIterator[Publisher[RecordedEvent]]:
         yield broker
 
-    async def read(after: LogCursor, limit: int) -> list[RecordedEvent]:
-        return await log.read(after, limit)
+    async def read(after: LogCursor, limit: int) -> RelayRead[RecordedEvent]:
+        return RelayRead(await log.read(after, limit))
 
     relay = Relay("relay.test", log.database, read, Destination("a broker", connect, ()))
     # Idle rounds far apart: only the appends' nudges can bring a new event in time.

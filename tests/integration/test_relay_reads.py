@@ -1,0 +1,251 @@
+"""When the relays read on the real PostgreSQL: once per write of this process after a read
+that caught up, and still every row, whoever wrote it and whenever it committed (invariant 3).
+
+The relays' reads are their own (the log's export, the outbox's); the broker is a stand-in that
+acknowledges at once, since what is tested is what is read and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.util import await_only
+
+from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+from catalog.ports import LOG_START, LogCursor
+from catalog.projections.base import BatchWrite
+from infra.db.database import open_database
+from infra.db.event_log import SqlEventLog
+from infra.db.log_export import ExportedEvent
+from infra.db.migrate import upgrade
+from infra.db.notification_outbox import NewNotification, OutboxNotification, add_notifications
+from infra.db.own_appends import OwnAppends
+from infra.kafka.relay import event_relay
+from infra.notifications.routes import outbox_relay
+from infra.relay import Destination, Publisher, Relay, RelayRead, run_relay
+from infra.settings import KafkaSettings
+from tests.integration.test_log_reader_never_skips import created, running_transaction
+from tests.waiting import until
+
+pytestmark = pytest.mark.postgres
+
+AN_HOUR = 3600.0
+LOOKS_MISSED = 0.3
+"""How long the relay is given to make reads it should not make: a relay that looked again
+briefly (1, 2, 4 ms...) would have read several times by then."""
+
+
+class Acknowledging:
+    """A broker that takes every batch and acknowledges it at once."""
+
+    def __init__(self) -> None:
+        self.streams: list[uuid.UUID] = []
+
+    async def send(self, batch: Sequence[ExportedEvent]) -> asyncio.Future[None]:
+        self.streams.extend(row.stream_id for row in batch)
+        acknowledged = asyncio.get_running_loop().create_future()
+        acknowledged.set_result(None)
+        return acknowledged
+
+    async def has(self, *streams: uuid.UUID) -> bool:
+        return set(streams) <= set(self.streams)
+
+
+@dataclass
+class CountedReads:
+    """The relay's own read, counted."""
+
+    relay: Relay[ExportedEvent]
+    count: int = 0
+
+    async def read(self, after: LogCursor, limit: int) -> RelayRead[ExportedEvent]:
+        self.count += 1
+        return await self.relay.read(after, limit)
+
+
+@pytest.fixture
+async def log(postgres_url: str) -> AsyncIterator[SqlEventLog]:
+    database = open_database(postgres_url)
+    await upgrade(database)
+    yield SqlEventLog(database)
+    await database.close()
+
+
+@contextlib.asynccontextmanager
+async def another_process(postgres_url: str, *projections: Any) -> AsyncIterator[SqlEventLog]:
+    """The log as another process appends to it: its own connections, nudging nobody here."""
+    database = open_database(postgres_url)
+    try:
+        yield SqlEventLog(database, projections)
+    finally:
+        await database.close()
+
+
+@contextlib.asynccontextmanager
+async def relaying(
+    log: SqlEventLog, broker: Acknowledging, *, idle_seconds: float
+) -> AsyncIterator[CountedReads]:
+    """The log's relay to `broker`, nudged by this process's appends, for the block's duration."""
+
+    @contextlib.asynccontextmanager
+    async def connect() -> AsyncIterator[Publisher[ExportedEvent]]:
+        yield broker
+
+    kafka = KafkaSettings(relay_idle_seconds=idle_seconds)
+    reads = CountedReads(event_relay(log, kafka))
+    relay = Relay("relay.test", log.database, reads.read, Destination("a broker", connect, ()))
+    task = asyncio.create_task(run_relay(relay, kafka, log.appended))
+    try:
+        yield reads
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_relay_caught_up_with_this_process_appends_reads_once_per_append(
+    log: SqlEventLog,
+) -> None:
+    broker = Acknowledging()
+    async with relaying(log, broker, idle_seconds=AN_HOUR) as reads:
+        first = await created(log)
+        await until(lambda: broker.has(first), "the first event is published")
+        after_first = reads.count
+        await asyncio.sleep(LOOKS_MISSED)
+        assert reads.count == after_first, "no look between this process's appends"
+        second = await created(log)
+        await until(lambda: broker.has(second), "the second event is published")
+        await asyncio.sleep(LOOKS_MISSED)
+        assert reads.count == after_first + 1, "one read for the second append"
+    assert broker.streams == [first, second]
+
+
+async def test_a_caught_up_relay_publishes_another_process_append_within_its_idle_pause(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    broker = Acknowledging()
+    async with relaying(log, broker, idle_seconds=0.5), another_process(postgres_url) as other:
+        mine = await created(log)
+        await until(lambda: broker.has(mine), "this process's event is published")
+        theirs = await created(other)  # nudges nobody here
+        await until(lambda: broker.has(theirs), "the other process's event is published")
+    assert broker.streams == [mine, theirs]
+
+
+@dataclass
+class HeldOpen:
+    """A projection that keeps each append's transaction open until released, as a slow view
+    update would: the event row is written, its transaction id taken, its commit to come."""
+
+    name: str = "held_open"
+    tables: tuple[sa.Table, ...] = ()
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
+        self.entered.set()
+        await_only(self.release.wait())
+
+    def prepare_batch(
+        self,
+        events: Sequence[ReplayEvent],
+        tables: Mapping[str, sa.Table] | None = None,
+        *,
+        new_streams: Set[uuid.UUID] = frozenset(),
+    ) -> BatchWrite:
+        """Never rebuilt: it has no tables."""
+        return lambda conn, insert: None
+
+
+async def test_a_transaction_begun_before_a_caught_up_read_and_committed_after_is_published(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    """Nobody nudges the relay when the older transaction commits: the read it held back did
+    not catch up, so the relay looks again on its own (the idle pause is an hour)."""
+    broker = Acknowledging()
+    held = HeldOpen()
+    async with (
+        relaying(log, broker, idle_seconds=AN_HOUR),
+        another_process(postgres_url, held) as other,
+    ):
+        first = await created(log)
+        await until(lambda: broker.has(first), "the first event is published")
+        older = asyncio.create_task(created(other))
+        await asyncio.wait_for(held.entered.wait(), AN_HOUR)
+        mine = await created(log)  # nudges the relay; hidden behind the older transaction
+        await asyncio.sleep(LOOKS_MISSED)
+        assert broker.streams == [first]
+        held.release.set()
+        theirs = await older
+        await until(lambda: broker.has(theirs, mine), "both later events are published")
+    assert broker.streams == [first, theirs, mine]  # commit order: theirs began first
+
+
+# The outbox relay's read: caught up only with every commit seen and only this process's rows.
+
+
+def notifications(count: int) -> list[NewNotification]:
+    now = datetime.now(UTC)
+    return [
+        NewNotification(uuid.uuid4(), str(uuid.uuid4()), "image.create", "INFO", "{}", now)
+        for _ in range(count)
+    ]
+
+
+@contextlib.asynccontextmanager
+async def _nowhere() -> AsyncIterator[Publisher[OutboxNotification]]:
+    raise AssertionError("only the relay's read is tested")
+    yield  # an async generator, as a connection is
+
+
+async def outbox_read(
+    log: SqlEventLog, written_here: OwnAppends[uuid.UUID]
+) -> RelayRead[OutboxNotification]:
+    relay = outbox_relay(
+        log.database, "relay.test", Destination("none", _nowhere, ()), written_here
+    )
+    return await relay.read(LOG_START, 10)
+
+
+async def test_an_outbox_read_of_this_process_rows_has_caught_up(log: SqlEventLog) -> None:
+    rows = notifications(2)
+    written_here: OwnAppends[uuid.UUID] = OwnAppends()
+    written_here.written(row.message_id for row in rows)
+    await log.database.write(add_notifications, rows)
+    read = await outbox_read(log, written_here)
+    assert [row.message_id for row in read.rows] == [row.message_id for row in rows]
+    assert read.caught_up
+
+
+async def test_an_outbox_read_of_another_process_rows_has_not_caught_up(
+    log: SqlEventLog,
+) -> None:
+    mine, theirs = notifications(1), notifications(1)
+    written_here: OwnAppends[uuid.UUID] = OwnAppends()
+    written_here.written(row.message_id for row in mine)
+    await log.database.write(add_notifications, mine)
+    await log.database.write(add_notifications, theirs)
+    read = await outbox_read(log, written_here)
+    assert len(read.rows) == 2
+    assert not read.caught_up
+
+
+async def test_an_outbox_read_held_back_by_an_older_transaction_has_not_caught_up(
+    log: SqlEventLog, postgres_url: str
+) -> None:
+    first, second = notifications(1), notifications(1)
+    written_here: OwnAppends[uuid.UUID] = OwnAppends()
+    written_here.written(row.message_id for row in first + second)
+    await log.database.write(add_notifications, first)
+    async with running_transaction(postgres_url):
+        await log.database.write(add_notifications, second)  # hidden until the older one ends
+        read = await outbox_read(log, written_here)
+    assert [row.message_id for row in read.rows] == [first[0].message_id]
+    assert not read.caught_up
