@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -498,6 +498,21 @@ def rows_after(
         params = {"commit_order": str(after.commit_order), "position": after.position}
         return conn.execute(postgres_read, {**params, "limit": limit})
     return conn.execute(sqlite_read, {"position": after.position, "limit": limit})
+
+
+R = TypeVar("R")
+
+
+def made_with_all_seen(rows: Iterable[sa.Row[Any]], make: Callable[..., R]) -> tuple[list[R], bool]:
+    """Rows of a read that selects `PG_ALL_SEEN` last (on SQLite: false), each made by `make`
+    from its other columns by name; with the read's `all_seen` (false if it found nothing)."""
+    made = []
+    all_seen = False
+    for row in rows:
+        fields = row._asdict()
+        all_seen = fields.pop("all_seen")
+        made.append(make(**fields))
+    return made, bool(all_seen)
 
 
 def recorded_event(row: sa.Row[Any]) -> RecordedEvent:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, rows_after
+from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, made_with_all_seen, rows_after
 
 _FIELDS = (
     "position, stream_id, version, event_id, event_type, schema_version, occurred_at,"
@@ -84,17 +83,11 @@ class ExportedEvent:
     roles_json: str | None
 
 
-class ExportRead(NamedTuple):
-    events: list[ExportedEvent]
-    all_seen: bool
-    """Whether the read saw every commit there was (`PG_ALL_SEEN`; never on SQLite)."""
-
-
-def read_for_export(conn: sa.Connection, after: LogCursor, limit: int) -> ExportRead:
-    events = []
-    all_seen = False
-    for row in rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit):
-        fields = row._asdict()
-        all_seen = fields.pop("all_seen")
-        events.append(ExportedEvent(**fields))
-    return ExportRead(events, bool(all_seen))
+def read_for_export(
+    conn: sa.Connection, after: LogCursor, limit: int
+) -> tuple[list[ExportedEvent], bool]:
+    """The events after `after` (at most `limit`), with whether the read saw every commit
+    there was (`PG_ALL_SEEN`; never on SQLite)."""
+    return made_with_all_seen(
+        rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit), ExportedEvent
+    )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, rows_after
+from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, made_with_all_seen, rows_after
 from infra.db.tables import notification
 
 
@@ -108,20 +108,13 @@ def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> N
         conn.execute(_SQLITE_ADD, [row._asdict() for row in rows])
 
 
-class OutboxRead(NamedTuple):
-    notifications: list[OutboxNotification]
-    all_seen: bool
-    """Whether the read saw every commit there was (`PG_ALL_SEEN`; never on SQLite)."""
-
-
-def read_notifications(conn: sa.Connection, after: LogCursor, limit: int) -> OutboxRead:
-    notifications = []
-    all_seen = False
-    for row in rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit):
-        fields = row._asdict()
-        all_seen = fields.pop("all_seen")
-        notifications.append(OutboxNotification(**fields))
-    return OutboxRead(notifications, bool(all_seen))
+def read_notifications(
+    conn: sa.Connection, after: LogCursor, limit: int
+) -> tuple[list[OutboxNotification], bool]:
+    """The notifications after `after` (at most `limit`), with whether the read saw every
+    commit there was (`PG_ALL_SEEN`; never on SQLite)."""
+    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
+    return made_with_all_seen(rows, OutboxNotification)
 
 
 def prune_notifications(conn: sa.Connection, older_than: datetime, sent: LogCursor | None) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.util import await_only
 
-from catalog.events import DomainEvent, RecordedEvent, ReplayEvent
+from catalog.events import DomainEvent, RecordedEvent
 from catalog.ports import LOG_START, LogCursor
-from catalog.projections.base import BatchWrite
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.log_export import ExportedEvent
@@ -32,7 +31,11 @@ from infra.kafka.relay import event_relay
 from infra.notifications.routes import outbox_relay
 from infra.relay import Destination, Publisher, Relay, RelayRead, run_relay
 from infra.settings import KafkaSettings
-from tests.integration.test_log_reader_never_skips import created, running_transaction
+from tests.integration.test_log_reader_never_skips import (
+    LingeringProjection,
+    created,
+    running_transaction,
+)
 from tests.waiting import until
 
 pytestmark = pytest.mark.postgres
@@ -139,29 +142,19 @@ async def test_a_caught_up_relay_publishes_another_process_append_within_its_idl
     assert broker.streams == [mine, theirs]
 
 
-@dataclass
-class HeldOpen:
-    """A projection that keeps each append's transaction open until released, as a slow view
-    update would: the event row is written, its transaction id taken, its commit to come."""
+class HeldOpen(LingeringProjection):
+    """Keeps each append's transaction open until released, as a slow view update would: the
+    event row is written, its transaction id taken, its commit to come."""
 
-    name: str = "held_open"
-    tables: tuple[sa.Table, ...] = ()
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    name = "held_open"
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.entered = asyncio.Event()
 
     def apply(self, conn: sa.Connection, recorded: RecordedEvent, event: DomainEvent) -> None:
         self.entered.set()
         await_only(self.release.wait())
-
-    def prepare_batch(
-        self,
-        events: Sequence[ReplayEvent],
-        tables: Mapping[str, sa.Table] | None = None,
-        *,
-        new_streams: Set[uuid.UUID] = frozenset(),
-    ) -> BatchWrite:
-        """Never rebuilt: it has no tables."""
-        return lambda conn, insert: None
 
 
 async def test_a_transaction_begun_before_a_caught_up_read_and_committed_after_is_published(
