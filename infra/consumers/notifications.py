@@ -41,7 +41,6 @@ from infra.db.notification_outbox import (
     add_notifications,
     prune_notifications,
 )
-from infra.db.own_appends import OwnAppends
 from infra.notifications.oslo_messages import oslo_messages
 from infra.notifications.routes import notification_relays
 from infra.relay import run_relay
@@ -73,9 +72,6 @@ class NotificationsConsumer:
         self._folds = FoldCache(
             streams=CACHED_STREAMS, live=LIVE_FOLDS, packed_bytes=PACKED_FOLD_BYTES
         )
-        self.written_here: OwnAppends[uuid.UUID] = OwnAppends()
-        """The message ids of the outbox rows this consumer wrote, for its relays: each of
-        its transactions, at an append or its own, nudges them once it commits."""
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
@@ -88,7 +84,6 @@ class NotificationsConsumer:
         for stream in folds.folded.values():
             self._folds.keep(stream)
         add_notifications(conn, rows)
-        self.written_here.written(row.message_id for row in rows)
 
     def applies_inline(self, recorded: RecordedEvent) -> bool:
         """Nothing to read: an image's create, and what follows it in this process."""
@@ -196,11 +191,8 @@ def notifications_job(container: Container) -> ConsumerJob:
     outbox's pruning; the relays are nudged after each of the consumer's commits."""
     settings = container.settings
     written = Wakeup()
-    consumer = NotificationsConsumer(settings.notifications)
-    job = ConsumerJob(consumer, after_commit=written.notify)
-    relays = notification_relays(
-        container.database, settings.kafka, settings.notifications, consumer.written_here
-    )
+    job = ConsumerJob(NotificationsConsumer(settings.notifications), after_commit=written.notify)
+    relays = notification_relays(container.database, settings.kafka, settings.notifications)
     for relay in relays:
         job.companions.append(partial(run_relay, relay, settings.kafka, written))
     names = [relay.name for relay in relays]

@@ -135,7 +135,8 @@ class TailRead(NamedTuple):
     caught_up: bool
     """Whether the reader may wait for this process's next append (`SqlEventLog.appended`)
     before it looks again: the read returned everything committed, nothing can still commit
-    before its end, and whatever was new came from this process, whose appends nudge. Else
+    before its end, whatever was new came from this process, whose appends nudge, and none of
+    its appends was in flight (committed, perhaps, and not yet nudging). Else
     anything it missed is found only by looking again (PostgreSQL: an older transaction was
     still running, or another process appends)."""
 
@@ -206,8 +207,10 @@ class SqlEventLog:
         self._recent = None if self.postgres else RecentAppends()
         # PostgreSQL's tails wait for this process's next append once they have read all
         # that is there and only its appends turn up; then they need to know which are its own.
-        self._own: OwnAppends[int] | None = OwnAppends() if self.postgres else None
+        self._own = OwnAppends() if self.postgres else None
         self._reading: dict[tuple[LogCursor, int], asyncio.Future[TailRead]] = {}
+        self._appending = 0
+        """Appends of this process begun and not yet announced to the tails (`appended`)."""
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -225,19 +228,23 @@ class SqlEventLog:
         claim: Claim | None = None,
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
-        if self._group_commit is not None:
-            appended = await self._group_commit.submit(request)
-        else:
-            appended = await self._append_alone(request)
-        recorded = appended.recorded
-        if self._recent is not None:
-            self._recent.committed(recorded)
-        if self._own is not None:
-            self._own.written(event.position for event in recorded)
-        if self.effects is not None:
-            self.effects.committed(recorded, appended.effects_done_by)
-        self.appended.notify()
-        return recorded
+        self._appending += 1
+        try:
+            if self._group_commit is not None:
+                appended = await self._group_commit.submit(request)
+            else:
+                appended = await self._append_alone(request)
+            recorded = appended.recorded
+            if self._recent is not None:
+                self._recent.committed(recorded)
+            if self._own is not None:
+                self._own.committed(recorded)
+            if self.effects is not None:
+                self.effects.committed(recorded, appended.effects_done_by)
+            self.appended.notify()
+            return recorded
+        finally:
+            self._appending -= 1
 
     async def _append_alone(self, request: _Append) -> _Appended:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
@@ -388,9 +395,13 @@ class SqlEventLog:
         """Whether a reader that read `rows` (at most `limit`) of the log on PostgreSQL, its
         read saying whether it saw every commit (`PG_ALL_SEEN`), may wait for this process's
         next append before it looks again (`TailRead.caught_up`)."""
-        if self._own is None:
+        if self._own is None or self._appending:
+            # An append of this process may have committed and not yet nudged: on a busy event
+            # loop its task runs on only after a while, and a tail that waited for its nudge
+            # would wait that long. Looking again finds it as soon as it is committed.
             return False
-        return self._own.caught_up([row.position for row in rows], limit, all_seen=all_seen)
+        positions = (row.position for row in rows)
+        return 0 < len(rows) < limit and all_seen and self._own.hold_all(positions)
 
     def _read_ended(self, key: tuple[LogCursor, int], done: asyncio.Future[TailRead]) -> None:
         self._reading.pop(key, None)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, made_with_all_seen, rows_after
+from infra.db.event_log import PG_HORIZON, rows_after
 from infra.db.tables import notification
 
 
@@ -42,16 +42,16 @@ _COLUMNS = (
 # See infra/db/event_log.py: only rows of transactions older than every one still running here.
 _PG_READ = sa.text(
     "SELECT position, message_id, subject_id, event_type, priority, message, created_at,"
-    f" commit_order::text::bigint AS commit_order, {PG_ALL_SEEN} FROM notification"
+    " commit_order::text::bigint AS commit_order FROM notification"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     f" AND commit_order < {PG_HORIZON}"
     # The table's columns, not the output's `commit_order` (a cast): only those follow the
     # index, so a read costs its batch and not a sort of everything after the cursor.
     " ORDER BY notification.commit_order, notification.position LIMIT :limit"
-).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen", sa.Boolean))
+).columns(*_COLUMNS, sa.column("commit_order", sa.BigInteger))
 
 _SQLITE_READ = (
-    sa.select(*_COLUMNS, notification.c.commit_order, sa.false().label("all_seen"))
+    sa.select(*_COLUMNS, notification.c.commit_order)
     .where(notification.c.position > sa.bindparam("position"))
     .order_by(notification.c.position)
     .limit(sa.bindparam("limit"))
@@ -110,11 +110,9 @@ def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> N
 
 def read_notifications(
     conn: sa.Connection, after: LogCursor, limit: int
-) -> tuple[list[OutboxNotification], bool]:
-    """The notifications after `after` (at most `limit`), with whether the read saw every
-    commit there was (`PG_ALL_SEEN`; never on SQLite)."""
+) -> list[OutboxNotification]:
     rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
-    return made_with_all_seen(rows, OutboxNotification)
+    return [OutboxNotification(**row._mapping) for row in rows]
 
 
 def prune_notifications(conn: sa.Connection, older_than: datetime, sent: LogCursor | None) -> int:

@@ -16,13 +16,11 @@ oldest notification the outbox still holds.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from catalog.ports import LogCursor
 from infra.db.database import Database
 from infra.db.notification_outbox import OutboxNotification, read_notifications
-from infra.db.own_appends import OwnAppends
 from infra.kafka.relay import kafka_destination
 from infra.notifications.oslo_wire import kafka_record, priority_topic
 from infra.notifications.rabbitmq import rabbit_destination
@@ -61,29 +59,18 @@ def transport_checkpoint(url: TransportUrl) -> str:
 
 
 def outbox_relay(
-    database: Database,
-    name: str,
-    destination: Notifications,
-    written_here: OwnAppends[uuid.UUID] | None = None,
+    database: Database, name: str, destination: Notifications
 ) -> Relay[OutboxNotification]:
-    """The relay of the outbox to `destination`; `written_here` knows the message ids this
-    process's writers of the outbox wrote (they nudge the relay), if the relay is nudged."""
-
     async def read(after: LogCursor, limit: int) -> RelayRead[OutboxNotification]:
-        notifications, all_seen = await database.read(read_notifications, after, limit)
-        if written_here is None:
-            return RelayRead(notifications)
-        ids = [row.message_id for row in notifications]
-        return RelayRead(notifications, written_here.caught_up(ids, limit, all_seen=all_seen))
+        # Never caught up: the relay looks again briefly after each batch (see docs/architecture.md,
+        # "The relay", for why the outbox keeps its brief looks).
+        return RelayRead(await database.read(read_notifications, after, limit))
 
     return Relay(name, database, read, destination)
 
 
 def notification_relays(
-    database: Database,
-    kafka: KafkaSettings,
-    settings: NotificationSettings,
-    written_here: OwnAppends[uuid.UUID] | None = None,
+    database: Database, kafka: KafkaSettings, settings: NotificationSettings
 ) -> list[Relay[OutboxNotification]]:
     """Every relay of the outbox the settings ask for (none: notifications stay in it)."""
     relays = []
@@ -92,11 +79,9 @@ def notification_relays(
         own = kafka_destination(
             kafka.bootstrap_servers, lambda _: (topic,), kafka_record, f"Kafka topic {topic}"
         )
-        relays.append(outbox_relay(database, CHECKPOINT, own, written_here))
+        relays.append(outbox_relay(database, CHECKPOINT, own))
     for url in settings.transport_urls():
         driver = DRIVERS[url.scheme]
         if driver is not None:
-            destination = driver(url, settings)
-            name = transport_checkpoint(url)
-            relays.append(outbox_relay(database, name, destination, written_here))
+            relays.append(outbox_relay(database, transport_checkpoint(url), driver(url, settings)))
     return relays

@@ -1,8 +1,9 @@
-"""When the relays read on the real PostgreSQL: once per write of this process after a read
-that caught up, and still every row, whoever wrote it and whenever it committed (invariant 3).
+"""When the log's relay reads on the real PostgreSQL: once per append of this process after a
+read that caught up, and still every row, whoever wrote it and whenever it committed
+(invariant 3).
 
-The relays' reads are their own (the log's export, the outbox's); the broker is a stand-in that
-acknowledges at once, since what is tested is what is read and when.
+The relay's read is its own (the log's export); the broker is a stand-in that acknowledges at
+once, since what is tested is what is read and when.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,21 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.util import await_only
 
 from catalog.events import DomainEvent, RecordedEvent
-from catalog.ports import LOG_START, LogCursor
+from catalog.ports import LogCursor
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.log_export import ExportedEvent
 from infra.db.migrate import upgrade
-from infra.db.notification_outbox import NewNotification, OutboxNotification, add_notifications
-from infra.db.own_appends import OwnAppends
 from infra.kafka.relay import event_relay
-from infra.notifications.routes import outbox_relay
 from infra.relay import Destination, Publisher, Relay, RelayRead, run_relay
 from infra.settings import KafkaSettings
 from tests.integration.test_log_reader_never_skips import (
     LingeringProjection,
     created,
-    running_transaction,
 )
 from tests.waiting import until
 
@@ -179,66 +175,3 @@ async def test_a_transaction_begun_before_a_caught_up_read_and_committed_after_i
         theirs = await older
         await until(lambda: broker.has(theirs, mine), "both later events are published")
     assert broker.streams == [first, theirs, mine]  # commit order: theirs began first
-
-
-# The outbox relay's read: caught up only with every commit seen and only this process's rows.
-
-
-def notifications(count: int) -> list[NewNotification]:
-    now = datetime.now(UTC)
-    return [
-        NewNotification(uuid.uuid4(), str(uuid.uuid4()), "image.create", "INFO", "{}", now)
-        for _ in range(count)
-    ]
-
-
-@contextlib.asynccontextmanager
-async def _nowhere() -> AsyncIterator[Publisher[OutboxNotification]]:
-    raise AssertionError("only the relay's read is tested")
-    yield  # an async generator, as a connection is
-
-
-async def outbox_read(
-    log: SqlEventLog, written_here: OwnAppends[uuid.UUID]
-) -> RelayRead[OutboxNotification]:
-    relay = outbox_relay(
-        log.database, "relay.test", Destination("none", _nowhere, ()), written_here
-    )
-    return await relay.read(LOG_START, 10)
-
-
-async def test_an_outbox_read_of_this_process_rows_has_caught_up(log: SqlEventLog) -> None:
-    rows = notifications(2)
-    written_here: OwnAppends[uuid.UUID] = OwnAppends()
-    written_here.written(row.message_id for row in rows)
-    await log.database.write(add_notifications, rows)
-    read = await outbox_read(log, written_here)
-    assert [row.message_id for row in read.rows] == [row.message_id for row in rows]
-    assert read.caught_up
-
-
-async def test_an_outbox_read_of_another_process_rows_has_not_caught_up(
-    log: SqlEventLog,
-) -> None:
-    mine, theirs = notifications(1), notifications(1)
-    written_here: OwnAppends[uuid.UUID] = OwnAppends()
-    written_here.written(row.message_id for row in mine)
-    await log.database.write(add_notifications, mine)
-    await log.database.write(add_notifications, theirs)
-    read = await outbox_read(log, written_here)
-    assert len(read.rows) == 2
-    assert not read.caught_up
-
-
-async def test_an_outbox_read_held_back_by_an_older_transaction_has_not_caught_up(
-    log: SqlEventLog, postgres_url: str
-) -> None:
-    first, second = notifications(1), notifications(1)
-    written_here: OwnAppends[uuid.UUID] = OwnAppends()
-    written_here.written(row.message_id for row in first + second)
-    await log.database.write(add_notifications, first)
-    async with running_transaction(postgres_url):
-        await log.database.write(add_notifications, second)  # hidden until the older one ends
-        read = await outbox_read(log, written_here)
-    assert [row.message_id for row in read.rows] == [first[0].message_id]
-    assert not read.caught_up
