@@ -26,12 +26,13 @@ from infra.db.event_log import SqlEventLog
 from infra.db.log_export import ExportedEvent
 from infra.db.migrate import upgrade
 from infra.kafka.relay import event_relay
-from infra.relay import Destination, Publisher, Relay, RelayRead, run_relay
+from infra.relay import Relay, RelayRead
 from infra.settings import KafkaSettings
 from tests.integration.test_log_reader_never_skips import (
     LingeringProjection,
     created,
 )
+from tests.integration.test_relay_rounds import destination, running
 from tests.waiting import until
 
 pytestmark = pytest.mark.postgres
@@ -93,20 +94,10 @@ async def relaying(
     log: SqlEventLog, broker: Acknowledging, *, idle_seconds: float
 ) -> AsyncIterator[CountedReads]:
     """The log's relay to `broker`, nudged by this process's appends, for the block's duration."""
-
-    @contextlib.asynccontextmanager
-    async def connect() -> AsyncIterator[Publisher[ExportedEvent]]:
-        yield broker
-
-    kafka = KafkaSettings(relay_idle_seconds=idle_seconds)
-    reads = CountedReads(event_relay(log, kafka))
-    relay = Relay("relay.test", log.database, reads.read, Destination("a broker", connect, ()))
-    task = asyncio.create_task(run_relay(relay, kafka, log.appended))
-    try:
+    reads = CountedReads(event_relay(log, KafkaSettings(relay_idle_seconds=idle_seconds)))
+    relay = Relay("relay.test", log.database, reads.read, destination(broker))
+    async with running(relay, log, idle_seconds):
         yield reads
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_relay_caught_up_with_this_process_appends_reads_once_per_append(
