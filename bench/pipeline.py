@@ -7,7 +7,8 @@
    takes creates from 8 concurrent writers. Two readers note when each image's
    `image.created` arrives on the events topic and its `image.create` on the notifications
    topic; the delay counts from the moment the write's 201 arrived (the commit is just before).
-   Limit: Kafka's own produce-to-consume delay for records sent at the same pace.
+   Limit: Kafka's own produce-to-consume delay for records sent at the same pace. Beside it,
+   the reads of the log and the outbox per create (PostgreSQL's scans of their tables).
 2. The relay publishes a backlog of events written while it was stopped (events/s).
    Limit: the same records sent by a bare producer with the same settings.
 
@@ -54,6 +55,25 @@ from tests.waiting import until
 
 AIM_P99_MS = {"catalog.events": 25.0, "catalog.notifications": 50.0}
 """The p99 each topic is held to, from a committed write to its message there."""
+READ_TABLES = ("event", "notification")
+"""The tables the relays read (the log, the outbox); their scans are counted per create."""
+STATS_SETTLE_SECONDS = 11.0
+"""PostgreSQL's backends report their table statistics when idle at least 10 s after the last
+report (or at their exit): counts taken after this long are complete."""
+
+
+async def table_scans(database_url: str) -> dict[str, int]:
+    """The scans of `READ_TABLES` so far, each statement that reads one counting one."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT relname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) AS scans"
+            " FROM pg_stat_user_tables WHERE relname = any($1::text[])",
+            list(READ_TABLES),
+        )
+    finally:
+        await conn.close()
+    return {row["relname"]: row["scans"] for row in rows}
 
 
 def percentiles(delays: list[float]) -> tuple[float, float]:
@@ -214,6 +234,8 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
         tasks = [asyncio.create_task(a.run()) for a in (events, notes)]
         # The server's relay and consumer are running once an image made now reaches both.
         await arrived(events, notes, await writers(url, 1, 0.0, 0.0))
+        await asyncio.sleep(STATS_SETTLE_SECONDS)
+        scans_before = await table_scans(database_url)
         answered = await writers(url, args.writers, args.seconds, args.rate)
         with contextlib.suppress(AssertionError):  # what never comes is reported below
             await arrived(events, notes, answered)
@@ -221,6 +243,8 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
             task.cancel()
         for reader in (events.reader, notes.reader):
             await reader.stop()
+    # The server has stopped: its connections reported their statistics as they closed.
+    scans_after = await table_scans(database_url)
     rate = len(answered) / args.seconds
     floor = await kafka_floor(args.kafka, f"bench-floor-{suffix}", rate, min(args.seconds, 5))
     floor_p50, floor_p99 = percentiles(floor)
@@ -229,6 +253,14 @@ async def latency(args: argparse.Namespace, database_url: str, suffix: str) -> N
     print(f"{args.writers} writers, {pace}: {rate:.0f} creates/s; notifications consumer {where}")
     print(
         f"limit: Kafka's own delay at that pace: p50 {floor_p50:5.1f} ms, p99 {floor_p99:5.1f} ms"
+    )
+    scans = {
+        table: (scans_after.get(table, 0) - scans_before.get(table, 0)) / len(answered)
+        for table in READ_TABLES
+    }
+    print(
+        "reads per create, from the writes' start to the server's stop: "
+        + ", ".join(f"{table} {count:.2f}" for table, count in scans.items())
     )
     for name, arrivals in (("catalog.events", events), ("catalog.notifications", notes)):
         delays = [arrivals.seen[i] - at for i, at in answered.items() if i in arrivals.seen]

@@ -66,13 +66,24 @@ class Destination(Generic[Row]):
 
 
 @dataclass(frozen=True)
+class RelayRead(Generic[Row]):
+    """A batch read, and whether the relay may wait for its nudge before it reads again: the
+    read saw every commit, and only writers of this process, which nudge it, wrote the rows
+    (see `SqlEventLog.caught_up`). Otherwise the relay looks again briefly, for what an older
+    transaction hid or another process wrote (nobody nudges it about those)."""
+
+    rows: Sequence[Row]
+    caught_up: bool = False
+
+
+@dataclass(frozen=True)
 class Relay(Generic[Row]):
     """What one relay publishes: its checkpoint's name (its lock's too), its reader, and
     where it publishes."""
 
     name: str
     database: Database
-    read: Callable[[LogCursor, int], Awaitable[Sequence[Row]]]
+    read: Callable[[LogCursor, int], Awaitable[RelayRead[Row]]]
     destination: Destination[Row]
 
 
@@ -123,12 +134,14 @@ class InFlight:
 
 async def send_batch(
     relay: Relay[Row], publisher: Publisher[Row], cursor: LogCursor, batch_size: int
-) -> InFlight | None:
-    """Hand the next batch after `cursor` to the broker, without waiting for its answer."""
-    batch = await relay.read(cursor, batch_size)
-    if not batch:
-        return None
-    return InFlight(await publisher.send(batch), cursor_after(batch, cursor))
+) -> tuple[InFlight | None, bool]:
+    """Hand the next batch after `cursor` to the broker, without waiting for its answer;
+    with whether the read caught up (`RelayRead.caught_up`)."""
+    read = await relay.read(cursor, batch_size)
+    if not read.rows:
+        return None, False
+    sent = InFlight(await publisher.send(read.rows), cursor_after(read.rows, cursor))
+    return sent, read.caught_up
 
 
 async def relay_batches(
@@ -144,12 +157,17 @@ async def relay_batches(
 
     A relay that finds nothing new waits for news, not for the broker: a row committed while
     the last batch is being acknowledged is read and sent at once. That batch's checkpoint
-    moves on the relay's next round."""
+    moves on the relay's next round.
+
+    After a read that caught up, the relay reads again only once a writer here nudges it, or
+    its idle pause ends: a row costs one read, not a read and then looks that find nothing."""
     # Only the leader moves this checkpoint, so it is read once per connection.
     cursor = await relay.database.read(load_checkpoint, relay.name)
     checkpoint = CheckpointWriter(relay.database, relay.name)
     pause = Pause(pace.relay_idle_seconds)
     in_flight: deque[InFlight] = deque()  # oldest first
+    read_to_end: asyncio.Event | None = None
+    """The ticket taken before the last read, when that read caught up."""
     try:
         while True:
             lease.check()
@@ -159,11 +177,17 @@ async def relay_batches(
                 await in_flight[0].acks
                 checkpoint.advance(in_flight.popleft().cursor)
             ticket = wakeup.ticket() if wakeup else None
-            current = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
+            if ticket is not None and ticket is read_to_end:  # nothing written here since
+                read_to_end = None
+                await pause.wait_for_nudge(ticket)
+                continue  # settle what was acknowledged meanwhile, then read
+            current, caught_up = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
             if current is not None:
                 in_flight.append(current)
                 cursor = current.cursor
                 pause.reset()
+                if caught_up:
+                    read_to_end = ticket
             else:
                 await pause.wait(ticket)
     finally:
@@ -219,7 +243,8 @@ async def run_relay(relay: Relay[Row], pace: RelayPace, wakeup: Wakeup | None = 
     """Relay until cancelled, riding out broker outages (the table keeps everything meanwhile)
     and database outages (after which it takes its lock again and goes on from its checkpoint).
 
-    After an empty read it waits for a nudge from a writer in this process, or polls again.
+    After an empty read it waits for a nudge from a writer in this process, or polls again;
+    after one that caught up, for the nudge only (or its idle pause).
     """
     await run_through_outages(relay.database, lambda: _relay_while_leading(relay, pace, wakeup))
 

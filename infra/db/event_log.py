@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -97,14 +97,14 @@ _PG_SELECT = (
     "position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
     " occurred_at, commit_order::text::bigint AS commit_order"
 )
-_PG_ALL_SEEN = f"({PG_HORIZON}) = pg_snapshot_xmax(pg_current_snapshot()) AS all_seen"
+PG_ALL_SEEN = f"({PG_HORIZON}) = pg_snapshot_xmax(pg_current_snapshot()) AS all_seen"
 """Whether the read's horizon is its snapshot's end: no transaction of this database that
 began before the latest commit was still running. The read then returned everything committed
 (up to its limit), and whatever commits later comes after its last row. (The horizon's subquery
 is evaluated once for the condition and once here, on the same snapshot; with nothing running
 neither looks at pg_stat_activity.)"""
 _PG_READ = pg_log_read(
-    f"{_PG_SELECT}, {_PG_ALL_SEEN}",
+    f"{_PG_SELECT}, {PG_ALL_SEEN}",
     (*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen")),
 )
 _PG_HOLD_APPENDS = sa.text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
@@ -135,7 +135,8 @@ class TailRead(NamedTuple):
     caught_up: bool
     """Whether the reader may wait for this process's next append (`SqlEventLog.appended`)
     before it looks again: the read returned everything committed, nothing can still commit
-    before its end, and whatever was new came from this process, whose appends nudge. Else
+    before its end, whatever was new came from this process, whose appends nudge, and none of
+    its appends was in flight (committed, perhaps, and not yet nudging). Else
     anything it missed is found only by looking again (PostgreSQL: an older transaction was
     still running, or another process appends)."""
 
@@ -208,6 +209,8 @@ class SqlEventLog:
         # that is there and only its appends turn up; then they need to know which are its own.
         self._own = OwnAppends() if self.postgres else None
         self._reading: dict[tuple[LogCursor, int], asyncio.Future[TailRead]] = {}
+        self._appending = 0
+        """Appends of this process begun and not yet announced to the tails (`appended`)."""
 
     async def load_stream(
         self, stream_id: uuid.UUID, after_version: int = 0
@@ -225,19 +228,23 @@ class SqlEventLog:
         claim: Claim | None = None,
     ) -> list[RecordedEvent]:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
-        if self._group_commit is not None:
-            appended = await self._group_commit.submit(request)
-        else:
-            appended = await self._append_alone(request)
-        recorded = appended.recorded
-        if self._recent is not None:
-            self._recent.committed(recorded)
-        if self._own is not None:
-            self._own.committed(recorded)
-        if self.effects is not None:
-            self.effects.committed(recorded, appended.effects_done_by)
-        self.appended.notify()
-        return recorded
+        self._appending += 1
+        try:
+            if self._group_commit is not None:
+                appended = await self._group_commit.submit(request)
+            else:
+                appended = await self._append_alone(request)
+            recorded = appended.recorded
+            if self._recent is not None:
+                self._recent.committed(recorded)
+            if self._own is not None:
+                self._own.committed(recorded)
+            if self.effects is not None:
+                self.effects.committed(recorded, appended.effects_done_by)
+            self.appended.notify()
+            return recorded
+        finally:
+            self._appending -= 1
 
     async def _append_alone(self, request: _Append) -> _Appended:
         """One append in its own transaction; the unique (stream, version) decides conflicts."""
@@ -381,9 +388,20 @@ class SqlEventLog:
             # thread, so a long read (a consumer catching up) holds the loop for its round
             # trip only.
             events = await asyncio.to_thread(_recorded_events, rows)
-        assert self._own is not None
-        caught_up = 0 < len(rows) < limit and rows[-1].all_seen and self._own.hold_all(events)
-        return TailRead(events, caught_up)
+        all_seen = bool(rows) and bool(rows[-1].all_seen)
+        return TailRead(events, self.caught_up(events, limit, all_seen=all_seen))
+
+    def caught_up(self, rows: Sequence[Positioned], limit: int, *, all_seen: bool) -> bool:
+        """Whether a reader that read `rows` (at most `limit`) of the log on PostgreSQL, its
+        read saying whether it saw every commit (`PG_ALL_SEEN`), may wait for this process's
+        next append before it looks again (`TailRead.caught_up`)."""
+        if self._own is None or self._appending:
+            # An append of this process may have committed and not yet nudged: on a busy event
+            # loop its task runs on only after a while, and a tail that waited for its nudge
+            # would wait that long. Looking again finds it as soon as it is committed.
+            return False
+        positions = (row.position for row in rows)
+        return 0 < len(rows) < limit and all_seen and self._own.hold_all(positions)
 
     def _read_ended(self, key: tuple[LogCursor, int], done: asyncio.Future[TailRead]) -> None:
         self._reading.pop(key, None)
@@ -491,6 +509,21 @@ def rows_after(
         params = {"commit_order": str(after.commit_order), "position": after.position}
         return conn.execute(postgres_read, {**params, "limit": limit})
     return conn.execute(sqlite_read, {"position": after.position, "limit": limit})
+
+
+R = TypeVar("R")
+
+
+def made_with_all_seen(rows: Iterable[sa.Row[Any]], make: Callable[..., R]) -> tuple[list[R], bool]:
+    """Rows of a read that selects `PG_ALL_SEEN` last (on SQLite: false), each made by `make`
+    from its other columns by name; with the read's `all_seen` (false if it found nothing)."""
+    made = []
+    all_seen = False
+    for row in rows:
+        fields = row._asdict()
+        all_seen = fields.pop("all_seen")
+        made.append(make(**fields))
+    return made, bool(all_seen)
 
 
 def recorded_event(row: sa.Row[Any]) -> RecordedEvent:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
-from infra.db.event_log import PG_HORIZON, rows_after
+from infra.db.event_log import PG_ALL_SEEN, PG_HORIZON, made_with_all_seen, rows_after
 
 _FIELDS = (
     "position, stream_id, version, event_id, event_type, schema_version, occurred_at,"
@@ -36,6 +36,7 @@ _COLUMNS = (  # in the order of the SELECTs below: text columns are matched by p
     sa.column("user_id", sa.String),
     sa.column("project_id", sa.String),
     sa.column("roles_json", sa.String),
+    sa.column("all_seen", sa.Boolean),
 )
 
 _PG_READ = sa.text(
@@ -44,7 +45,8 @@ _PG_READ = sa.text(
     " metadata->>'global_request_id' AS global_request_id,"
     " metadata->'actor'->>'user_id' AS user_id,"
     " metadata->'actor'->>'project_id' AS project_id,"
-    " CAST(metadata->'actor'->'roles' AS text) AS roles_json FROM event"
+    " CAST(metadata->'actor'->'roles' AS text) AS roles_json,"
+    f" {PG_ALL_SEEN} FROM event"
     " WHERE (commit_order, position) > (CAST(:commit_order AS text)::xid8, :position)"
     f" AND commit_order < {PG_HORIZON}"
     # The table's columns, not the output's `commit_order` (a cast): only those follow the
@@ -57,7 +59,8 @@ _SQLITE_READ = sa.text(
     " json_extract(metadata, '$.global_request_id') AS global_request_id,"
     " json_extract(metadata, '$.actor.user_id') AS user_id,"
     " json_extract(metadata, '$.actor.project_id') AS project_id,"
-    " json_extract(metadata, '$.actor.roles') AS roles_json FROM event"
+    " json_extract(metadata, '$.actor.roles') AS roles_json,"
+    " 0 AS all_seen FROM event"  # one writer: see `SqlEventLog.caught_up`
     " WHERE position > :position ORDER BY position LIMIT :limit"
 ).columns(*_COLUMNS)
 
@@ -80,6 +83,11 @@ class ExportedEvent:
     roles_json: str | None
 
 
-def read_for_export(conn: sa.Connection, after: LogCursor, limit: int) -> list[ExportedEvent]:
-    rows = rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit)
-    return [ExportedEvent(**row._mapping) for row in rows]
+def read_for_export(
+    conn: sa.Connection, after: LogCursor, limit: int
+) -> tuple[list[ExportedEvent], bool]:
+    """The events after `after` (at most `limit`), with whether the read saw every commit
+    there was (`PG_ALL_SEEN`; never on SQLite)."""
+    return made_with_all_seen(
+        rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit), ExportedEvent
+    )

@@ -35,6 +35,7 @@ class OwnAppends:
         while len(self._order) > self._kept:
             self._positions.discard(self._order.popleft())
 
-    def hold_all(self, events: Iterable[RecordedEvent]) -> bool:
-        """Whether every one of `events` was appended by this process (as far as is kept)."""
-        return all(recorded.position in self._positions for recorded in events)
+    def hold_all(self, positions: Iterable[int]) -> bool:
+        """Whether the events at every one of `positions` were appended by this process (as
+        far as is kept)."""
+        return all(position in self._positions for position in positions)

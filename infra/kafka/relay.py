@@ -22,7 +22,7 @@ from catalog.ports import LogCursor
 from infra.db.event_log import SqlEventLog
 from infra.db.log_export import ExportedEvent, read_for_export
 from infra.kafka.cloudevents import encode_exported
-from infra.relay import Destination, Publisher, Relay, Row, acknowledged
+from infra.relay import Destination, Publisher, Relay, RelayRead, Row, acknowledged
 from infra.settings import KafkaSettings
 
 CHECKPOINT = "relay.kafka"
@@ -116,8 +116,9 @@ def event_relay(event_log: SqlEventLog, settings: KafkaSettings) -> Relay[Export
     database = event_log.database
     topic = settings.events_topic
 
-    async def read(after: LogCursor, limit: int) -> list[ExportedEvent]:
-        return await database.read(read_for_export, after, limit)
+    async def read(after: LogCursor, limit: int) -> RelayRead[ExportedEvent]:
+        events, all_seen = await database.read(read_for_export, after, limit)
+        return RelayRead(events, event_log.caught_up(events, limit, all_seen=all_seen))
 
     def encode(row: ExportedEvent) -> KafkaRecord:
         key, value = encode_exported(row)

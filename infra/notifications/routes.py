@@ -25,7 +25,7 @@ from infra.kafka.relay import kafka_destination
 from infra.notifications.oslo_wire import kafka_record, priority_topic
 from infra.notifications.rabbitmq import rabbit_destination
 from infra.notifications.transport_urls import TransportUrl
-from infra.relay import Destination, Relay
+from infra.relay import Destination, Relay, RelayRead
 from infra.settings import KafkaSettings, NotificationSettings
 
 CHECKPOINT = "relay.notifications"
@@ -61,8 +61,10 @@ def transport_checkpoint(url: TransportUrl) -> str:
 def outbox_relay(
     database: Database, name: str, destination: Notifications
 ) -> Relay[OutboxNotification]:
-    async def read(after: LogCursor, limit: int) -> list[OutboxNotification]:
-        return await database.read(read_notifications, after, limit)
+    async def read(after: LogCursor, limit: int) -> RelayRead[OutboxNotification]:
+        # Never caught up: the relay looks again briefly after each batch (see docs/architecture.md,
+        # "The relay", for why the outbox keeps its brief looks).
+        return RelayRead(await database.read(read_notifications, after, limit))
 
     return Relay(name, database, read, destination)
 

@@ -42,7 +42,7 @@ async def test_exported_events_are_the_log_events_on_the_wire(container: Contain
 
     await until(everything_readable)
     recorded = await container.log.read(LOG_START, 10)
-    exported = await container.database.read(read_for_export, LOG_START, 10)
+    exported, _ = await container.database.read(read_for_export, LOG_START, 10)
 
     assert len(exported) == len(recorded) == 4
     for row, event in zip(exported, recorded, strict=True):

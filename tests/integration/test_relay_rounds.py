@@ -18,7 +18,7 @@ from infra.db.checkpoints import load_checkpoint
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
-from infra.relay import MAX_IN_FLIGHT, Destination, Publisher, Relay, run_relay
+from infra.relay import MAX_IN_FLIGHT, Destination, Publisher, Relay, RelayRead, run_relay
 from infra.settings import KafkaSettings
 from tests.waiting import until
 
@@ -54,26 +54,39 @@ async def created(log: SqlEventLog) -> uuid.UUID:
     return stream
 
 
+def destination(broker: Publisher[Any]) -> Destination[Any]:
+    """`broker` as a relay's destination, always there."""
+
+    @contextlib.asynccontextmanager
+    async def connect() -> AsyncIterator[Publisher[Any]]:
+        yield broker
+
+    return Destination("a broker", connect, ())
+
+
+@contextlib.asynccontextmanager
+async def running(relay: Relay[Any], log: SqlEventLog, idle_seconds: float) -> AsyncIterator[None]:
+    """`relay`, nudged by `log`'s appends, running for the block's duration."""
+    pace = KafkaSettings(relay_idle_seconds=idle_seconds)
+    relaying = asyncio.create_task(run_relay(relay, pace, log.appended))
+    try:
+        yield
+    finally:
+        relaying.cancel()
+        await asyncio.gather(relaying, return_exceptions=True)
+
+
 @contextlib.asynccontextmanager
 async def relaying_to(broker: Unacknowledging, log: SqlEventLog) -> AsyncIterator[Relay[Any]]:
     """A relay of `log` to `broker`, running for the block's duration."""
 
-    @contextlib.asynccontextmanager
-    async def connect() -> AsyncIterator[Publisher[RecordedEvent]]:
-        yield broker
+    async def read(after: LogCursor, limit: int) -> RelayRead[RecordedEvent]:
+        return RelayRead(await log.read(after, limit))
 
-    async def read(after: LogCursor, limit: int) -> list[RecordedEvent]:
-        return await log.read(after, limit)
-
-    relay = Relay("relay.test", log.database, read, Destination("a broker", connect, ()))
+    relay = Relay("relay.test", log.database, read, destination(broker))
     # Idle rounds far apart: only the appends' nudges can bring a new event in time.
-    pace = KafkaSettings(relay_idle_seconds=3600)
-    relaying = asyncio.create_task(run_relay(relay, pace, log.appended))
-    try:
+    async with running(relay, log, idle_seconds=3600):
         yield relay
-    finally:
-        relaying.cancel()
-        await asyncio.gather(relaying, return_exceptions=True)
 
 
 async def test_a_relay_sends_news_while_the_last_batch_awaits_its_acknowledgement(
