@@ -60,7 +60,7 @@ _SQLITE_READ = sa.text(
     " json_extract(metadata, '$.actor.user_id') AS user_id,"
     " json_extract(metadata, '$.actor.project_id') AS project_id,"
     " json_extract(metadata, '$.actor.roles') AS roles_json,"
-    " 0 AS all_seen FROM event"  # one writer: see `SqlEventLog.caught_up`
+    " 0 AS all_seen FROM event"  # SQLite: a relay never waits on a read alone
     " WHERE position > :position ORDER BY position LIMIT :limit"
 ).columns(*_COLUMNS)
 

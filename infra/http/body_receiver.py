@@ -194,7 +194,7 @@ class BodyReceiver(asyncio.BufferedProtocol):
     def _block_done_if_full(self) -> None:
         if self._discarding or self._filled < self._block_size:
             return
-        self._ready.append(self._block())
+        self._ready.append(self._block()[:])  # a view of its own: the consumer may release it
         self._filling += 1
         self._filled = 0
         self._wake()
