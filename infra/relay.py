@@ -166,8 +166,6 @@ async def relay_batches(
     checkpoint = CheckpointWriter(relay.database, relay.name)
     pause = Pause(pace.relay_idle_seconds)
     in_flight: deque[InFlight] = deque()  # oldest first
-    read_to_end: asyncio.Event | None = None
-    """The ticket taken before the last read, when that read caught up."""
     try:
         while True:
             lease.check()
@@ -177,9 +175,7 @@ async def relay_batches(
                 await in_flight[0].acks
                 checkpoint.advance(in_flight.popleft().cursor)
             ticket = wakeup.ticket() if wakeup else None
-            if ticket is not None and ticket is read_to_end:  # nothing written here since
-                read_to_end = None
-                await pause.wait_for_nudge(ticket)
+            if await pause.wait_if_caught_up(ticket):
                 continue  # settle what was acknowledged meanwhile, then read
             current, caught_up = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
             if current is not None:
@@ -187,7 +183,7 @@ async def relay_batches(
                 cursor = current.cursor
                 pause.reset()
                 if caught_up:
-                    read_to_end = ticket
+                    pause.caught_up(ticket)
             else:
                 await pause.wait(ticket)
     finally:

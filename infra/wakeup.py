@@ -51,6 +51,8 @@ class Pause:
         self._brief_looks = brief_looks
         """False where every commit is visible once made and nudges its readers (SQLite, one
         process): a reader then waits for the nudge, or the idle pause, at once."""
+        self._caught_up: asyncio.Event | None = None
+        """The ticket taken before the last read, when that read caught up."""
 
     def reset(self) -> None:
         """Something was found: look again soon if the next look finds nothing."""
@@ -62,6 +64,21 @@ class Pause:
             self.reset()  # a writer here committed: it may take a moment to become visible
         else:
             self.seconds = min(self.seconds * 2, self.idle)
+
+    def caught_up(self, ticket: asyncio.Event | None) -> None:
+        """The read made after taking `ticket` found everything there was, and nothing but
+        what writers here wrote: the next `wait_if_caught_up` with that ticket waits."""
+        self._caught_up = ticket
+
+    async def wait_if_caught_up(self, ticket: asyncio.Event | None) -> bool:
+        """If the last read caught up and nothing was written here since (`ticket` is still
+        the one taken before it), wait for a nudge or the idle pause (`wait_for_nudge`), and
+        say so; else return at once, for the reader to read."""
+        if ticket is None or ticket is not self._caught_up:
+            return False
+        self._caught_up = None
+        await self.wait_for_nudge(ticket)
+        return True
 
     async def wait_for_nudge(self, ticket: asyncio.Event) -> None:
         """After a look that found everything there was, and nothing but what writers here

@@ -78,8 +78,6 @@ class LogTail:
         if self._one_writer:
             idle_seconds = max(idle_seconds, ONE_WRITER_IDLE_SECONDS)
         self._pause = Pause(idle_seconds, brief_looks=not self._one_writer)
-        self._read_to_end: asyncio.Event | None = None
-        """The ticket taken before the last read, when that read reached the end of the log."""
         self._cursor = LOG_START
         self._pending = LOG_START
         self._leadership: contextlib.AbstractAsyncContextManager[Lease] | None = None
@@ -93,9 +91,7 @@ class LogTail:
     async def next(self) -> Delivery | None:
         self._lease.check()
         ticket = self._log.appended.ticket()
-        if ticket is self._read_to_end:  # nothing appended here since
-            self._read_to_end = None
-            await self._pause.wait_for_nudge(ticket)
+        if await self._pause.wait_if_caught_up(ticket):
             if not ticket.is_set():
                 return None
             ticket = self._log.appended.ticket()
@@ -106,7 +102,7 @@ class LogTail:
             return None
         self._pause.reset()
         if read.caught_up:
-            self._read_to_end = ticket
+            self._pause.caught_up(ticket)
         self._pending = after = cursor_after(events, self._cursor)
 
         def record_place(conn: sa.Connection) -> None:
