@@ -94,6 +94,22 @@ class ImageNotifications(StreamNotifications):
         return self._image(event, before, at)
 
     def _image(self, event: DomainEvent, before: str | None, at: datetime) -> list[Notification]:
+        match event:
+            case ImageCopyFailed(store=store, reason=reason):
+                failed = f"Failed to copy image {self.image.id} to store {store}: {reason}"
+                return [Notification("image.upload", failed, ERROR)]
+            case ImageDeleted() | ImageDeletePending():
+                # A delayed delete is Glance's delete too (status `pending_delete`); what the
+                # scrubber does afterwards is not notified, as in Glance.
+                deleted = deleted_at(self.image.payload(), at)
+                text = self.image.payload_json(deleted_at=deleted["deleted_at"])
+                return [Notification("image.delete", deleted, payload_json=text)]
+            case ImageLocationRemoved() if before == ImageStatus.PENDING_DELETE:
+                return []
+        return self._with_payload(event, before)
+
+    def _with_payload(self, event: DomainEvent, before: str | None) -> list[Notification]:
+        """The notifications that carry the image's payload as `event` left it."""
         payload, text = self.image.payload(), self.image.payload_json()
         update = Notification("image.update", payload, payload_json=text)
         match event:
@@ -115,17 +131,6 @@ class ImageNotifications(StreamNotifications):
                 return [_with_items("image.prepare", payload, text, prepare)]
             case ImageCopied():
                 return [_with_items("image.upload", payload, text, _import_stores()), update]
-            case ImageCopyFailed(store=store, reason=reason):
-                failed = f"Failed to copy image {self.image.id} to store {store}: {reason}"
-                return [Notification("image.upload", failed, ERROR)]
-            case ImageDeleted() | ImageDeletePending():
-                # A delayed delete is Glance's delete too (status `pending_delete`); what the
-                # scrubber does afterwards is not notified, as in Glance.
-                deleted = deleted_at(payload, at)
-                text = self.image.payload_json(deleted_at=deleted["deleted_at"])
-                return [Notification("image.delete", deleted, payload_json=text)]
-            case ImageLocationRemoved() if before == ImageStatus.PENDING_DELETE:
-                return []
             case (
                 ImageUploadStarted()
                 | ImageStaged()
