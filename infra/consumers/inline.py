@@ -31,6 +31,7 @@ import structlog
 from catalog.events import DomainEvent, RecordedEvent
 from infra.consumers.base import InlineConsumer
 from infra.db.consumer_state import applied_version_unless_held, record_applied
+from infra.db.driver import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +123,7 @@ def _applied_inline(
         return False  # an earlier event of the stream still waits for the consumer
     try:
         consumer.apply(conn, wanted)
-    except sa.exc.SQLAlchemyError:
+    except DATABASE_ERRORS:
         raise  # the database's: the append fails with it, as with a view's
     except Exception:
         log.exception("consumer_inline_failed", consumer=consumer.name)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from infra.db.driver import DriverStatement
 from infra.db.tables import consumer_applied, consumer_offset
 
 _SAVE_OFFSET = sa.text(
@@ -63,17 +64,25 @@ _PG_APPLIED_VERSIONS = (
     .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
     .columns(consumer_applied.c.stream_id, consumer_applied.c.version)
 )
-_PG_MOVE_APPLIED = sa.text(
-    "UPDATE consumer_applied SET version = moved.version"
-    " FROM unnest(:streams, :versions) AS moved(stream_id, version)"
-    " WHERE consumer_applied.consumer = :consumer"
-    " AND consumer_applied.stream_id = moved.stream_id"
-).bindparams(sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS))
-_PG_INSERT_APPLIED = sa.text(
-    "INSERT INTO consumer_applied (consumer, stream_id, version)"
-    " SELECT CAST(:consumer AS varchar), stream_id, version"
-    " FROM unnest(:streams, :versions) AS new(stream_id, version)"
-).bindparams(sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS))
+_PG_MOVE_APPLIED = DriverStatement(
+    sa.text(
+        "UPDATE consumer_applied SET version = moved.version"
+        " FROM unnest(:streams, :versions) AS moved(stream_id, version)"
+        " WHERE consumer_applied.consumer = :consumer"
+        " AND consumer_applied.stream_id = moved.stream_id"
+    ).bindparams(
+        sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
+    )
+)
+_PG_INSERT_APPLIED = DriverStatement(
+    sa.text(
+        "INSERT INTO consumer_applied (consumer, stream_id, version)"
+        " SELECT CAST(:consumer AS varchar), stream_id, version"
+        " FROM unnest(:streams, :versions) AS new(stream_id, version)"
+    ).bindparams(
+        sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
+    )
+)
 
 
 def applied_versions(
@@ -115,7 +124,7 @@ def record_applied(
         for statement, rows in ((_PG_MOVE_APPLIED, moved), (_PG_INSERT_APPLIED, new)):
             if rows:
                 streams = {"streams": list(rows), "versions": list(rows.values())}
-                conn.execute(statement, {"consumer": consumer, **streams})
+                statement.execute_in(conn, {"consumer": consumer, **streams})
         return
     if moved:
         conn.execute(_MOVE_APPLIED, [{"c": consumer, "s": s, "v": v} for s, v in moved.items()])

@@ -4,7 +4,11 @@ Projections, queries and the log's writes are plain synchronous SQLAlchemy Core 
 `Connection`. This module runs such a function without blocking the event loop:
 
 - PostgreSQL: on the asyncpg pool, through SQLAlchemy's greenlet bridge (`run_sync`): the
-  statements still run asynchronously, and the bridge is crossed once per unit of work.
+  statements still run asynchronously, and the bridge is crossed once per unit of work. A
+  write's transaction is the driver's own, begun and committed on the asyncpg connection under
+  a SQLAlchemy connection left in autocommit: the work's SQLAlchemy statements and the log's
+  `DriverStatement`s (driver.py) run in it alike. The log's tails read on a connection of
+  their own (`held_reads`).
 - SQLite: in worker threads on plain sqlite3 connections. SQLite has one writer at a time, so
   writes go to a single thread (nothing in this process ever waits on the file lock) and begin
   `IMMEDIATE` (another process writing meanwhile makes us wait, never fail half-way). Reads run
@@ -24,16 +28,18 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from catalog.errors import DatabaseUnavailable
 from infra.db.availability import Availability, postgres_outage, sqlite_outage
+from infra.db.driver import ConnectionLost, DriverStatement, HeldConnection, lost_connection
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -159,19 +165,46 @@ class PostgresDatabase(Database):
         )
         """The asyncpg engine, also for work that needs a session of its own (the relay lock)."""
         # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
-        self._reads = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Writes begin theirs on the driver (`_write`).
+        self._autocommit = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.held_reads = HeldConnection(url)
+        """The connection the log's tails read on, one read at a time."""
 
     async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self.async_engine.begin() as conn:
-            if not durable:
-                await conn.execute(_ASYNCHRONOUS_COMMIT)
-            return await conn.run_sync(work, *args, **kwargs)
+        async with self._autocommit.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            transaction: asyncpg.transaction.Transaction | None = None
+            try:
+                transaction = driver.transaction()  # fails at once if closed meanwhile
+                await transaction.start()
+                if not durable:
+                    await driver.execute(_ASYNCHRONOUS_COMMIT)
+                done = await conn.run_sync(work, *args, **kwargs)
+                await transaction.commit()
+                return done
+            except BaseException as error:
+                if transaction is None or not await _rolled_back(transaction):
+                    # The connection broke (under the driver's own statements the pool never
+                    # sees): it must not be handed out again. The error to tell is the first.
+                    await conn.invalidate()
+                    if isinstance(error, Exception) and lost_connection(error, driver):
+                        raise ConnectionLost(str(error)) from error
+                raise
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._reads.connect() as conn:
+        async with self._autocommit.connect() as conn:
             return await conn.run_sync(work, *args, **kwargs)
 
+    async def read_held(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of `statement` run on `held_reads`, outside any transaction."""
+        with self.availability.watch():
+            return await self.held_reads.fetch(statement, params)
+
     async def close(self) -> None:
+        await self.held_reads.close()
         await self.async_engine.dispose()
 
 
@@ -245,8 +278,18 @@ async def run_through_outages(database: Database, job: Callable[[], Awaitable[No
             await database.wait_until_available()
 
 
-_ASYNCHRONOUS_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
+_ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit = off"
 """PostgreSQL's own name for a commit that does not wait for the disk."""
+
+
+async def _rolled_back(transaction: asyncpg.transaction.Transaction) -> bool:
+    """Whether a write's transaction could be rolled back after its work failed (false when
+    its connection broke, or it had ended already)."""
+    try:
+        await transaction.rollback()
+    except Exception:  # whatever it was, the connection's state is not known: not used again
+        return False
+    return True
 
 
 def _answer(conn: sa.Connection) -> None:

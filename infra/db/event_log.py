@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
+import asyncpg
 import sqlalchemy as sa
 
 from catalog.claims import Claim
@@ -37,7 +38,8 @@ from catalog.projections.base import Projection, insert_rows
 from catalog.queries.claims import enforce_claim
 from catalog.quotas import QuotaLimits
 from infra.db.copy_rows import copy_rows
-from infra.db.database import Database
+from infra.db.database import Database, PostgresDatabase
+from infra.db.driver import DriverStatement
 from infra.db.group_commit import GroupCommit
 from infra.db.own_appends import OwnAppends
 from infra.db.recent_appends import RecentAppends
@@ -107,6 +109,7 @@ _PG_READ = pg_log_read(
     f"{_PG_SELECT}, {PG_ALL_SEEN}",
     (*_COLUMNS, sa.column("commit_order", sa.BigInteger), sa.column("all_seen")),
 )
+_PG_READ_ON_DRIVER = DriverStatement(_PG_READ)
 _PG_HOLD_APPENDS = sa.text("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
 
 
@@ -123,6 +126,13 @@ _STREAM = (
 )
 
 _INSERT_EVENTS = sa.insert(event).returning(event.c.position, sort_by_parameter_order=True)
+_NEW_EVENT_COLUMNS = [c.name for c in event.c if c.name not in ("position", "commit_order")]
+"""What an append gives of an event (the database gives the rest)."""
+_PG_INSERT_EVENT = DriverStatement(
+    sa.insert(event).returning(event.c.position), columns=_NEW_EVENT_COLUMNS
+)
+"""The usual append, one event, on PostgreSQL's driver (several go through `_INSERT_EVENTS`,
+one statement for all)."""
 _STREAM_VERSION = sa.select(sa.func.coalesce(sa.func.max(event.c.version), 0)).where(
     event.c.stream_id == sa.bindparam("s")
 )
@@ -254,6 +264,10 @@ class SqlEventLog:
             if "uq_event_stream_id_version" in str(e.orig) or "event.stream_id" in str(e.orig):
                 raise ConcurrencyConflict(str(request.stream_id), request.expected_version) from e
             raise
+        except asyncpg.UniqueViolationError as e:  # the driver's own insert (`_PG_INSERT_EVENT`)
+            if e.constraint_name == "uq_event_stream_id_version":
+                raise ConcurrencyConflict(str(request.stream_id), request.expected_version) from e
+            raise
 
     async def _append_together(self, batch: Sequence[_Append]) -> list[Outcome]:
         return await self.database.write(self._write_together, batch)
@@ -290,10 +304,13 @@ class SqlEventLog:
             # Before any insert: a refused claim leaves the transaction untouched.
             enforce_claim(conn, request.claim, self.quota_limits)
         rows = request.rows()
-        result = conn.execute(_INSERT_EVENTS, rows)
+        if self.postgres and len(rows) == 1:
+            positions = [position for (position,) in _PG_INSERT_EVENT.fetch_in(conn, rows[0])]
+        else:
+            positions = list(conn.execute(_INSERT_EVENTS, rows).scalars())
         recorded = [
             RecordedEvent(position=p, commit_order=0, **{**row, "metadata": request.metadata})
-            for p, row in zip(result.scalars(), rows, strict=True)
+            for p, row in zip(positions, rows, strict=True)
         ]
         events = [new.event for new in request.events]
         self._project_new(conn, recorded, events)
@@ -380,15 +397,16 @@ class SqlEventLog:
         return TailRead(list(read.events), read.caught_up)
 
     async def _read_rows(self, after: LogCursor, limit: int) -> TailRead:
-        rows = await self.database.read(_rows_after, after, limit)
+        assert isinstance(self.database, PostgresDatabase)
+        params = {"commit_order": str(after.commit_order), "position": after.position}
+        rows = await self.database.read_held(_PG_READ_ON_DRIVER, {**params, "limit": limit})
         if len(rows) <= _MADE_EVENTS_ON_THE_LOOP:
-            events = _recorded_events(rows)
+            events = _events_read_on_driver(rows)
         else:
-            # On PostgreSQL the read runs on the event loop: many rows are made events in a
-            # thread, so a long read (a consumer catching up) holds the loop for its round
-            # trip only.
-            events = await asyncio.to_thread(_recorded_events, rows)
-        all_seen = bool(rows) and bool(rows[-1].all_seen)
+            # The read runs on the event loop: many rows are made events in a thread, so a
+            # long read (a consumer catching up) holds the loop for its round trip only.
+            events = await asyncio.to_thread(_events_read_on_driver, rows)
+        all_seen = bool(rows) and bool(rows[-1][-1])
         return TailRead(events, self.caught_up(events, limit, all_seen=all_seen))
 
     def caught_up(self, rows: Sequence[Positioned], limit: int, *, all_seen: bool) -> bool:
@@ -494,6 +512,37 @@ def _rows_after(conn: sa.Connection, after: LogCursor, limit: int) -> Sequence[s
 
 def _recorded_events(rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
     return [recorded_event(row) for row in rows]
+
+
+def _events_read_on_driver(rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
+    """The events of `_PG_READ_ON_DRIVER`'s rows (its columns in their order)."""
+    return [
+        RecordedEvent(
+            position=position,
+            commit_order=commit_order,
+            stream_id=stream_id,
+            version=version,
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=schema_version,
+            data=data,
+            metadata=EventMetadata.model_validate(metadata),
+            occurred_at=occurred_at,
+        )
+        for (
+            position,
+            stream_id,
+            version,
+            event_id,
+            event_type,
+            schema_version,
+            data,
+            metadata,
+            occurred_at,
+            commit_order,
+            _all_seen,
+        ) in rows
+    ]
 
 
 def rows_after(

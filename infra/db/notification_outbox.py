@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from catalog.ports import LogCursor
 from catalog.projections.schema import UtcDateTime
+from infra.db.driver import DriverStatement
 from infra.db.event_log import PG_HORIZON, rows_after
 from infra.db.tables import notification
 
@@ -77,18 +78,20 @@ _ID_TEXT = sa.Uuid(as_uuid=False)
 
 # One statement for a whole batch of rows, each column an array, the rows numbered by the
 # order they come in (the positions follow it); the messages go as the JSON text they are.
-_PG_ADD = sa.text(
-    f"INSERT INTO notification ({', '.join(_ADDED)})"
-    f" SELECT {', '.join(_ADDED)} FROM unnest(:message_id, :subject_id, :event_type, :priority,"
-    " CAST(:message AS text[])::jsonb[], :created_at)"
-    f" WITH ORDINALITY AS added({', '.join(_ADDED)}, n) ORDER BY n"
-).bindparams(
-    sa.bindparam("message_id", type_=sa.ARRAY(_ID_TEXT)),
-    sa.bindparam("subject_id", type_=sa.ARRAY(sa.String)),
-    sa.bindparam("event_type", type_=sa.ARRAY(sa.String)),
-    sa.bindparam("priority", type_=sa.ARRAY(sa.String)),
-    sa.bindparam("message", type_=sa.ARRAY(sa.Text)),
-    sa.bindparam("created_at", type_=sa.ARRAY(UtcDateTime())),
+_PG_ADD = DriverStatement(
+    sa.text(
+        f"INSERT INTO notification ({', '.join(_ADDED)})"
+        f" SELECT {', '.join(_ADDED)} FROM unnest(:message_id, :subject_id, :event_type, :priority,"
+        " CAST(:message AS text[])::jsonb[], :created_at)"
+        f" WITH ORDINALITY AS added({', '.join(_ADDED)}, n) ORDER BY n"
+    ).bindparams(
+        sa.bindparam("message_id", type_=sa.ARRAY(_ID_TEXT)),
+        sa.bindparam("subject_id", type_=sa.ARRAY(sa.String)),
+        sa.bindparam("event_type", type_=sa.ARRAY(sa.String)),
+        sa.bindparam("priority", type_=sa.ARRAY(sa.String)),
+        sa.bindparam("message", type_=sa.ARRAY(sa.Text)),
+        sa.bindparam("created_at", type_=sa.ARRAY(UtcDateTime())),
+    )
 )
 
 _SQLITE_ADD = sa.text(
@@ -106,7 +109,7 @@ def add_notifications(conn: sa.Connection, rows: Sequence[NewNotification]) -> N
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_ADD, dict(zip(_ADDED, map(list, zip(*rows, strict=True)), strict=True)))
+        _PG_ADD.execute_in(conn, dict(zip(_ADDED, map(list, zip(*rows, strict=True)), strict=True)))
     else:  # in-process: a row costs next to nothing
         conn.execute(_SQLITE_ADD, [row._asdict() for row in rows])
 

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.migrate import upgrade
 from infra.db.tables import event
+from tests.statements import statements_sent
 from tests.waiting import until
 
 META = EventMetadata(
@@ -153,17 +153,9 @@ async def test_readers_reading_from_one_place_at_once_share_one_read(log: SqlEve
     for stream in streams:
         await log.append(stream, 0, [created()], META)
     await read_to_the_end(log, len(streams), limit=100)
-    reads: list[str] = []
-
-    def note_log_reads(*args: Any) -> None:
-        if "FROM event" in args[2]:
-            reads.append(args[2])
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", note_log_reads)
-    try:
+    with statements_sent() as sent:
         together = await asyncio.gather(*(log.read(LOG_START, 100) for _ in range(3)))
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", note_log_reads)
+    reads = [statement for statement in sent if "FROM event" in statement]
 
     assert all([e.stream_id for e in events] == streams for events in together)
     assert len(reads) <= 1  # SQLite: none, the events appended here are in memory

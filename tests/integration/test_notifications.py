@@ -32,6 +32,7 @@ from tests.integration.conftest import (
 )
 from tests.integration.consuming import consume_log
 from tests.integration.test_api_import import stage, start_import
+from tests.statements import statements_sent
 from tests.waiting import until
 
 IMAGE_FIELDS = {
@@ -248,20 +249,11 @@ async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_onc
 
     await container.database.write(forget_notifications)
     monkeypatch.setattr(notifications, "CACHED_STREAMS", 0)
-    reads: list[str] = []
-    batches: list[str] = []
-
-    def note_history_reads(*args: Any) -> None:
-        if "FROM event" in args[2] and "version <" in args[2]:
-            reads.append(args[2])
-        elif "FROM event" in args[2] and "ORDER BY event.commit_order" in args[2]:
-            batches.append(args[2])  # the tail's reads: a delivery each, or nothing
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", note_history_reads)
-    try:
+    with statements_sent() as sent:
         assert await consume_log(container, "notifications") > 0
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", note_history_reads)
+    reads = [s for s in sent if "FROM event" in s and "version <" in s]
+    # the tail's reads: a delivery each, or nothing
+    batches = [s for s in sent if "FROM event" in s and "ORDER BY event.commit_order" in s]
 
     assert await outbox(container) == cached
     if container.database.postgres:  # (SQLite reads each stream on its own: in-process)
