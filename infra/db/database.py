@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from catalog.errors import DatabaseUnavailable
 from infra.db.availability import Availability, postgres_outage, sqlite_outage
 from infra.db.driver import ConnectionLost, DriverStatement, HeldConnection, lost_connection
+from infra.db.lent_connections import LentConnections
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -161,19 +162,21 @@ class PostgresDatabase(Database):
             pool_size=pool.size,
             max_overflow=pool.size,
             pool_timeout=pool.timeout_seconds,
-            pool_recycle=1800,
+            pool_recycle=_RECYCLE_SECONDS,
         )
         """The asyncpg engine, also for work that needs a session of its own (the relay lock)."""
         # Queries need no transaction around them: autocommit spares a BEGIN and a ROLLBACK.
         # Writes begin theirs on the driver (`_write`).
-        self._autocommit = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+        autocommit = self.async_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._connections = LentConnections(
+            autocommit, keep=pool.size, most=2 * pool.size, recycle_seconds=_RECYCLE_SECONDS
+        )
         self.held_reads = HeldConnection(url)
         """The connection the log's tails read on, one read at a time."""
 
     async def _write(self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._autocommit.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert isinstance(driver, asyncpg.Connection)
+        async with self._connections.lend() as lent:
+            conn, driver = lent.conn, lent.driver
             transaction: asyncpg.transaction.Transaction | None = None
             try:
                 transaction = driver.transaction()  # fails at once if closed meanwhile
@@ -193,8 +196,8 @@ class PostgresDatabase(Database):
                 raise
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._autocommit.connect() as conn:
-            return await conn.run_sync(work, *args, **kwargs)
+        async with self._connections.lend() as lent:
+            return await lent.conn.run_sync(work, *args, **kwargs)
 
     async def read_held(
         self, statement: DriverStatement, params: Mapping[str, Any]
@@ -205,6 +208,7 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         await self.held_reads.close()
+        await self._connections.close()
         await self.async_engine.dispose()
 
 
@@ -278,6 +282,8 @@ async def run_through_outages(database: Database, job: Callable[[], Awaitable[No
             await database.wait_until_available()
 
 
+_RECYCLE_SECONDS = 1800.0
+"""How long a connection is used before it is retired (servers and firewalls end idle ones)."""
 _ASYNCHRONOUS_COMMIT = "SET LOCAL synchronous_commit = off"
 """PostgreSQL's own name for a commit that does not wait for the disk."""
 

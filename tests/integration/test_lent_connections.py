@@ -1,0 +1,79 @@
+"""The connections a PostgreSQL process keeps between units of work (`LentConnections`),
+against the real PostgreSQL: kept after a unit that ended well, given back to the pool after
+one that failed, and never kept idle while a unit waits in the pool for one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.util import await_only
+
+from infra.db.database import Pool, PostgresDatabase, open_database
+from tests.waiting import until
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def database(postgres_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = open_database(postgres_url, pool=Pool(size=1, timeout_seconds=5.0))
+    assert isinstance(database, PostgresDatabase)
+    yield database
+    await database.close()
+
+
+def backend(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def test_units_one_after_another_share_one_kept_connection(
+    database: PostgresDatabase,
+) -> None:
+    first = await database.read(backend)
+    assert await database.write(backend) == first
+    assert await database.read(backend) == first
+
+
+async def test_a_failed_unit_gives_its_connection_back_to_the_pool(
+    database: PostgresDatabase,
+) -> None:
+    def failing(conn: sa.Connection) -> None:
+        conn.execute(sa.text("SELECT 1/0"))
+
+    await database.read(backend)
+    with pytest.raises(sa.exc.DBAPIError, match="division by zero"):
+        await database.read(failing)
+    assert database.async_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_unit_waiting_in_the_pool_gets_the_next_connection_that_comes_back(
+    database: PostgresDatabase,
+) -> None:
+    """Both connections the pool may give (one and its overflow) are held; a third unit waits
+    in the pool. The first to finish gives its connection to the pool, not to the process's
+    idle ones, so the waiting unit goes on (it would otherwise wait out its timeout)."""
+    release = [asyncio.Event(), asyncio.Event()]
+    holding: dict[int, int] = {}  # a holder's number: its connection's backend
+
+    def held(conn: sa.Connection, number: int) -> None:
+        holding[number] = backend(conn)
+        await_only(release[number].wait())
+
+    holders = [asyncio.create_task(database.read(held, number)) for number in range(2)]
+
+    async def both_held() -> bool:
+        return len(holding) == 2
+
+    await until(both_held, "both connections held")
+    waiting = asyncio.create_task(database.read(backend))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+
+    release[0].set()
+    async with asyncio.timeout(2.0):  # well within the pool's timeout of 5 s
+        assert await waiting == holding[0]
+    release[1].set()
+    await asyncio.gather(*holders)
