@@ -124,18 +124,13 @@ def driver_of(conn: sa.Connection) -> asyncpg.Connection:
     return driver
 
 
-def driver_url(url: str) -> str:
-    """A `postgresql://` URL of any driver as asyncpg's own `connect` takes it."""
-    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class HeldConnection:
     """A connection kept open for one reader at a time: a read costs its round trip only, not
     a connection taken from a pool and handed back. Opened on first use; after any failure it
     is closed, and the next use opens a new one (the failure itself is the caller's)."""
 
     def __init__(self, url: str) -> None:
-        self._url = driver_url(url)
+        self._url = url
         self._connection: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -143,7 +138,7 @@ class HeldConnection:
         async with self._lock:
             driver = self._connection
             if driver is None or driver.is_closed():
-                driver = self._connection = await _connect(self._url)
+                driver = self._connection = await connect(self._url)
             try:
                 return await statement.fetch(driver, params)
             except BaseException as error:
@@ -160,16 +155,30 @@ class HeldConnection:
                 self._connection = None
 
 
-async def _connect(url: str) -> asyncpg.Connection:
-    """A connection that reads JSON as SQLAlchemy's connections do (parsed by the driver: the
-    JSON types have no result processor on asyncpg) and takes it as the text their bind
-    processors make."""
-    driver = await asyncpg.connect(url)
+async def connect(url: str) -> asyncpg.Connection:
+    """A connection of its own to the database at `url` (a `postgresql://` URL of any driver),
+    opened with the arguments SQLAlchemy's engine would give asyncpg for it, which reads JSON as
+    the engine's connections do (parsed by the driver: the JSON types have no result processor
+    on asyncpg) and takes it as the text their bind processors make."""
+    asyncpg_url = sa.make_url(url).set(drivername="postgresql+asyncpg")
+    args, kwargs = _DIALECT.create_connect_args(asyncpg_url)  # type: ignore[no-untyped-call]
+    for engine_only in _ENGINE_ONLY_ARGUMENTS:
+        kwargs.pop(engine_only, None)
+    driver = await asyncpg.connect(*args, **kwargs)
     for name in ("json", "jsonb"):
         await driver.set_type_codec(
             name, encoder=_as_text, decoder=json.loads, schema="pg_catalog", format="text"
         )
     return driver
+
+
+_ENGINE_ONLY_ARGUMENTS = (
+    "async_fallback",
+    "async_creator_fn",
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+)
+"""URL options SQLAlchemy's asyncpg dialect takes for itself, not asyncpg's."""
 
 
 def _as_text(value: str) -> str:

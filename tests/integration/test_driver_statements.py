@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 
@@ -20,7 +19,7 @@ from catalog.events import EventMetadata, NewEvent
 from catalog.events.image import ImageCreated
 from catalog.ports import LOG_START
 from infra.db.database import PostgresDatabase, open_database
-from infra.db.driver import DriverStatement, driver_url
+from infra.db.driver import DriverStatement, connect
 from infra.db.event_log import _PG_READ, SqlEventLog
 from infra.db.migrate import upgrade
 from infra.db.tables import event
@@ -141,7 +140,7 @@ def _append_request(stream: uuid.UUID) -> Any:
 
 
 async def _end_connections_of(database: PostgresDatabase) -> None:
-    admin = await asyncpg.connect(driver_url(database.url))
+    admin = await connect(database.url)
     try:
         ended = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
