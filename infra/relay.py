@@ -157,7 +157,7 @@ async def relay_batches(
 
     A relay that finds nothing new waits for news, not for the broker: a row committed while
     the last batch is being acknowledged is read and sent at once. That batch's checkpoint
-    moves on the relay's next round.
+    moves on the relay's next round, or once it is acknowledged if the relay waits for news.
 
     After a read that caught up, the relay reads again only once a writer here nudges it, or
     its idle pause ends: a row costs one read, not a read and then looks that find nothing."""
@@ -175,7 +175,10 @@ async def relay_batches(
                 await in_flight[0].acks
                 checkpoint.advance(in_flight.popleft().cursor)
             ticket = wakeup.ticket() if wakeup else None
-            if await pause.wait_if_caught_up(ticket):
+            # Woken by the oldest batch's acknowledgement too, to settle it (and move the
+            # checkpoint) while nothing else happens, not only as the next read begins.
+            oldest = in_flight[0].acks if in_flight else None
+            if await pause.wait_if_caught_up(ticket, or_until=oldest):
                 continue  # settle what was acknowledged meanwhile, then read
             current, caught_up = await send_batch(relay, publisher, cursor, pace.relay_batch_size)
             if current is not None:

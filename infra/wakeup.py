@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 
 class Wakeup:
@@ -70,12 +71,31 @@ class Pause:
         what writers here wrote: the next `wait_if_caught_up` with that ticket waits."""
         self._caught_up = ticket
 
-    async def wait_if_caught_up(self, ticket: asyncio.Event | None) -> bool:
+    async def wait_if_caught_up(
+        self, ticket: asyncio.Event | None, *, or_until: asyncio.Future[Any] | None = None
+    ) -> bool:
         """If the last read caught up and nothing was written here since (`ticket` is still
         the one taken before it), wait for a nudge or the idle pause (`wait_for_nudge`), and
-        say so; else return at once, for the reader to read."""
+        say so; else return at once, for the reader to read.
+
+        `or_until`: something else the reader must see to as soon as it is done (the relay:
+        its oldest batch acknowledged). Should it end the wait, the reader is still caught up:
+        its next call with the same ticket waits again."""
         if ticket is None or ticket is not self._caught_up:
             return False
+        if or_until is not None and not or_until.done():
+            nudged = asyncio.ensure_future(ticket.wait())
+            try:
+                await asyncio.wait(
+                    {nudged, or_until}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                nudged.cancel()
+            if not ticket.is_set() and or_until.done():
+                return True  # still caught up: `_caught_up` stays this ticket
+            self._caught_up = None
+            self._waited(ticket.is_set())
+            return True
         self._caught_up = None
         await self.wait_for_nudge(ticket)
         return True
@@ -84,7 +104,10 @@ class Pause:
         """After a look that found everything there was, and nothing but what writers here
         wrote: no brief looks, since nothing can be hidden and they would nudge; until a nudge
         or the idle pause."""
-        if await Wakeup.wait(ticket, self.idle):
+        self._waited(await Wakeup.wait(ticket, self.idle))
+
+    def _waited(self, nudged: bool) -> None:
+        if nudged:
             self.reset()
         else:
             self.seconds = self.idle

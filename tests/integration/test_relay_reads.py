@@ -177,3 +177,40 @@ async def test_a_transaction_begun_before_a_caught_up_read_and_committed_after_i
         theirs = await older
         await until(lambda: broker.has(theirs, mine), "both later events are published")
     assert broker.streams == [first, theirs, mine]  # commit order: theirs began first
+
+
+class AcknowledgingLater(Acknowledging):
+    """A broker that acknowledges each batch when the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[asyncio.Future[None]] = []
+
+    async def send(self, batch: Sequence[ExportedEvent]) -> asyncio.Future[None]:
+        self.streams.extend(row.stream_id for row in batch)
+        acknowledged = asyncio.get_running_loop().create_future()
+        self.pending.append(acknowledged)
+        return acknowledged
+
+    def acknowledge(self) -> None:
+        for acknowledged in self.pending:
+            acknowledged.set_result(None)
+        self.pending = []
+
+
+async def test_a_caught_up_relay_moves_its_checkpoint_once_the_broker_acknowledges(
+    log: SqlEventLog,
+) -> None:
+    """Waiting for news after a read that caught up, the relay also wakes for the broker's
+    acknowledgement: the checkpoint moves then, without another append or read (its idle pause
+    is an hour)."""
+    broker = AcknowledgingLater()
+    first = await created(log)
+    async with relaying(log, broker, idle_seconds=AN_HOUR) as reads:
+        await until(lambda: broker.has(first), "the event is sent")
+        await asyncio.sleep(LOOKS_MISSED)  # the relay is waiting for news by now
+        read_before = reads.count
+        assert not await checkpoint_moved(log)
+        broker.acknowledge()
+        await until(lambda: checkpoint_moved(log), "the checkpoint moves")
+        assert reads.count == read_before, "no read for an acknowledgement"
