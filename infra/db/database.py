@@ -124,6 +124,13 @@ class Database(abc.ABC):
             return await self._read(work, *args, **kwargs)
 
     @abc.abstractmethod
+    async def fetch(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of one query, outside any transaction: on PostgreSQL on the driver
+        directly (driver.py), elsewhere as `read` runs it."""
+
+    @abc.abstractmethod
     async def _write(
         self, durable: bool, work: Work[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T: ...
@@ -199,6 +206,19 @@ class PostgresDatabase(Database):
         async with self._connections.lend() as lent:
             return await lent.conn.run_sync(work, *args, **kwargs)
 
+    async def fetch(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        with self.availability.watch():
+            async with self._connections.lend() as lent:
+                try:
+                    return await statement.fetch(lent.driver, params)
+                except Exception as error:
+                    if lost_connection(error, lent.driver):
+                        await lent.conn.invalidate()
+                        raise ConnectionLost(str(error)) from error
+                    raise
+
     async def read_held(
         self, statement: DriverStatement, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
@@ -232,6 +252,11 @@ class SqliteDatabase(Database):
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         run = functools.partial(_on_connection, self._reads, work, args, kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    async def fetch(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        return await self.read(_rows_of, statement.statement, params)
 
     async def close(self) -> None:
         for executor in (self._writer, self._readers):
@@ -296,6 +321,12 @@ async def _rolled_back(transaction: asyncpg.transaction.Transaction) -> bool:
     except Exception:  # whatever it was, the connection's state is not known: not used again
         return False
     return True
+
+
+def _rows_of(
+    conn: sa.Connection, statement: sa.Executable, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(statement, params)]
 
 
 def _answer(conn: sa.Connection) -> None:

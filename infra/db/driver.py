@@ -53,12 +53,18 @@ class DriverStatement:
     default (an INSERT is compiled for the columns named in `columns`, or all of them)."""
 
     def __init__(self, statement: sa.Executable, *, columns: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        """As SQLAlchemy runs it (on SQLite, where there is no driver to go to)."""
         compiled = statement.compile(  # type: ignore[attr-defined]
             dialect=_DIALECT, column_keys=list(columns) if columns is not None else None
         )
         self.sql: str = compiled.string
         self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
         binds = compiled.binds
+        self._fixed = {
+            name: binds[name].effective_value for name in self._names if not binds[name].required
+        }
+        """Values the statement carries itself (a literal, a `limit`)."""
         self._binds: tuple[Processor, ...] = tuple(
             _bind_processor(binds[name].type) for name in self._names
         )
@@ -69,6 +75,8 @@ class DriverStatement:
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments of one run, each processed as its type binds it."""
+        if self._fixed:
+            params = {**self._fixed, **params}
         return [
             params[name] if process is None else process(params[name])
             for name, process in zip(self._names, self._binds, strict=True)

@@ -119,11 +119,13 @@ _SQLITE_READ = (
     .order_by(event.c.position)
     .limit(sa.bindparam("limit"))
 )
-_STREAM = (
+_STREAM_EVENTS = (
     sa.select(*_COLUMNS, sa.literal(0).label("commit_order"))
     .where(event.c.stream_id == sa.bindparam("s"))
     .order_by(event.c.version)
 )
+_STREAM = DriverStatement(_STREAM_EVENTS)
+_STREAM_AFTER = DriverStatement(_STREAM_EVENTS.where(event.c.version > sa.bindparam("v")))
 
 _INSERT_EVENTS = sa.insert(event).returning(event.c.position, sort_by_parameter_order=True)
 _NEW_EVENT_COLUMNS = [c.name for c in event.c if c.name not in ("position", "commit_order")]
@@ -226,8 +228,9 @@ class SqlEventLog:
         self, stream_id: uuid.UUID, after_version: int = 0
     ) -> list[RecordedEvent]:
         if after_version:
-            return await self.database.read(_load_stream_after, stream_id, after_version)
-        return await self.database.read(_load_stream, stream_id)
+            params = {"s": stream_id, "v": after_version}
+            return _events_of_rows(await self.database.fetch(_STREAM_AFTER, params))
+        return _events_of_rows(await self.database.fetch(_STREAM, {"s": stream_id}))
 
     async def append(
         self,
@@ -401,11 +404,11 @@ class SqlEventLog:
         params = {"commit_order": str(after.commit_order), "position": after.position}
         rows = await self.database.read_held(_PG_READ_ON_DRIVER, {**params, "limit": limit})
         if len(rows) <= _MADE_EVENTS_ON_THE_LOOP:
-            events = _events_read_on_driver(rows)
+            events = _events_of_rows(rows)
         else:
             # The read runs on the event loop: many rows are made events in a thread, so a
             # long read (a consumer catching up) holds the loop for its round trip only.
-            events = await asyncio.to_thread(_events_read_on_driver, rows)
+            events = await asyncio.to_thread(_events_of_rows, rows)
         all_seen = bool(rows) and bool(rows[-1][-1])
         return TailRead(events, self.caught_up(events, limit, all_seen=all_seen))
 
@@ -425,21 +428,6 @@ class SqlEventLog:
         self._reading.pop(key, None)
         if not done.cancelled():
             done.exception()  # seen here too, should every reader have left meanwhile
-
-
-def _load_stream(conn: sa.Connection, stream_id: uuid.UUID) -> list[RecordedEvent]:
-    return [recorded_event(row) for row in conn.execute(_STREAM, {"s": stream_id})]
-
-
-_STREAM_AFTER = _STREAM.where(event.c.version > sa.bindparam("v"))
-
-
-def _load_stream_after(
-    conn: sa.Connection, stream_id: uuid.UUID, version: int
-) -> list[RecordedEvent]:
-    return [
-        recorded_event(row) for row in conn.execute(_STREAM_AFTER, {"s": stream_id, "v": version})
-    ]
 
 
 class EarlierEvent(NamedTuple):
@@ -514,34 +502,23 @@ def _recorded_events(rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
     return [recorded_event(row) for row in rows]
 
 
-def _events_read_on_driver(rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
-    """The events of `_PG_READ_ON_DRIVER`'s rows (its columns in their order)."""
+def _events_of_rows(rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
+    """The events of rows whose first columns are `_COLUMNS` and the commit order, in that
+    order (as `Database.fetch` gives them; a read's `all_seen` may follow)."""
     return [
         RecordedEvent(
-            position=position,
-            commit_order=commit_order,
-            stream_id=stream_id,
-            version=version,
-            event_id=event_id,
-            event_type=event_type,
-            schema_version=schema_version,
-            data=data,
-            metadata=EventMetadata.model_validate(metadata),
-            occurred_at=occurred_at,
+            position=row[0],
+            stream_id=row[1],
+            version=row[2],
+            event_id=row[3],
+            event_type=row[4],
+            schema_version=row[5],
+            data=row[6],
+            metadata=EventMetadata.model_validate(row[7]),
+            occurred_at=row[8],
+            commit_order=row[9],
         )
-        for (
-            position,
-            stream_id,
-            version,
-            event_id,
-            event_type,
-            schema_version,
-            data,
-            metadata,
-            occurred_at,
-            commit_order,
-            _all_seen,
-        ) in rows
+        for row in rows
     ]
 
 

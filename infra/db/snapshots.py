@@ -12,10 +12,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from catalog.snapshots import Snapshot
 from infra.db.database import Database
+from infra.db.driver import DriverStatement
 from infra.db.tables import snapshot
 
-_LATEST = (
-    sa.select(snapshot)
+_LATEST_OF = (
+    sa.select(snapshot.c.stream_id, snapshot.c.version, snapshot.c.occurred_at, snapshot.c.state)
     .where(
         snapshot.c.stream_id == sa.bindparam("s"),
         snapshot.c.kind == sa.bindparam("k"),
@@ -24,7 +25,8 @@ _LATEST = (
     .order_by(snapshot.c.version.desc())
     .limit(1)
 )
-_LATEST_BY = _LATEST.where(snapshot.c.occurred_at <= sa.bindparam("t"))
+_LATEST = DriverStatement(_LATEST_OF)
+_LATEST_BY = DriverStatement(_LATEST_OF.where(snapshot.c.occurred_at <= sa.bindparam("t")))
 
 
 class SqlSnapshots:
@@ -39,28 +41,18 @@ class SqlSnapshots:
         *,
         at_or_before: datetime | None = None,
     ) -> Snapshot | None:
-        return await self.database.read(_latest, stream_id, kind, fingerprint, at_or_before)
+        params: dict[str, Any] = {"s": stream_id, "k": kind, "f": fingerprint}
+        if at_or_before is None:
+            rows = await self.database.fetch(_LATEST, params)
+        else:
+            rows = await self.database.fetch(_LATEST_BY, {**params, "t": at_or_before})
+        if not rows:
+            return None
+        ((found, version, occurred_at, state),) = rows
+        return Snapshot(found, version, occurred_at, kind, fingerprint, json.loads(state))
 
     async def save(self, taken: Snapshot) -> None:
         await self.database.write(_save, taken)
-
-
-def _latest(
-    conn: sa.Connection,
-    stream_id: uuid.UUID,
-    kind: str,
-    fingerprint: str,
-    until: datetime | None,
-) -> Snapshot | None:
-    params = {"s": stream_id, "k": kind, "f": fingerprint}
-    if until is None:
-        row = conn.execute(_LATEST, params).first()
-    else:
-        row = conn.execute(_LATEST_BY, {**params, "t": until}).first()
-    if row is None:
-        return None
-    state: dict[str, Any] = json.loads(row.state)
-    return Snapshot(row.stream_id, row.version, row.occurred_at, kind, fingerprint, state)
 
 
 def _save(conn: sa.Connection, taken: Snapshot) -> None:

@@ -155,3 +155,8 @@ def test_a_timestamp_parameter_is_bound_in_utc() -> None:
     insert = DriverStatement(sa.insert(event), columns=["occurred_at"])
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert insert.arguments({"occurred_at": moment}) == [moment]
+
+
+def test_values_a_statement_carries_itself_are_bound_with_the_callers() -> None:
+    later = sa.select(event.c.position).where(event.c.version > sa.bindparam("v")).limit(3)
+    assert DriverStatement(later).arguments({"v": 7}) == [7, 3]
