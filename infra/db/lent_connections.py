@@ -46,6 +46,7 @@ class LentConnections:
         self._most = most
         self._recycle_seconds = recycle_seconds
         self._idle: list[Lent] = []
+        self._closed = False
 
     @contextlib.asynccontextmanager
     async def lend(self) -> AsyncIterator[Lent]:
@@ -56,7 +57,8 @@ class LentConnections:
             await lent.conn.close()
             raise
         if (
-            len(self._idle) < self._keep
+            not self._closed
+            and len(self._idle) < self._keep
             and self._pool.checkedout() < self._most
             and not lent.conn.invalidated
             and time.monotonic() - lent.taken_at < self._recycle_seconds
@@ -66,7 +68,9 @@ class LentConnections:
             await lent.conn.close()
 
     async def close(self) -> None:
-        """Hand every idle connection back to the pool (before the engine is disposed of)."""
+        """Hand every idle connection back to the pool (before the engine is disposed of);
+        a unit still running hands its own back when it ends."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for lent in idle:
             await lent.conn.close()

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.util import await_only
 
-from infra.db.database import Pool, PostgresDatabase, open_database
+from infra.db.database import Pool, PostgresDatabase, open_database, postgres_async_url
+from infra.db.lent_connections import LentConnections
 from tests.waiting import until
 
 pytestmark = pytest.mark.postgres
@@ -77,3 +79,28 @@ async def test_a_unit_waiting_in_the_pool_gets_the_next_connection_that_comes_ba
         assert await waiting == holding[0]
     release[1].set()
     await asyncio.gather(*holders)
+
+
+async def test_a_unit_still_running_as_they_close_hands_its_connection_back(
+    postgres_url: str,
+) -> None:
+    """Closed while a unit runs (a background job ending as the process stops), the kept
+    connections leave none behind: the unit's goes back to the pool when it ends."""
+    engine = create_async_engine(postgres_async_url(postgres_url))
+    connections = LentConnections(engine, keep=2, most=4, recycle_seconds=60.0)
+    release, running = asyncio.Event(), asyncio.Event()
+
+    async def unit() -> None:
+        async with connections.lend():
+            running.set()
+            await release.wait()
+
+    try:
+        job = asyncio.create_task(unit())
+        await running.wait()
+        await connections.close()
+        release.set()
+        await job
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
