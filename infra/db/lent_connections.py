@@ -2,7 +2,8 @@
 
 Taking a connection from the pool and handing it back cost a unit of work about as much as a
 statement did (its characteristics set and reset, the pool's events and its reset on return,
-hops across the greenlet bridge; docs/performance.md, "A connection per unit of work"). So a
+hops across the greenlet bridge; docs/performance.md, "The log's statements on the driver,
+connections kept between units"). So a
 process keeps up to `keep` connections here between units: a unit takes one that is idle, or
 one from the pool when none is. The pool still counts them as in use, so its size and timeout
 (`DatabaseBusy`) still bound the whole process.
@@ -28,6 +29,8 @@ from sqlalchemy.pool import QueuePool
 
 @dataclass(frozen=True)
 class Lent:
+    """A connection lent to a unit of work."""
+
     conn: AsyncConnection
     driver: asyncpg.Connection
     """The asyncpg connection under `conn`, for statements run on the driver."""
