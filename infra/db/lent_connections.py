@@ -3,10 +3,9 @@
 Taking a connection from the pool and handing it back cost a unit of work about as much as a
 statement did (its characteristics set and reset, the pool's events and its reset on return,
 hops across the greenlet bridge; docs/performance.md, "The log's statements on the driver,
-connections kept between units"). So a
-process keeps up to `keep` connections here between units: a unit takes one that is idle, or
-one from the pool when none is. The pool still counts them as in use, so its size and timeout
-(`DatabaseBusy`) still bound the whole process.
+connections kept between units"). So a process keeps up to `keep` connections here between
+units: a unit takes one that is idle, or one from the pool when none is. The pool still counts
+them as in use, so its size and timeout (`DatabaseBusy`) still bound the whole process.
 
 A connection comes back here only from a unit that ended well; after a failure it goes back
 to the pool, which resets it (or drops it, invalidated). One older than `recycle_seconds` goes
