@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -45,7 +44,6 @@ work) failed: code that keeps going after its own errors inside a unit of work m
 through, since the transaction cannot go on after them."""
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
-_ROW_COUNT = re.compile(r"(?:INSERT \d+|UPDATE|DELETE|SELECT) (\d+)$")
 
 
 class DriverStatement:
@@ -69,9 +67,9 @@ class DriverStatement:
             _bind_processor(binds[name].type) for name in self._names
         )
         exported = getattr(statement, "exported_columns", ())
-        self._results: tuple[Processor, ...] = tuple(
-            _result_processor(column.type) for column in exported
-        )
+        results = tuple(_result_processor(column.type) for column in exported)
+        self._results: tuple[Processor, ...] | None = results if any(results) else None
+        """Each column's result processor; None when no column has one."""
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments of one run, each processed as its type binds it."""
@@ -85,7 +83,7 @@ class DriverStatement:
     def rows(self, records: Sequence[asyncpg.Record]) -> list[tuple[Any, ...]]:
         """The rows of a run, each value processed as its column's type reads it."""
         processors = self._results
-        if not any(processors):
+        if processors is None:
             return [tuple(record) for record in records]
         return [
             tuple(
@@ -95,7 +93,9 @@ class DriverStatement:
             for record in records
         ]
 
-    async def fetch(self, driver: asyncpg.Connection, params: Mapping[str, Any]) -> list[Any]:
+    async def fetch(
+        self, driver: asyncpg.Connection, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         return self.rows(await driver.fetch(self.sql, *self.arguments(params)))
 
     def fetch_in(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -103,11 +103,9 @@ class DriverStatement:
         transaction it joins)."""
         return self.rows(await_only(driver_of(conn).fetch(self.sql, *self.arguments(params))))
 
-    def execute_in(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
-        """A run on `conn` from inside a unit of work; the count of rows it changed."""
-        status = await_only(driver_of(conn).execute(self.sql, *self.arguments(params)))
-        found = _ROW_COUNT.search(status)
-        return int(found.group(1)) if found else -1
+    def execute_in(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
+        """A run on `conn` from inside a unit of work, for its changes alone."""
+        await_only(driver_of(conn).execute(self.sql, *self.arguments(params)))
 
 
 class ConnectionLost(ConnectionError):
@@ -142,7 +140,9 @@ class HeldConnection:
         self._connection: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def fetch(self, statement: DriverStatement, params: Mapping[str, Any]) -> list[Any]:
+    async def fetch(
+        self, statement: DriverStatement, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         async with self._lock:
             driver = self._connection
             if driver is None or driver.is_closed():
