@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from catalog.errors import DatabaseUnavailable
 from infra.db.availability import Availability, postgres_outage, sqlite_outage
-from infra.db.driver import ConnectionLost, DriverStatement, HeldConnection, lost_connection
+from infra.db.driver import DriverStatement, HeldConnection
 from infra.db.lent_connections import LentConnections
 
 P = ParamSpec("P")
@@ -193,13 +193,11 @@ class PostgresDatabase(Database):
                 done = await conn.run_sync(work, *args, **kwargs)
                 await transaction.commit()
                 return done
-            except BaseException as error:
+            except BaseException:
                 if transaction is None or not await _rolled_back(transaction):
-                    # The connection broke (under the driver's own statements the pool never
-                    # sees): it must not be handed out again. The error to tell is the first.
+                    # Its state unknown: not to be handed out again (`lend` tells a lost
+                    # connection as an outage). The error to tell is the first.
                     await conn.invalidate()
-                    if isinstance(error, Exception) and lost_connection(error, driver):
-                        raise ConnectionLost(str(error)) from error
                 raise
 
     async def _read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -211,13 +209,7 @@ class PostgresDatabase(Database):
     ) -> list[tuple[Any, ...]]:
         with self.availability.watch():
             async with self._connections.lend() as lent:
-                try:
-                    return await statement.fetch(lent.driver, params)
-                except Exception as error:
-                    if lost_connection(error, lent.driver):
-                        await lent.conn.invalidate()
-                        raise ConnectionLost(str(error)) from error
-                    raise
+                return await statement.fetch(lent.driver, params)
 
     async def read_held(
         self, statement: DriverStatement, params: Mapping[str, Any]

@@ -8,10 +8,11 @@ units: a unit takes one that is idle, or one from the pool when none is. The poo
 them as in use, so its size and timeout (`DatabaseBusy`) still bound the whole process.
 
 A connection comes back here only from a unit that ended well; after a failure it goes back
-to the pool, which resets it (or drops it, invalidated). One older than `recycle_seconds` goes
-back to the pool too, whose recycling then retires it before servers time it out. And while the
-pool has given out all it may (`most`), each connection goes back to it: a unit may be waiting
-there for one, and must not wait while connections sit idle here.
+to the pool, which resets it (or drops it, invalidated). A driver's error that left the
+connection unusable is an outage (`ConnectionLost`), and the connection is invalidated. One
+older than `recycle_seconds` goes back to the pool too, whose recycling then retires it before
+servers time it out. And while the pool has given out all it may (`most`), each connection goes
+back to it: a unit may be waiting there for one, and must not wait while connections sit idle here.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
+
+from infra.db.driver import ConnectionLost, lost_connection
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,14 @@ class LentConnections:
         lent = self._idle.pop() if self._idle else await self._taken()
         try:
             yield lent
+        except Exception as error:
+            if lost_connection(error, lent.driver) and not isinstance(error, SQLAlchemyError):
+                # Broken under the driver's own statements, which the pool never sees (where
+                # SQLAlchemy's statements met it, SQLAlchemy invalidated it and told it).
+                await lent.conn.invalidate()
+                raise ConnectionLost(str(error)) from error
+            await lent.conn.close()
+            raise
         except BaseException:
             await lent.conn.close()
             raise
