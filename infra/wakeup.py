@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from asyncio import FIRST_COMPLETED
 from typing import Any
 
 
@@ -25,14 +26,24 @@ class Wakeup:
         self._current = asyncio.Event()
 
     @staticmethod
-    async def wait(ticket: asyncio.Event | None, seconds: float) -> bool:
-        """Until the ticket is nudged (True), or `seconds` have passed (False)."""
+    async def wait(
+        ticket: asyncio.Event | None, seconds: float, *, or_until: asyncio.Future[Any] | None = None
+    ) -> bool:
+        """Until the ticket is nudged (True), or `seconds` have passed, or `or_until` is done
+        (False)."""
         if ticket is None:
             await asyncio.sleep(seconds)
             return False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await ticket.wait()
+        if or_until is None:  # the usual wait, without a task of its own
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await ticket.wait()
+            return ticket.is_set()
+        nudged = asyncio.ensure_future(ticket.wait())
+        try:
+            await asyncio.wait((nudged, or_until), timeout=seconds, return_when=FIRST_COMPLETED)
+        finally:
+            nudged.cancel()
         return ticket.is_set()
 
 
@@ -75,39 +86,21 @@ class Pause:
         self, ticket: asyncio.Event | None, *, or_until: asyncio.Future[Any] | None = None
     ) -> bool:
         """If the last read caught up and nothing was written here since (`ticket` is still
-        the one taken before it), wait for a nudge or the idle pause (`wait_for_nudge`), and
-        say so; else return at once, for the reader to read.
+        the one taken before it), wait for a nudge or the idle pause, and say so; else return
+        at once, for the reader to read.
 
         `or_until`: something else the reader must see to as soon as it is done (the relay:
         its oldest batch acknowledged). Should it end the wait, the reader is still caught up:
         its next call with the same ticket waits again."""
         if ticket is None or ticket is not self._caught_up:
             return False
-        if or_until is not None and not or_until.done():
-            nudged = asyncio.ensure_future(ticket.wait())
-            try:
-                await asyncio.wait(
-                    {nudged, or_until}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                nudged.cancel()
-            if not ticket.is_set() and or_until.done():
-                return True  # still caught up: `_caught_up` stays this ticket
-            self._caught_up = None
-            self._waited(ticket.is_set())
-            return True
+        nudged = await Wakeup.wait(ticket, self.idle, or_until=or_until)
+        if not nudged and or_until is not None and or_until.done():
+            return True  # still caught up: `_caught_up` stays this ticket
+        # No brief looks: nothing can be hidden, and writers here would have nudged.
         self._caught_up = None
-        await self.wait_for_nudge(ticket)
-        return True
-
-    async def wait_for_nudge(self, ticket: asyncio.Event) -> None:
-        """After a look that found everything there was, and nothing but what writers here
-        wrote: no brief looks, since nothing can be hidden and they would nudge; until a nudge
-        or the idle pause."""
-        self._waited(await Wakeup.wait(ticket, self.idle))
-
-    def _waited(self, nudged: bool) -> None:
         if nudged:
             self.reset()
         else:
             self.seconds = self.idle
+        return True
