@@ -401,8 +401,8 @@ class SqlEventLog:
 
     async def _read_rows(self, after: LogCursor, limit: int) -> TailRead:
         assert isinstance(self.database, PostgresDatabase)
-        params = {"commit_order": str(after.commit_order), "position": after.position}
-        rows = await self.database.read_held(_PG_READ_ON_DRIVER, {**params, "limit": limit})
+        params = {**_pg_cursor(after), "limit": limit}
+        rows = await self.database.read_held(_PG_READ_ON_DRIVER, params)
         if len(rows) <= _MADE_EVENTS_ON_THE_LOOP:
             events = _events_of_rows(rows)
         else:
@@ -491,18 +491,11 @@ _PG_STREAMS_BEFORE = (
 
 
 def _read_after(conn: sa.Connection, after: LogCursor, limit: int) -> list[RecordedEvent]:
-    return _recorded_events(_rows_after(conn, after, limit))
+    """SQLite's read of the log (the events made in the reader's thread)."""
+    return _events_of_rows(conn.execute(_SQLITE_READ, {"position": after.position, "limit": limit}))
 
 
-def _rows_after(conn: sa.Connection, after: LogCursor, limit: int) -> Sequence[sa.Row[Any]]:
-    return rows_after(conn, (_PG_READ, _SQLITE_READ), after, limit).all()
-
-
-def _recorded_events(rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
-    return [recorded_event(row) for row in rows]
-
-
-def _events_of_rows(rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
+def _events_of_rows(rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
     """The events of rows whose first columns are `_COLUMNS` and the commit order, in that
     order (as `Database.fetch` gives them; a read's `all_seen` may follow)."""
     return [
@@ -532,9 +525,13 @@ def rows_after(
     order (the log, the notifications outbox): at most `limit` rows after `after`."""
     postgres_read, sqlite_read = statements
     if conn.dialect.name == "postgresql":
-        params = {"commit_order": str(after.commit_order), "position": after.position}
-        return conn.execute(postgres_read, {**params, "limit": limit})
+        return conn.execute(postgres_read, {**_pg_cursor(after), "limit": limit})
     return conn.execute(sqlite_read, {"position": after.position, "limit": limit})
+
+
+def _pg_cursor(after: LogCursor) -> dict[str, Any]:
+    """The cursor's parameters of a PostgreSQL read (`pg_log_read`)."""
+    return {"commit_order": str(after.commit_order), "position": after.position}
 
 
 R = TypeVar("R")
