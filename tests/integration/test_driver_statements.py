@@ -20,7 +20,7 @@ from catalog.events.image import ImageCreated
 from catalog.ports import LOG_START
 from infra.db.database import PostgresDatabase, open_database
 from infra.db.driver import DriverStatement, connect
-from infra.db.event_log import _PG_READ, SqlEventLog
+from infra.db.event_log import _PG_READ, SqlEventLog, _Append
 from infra.db.migrate import upgrade
 from infra.db.tables import event
 
@@ -98,7 +98,7 @@ async def test_driver_statements_join_the_writes_transaction_and_roll_back_with_
         pass
 
     def append_then_fail(conn: sa.Connection) -> None:
-        request = _append_request(stream)
+        request = _Append(stream, 0, (created(),), META)
         log._write(conn, request)  # the driver's insert, in this write's transaction
         conn.execute(sa.text("SELECT 1"))  # and SQLAlchemy's, in the same one
         raise Refused
@@ -131,12 +131,6 @@ async def test_a_connection_ended_by_the_server_is_an_outage_at_most_once_then_r
     for _ in range(3):  # the pool had only the one connection out: it was replaced
         await log.append(uuid.uuid4(), 0, [created()], META)
     assert len(await log.read(LOG_START, 10)) == 4
-
-
-def _append_request(stream: uuid.UUID) -> Any:
-    from infra.db.event_log import _Append
-
-    return _Append(stream, 0, (created(),), META)
 
 
 async def _end_connections_of(database: PostgresDatabase) -> None:
