@@ -23,6 +23,8 @@ from infra.consumers.base import Consumer, Delivery, EventSource
 from infra.consumers.inline import InlineConsumers
 from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
+from infra.db.loop_turns import LoopTurns
+from infra.live_work import LIVE_WORK
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,12 @@ the database before the next chunk is decoded, so whatever else the loop serves 
 consumer inside `catalog serve`) waits for a chunk's work at most, not a whole batch's, while a
 consumer catches up with a long log."""
 
+CATCHING_UP_EVENTS = APPLY_CHUNK
+"""A delivery of more events than this is a consumer catching up with the log, not following
+its head: work nobody waits for, which gives way to the process's live work (live_work.py) at
+its steps. One of a few events is what a reader of the consumer's effects (a notification's)
+is waiting for."""
+
 
 def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]:
     wanted = consumer.event_types
@@ -60,7 +68,9 @@ def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) 
         if recorded.version > reached.get(recorded.stream_id, 0):
             reached[recorded.stream_id] = recorded.version
             fresh.append(recorded)
+    turns = LoopTurns(conn)
     for start in range(0, len(fresh), APPLY_CHUNK):
+        turns.step()
         chunk = fresh[start : start + APPLY_CHUNK]
         consumer.apply(conn, [(r, decode(r.event_type, r.schema_version, r.data)) for r in chunk])
     if fresh:
@@ -128,8 +138,12 @@ async def run_consumer(
         try:
             await source.start()
             log.info("consumer_started", consumer=consumer.name)
+            catching_up = False
             while True:
+                if catching_up:  # nobody waits for this: the process's requests go first
+                    await LIVE_WORK.give_way()
                 delivery = await source.next()
+                catching_up = delivery is not None and len(delivery.events) > CATCHING_UP_EVENTS
                 if delivery is None:
                     if passed.quiet() or passed.overdue():
                         await passed.write(database)
@@ -141,6 +155,8 @@ async def run_consumer(
                         await passed.write(database)
                     await source.delivered(delivery)
                     continue
+                if catching_up:
+                    await LIVE_WORK.give_way()
                 applied = await database.write_derived(apply_delivery, consumer, delivery)
                 passed.forget()
                 await source.delivered(delivery)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from infra.db.event_log import SqlEventLog, cursor_after
 from infra.db.leadership import Lease, leadership
 from infra.kafka.cloudevents import from_cloudevent
 from infra.kafka.relay import ensure_topic
+from infra.live_work import made_giving_way
 from infra.settings import KafkaSettings
 from infra.wakeup import Pause
 
@@ -283,14 +285,15 @@ class KafkaTail:
             self._taking.result()  # what stopped the taking (a broker error) stops the source
         if not self._ahead:
             return None
-        count = self._ahead_count
         fetched = self._take_delivered()
-        if count <= INLINE_DECODE_RECORDS:
-            events = _decoded(fetched)
+        records = [record for batch in fetched.values() for record in batch]
+        if len(records) <= INLINE_DECODE_RECORDS:
+            events = _decoded(records)
         else:
             # Decoded beside the event loop: a full batch is tens of milliseconds of work,
-            # which whatever else the loop serves (the API, in `catalog serve`) would wait out.
-            events = await asyncio.to_thread(_decoded, fetched)
+            # which whatever else the loop serves (the API, in `catalog serve`) would wait out;
+            # the thread gives way to that work meanwhile.
+            events = await asyncio.to_thread(made_giving_way, _decoded, records)
         places = {
             partition.partition: records[-1].offset + 1
             for partition, records in fetched.items()
@@ -342,8 +345,8 @@ class KafkaTail:
             self._kafka = None
 
 
-def _decoded(fetched: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> list[RecordedEvent]:
-    return [from_cloudevent(record.value) for records in fetched.values() for record in records]
+def _decoded(records: Sequence[ConsumerRecord[Any, Any]]) -> list[RecordedEvent]:
+    return [from_cloudevent(record.value) for record in records]
 
 
 async def kafka_lag(settings: KafkaSettings, database: Database, consumer: str) -> int:

@@ -44,6 +44,7 @@ from infra.db.group_commit import GroupCommit
 from infra.db.own_appends import OwnAppends
 from infra.db.recent_appends import RecentAppends
 from infra.db.tables import event
+from infra.live_work import LIVE_WORK, made_giving_way
 from infra.wakeup import Wakeup
 
 if TYPE_CHECKING:
@@ -243,10 +244,11 @@ class SqlEventLog:
         request = _Append(stream_id, expected_version, tuple(events), metadata, claim)
         self._appending += 1
         try:
-            if self._group_commit is not None:
-                appended = await self._group_commit.submit(request)
-            else:
-                appended = await self._append_alone(request)
+            with LIVE_WORK.running():
+                if self._group_commit is not None:
+                    appended = await self._group_commit.submit(request)
+                else:
+                    appended = await self._append_alone(request)
             recorded = appended.recorded
             if self._recent is not None:
                 self._recent.committed(recorded)
@@ -407,8 +409,9 @@ class SqlEventLog:
             events = _events_of_rows(rows)
         else:
             # The read runs on the event loop: many rows are made events in a thread, so a
-            # long read (a consumer catching up) holds the loop for its round trip only.
-            events = await asyncio.to_thread(_events_of_rows, rows)
+            # long read (a consumer catching up) holds the loop for its round trip only, and
+            # the thread gives way to the requests the process serves meanwhile.
+            events = await asyncio.to_thread(made_giving_way, _events_of_rows, rows)
         all_seen = bool(rows) and bool(rows[-1][-1])
         return TailRead(events, self.caught_up(events, limit, all_seen=all_seen))
 

@@ -5,8 +5,10 @@ database.py): its statements wait asynchronously, but the Python between them ho
 Work that is long by nature (a consumer catching up: folding histories, building messages)
 would make everything else the process serves (the API, in `catalog serve`) wait for it.
 `LoopTurns` lets such work hand the loop over between steps, once it has held it for a slice
-of time: whatever became ready meanwhile runs, then the work goes on, in the same transaction.
-On SQLite the work runs in a thread of its own: there is nothing to hand over.
+of time: whatever became ready meanwhile runs, and while the process has live work running
+(a request, an append: live_work.py) the work waits for it, then goes on, in the same
+transaction. On SQLite the work runs in a thread of its own: there is no loop to hand over,
+and it holds the database's only write lock, which live work may be waiting for.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.util import await_only
 
-SLICE_SECONDS = 0.002
+from infra.live_work import LIVE_WORK
+
+SLICE_SECONDS = 0.001
 """How long work holds the event loop at most between turns it gives (when its steps are
 shorter than that): small beside a request's own time."""
 
@@ -31,10 +35,16 @@ class LoopTurns:
         self._since = time.perf_counter()
 
     def step(self) -> None:
-        """Give the event loop a turn if the work held it for its slice."""
+        """Give the event loop a turn if the work held it for its slice (and live work the
+        time it needs)."""
         if not self._on_loop:
             return
         now = time.perf_counter()
         if now - self._since >= self._slice:
-            await_only(asyncio.sleep(0))
+            await_only(_turn())
             self._since = time.perf_counter()
+
+
+async def _turn() -> None:
+    await asyncio.sleep(0)
+    await LIVE_WORK.give_way()

@@ -22,6 +22,7 @@ from infra.http.keys import (
     POLICY,
     STORES,
 )
+from infra.http.live_requests import live_requests_middleware
 from infra.http.openapi.document import add_description
 from infra.http.origin import ORIGINS, Origins, origin_middleware
 from infra.http.schemas import SERVED_SCHEMAS
@@ -145,9 +146,10 @@ def create_app(container: Container) -> web.Application:
     """The API over an already built container (tests build their own around it)."""
     # Outermost first: the metrics count every answer; request ids bind for everything after
     # them, including the errors rendered by the error middleware, which sees what the origin,
-    # identity and URL checks refuse.
+    # identity and URL checks refuse; every request counts as the process's live work.
     middlewares = [
         metrics_middleware,
+        live_requests_middleware,
         request_id_middleware,
         error_middleware,
         origin_middleware,

@@ -1,14 +1,18 @@
 """Long work in one unit of database work gives the event loop its turns where it runs on the
-loop (PostgreSQL), in its transaction; where it runs in a thread (SQLite) it simply goes on."""
+loop (PostgreSQL), in its transaction, and waits there while the process's live work runs;
+where it runs in a thread (SQLite) it simply goes on."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
+from infra.db import loop_turns
 from infra.db.database import open_database
 from infra.db.loop_turns import LoopTurns
+from infra.live_work import LiveWork
 
 SELECT_ONE = sa.text("SELECT 1")
 
@@ -40,3 +44,40 @@ async def test_work_holding_the_loop_for_its_slice_lets_what_waits_run(
     if database.postgres:
         assert within_slice == ([], [])
         assert past_slice == ([], ["waiting"])
+
+
+async def test_work_past_its_slice_waits_for_the_live_work_running(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = LiveWork(give_way_most=3600.0)
+    monkeypatch.setattr(loop_turns, "LIVE_WORK", live)
+    database = open_database(database_url)
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+    at_its_step = asyncio.Event()
+
+    async def request() -> None:
+        with live.running():
+            await at_its_step.wait()
+            for _ in range(20):  # the request's own awaits, each a turn of the loop
+                await asyncio.sleep(0)
+            order.append("live work ends")
+
+    def work(conn: sa.Connection) -> None:
+        conn.execute(SELECT_ONE)
+        loop.call_soon_threadsafe(at_its_step.set)
+        LoopTurns(conn, 0.0).step()
+        order.append("background work goes on")
+        conn.execute(SELECT_ONE)  # the transaction goes on
+
+    serving = asyncio.create_task(request())
+    try:
+        await asyncio.wait_for(database.write(work), 60)
+        await asyncio.wait_for(serving, 60)
+    finally:
+        await database.close()
+
+    if database.postgres:
+        assert order == ["live work ends", "background work goes on"]
+    else:  # in SQLite's thread, holding the write lock: it does not wait
+        assert "background work goes on" in order
