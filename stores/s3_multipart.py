@@ -24,8 +24,8 @@ class MultipartUpload:
     Every part but the last must be at least 5 MiB (S3's rule; the caller sizes them). A part is
     handed over as the `BytesIO` it was written into, which the HTTP client sends without copying,
     with its CRC32 so that the server refuses a damaged part (`stores/s3_checksums.py`).
-    After any failure the caller must `abort()`, which stops the part in flight and discards the
-    parts already stored. Another task may `abort()` at any time too (the data's location was
+    After any failure the caller must `abort()`, which lets the part in flight end and discards
+    the parts stored. Another task may `abort()` at any time too (the data's location was
     deleted): the writer's next `send` or `complete` then raises `StoreNotFound`, and no part
     of it reaches the server after the abort.
     """
@@ -84,7 +84,7 @@ class MultipartUpload:
             )
 
     async def abort(self) -> None:
-        """Stop the part in flight, then discard the upload and every part it stored.
+        """Let the part in flight end, then discard the upload and every part it stored.
 
         Safe to call more than once, also while another task writes: each call discards the
         upload as far as it is known by then (an upload whose start was still on its way at
@@ -93,8 +93,10 @@ class MultipartUpload:
         self._aborted = True
         in_flight, self._in_flight = self._in_flight, None
         if in_flight is not None:
-            # A part still arriving after the abort would be stored, invisible and billed.
-            in_flight.cancel()
+            # Waited for to its end, not cancelled: a part whose bytes were all sent is stored
+            # by the server even if its request is cut before the answer, and one stored after
+            # the abort stays invisible and billed (S3 says as much of parts in progress during
+            # an abort; S3Proxy did it here). Botocore's timeouts bound the wait.
             await asyncio.wait([in_flight])
             if not in_flight.cancelled():
                 in_flight.exception()  # retrieved: the caller already has its own error
@@ -106,8 +108,8 @@ class MultipartUpload:
         in_flight = self._in_flight
         if in_flight is None:
             return
-        # Waited for, not awaited: a part cancelled by another task's `abort` must not look
-        # like a cancellation of this one.
+        # Waited for, not awaited: an upload aborted meanwhile by another task answers as
+        # deleted (below), whatever became of its part.
         await asyncio.wait([in_flight])
         self._check_open()
         # The task stays recorded until it succeeded, so that `abort` can still stop it.
