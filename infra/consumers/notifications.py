@@ -76,7 +76,7 @@ class NotificationsConsumer:
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
-        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)), LoopTurns(conn))
+        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)), LoopTurns.of(conn))
         rows: list[NewNotification] = []
         for recorded, event in events:
             rows.extend(self._rows(conn, recorded, event, folds))

@@ -24,7 +24,7 @@ from infra.consumers.inline import InlineConsumers
 from infra.db.consumer_state import applied_versions, record_applied
 from infra.db.database import Database
 from infra.db.loop_turns import LoopTurns
-from infra.live_work import LIVE_WORK
+from infra.live_work import BACKGROUND_STEP, LIVE_WORK
 
 log = structlog.get_logger(__name__)
 
@@ -44,11 +44,13 @@ the database before the next chunk is decoded, so whatever else the loop serves 
 consumer inside `catalog serve`) waits for a chunk's work at most, not a whole batch's, while a
 consumer catches up with a long log."""
 
-CATCHING_UP_EVENTS = APPLY_CHUNK
-"""A delivery of more events than this is a consumer catching up with the log, not following
-its head: work nobody waits for, which gives way to the process's live work (live_work.py) at
-its steps. One of a few events is what a reader of the consumer's effects (a notification's)
-is waiting for."""
+
+def catching_up(delivery: Delivery) -> bool:
+    """Whether `delivery` is a consumer's catching up with the log, not following its head:
+    work nobody waits for, which gives way to the process's live work (live_work.py) at its
+    steps. A delivery of a few events is what a reader of the consumer's effects (a
+    notification's) is waiting for."""
+    return len(delivery.events) > BACKGROUND_STEP
 
 
 def wanted_events(consumer: Consumer, delivery: Delivery) -> list[RecordedEvent]:
@@ -68,11 +70,13 @@ def apply_delivery(conn: sa.Connection, consumer: Consumer, delivery: Delivery) 
         if recorded.version > reached.get(recorded.stream_id, 0):
             reached[recorded.stream_id] = recorded.version
             fresh.append(recorded)
-    turns = LoopTurns(conn)
-    for start in range(0, len(fresh), APPLY_CHUNK):
-        turns.step()
-        chunk = fresh[start : start + APPLY_CHUNK]
-        consumer.apply(conn, [(r, decode(r.event_type, r.schema_version, r.data)) for r in chunk])
+    turns = LoopTurns(conn, give_way=catching_up(delivery))
+    with turns.for_the_unit(conn):
+        for start in range(0, len(fresh), APPLY_CHUNK):
+            turns.step()
+            chunk = fresh[start : start + APPLY_CHUNK]
+            decoded = [(r, decode(r.event_type, r.schema_version, r.data)) for r in chunk]
+            consumer.apply(conn, decoded)
     if fresh:
         moved = {
             stream: version for stream, version in reached.items() if known.get(stream) != version
@@ -138,12 +142,12 @@ async def run_consumer(
         try:
             await source.start()
             log.info("consumer_started", consumer=consumer.name)
-            catching_up = False
+            behind = False
             while True:
-                if catching_up:  # nobody waits for this: the process's requests go first
+                if behind:  # nobody waits for this: the process's requests go first
                     await LIVE_WORK.give_way()
                 delivery = await source.next()
-                catching_up = delivery is not None and len(delivery.events) > CATCHING_UP_EVENTS
+                behind = delivery is not None and catching_up(delivery)
                 if delivery is None:
                     if passed.quiet() or passed.overdue():
                         await passed.write(database)
@@ -155,7 +159,7 @@ async def run_consumer(
                         await passed.write(database)
                     await source.delivered(delivery)
                     continue
-                if catching_up:
+                if behind:
                     await LIVE_WORK.give_way()
                 applied = await database.write_derived(apply_delivery, consumer, delivery)
                 passed.forget()

@@ -286,7 +286,7 @@ class KafkaTail:
         if not self._ahead:
             return None
         fetched = self._take_delivered()
-        records = [record for batch in fetched.values() for record in batch]
+        records = [record for fetch in fetched.values() for record in fetch]
         if len(records) <= INLINE_DECODE_RECORDS:
             events = _decoded(records)
         else:

@@ -12,7 +12,7 @@ import pytest
 from infra.consumers import runner
 from infra.consumers.base import Delivery
 from infra.consumers.runner import run_consumer
-from infra.live_work import LiveWork
+from infra.live_work import BACKGROUND_STEP, LiveWork
 
 
 class WantsNothing:
@@ -85,64 +85,102 @@ async def test_a_quiet_source_has_the_latest_place_written_once(
 
 
 class Passing:
-    """An event of a type no consumer here wants."""
+    """An event of a type the consumers here want or not, as they say."""
 
     event_type = "image.passing"
 
 
-class ReadsInOrder(ScriptedSource):
-    """Notes each read in `order` (the first also sets `first_read`)."""
+class WantsAll(WantsNothing):
+    name = "everything"
+    event_types = None
 
-    def __init__(self, script: list[Delivery | None], order: list[str]) -> None:
+
+class Steps:
+    """What a consumer and a request did, in order; `first` and `second` are set as the
+    consumer's first and second steps are noted."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.first, self.second = asyncio.Event(), asyncio.Event()
+
+    def note(self, step: str) -> None:
+        self.order.append(step)
+        consumer_steps = len([s for s in self.order if s != "live work ends"])
+        for reached, event in ((1, self.first), (2, self.second)):
+            if consumer_steps >= reached:
+                event.set()
+
+
+class ReadsNoted(ScriptedSource):
+    def __init__(self, script: list[Delivery | None], steps: Steps) -> None:
         super().__init__(script)
-        self.order = order
-        self.first_read = asyncio.Event()
+        self.steps = steps
 
     async def next(self) -> Delivery | None:
-        self.order.append("read")
-        self.first_read.set()
+        self.steps.note("read")
         return await super().next()
 
 
-async def reads_and_live_work(monkeypatch: pytest.MonkeyPatch, events: int) -> list[str]:
-    """The order of a consumer's reads and the end of a request running meanwhile, the first
-    delivery carrying `events` events."""
-    live = LiveWork(give_way_most=3600.0)
+async def consumer_beside_live_work(
+    monkeypatch: pytest.MonkeyPatch, consumer: WantsNothing, events: int
+) -> list[str]:
+    """The order of a consumer's reads, the deliveries it applied and the end of a request
+    running meanwhile, the first delivery carrying `events` events."""
+    live = LiveWork(live_seconds=3600.0, give_way_most=3600.0)
     monkeypatch.setattr(runner, "LIVE_WORK", live)
     monkeypatch.setattr(runner, "QUIET_SECONDS", 3600.0)
     monkeypatch.setattr(runner, "PLACE_SAVE_INTERVAL", 3600.0)
-    order: list[str] = []
-    first = Delivery([Passing()] * events, lambda conn: None)  # type: ignore[list-item]
-    source = ReadsInOrder([first, None], order)
+    steps = Steps()
 
+    def applied(conn: Any, consumer: Any, delivery: Delivery) -> int:
+        steps.note("apply")
+        return 0
+
+    monkeypatch.setattr(runner, "apply_delivery", applied)
+    first = Delivery([Passing()] * events, lambda conn: None)  # type: ignore[list-item]
+    source = ReadsNoted([first, None], steps)
     began = asyncio.Event()
+    should_wait = events > BACKGROUND_STEP
 
     async def request() -> None:
         with live.running():
             began.set()
-            await source.first_read.wait()
+            await steps.first.wait()
             for _ in range(20):  # the request's own awaits, each a turn of the loop
                 await asyncio.sleep(0)
-            order.append("live work ends")
+            if not should_wait:  # would never end, should the consumer wait for it
+                await steps.second.wait()
+            steps.note("live work ends")
 
     serving = asyncio.create_task(request())
     await began.wait()
     with pytest.raises(asyncio.CancelledError):
-        await run_consumer(WantsNothing(), source, PlacesWritten())  # type: ignore[arg-type]
-    await serving
-    return order
+        await asyncio.wait_for(
+            run_consumer(consumer, source, PlacesWritten()),  # type: ignore[arg-type]
+            60,
+        )
+    await asyncio.wait_for(serving, 60)
+    return steps.order
 
 
 async def test_a_consumer_catching_up_reads_on_once_live_work_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    catching_up = runner.CATCHING_UP_EVENTS + 1
-    order = await reads_and_live_work(monkeypatch, catching_up)
-    assert order[:3] == ["read", "live work ends", "read"]
+    order = await consumer_beside_live_work(monkeypatch, WantsNothing(), BACKGROUND_STEP + 1)
+    assert order == ["read", "live work ends", "read", "read"]
+
+
+async def test_a_consumer_catching_up_applies_once_live_work_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order = await consumer_beside_live_work(monkeypatch, WantsAll(), BACKGROUND_STEP + 1)
+    assert order[:3] == ["read", "live work ends", "apply"]
 
 
 async def test_a_consumer_following_the_head_does_not_wait_for_live_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    order = await reads_and_live_work(monkeypatch, runner.CATCHING_UP_EVENTS)
-    assert order[:2] == ["read", "read"]
+    passing_by = await consumer_beside_live_work(monkeypatch, WantsNothing(), BACKGROUND_STEP)
+    assert passing_by[:2] == ["read", "read"]
+    applying = await consumer_beside_live_work(monkeypatch, WantsAll(), BACKGROUND_STEP)
+    assert applying[:2] == ["read", "apply"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from infra.rebuild_progress import ProgressDisplay
+from tests.clock import Clock
 
 
 class Terminal(io.StringIO):
@@ -12,16 +13,8 @@ class Terminal(io.StringIO):
         return True
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_terminal_gets_one_bar_redrawn_in_place() -> None:
-    screen, clock = Terminal(), Clock()
+    screen, clock = Terminal(), Clock(100.0)
     display = ProgressDisplay(screen, clock=clock)
     display.phase("replaying the log into new tables")
     clock.now += 2
@@ -43,7 +36,7 @@ def test_a_terminal_gets_one_bar_redrawn_in_place() -> None:
 
 
 def test_elsewhere_a_plain_line_every_few_seconds() -> None:
-    log, clock = io.StringIO(), Clock()
+    log, clock = io.StringIO(), Clock(100.0)
     display = ProgressDisplay(log, clock=clock)
     for _ in range(12):
         clock.now += 1
@@ -57,7 +50,7 @@ def test_elsewhere_a_plain_line_every_few_seconds() -> None:
 
 
 def test_the_last_step_is_always_drawn_in_the_command_s_words() -> None:
-    screen, clock = Terminal(), Clock()
+    screen, clock = Terminal(), Clock(100.0)
     display = ProgressDisplay(screen, clock=clock, label="import-glance", unit="images")
     clock.now += 1
     display.advance(1, 4)

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from infra.keystone.token_cache import TokenCache, token_key
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def test_an_entry_lives_until_its_own_deadline() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     cache: TokenCache[str] = TokenCache(10, clock)
     cache.put("short", "a", 5)
     cache.put("long", "b", 60)
@@ -27,7 +20,7 @@ def test_an_entry_lives_until_its_own_deadline() -> None:
 
 
 def test_the_least_recently_used_entry_goes_first_when_full() -> None:
-    cache: TokenCache[int] = TokenCache(2, Clock())
+    cache: TokenCache[int] = TokenCache(2, Clock(1000.0))
     cache.put("a", 1, 60)
     cache.put("b", 2, 60)
     assert cache.get("a") == 1  # a is now the most recently used
@@ -37,7 +30,7 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
 
 
 def test_a_lifetime_that_is_not_positive_keeps_nothing() -> None:
-    cache: TokenCache[int] = TokenCache(2, Clock())
+    cache: TokenCache[int] = TokenCache(2, Clock(1000.0))
     cache.put("a", 1, 60)
     cache.put("a", 2, 0)
     assert cache.get("a") is None
