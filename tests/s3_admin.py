@@ -81,21 +81,11 @@ class S3Admin:
     def remove_bucket(self) -> None:
         if not self._bucket_exists():
             return  # never created: every test was skipped or failed early
-        # Emptied again until it can go: a store's write still finishing as the module ends
-        # (an aborted upload's cleanup) may land after the first emptying.
-        deadline = time.monotonic() + PART_DEADLINE_SECONDS
-        while True:
-            for key, upload_id in self.uploads():
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-            for key in self.keys():
-                self.client.delete_object(Bucket=self.bucket, Key=key)
-            try:
-                self.client.delete_bucket(Bucket=self.bucket)
-                return
-            except self.client.exceptions.ClientError as e:
-                if e.response["Error"]["Code"] != "BucketNotEmpty" or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.05)
+        for key, upload_id in self.uploads():
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        for key in self.keys():
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        self.client.delete_bucket(Bucket=self.bucket)
 
     def _bucket_exists(self) -> bool:
         try:
