@@ -56,10 +56,16 @@ _APPLIED_VERSION_UNLESS_HELD = _APPLIED.where(
 # no parameters processed row by row (a consumer catching up records hundreds per batch).
 _STREAM_IDS = sa.ARRAY(sa.Uuid)
 _VERSIONS = sa.ARRAY(sa.Integer)
+# One lookup of the primary key per stream, whatever the planner thinks of the table: asked
+# for `stream_id = ANY(:streams)` with a catch-up's hundreds of streams, it scanned the whole
+# table and matched every record against the list (a cost that grew with the streams the
+# consumer had seen: 12 ms per batch at 40,000 of them). The records are locked in the list's
+# order, which the caller sorts: two processes locking the same streams cannot deadlock.
 _PG_APPLIED_VERSIONS = (
     sa.text(
-        "SELECT stream_id, version FROM consumer_applied"
-        " WHERE consumer = :consumer AND stream_id = ANY(:streams) FOR UPDATE"
+        "SELECT applied.stream_id, applied.version FROM unnest(:streams) AS asked(stream_id)"
+        " CROSS JOIN LATERAL (SELECT stream_id, version FROM consumer_applied"
+        " WHERE consumer = :consumer AND stream_id = asked.stream_id FOR UPDATE) AS applied"
     )
     .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
     .columns(consumer_applied.c.stream_id, consumer_applied.c.version)
@@ -91,7 +97,7 @@ def applied_versions(
     """The last version of each stream `consumer` has applied, locked until the transaction
     ends: a second process applying the same stream meanwhile waits, then sees the new one."""
     query = _PG_APPLIED_VERSIONS if conn.dialect.name == "postgresql" else _APPLIED_VERSIONS
-    rows = conn.execute(query, {"consumer": consumer, "streams": list(stream_ids)})
+    rows = conn.execute(query, {"consumer": consumer, "streams": sorted(stream_ids)})
     return {row.stream_id: row.version for row in rows}
 
 

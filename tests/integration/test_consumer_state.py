@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from catalog.events import (
@@ -20,7 +21,15 @@ from catalog.events import (
 from infra.bootstrap import Container
 from infra.consumers.base import Delivery
 from infra.consumers.runner import APPLY_CHUNK, apply_delivery
-from infra.db.consumer_state import applied_versions, load_offsets, record_applied, save_offsets
+from infra.db.consumer_state import (
+    _PG_APPLIED_VERSIONS,
+    applied_versions,
+    load_offsets,
+    record_applied,
+    save_offsets,
+)
+from infra.db.database import open_database
+from infra.db.migrate import upgrade
 from tests.integration.views import read_whole
 
 
@@ -85,3 +94,38 @@ async def test_a_delivery_is_applied_in_chunks_in_one_transaction(container: Con
     assert placed == [len(events)]
     last = {stream_id: APPLY_CHUNK + 1 for stream_id in streams}
     assert await container.database.write(applied_versions, "recording", streams) == last
+
+
+def _applied_versions_plan(conn: sa.Connection, streams: list[uuid.UUID]) -> str:
+    """PostgreSQL's plan for a catch-up's batch of streams, chosen for these very values (the
+    first runs of a prepared statement are planned for their parameters)."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO consumer_applied (consumer, stream_id, version)"
+            " SELECT 'c', gen_random_uuid(), 1 FROM generate_series(1, 20000)"
+        )
+    )
+    conn.execute(sa.text("ANALYZE consumer_applied"))
+    explain = sa.text(f"EXPLAIN {_PG_APPLIED_VERSIONS.element.text}").bindparams(
+        sa.bindparam("streams", type_=sa.ARRAY(sa.Uuid))
+    )
+    rows = conn.execute(explain, {"consumer": "c", "streams": streams})
+    return "\n".join(row[0] for row in rows)
+
+
+@pytest.mark.postgres
+async def test_a_batchs_applied_versions_are_looked_up_by_key_however_many_records(
+    postgres_url: str,
+) -> None:
+    # Left to choose, the planner scanned every record of the table for a batch of hundreds
+    # of streams: a catch-up's cost grew with the streams its consumer had already seen.
+    database = open_database(postgres_url)
+    try:
+        await upgrade(database)
+        streams = sorted(uuid.uuid4() for _ in range(500))
+        plan = await database.write(_applied_versions_plan, streams)
+    finally:
+        await database.close()
+
+    assert "Index Scan using pk_consumer_applied" in plan, plan
+    assert "Seq Scan on consumer_applied" not in plan, plan
