@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -26,7 +26,8 @@ class OutboxNotification:
     subject_id: str
     event_type: str
     priority: str
-    message: dict[str, Any]
+    message: str
+    """The oslo message as JSON text (infra/notifications/oslo_messages.py)."""
     created_at: datetime
 
 
@@ -68,7 +69,7 @@ class NewNotification(NamedTuple):
     event_type: str
     priority: str
     message: str
-    """The message as JSON text, stored as it is (the `message` column's JSON)."""
+    """The message as JSON text, stored as it is."""
     created_at: datetime
 
 
@@ -77,12 +78,12 @@ _ID_TEXT = sa.Uuid(as_uuid=False)
 """The column's type, given its values as text."""
 
 # One statement for a whole batch of rows, each column an array, the rows numbered by the
-# order they come in (the positions follow it); the messages go as the JSON text they are.
+# order they come in (the positions follow it).
 _PG_ADD = DriverStatement(
     sa.text(
         f"INSERT INTO notification ({', '.join(_ADDED)})"
         f" SELECT {', '.join(_ADDED)} FROM unnest(:message_id, :subject_id, :event_type, :priority,"
-        " CAST(:message AS text[])::jsonb[], :created_at)"
+        " :message, :created_at)"
         f" WITH ORDINALITY AS added({', '.join(_ADDED)}, n) ORDER BY n"
     ).bindparams(
         sa.bindparam("message_id", type_=sa.ARRAY(_ID_TEXT)),

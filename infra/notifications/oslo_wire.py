@@ -18,7 +18,6 @@ Both send one priority to a topic of its own: `<topic>.<priority>`, the priority
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from infra.db.notification_outbox import OutboxNotification
 from infra.kafka.relay import KafkaRecord
@@ -30,8 +29,8 @@ def priority_topic(topic: str, priority: str) -> str:
     return f"{topic}.{priority.lower()}"
 
 
-def envelope(message: dict[str, Any]) -> dict[str, str]:
-    return {"oslo.version": VERSION, "oslo.message": json.dumps(message)}
+def envelope(message_json: str) -> dict[str, str]:
+    return {"oslo.version": VERSION, "oslo.message": message_json}
 
 
 def kafka_record(row: OutboxNotification) -> KafkaRecord:
@@ -40,6 +39,7 @@ def kafka_record(row: OutboxNotification) -> KafkaRecord:
     route by type or priority without parsing the body."""
     return KafkaRecord(
         key=row.subject_id.encode(),
+        # The message as the outbox keeps it: its JSON text, made once, never parsed here.
         value=json.dumps(envelope(row.message), separators=(",", ":")).encode(),
         headers=[
             ("event_type", row.event_type.encode()),
@@ -55,7 +55,8 @@ def amqp_body(row: OutboxNotification) -> bytes:
     Its `_unique_id` derives from the message id, so a message sent again (after a broker
     outage) is the same to oslo's listeners, which drop a copy of one they have just seen.
     """
-    message = {key: value for key, value in row.message.items() if key != "_context"}
-    message.update({f"_context_{key}": value for key, value in row.message["_context"].items()})
+    message = json.loads(row.message)
+    context = message.pop("_context")
+    message.update({f"_context_{key}": value for key, value in context.items()})
     message["_unique_id"] = row.message_id.hex
-    return json.dumps(envelope(message)).encode()
+    return json.dumps(envelope(json.dumps(message))).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -10,11 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from bench.event_history import StoredRow, history
+from catalog.ports import LOG_START
 from catalog.projections.location_holders import location_holder
 from catalog.projections.registry import INLINE_PROJECTIONS
+from catalog.projections.schema import JsonDocument
 from infra.db.database import open_database
 from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
+from infra.db.notification_outbox import read_notifications
 from infra.db.tables import notification
 from infra.projection_rebuild import rebuild_projections
 from tests.integration.views import store_history
@@ -130,3 +134,30 @@ async def test_notifications_waiting_in_the_outbox_keep_their_image_as_their_sub
             assert "AUTOINCREMENT" in created
     finally:
         await database.close()
+
+
+async def test_notifications_waiting_in_the_outbox_keep_their_message_as_json_text(
+    database_url: str,
+) -> None:
+    database = open_database(database_url)
+    message = {"event_type": "image.create", "payload": {"id": "an-image", "tags": ["a"]}}
+    added = sa.text(
+        "INSERT INTO notification"
+        " (message_id, subject_id, event_type, priority, message, created_at)"
+        " VALUES (:message_id, 'an-image', 'image.create', 'INFO', :message, :created_at)"
+    ).bindparams(
+        sa.bindparam("message_id", uuid.uuid4(), type_=notification.c.message_id.type),
+        # As the column was: JSON, `jsonb` on PostgreSQL.
+        sa.bindparam("message", message, type_=JsonDocument),
+        sa.bindparam("created_at", datetime.now(UTC), type_=notification.c.created_at.type),
+    )
+    try:
+        await upgrade(database, "0014")
+        await database.write(lambda conn: conn.execute(added))
+        await upgrade(database)
+
+        waiting = await database.read(read_notifications, LOG_START, 10)
+    finally:
+        await database.close()
+
+    assert [json.loads(row.message) for row in waiting] == [message]

@@ -3,6 +3,7 @@ them when due; a restore takes an image off the schedule; its notifications are 
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -129,7 +130,8 @@ async def test_delete_and_restore_are_notified_and_the_scrub_is_not(
         query = sa.select(notification.c.event_type, notification.c.message).where(
             notification.c.subject_id == image_id
         )
-        return [(row.event_type, row.message["payload"]["status"]) for row in conn.execute(query)]
+        rows = conn.execute(query)
+        return [(row.event_type, json.loads(row.message)["payload"]["status"]) for row in rows]
 
     tail = (await container.database.read(types))[-3:]
     assert tail == [
