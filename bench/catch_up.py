@@ -19,8 +19,10 @@ outbox for nearly every event):
 The process's heap is frozen first, as `catalog serve` freezes its own once started. Each
 prints the rate per tenth of the catch-up, the ratio to reading the log (aim: within 2x), the
 same ratio in this process's CPU per event (user + system: what a busy host disturbs less; the
-writer's share, measured alone, taken out; the database server's CPU is not in it), and the
-writer's append latency p99 during it against a run without it (aim: within 1.5x).
+writer's share, measured alone, taken out), the database server's CPU per event when the server
+runs on this machine (its processes serving the bench's database, from /proc: the consumer and
+the server take turns on a batch, so a catch-up's time is both), and the writer's append
+latency p99 during it against a run without it (aim: within 1.5x).
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.rebuild import Writer, fill, last_position, scratch_database, until_readable
+from bench.rebuild import (
+    Writer,
+    cpu_use,
+    fill,
+    last_position,
+    scratch_database,
+    until_readable,
+)
 from bench.run import machine
 from bench.server import cpu_seconds
 from bench.tenths import Tenths
@@ -88,6 +97,9 @@ class Pace:
 
     rate: float
     cpu: float
+    server_cpu: float | None = None
+    """The database server's CPU seconds per event (its processes serving the bench's
+    database, the writer's included); None when the server is not on this machine."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +126,20 @@ class CatchUp:
             f"  this process's CPU per event: catch-up {catching_up.cpu * 1e6:.0f} us"
             f" (the writer's taken out), reading {reading.cpu * 1e6:.0f} us ="
             f" {catching_up.cpu / reading.cpu:.2f}x",
+            *self._server_line(),
             f"  catch-up {self.tenths.report()}",
             f"  append p99 {self.p99_without * 1000:.1f} ms without, {self.p99_during * 1000:.1f}"
             f" ms during = {self.p99_during / self.p99_without:.2f}x"
             f" (aim <= {AIM_WRITE_P99_RATIO:.1f})",
         ]
+
+    def _server_line(self) -> list[str]:
+        """What the database server spent meanwhile: the process and the server take turns on
+        a batch, so its time is both CPUs'."""
+        server = self.catching_up.server_cpu
+        if server is None:
+            return []
+        return [f"  the database server's CPU per event, catch-up: {server * 1e6:.0f} us"]
 
 
 CONSUMERS_HELP = f"comma-separated, of {', '.join(CONSUMERS)}"
@@ -187,26 +208,34 @@ async def catch_up(
     tenths = Tenths(ProgressDisplay(sys.stderr, label=f"catch-up of {consumer.name}"))
     counted = Counted(source, total, tenths)
     writer = Writer(log)
-    cpu, started = time.process_time(), time.perf_counter()
-    writing = asyncio.create_task(writer.run())
-    consuming = asyncio.create_task(run_consumer(consumer, counted, log.database))
-    try:
-        reached = asyncio.create_task(counted.reached.wait())
-        done, _ = await asyncio.wait(
-            {reached, consuming}, timeout=DEADLINE_SECONDS, return_when=asyncio.FIRST_COMPLETED
-        )
-        if consuming in done:
-            consuming.result()  # a consumer that stopped says why
-        if reached not in done:
-            raise SystemExit("the consumer did not reach the head in time")
-        seconds = time.perf_counter() - started
-        spent = time.process_time() - cpu - alone.cpu_per_second * seconds
-    finally:
-        consuming.cancel()
-        await asyncio.gather(consuming, return_exceptions=True)
-        writer.stopped.set()
-        await writing
-    return Pace(total / seconds, spent / total), tenths, writer.latencies
+    async with cpu_use(sa.make_url(log.database.url).database or "") as taken:
+        cpu, started = time.process_time(), time.perf_counter()
+        writing = asyncio.create_task(writer.run())
+        consuming = asyncio.create_task(run_consumer(consumer, counted, log.database))
+        try:
+            await _reached(counted, consuming)
+            seconds = time.perf_counter() - started
+            spent = time.process_time() - cpu - alone.cpu_per_second * seconds
+        finally:
+            consuming.cancel()
+            await asyncio.gather(consuming, return_exceptions=True)
+            writer.stopped.set()
+            await writing
+    server = taken[0].server
+    per_event = None if server is None else server / total
+    return Pace(total / seconds, spent / total, per_event), tenths, writer.latencies
+
+
+async def _reached(counted: Counted, consuming: asyncio.Task[None]) -> None:
+    """Once the consumer has delivered every event counted; its failure, if it stopped."""
+    reached = asyncio.create_task(counted.reached.wait())
+    done, _ = await asyncio.wait(
+        {reached, consuming}, timeout=DEADLINE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+    )
+    if consuming in done:
+        consuming.result()  # a consumer that stopped says why
+    if reached not in done:
+        raise SystemExit("the consumer did not reach the head in time")
 
 
 async def forget_consumers(database: Database) -> None:
