@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -59,9 +60,9 @@ _VERSIONS = sa.ARRAY(sa.Integer)
 # One lookup of the primary key per stream, whatever the planner thinks of the table: asked
 # for `stream_id = ANY(:streams)` with a catch-up's hundreds of streams, it scanned the whole
 # table and matched every record against the list (a cost that grew with the streams the
-# consumer had seen: 12.8 ms per batch over a catch-up of 14,000 streams). The records are
-# locked in the list's order, which the caller sorts: two processes locking the same streams
-# cannot deadlock.
+# consumer had seen: 12.8 ms per batch on average over a catch-up of 100,000 events). The
+# records are locked in the list's order, which `applied_versions` sorts: two processes locking
+# the same streams take them in the same order.
 _PG_APPLIED_VERSIONS = (
     sa.text(
         "SELECT applied.stream_id, applied.version FROM unnest(:streams) AS asked(stream_id)"
@@ -92,13 +93,23 @@ _PG_INSERT_APPLIED = DriverStatement(
 )
 
 
+def in_key_order(stream_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """`stream_ids` in the order of their records' key (PostgreSQL orders UUIDs by their bytes,
+    as Python by their integer)."""
+    return sorted(stream_ids, key=_AS_INTEGER)
+
+
+_AS_INTEGER = operator.attrgetter("int")
+"""A sort key cheaper than the UUIDs' own comparison (a fifth of its time)."""
+
+
 def applied_versions(
     conn: sa.Connection, consumer: str, stream_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """The last version of each stream `consumer` has applied, locked until the transaction
     ends: a second process applying the same stream meanwhile waits, then sees the new one."""
     query = _PG_APPLIED_VERSIONS if conn.dialect.name == "postgresql" else _APPLIED_VERSIONS
-    rows = conn.execute(query, {"consumer": consumer, "streams": sorted(stream_ids)})
+    rows = conn.execute(query, {"consumer": consumer, "streams": in_key_order(stream_ids)})
     return {row.stream_id: row.version for row in rows}
 
 
@@ -124,14 +135,19 @@ def record_applied(
 
     A stream new to the consumer is inserted: should another process have inserted it
     meanwhile, the insert fails and the whole batch is delivered again, to be skipped then.
+    (New streams go in key order: two processes inserting the same ones wait for each other in
+    that order, never each for the other.)
     """
     moved = {stream: version for stream, version in applied.items() if stream in known}
     new = {stream: version for stream, version in applied.items() if stream not in known}
     if conn.dialect.name == "postgresql":
         for statement, rows in ((_PG_MOVE_APPLIED, moved), (_PG_INSERT_APPLIED, new)):
             if rows:
-                streams = {"streams": list(rows), "versions": list(rows.values())}
-                statement.execute_in(conn, {"consumer": consumer, **streams})
+                streams = in_key_order(rows)
+                versions = [rows[stream] for stream in streams]
+                statement.execute_in(
+                    conn, {"consumer": consumer, "streams": streams, "versions": versions}
+                )
         return
     if moved:
         conn.execute(_MOVE_APPLIED, [{"c": consumer, "s": s, "v": v} for s, v in moved.items()])

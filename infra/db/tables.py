@@ -73,7 +73,8 @@ notification = sa.Table(
     sa.Column("subject_id", sa.String(64), nullable=False),
     sa.Column("event_type", sa.String(100), nullable=False),
     sa.Column("priority", sa.String(10), nullable=False),
-    # The message as the JSON text it was made as: sent as read, never looked into.
+    # The message as the JSON text it was made as: sent as read, never looked into. (SQLite's
+    # column is still declared JSON, from before migration 0015: it holds the same text.)
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )

@@ -24,6 +24,7 @@ from infra.consumers.runner import APPLY_CHUNK, apply_delivery
 from infra.db.consumer_state import (
     _PG_APPLIED_VERSIONS,
     applied_versions,
+    in_key_order,
     load_offsets,
     record_applied,
     save_offsets,
@@ -129,3 +130,25 @@ async def test_a_batchs_applied_versions_are_looked_up_by_key_however_many_recor
 
     assert "Index Scan using pk_consumer_applied" in plan, plan
     assert "Seq Scan on consumer_applied" not in plan, plan
+
+
+def _in_postgres_order(conn: sa.Connection, streams: list[uuid.UUID]) -> list[uuid.UUID]:
+    ordered = sa.text("SELECT s FROM unnest(:streams) AS s ORDER BY s").bindparams(
+        sa.bindparam("streams", type_=sa.ARRAY(sa.Uuid))
+    )
+    return list(conn.execute(ordered, {"streams": streams}).scalars())
+
+
+@pytest.mark.postgres
+async def test_streams_are_locked_and_inserted_in_the_order_postgresql_keeps_them(
+    postgres_url: str,
+) -> None:
+    # Two processes take the same records in the same order only if this order is the key's.
+    streams = [uuid.uuid4() for _ in range(200)] + [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1)]
+    database = open_database(postgres_url)
+    try:
+        in_postgres = await database.read(_in_postgres_order, streams)
+    finally:
+        await database.close()
+
+    assert in_key_order(streams) == in_postgres

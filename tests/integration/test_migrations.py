@@ -20,6 +20,7 @@ from infra.db.event_log import SqlEventLog
 from infra.db.migrate import upgrade
 from infra.db.notification_outbox import read_notifications
 from infra.db.tables import notification
+from infra.notifications.oslo_wire import amqp_body, kafka_record
 from infra.projection_rebuild import rebuild_projections
 from tests.integration.views import store_history
 
@@ -140,7 +141,13 @@ async def test_notifications_waiting_in_the_outbox_keep_their_message_as_json_te
     database_url: str,
 ) -> None:
     database = open_database(database_url)
-    message = {"event_type": "image.create", "payload": {"id": "an-image", "tags": ["a"]}}
+    message = {
+        "message_id": "8d1c1a52-3d7e-4c1b-9b0e-2f0f7f1d7a10",
+        "event_type": "image.create",
+        "priority": "INFO",
+        "payload": {"id": "an-image", "name": "Ubuntu 24.04 «noble» ✓", "tags": ["a"]},
+        "_context": {"request_id": "req-1", "user_name": "José"},
+    }
     added = sa.text(
         "INSERT INTO notification"
         " (message_id, subject_id, event_type, priority, message, created_at)"
@@ -161,3 +168,10 @@ async def test_notifications_waiting_in_the_outbox_keep_their_message_as_json_te
         await database.close()
 
     assert [json.loads(row.message) for row in waiting] == [message]
+    # Sent as the publishers send what they read: each wire form carries the same message.
+    [row] = waiting
+    kafka_message = json.loads(json.loads(kafka_record(row).value)["oslo.message"])
+    assert kafka_message == message
+    rabbit_message = json.loads(json.loads(amqp_body(row))["oslo.message"])
+    assert rabbit_message["payload"] == message["payload"]
+    assert rabbit_message["_context_user_name"] == "José"

@@ -1,8 +1,8 @@
 """The notifications outbox keeps each message as the JSON text it was made as.
 
 Nothing ever looks inside a stored message: it is written once and sent as read. On
-PostgreSQL, as `jsonb`, each was parsed into its binary form on the way in (about two thirds
-of the outbox insert's cost on the server) and printed back on the way out. Rows already
+PostgreSQL, as `jsonb`, each was parsed into its binary form on the way in (about half the
+outbox insert's cost on the server) and printed back on the way out. Rows already
 waiting keep their content (the text `jsonb` prints). SQLite stored the text already: its
 column is left as it is.
 
