@@ -93,14 +93,14 @@ _PG_INSERT_APPLIED = DriverStatement(
 )
 
 
+_AS_INTEGER = operator.attrgetter("int")
+"""A sort key cheaper than the UUIDs' own comparison (a fifth of its time)."""
+
+
 def in_key_order(stream_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     """`stream_ids` in the order of their records' key (PostgreSQL orders UUIDs by their bytes,
     as Python by their integer)."""
     return sorted(stream_ids, key=_AS_INTEGER)
-
-
-_AS_INTEGER = operator.attrgetter("int")
-"""A sort key cheaper than the UUIDs' own comparison (a fifth of its time)."""
 
 
 def applied_versions(
