@@ -110,9 +110,10 @@ def restore(kind: type[A], snapshot: Snapshot) -> A:
     return aggregate
 
 
-def fingerprint(kind: type[EventSourced]) -> str:
-    """A digest of the code that folds `kind`'s events: its module and every module of the
-    catalog it imports, transitively, and this one."""
+def fingerprint(kind: type) -> str:
+    """A digest of the code that folds `kind`'s events (an aggregate, or any other fold kept
+    outside the process): its module and every module of the catalog it imports, transitively,
+    and this one."""
     return _fingerprint_of(kind.__module__)
 
 

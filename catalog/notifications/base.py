@@ -13,7 +13,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from catalog.events import DomainEvent
 
@@ -92,6 +92,21 @@ class StreamNotifications(ABC):
         consumer folding a stream's history costs the folding only)."""
         self.version += 1
         self._fold(event, at)
+
+    stored_form: ClassVar[bool] = False
+    """Whether the kind's folds have a stored form (`stored`, `restored`), to keep them
+    outside the process (beside the consumer's place in the database); a kind without one is
+    folded again from its stream's history when its fold is not at hand. Only a kind whose
+    streams are many needs one (an image's); tasks end soon and namespaces are few."""
+
+    def stored(self) -> str:
+        """The fold as text, which `restored` reads back."""
+        raise TypeError(f"{type(self).__name__}'s folds have no stored form")
+
+    @classmethod
+    def restored(cls, stream_id: uuid.UUID, version: int, stored: str) -> Self:
+        """The fold `stored` gave, at `version` (what made it is the caller's to check)."""
+        raise TypeError(f"{cls.__name__}'s folds have no stored form")
 
     @abstractmethod
     def _fold(self, event: DomainEvent, at: datetime) -> None:

@@ -156,6 +156,63 @@ class ImageState:
         is replaced when it changes, never changed in place, so the same object is the same
         text (and the text is written again only after a change)."""
 
+    def stored(self) -> list[Any]:
+        """The state as JSON values, to keep outside the process (`restored` reads it back);
+        the JSON texts kept of the properties and the tags are written again when needed."""
+        return [
+            self.status,
+            self.name,
+            self.owner,
+            self.visibility,
+            self.protected,
+            self.min_ram,
+            self.min_disk,
+            self.disk_format,
+            self.container_format,
+            self.properties,
+            self.tags,
+            self.checksum,
+            self.data_size,
+            self.data_virtual_size,
+            self.staged,
+            self.created_at,
+            self.updated_at,
+            self.members,
+        ]
+
+    @classmethod
+    def restored(cls, image_id: uuid.UUID, stored: list[Any]) -> ImageState:
+        """The state `stored` gave, its texts many images repeat kept once again."""
+        state = cls(image_id)
+        (
+            state.status,
+            state.name,
+            owner,
+            visibility,
+            state.protected,
+            state.min_ram,
+            state.min_disk,
+            disk_format,
+            container_format,
+            properties,
+            tags,
+            state.checksum,
+            state.data_size,
+            state.data_virtual_size,
+            staged,
+            state.created_at,
+            state.updated_at,
+            members,
+        ) = stored
+        state.owner, state.visibility = _one_copy(owner), _one_copy(visibility)
+        state.disk_format = _one_copy(disk_format)
+        state.container_format = _one_copy(container_format)
+        state.properties = _properties(properties)
+        state.tags = tuple(tags)
+        state.staged = None if staged is None else (staged[0], staged[1])
+        state.members = {_one_copy(m): _one_copy(status) for m, status in members.items()}
+        return state
+
     def payload(self) -> dict[str, Any]:
         """`format_image_notification`: deliberately without locations (they may hold secrets).
         Staged bytes show their size before they become the image's data."""

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from catalog.events import (
     DomainEvent,
@@ -66,6 +67,7 @@ class ImageNotifications(StreamNotifications):
     `sent_notification`."""
 
     __slots__ = ("image", "member_since")
+    stored_form = True
 
     def __init__(self, image_id: uuid.UUID) -> None:
         super().__init__(image_id)
@@ -75,6 +77,19 @@ class ImageNotifications(StreamNotifications):
     @property
     def ended(self) -> bool:
         return self.image.status == ImageStatus.DELETED
+
+    def stored(self) -> str:
+        since = {member: at.isoformat() for member, at in self.member_since.items()}
+        return json.dumps([self.image.stored(), since], separators=(",", ":"))
+
+    @classmethod
+    def restored(cls, stream_id: uuid.UUID, version: int, stored: str) -> Self:
+        state, since = json.loads(stored)
+        fold = cls(stream_id)
+        fold.version = version
+        fold.image = ImageState.restored(stream_id, state)
+        fold.member_since = {member: datetime.fromisoformat(at) for member, at in since.items()}
+        return fold
 
     def _fold(self, event: DomainEvent, at: datetime) -> None:
         self.image.apply(event, at)

@@ -30,11 +30,13 @@ from catalog.notifications import (
     disabled,
     sent_notification,
 )
+from catalog.snapshots import fingerprint
 from infra.bootstrap import Container
 from infra.consumers.base import ConsumerJob
-from infra.consumers.fold_cache import FoldCache
+from infra.consumers.fold_cache import FoldCache, PushedOut
 from infra.db.checkpoints import load_checkpoint
-from infra.db.event_log import EarlierEvent, load_streams_before
+from infra.db.consumer_folds import StoredFold, forget_folds, load_folds, save_folds
+from infra.db.event_log import EarlierEvent, load_streams_between
 from infra.db.loop_turns import LoopTurns
 from infra.db.notification_outbox import (
     NewNotification,
@@ -52,7 +54,7 @@ log = structlog.get_logger(__name__)
 NAME = "notifications"
 CACHED_STREAMS = 100_000
 """Streams whose fold the consumer keeps at most (see fold_cache.py)..."""
-LIVE_FOLDS = 40_000
+LIVE_FOLDS = 4_000
 """... of which the most recent as objects (an image's: about 1.6 KB) ..."""
 PACKED_FOLD_BYTES = 32 << 20
 """... and the others packed, in this many bytes at most."""
@@ -76,14 +78,59 @@ class NotificationsConsumer:
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
-        folds = _BatchFolds(load_streams_before(conn, self._not_cached(events)), LoopTurns.of(conn))
+        missing = self._not_cached(events)
+        stored = self._stored_folds(conn, events, missing)
+        # What each stream not at hand needs read: its history, or what came after its fold.
+        after = {stream_id: stored[stream_id].version for stream_id in stored}
+        to_read = {
+            stream_id: (after.get(stream_id, 0), version)
+            for stream_id, version in missing.items()
+            if after.get(stream_id, 0) < version - 1
+        }
+        folds = _BatchFolds(load_streams_between(conn, to_read), stored, LoopTurns.of(conn))
         rows: list[NewNotification] = []
         for recorded, event in events:
             rows.extend(self._rows(conn, recorded, event, folds))
             folds.turns.step()
         for stream in folds.folded.values():
             self._folds.keep(stream)
+        ended = [s.stream_id for s in folds.folded.values() if s.ended and s.stored_form]
+        forget_folds(conn, NAME, ended)
+        self._store(conn, self._folds.pushed_out())
         add_notifications(conn, rows)
+
+    def _stored_folds(
+        self,
+        conn: sa.Connection,
+        events: Sequence[tuple[RecordedEvent, DomainEvent]],
+        missing: dict[uuid.UUID, int],
+    ) -> dict[uuid.UUID, StreamNotifications]:
+        """The folds kept in the database of the streams not at hand, made by this code, that
+        the streams' events in `events` can start from (none beyond the event before)."""
+        kinds = {r.stream_id: FOLDS[e.aggregate] for r, e in events if r.stream_id in missing}
+        wanted = [s for s, kind in kinds.items() if kind.stored_form]
+        restored: dict[uuid.UUID, StreamNotifications] = {}
+        for stream_id, kept in load_folds(conn, NAME, wanted).items():
+            kind = kinds[stream_id]
+            if kept.fingerprint != fingerprint(kind) or kept.version >= missing[stream_id]:
+                continue
+            try:
+                restored[stream_id] = kind.restored(stream_id, kept.version, kept.state)
+            except (ValueError, TypeError, KeyError):  # derived data: folded again instead
+                log.warning("stored_fold_unreadable", consumer=NAME, stream_id=str(stream_id))
+        return restored
+
+    def _store(self, conn: sa.Connection, pushed_out: list[PushedOut]) -> None:
+        """Keep in the database the folds pushed out of memory (the latest of each stream)."""
+        latest = {fold.stream_id: fold for fold in pushed_out}
+        save_folds(
+            conn,
+            NAME,
+            [
+                StoredFold(f.stream_id, f.version, fingerprint(f.kind), f.stored)
+                for f in latest.values()
+            ],
+        )
 
     def applies_inline(self, recorded: RecordedEvent) -> bool:
         """Nothing to read: an image's create, and what follows it in this process."""
@@ -155,17 +202,19 @@ class NotificationsConsumer:
         folds: _BatchFolds,
     ) -> StreamNotifications:
         """The stream's fold as the events before this one left it: from the batch's, the
-        cache, the histories read for the batch, or else the log."""
+        cache, the folds and histories read for the batch, or else the log."""
         known = folds.folded.pop(recorded.stream_id, None) or self._folds.take(recorded.stream_id)
         if known is not None and known.version == recorded.version - 1:
             return known
-        stream = fold.start(recorded.stream_id)
         if recorded.version == 1:
-            return stream
-        history = folds.histories.get(recorded.stream_id, [])
-        if len(history) != recorded.version - 1:  # not a stream's first event in the batch
-            before = {recorded.stream_id: recorded.version}
-            history = load_streams_before(conn, before)[recorded.stream_id]
+            return fold.start(recorded.stream_id)
+        stream = folds.stored.pop(recorded.stream_id, None) or fold.start(recorded.stream_id)
+        history = folds.histories.pop(recorded.stream_id, [])
+        if stream.version + len(history) != recorded.version - 1:
+            # not what the batch read for it (not the stream's first event in the batch)
+            stream = fold.start(recorded.stream_id)
+            between = {recorded.stream_id: (0, recorded.version)}
+            history = load_streams_between(conn, between)[recorded.stream_id]
         for earlier in history:
             event = decode(earlier.event_type, earlier.schema_version, earlier.data)
             stream.replay(event, earlier.occurred_at)
@@ -175,10 +224,13 @@ class NotificationsConsumer:
 
 @dataclass
 class _BatchFolds:
-    """One batch's streams: the histories read for it, and each stream's fold so far; the
-    event loop's turns, given between events (a batch's folds are long work)."""
+    """One batch's streams: the folds and histories read for it, and each stream's fold so
+    far; the event loop's turns, given between events (a batch's folds are long work)."""
 
     histories: dict[uuid.UUID, list[EarlierEvent]]
+    """Each stream's events from its stored fold (or its start) to its first in the batch."""
+    stored: dict[uuid.UUID, StreamNotifications]
+    """The folds read from the database for the batch."""
     turns: LoopTurns
     folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 

@@ -444,22 +444,24 @@ class EarlierEvent(NamedTuple):
     occurred_at: datetime
 
 
-def load_streams_before(
-    conn: sa.Connection, before: Mapping[uuid.UUID, int]
+def load_streams_between(
+    conn: sa.Connection, between: Mapping[uuid.UUID, tuple[int, int]]
 ) -> dict[uuid.UUID, list[EarlierEvent]]:
-    """The events of each stream that came before its version in `before`, in order (for a
-    consumer's folds): on PostgreSQL in one statement, whatever the number of streams."""
-    found: dict[uuid.UUID, list[EarlierEvent]] = {stream_id: [] for stream_id in before}
-    if not before:
+    """The events of each stream in `between` after the first of its versions and before the
+    second, in order (for a consumer's folds: a stream's history, or what came after the state
+    it kept of it): on PostgreSQL in one statement, whatever the number of streams."""
+    found: dict[uuid.UUID, list[EarlierEvent]] = {stream_id: [] for stream_id in between}
+    if not between:
         return found
     if conn.dialect.name == "postgresql":
-        bounds = {"ids": list(before), "versions": list(before.values())}
-        rows = list(conn.execute(_PG_STREAMS_BEFORE, bounds))
+        afters, befores = zip(*between.values(), strict=True)
+        bounds = {"ids": list(between), "afters": list(afters), "befores": list(befores)}
+        rows = list(conn.execute(_PG_STREAMS_BETWEEN, bounds))
     else:  # in-process: a statement per stream costs next to nothing
         rows = [
             row
-            for stream_id, version in before.items()
-            for row in conn.execute(_EARLIER_IN_STREAM, {"s": stream_id, "v": version})
+            for stream_id, (after, before) in between.items()
+            for row in conn.execute(_IN_STREAM_BETWEEN, {"s": stream_id, "a": after, "b": before})
         ]
     for stream_id, *earlier in rows:
         found[stream_id].append(EarlierEvent(*earlier))
@@ -473,21 +475,27 @@ _EARLIER = (
     event.c.data,
     event.c.occurred_at,
 )
-_EARLIER_IN_STREAM = (
+_IN_STREAM_BETWEEN = (
     sa.select(*_EARLIER)
-    .where(event.c.stream_id == sa.bindparam("s"), event.c.version < sa.bindparam("v"))
+    .where(
+        event.c.stream_id == sa.bindparam("s"),
+        event.c.version > sa.bindparam("a"),
+        event.c.version < sa.bindparam("b"),
+    )
     .order_by(event.c.version)
 )
-_PG_STREAMS_BEFORE = (
+_PG_STREAMS_BETWEEN = (
     sa.text(
         "SELECT " + ", ".join(f"event.{c.name}" for c in _EARLIER) + " FROM event"
-        " JOIN unnest(:ids, :versions) AS bound(stream_id, version)"
-        " ON event.stream_id = bound.stream_id AND event.version < bound.version"
+        " JOIN unnest(:ids, :afters, :befores) AS bound(stream_id, after, before)"
+        " ON event.stream_id = bound.stream_id"
+        " AND event.version > bound.after AND event.version < bound.before"
         " ORDER BY event.stream_id, event.version"
     )
     .bindparams(
         sa.bindparam("ids", type_=sa.ARRAY(sa.Uuid)),
-        sa.bindparam("versions", type_=sa.ARRAY(sa.Integer)),
+        sa.bindparam("afters", type_=sa.ARRAY(sa.Integer)),
+        sa.bindparam("befores", type_=sa.ARRAY(sa.Integer)),
     )
     .columns(*_EARLIER)
 )

@@ -50,6 +50,19 @@ consumer_applied = sa.Table(
 )
 """The last version of each stream a consumer has applied: what it skips when it comes again."""
 
+consumer_fold = sa.Table(
+    "consumer_fold",
+    metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+)
+"""A consumer's fold of a stream at a version (infra/db/consumer_folds.py): derived data, kept
+for the streams it pushed out of memory, read instead of their histories when made by the code
+running now (`fingerprint`)."""
+
 consumer_offset = sa.Table(
     "consumer_offset",
     metadata,

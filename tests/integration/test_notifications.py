@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,12 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import ClientResponse
 
+from catalog.events import ImageCreated
+from catalog.notifications import ImageNotifications
 from infra.bootstrap import Container
 from infra.consumers import notifications
 from infra.consumers.status import consumer_status
-from infra.db.tables import checkpoint, consumer_applied, notification
+from infra.db.tables import checkpoint, consumer_applied, consumer_fold, notification
 from infra.projection_rebuild import rebuild_projections
 from infra.settings import NotificationSettings
 from tests.integration.conftest import (
@@ -235,11 +239,13 @@ async def test_events_delivered_again_are_not_notified_twice(
     assert await outbox(container) == first
 
 
-async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_once(
-    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("stored", [True, False], ids=["folds-stored", "histories"])
+async def test_a_consumer_with_nothing_cached_reads_each_batchs_streams_at_once(
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch, stored: bool
 ) -> None:
     """A consumer catching up with a long log finds hardly any stream's fold in its cache: the
-    histories a batch needs are read at once, not event by event, and it notifies the same."""
+    folds it kept in the database (or, for a kind without a stored form, the histories) a
+    batch needs are read at once, not event by event, and it notifies the same."""
     images = [await created_image_id(api, tags=["a"]) for _ in range(20)]
     for tag in ("b", "c"):  # each image's events spread over the consumer's batches of 50
         for image_id in images:
@@ -250,28 +256,85 @@ async def test_a_consumer_with_nothing_cached_reads_each_batchs_histories_at_onc
 
     await container.database.write(forget_notifications)
     monkeypatch.setattr(notifications, "CACHED_STREAMS", 0)
+    monkeypatch.setattr(ImageNotifications, "stored_form", stored)
     with statements_sent() as sent:
         assert await consume_log(container, "notifications") > 0
-    reads = [s for s in sent if "FROM event" in s and "version <" in s]
+    histories = [s for s in sent if "FROM event" in s and "version <" in s]
+    folds = [s for s in sent if "FROM consumer_fold" in s]
     # the tail's reads: a delivery each, or nothing
     batches = [s for s in sent if "FROM event" in s and "ORDER BY event.commit_order" in s]
 
     assert await outbox(container) == cached
+    read = folds if stored else histories
     if container.database.postgres:  # (SQLite reads each stream on its own: in-process)
-        assert 0 < len(reads) <= len(batches)
+        assert 0 < len(read) <= len(batches)
+    if stored:
+        assert histories == []
+        assert await kept_folds(container) == {uuid.UUID(i): 3 for i in images}
+    else:
+        assert folds == []
+
+
+async def kept_folds(container: Container) -> dict[uuid.UUID, int]:
+    """The notifications consumer's folds kept in the database: stream -> version."""
+
+    def read(conn: sa.Connection) -> dict[uuid.UUID, int]:
+        rows = conn.execute(sa.select(consumer_fold.c.stream_id, consumer_fold.c.version))
+        return {row.stream_id: row.version for row in rows}
+
+    return await container.database.read(read)
+
+
+@pytest.mark.parametrize("fingerprint", ["0" * 64, None], ids=["other-code", "unreadable"])
+async def test_folds_made_by_other_code_are_not_read_and_a_deleted_images_fold_goes(
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch, fingerprint: str | None
+) -> None:
+    """A fold kept by code that folded differently (another fingerprint), or that cannot be
+    read, is not used: the stream's history is folded instead, and its fold written over. An
+    image's fold goes with the image."""
+    kept, deleted = await created_image_id(api), await created_image_id(api)
+    monkeypatch.setattr(notifications, "CACHED_STREAMS", 0)
+    assert await consume_log(container, "notifications") > 0
+    assert await kept_folds(container) == {uuid.UUID(kept): 1, uuid.UUID(deleted): 1}
+    if fingerprint is None:
+        spoilt = sa.update(consumer_fold).values(state="not a fold")
+    else:  # a fold that reads well, but tells another image (tagged "x")
+        other = ImageNotifications.start(uuid.UUID(kept))
+        other.advance(ImageCreated(name="other", tags=("x",)), datetime.now(UTC))
+        spoilt = sa.update(consumer_fold).values(fingerprint=fingerprint, state=other.stored())
+    await container.database.write(lambda conn: conn.execute(spoilt))
+
+    assert (await api.put(f"/v2/images/{kept}/tags/b", headers=PROJECT_A)).status == 204
+    assert (await api.delete(f"/v2/images/{deleted}", headers=PROJECT_A)).status == 204
+    assert await consume_log(container, "notifications") > 0
+
+    assert await kept_folds(container) == {uuid.UUID(kept): 2}
+    assert [
+        m["payload"]["tags"] for m in await outbox(container) if m["event_type"] == ("image.update")
+    ] == [["b"]]
 
 
 @pytest.mark.parametrize(
-    ("kept", "live"),
-    [pytest.param(1, 1, id="history-folded-again"), pytest.param(100, 1, id="folds-packed")],
+    ("kept", "live", "stored"),
+    [
+        pytest.param(1, 1, False, id="history-folded-again"),
+        pytest.param(1, 1, True, id="folds-stored"),
+        pytest.param(100, 1, True, id="folds-packed"),
+    ],
 )
 async def test_a_catch_up_notifies_what_was_notified_live(
-    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch, kept: int, live: int
+    api: ApiClient,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+    kept: int,
+    live: int,
+    stored: bool,
 ) -> None:
     """A consumer started at the log's start, which keeps one stream's fold at most (and so
-    folds nearly every stream's history again) or one as it is and the others packed, writes
-    the messages the consumer following the log as it grew wrote: the same rows, in the same
-    order, each message the same."""
+    reads nearly every stream's fold back from the database, or, without a stored form, folds
+    its history again) or one as it is and the others packed, writes the messages the
+    consumer following the log as it grew wrote: the same rows, in the same order, each
+    message the same."""
 
     async def follow() -> None:
         await consume_log(container, "notifications")
@@ -305,6 +368,7 @@ async def test_a_catch_up_notifies_what_was_notified_live(
     await container.database.write(forget_notifications)
     monkeypatch.setattr(notifications, "CACHED_STREAMS", kept)
     monkeypatch.setattr(notifications, "LIVE_FOLDS", live)
+    monkeypatch.setattr(ImageNotifications, "stored_form", stored)
     assert await consume_log(container, "notifications") > 0
 
     assert await outbox_rows(container) == notified_live

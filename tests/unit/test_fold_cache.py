@@ -1,13 +1,20 @@
 """The notifications consumer's kept folds: the most recent as objects, older ones packed,
-within their bounds; a packed fold notifies what it would have notified unpacked."""
+within their bounds, then pushed out (to the database, for a kind with a stored form); a
+packed fold notifies what it would have notified unpacked."""
 
 from __future__ import annotations
 
 import pickle
 import uuid
 
-from catalog.events import ImageCreated, ImageDeleted, ImageMemberAdded, ImageTagAdded
-from catalog.notifications import ImageNotifications
+from catalog.events import (
+    ImageCreated,
+    ImageDeleted,
+    ImageMemberAdded,
+    ImageTagAdded,
+    TaskCreated,
+)
+from catalog.notifications import ImageNotifications, TaskNotifications
 from infra.consumers.fold_cache import FoldCache
 from tests.unit.test_glance_notifications import AT
 
@@ -49,7 +56,7 @@ def test_older_folds_are_packed_and_notify_as_they_would_have() -> None:
 
 def test_the_oldest_packed_folds_go_beyond_the_streams_or_bytes_kept() -> None:
     by_count = FoldCache(streams=3, live=1, packed_bytes=1 << 20)
-    size = len(pickle.dumps(shared_image(), protocol=pickle.HIGHEST_PROTOCOL))
+    size = len(shared_image().stored())
     by_bytes = FoldCache(streams=10, live=1, packed_bytes=2 * size + size // 2)
     folds = [shared_image() for _ in range(5)]
     for cache in (by_count, by_bytes):
@@ -58,6 +65,28 @@ def test_the_oldest_packed_folds_go_beyond_the_streams_or_bytes_kept() -> None:
 
         assert len(cache) == 3
         assert [cache.version(f.stream_id) for f in folds] == [None, None, 2, 2, 2]
+        pushed_out = cache.pushed_out()
+        assert [(p.stream_id, p.version) for p in pushed_out] == [
+            (f.stream_id, 2) for f in folds[:2]
+        ]
+        assert [p.stored for p in pushed_out] == [f.stored() for f in folds[:2]]
+        assert cache.pushed_out() == []  # handed over once
+
+
+def test_only_folds_with_a_stored_form_are_pushed_out_to_be_kept_elsewhere() -> None:
+    cache = FoldCache(streams=1, live=1, packed_bytes=1 << 20)
+    task = TaskNotifications.start(uuid.uuid4())
+    task.advance(TaskCreated(type="import", input={}, owner="proj-a"), AT)
+    image = shared_image()
+    for fold in (task, image, shared_image()):
+        cache.keep(fold)
+    nothing = FoldCache(streams=0, live=1, packed_bytes=1 << 20)
+    nothing.keep(image)
+
+    assert [p.stream_id for p in cache.pushed_out()] == [image.stream_id]  # the task: gone
+    assert [(p.stream_id, p.stored) for p in nothing.pushed_out()] == [
+        (image.stream_id, image.stored())
+    ]
 
 
 def test_an_ended_fold_or_a_cache_of_nothing_keeps_nothing() -> None:
