@@ -72,12 +72,16 @@ _PG_APPLIED_VERSIONS = (
     .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
     .columns(consumer_applied.c.stream_id, consumer_applied.c.version)
 )
+# Records already there move by their key: an upsert's conflict with each, never a join. As an
+# `UPDATE … FROM unnest(…)` the statement's generic plan, made while the table was empty (a new
+# consumer's first batches), hashed every record of the consumer for each batch until the
+# table's statistics were next gathered. (The records are locked already: nothing is inserted.)
 _PG_MOVE_APPLIED = DriverStatement(
     sa.text(
-        "UPDATE consumer_applied SET version = moved.version"
+        "INSERT INTO consumer_applied (consumer, stream_id, version)"
+        " SELECT CAST(:consumer AS varchar), stream_id, version"
         " FROM unnest(:streams, :versions) AS moved(stream_id, version)"
-        " WHERE consumer_applied.consumer = :consumer"
-        " AND consumer_applied.stream_id = moved.stream_id"
+        " ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version"
     ).bindparams(
         sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
     )
