@@ -74,6 +74,11 @@ class NotificationsConsumer:
         self._folds = FoldCache(
             streams=CACHED_STREAMS, live=LIVE_FOLDS, packed_bytes=PACKED_FOLD_BYTES
         )
+        self._kept_in_database: set[uuid.UUID] = set()
+        """Streams held here whose fold the database keeps too (read back from it): the row
+        goes when the stream ends. (A fold begun here and never pushed out has none, so an
+        image's deletion costs no statement; a row another process wrote for a stream this one
+        folded itself may outlive its image: derived data, never read again.)"""
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
@@ -94,8 +99,10 @@ class NotificationsConsumer:
             folds.turns.step()
         for stream in folds.folded.values():
             self._folds.keep(stream)
-        ended = [s.stream_id for s in folds.folded.values() if s.ended and s.stored_form]
+        kept = self._kept_in_database
+        ended = [s.stream_id for s in folds.folded.values() if s.ended and s.stream_id in kept]
         forget_folds(conn, NAME, ended)
+        kept.difference_update(ended)
         self._store(conn, self._folds.pushed_out())
         add_notifications(conn, rows)
 
@@ -111,6 +118,7 @@ class NotificationsConsumer:
         wanted = [s for s, kind in kinds.items() if kind.stored_form]
         restored: dict[uuid.UUID, StreamNotifications] = {}
         for stream_id, kept in load_folds(conn, NAME, wanted).items():
+            self._kept_in_database.add(stream_id)
             kind = kinds[stream_id]
             if kept.fingerprint != fingerprint(kind) or kept.version >= missing[stream_id]:
                 continue
@@ -123,6 +131,7 @@ class NotificationsConsumer:
     def _store(self, conn: sa.Connection, pushed_out: list[PushedOut]) -> None:
         """Keep in the database the folds pushed out of memory (the latest of each stream)."""
         latest = {fold.stream_id: fold for fold in pushed_out}
+        self._kept_in_database.difference_update(latest)  # out of this process's hands
         save_folds(
             conn,
             NAME,

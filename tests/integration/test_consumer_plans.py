@@ -71,7 +71,8 @@ def _fill(conn: sa.Connection) -> None:
     conn.exec_driver_sql(
         "INSERT INTO event (commit_order, stream_id, version, event_id, event_type,"
         " schema_version, data, metadata, occurred_at)"
-        " SELECT pg_current_xact_id(), s, v, gen_random_uuid(), 'image.tag_added', 1, '{}', '{}', now()"
+        " SELECT pg_current_xact_id(), s, v, gen_random_uuid(), 'image.tag_added', 1,"
+        " '{}', '{}', now()"
         f" FROM (SELECT gen_random_uuid() AS s FROM generate_series(1, {RECORDS // 2})) AS streams,"
         " generate_series(1, 2) AS v"
     )

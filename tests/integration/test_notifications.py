@@ -314,6 +314,19 @@ async def test_folds_made_by_other_code_are_not_read_and_a_deleted_images_fold_g
     ] == [["b"]]
 
 
+async def test_the_folds_table_is_left_alone_while_the_folds_fit_in_memory(
+    api: ApiClient, container: Container
+) -> None:
+    """Deleting an image whose fold was never pushed out costs no statement on the folds."""
+    image_id = await created_image_id(api)
+    assert (await api.delete(f"/v2/images/{image_id}", headers=PROJECT_A)).status == 204
+    with statements_sent() as sent:
+        assert await consume_log(container, "notifications") > 0
+
+    assert "image.delete" in {m["event_type"] for m in await outbox(container)}
+    assert [s for s in sent if "consumer_fold" in s] == []
+
+
 @pytest.mark.parametrize(
     ("kept", "live", "stored"),
     [
