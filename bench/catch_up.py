@@ -69,6 +69,7 @@ from infra.db.migrate import upgrade
 from infra.db.tables import (
     checkpoint,
     consumer_applied,
+    consumer_fold,
     consumer_offset,
     notification,
     scrub_schedule,
@@ -239,10 +240,12 @@ async def _reached(counted: Counted, consuming: asyncio.Task[None]) -> None:
 
 
 async def forget_consumers(database: Database) -> None:
-    """Every consumer back at position 0, as a new one: nothing applied, nothing written."""
+    """Every consumer back at position 0, as a new one: nothing applied, nothing written, no
+    fold kept (a fold of a later version than the consumer's place is of no use to it)."""
 
     def forget(conn: sa.Connection) -> None:
-        for table in (consumer_applied, consumer_offset, notification, scrub_schedule):
+        tables = (consumer_applied, consumer_fold, consumer_offset, notification, scrub_schedule)
+        for table in tables:
             conn.execute(sa.delete(table))
         conn.execute(sa.delete(checkpoint).where(checkpoint.c.name.like("consumer.%")))
 

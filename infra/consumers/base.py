@@ -54,6 +54,17 @@ class InlineConsumer(Consumer, Protocol):
         events already known to it); if not, the event waits for its source, as others do."""
         ...
 
+    def apply_inline(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> None:
+        """`apply`, in the transaction that appends `events`, which may yet fail: what the
+        consumer keeps of them in memory waits for `committed_inline`."""
+        ...
+
+    def committed_inline(self, recorded: Sequence[RecordedEvent]) -> None:
+        """The append of `recorded`, which `apply_inline` applied, committed."""
+        ...
+
 
 @dataclass(frozen=True)
 class Delivery:

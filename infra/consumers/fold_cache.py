@@ -5,7 +5,7 @@ What a kept fold costs is mostly the cycle collector's: a fold is a few objects 
 its fold and its state; a task's or a namespace's: its aggregate, more), and every full
 collection walks every such object the process keeps. A consumer catching up with a long log
 allocates fast, so full collections come every second or so; with 40,000 image folds as objects
-(285,000 objects walked, scattered over the heap) they took a quarter of its time. So only the
+(285,000 objects walked, scattered over the heap) they took over a fifth of its time. So only the
 most recent streams' folds stay objects; older ones are kept packed, as values the collector
 does not walk (a text, a number: an image's stored form, its JSON, about 0.4 KB; another kind's
 pickle), until they are needed again, which costs unpacking them (about 8 µs an image's)
@@ -39,6 +39,14 @@ class PushedOut(NamedTuple):
     version: int
     stored: str
 
+
+PUSHED_OUT_WAITING = 10_000
+"""Folds pushed out kept until the consumer takes them (`pushed_out`), at most: a process whose
+events all take effect at their appends runs no batch for a while. Beyond, the oldest are lost
+(their streams' histories are read again when they come back)."""
+PACKED_ENTRY_BYTES = 200
+"""What a packed fold costs beyond its text or pickle (its entry, its tuple, its number),
+counted in `packed_bytes`."""
 
 _Packed = tuple[int, str, str | bytes]
 """A packed fold: its version, its kind's name, and its stored form (text) or else its pickle
@@ -83,7 +91,7 @@ class FoldCache:
             return
         if not self._streams:  # nothing is kept here
             if fold.stored_form:
-                self._pushed_out.append(_pushed_out(fold))
+                self._push_out(fold.stream_id.int, fold.version, fold.stored(), type(fold))
             return
         self._live[fold.stream_id] = fold
         if len(self._live) > self._live_bound:
@@ -94,16 +102,25 @@ class FoldCache:
             or len(self._packed) + len(self._live) > self._streams
         ):
             number, (version, kind, data) = self._packed.popitem(last=False)
-            self._packed_size -= len(data)
+            self._packed_size -= len(data) + PACKED_ENTRY_BYTES
             if isinstance(data, str):
-                stream_id = uuid.UUID(int=number)
-                self._pushed_out.append(PushedOut(self._kinds[kind], stream_id, version, data))
+                self._push_out(number, version, data, self._kinds[kind])
 
     def pushed_out(self) -> list[PushedOut]:
         """The folds with a stored form pushed out since the last call: the caller keeps them
         elsewhere or loses them (their streams are then folded again from their histories)."""
         folds, self._pushed_out = self._pushed_out, []
         return folds
+
+    def holds(self, stream_id: uuid.UUID) -> bool:
+        return stream_id in self._live or stream_id.int in self._packed
+
+    def _push_out(
+        self, number: int, version: int, stored: str, kind: type[StreamNotifications]
+    ) -> None:
+        self._pushed_out.append(PushedOut(kind, uuid.UUID(int=number), version, stored))
+        if len(self._pushed_out) > PUSHED_OUT_WAITING:
+            del self._pushed_out[0]
 
     def _forget(self, stream_id: uuid.UUID) -> None:
         if self._live.pop(stream_id, None) is None:
@@ -114,18 +131,14 @@ class FoldCache:
         self._kinds.setdefault(kind.__qualname__, kind)
         data = fold.stored() if fold.stored_form else pickle.dumps(fold, pickle.HIGHEST_PROTOCOL)
         self._packed[fold.stream_id.int] = (fold.version, kind.__qualname__, data)
-        self._packed_size += len(data)
+        self._packed_size += len(data) + PACKED_ENTRY_BYTES
 
     def _take_packed(self, number: int) -> _Packed | None:
         """The stream's packed fold, no longer kept; None if none is packed."""
         kept = self._packed.pop(number, None)
         if kept is not None:
-            self._packed_size -= len(kept[2])
+            self._packed_size -= len(kept[2]) + PACKED_ENTRY_BYTES
         return kept
 
     def __len__(self) -> int:
         return len(self._live) + len(self._packed)
-
-
-def _pushed_out(fold: StreamNotifications) -> PushedOut:
-    return PushedOut(type(fold), fold.stream_id, fold.version, fold.stored())

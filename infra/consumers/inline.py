@@ -83,6 +83,7 @@ class InlineConsumers:
             registered = self._registered.get(name)
             if registered is None:
                 continue
+            registered.consumer.committed_inline(recorded)
             for event in recorded:
                 registered.done[event.event_id] = True
             while len(registered.done) > NOTED:
@@ -122,7 +123,7 @@ def _applied_inline(
     if [r.version for r, _ in wanted] != list(range(first, first + len(wanted))):
         return False  # an earlier event of the stream still waits for the consumer
     try:
-        consumer.apply(conn, wanted)
+        consumer.apply_inline(conn, wanted)
     except DATABASE_ERRORS:
         raise  # the database's: the append fails with it, as with a view's
     except Exception:

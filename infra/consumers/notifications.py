@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,8 @@ LIVE_FOLDS = 4_000
 """... of which the most recent as objects (an image's: about 1.6 KB) ..."""
 PACKED_FOLD_BYTES = 32 << 20
 """... and the others packed, in this many bytes at most."""
+UNCOMMITTED_FOLDS = 1_000
+"""Folds advanced at appends not yet committed, kept at most (those of appends that failed go)."""
 
 
 class NotificationsConsumer:
@@ -74,37 +77,69 @@ class NotificationsConsumer:
         self._folds = FoldCache(
             streams=CACHED_STREAMS, live=LIVE_FOLDS, packed_bytes=PACKED_FOLD_BYTES
         )
-        self._kept_in_database: set[uuid.UUID] = set()
-        """Streams held here whose fold the database keeps too (read back from it): the row
-        goes when the stream ends. (A fold begun here and never pushed out has none, so an
-        image's deletion costs no statement; a row another process wrote for a stream this one
-        folded itself may outlive its image: derived data, never read again.)"""
+        self._kept_in_database: set[int] = set()
+        """Streams (their UUIDs' numbers: nothing the collector walks) held here whose fold the
+        database keeps too (read back from it): the row goes when the stream ends. (A fold
+        begun here and never pushed out has none, so an image's deletion costs no statement.)"""
+        self._uncommitted: OrderedDict[uuid.UUID, StreamNotifications] = OrderedDict()
+        """Folds advanced at an append that has not committed yet (`apply_inline`)."""
+        self._fingerprints = {k: fingerprint(k) for k in FOLDS.values() if k.stored_form}
+        """The code that folds each kind with a stored form (read once: its source)."""
 
     def apply(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
+        """A batch from the consumer's source: events the log holds."""
+        folded, rows = self._notified(conn, events)
+        for stream in folded:
+            self._folds.keep(stream)
+        kept = self._kept_in_database
+        ended = [s.stream_id for s in folded if s.ended and s.stream_id.int in kept]
+        forget_folds(conn, NAME, ended)
+        kept.difference_update(stream_id.int for stream_id in ended)
+        self._store(conn, self._folds.pushed_out())
+        add_notifications(conn, rows)
+
+    def apply_inline(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> None:
+        """At the append, in its transaction: nothing read (`applies_inline`) and nothing
+        written but the notifications. The folds advanced wait for the append's commit: a fold
+        of an append that failed is never kept, least of all in the database, where it would
+        stand for the stream at that version; the folds their keeping pushes out wait for the
+        next batch."""
+        folded, rows = self._notified(conn, events)
+        for stream in folded:
+            self._uncommitted[stream.stream_id] = stream
+            if len(self._uncommitted) > UNCOMMITTED_FOLDS:  # appends that failed
+                self._uncommitted.popitem(last=False)
+        add_notifications(conn, rows)
+
+    def committed_inline(self, recorded: Sequence[RecordedEvent]) -> None:
+        last = recorded[-1]
+        fold = self._uncommitted.pop(last.stream_id, None)
+        if fold is not None and fold.version == last.version:
+            self._folds.keep(fold)
+
+    def _notified(
+        self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
+    ) -> tuple[list[StreamNotifications], list[NewNotification]]:
+        """The notifications of `events`, and their streams' folds as they left them."""
         missing = self._not_cached(events)
-        stored = self._stored_folds(conn, events, missing)
+        restored = self._stored_folds(conn, events, missing)
         # What each stream not at hand needs read: its history, or what came after its fold.
-        after = {stream_id: stored[stream_id].version for stream_id in stored}
+        after = {stream_id: restored[stream_id].version for stream_id in restored}
         to_read = {
             stream_id: (after.get(stream_id, 0), version)
             for stream_id, version in missing.items()
             if after.get(stream_id, 0) < version - 1
         }
-        folds = _BatchFolds(load_streams_between(conn, to_read), stored, LoopTurns.of(conn))
+        folds = _BatchFolds(load_streams_between(conn, to_read), restored, LoopTurns.of(conn))
         rows: list[NewNotification] = []
         for recorded, event in events:
             rows.extend(self._rows(conn, recorded, event, folds))
             folds.turns.step()
-        for stream in folds.folded.values():
-            self._folds.keep(stream)
-        kept = self._kept_in_database
-        ended = [s.stream_id for s in folds.folded.values() if s.ended and s.stream_id in kept]
-        forget_folds(conn, NAME, ended)
-        kept.difference_update(ended)
-        self._store(conn, self._folds.pushed_out())
-        add_notifications(conn, rows)
+        return list(folds.folded.values()), rows
 
     def _stored_folds(
         self,
@@ -118,32 +153,44 @@ class NotificationsConsumer:
         wanted = [s for s, kind in kinds.items() if kind.stored_form]
         restored: dict[uuid.UUID, StreamNotifications] = {}
         for stream_id, kept in load_folds(conn, NAME, wanted).items():
-            self._kept_in_database.add(stream_id)
+            self._keeps_in_database(stream_id)
             kind = kinds[stream_id]
-            if kept.fingerprint != fingerprint(kind) or kept.version >= missing[stream_id]:
+            if kept.fingerprint != self._fingerprints[kind] or kept.version >= missing[stream_id]:
                 continue
             try:
                 restored[stream_id] = kind.restored(stream_id, kept.version, kept.state)
-            except (ValueError, TypeError, KeyError):  # derived data: folded again instead
+            except Exception:  # derived data: folded again instead
                 log.warning("stored_fold_unreadable", consumer=NAME, stream_id=str(stream_id))
         return restored
+
+    def _keeps_in_database(self, stream_id: uuid.UUID) -> None:
+        kept = self._kept_in_database
+        kept.add(stream_id.int)
+        # More than the cache and a batch hold: streams a failed batch took out, never kept.
+        if len(kept) > CACHED_STREAMS + 1_000:
+            kept.intersection_update(n for n in kept if self._folds.holds(uuid.UUID(int=n)))
 
     def _store(self, conn: sa.Connection, pushed_out: list[PushedOut]) -> None:
         """Keep in the database the folds pushed out of memory (the latest of each stream)."""
         latest = {fold.stream_id: fold for fold in pushed_out}
-        self._kept_in_database.difference_update(latest)  # out of this process's hands
+        # out of this process's hands
+        self._kept_in_database.difference_update(stream_id.int for stream_id in latest)
         save_folds(
             conn,
             NAME,
             [
-                StoredFold(f.stream_id, f.version, fingerprint(f.kind), f.stored)
+                StoredFold(f.stream_id, f.version, self._fingerprints[f.kind], f.stored)
                 for f in latest.values()
             ],
         )
 
     def applies_inline(self, recorded: RecordedEvent) -> bool:
-        """Nothing to read: an image's create, and what follows it in this process."""
-        return self._needs_no_history(recorded.stream_id, recorded.version)
+        """Nothing to read: an image's create, and what follows it in this process. Nor to
+        write but notifications: a stream whose fold came from the database (its row goes
+        when it ends) waits for the source."""
+        return recorded.stream_id.int not in self._kept_in_database and self._needs_no_history(
+            recorded.stream_id, recorded.version
+        )
 
     def _needs_no_history(self, stream_id: uuid.UUID, version: int) -> bool:
         """Whether the stream's event at `version` is its first, or its fold is cached as the
@@ -217,7 +264,7 @@ class NotificationsConsumer:
             return known
         if recorded.version == 1:
             return fold.start(recorded.stream_id)
-        stream = folds.stored.pop(recorded.stream_id, None) or fold.start(recorded.stream_id)
+        stream = folds.restored.pop(recorded.stream_id, None) or fold.start(recorded.stream_id)
         history = folds.histories.pop(recorded.stream_id, [])
         if stream.version + len(history) != recorded.version - 1:
             # not what the batch read for it (not the stream's first event in the batch)
@@ -237,9 +284,9 @@ class _BatchFolds:
     far; the event loop's turns, given between events (a batch's folds are long work)."""
 
     histories: dict[uuid.UUID, list[EarlierEvent]]
-    """Each stream's events from its stored fold (or its start) to its first in the batch."""
-    stored: dict[uuid.UUID, StreamNotifications]
-    """The folds read from the database for the batch."""
+    """Each stream's events from its restored fold (or its start) to its first in the batch."""
+    restored: dict[uuid.UUID, StreamNotifications]
+    """The folds read back from the database for the batch."""
     turns: LoopTurns
     folded: dict[uuid.UUID, StreamNotifications] = field(default_factory=dict)
 

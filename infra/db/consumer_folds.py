@@ -2,12 +2,13 @@
 a version, for the streams it pushed out of memory (the notifications consumer's images, once a
 log has more of them alive than it keeps at hand).
 
-Derived data, written in the transaction of the batch that pushed the fold out: losing one
-costs reading and folding its stream's history again, nothing else. A fold is read back only
-when made by the code running now (its `fingerprint`); any fold of an event log's stream at a
-version is that stream's state at that version whichever process wrote it, so of two writers
-the higher version stands. A stream's fold goes when the stream ends (the image deleted): no
-event of it comes again.
+Derived data, written in the transaction of a batch of the consumer's source (only folds of
+events the log holds: never one of an append that may yet fail): losing one costs reading and
+folding its stream's history again, nothing else. A fold is read back only when made by the
+code running now (its `fingerprint`); any fold of a stream at a version is that stream's state
+at that version whichever process wrote it. A stream's fold goes when the stream ends (the
+image deleted) if the process that ends it read the fold from here; one written meanwhile by
+another process (a Kafka rebalance) stays behind, never read again.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ _LOAD = sa.select(
 _UPSERT = (
     " ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version,"
     " fingerprint = excluded.fingerprint, state = excluded.state"
-    " WHERE consumer_fold.version < excluded.version"
-    " OR consumer_fold.fingerprint <> excluded.fingerprint"
 )
-"""A fold replaces a lower version's, or one made by other code (which nothing reads)."""
+"""A fold replaces the one kept: each is the stream's state at its version, and the last
+written is the one likely to be read next (a consumer reset to an earlier place writes lower
+versions than it wrote before; a fold older than needed is read with the events after it)."""
 _PG_SAVE = DriverStatement(
     sa.text(
         "INSERT INTO consumer_fold (consumer, stream_id, version, fingerprint, state)"

@@ -72,29 +72,29 @@ _PG_APPLIED_VERSIONS = (
     .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
     .columns(consumer_applied.c.stream_id, consumer_applied.c.version)
 )
+
+
+def _pg_insert_applied(on_conflict: str = "") -> DriverStatement:
+    return DriverStatement(
+        sa.text(
+            "INSERT INTO consumer_applied (consumer, stream_id, version)"
+            " SELECT CAST(:consumer AS varchar), stream_id, version"
+            " FROM unnest(:streams, :versions) AS applied(stream_id, version)" + on_conflict
+        ).bindparams(
+            sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
+        )
+    )
+
+
 # Records already there move by their key: an upsert's conflict with each, never a join. As an
 # `UPDATE … FROM unnest(…)` the statement's generic plan, made while the table was empty (a new
 # consumer's first batches), hashed every record of the consumer for each batch until the
 # table's statistics were next gathered. (The records are locked already: nothing is inserted.)
-_PG_MOVE_APPLIED = DriverStatement(
-    sa.text(
-        "INSERT INTO consumer_applied (consumer, stream_id, version)"
-        " SELECT CAST(:consumer AS varchar), stream_id, version"
-        " FROM unnest(:streams, :versions) AS moved(stream_id, version)"
-        " ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version"
-    ).bindparams(
-        sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
-    )
+_PG_MOVE_APPLIED = _pg_insert_applied(
+    " ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version"
 )
-_PG_INSERT_APPLIED = DriverStatement(
-    sa.text(
-        "INSERT INTO consumer_applied (consumer, stream_id, version)"
-        " SELECT CAST(:consumer AS varchar), stream_id, version"
-        " FROM unnest(:streams, :versions) AS new(stream_id, version)"
-    ).bindparams(
-        sa.bindparam("streams", type_=_STREAM_IDS), sa.bindparam("versions", type_=_VERSIONS)
-    )
-)
+_PG_INSERT_APPLIED = _pg_insert_applied()
+"""New streams' records: a conflict fails the batch (see `record_applied`)."""
 
 
 _AS_INTEGER = operator.attrgetter("int")

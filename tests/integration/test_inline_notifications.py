@@ -159,7 +159,7 @@ async def test_a_consumers_own_failure_at_the_append_leaves_the_event_to_its_sou
     def broken(*args: Any) -> None:
         raise RuntimeError("a notification that cannot be built")
 
-    monkeypatch.setattr(consumer, "apply", broken)
+    monkeypatch.setattr(consumer, "apply_inline", broken)
     image_id = await created_image_id(api)  # the create itself succeeds
 
     assert await outbox(container) == []

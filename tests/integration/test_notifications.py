@@ -3,6 +3,7 @@ the notifications consumer, into the outbox."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import uuid
@@ -14,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import ClientResponse
 
-from catalog.events import ImageCreated
+from catalog.events import ImageCreated, RecordedEvent, decode
 from catalog.notifications import ImageNotifications
 from infra.bootstrap import Container
 from infra.consumers import notifications
@@ -325,6 +326,61 @@ async def test_the_folds_table_is_left_alone_while_the_folds_fit_in_memory(
 
     assert "image.delete" in {m["event_type"] for m in await outbox(container)}
     assert [s for s in sent if "consumer_fold" in s] == []
+
+
+async def test_a_fold_advanced_at_an_append_that_failed_is_never_kept(
+    api: ApiClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append's notifications are written in its transaction; should it fail, the fold it
+    advanced must not stand for the image anywhere, least of all in the database, where a
+    later process would start from it (here: after a restart)."""
+    monkeypatch.setattr(notifications, "CACHED_STREAMS", 1)
+    consumer = notifications.NotificationsConsumer(NotificationSettings())
+    image_id, other_id = await created_image_id(api), await created_image_id(api)
+    created = (await container.log.load_stream(uuid.UUID(image_id)))[0]
+    other = (await container.log.load_stream(uuid.UUID(other_id)))[0]
+
+    async def apply(recorded: RecordedEvent, *, inline: bool = False) -> None:
+        event = decode(recorded.event_type, recorded.schema_version, recorded.data)
+        apply = consumer.apply_inline if inline else consumer.apply
+
+        def unit(conn: sa.Connection) -> None:
+            apply(conn, [(recorded, event)])
+            if inline:
+                raise RuntimeError("the append failed")
+
+        with contextlib.suppress(RuntimeError):
+            await container.database.write(unit)
+
+    await apply(created)
+    never = {"attributes": {"name": "never"}, "properties": {}, "removed_properties": []}
+    failed = created.model_copy(
+        update={
+            "version": 2,
+            "event_id": uuid.uuid4(),
+            "event_type": "image.updated",
+            "data": never,
+        }
+    )
+    await apply(failed, inline=True)
+    await apply(other)  # pushes out what the cache holds of the image, if anything
+    response = await api.patch(
+        f"/v2/images/{image_id}",
+        data=json.dumps([{"op": "replace", "path": "/name", "value": "real"}]),
+        headers={**PROJECT_A, "Content-Type": "application/openstack-images-v2.1-json-patch"},
+    )
+    assert response.status == 200
+    for recorded in (await container.log.load_stream(uuid.UUID(image_id)))[1:]:
+        await apply(recorded)
+    consumer = notifications.NotificationsConsumer(NotificationSettings())  # a restart
+    assert (await api.put(f"/v2/images/{image_id}/tags/t", headers=PROJECT_A)).status == 204
+    for recorded in (await container.log.load_stream(uuid.UUID(image_id)))[2:]:
+        await apply(recorded)
+
+    names = [
+        m["payload"]["name"] for m in await outbox(container) if m["event_type"] == ("image.update")
+    ]
+    assert names == ["real", "real"]
 
 
 @pytest.mark.parametrize(

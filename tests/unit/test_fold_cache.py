@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 import uuid
 
+import pytest
+
 from catalog.events import (
     ImageCreated,
     ImageDeleted,
@@ -15,7 +17,8 @@ from catalog.events import (
     TaskCreated,
 )
 from catalog.notifications import ImageNotifications, TaskNotifications
-from infra.consumers.fold_cache import FoldCache
+from infra.consumers import fold_cache
+from infra.consumers.fold_cache import PACKED_ENTRY_BYTES, FoldCache
 from tests.unit.test_glance_notifications import AT
 
 
@@ -56,7 +59,7 @@ def test_older_folds_are_packed_and_notify_as_they_would_have() -> None:
 
 def test_the_oldest_packed_folds_go_beyond_the_streams_or_bytes_kept() -> None:
     by_count = FoldCache(streams=3, live=1, packed_bytes=1 << 20)
-    size = len(shared_image().stored())
+    size = len(shared_image().stored()) + PACKED_ENTRY_BYTES
     by_bytes = FoldCache(streams=10, live=1, packed_bytes=2 * size + size // 2)
     folds = [shared_image() for _ in range(5)]
     for cache in (by_count, by_bytes):
@@ -100,3 +103,24 @@ def test_an_ended_fold_or_a_cache_of_nothing_keeps_nothing() -> None:
 
     assert cache.version(deleted.stream_id) is None
     assert len(cache) == len(nothing) == 0
+
+
+def test_folds_pushed_out_and_never_taken_are_kept_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fold_cache, "PUSHED_OUT_WAITING", 2)
+    nothing = FoldCache(streams=0, live=1, packed_bytes=1 << 20)
+    folds = [shared_image() for _ in range(3)]
+    for fold in folds:
+        nothing.keep(fold)
+
+    assert [p.stream_id for p in nothing.pushed_out()] == [f.stream_id for f in folds[1:]]
+
+
+def test_a_cache_says_which_streams_it_holds() -> None:
+    cache = FoldCache(streams=2, live=1, packed_bytes=1 << 20)
+    live, packed, gone = shared_image(), shared_image(), shared_image()
+    for fold in (gone, packed, live):
+        cache.keep(fold)
+
+    assert [cache.holds(f.stream_id) for f in (live, packed, gone)] == [True, True, False]
