@@ -83,7 +83,10 @@ class InlineConsumers:
             registered = self._registered.get(name)
             if registered is None:
                 continue
-            registered.consumer.committed_inline(recorded)
+            try:
+                registered.consumer.committed_inline(recorded)
+            except Exception:  # the append committed: it must not be reported as failed
+                log.exception("consumer_inline_commit_failed", consumer=name)
             for event in recorded:
                 registered.done[event.event_id] = True
             while len(registered.done) > NOTED:

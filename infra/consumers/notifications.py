@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -83,6 +83,11 @@ class NotificationsConsumer:
         begun here and never pushed out has none, so an image's deletion costs no statement.)"""
         self._uncommitted: OrderedDict[uuid.UUID, StreamNotifications] = OrderedDict()
         """Folds advanced at an append that has not committed yet (`apply_inline`)."""
+        self._committed: deque[tuple[uuid.UUID, int]] = deque()
+        """(stream, version) of appends committed since: their folds are kept by the next
+        call that works on the cache. `committed_inline` runs where the append returns (the
+        event loop), the consumer's work where the database runs it (SQLite: its writer's
+        thread): only this queue, whose ends are safe across threads, is touched by both."""
         self._fingerprints = {k: fingerprint(k) for k in FOLDS.values() if k.stored_form}
         """The code that folds each kind with a stored form (read once: its source)."""
 
@@ -90,6 +95,8 @@ class NotificationsConsumer:
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
     ) -> None:
         """A batch from the consumer's source: events the log holds."""
+        self._keep_committed()
+        self._store(conn, self._folds.pushed_out())  # pushed out since (read below, maybe)
         folded, rows = self._notified(conn, events)
         for stream in folded:
             self._folds.keep(stream)
@@ -98,6 +105,8 @@ class NotificationsConsumer:
         forget_folds(conn, NAME, ended)
         kept.difference_update(stream_id.int for stream_id in ended)
         self._store(conn, self._folds.pushed_out())
+        if len(kept) > CACHED_STREAMS + 1_000:  # streams a failed batch took out, never kept
+            kept.intersection_update(n for n in kept if self._folds.holds(uuid.UUID(int=n)))
         add_notifications(conn, rows)
 
     def apply_inline(
@@ -108,6 +117,7 @@ class NotificationsConsumer:
         of an append that failed is never kept, least of all in the database, where it would
         stand for the stream at that version; the folds their keeping pushes out wait for the
         next batch."""
+        self._keep_committed()
         folded, rows = self._notified(conn, events)
         for stream in folded:
             self._uncommitted[stream.stream_id] = stream
@@ -116,10 +126,15 @@ class NotificationsConsumer:
         add_notifications(conn, rows)
 
     def committed_inline(self, recorded: Sequence[RecordedEvent]) -> None:
-        last = recorded[-1]
-        fold = self._uncommitted.pop(last.stream_id, None)
-        if fold is not None and fold.version == last.version:
-            self._folds.keep(fold)
+        self._committed.append((recorded[-1].stream_id, recorded[-1].version))
+
+    def _keep_committed(self) -> None:
+        """Keep the folds of the appends committed since the last call."""
+        while self._committed:
+            stream_id, version = self._committed.popleft()
+            fold = self._uncommitted.pop(stream_id, None)
+            if fold is not None and fold.version == version:
+                self._folds.keep(fold)
 
     def _notified(
         self, conn: sa.Connection, events: Sequence[tuple[RecordedEvent, DomainEvent]]
@@ -153,7 +168,7 @@ class NotificationsConsumer:
         wanted = [s for s, kind in kinds.items() if kind.stored_form]
         restored: dict[uuid.UUID, StreamNotifications] = {}
         for stream_id, kept in load_folds(conn, NAME, wanted).items():
-            self._keeps_in_database(stream_id)
+            self._kept_in_database.add(stream_id.int)
             kind = kinds[stream_id]
             if kept.fingerprint != self._fingerprints[kind] or kept.version >= missing[stream_id]:
                 continue
@@ -163,16 +178,10 @@ class NotificationsConsumer:
                 log.warning("stored_fold_unreadable", consumer=NAME, stream_id=str(stream_id))
         return restored
 
-    def _keeps_in_database(self, stream_id: uuid.UUID) -> None:
-        kept = self._kept_in_database
-        kept.add(stream_id.int)
-        # More than the cache and a batch hold: streams a failed batch took out, never kept.
-        if len(kept) > CACHED_STREAMS + 1_000:
-            kept.intersection_update(n for n in kept if self._folds.holds(uuid.UUID(int=n)))
-
     def _store(self, conn: sa.Connection, pushed_out: list[PushedOut]) -> None:
         """Keep in the database the folds pushed out of memory (the latest of each stream)."""
-        latest = {fold.stream_id: fold for fold in pushed_out}
+        # The latest of each stream, unless the stream came back meanwhile (its fold is newer).
+        latest = {f.stream_id: f for f in pushed_out if not self._folds.holds(f.stream_id)}
         # out of this process's hands
         self._kept_in_database.difference_update(stream_id.int for stream_id in latest)
         save_folds(
@@ -188,6 +197,7 @@ class NotificationsConsumer:
         """Nothing to read: an image's create, and what follows it in this process. Nor to
         write but notifications: a stream whose fold came from the database (its row goes
         when it ends) waits for the source."""
+        self._keep_committed()
         return recorded.stream_id.int not in self._kept_in_database and self._needs_no_history(
             recorded.stream_id, recorded.version
         )

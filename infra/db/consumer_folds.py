@@ -114,7 +114,7 @@ def load_folds(
 
 
 def save_folds(conn: sa.Connection, consumer: str, folds: Sequence[StoredFold]) -> None:
-    """Keep these folds (one per stream), unless one of a higher version is kept already."""
+    """Keep these folds (one per stream), in place of any kept before."""
     if not folds:
         return
     # In key order: two processes writing the same streams' folds wait in one order.
