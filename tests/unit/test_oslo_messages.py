@@ -4,6 +4,7 @@ payloads' as `strftime` writes them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -65,7 +66,7 @@ def test_a_message_is_the_json_of_oslos_message_with_the_context() -> None:
     messages = oslo_messages(recorded(), notifications, "image.localhost")
 
     for message, (index, notification) in zip(messages, notifications, strict=True):
-        expected_id = uuid.uuid5(MESSAGE_IDS, f"{EVENT_ID}/{index}")
+        expected_id = expected_message_id(str(EVENT_ID), index, AT)
         expected = {
             "message_id": str(expected_id),
             "publisher_id": "image.localhost",
@@ -107,10 +108,40 @@ def test_timestamps_of_many_times_are_strftimes_text() -> None:
         assert oslo_timestamp(at) == at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def test_message_ids_are_uuid5s_of_the_event_and_index() -> None:
-    for _ in range(2_000):
-        event = str(uuid.uuid4())
+def expected_message_id(event: str, index: int, at: datetime) -> uuid.UUID:
+    """The id RFC 9562's layout gives: the time in milliseconds, version 8, the SHA-1 of the
+    name in the namespace in the other bits, the RFC's variant."""
+    hashed = hashlib.sha1(MESSAGE_IDS.bytes + f"{event}/{index}".encode()).digest()
+    milliseconds = max(int(at.replace(tzinfo=at.tzinfo or UTC).timestamp() * 1000), 0)
+    fields = bytearray(milliseconds.to_bytes(6) + hashed[6:16])
+    fields[6] = 0x80 | fields[6] & 0x0F
+    fields[8] = 0x80 | fields[8] & 0x3F
+    return uuid.UUID(bytes=bytes(fields))
+
+
+def test_message_ids_are_the_events_time_then_the_hash_of_the_event_and_index() -> None:
+    rng = random.Random(5)
+    times = [AT, datetime(2026, 1, 1), datetime(1960, 1, 1, tzinfo=UTC)]
+    times += [AT + timedelta(microseconds=rng.randrange(10**12)) for _ in range(500)]
+    for at in times:
+        event = str(uuid.UUID(int=rng.getrandbits(128)))
         for index in range(4):
-            expected = uuid.uuid5(MESSAGE_IDS, f"{event}/{index}")
-            assert message_id(event, index) == expected
-            assert message_id_text(event, index) == str(expected)
+            expected = expected_message_id(event, index, at)
+            assert message_id(event, index, at) == expected
+            assert message_id_text(event, index, at) == str(expected)
+            assert expected.version == 8
+            assert expected.variant == uuid.RFC_4122
+
+
+def test_message_ids_follow_the_events_times_and_differ_by_index() -> None:
+    rng = random.Random(9)
+    at = AT
+    ids = []
+    for _ in range(2_000):
+        at += timedelta(milliseconds=rng.randrange(1, 50))
+        event = str(uuid.UUID(int=rng.getrandbits(128)))
+        ids.append([message_id_text(event, index, at) for index in range(3)])
+    assert len({id_ for ids_of_event in ids for id_ in ids_of_event}) == 3 * len(ids)
+    firsts = [ids_of_event[0] for ids_of_event in ids]
+    # The text's order is the UUID's and the database's (bytes compared from the first).
+    assert firsts == sorted(firsts)
