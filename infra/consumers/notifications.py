@@ -4,8 +4,8 @@ Each event's notifications (catalog/notifications/: images', tasks' and metadata
 streams, each folded by its kind's fold) are written to the `notification` table in
 the transaction that records the event as applied, so each is written exactly once; relays then
 publish the outbox wherever notifications are sent (infra/notifications/routes.py).
-Message ids derive from the event's id, so a message published again after a crash is
-recognisably the same message. Messages are oslo.messaging notifications
+Message ids derive from the event (its time, its id, the notification's index), so a message
+published again after a crash is recognisably the same message. Messages are oslo.messaging notifications
 (infra/notifications/oslo_messages.py).
 """
 

@@ -44,10 +44,11 @@ def message_id(event: str, index: int, occurred_at: datetime) -> uuid.UUID:
     A version 8 UUID (RFC 9562, laid out as version 7 is): the event's time in milliseconds
     since 1970 in its first 48 bits, then 74 bits of the SHA-1 of `{event}/{index}` in the
     namespace `MESSAGE_IDS`. The same event always gives the same ids (a message made again
-    after a crash is the same message), and ids follow the log's order: the outbox's unique
-    index on them grows at its end, where ids hashed whole land at random places and cost
-    the database more for each row as the index outgrows its cache (a catch-up writes
-    millions)."""
+    after a crash is the same message), and ids nearly follow the events' times: the outbox's
+    unique index on them grows near its end, where ids hashed whole land at random places and
+    cost the database more for each row as the index outgrows its cache (a catch-up writes
+    millions). Events in one millisecond, or from nodes whose clocks differ, are not in the
+    ids' order; nothing depends on it."""
     return uuid.UUID(int=_message_id_bits(event, index, occurred_at))
 
 
@@ -61,7 +62,7 @@ def message_id_text(event: str, index: int, occurred_at: datetime) -> str:
 def _message_id_bits(event: str, index: int, occurred_at: datetime) -> int:
     digest = _NAMESPACE_HASHED.copy()  # cheaper than a new hash of the namespace each time
     digest.update(f"{event}/{index}".encode())
-    if occurred_at.tzinfo is None:  # a naive time is UTC, as the log stores every time
+    if occurred_at.tzinfo is None:  # none reaches here (clocks give UTC); taken as UTC
         occurred_at = occurred_at.replace(tzinfo=UTC)
     # Whole milliseconds, computed exactly (no float); a time before 1970 counts as 0.
     since_epoch = max((occurred_at - _EPOCH) // _MILLISECOND, 0) & _TIME_BITS

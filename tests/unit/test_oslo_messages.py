@@ -133,6 +133,17 @@ def test_message_ids_are_the_events_time_then_the_hash_of_the_event_and_index() 
             assert expected.variant == uuid.RFC_4122
 
 
+def test_a_message_id_is_the_same_for_the_event_read_back_at_any_offset() -> None:
+    # Events come back from the log, Kafka's records (ISO text) or memory, at any offset.
+    rng = random.Random(11)
+    for _ in range(500):
+        at = AT + timedelta(microseconds=rng.randrange(10**12))
+        event = str(uuid.UUID(int=rng.getrandbits(128)))
+        elsewhere = at.astimezone(timezone(timedelta(minutes=rng.randrange(-720, 720))))
+        read_back = datetime.fromisoformat(elsewhere.isoformat())
+        assert message_id(event, 2, read_back) == message_id(event, 2, at)
+
+
 def test_message_ids_follow_the_events_times_and_differ_by_index() -> None:
     rng = random.Random(9)
     at = AT
