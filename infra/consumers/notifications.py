@@ -5,8 +5,8 @@ streams, each folded by its kind's fold) are written to the `notification` table
 the transaction that records the event as applied, so each is written exactly once; relays then
 publish the outbox wherever notifications are sent (infra/notifications/routes.py).
 Message ids derive from the event (its time, its id, the notification's index), so a message
-published again after a crash is recognisably the same message. Messages are oslo.messaging notifications
-(infra/notifications/oslo_messages.py).
+published again after a crash is recognisably the same message. Messages are oslo.messaging
+notifications (infra/notifications/oslo_messages.py).
 """
 
 from __future__ import annotations
