@@ -33,6 +33,13 @@ class StoredFold(NamedTuple):
 
 
 _STREAM_IDS = sa.ARRAY(sa.Uuid)
+_READ = (
+    consumer_fold.c.stream_id,
+    consumer_fold.c.version,
+    consumer_fold.c.fingerprint,
+    consumer_fold.c.state,
+)
+"""A `StoredFold`'s columns."""
 
 # One primary-key lookup per stream asked for, whatever the table held when the statement was
 # planned: the lookup's `LIMIT` keeps it apart from the list, so no plan joins the two by hashing
@@ -46,19 +53,9 @@ _PG_LOOKUP = (
 _PG_LOAD = DriverStatement(
     sa.text("SELECT kept.stream_id, kept.version, kept.fingerprint, kept.state" + _PG_LOOKUP)
     .bindparams(sa.bindparam("streams", type_=_STREAM_IDS))
-    .columns(
-        consumer_fold.c.stream_id,
-        consumer_fold.c.version,
-        consumer_fold.c.fingerprint,
-        consumer_fold.c.state,
-    )
+    .columns(*_READ)
 )
-_LOAD = sa.select(
-    consumer_fold.c.stream_id,
-    consumer_fold.c.version,
-    consumer_fold.c.fingerprint,
-    consumer_fold.c.state,
-).where(
+_LOAD = sa.select(*_READ).where(
     consumer_fold.c.consumer == sa.bindparam("consumer"),
     consumer_fold.c.stream_id.in_(sa.bindparam("streams", expanding=True)),
 )
@@ -120,17 +117,9 @@ def save_folds(conn: sa.Connection, consumer: str, folds: Sequence[StoredFold]) 
     # In key order: two processes writing the same streams' folds wait in one order.
     ordered = sorted(folds, key=lambda fold: fold.stream_id.int)
     if conn.dialect.name == "postgresql":
-        columns = list(zip(*ordered, strict=True))
-        _PG_SAVE.execute_in(
-            conn,
-            {
-                "consumer": consumer,
-                "streams": list(columns[0]),
-                "versions": list(columns[1]),
-                "fingerprints": list(columns[2]),
-                "states": list(columns[3]),
-            },
-        )
+        columns = map(list, zip(*ordered, strict=True))  # one array per field, in its order
+        arrays = dict(zip(("streams", "versions", "fingerprints", "states"), columns, strict=True))
+        _PG_SAVE.execute_in(conn, {"consumer": consumer, **arrays})
         return
     conn.execute(_SAVE, [{"consumer": consumer, **fold._asdict()} for fold in ordered])
 

@@ -33,9 +33,13 @@ _NAMESPACE_HASHED = hashlib.sha1(MESSAGE_IDS.bytes, usedforsecurity=False)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _TIME_BITS = (1 << 48) - 1
-_HASH_BITS = ~(((1 << 48) - 1) << 80) & ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
-"""The bits an id keeps of its name's SHA-1: all but the time's, the version's and the variant's."""
-_VERSION_8 = (8 << 76) | (0x8000 << 48)
+"""The time's 48 bits, which the id keeps at its top (bits 80 to 127)."""
+_VERSION_FIELD, _VARIANT_FIELD = 0xF << 76, 0x3 << 62
+_HASH_BITS = ((1 << 80) - 1) & ~_VERSION_FIELD & ~_VARIANT_FIELD
+"""The bits an id keeps of its name's SHA-1: those below the time but the version's and the
+variant's."""
+_VERSION_8 = (0x8 << 76) | (0x2 << 62)
+"""Version 8 in its field, RFC 9562's variant (binary 10) in its."""
 
 
 def message_id(event: str, index: int, occurred_at: datetime) -> uuid.UUID:
