@@ -40,7 +40,7 @@ STATEMENTS = [
         "Conflict Arbiter Indexes: pk_consumer_applied",
         id="applied moved",
     ),
-    pytest.param(consumer_folds._PG_LOAD, {"streams": STREAMS}, "consumer_fold", id="folds loaded"),
+    pytest.param(consumer_folds._PG_LOAD, {"streams": STREAMS}, "Index Cond", id="folds loaded"),
     pytest.param(
         consumer_folds._PG_SAVE,
         {"streams": STREAMS, **FOLD},

@@ -311,7 +311,7 @@ async def test_folds_made_by_other_code_are_not_read_and_a_deleted_images_fold_g
 
     assert await kept_folds(container) == {uuid.UUID(kept): 2}
     assert [
-        m["payload"]["tags"] for m in await outbox(container) if m["event_type"] == ("image.update")
+        m["payload"]["tags"] for m in await outbox(container) if m["event_type"] == "image.update"
     ] == [["b"]]
 
 
@@ -378,7 +378,7 @@ async def test_a_fold_advanced_at_an_append_that_failed_is_never_kept(
         await apply(recorded)
 
     names = [
-        m["payload"]["name"] for m in await outbox(container) if m["event_type"] == ("image.update")
+        m["payload"]["name"] for m in await outbox(container) if m["event_type"] == "image.update"
     ]
     assert names == ["real", "real"]
 
